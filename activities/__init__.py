@@ -1,0 +1,1 @@
+"""Temporal activities: the side effects of decision workflows, each small and idempotent."""

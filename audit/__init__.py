@@ -1,0 +1,1 @@
+"""Audit: verification of the log, point-in-time reconstruction, replay and export."""

@@ -1,0 +1,1 @@
+"""The concord command line for operators, members and auditors: a thin adapter."""

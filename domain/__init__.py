@@ -1,0 +1,1 @@
+"""Concord's rules of joint decision-making, pure: no Temporal, no SQL, no I/O."""

@@ -1,0 +1,156 @@
+"""Who takes part: member states, the chair, and the Council's bodies, in dated roster versions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.errors import NotFound
+
+CHAIR: Final = "chair"
+"""The acting code of the chair (the NATO Secretary General): convenes and records, never blocks."""
+
+MemberCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code")]
+BodyCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CouncilLevel(StrEnum):
+    """The levels at which the Council and its military bodies meet."""
+
+    AMBASSADORS = "ambassadors"
+    FOREIGN_MINISTERS = "foreign_ministers"
+    DEFENCE_MINISTERS = "defence_ministers"
+    HEADS_OF_STATE_AND_GOVERNMENT = "heads_of_state_and_government"
+    CHIEFS_OF_STAFF = "chiefs_of_staff"
+    MILITARY_REPRESENTATIVES = "military_representatives"
+
+
+class BodyKind(StrEnum):
+    COUNCIL = "council"
+    PREPARATORY_COMMITTEE = "preparatory_committee"
+    WORKING_GROUP = "working_group"
+
+
+class Member(_Frozen):
+    """A member state acting in its national capacity; every member is an equal partner."""
+
+    code: MemberCode
+    name: str = Field(min_length=1)
+    kind: Literal["member_state"] = "member_state"
+
+
+class Chair(_Frozen):
+    """The chair convenes and records; it is not a member and cannot block consensus."""
+
+    code: Literal["chair"] = "chair"
+    title: str = "NATO Secretary General"
+
+
+class Body(_Frozen):
+    """The Council at one level, the Preparatory Committee, or a committee or working group."""
+
+    code: BodyCode
+    name: str = Field(min_length=1)
+    kind: BodyKind
+    level: CouncilLevel | None = None
+
+    @model_validator(mode="after")
+    def _council_has_level(self) -> Body:
+        if (self.kind is BodyKind.COUNCIL) != (self.level is not None):
+            raise ValueError("a council body has a level, and only a council body has one")
+        return self
+
+
+class Roster(_Frozen):
+    """One version of the roster, in force from its effective date until the next version."""
+
+    version: int = Field(ge=1)
+    effective_from: date
+    members: tuple[Member, ...] = Field(min_length=1)
+    chair: Chair = Chair()
+    bodies: tuple[Body, ...] = ()
+
+    @model_validator(mode="after")
+    def _codes_unique(self) -> Roster:
+        codes = [m.code for m in self.members]
+        if len(set(codes)) != len(codes):
+            raise ValueError("member codes must be unique")
+        body_codes = [b.code for b in self.bodies]
+        if len(set(body_codes)) != len(body_codes):
+            raise ValueError("body codes must be unique")
+        return self
+
+    @property
+    def member_codes(self) -> tuple[str, ...]:
+        return tuple(sorted(m.code for m in self.members))
+
+    def is_member(self, code: str) -> bool:
+        return any(m.code == code for m in self.members)
+
+    def is_body(self, code: str) -> bool:
+        return any(b.code == code for b in self.bodies)
+
+    def member(self, code: str) -> Member:
+        for m in self.members:
+            if m.code == code:
+                return m
+        raise NotFound(f"no member {code!r} on roster version {self.version}")
+
+    def body(self, code: str) -> Body:
+        for b in self.bodies:
+            if b.code == code:
+                return b
+        raise NotFound(f"no body {code!r} on roster version {self.version}")
+
+    def council_at(self, level: CouncilLevel) -> Body:
+        for b in self.bodies:
+            if b.kind is BodyKind.COUNCIL and b.level is level:
+                return b
+        raise NotFound(f"no council body at level {level.value!r}")
+
+    @property
+    def preparatory_committee(self) -> Body:
+        for b in self.bodies:
+            if b.kind is BodyKind.PREPARATORY_COMMITTEE:
+                return b
+        raise NotFound("the roster has no Preparatory Committee")
+
+
+class RosterBook(_Frozen):
+    """All roster versions in order; answers which one was in force at an instant."""
+
+    rosters: tuple[Roster, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RosterBook:
+        for before, after in zip(self.rosters, self.rosters[1:], strict=False):
+            if after.version != before.version + 1:
+                raise ValueError("roster versions must run 1, 2, 3, ... without gaps")
+            if after.effective_from <= before.effective_from:
+                raise ValueError("each roster version must take effect after the one before")
+        return self
+
+    def snapshot_at(self, instant: datetime) -> Roster:
+        """The roster in force at `instant` (a roster takes effect at 00:00 UTC of its date)."""
+        day = instant.date()
+        in_force = [r for r in self.rosters if r.effective_from <= day]
+        if not in_force:
+            raise NotFound(f"no roster in force on {day.isoformat()}")
+        return in_force[-1]
+
+    def version(self, number: int) -> Roster:
+        for r in self.rosters:
+            if r.version == number:
+                return r
+        raise NotFound(f"no roster version {number}")
+
+    @property
+    def latest(self) -> Roster:
+        return self.rosters[-1]

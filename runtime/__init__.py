@@ -1,0 +1,1 @@
+"""Runtime wiring: settings, logging, the Temporal client and the embedded dev server."""

@@ -1,0 +1,1 @@
+"""Temporal workflows: one DecisionWorkflow per joint decision, deterministic orchestration only."""
