@@ -88,5 +88,9 @@ class Conflict(ConcordError):
     """Another writer changed the same stream first; nothing was written."""
 
 
+class InvalidHistory(ConcordError):
+    """Events that cannot follow one another: a corrupted or foreign history."""
+
+
 class Unavailable(ConcordError):
     """A service Concord needs cannot be reached."""

@@ -1,0 +1,216 @@
+"""Commands: what operators, members and the procedure's clock ask of a decision."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter
+
+from domain.areas import Area
+from domain.roster import CouncilLevel
+from domain.values import (
+    ActionItem,
+    ActorCode,
+    DeadlineTarget,
+    DecisionId,
+    Frozen,
+    ItemId,
+    Principal,
+    ReviewOutcome,
+    Seconds,
+    Statement,
+    Text,
+    Title,
+)
+
+DEFAULT_REVIEW_PERIOD: Final = 14 * 86_400
+"""The Preparatory Committee meets twice monthly: a review takes fourteen days by default."""
+
+
+class CommandBase(Frozen):
+    """Every command names its decision, on whose behalf it is given, and who recorded it."""
+
+    decision_id: DecisionId
+    actor: ActorCode
+    recorded_by: Principal
+
+
+class SubmitProposal(CommandBase):
+    kind: Literal["submit_proposal"] = "submit_proposal"
+    title: Title
+    text: Text
+    area: Area
+    area_label: Annotated[str, Field(max_length=200)] | None = None
+    level: CouncilLevel = CouncilLevel.AMBASSADORS
+    plan_draft: tuple[ActionItem, ...] = ()
+    max_failed_rounds: int = Field(default=3, ge=1, le=20)
+    review_period_seconds: Seconds = DEFAULT_REVIEW_PERIOD
+
+
+class ReferToPreparatoryCommittee(CommandBase):
+    kind: Literal["refer"] = "refer"
+    review_deadline: AwareDatetime | None = None
+
+
+class AmendProposal(CommandBase):
+    kind: Literal["amend"] = "amend"
+    text: Text
+    note: Statement = ""
+
+
+class CompleteReview(CommandBase):
+    kind: Literal["complete_review"] = "complete_review"
+    outcome: ReviewOutcome
+    text: Text | None = None
+    reasons: Statement = ""
+
+
+class OpenRound(CommandBase):
+    kind: Literal["open_round"] = "open_round"
+    deadline: AwareDatetime
+    reminder_before_seconds: Seconds | None = None
+
+
+class Concur(CommandBase):
+    kind: Literal["concur"] = "concur"
+    round: int = Field(ge=1)
+    text_hash: str
+
+
+class BreakSilence(CommandBase):
+    kind: Literal["break_silence"] = "break_silence"
+    round: int = Field(ge=1)
+    text_hash: str
+    reasons: Statement
+
+
+class WithdrawObjection(CommandBase):
+    kind: Literal["withdraw_objection"] = "withdraw_objection"
+    round: int = Field(ge=1)
+
+
+class RegisterConcern(CommandBase):
+    kind: Literal["register_concern"] = "register_concern"
+    round: int = Field(ge=1)
+    statement: Statement
+
+
+class ExtendDeadline(CommandBase):
+    kind: Literal["extend_deadline"] = "extend_deadline"
+    target: DeadlineTarget
+    round: int | None = Field(default=None, ge=1)
+    new_deadline: AwareDatetime
+    reason: Statement
+
+
+class CloseRound(CommandBase):
+    kind: Literal["close_round"] = "close_round"
+    round: int = Field(ge=1)
+
+
+class SendReminders(CommandBase):
+    kind: Literal["send_reminders"] = "send_reminders"
+    target: DeadlineTarget
+    round: int | None = Field(default=None, ge=1)
+
+
+class FlagMissedDeadline(CommandBase):
+    kind: Literal["flag_missed_deadline"] = "flag_missed_deadline"
+    target: Literal[DeadlineTarget.REVIEW, DeadlineTarget.REPORT_BACK]
+
+
+class PlanImplementation(CommandBase):
+    kind: Literal["plan_implementation"] = "plan_implementation"
+    action_items: tuple[ActionItem, ...] = Field(min_length=1)
+    monitoring_body: str = "PC"
+    report_back_deadline: AwareDatetime
+    reminder_before_seconds: Seconds | None = None
+
+
+class ReportProgress(CommandBase):
+    kind: Literal["report_progress"] = "report_progress"
+    item_id: ItemId | None = None
+    summary: Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class CompleteActionItem(CommandBase):
+    kind: Literal["complete_action_item"] = "complete_action_item"
+    item_id: ItemId
+    note: Statement = ""
+
+
+class RaiseIssue(CommandBase):
+    kind: Literal["raise_issue"] = "raise_issue"
+    title: Title
+    description: Statement = ""
+
+
+class ProposeIssueResolution(CommandBase):
+    kind: Literal["propose_issue_resolution"] = "propose_issue_resolution"
+    issue: int = Field(ge=1)
+    text: Text
+    deadline: AwareDatetime
+    reminder_before_seconds: Seconds | None = None
+
+
+class RequestMeeting(CommandBase):
+    kind: Literal["request_meeting"] = "request_meeting"
+    level: CouncilLevel = CouncilLevel.AMBASSADORS
+    reason: Statement
+
+
+class CompleteDecision(CommandBase):
+    kind: Literal["complete"] = "complete"
+    summary: Statement = ""
+
+
+class WithdrawDecision(CommandBase):
+    kind: Literal["withdraw"] = "withdraw"
+    reason: Statement = ""
+
+
+class SupersedeDecision(CommandBase):
+    kind: Literal["supersede"] = "supersede"
+    superseded_by: DecisionId
+    reason: Statement = ""
+
+
+class SuspendDecision(CommandBase):
+    kind: Literal["suspend"] = "suspend"
+    reason: Statement
+
+
+class ResumeDecision(CommandBase):
+    kind: Literal["resume"] = "resume"
+    reason: Statement = ""
+
+
+Command = Annotated[
+    SubmitProposal
+    | ReferToPreparatoryCommittee
+    | AmendProposal
+    | CompleteReview
+    | OpenRound
+    | Concur
+    | BreakSilence
+    | WithdrawObjection
+    | RegisterConcern
+    | ExtendDeadline
+    | CloseRound
+    | SendReminders
+    | FlagMissedDeadline
+    | PlanImplementation
+    | ReportProgress
+    | CompleteActionItem
+    | RaiseIssue
+    | ProposeIssueResolution
+    | RequestMeeting
+    | CompleteDecision
+    | WithdrawDecision
+    | SupersedeDecision
+    | SuspendDecision
+    | ResumeDecision,
+    Field(discriminator="kind"),
+]
+
+COMMAND_ADAPTER: Final[TypeAdapter[Command]] = TypeAdapter(Command)

@@ -1,0 +1,310 @@
+"""Domain events: immutable facts in the past tense, one discriminated union, and their envelope."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter
+
+from domain.areas import Area
+from domain.roster import CouncilLevel
+from domain.values import (
+    ActionItem,
+    ActorCode,
+    DeadlineTarget,
+    DecisionId,
+    Frozen,
+    ItemId,
+    Principal,
+    ReviewOutcome,
+    RoundCloser,
+    RoundOutcome,
+    Seconds,
+    Text,
+    TextHash,
+    Title,
+)
+
+ENVELOPE_FIELDS: Final = frozenset(
+    {"type", "decision_id", "stream_version", "occurred_at", "actor", "recorded_by"}
+)
+
+
+class EventBase(Frozen):
+    """The envelope every event carries: whose stream, which version, when, for whom, by whom."""
+
+    decision_id: DecisionId
+    stream_version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    actor: ActorCode
+    recorded_by: Principal
+
+
+class ProposalSubmitted(EventBase):
+    type: Literal["ProposalSubmitted"] = "ProposalSubmitted"
+    title: Title
+    text: Text
+    text_hash: TextHash
+    area: Area
+    area_label: str | None = None
+    body: str
+    level: CouncilLevel
+    proposer: ActorCode
+    roster_version: int
+    plan_draft: tuple[ActionItem, ...] = ()
+    max_failed_rounds: int
+    review_period_seconds: Seconds
+
+
+class ReferredToPreparatoryCommittee(EventBase):
+    type: Literal["ReferredToPreparatoryCommittee"] = "ReferredToPreparatoryCommittee"
+    committee: str
+    review_deadline: AwareDatetime
+
+
+class ProposalAmended(EventBase):
+    type: Literal["ProposalAmended"] = "ProposalAmended"
+    revision: int
+    text: Text
+    text_hash: TextHash
+    note: str = ""
+
+
+class ReviewCompleted(EventBase):
+    type: Literal["ReviewCompleted"] = "ReviewCompleted"
+    outcome: ReviewOutcome
+    revision: int
+    text_hash: TextHash
+
+
+class ReturnedToProposer(EventBase):
+    type: Literal["ReturnedToProposer"] = "ReturnedToProposer"
+    reasons: str
+
+
+class ReviewDeadlineMissed(EventBase):
+    type: Literal["ReviewDeadlineMissed"] = "ReviewDeadlineMissed"
+    review_deadline: AwareDatetime
+
+
+class ConsensusRoundOpened(EventBase):
+    type: Literal["ConsensusRoundOpened"] = "ConsensusRoundOpened"
+    round: int
+    revision: int
+    text_hash: TextHash
+    roster_version: int
+    members: tuple[str, ...]
+    deadline: AwareDatetime
+    reminder_at: AwareDatetime | None = None
+
+
+class ConcurrenceRecorded(EventBase):
+    type: Literal["ConcurrenceRecorded"] = "ConcurrenceRecorded"
+    round: int
+    member: str
+    text_hash: TextHash
+
+
+class SilenceBroken(EventBase):
+    type: Literal["SilenceBroken"] = "SilenceBroken"
+    round: int
+    member: str
+    text_hash: TextHash
+    reasons: str
+
+
+class ObjectionWithdrawn(EventBase):
+    type: Literal["ObjectionWithdrawn"] = "ObjectionWithdrawn"
+    round: int
+    member: str
+
+
+class ConcernRegistered(EventBase):
+    type: Literal["ConcernRegistered"] = "ConcernRegistered"
+    round: int
+    member: str
+    statement: str
+
+
+class DeadlineExtended(EventBase):
+    type: Literal["DeadlineExtended"] = "DeadlineExtended"
+    target: DeadlineTarget
+    round: int | None = None
+    previous_deadline: AwareDatetime
+    new_deadline: AwareDatetime
+    reminder_at: AwareDatetime | None = None
+    reason: str
+
+
+class RemindersSent(EventBase):
+    type: Literal["RemindersSent"] = "RemindersSent"
+    target: DeadlineTarget
+    round: int | None = None
+    recipients: tuple[str, ...]
+    deadline: AwareDatetime
+
+
+class ConsensusReached(EventBase):
+    type: Literal["ConsensusReached"] = "ConsensusReached"
+    round: int
+    outcome: RoundOutcome
+    text_hash: TextHash
+
+
+class ConsensusFailed(EventBase):
+    type: Literal["ConsensusFailed"] = "ConsensusFailed"
+    round: int
+    closed_by: RoundCloser
+    objectors: tuple[str, ...]
+    failed_rounds: int
+    review_deadline: AwareDatetime | None = None
+
+
+class DecisionAdopted(EventBase):
+    type: Literal["DecisionAdopted"] = "DecisionAdopted"
+    round: int
+    revision: int
+    text_hash: TextHash
+    concerns: tuple[str, ...] = ()
+
+
+class DecisionLapsed(EventBase):
+    type: Literal["DecisionLapsed"] = "DecisionLapsed"
+    failed_rounds: int
+
+
+class ImplementationPlanned(EventBase):
+    type: Literal["ImplementationPlanned"] = "ImplementationPlanned"
+    action_items: tuple[ActionItem, ...]
+    monitoring_body: str
+    report_back_deadline: AwareDatetime
+    reminder_at: AwareDatetime | None = None
+
+
+class ProgressReported(EventBase):
+    type: Literal["ProgressReported"] = "ProgressReported"
+    item_id: ItemId | None = None
+    summary: str
+    report_back: bool
+
+
+class ActionItemCompleted(EventBase):
+    type: Literal["ActionItemCompleted"] = "ActionItemCompleted"
+    item_id: ItemId
+    note: str = ""
+
+
+class ReportDeadlineMissed(EventBase):
+    type: Literal["ReportDeadlineMissed"] = "ReportDeadlineMissed"
+    report_back_deadline: AwareDatetime
+    monitoring_body: str
+
+
+class ImplementationIssueRaised(EventBase):
+    type: Literal["ImplementationIssueRaised"] = "ImplementationIssueRaised"
+    issue: int
+    title: Title
+    description: str
+
+
+class IssueResolutionProposed(EventBase):
+    type: Literal["IssueResolutionProposed"] = "IssueResolutionProposed"
+    issue: int
+    round: int
+    text: Text
+    text_hash: TextHash
+    roster_version: int
+    members: tuple[str, ...]
+    deadline: AwareDatetime
+    reminder_at: AwareDatetime | None = None
+
+
+class ImplementationIssueResolved(EventBase):
+    type: Literal["ImplementationIssueResolved"] = "ImplementationIssueResolved"
+    issue: int
+    round: int
+    text_hash: TextHash
+
+
+class ExtraordinaryMeetingRequested(EventBase):
+    type: Literal["ExtraordinaryMeetingRequested"] = "ExtraordinaryMeetingRequested"
+    level: CouncilLevel
+    reason: str
+
+
+class DecisionCompleted(EventBase):
+    type: Literal["DecisionCompleted"] = "DecisionCompleted"
+    summary: str = ""
+
+
+class DecisionWithdrawn(EventBase):
+    type: Literal["DecisionWithdrawn"] = "DecisionWithdrawn"
+    reason: str = ""
+
+
+class DecisionSuperseded(EventBase):
+    type: Literal["DecisionSuperseded"] = "DecisionSuperseded"
+    superseded_by: DecisionId
+    reason: str = ""
+
+
+class DecisionSuspended(EventBase):
+    type: Literal["DecisionSuspended"] = "DecisionSuspended"
+    reason: str
+
+
+class DecisionResumed(EventBase):
+    type: Literal["DecisionResumed"] = "DecisionResumed"
+    reason: str = ""
+    paused_seconds: int = Field(ge=0)
+
+
+Event = Annotated[
+    ProposalSubmitted
+    | ReferredToPreparatoryCommittee
+    | ProposalAmended
+    | ReviewCompleted
+    | ReturnedToProposer
+    | ReviewDeadlineMissed
+    | ConsensusRoundOpened
+    | ConcurrenceRecorded
+    | SilenceBroken
+    | ObjectionWithdrawn
+    | ConcernRegistered
+    | DeadlineExtended
+    | RemindersSent
+    | ConsensusReached
+    | ConsensusFailed
+    | DecisionAdopted
+    | DecisionLapsed
+    | ImplementationPlanned
+    | ProgressReported
+    | ActionItemCompleted
+    | ReportDeadlineMissed
+    | ImplementationIssueRaised
+    | IssueResolutionProposed
+    | ImplementationIssueResolved
+    | ExtraordinaryMeetingRequested
+    | DecisionCompleted
+    | DecisionWithdrawn
+    | DecisionSuperseded
+    | DecisionSuspended
+    | DecisionResumed,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+EVENT_LIST_ADAPTER: Final[TypeAdapter[list[Event]]] = TypeAdapter(list[Event])
+EVENT_TYPES: Final = frozenset(
+    cls.model_fields["type"].default for cls in EventBase.__subclasses__()
+)
+
+
+def event_payload(event: EventBase) -> dict[str, Any]:
+    """The event's own fields as JSON values, without its envelope: what the log stores."""
+    return event.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+
+
+def parse_event(envelope: dict[str, Any], payload: dict[str, Any]) -> Event:
+    """Rebuild an event from a stored envelope and payload; raises ValidationError if malformed."""
+    return EVENT_ADAPTER.validate_python({**payload, **envelope})

@@ -1,0 +1,414 @@
+"""evolve(state, event) -> state: how each event changes a decision; replaying is a fold of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import singledispatch
+
+from domain import events as ev
+from domain.errors import InvalidHistory
+from domain.state import (
+    Concern,
+    ConsensusRound,
+    DecisionState,
+    ImplementationIssue,
+    ImplementationPlan,
+    MeetingRequest,
+    Review,
+    TextRevision,
+    shifted,
+    with_issue,
+    with_round,
+)
+from domain.values import TERMINAL, ReviewOutcome, RoundOutcome, Status
+
+
+def evolve(state: DecisionState | None, event: ev.Event) -> DecisionState:
+    """The state after `event`; refuses an event that cannot follow `state` (a broken history)."""
+    if state is None:
+        if not isinstance(event, ev.ProposalSubmitted) or event.stream_version != 1:
+            raise InvalidHistory(
+                f"a decision's history starts with ProposalSubmitted at version 1, "
+                f"not {event.type} at version {event.stream_version}"
+            )
+        return _submitted(event)
+    if event.decision_id != state.decision_id:
+        raise InvalidHistory(
+            f"event of decision {event.decision_id} in the stream of {state.decision_id}"
+        )
+    if event.stream_version != state.version + 1:
+        raise InvalidHistory(
+            f"decision {state.decision_id}: expected version {state.version + 1}, "
+            f"got {event.type} at version {event.stream_version}"
+        )
+    if isinstance(event, ev.ProposalSubmitted):
+        raise InvalidHistory(f"decision {state.decision_id} was already proposed")
+    applied = _apply(event, state)
+    return applied.model_copy(
+        update={"version": event.stream_version, "last_event_at": event.occurred_at}
+    )
+
+
+def replay(events: Iterable[ev.Event]) -> DecisionState | None:
+    """The state a decision reaches through `events`, in order; None for no events."""
+    state: DecisionState | None = None
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _submitted(e: ev.ProposalSubmitted) -> DecisionState:
+    return DecisionState(
+        decision_id=e.decision_id,
+        version=1,
+        status=Status.PROPOSED,
+        title=e.title,
+        area=e.area,
+        area_label=e.area_label,
+        body=e.body,
+        level=e.level,
+        proposer=e.proposer,
+        roster_version=e.roster_version,
+        proposed_at=e.occurred_at,
+        last_event_at=e.occurred_at,
+        revisions=(
+            TextRevision(
+                number=1, text=e.text, text_hash=e.text_hash, at=e.occurred_at, by=e.actor
+            ),
+        ),
+        plan_draft=e.plan_draft,
+        max_failed_rounds=e.max_failed_rounds,
+        review_period_seconds=e.review_period_seconds,
+    )
+
+
+@singledispatch
+def _apply(event: object, state: DecisionState) -> DecisionState:
+    raise InvalidHistory(f"no rule to apply {type(event).__name__}")
+
+
+@_apply.register
+def _(e: ev.ReferredToPreparatoryCommittee, s: DecisionState) -> DecisionState:
+    review = Review(committee=e.committee, referred_at=e.occurred_at, deadline=e.review_deadline)
+    return s.model_copy(update={"status": Status.IN_REVIEW, "review": review})
+
+
+@_apply.register
+def _(e: ev.ProposalAmended, s: DecisionState) -> DecisionState:
+    revision = TextRevision(
+        number=e.revision, text=e.text, text_hash=e.text_hash, at=e.occurred_at, by=e.actor
+    )
+    return s.model_copy(update={"revisions": (*s.revisions, revision)})
+
+
+@_apply.register
+def _(e: ev.ReviewCompleted, s: DecisionState) -> DecisionState:
+    assert s.review is not None
+    review = s.review.model_copy(update={"outcome": e.outcome, "forwarded_revision": e.revision})
+    return s.model_copy(update={"review": review})
+
+
+@_apply.register
+def _(e: ev.ReturnedToProposer, s: DecisionState) -> DecisionState:
+    assert s.review is not None
+    review = s.review.model_copy(
+        update={"outcome": ReviewOutcome.RETURN, "forwarded_revision": None}
+    )
+    return s.model_copy(update={"status": Status.PROPOSED, "review": review})
+
+
+@_apply.register
+def _(e: ev.ReviewDeadlineMissed, s: DecisionState) -> DecisionState:
+    assert s.review is not None
+    return s.model_copy(update={"review": s.review.model_copy(update={"deadline_flagged": True})})
+
+
+def _open(s: DecisionState, new_round: ConsensusRound, status: Status) -> DecisionState:
+    return s.model_copy(update={"rounds": (*s.rounds, new_round), "status": status})
+
+
+@_apply.register
+def _(e: ev.ConsensusRoundOpened, s: DecisionState) -> DecisionState:
+    new_round = ConsensusRound(
+        number=e.round,
+        revision=e.revision,
+        text_hash=e.text_hash,
+        roster_version=e.roster_version,
+        members=e.members,
+        opened_at=e.occurred_at,
+        deadline=e.deadline,
+        reminder_at=e.reminder_at,
+    )
+    return _open(s, new_round, Status.UNDER_CONSENSUS)
+
+
+@_apply.register
+def _(e: ev.IssueResolutionProposed, s: DecisionState) -> DecisionState:
+    new_round = ConsensusRound(
+        number=e.round,
+        issue=e.issue,
+        text_hash=e.text_hash,
+        roster_version=e.roster_version,
+        members=e.members,
+        opened_at=e.occurred_at,
+        deadline=e.deadline,
+        reminder_at=e.reminder_at,
+    )
+    issue = s.issue(e.issue).model_copy(update={"resolution_round": e.round})
+    return _open(s, new_round, s.status).model_copy(update={"issues": with_issue(s, issue)})
+
+
+def _round_update(s: DecisionState, number: int, **changes: object) -> DecisionState:
+    updated = s.round(number).model_copy(update=changes)
+    return s.model_copy(update={"rounds": with_round(s, updated)})
+
+
+@_apply.register
+def _(e: ev.ConcurrenceRecorded, s: DecisionState) -> DecisionState:
+    r = s.round(e.round)
+    objections = {m: why for m, why in r.objections.items() if m != e.member}
+    return _round_update(s, e.round, concurred=(*r.concurred, e.member), objections=objections)
+
+
+@_apply.register
+def _(e: ev.SilenceBroken, s: DecisionState) -> DecisionState:
+    r = s.round(e.round)
+    concurred = tuple(m for m in r.concurred if m != e.member)
+    return _round_update(
+        s, e.round, concurred=concurred, objections={**r.objections, e.member: e.reasons}
+    )
+
+
+@_apply.register
+def _(e: ev.ObjectionWithdrawn, s: DecisionState) -> DecisionState:
+    r = s.round(e.round)
+    return _round_update(
+        s, e.round, objections={m: why for m, why in r.objections.items() if m != e.member}
+    )
+
+
+@_apply.register
+def _(e: ev.ConcernRegistered, s: DecisionState) -> DecisionState:
+    r = s.round(e.round)
+    concern = Concern(member=e.member, statement=e.statement)
+    return _round_update(s, e.round, concerns=(*r.concerns, concern))
+
+
+@_apply.register
+def _(e: ev.DeadlineExtended, s: DecisionState) -> DecisionState:
+    if e.round is not None:
+        return _round_update(
+            s, e.round, deadline=e.new_deadline, reminder_at=e.reminder_at, reminded=False
+        )
+    if s.plan is not None and e.target == "report_back":
+        plan = s.plan.model_copy(
+            update={
+                "report_back_deadline": e.new_deadline,
+                "reminder_at": e.reminder_at,
+                "reminded": False,
+                "deadline_flagged": False,
+            }
+        )
+        return s.model_copy(update={"plan": plan})
+    assert s.review is not None
+    review = s.review.model_copy(update={"deadline": e.new_deadline, "deadline_flagged": False})
+    return s.model_copy(update={"review": review})
+
+
+@_apply.register
+def _(e: ev.RemindersSent, s: DecisionState) -> DecisionState:
+    if e.round is not None:
+        return _round_update(s, e.round, reminded=True)
+    assert s.plan is not None
+    return s.model_copy(update={"plan": s.plan.model_copy(update={"reminded": True})})
+
+
+@_apply.register
+def _(e: ev.ConsensusReached, s: DecisionState) -> DecisionState:
+    return _round_update(s, e.round, outcome=e.outcome, closed_at=e.occurred_at)
+
+
+@_apply.register
+def _(e: ev.ConsensusFailed, s: DecisionState) -> DecisionState:
+    closed = _round_update(s, e.round, outcome=RoundOutcome.FAILED, closed_at=e.occurred_at)
+    if s.round(e.round).issue is not None:
+        issue = s.issue(s.round(e.round).issue or 0).model_copy(update={"resolution_round": None})
+        return closed.model_copy(update={"issues": with_issue(closed, issue)})
+    review = None
+    if s.review is not None and e.review_deadline is not None:
+        review = s.review.model_copy(
+            update={
+                "referred_at": e.occurred_at,
+                "deadline": e.review_deadline,
+                "outcome": None,
+                "forwarded_revision": None,
+                "deadline_flagged": False,
+            }
+        )
+    return closed.model_copy(
+        update={"status": Status.IN_REVIEW, "review": review, "failed_rounds": e.failed_rounds}
+    )
+
+
+@_apply.register
+def _(e: ev.DecisionAdopted, s: DecisionState) -> DecisionState:
+    concerns = s.round(e.round).concerns
+    return s.model_copy(
+        update={
+            "status": Status.ADOPTED,
+            "adopted_round": e.round,
+            "adopted_at": e.occurred_at,
+            "concerns": concerns,
+        }
+    )
+
+
+@_apply.register
+def _(e: ev.DecisionLapsed, s: DecisionState) -> DecisionState:
+    return s.model_copy(update={"status": Status.LAPSED, "closed_at": e.occurred_at})
+
+
+@_apply.register
+def _(e: ev.ImplementationPlanned, s: DecisionState) -> DecisionState:
+    plan = ImplementationPlan(
+        action_items=e.action_items,
+        monitoring_body=e.monitoring_body,
+        report_back_deadline=e.report_back_deadline,
+        reminder_at=e.reminder_at,
+    )
+    return s.model_copy(update={"status": Status.IN_IMPLEMENTATION, "plan": plan})
+
+
+@_apply.register
+def _(e: ev.ProgressReported, s: DecisionState) -> DecisionState:
+    assert s.plan is not None
+    changes: dict[str, object] = {
+        "progress_reports": s.plan.progress_reports + 1,
+        "last_report_at": e.occurred_at,
+    }
+    if e.report_back:
+        changes["report_back_received_at"] = e.occurred_at
+    return s.model_copy(update={"plan": s.plan.model_copy(update=changes)})
+
+
+@_apply.register
+def _(e: ev.ActionItemCompleted, s: DecisionState) -> DecisionState:
+    assert s.plan is not None
+    plan = s.plan.model_copy(update={"completed_items": (*s.plan.completed_items, e.item_id)})
+    return s.model_copy(update={"plan": plan})
+
+
+@_apply.register
+def _(e: ev.ReportDeadlineMissed, s: DecisionState) -> DecisionState:
+    assert s.plan is not None
+    return s.model_copy(update={"plan": s.plan.model_copy(update={"deadline_flagged": True})})
+
+
+@_apply.register
+def _(e: ev.ImplementationIssueRaised, s: DecisionState) -> DecisionState:
+    issue = ImplementationIssue(
+        number=e.issue,
+        title=e.title,
+        description=e.description,
+        raised_by=e.actor,
+        raised_at=e.occurred_at,
+    )
+    return s.model_copy(update={"issues": (*s.issues, issue)})
+
+
+@_apply.register
+def _(e: ev.ImplementationIssueResolved, s: DecisionState) -> DecisionState:
+    issue = s.issue(e.issue).model_copy(
+        update={"resolved_at": e.occurred_at, "resolution_hash": e.text_hash}
+    )
+    return s.model_copy(update={"issues": with_issue(s, issue)})
+
+
+@_apply.register
+def _(e: ev.ExtraordinaryMeetingRequested, s: DecisionState) -> DecisionState:
+    request = MeetingRequest(level=e.level, reason=e.reason, requested_by=e.actor, at=e.occurred_at)
+    return s.model_copy(update={"meetings": (*s.meetings, request)})
+
+
+def _closed(s: DecisionState, status: Status, at: object, **changes: object) -> DecisionState:
+    rounds = tuple(
+        r.model_copy(update={"outcome": RoundOutcome.CANCELLED, "closed_at": at})
+        if r.is_open
+        else r
+        for r in s.rounds
+    )
+    assert status in TERMINAL
+    return s.model_copy(
+        update={
+            "status": status,
+            "closed_at": at,
+            "rounds": rounds,
+            "suspended_from": None,
+            **changes,
+        }
+    )
+
+
+@_apply.register
+def _(e: ev.DecisionCompleted, s: DecisionState) -> DecisionState:
+    return _closed(s, Status.COMPLETED, e.occurred_at)
+
+
+@_apply.register
+def _(e: ev.DecisionWithdrawn, s: DecisionState) -> DecisionState:
+    return _closed(s, Status.WITHDRAWN, e.occurred_at)
+
+
+@_apply.register
+def _(e: ev.DecisionSuperseded, s: DecisionState) -> DecisionState:
+    return _closed(s, Status.SUPERSEDED, e.occurred_at, superseded_by=e.superseded_by)
+
+
+@_apply.register
+def _(e: ev.DecisionSuspended, s: DecisionState) -> DecisionState:
+    return s.model_copy(
+        update={
+            "status": Status.SUSPENDED,
+            "suspended_from": s.status,
+            "suspended_at": e.occurred_at,
+        }
+    )
+
+
+@_apply.register
+def _(e: ev.DecisionResumed, s: DecisionState) -> DecisionState:
+    # Suspension pauses the procedure's clock: every open deadline moves by the pause.
+    pause = e.paused_seconds
+    rounds = tuple(
+        r.model_copy(
+            update={
+                "deadline": shifted(r.deadline, pause),
+                "reminder_at": shifted(r.reminder_at, pause),
+            }
+        )
+        if r.is_open
+        else r
+        for r in s.rounds
+    )
+    review = s.review
+    if review is not None and review.outcome is None:
+        review = review.model_copy(update={"deadline": shifted(review.deadline, pause)})
+    plan = s.plan
+    if plan is not None and plan.report_back_received_at is None:
+        plan = plan.model_copy(
+            update={
+                "report_back_deadline": shifted(plan.report_back_deadline, pause),
+                "reminder_at": shifted(plan.reminder_at, pause),
+            }
+        )
+    assert s.suspended_from is not None
+    return s.model_copy(
+        update={
+            "status": s.suspended_from,
+            "suspended_from": None,
+            "suspended_at": None,
+            "rounds": rounds,
+            "review": review,
+            "plan": plan,
+        }
+    )

@@ -1,0 +1,115 @@
+"""Value types shared by commands, events and state: identifiers, texts, principals, plans."""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Annotated, Final, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SYSTEM: Final = "system"
+"""The acting code of Concord itself when the procedure's clock acts (deadlines, reminders)."""
+
+DecisionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+TextHash = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+ActorCode = Annotated[str, StringConstraints(pattern=r"^(chair|system|[A-Z][A-Z0-9-]{1,31})$")]
+Principal = Annotated[
+    str, StringConstraints(pattern=r"^(operator|member|system):[A-Za-z0-9._@+-]{1,64}$")
+]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
+Statement = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+ItemId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
+Seconds = Annotated[int, Field(ge=1, le=10 * 366 * 86_400)]
+
+
+class Frozen(BaseModel):
+    """Base of every value, command and event: immutable and strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def text_hash(text: str) -> str:
+    """The content hash a round is bound to: SHA-256 of the text's UTF-8 bytes."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def principal_role(principal: str) -> str:
+    """`operator`, `member` or `system`: the kind of principal that recorded a command."""
+    return principal.split(":", 1)[0]
+
+
+def principal_id(principal: str) -> str:
+    return principal.split(":", 1)[1]
+
+
+class Status(StrEnum):
+    """Where a joint decision stands in its lifecycle."""
+
+    PROPOSED = "proposed"
+    IN_REVIEW = "in_review"
+    UNDER_CONSENSUS = "under_consensus"
+    ADOPTED = "adopted"
+    IN_IMPLEMENTATION = "in_implementation"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"
+    SUPERSEDED = "superseded"
+    SUSPENDED = "suspended"
+
+
+TERMINAL: Final = frozenset({Status.COMPLETED, Status.WITHDRAWN, Status.LAPSED, Status.SUPERSEDED})
+
+
+class AssigneeKind(StrEnum):
+    MEMBER = "member"
+    ALL_MEMBERS = "all_members"
+    BODY = "body"
+
+
+class Assignee(Frozen):
+    """Who answers for an action item: one member, all members jointly, or a body."""
+
+    kind: AssigneeKind
+    code: ActorCode | None = None
+
+    @model_validator(mode="after")
+    def _code_matches_kind(self) -> Assignee:
+        if (self.kind is AssigneeKind.ALL_MEMBERS) != (self.code is None):
+            raise ValueError("an assignee names a code unless it is all members jointly")
+        return self
+
+    def label(self) -> str:
+        return "all members jointly" if self.code is None else self.code
+
+
+class ActionItem(Frozen):
+    """One action item of an implementation plan."""
+
+    item_id: ItemId
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    assignee: Assignee
+    due: AwareDatetime | None = None
+
+
+class RoundOutcome(StrEnum):
+    ADOPTED_BY_SILENCE = "adopted_by_silence"
+    ADOPTED_BY_UNANIMOUS_CONCURRENCE = "adopted_by_unanimous_concurrence"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ReviewOutcome(StrEnum):
+    FORWARD = "forward"
+    AMEND = "amend"
+    RETURN = "return"
+
+
+class DeadlineTarget(StrEnum):
+    REVIEW = "review"
+    ROUND = "round"
+    REPORT_BACK = "report_back"
+
+
+RoundCloser = Literal["deadline", "chair", "unanimous_concurrence"]

@@ -1,0 +1,188 @@
+"""After adoption: the implementation plan, progress, action items and implementation issues."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import InvalidInput, Refusal, Rule
+from domain.roster import CHAIR
+from domain.values import Status
+from tests.unit.domain.scenario import Scenario
+
+SYSTEM = {"principal": "system:clock"}
+
+
+def test_the_chair_plans_implementation_with_items_a_monitoring_body_and_a_deadline() -> None:
+    s = Scenario().planned()
+    plan = s.s.plan
+    assert s.s.status is Status.IN_IMPLEMENTATION and plan is not None
+    assert [i.item_id for i in plan.action_items] == ["A1", "A2", "A3"]
+    assert plan.monitoring_body == "PC"
+
+
+def test_a_plan_is_refused_before_adoption_or_with_unknown_assignees() -> None:
+    s = Scenario().round_open()
+    item = {"item_id": "A1", "description": "d", "assignee": {"kind": "all_members"}}
+    s.refused(
+        Rule.WRONG_STATE,
+        "plan_implementation",
+        CHAIR,
+        action_items=[item],
+        report_back_deadline=s.later(days=30),
+    )
+    adopted = Scenario().adopted()
+    bad = {"item_id": "A1", "description": "d", "assignee": {"kind": "member", "code": "CHE"}}
+    adopted.refused(
+        Rule.NOT_ON_ROSTER,
+        "plan_implementation",
+        CHAIR,
+        action_items=[bad],
+        report_back_deadline=adopted.later(days=30),
+    )
+    adopted.refused(
+        Rule.NOT_ON_ROSTER,
+        "plan_implementation",
+        CHAIR,
+        action_items=[item],
+        monitoring_body="NOBODY",
+        report_back_deadline=adopted.later(days=30),
+    )
+    with pytest.raises(InvalidInput, match="item id 'A1' appears twice"):
+        adopted.do(
+            "plan_implementation",
+            CHAIR,
+            action_items=[item, item],
+            report_back_deadline=adopted.later(days=30),
+        )
+
+
+def test_progress_on_an_item_comes_from_its_assignee_or_the_chair() -> None:
+    s = Scenario().planned()
+    s.refused(Rule.ITEM_NOT_ASSIGNED, "report_progress", "USA", item_id="A2", summary="s")
+    s.do("report_progress", "RUS", item_id="A2", summary="Financing data exchanged")
+    s.do("report_progress", "USA", item_id="A1", summary="Assessment drafted")
+    s.do("report_progress", CHAIR, item_id="A3", summary="Recorded for the committee")
+    s.refused(Rule.NO_SUCH_ITEM, "report_progress", "USA", item_id="Z9", summary="s")
+    assert s.s.plan is not None and s.s.plan.progress_reports == 3
+    assert s.s.plan.report_back_received_at is None
+
+
+def test_a_report_by_the_monitoring_body_is_the_report_back() -> None:
+    s = Scenario().planned()
+    [event] = s.do("report_progress", "PC", summary="Report to NRC Ambassadors")
+    assert event.report_back is True
+    assert s.s.plan is not None and s.s.plan.report_back_received_at == s.now
+
+
+def test_a_decision_completes_only_when_items_are_done_and_issues_settled() -> None:
+    s = Scenario().planned()
+    s.do("complete_action_item", "GBR", item_id="A1")
+    s.refused(Rule.ITEM_COMPLETED, "complete_action_item", "GBR", item_id="A1")
+    s.refused(Rule.ITEMS_OUTSTANDING, "complete", CHAIR)
+    s.do("complete_action_item", "RUS", item_id="A2")
+    s.do("complete_action_item", "PC", item_id="A3")
+    s.do("raise_issue", "POL", title="Uneven reporting")
+    s.refused(Rule.ISSUES_OPEN, "complete", CHAIR)
+    s.do(
+        "propose_issue_resolution",
+        CHAIR,
+        issue=1,
+        text="Report quarterly",
+        deadline=s.later(days=3),
+    )
+    s.advance(days=3)
+    s.do("close_round", "system", round=2, **SYSTEM)
+    s.refused(Rule.WRONG_ROLE, "complete", "POL")
+    s.do("complete", CHAIR, summary="All items done")
+    assert s.s.status is Status.COMPLETED and s.s.rounds[-1].outcome is not None
+
+
+def test_an_implementation_issue_is_raised_by_a_member_and_settled_by_its_own_round() -> None:
+    s = Scenario().planned()
+    s.refused(Rule.WRONG_ROLE, "raise_issue", CHAIR, title="t")
+    [raised] = s.do("raise_issue", "POL", title="Data exchange delayed", description="...")
+    assert raised.issue == 1 and s.s.open_issues[0].raised_by == "POL"
+    s.refused(
+        Rule.WRONG_ROLE,
+        "propose_issue_resolution",
+        "POL",
+        issue=1,
+        text="t",
+        deadline=s.later(days=3),
+    )
+    [opened] = s.do(
+        "propose_issue_resolution",
+        CHAIR,
+        issue=1,
+        text="Deliver by March",
+        deadline=s.later(days=3),
+    )
+    assert opened.round == 2 and len(opened.members) == 27
+    assert s.s.status is Status.IN_IMPLEMENTATION
+    s.refused(
+        Rule.ROUND_OPEN,
+        "propose_issue_resolution",
+        CHAIR,
+        issue=1,
+        text="t2",
+        deadline=s.later(days=3),
+    )
+    s.answer(2, s.s.round(2).members)
+    assert s.s.issue(1).resolved_at == s.now
+    assert s.events[-1].type == "ImplementationIssueResolved"
+    s.refused(
+        Rule.ISSUE_RESOLVED,
+        "propose_issue_resolution",
+        CHAIR,
+        issue=1,
+        text="t3",
+        deadline=s.later(days=3),
+    )
+
+
+def test_two_issues_run_their_own_rounds_and_a_failed_one_stays_open() -> None:
+    s = Scenario().planned()
+    s.do("raise_issue", "POL", title="First")
+    s.do("raise_issue", "RUS", title="Second")
+    s.do("propose_issue_resolution", CHAIR, issue=1, text="Fix one", deadline=s.later(days=2))
+    s.do("propose_issue_resolution", CHAIR, issue=2, text="Fix two", deadline=s.later(days=4))
+    s.do("break_silence", "USA", round=3, text_hash=s.s.round(3).text_hash, reasons="No")
+    s.advance(days=2)
+    s.do("close_round", "system", round=2, **SYSTEM)
+    assert s.s.issue(1).resolved_at is not None and s.s.issue(2).is_open
+    s.advance(days=2)
+    s.do("close_round", "system", round=3, **SYSTEM)
+    assert s.s.issue(2).is_open and s.s.issue(2).resolution_round is None
+    assert s.s.failed_rounds == 0 and s.s.status is Status.IN_IMPLEMENTATION
+    s.do(
+        "propose_issue_resolution",
+        CHAIR,
+        issue=2,
+        text="Fix two, revised",
+        deadline=s.later(days=4),
+    )
+    assert s.s.issue(2).resolution_round == 4
+
+
+def test_any_member_or_the_chair_may_request_an_extraordinary_meeting() -> None:
+    s = Scenario().proposed()
+    s.do("request_meeting", "RUS", level="foreign_ministers", reason="Urgent threat")
+    s.do("request_meeting", CHAIR, reason="Convene ambassadors")
+    s.refused(Rule.WRONG_ROLE, "request_meeting", "PC", reason="r")
+    with pytest.raises(InvalidInput, match="reason"):
+        s.do("request_meeting", "USA", reason="")
+    assert [m.requested_by for m in s.s.meetings] == ["RUS", CHAIR]
+
+
+def test_unknown_fields_in_a_command_are_rejected() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="extra_field"):
+        Scenario().command("concur", "USA", round=1, text_hash="x", extra_field=1)
+
+
+def test_a_refusal_is_a_concord_error_with_a_rule_code() -> None:
+    s = Scenario().planned()
+    with pytest.raises(Refusal) as caught:
+        s.do("complete", CHAIR)
+    assert caught.value.rule.value == "items_outstanding"

@@ -1,0 +1,62 @@
+"""Withdrawal, supersession, suspension and resumption."""
+
+from __future__ import annotations
+
+from domain.errors import Rule
+from domain.roster import CHAIR
+from domain.values import RoundOutcome, Status
+from tests.unit.domain.scenario import Scenario
+
+
+def test_the_proposer_withdraws_before_adoption_and_open_rounds_are_cancelled() -> None:
+    s = Scenario().round_open()
+    s.refused(Rule.NOT_PROPOSER, "withdraw", "RUS")
+    s.refused(Rule.NOT_PROPOSER, "withdraw", CHAIR)
+    s.do("withdraw", "POL", reason="Overtaken by events")
+    assert s.s.status is Status.WITHDRAWN
+    assert s.s.round(1).outcome is RoundOutcome.CANCELLED
+    s.refused(Rule.WRONG_STATE, "withdraw", "POL")
+
+
+def test_an_adopted_decision_can_no_longer_be_withdrawn() -> None:
+    s = Scenario().adopted()
+    s.refused(Rule.WRONG_STATE, "withdraw", "POL")
+
+
+def test_a_later_decision_supersedes_an_adopted_or_completed_one() -> None:
+    s = Scenario().planned()
+    s.refused(Rule.SELF_SUPERSESSION, "supersede", CHAIR, superseded_by="d-terrorism")
+    s.refused(Rule.WRONG_ROLE, "supersede", "USA", superseded_by="d-2011")
+    [event] = s.do("supersede", CHAIR, superseded_by="d-2011", reason="Berlin 2011")
+    assert s.s.status is Status.SUPERSEDED and s.s.superseded_by == "d-2011"
+    assert event.superseded_by == "d-2011"
+
+    proposal = Scenario().proposed()
+    proposal.refused(Rule.WRONG_STATE, "supersede", CHAIR, superseded_by="d-2011")
+
+
+def test_suspension_pauses_the_clock_and_resumption_moves_deadlines_by_the_pause() -> None:
+    s = Scenario().round_open(days=7)
+    deadline = s.s.round(1).deadline
+    s.advance(days=2)
+    s.refused(Rule.WRONG_ROLE, "suspend", "RUS", reason="r")
+    s.do("suspend", CHAIR, reason="Consultations in capitals")
+    assert s.s.status is Status.SUSPENDED
+    s.refused(Rule.WRONG_STATE, "concur", "USA", round=1, text_hash=s.s.round(1).text_hash)
+    s.refused(Rule.WRONG_STATE, "suspend", CHAIR, reason="again")
+    s.advance(days=10)
+    s.do("request_meeting", "RUS", reason="Resume talks")
+    [event] = s.do("resume", CHAIR)
+    assert event.paused_seconds == 10 * 86_400
+    assert s.s.status.value == "under_consensus"
+    assert (s.s.round(1).deadline - deadline).days == 10
+    s.refused(Rule.NOT_SUSPENDED, "resume", CHAIR)
+    s.answer(1, s.s.round(1).members)
+    assert s.s.status.value == "adopted"
+
+
+def test_a_terminal_decision_takes_no_further_commands() -> None:
+    s = Scenario().proposed()
+    s.do("withdraw", "POL")
+    refusal = s.refused(Rule.WRONG_STATE, "refer", CHAIR)
+    assert "withdrawn" in refusal.message

@@ -1,0 +1,302 @@
+"""Properties of the decider over random command sequences (hypothesis)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as label_run
+from hypothesis import strategies as st
+
+from domain.clock import due_commands
+from domain.commands import COMMAND_ADAPTER
+from domain.decider import decide, evolve, replay
+from domain.errors import ConcordError
+from domain.events import Event, event_payload, parse_event
+from domain.nrc import ROME_2002
+from domain.roster import CHAIR, Member, Roster, RosterBook
+from domain.state import DecisionState
+
+MEMBERS = ("AAA", "BBB", "CCC")
+SMALL = RosterBook(
+    rosters=(
+        Roster(
+            version=1,
+            effective_from=date(2002, 5, 28),
+            members=tuple(Member(code=c, name=c) for c in MEMBERS),
+            bodies=ROME_2002.bodies,
+        ),
+    )
+)
+ACTORS = (*MEMBERS, CHAIR, "PC", "ZZZ")
+START = datetime(2005, 1, 1, tzinfo=UTC)
+KINDS = (
+    "submit_proposal",
+    "refer",
+    "amend",
+    "complete_review",
+    "open_round",
+    "concur",
+    "break_silence",
+    "withdraw_objection",
+    "register_concern",
+    "close_round",
+    "extend_deadline",
+    "plan_implementation",
+    "report_progress",
+    "complete_action_item",
+    "raise_issue",
+    "propose_issue_resolution",
+    "request_meeting",
+    "complete",
+    "withdraw",
+    "supersede",
+    "suspend",
+    "resume",
+    "tick",
+)
+
+
+def _fields(
+    kind: str, data: st.DataObject, state: DecisionState | None, now: datetime
+) -> dict[str, Any]:
+    later = (now + timedelta(hours=data.draw(st.integers(-2, 200)))).isoformat()
+    round_no = data.draw(st.integers(1, max(1, len(state.rounds) if state else 1)))
+    current_hash = (
+        state.round(round_no).text_hash if state and state.rounds else "sha256:" + "0" * 64
+    )
+    text = data.draw(st.sampled_from(["Text A", "Text B", "Text C", "Text D"]))
+    item = {
+        "item_id": data.draw(st.sampled_from(["I1", "I2"])),
+        "description": "d",
+        "assignee": data.draw(
+            st.sampled_from(
+                [
+                    {"kind": "all_members"},
+                    {"kind": "member", "code": "BBB"},
+                    {"kind": "body", "code": "PC"},
+                ]
+            )
+        ),
+    }
+    by_kind: dict[str, dict[str, Any]] = {
+        "submit_proposal": {
+            "title": "T",
+            "text": text,
+            "area": "crisis_management",
+            "max_failed_rounds": 2,
+        },
+        "refer": {},
+        "amend": {"text": text},
+        "complete_review": {
+            "outcome": data.draw(st.sampled_from(["forward", "amend", "return"])),
+            "text": text,
+            "reasons": "because",
+        },
+        "open_round": {
+            "deadline": later,
+            "reminder_before_seconds": data.draw(st.sampled_from([None, 3600])),
+        },
+        "concur": {"round": round_no, "text_hash": current_hash},
+        "break_silence": {
+            "round": round_no,
+            "text_hash": current_hash,
+            "reasons": data.draw(st.sampled_from(["", "objection"])),
+        },
+        "withdraw_objection": {"round": round_no},
+        "register_concern": {"round": round_no, "statement": "concern"},
+        "close_round": {"round": round_no},
+        "extend_deadline": {
+            "target": data.draw(st.sampled_from(["round", "review", "report_back"])),
+            "round": round_no,
+            "new_deadline": later,
+            "reason": "r",
+        },
+        "plan_implementation": {
+            "action_items": [item],
+            "report_back_deadline": later,
+            "reminder_before_seconds": 3600,
+        },
+        "report_progress": {
+            "item_id": data.draw(st.sampled_from([None, "I1", "I2"])),
+            "summary": "progress",
+        },
+        "complete_action_item": {"item_id": data.draw(st.sampled_from(["I1", "I2"]))},
+        "raise_issue": {"title": "Issue"},
+        "propose_issue_resolution": {
+            "issue": data.draw(st.integers(1, 2)),
+            "text": text,
+            "deadline": later,
+        },
+        "request_meeting": {"reason": "r"},
+        "complete": {},
+        "withdraw": {},
+        "supersede": {"superseded_by": "d-later"},
+        "suspend": {"reason": "r"},
+        "resume": {},
+    }
+    return by_kind[kind]
+
+
+def _natural_next(state: DecisionState | None, data: st.DataObject) -> tuple[str, str]:
+    """The kind and actor that move the decision along its usual path from `state`."""
+    member = data.draw(st.sampled_from(MEMBERS))
+    if state is None:
+        return "submit_proposal", member
+    status = state.status.value
+    if status == "proposed":
+        return "refer", CHAIR
+    if status == "in_review":
+        forwarded = state.review is not None and state.review.forwarded_revision is not None
+        if forwarded:
+            return "open_round", CHAIR
+        return "complete_review", CHAIR
+    if status == "under_consensus":
+        return data.draw(
+            st.sampled_from(
+                [
+                    "concur",
+                    "concur",
+                    "concur",
+                    "break_silence",
+                    "withdraw_objection",
+                    "register_concern",
+                ]
+            )
+        ), member
+    if status == "adopted":
+        return "plan_implementation", CHAIR
+    if status == "in_implementation":
+        return data.draw(
+            st.sampled_from(
+                [
+                    ("report_progress", member),
+                    ("complete_action_item", member),
+                    ("raise_issue", member),
+                    ("propose_issue_resolution", CHAIR),
+                    ("concur", member),
+                    ("complete", CHAIR),
+                    ("tick", CHAIR),
+                ]
+            )
+        )
+    return "resume", CHAIR
+
+
+def _principal(actor: str, data: st.DataObject) -> str:
+    if actor in MEMBERS:
+        return data.draw(st.sampled_from([f"member:{actor}", "member:AAA", "operator:sec"]))
+    return "operator:sec"
+
+
+def _check_invariants(
+    before: DecisionState | None, events: list[Event], after: DecisionState
+) -> None:
+    for event in events:
+        if event.type == "ConsensusReached":
+            assert before is not None
+            assert before.round(event.round).objections == {}, "adopted over an objection"
+        if event.type == "SilenceBroken":
+            assert event.member != CHAIR and event.actor != CHAIR
+        envelope = {
+            k: v for k, v in event.model_dump(mode="json").items() if k not in event_payload(event)
+        }
+        assert parse_event(envelope, event_payload(event)) == event
+    assert DecisionState.model_validate_json(after.model_dump_json()) == after
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_command_sequences_keep_the_decider_and_the_fold_in_agreement(
+    data: st.DataObject,
+) -> None:
+    state: DecisionState | None = None
+    now = START
+    log: list[Event] = []
+    for _ in range(data.draw(st.integers(5, 60))):
+        now += timedelta(hours=data.draw(st.integers(0, 48)))
+        kind = data.draw(st.sampled_from((*KINDS, *["progress"] * 12)))
+        actor = data.draw(st.sampled_from(ACTORS))
+        if kind == "progress":
+            kind, actor = _natural_next(state, data)
+        if kind == "tick":
+            if state is None or not due_commands(state):
+                continue
+            due = due_commands(state)[0]
+            now = max(now, due.at)
+            command: Any = due.command
+        else:
+            try:
+                command = COMMAND_ADAPTER.validate_python(
+                    {
+                        "kind": kind,
+                        "decision_id": "d-prop",
+                        "actor": actor,
+                        "recorded_by": _principal(actor, data),
+                        **_fields(kind, data, state, now),
+                    }
+                )
+            except ValueError:
+                continue
+        try:
+            events = decide(state, command, now, SMALL)
+        except ConcordError:
+            continue
+        before = state
+        for produced in events:
+            state = evolve(state, produced)
+        assert state is not None
+        _check_invariants(before, events, state)
+        log.extend(events)
+    if state is not None:
+        label_run(f"reached {state.status.value}")
+    assert replay(log) == state
+    assert [e.stream_version for e in log] == list(range(1, len(log) + 1))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_the_chair_can_never_break_silence_in_any_state(data: st.DataObject) -> None:
+    state: DecisionState | None = None
+    now = START
+    for kind in ("submit_proposal", "refer", "complete_review", "open_round"):
+        command = COMMAND_ADAPTER.validate_python(
+            {
+                "kind": kind,
+                "decision_id": "d-prop",
+                "actor": "AAA" if kind == "submit_proposal" else CHAIR,
+                "recorded_by": "operator:sec",
+                **(
+                    {"title": "T", "text": "x", "area": "crisis_management"}
+                    if kind == "submit_proposal"
+                    else {}
+                ),
+                **({"outcome": "forward"} if kind == "complete_review" else {}),
+                **(
+                    {"deadline": (now + timedelta(days=1)).isoformat()}
+                    if kind == "open_round"
+                    else {}
+                ),
+            }
+        )
+        for event in decide(state, command, now, SMALL):
+            state = evolve(state, event)
+    assert state is not None
+    objection = COMMAND_ADAPTER.validate_python(
+        {
+            "kind": "break_silence",
+            "decision_id": "d-prop",
+            "actor": CHAIR,
+            "recorded_by": data.draw(st.sampled_from(["operator:sec", "operator:chair"])),
+            "round": 1,
+            "text_hash": state.round(1).text_hash,
+            "reasons": data.draw(st.text(min_size=1, max_size=20)),
+        }
+    )
+    try:
+        decide(state, objection, now + timedelta(minutes=data.draw(st.integers(0, 2000))), SMALL)
+    except ConcordError as refusal:
+        assert "chair" in refusal.message or "deadline" in refusal.message
+    else:
+        raise AssertionError("the chair broke silence")
