@@ -1,0 +1,76 @@
+"""Activities that store a decision's events and archive its Temporal histories."""
+
+from __future__ import annotations
+
+import structlog
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from domain.errors import Conflict, InvalidInput
+from store.decision_events import new_event
+from store.eventstore import EventStore
+from workflows.messages import (
+    APPEND_EVENTS,
+    ARCHIVE_HISTORY,
+    AppendInput,
+    AppendResult,
+    ArchiveInput,
+    ArchiveResult,
+    StoredRef,
+)
+
+log = structlog.get_logger(__name__)
+
+
+class EventActivities:
+    """Appends to and archives into the event store; safe to retry, as activities are."""
+
+    def __init__(self, store: EventStore, client: Client) -> None:
+        self._store = store
+        self._client = client
+
+    @activity.defn(name=APPEND_EVENTS)
+    async def append_events(self, input: AppendInput) -> AppendResult:
+        """Store a batch at the expected version; a retry of a stored batch stores nothing."""
+        records = [new_event(event) for event in input.events]
+        try:
+            stored = await self._store.append(input.decision_id, input.expected_version, records)
+        except (Conflict, InvalidInput) as error:
+            # Only a defect can produce these: retrying cannot help, the workflow must see it.
+            raise ApplicationError(
+                error.message, type=type(error).__name__, non_retryable=True
+            ) from error
+        log.info(
+            "events stored",
+            decision_id=input.decision_id,
+            versions=f"{records[0].stream_version}..{records[-1].stream_version}",
+            head=stored[-1].position,
+        )
+        return AppendResult(
+            events=tuple(
+                StoredRef(
+                    event_id=e.event_id,
+                    stream_version=e.stream_version,
+                    position=e.position,
+                    hash=e.hash,
+                )
+                for e in stored
+            )
+        )
+
+    @activity.defn(name=ARCHIVE_HISTORY)
+    async def archive_history(self, input: ArchiveInput) -> ArchiveResult:
+        """Copy a run's Temporal history into the store, so replay audits outlive retention."""
+        handle = self._client.get_workflow_handle(input.workflow_id, run_id=input.run_id)
+        history = await handle.fetch_history()
+        await self._store.archive_history(
+            input.decision_id, input.workflow_id, input.run_id, history.to_json()
+        )
+        log.info(
+            "history archived",
+            decision_id=input.decision_id,
+            run_id=input.run_id,
+            history_events=len(history.events),
+        )
+        return ArchiveResult(archived=True, event_count=len(history.events))

@@ -1,0 +1,142 @@
+"""Replay audit: archived Temporal histories, replayed on current code, must imply the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import (
+    Interceptor,
+    Replayer,
+    StartActivityInput,
+    UnsandboxedWorkflowRunner,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+from temporalio.workflow import ActivityHandle
+
+from domain.errors import NotFound
+from store.decision_events import new_event
+from store.eventstore import EventStore
+from store.records import NewEvent
+from workflows.decision import DecisionWorkflow
+from workflows.messages import APPEND_EVENTS, AppendInput
+
+
+class ReplayReport(BaseModel):
+    """What replaying a decision's archived histories showed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: str
+    runs: int
+    events_implied: int
+    events_stored: int
+    failures: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class _AppendRecorder(Interceptor):
+    """Sees every append the workflow code asks for as it replays, with the events it carries."""
+
+    def __init__(self) -> None:
+        self.appended: list[AppendInput] = []
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        recorder = self
+
+        class Inbound(WorkflowInboundInterceptor):
+            def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+                super().init(_Outbound(outbound, recorder))
+
+        return Inbound
+
+
+class _Outbound(WorkflowOutboundInterceptor):
+    def __init__(self, next: WorkflowOutboundInterceptor, recorder: _AppendRecorder) -> None:
+        super().__init__(next)
+        self._recorder = recorder
+
+    def start_activity(self, input: StartActivityInput) -> ActivityHandle[Any]:
+        if input.activity == APPEND_EVENTS and input.args:
+            self._recorder.appended.append(input.args[0])
+        return super().start_activity(input)
+
+
+def _same(implied: NewEvent, stored: Any) -> bool:
+    return bool(
+        implied.event_id == stored.event_id
+        and implied.type == stored.type
+        and implied.payload == stored.payload
+        and implied.actor == stored.actor
+        and implied.recorded_by == stored.recorded_by
+        and implied.occurred_at == stored.occurred_at
+    )
+
+
+async def replay_decision(store: EventStore, decision_id: str) -> ReplayReport:
+    """Replay every archived run of `decision_id`; compare the events they imply with the log."""
+    archived = await store.histories(decision_id)
+    stored = await store.stream(decision_id)
+    if not archived and not stored:
+        raise NotFound(f"no decision {decision_id} in the event store")
+    failures: list[str] = []
+    implied: list[NewEvent] = []
+    for history in archived:
+        recorder = _AppendRecorder()
+        replayer = Replayer(
+            workflows=[DecisionWorkflow],
+            data_converter=pydantic_data_converter,
+            workflow_runner=UnsandboxedWorkflowRunner(),
+            interceptors=[recorder],
+        )
+        result = await replayer.replay_workflow(
+            WorkflowHistory.from_json(history.workflow_id, history.history_json),
+            raise_on_replay_failure=False,
+        )
+        if result.replay_failure is not None:
+            failures.append(f"run {history.run_id}: {result.replay_failure}")
+        implied.extend(new_event(e) for batch in recorder.appended for e in batch.events)
+    if not archived:
+        failures.append(
+            "no archived history: the decision's workflow has not closed or continued as new yet"
+        )
+    by_version = {e.stream_version: e for e in stored}
+    seen: set[int] = set()
+    for event in implied:
+        if event.stream_version in seen:
+            continue
+        seen.add(event.stream_version)
+        match = by_version.get(event.stream_version)
+        if match is None:
+            failures.append(
+                f"version {event.stream_version} ({event.type}) is implied by the "
+                "history but missing from the log"
+            )
+        elif not _same(event, match):
+            failures.append(
+                f"version {event.stream_version}: the history implies "
+                f"{event.type}, the log holds {match.type} with other content"
+            )
+    if archived:
+        unexplained = sorted(set(by_version) - seen)
+        if unexplained:
+            failures.append(
+                f"versions {unexplained[0]}..{unexplained[-1]} are in the log but "
+                "no archived history implies them"
+            )
+    return ReplayReport(
+        decision_id=decision_id,
+        runs=len(archived),
+        events_implied=len(seen),
+        events_stored=len(stored),
+        failures=tuple(failures),
+    )

@@ -1,0 +1,54 @@
+"""The `concord` command: one entry point for operators, members and auditors."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from typer.exceptions import TyperException
+
+from cli import audit, commands, demo, stack, views
+from cli.session import error_line, exit_code
+from domain.errors import ConcordError
+
+app = typer.Typer(
+    name="concord",
+    help="Joint decisions by consensus: propose, review, decide under silence, implement, audit.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+for module in (commands, views, stack, demo):
+    app.registered_commands.extend(module.app.registered_commands)
+app.add_typer(audit.app, name="audit")
+app.add_typer(views.roster_app, name="roster")
+app.add_typer(stack.db_app, name="db")
+
+
+def invoke(args: list[str]) -> int:
+    """Run the CLI on `args`; usage errors are one line on stderr with exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args or ["--help"], prog_name="concord", standalone_mode=False)
+    except typer.Abort:
+        print("concord: aborted", file=sys.stderr)
+        return 130
+    except typer.Exit as done:
+        return done.exit_code
+    except TyperException as error:
+        print(f"concord: {error.format_message()}", file=sys.stderr)
+        return 2
+    except ConcordError as error:
+        print(f"concord: {error_line(error)}", file=sys.stderr)
+        return exit_code(error)
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    code = invoke(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal client's native threads can outlive the interpreter's shutdown and abort
+    # it; everything is flushed and closed by now, so leave without the finalisation.
+    os._exit(code)

@@ -1,0 +1,651 @@
+"""The commands of the procedure: what operators record and what members answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.parsing import build, new_decision_id, parse_deadline, parse_duration, read_text_file
+from cli.session import (
+    ActorOption,
+    JsonOption,
+    KeyOption,
+    decisions,
+    principal,
+    run,
+    settings,
+    show_receipt,
+)
+from domain import commands as cmd
+from domain.areas import Area
+from domain.errors import InvalidInput, NotFound
+from domain.nrc import NRC_ROSTERS
+from domain.roster import CHAIR, CouncilLevel
+from domain.values import DeadlineTarget, ReviewOutcome
+from workflows.client import DecisionClient
+
+app = typer.Typer()
+
+Id = Annotated[str, typer.Argument(help="The decision's id, e.g. d-2004-terrorism.", metavar="ID")]
+ChairOption = Annotated[
+    str, typer.Option("--as", help="On whose behalf (default: the chair).", metavar="CODE")
+]
+RoundOption = Annotated[
+    int | None,
+    typer.Option("--round", help="Round number (default: the open round awaiting this member)."),
+]
+TextOption = Annotated[str | None, typer.Option("--text", help="The text itself.")]
+TextFileOption = Annotated[
+    Path | None, typer.Option("--text-file", help="Read the text from a UTF-8 file.")
+]
+
+
+def _text(text: str | None, text_file: Path | None, required: bool = True) -> str | None:
+    if text is not None and text_file is not None:
+        raise InvalidInput("text", "give --text or --text-file, not both")
+    if text_file is not None:
+        return read_text_file(text_file, "text-file")
+    if text is None and required:
+        raise InvalidInput("text", "required: give --text or --text-file")
+    return text
+
+
+async def _send(
+    model: type[cmd.CommandBase],
+    decision_id: str,
+    actor: str,
+    key: str | None,
+    as_json: bool,
+    client: DecisionClient | None = None,
+    **fields: Any,
+) -> None:
+    current = settings()
+    command = build(
+        model, decision_id=decision_id, actor=actor, recorded_by=principal(current), **fields
+    )
+    if client is not None:
+        receipt = await client.execute(command, key)
+    else:
+        async with decisions(current) as connected:
+            receipt = await connected.execute(command, key)
+    show_receipt(receipt, as_json)
+
+
+async def _answering_round(
+    client: DecisionClient, decision_id: str, member: str, number: int | None
+) -> tuple[int, str]:
+    """The round a member answers (named, or the one open round awaiting it) and its text hash."""
+    status = await client.status(decision_id)
+    if status.state is None:
+        raise NotFound(f"no decision {decision_id}")
+    if number is not None:
+        return number, status.state.round(number).text_hash
+    candidates = status.state.pending_for(member) or status.state.open_rounds
+    if len(candidates) != 1:
+        listed = ", ".join(str(r.number) for r in candidates) or "none"
+        raise InvalidInput(
+            "round",
+            f"decision {decision_id} has {len(candidates)} open rounds "
+            f"for {member} ({listed}); name one with --round",
+        )
+    return candidates[0].number, candidates[0].text_hash
+
+
+async def _answer(
+    model: type[cmd.CommandBase],
+    decision_id: str,
+    actor: str,
+    round_number: int | None,
+    text_hash: str | None,
+    key: str | None,
+    as_json: bool,
+    **fields: Any,
+) -> None:
+    async with decisions() as client:
+        number, current_hash = await _answering_round(client, decision_id, actor, round_number)
+        if model in (cmd.Concur, cmd.BreakSilence):
+            fields["text_hash"] = text_hash or current_hash
+        await _send(model, decision_id, actor, key, as_json, client=client, round=number, **fields)
+
+
+@app.command()
+def propose(
+    title: Annotated[str, typer.Option(help="The proposal's title.")],
+    area: Annotated[Area, typer.Option(help="Area of cooperation.")],
+    actor: ActorOption,
+    text: TextOption = None,
+    text_file: TextFileOption = None,
+    area_label: Annotated[str | None, typer.Option(help="Label when the area is 'other'.")] = None,
+    level: Annotated[CouncilLevel, typer.Option(help="Council level.")] = CouncilLevel.AMBASSADORS,
+    decision_id: Annotated[
+        str | None, typer.Option("--id", help="Decision id (default: from the title).")
+    ] = None,
+    max_failed_rounds: Annotated[int, typer.Option(help="Failed rounds before it lapses.")] = 3,
+    review_period: Annotated[str, typer.Option(help="Default review period.")] = "14d",
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit a proposal: starts a decision's workflow.
+
+    Example: concord propose --as POL --title "Action Plan on Terrorism"
+    --area struggle_against_terrorism --text-file plan.txt
+    """
+
+    async def work() -> None:
+        current = settings()
+        command = build(
+            cmd.SubmitProposal,
+            decision_id=decision_id or new_decision_id(title),
+            actor=actor,
+            recorded_by=principal(current),
+            title=title,
+            text=_text(text, text_file),
+            area=area,
+            area_label=area_label,
+            level=level,
+            max_failed_rounds=max_failed_rounds,
+            review_period_seconds=int(
+                parse_duration(review_period, "review-period").total_seconds()
+            ),
+        )
+        async with decisions(current) as client:
+            show_receipt(await client.propose(command, key), as_json)
+
+    run(work())
+
+
+@app.command()
+def refer(
+    decision_id: Id,
+    review_deadline: Annotated[
+        str | None, typer.Option(help="Deadline: a duration (14d) or an instant.")
+    ] = None,
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Refer a proposal to the Preparatory Committee.
+
+    Example: concord refer d-1 --review-deadline 14d
+    """
+    deadline = parse_deadline(review_deadline, "review-deadline") if review_deadline else None
+    run(
+        _send(
+            cmd.ReferToPreparatoryCommittee,
+            decision_id,
+            actor,
+            key,
+            as_json,
+            review_deadline=deadline,
+        )
+    )
+
+
+@app.command()
+def amend(
+    decision_id: Id,
+    text: TextOption = None,
+    text_file: TextFileOption = None,
+    note: Annotated[str, typer.Option(help="Why it was amended.")] = "",
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Amend the text: a new revision.
+
+    Example: concord amend d-1 --text-file v2.txt
+    """
+    run(
+        _send(
+            cmd.AmendProposal,
+            decision_id,
+            actor,
+            key,
+            as_json,
+            text=_text(text, text_file),
+            note=note,
+        )
+    )
+
+
+@app.command()
+def review(
+    decision_id: Id,
+    outcome: Annotated[
+        ReviewOutcome, typer.Option(help="forward, amend (with a text) or return (with reasons).")
+    ],
+    text: TextOption = None,
+    text_file: TextFileOption = None,
+    reasons: Annotated[str, typer.Option(help="Why it is returned.")] = "",
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Complete the Preparatory Committee's review.
+
+    Example: concord review d-1 --outcome forward
+    """
+    run(
+        _send(
+            cmd.CompleteReview,
+            decision_id,
+            actor,
+            key,
+            as_json,
+            outcome=outcome,
+            text=_text(text, text_file, required=False),
+            reasons=reasons,
+        )
+    )
+
+
+@app.command("open-round")
+def open_round(
+    decision_id: Id,
+    deadline: Annotated[
+        str, typer.Option(help="Silence deadline: a duration (72h) or an instant.")
+    ],
+    remind_before: Annotated[
+        str | None, typer.Option(help="Remind silent members this long before the deadline (24h).")
+    ] = None,
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Open a consensus round under silence procedure.
+
+    Example: concord open-round d-1 --deadline 72h
+    """
+    before = (
+        int(parse_duration(remind_before, "remind-before").total_seconds())
+        if remind_before
+        else None
+    )
+    run(
+        _send(
+            cmd.OpenRound,
+            decision_id,
+            actor,
+            key,
+            as_json,
+            deadline=parse_deadline(deadline, "deadline"),
+            reminder_before_seconds=before,
+        )
+    )
+
+
+@app.command()
+def concur(
+    decision_id: Id,
+    actor: ActorOption,
+    round_number: RoundOption = None,
+    text_hash: Annotated[
+        str | None, typer.Option(help="The text's hash (default: the round's current text).")
+    ] = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Concur with the round's text.
+
+    Example: concord concur d-1 --as USA
+    """
+    run(_answer(cmd.Concur, decision_id, actor, round_number, text_hash, key, as_json))
+
+
+@app.command("object")
+def break_silence(
+    decision_id: Id,
+    actor: ActorOption,
+    reasons: Annotated[str, typer.Option(help="Why the member objects.")],
+    round_number: RoundOption = None,
+    text_hash: Annotated[
+        str | None, typer.Option(help="The text's hash (default: the round's current text).")
+    ] = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Break silence: object, with reasons.
+
+    Example: concord object d-1 --as RUS --reasons "Too narrow"
+    """
+    run(
+        _answer(
+            cmd.BreakSilence,
+            decision_id,
+            actor,
+            round_number,
+            text_hash,
+            key,
+            as_json,
+            reasons=reasons,
+        )
+    )
+
+
+@app.command("withdraw-objection")
+def withdraw_objection(
+    decision_id: Id,
+    actor: ActorOption,
+    round_number: RoundOption = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw one's objection while the round is open.
+
+    Example: concord withdraw-objection d-1 --as RUS
+    """
+    run(_answer(cmd.WithdrawObjection, decision_id, actor, round_number, None, key, as_json))
+
+
+@app.command()
+def concern(
+    decision_id: Id,
+    actor: ActorOption,
+    statement: Annotated[str, typer.Option(help="The concern, attached to adoption.")],
+    round_number: RoundOption = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a non-blocking concern.
+
+    Example: concord concern d-1 --as NOR --statement "Human rights"
+    """
+    run(
+        _answer(
+            cmd.RegisterConcern,
+            decision_id,
+            actor,
+            round_number,
+            None,
+            key,
+            as_json,
+            statement=statement,
+        )
+    )
+
+
+@app.command()
+def extend(
+    decision_id: Id,
+    target: Annotated[DeadlineTarget, typer.Option(help="round, review or report_back.")],
+    deadline: Annotated[str, typer.Option(help="New deadline: a duration or an instant.")],
+    reason: Annotated[str, typer.Option(help="Why it is extended.")],
+    round_number: RoundOption = None,
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Extend a deadline.
+
+    Example: concord extend d-1 --target round --round 1 --deadline 96h --reason "Capitals"
+    """
+    run(
+        _send(
+            cmd.ExtendDeadline,
+            decision_id,
+            actor,
+            key,
+            as_json,
+            target=target,
+            round=round_number,
+            new_deadline=parse_deadline(deadline, "deadline"),
+            reason=reason,
+        )
+    )
+
+
+@app.command("close-round")
+def close_round(
+    decision_id: Id,
+    round_number: Annotated[int, typer.Option("--round")],
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Close a round that an objection blocks.
+
+    Example: concord close-round d-1 --round 1
+    """
+    run(_send(cmd.CloseRound, decision_id, actor, key, as_json, round=round_number))
+
+
+def _action_item(spec: str) -> dict[str, Any]:
+    parts = spec.split(":", 2)
+    if len(parts) != 3 or not all(p.strip() for p in parts):
+        raise InvalidInput(
+            "item",
+            f"{spec!r} is not ID:ASSIGNEE:DESCRIPTION "
+            "(assignee: a member code, `all`, or a body code)",
+        )
+    item_id, assignee, description = (p.strip() for p in parts)
+    roster = NRC_ROSTERS.latest
+    if assignee == "all":
+        who: dict[str, Any] = {"kind": "all_members"}
+    elif roster.is_body(assignee):
+        who = {"kind": "body", "code": assignee}
+    else:
+        who = {"kind": "member", "code": assignee}
+    return {"item_id": item_id, "description": description, "assignee": who}
+
+
+@app.command()
+def plan(
+    decision_id: Id,
+    items: Annotated[
+        list[str], typer.Option("--item", help="ID:ASSIGNEE:DESCRIPTION; repeat for each item.")
+    ],
+    report_back: Annotated[str, typer.Option(help="Report-back deadline (180d or instant).")],
+    monitoring_body: Annotated[str, typer.Option(help="Who monitors.")] = "PC",
+    remind_before: Annotated[str | None, typer.Option(help="Reminder lead (7d).")] = None,
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Plan the implementation.
+
+    Example: concord plan d-1 --item "A1:all:Joint assessment" --report-back 180d
+    """
+    before = (
+        int(parse_duration(remind_before, "remind-before").total_seconds())
+        if remind_before
+        else None
+    )
+    run(
+        _send(
+            cmd.PlanImplementation,
+            decision_id,
+            actor,
+            key,
+            as_json,
+            action_items=[_action_item(spec) for spec in items],
+            monitoring_body=monitoring_body,
+            report_back_deadline=parse_deadline(report_back, "report-back"),
+            reminder_before_seconds=before,
+        )
+    )
+
+
+@app.command()
+def report(
+    decision_id: Id,
+    actor: ActorOption,
+    summary: Annotated[str, typer.Option(help="What was done.")],
+    item: Annotated[str | None, typer.Option(help="Action item id.")] = None,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Report progress (by the monitoring body: the report back).
+
+    Example: concord report d-1 --as RUS --item A2 --summary "Data exchanged"
+    """
+    run(_send(cmd.ReportProgress, decision_id, actor, key, as_json, item_id=item, summary=summary))
+
+
+@app.command("complete-item")
+def complete_item(
+    decision_id: Id,
+    actor: ActorOption,
+    item: Annotated[str, typer.Option(help="Action item id.")],
+    note: Annotated[str, typer.Option()] = "",
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark an action item completed.
+
+    Example: concord complete-item d-1 --as RUS --item A2
+    """
+    run(_send(cmd.CompleteActionItem, decision_id, actor, key, as_json, item_id=item, note=note))
+
+
+@app.command("raise-issue")
+def raise_issue(
+    decision_id: Id,
+    actor: ActorOption,
+    title: Annotated[str, typer.Option(help="The issue in a line.")],
+    description: Annotated[str, typer.Option()] = "",
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Raise an implementation issue.
+
+    Example: concord raise-issue d-1 --as POL --title "Data exchange delayed"
+    """
+    run(
+        _send(
+            cmd.RaiseIssue, decision_id, actor, key, as_json, title=title, description=description
+        )
+    )
+
+
+@app.command("resolve-issue")
+def resolve_issue(
+    decision_id: Id,
+    issue: Annotated[int, typer.Option(help="Issue number.")],
+    deadline: Annotated[str, typer.Option(help="Silence deadline (72h).")],
+    text: TextOption = None,
+    text_file: TextFileOption = None,
+    remind_before: Annotated[str | None, typer.Option()] = None,
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Put a resolution under silence procedure.
+
+    Example: concord resolve-issue d-1 --issue 1 --text "Deliver by March" --deadline 72h
+    """
+    before = (
+        int(parse_duration(remind_before, "remind-before").total_seconds())
+        if remind_before
+        else None
+    )
+    run(
+        _send(
+            cmd.ProposeIssueResolution,
+            decision_id,
+            actor,
+            key,
+            as_json,
+            issue=issue,
+            text=_text(text, text_file),
+            deadline=parse_deadline(deadline, "deadline"),
+            reminder_before_seconds=before,
+        )
+    )
+
+
+@app.command("request-meeting")
+def request_meeting(
+    decision_id: Id,
+    actor: ActorOption,
+    reason: Annotated[str, typer.Option(help="Why the Council must meet.")],
+    level: Annotated[CouncilLevel, typer.Option()] = CouncilLevel.AMBASSADORS,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Request an extraordinary meeting.
+
+    Example: concord request-meeting d-1 --as RUS --reason "Urgent threat"
+    """
+    run(_send(cmd.RequestMeeting, decision_id, actor, key, as_json, level=level, reason=reason))
+
+
+@app.command()
+def complete(
+    decision_id: Id,
+    summary: Annotated[str, typer.Option()] = "",
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the decision as completed.
+
+    Example: concord complete d-1
+    """
+    run(_send(cmd.CompleteDecision, decision_id, actor, key, as_json, summary=summary))
+
+
+@app.command()
+def withdraw(
+    decision_id: Id,
+    actor: ActorOption,
+    reason: Annotated[str, typer.Option()] = "",
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw a proposal before adoption (its proposer).
+
+    Example: concord withdraw d-1 --as POL
+    """
+    run(_send(cmd.WithdrawDecision, decision_id, actor, key, as_json, reason=reason))
+
+
+@app.command()
+def supersede(
+    decision_id: Id,
+    by: Annotated[str, typer.Option(help="The later decision's id.")],
+    reason: Annotated[str, typer.Option()] = "",
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record that a later decision supersedes this one.
+
+    Example: concord supersede d-1 --by d-2011
+    """
+    run(
+        _send(
+            cmd.SupersedeDecision, decision_id, actor, key, as_json, superseded_by=by, reason=reason
+        )
+    )
+
+
+@app.command()
+def suspend(
+    decision_id: Id,
+    reason: Annotated[str, typer.Option()],
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Suspend a decision: its deadlines pause.
+
+    Example: concord suspend d-1 --reason "Capitals need time"
+    """
+    run(_send(cmd.SuspendDecision, decision_id, actor, key, as_json, reason=reason))
+
+
+@app.command()
+def resume(
+    decision_id: Id,
+    reason: Annotated[str, typer.Option()] = "",
+    actor: ChairOption = CHAIR,
+    key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Resume a suspended decision.
+
+    Example: concord resume d-1
+    """
+    run(_send(cmd.ResumeDecision, decision_id, actor, key, as_json, reason=reason))

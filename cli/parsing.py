@@ -1,0 +1,76 @@
+"""Parsing what people type: durations, deadlines, decision ids, and pydantic errors as fields."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from domain.errors import InvalidInput
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_duration(value: str, field: str) -> timedelta:
+    """`30s`, `15m`, `72h` or `14d` as a timedelta; InvalidInput naming `field` otherwise."""
+    match = _DURATION.match(value.strip())
+    if not match or int(match.group(1)) == 0:
+        raise InvalidInput(field, f"{value!r} is not a duration like 30s, 15m, 72h or 14d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_deadline(value: str, field: str, now: datetime | None = None) -> datetime:
+    """A duration from now (`72h`) or an ISO-8601 instant with its timezone."""
+    if _DURATION.match(value.strip()):
+        return (now or datetime.now(UTC)) + parse_duration(value, field)
+    try:
+        instant = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            field,
+            f"{value!r} is neither a duration (72h) nor an ISO-8601 instant (2026-12-01T12:00:00Z)",
+        ) from None
+    if instant.tzinfo is None:
+        raise InvalidInput(field, f"{value!r} needs a timezone, e.g. 2026-12-01T12:00:00Z")
+    return instant
+
+
+def read_text_file(path: Path, field: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(field, f"file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(field, f"cannot read {str(path)!r}: {error}") from None
+    if not text.strip():
+        raise InvalidInput(field, f"file {str(path)!r} is empty")
+    return text
+
+
+def new_decision_id(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-") or "decision"
+    return f"{slug}-{secrets.token_hex(3)}"
+
+
+def build(model: type[M], **fields: Any) -> M:
+    """Validate `fields` into `model`; the first problem becomes InvalidInput naming its field."""
+    try:
+        return model.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or model.__name__
+        if field == "actor":
+            raise InvalidInput(
+                "--as",
+                f"{first.get('input')!r} is not a member's code (RUS), "
+                "`chair`, or a body's code (PC)",
+            ) from None
+        shown = first.get("input")
+        detail = f" (got {shown!r})" if isinstance(shown, str | int) else ""
+        raise InvalidInput("--" + field.replace("_", "-"), first["msg"] + detail) from None

@@ -1,0 +1,138 @@
+"""What every CLI command shares: settings, connections, the acting identity, output, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Final, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from domain.errors import (
+    ConcordError,
+    Conflict,
+    InvalidHistory,
+    InvalidInput,
+    NotFound,
+    Refusal,
+    Unavailable,
+)
+from runtime.settings import Settings, load_settings
+from runtime.temporal import connect
+from store.eventstore import EventStore, open_store
+from workflows.client import DecisionClient
+from workflows.messages import Receipt
+
+T = TypeVar("T")
+
+EXIT_CODES: Final[dict[type[ConcordError], int]] = {
+    InvalidInput: 2,
+    Refusal: 3,
+    Conflict: 3,
+    NotFound: 4,
+    Unavailable: 5,
+    InvalidHistory: 6,
+}
+"""0 done; 2 bad usage or input; 3 refused by the rules; 4 not found; 5 a service unreachable."""
+
+out = Console(highlight=False, soft_wrap=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ActorOption = Annotated[
+    str,
+    typer.Option(
+        "--as",
+        help="On whose behalf: a member's code (RUS), `chair`, or a body (PC).",
+        metavar="CODE",
+    ),
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key", help="Idempotency key: giving the same command with the same key is a no-op."
+    ),
+]
+
+
+def exit_code(error: ConcordError) -> int:
+    for kind, code in EXIT_CODES.items():
+        if isinstance(error, kind):
+            return code
+    return 1
+
+
+def error_line(error: ConcordError) -> str:
+    if isinstance(error, Refusal):
+        return f"refused ({error.rule.value}): {error.message}"
+    if isinstance(error, InvalidInput):
+        return f"invalid input: {error.message}"
+    if isinstance(error, NotFound):
+        return f"not found: {error.message}"
+    if isinstance(error, Unavailable):
+        return f"unavailable: {error.message}"
+    return f"error: {error.message}"
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine (its Concord errors are reported by `cli.app.invoke`)."""
+    return asyncio.run(work)
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def principal(current: Settings) -> str:
+    """Who records commands given through the CLI: the configured operator."""
+    return f"operator:{current.operator}"
+
+
+@asynccontextmanager
+async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionClient]:
+    current = current or settings()
+    client = await connect(current.temporal_address, current.temporal_namespace)
+    yield DecisionClient(client, current.task_queue)
+
+
+@asynccontextmanager
+async def event_store(current: Settings | None = None) -> AsyncIterator[EventStore]:
+    current = current or settings()
+    store = await open_store(current.database_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def emit(document: BaseModel | dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:
+    """Print `document` as JSON for machines, or call `human` to print it for people."""
+    if as_json:
+        data = document.model_dump(mode="json") if isinstance(document, BaseModel) else document
+        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        human()
+
+
+def show_receipt(receipt: Receipt, as_json: bool) -> None:
+    def human() -> None:
+        events = ", ".join(receipt.event_types)
+        out.print(
+            f"[green]accepted[/green] {receipt.decision_id} v{receipt.stream_version}: {events}"
+        )
+
+    emit(
+        {
+            "decision_id": receipt.decision_id,
+            "event_ids": list(receipt.event_ids),
+            "event_types": list(receipt.event_types),
+            "stream_version": receipt.stream_version,
+            "hashes": list(receipt.hashes),
+            "idempotency_key": receipt.idempotency_key,
+        },
+        as_json,
+        human,
+    )

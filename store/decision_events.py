@@ -1,0 +1,43 @@
+"""Translation between the domain's events and the log's records, both ways."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Final
+
+from domain.events import Event, EventBase, event_payload, parse_event
+from store.records import NewEvent, StoredEvent
+
+EVENT_ID_NAMESPACE: Final = uuid.UUID("6f1c2a0e-5d4b-4c8e-9a57-3b1f0d2e7c41")
+"""Event ids are UUIDv5 of (decision id, stream version): a retry or a replay recomputes them."""
+
+
+def event_id_for(decision_id: str, stream_version: int) -> str:
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{decision_id}/{stream_version}"))
+
+
+def new_event(event: EventBase) -> NewEvent:
+    """The record the log stores for a domain event."""
+    return NewEvent(
+        event_id=event_id_for(event.decision_id, event.stream_version),
+        decision_id=event.decision_id,
+        stream_version=event.stream_version,
+        type=type(event).model_fields["type"].default,
+        payload=event_payload(event),
+        actor=event.actor,
+        recorded_by=event.recorded_by,
+        occurred_at=event.occurred_at,
+    )
+
+
+def domain_event(stored: StoredEvent) -> Event:
+    """The domain event a stored record holds (payload upcast to the newest schema)."""
+    envelope = {
+        "type": stored.type,
+        "decision_id": stored.decision_id,
+        "stream_version": stored.stream_version,
+        "occurred_at": stored.occurred_at,
+        "actor": stored.actor,
+        "recorded_by": stored.recorded_by,
+    }
+    return parse_event(envelope, stored.payload)

@@ -1,0 +1,84 @@
+"""Schema migrations run from code (Alembic, async), and the check that refuses old schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.errors import Unavailable
+from store.engine import create_store_engine, parse_database_url, sqlite_path
+
+UPGRADE_COMMAND: Final = "concord db upgrade"
+_PACKAGE: Final = Path(__file__).parent
+
+
+def alembic_config() -> Config:
+    """The store's Alembic configuration, found inside the installed package."""
+    config = Config(str(_PACKAGE / "alembic.ini"))
+    config.set_main_option("script_location", str(_PACKAGE / "migrations"))
+    return config
+
+
+def head_revision() -> str:
+    """The schema revision this code needs."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the store ships at least one migration"
+    return head
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at `url` to `revision` (creating a SQLite file and its folder)."""
+    parsed = parse_database_url(url)
+    path = sqlite_path(parsed)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_store_engine(parsed)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_on, revision)
+    finally:
+        await engine.dispose()
+
+
+def _upgrade_on(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at; None when it was never migrated."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+
+
+async def check_schema(engine: AsyncEngine) -> None:
+    """Raise Unavailable unless the database's schema is exactly the revision this code needs."""
+    where = engine.url.render_as_string(hide_password=True)
+    current = await current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise Unavailable(f"the event store at {where} has no schema yet: run `{UPGRADE_COMMAND}`")
+    known = {
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    }
+    if current in known:
+        raise Unavailable(
+            f"the event store at {where} is at schema revision {current}, older than this "
+            f"code's {head}: run `{UPGRADE_COMMAND}`"
+        )
+    raise Unavailable(
+        f"the event store at {where} is at schema revision {current}, unknown to this code "
+        f"(which needs {head}): it was migrated by a newer Concord"
+    )

@@ -1,0 +1,143 @@
+"""The records the event store takes in and gives back: NewEvent, StoredEvent, ArchivedHistory."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from domain.errors import InvalidInput
+from store.hashing import MAX_SAFE_INTEGER
+
+DECISION_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,62}$"
+EVENT_TYPE_PATTERN: Final = r"^[A-Z][A-Za-z0-9]{0,99}$"
+
+DecisionId = Annotated[str, Field(pattern=DECISION_ID_PATTERN)]
+Principal = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def check_json_value(value: Any, path: str) -> None:
+    """Raise InvalidInput unless `value` is float-free JSON with ASCII keys and safe integers."""
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(path, "strings must be valid Unicode text") from None
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise InvalidInput(path, "integers must lie within +/-(2**53 - 1) (RFC 8785)")
+        return
+    if isinstance(value, float):
+        raise InvalidInput(path, "floats are not allowed in event payloads; use integers or text")
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json_value(item, f"{path}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise InvalidInput(path, f"object keys must be ASCII text, not {key!r}")
+            check_json_value(item, f"{path}.{key}")
+        return
+    raise InvalidInput(path, f"{type(value).__name__} is not a JSON value")
+
+
+class NewEvent(BaseModel):
+    """An event to append: its identity, content and who caused it, before the store numbers it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    decision_id: DecisionId
+    stream_version: int = Field(ge=1)
+    type: str = Field(pattern=EVENT_TYPE_PATTERN)
+    schema_version: int = Field(default=1, ge=1)
+    payload: dict[str, Any]
+    actor: Principal
+    recorded_by: Principal
+    occurred_at: AwareDatetime
+
+    @field_validator("event_id")
+    @classmethod
+    def _event_id_is_a_canonical_uuid(cls, value: str) -> str:
+        try:
+            canonical = str(uuid.UUID(value))
+        except ValueError:
+            canonical = ""
+        if canonical != value:
+            raise ValueError("must be a UUID in canonical lower-case form")
+        return value
+
+    @field_validator("payload")
+    @classmethod
+    def _payload_is_canonical_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_json_value(value, "payload")
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_as_invalid_input(
+        cls, data: Any, handler: ModelWrapValidatorHandler[NewEvent]
+    ) -> NewEvent:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or "event"
+            raise InvalidInput(field, first["msg"]) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEvent:
+    """An event as the log holds it: numbered, timestamped, chained, with its exact hashed bytes.
+
+    `payload` and `schema_version` are upcast to the newest schema on read; `body` stays the
+    stored bytes (holding `stored_schema_version`'s payload), so hashes still verify. A plain
+    frozen dataclass: the store builds millions of them, and pydantic validates dataclasses too.
+    """
+
+    position: int
+    event_id: str
+    decision_id: str
+    stream_version: int
+    type: str
+    schema_version: int
+    stored_schema_version: int
+    payload: dict[str, Any]
+    actor: str
+    recorded_by: str
+    occurred_at: datetime
+    recorded_at: datetime
+    stream_prev_hash: str
+    prev_hash: str
+    hash: str
+    body: bytes
+
+
+class ArchivedHistory(BaseModel):
+    """A closed Temporal workflow run's history, kept for replay audits after retention ends."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: str
+    workflow_id: str
+    run_id: str
+    history_json: str
+    archived_at: datetime
+    event_count: int

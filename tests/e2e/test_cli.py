@@ -1,0 +1,245 @@
+"""The `concord` CLI driving the real embedded stack (`concord dev`) in a temporary data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+CONCORD = str(Path(sys.executable).parent / "concord")
+
+
+class Stack:
+    """`concord dev` as a child process, and the environment its CLI calls share."""
+
+    def __init__(self, data_dir: Path) -> None:
+        port = free_port()
+        while port + 1000 > 65535 or not _free(port + 1000):
+            port = free_port()
+        self.data_dir = data_dir
+        self.env = {
+            **os.environ,
+            "CONCORD_DATA_DIR": str(data_dir),
+            "CONCORD_TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+            "CONCORD_OPERATOR": "secretariat",
+            "CONCORD_LOG_FORMAT": "json",
+            "CONCORD_TASK_QUEUE": "concord-cli-test",
+        }
+        self.env.pop("CONCORD_DATABASE_URL", None)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "dev.log"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ready_before = self.log.read_bytes().count(b"Ready.") if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [CONCORD, "dev"], env=self.env, stdout=out, stderr=out, stdin=subprocess.DEVNULL
+            )
+        deadline = time.monotonic() + 90
+        while self.log.read_bytes().count(b"Ready.") <= ready_before:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"concord dev did not start:\n{self.log.read_text()}")
+            time.sleep(0.2)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
+
+    def concord(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CONCORD, *args],
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def ok(self, *args: str) -> dict[str, Any]:
+        result = self.concord(*args, "--json")
+        assert result.returncode == 0, result.stderr
+        document: dict[str, Any] = json.loads(result.stdout)
+        return document
+
+    def fails(self, code: int, *args: str) -> str:
+        result = self.concord(*args)
+        assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        return lines[0]
+
+    def leftovers(self) -> list[str]:
+        found = subprocess.run(["pgrep", "-af", str(self.data_dir)], capture_output=True, text=True)
+        return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("concord-dev"))
+    running.start()
+    yield running
+    if running.process is not None and running.process.poll() is None:
+        assert running.stop() == 0
+    assert running.leftovers() == []
+
+
+def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: Path) -> None:
+    text = tmp_path / "plan.txt"
+    text.write_text("The NATO-Russia Council rejects terrorism in all its manifestations.")
+    receipt = stack.ok(
+        "propose",
+        "--id",
+        "d-cli",
+        "--as",
+        "POL",
+        "--title",
+        "Action Plan on Terrorism",
+        "--area",
+        "struggle_against_terrorism",
+        "--text-file",
+        str(text),
+    )
+    assert receipt["stream_version"] == 1 and len(receipt["hashes"]) == 1
+    stack.ok("refer", "d-cli")
+    stack.ok("review", "d-cli", "--outcome", "forward")
+    stack.ok("open-round", "d-cli", "--deadline", "1h")
+    stack.ok("concur", "d-cli", "--as", "USA")
+    objection = stack.ok("object", "d-cli", "--as", "RUS", "--reasons", "Too narrow")
+    assert objection["event_types"] == ["SilenceBroken"]
+    pending = stack.ok("pending", "--member", "GBR")
+    assert pending["member"] == "GBR"
+    stack.ok("close-round", "d-cli", "--round", "1")
+    stack.ok("review", "d-cli", "--outcome", "amend", "--text", "Amended text")
+    stack.ok("open-round", "d-cli", "--deadline", "4s")
+    stack.ok("concern", "d-cli", "--as", "NOR", "--statement", "Human rights")
+    time.sleep(6)
+    status = stack.ok("status", "d-cli")
+    assert status["state"] == "adopted" and status["area"] == "struggle_against_terrorism"
+    assert [r["outcome"] for r in status["rounds"]] == ["failed", "adopted_by_silence"]
+
+    # A second `concord dev` on the same data directory resumes the decision in flight.
+    assert stack.stop() == 0
+    stack.start()
+    stack.ok(
+        "plan",
+        "d-cli",
+        "--item",
+        "A1:all:Joint assessment",
+        "--item",
+        "A2:RUS:Financing exchange",
+        "--report-back",
+        "180d",
+    )
+    stack.ok("report", "d-cli", "--as", "RUS", "--item", "A2", "--summary", "Exchanged")
+    stack.ok("raise-issue", "d-cli", "--as", "POL", "--title", "Uneven contributions")
+    stack.ok(
+        "resolve-issue", "d-cli", "--issue", "1", "--text", "Report quarterly", "--deadline", "4s"
+    )
+    time.sleep(6)
+    stack.ok("complete-item", "d-cli", "--as", "GBR", "--item", "A1")
+    stack.ok("complete-item", "d-cli", "--as", "RUS", "--item", "A2")
+    stack.ok("report", "d-cli", "--as", "PC", "--summary", "Report back to Ambassadors")
+    stack.ok("complete", "d-cli", "--summary", "Implemented")
+    status = stack.ok("status", "d-cli")
+    assert status["state"] == "completed"
+    assert status["implementation_issues"][0]["open"] is False
+
+    listed: list[str] = []
+    for _ in range(20):
+        listed = [d["decision_id"] for d in stack.ok("list", "--state", "completed")["decisions"]]
+        if "d-cli" in listed:
+            break
+        time.sleep(0.5)
+    assert "d-cli" in listed
+    assert stack.ok("audit", "verify")["ok"] is True
+    history = stack.ok("audit", "history", "d-cli")
+    assert history["events"][0]["type"] == "ProposalSubmitted"
+    assert {e["recorded_by"] for e in history["events"]} >= {"operator:secretariat"}
+    replayed = stack.ok("audit", "replay", "d-cli")
+    assert replayed["ok"] is True and replayed["events_implied"] == len(history["events"])
+
+
+def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
+    stack: Stack, tmp_path: Path
+) -> None:
+    stack.ok(
+        "propose",
+        "--id",
+        "d-refusals",
+        "--as",
+        "USA",
+        "--title",
+        "T",
+        "--area",
+        "crisis_management",
+        "--text",
+        "x",
+    )
+    stack.ok("refer", "d-refusals")
+    stack.ok("review", "d-refusals", "--outcome", "forward")
+    stack.ok("open-round", "d-refusals", "--deadline", "1h")
+    before = len(stack.ok("audit", "history", "d-refusals")["events"])
+
+    line = stack.fails(3, "concur", "d-refusals", "--as", "CHE")
+    assert "not_on_round_roster" in line and "CHE" in line
+    assert "reasons_required" in stack.fails(
+        3, "object", "d-refusals", "--as", "RUS", "--reasons", " "
+    )
+    assert "wrong_role" in stack.fails(
+        3, "open-round", "d-refusals", "--as", "RUS", "--deadline", "1h"
+    )
+    assert "deadline" in stack.fails(2, "open-round", "d-refusals", "--deadline", "soon")
+    assert "no decision d-nowhere" in stack.fails(4, "status", "d-nowhere")
+    assert "d-nowhere" in stack.fails(
+        4, "concur", "d-nowhere", "--as", "USA", "--round", "1", "--text-hash", "sha256:" + "0" * 64
+    )
+    assert "title" in stack.fails(
+        2, "propose", "--as", "USA", "--area", "crisis_management", "--text", "x"
+    )
+    missing = tmp_path / "missing.txt"
+    assert "does not exist" in stack.fails(
+        2,
+        "propose",
+        "--as",
+        "USA",
+        "--title",
+        "T",
+        "--area",
+        "crisis_management",
+        "--text-file",
+        str(missing),
+    )
+    assert "--as: 'ru' is not a member's code" in stack.fails(
+        2, "concur", "d-refusals", "--as", "ru"
+    )
+    unreachable = {**stack.env, "CONCORD_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
+    result = stack.concord("concur", "d-refusals", "--as", "USA", env=unreachable)
+    assert result.returncode == 5 and "concord dev" in result.stderr
+    assert len(stack.ok("audit", "history", "d-refusals")["events"]) == before

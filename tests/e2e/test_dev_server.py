@@ -1,0 +1,181 @@
+"""End to end on the real dev server: a whole lifecycle of every member, and a worker killed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from domain.commands import COMMAND_ADAPTER, SubmitProposal
+from store.eventstore import open_store
+from store.verify import verify_log
+from tests.e2e.conftest import WorkerProcess
+from workflows.client import DecisionClient
+from workflows.messages import Receipt
+
+pytestmark = pytest.mark.e2e
+
+
+class Delegations:
+    def __init__(self, client: DecisionClient, decision_id: str) -> None:
+        self.client = client
+        self.decision_id = decision_id
+        self.receipts: list[Receipt] = []
+
+    async def do(self, kind: str, actor: str, **fields: Any) -> Receipt:
+        principal = "operator:secretariat" if actor in ("chair", "PC") else f"member:{actor}"
+        command = COMMAND_ADAPTER.validate_python(
+            {
+                "kind": kind,
+                "decision_id": self.decision_id,
+                "actor": actor,
+                "recorded_by": principal,
+                **fields,
+            }
+        )
+        receipt = await (
+            self.client.propose(command)
+            if isinstance(command, SubmitProposal)
+            else self.client.execute(command)
+        )
+        self.receipts.append(receipt)
+        return receipt
+
+    async def round_text(self, number: int) -> tuple[str, tuple[str, ...]]:
+        status = await self.client.status(self.decision_id)
+        assert status.state is not None
+        r = status.state.round(number)
+        return r.text_hash, r.members
+
+    async def all_concur(self, number: int, members: tuple[str, ...] | None = None) -> None:
+        text_hash, roster = await self.round_text(number)
+        await asyncio.gather(
+            *(
+                self.do("concur", m, round=number, text_hash=text_hash)
+                for m in (members if members is not None else roster)
+            )
+        )
+
+
+async def listed(env: WorkflowEnvironment, query: str) -> list[str]:
+    """Workflow ids matching a visibility query, waiting out its eventual consistency."""
+    found: list[str] = []
+    for _ in range(50):
+        found = [w.id async for w in env.client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.2)
+    return found
+
+
+def later(**delta: float) -> str:
+    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
+
+
+async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
+    dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
+) -> None:
+    worker_process.start()
+    decision_id = f"d-e2e-{uuid.uuid4().hex[:8]}"
+    d = Delegations(
+        DecisionClient(dev_server.client, worker_process.env["CONCORD_TASK_QUEUE"]), decision_id
+    )
+    await d.do(
+        "submit_proposal",
+        "POL",
+        title="Action Plan on Terrorism",
+        text="Draft 1",
+        area="struggle_against_terrorism",
+    )
+    await d.do("refer", "chair")
+    await d.do("complete_review", "chair", outcome="amend", text="Draft 2")
+    await d.do("open_round", "chair", deadline=later(hours=1))
+    text_hash, members = await d.round_text(1)
+    assert len(members) >= 20
+    await d.do("break_silence", "RUS", round=1, text_hash=text_hash, reasons="Too narrow")
+    await d.do("close_round", "chair", round=1)
+    await d.do("complete_review", "chair", outcome="amend", text="Draft 3")
+    await d.do("open_round", "chair", deadline=later(hours=1))
+    await d.do("register_concern", "NOR", round=2, statement="Human rights safeguards")
+    await d.all_concur(2)
+    await d.do(
+        "plan_implementation",
+        "chair",
+        report_back_deadline=later(days=180),
+        action_items=[
+            {
+                "item_id": "A1",
+                "description": "Joint assessment",
+                "assignee": {"kind": "all_members"},
+            }
+        ],
+    )
+    await d.do("report_progress", "USA", item_id="A1", summary="Drafted")
+    await d.do("raise_issue", "POL", title="Uneven contributions")
+    await d.do(
+        "propose_issue_resolution",
+        "chair",
+        issue=1,
+        text="Quarterly reports",
+        deadline=later(hours=1),
+    )
+    await d.all_concur(3)
+    await d.do("complete_action_item", "GBR", item_id="A1")
+    await d.do("report_progress", "PC", summary="Report back to NRC Ambassadors")
+    await d.do("complete", "chair", summary="Implemented")
+    result = await d.client.handle(decision_id).result()
+    assert result.status == "completed"
+
+    store = await open_store(store_url)
+    try:
+        stream = await store.stream(decision_id)
+        assert [e.stream_version for e in stream] == list(range(1, len(stream) + 1))
+        assert sum(len(r.event_ids) for r in d.receipts) == len(stream)
+        assert {i for r in d.receipts for i in r.event_ids} == {e.event_id for e in stream}
+        assert (await verify_log(store)).ok
+        assert len(await store.histories(decision_id)) == 1
+    finally:
+        await store.close()
+    query = 'ConcordState = "completed" AND ConcordArea = "struggle_against_terrorism"'
+    assert f"decision-{decision_id}" in await listed(dev_server, query)
+    assert worker_process.stop() == 0
+
+
+async def test_a_worker_killed_mid_round_loses_and_doubles_nothing(
+    dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
+) -> None:
+    worker_process.start()
+    decision_id = f"d-fault-{uuid.uuid4().hex[:8]}"
+    d = Delegations(
+        DecisionClient(dev_server.client, worker_process.env["CONCORD_TASK_QUEUE"]), decision_id
+    )
+    await d.do("submit_proposal", "POL", title="T", text="Text", area="crisis_management")
+    await d.do("refer", "chair")
+    await d.do("complete_review", "chair", outcome="forward")
+    await d.do("open_round", "chair", deadline=later(hours=1))
+    _, members = await d.round_text(1)
+    first, rest = members[:10], members[10:]
+    await d.all_concur(1, first)
+    worker_process.kill()
+    answering = asyncio.ensure_future(d.all_concur(1, rest))
+    await asyncio.sleep(2)
+    assert not answering.done()  # nobody can store the answers while no worker runs
+    worker_process.start()
+    await asyncio.wait_for(answering, 120)
+    status = await d.client.status(decision_id)
+    assert status.state is not None and status.state.status.value == "adopted"
+
+    store = await open_store(store_url)
+    try:
+        types = [e.type for e in await store.stream(decision_id)]
+        assert types.count("ConcurrenceRecorded") == len(members)
+        assert types[-2:] == ["ConsensusReached", "DecisionAdopted"]
+        assert len(types) == 4 + len(members) + 2
+        assert (await verify_log(store)).ok
+    finally:
+        await store.close()
+    assert worker_process.stop() == 0

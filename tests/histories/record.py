@@ -1,0 +1,96 @@
+"""Records representative decision histories for the replay test: run it after a deliberate
+change of workflow behaviour, never to paper over a replay failure.
+
+    .venv/bin/python -m tests.histories.record
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from store.eventstore import open_store
+from store.migrate import upgrade
+from tests.integration.workflows.council import Council
+from tests.temporal import TEST_SERVER, binary
+from worker import build_worker
+from workflows.client import DecisionClient
+
+HERE = Path(__file__).parent
+
+
+async def consensus_then_implementation(c: Council) -> None:
+    await c.planned(report_days=30)
+    await c.do("raise_issue", "POL", title="Data exchange delayed")
+    await c.do("propose_issue_resolution", "chair", issue=1, text="Deliver by March",
+               deadline=await c.later(days=2))
+    await c.do("report_progress", "RUS", item_id="A2", summary="Exchanged")
+    await c.sleep(days=2, minutes=1)
+    for item in ("A1", "A2"):
+        await c.do("complete_action_item", "RUS", item_id=item)
+    await c.do("report_progress", "PC", summary="Report back to Ambassadors")
+    await c.do("complete", "chair", summary="Done")
+
+
+async def objection_and_second_round(c: Council) -> None:
+    await c.forwarded()
+    first = await c.round_open(days=3, reminder_before_seconds=86_400)
+    text_hash = (await c.state()).round(first).text_hash
+    await c.do("concur", "USA", round=first, text_hash=text_hash)
+    await c.do("break_silence", "RUS", round=first, text_hash=text_hash, reasons="Too narrow")
+    await c.sleep(days=3, minutes=1)
+    await c.do("complete_review", "chair", outcome="amend", text="Amended text")
+    second = await c.round_open(days=2)
+    text_hash = (await c.state()).round(second).text_hash
+    await c.do("register_concern", "NOR", round=second, statement="Human rights")
+    await c.sleep(days=2, minutes=1)
+    await c.do("supersede", "chair", superseded_by="d-later")
+
+
+async def suspended_then_withdrawn(c: Council) -> None:
+    await c.forwarded()
+    await c.round_open(days=2)
+    await c.do("suspend", "chair", reason="Consultations")
+    await c.sleep(days=1)
+    await c.do("resume", "chair")
+    await c.do("request_meeting", "RUS", reason="Discuss")
+    await c.do("withdraw", "POL", reason="Overtaken by events")
+
+
+SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
+    "consensus_then_implementation": consensus_then_implementation,
+    "objection_and_second_round": objection_and_second_round,
+    "suspended_then_withdrawn": suspended_then_withdrawn,
+}
+
+
+async def record() -> None:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary(TEST_SERVER), data_converter=pydantic_data_converter)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/concord.db"
+        await upgrade(url)
+        store = await open_store(url)
+        try:
+            async with build_worker(env.client, store, "record-histories"):
+                decisions = DecisionClient(env.client, "record-histories",
+                                           search_attributes=False)
+                for name, scenario in SCENARIOS.items():
+                    council = Council(env, decisions, store, decision_id=name.replace("_", "-"))
+                    await scenario(council)
+                    await decisions.handle(council.decision_id).result()
+                    history = await decisions.handle(council.decision_id).fetch_history()
+                    (HERE / f"{name}.json").write_text(history.to_json())
+                    print(f"recorded {name}: {len(history.events)} events")
+        finally:
+            await store.close()
+            await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(record())

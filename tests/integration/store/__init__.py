@@ -1,0 +1,1 @@
+"""The event store's contract tests, run on SQLite and on PostgreSQL."""

@@ -1,0 +1,105 @@
+"""Migrations build the schema the code expects; a store refuses a database left behind."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from domain.errors import InvalidInput, Unavailable
+from store.engine import create_store_engine
+from store.eventstore import open_store
+from store.migrate import head_revision, upgrade
+from store.schema import metadata
+from tests.integration.store.conftest import BACKENDS, EventFactory, sqlite_url
+from tests.pg import throwaway_database
+
+
+@pytest.fixture(params=BACKENDS)
+async def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a database that was never migrated."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "var" / "concord.db")
+        return
+    async with throwaway_database("concord_migrations") as url:
+        yield url
+
+
+async def test_a_database_never_migrated_is_refused_naming_the_upgrade_command(
+    blank_url: str,
+) -> None:
+    with pytest.raises(Unavailable, match=r"no .*run `concord db upgrade`"):
+        await open_store(blank_url)
+
+
+async def test_a_missing_sqlite_file_is_not_created_by_a_refused_open(tmp_path: Path) -> None:
+    path = tmp_path / "concord.db"
+
+    with pytest.raises(Unavailable, match="concord db upgrade"):
+        await open_store(sqlite_url(path))
+
+    assert not path.exists()
+
+
+async def test_a_schema_older_than_the_code_is_refused_until_upgraded(
+    blank_url: str, new_event: EventFactory
+) -> None:
+    await upgrade(blank_url, "0001")
+
+    with pytest.raises(Unavailable, match=r"revision 0001, older than .* `concord db upgrade`"):
+        await open_store(blank_url)
+
+    await upgrade(blank_url)
+    store = await open_store(blank_url)
+    try:
+        await store.append("d-1", 0, [new_event("d-1", 1)])
+        assert await store.stream_version("d-1") == 1
+    finally:
+        await store.close()
+
+
+async def test_a_schema_newer_than_the_code_is_refused(blank_url: str) -> None:
+    await upgrade(blank_url)
+    engine = create_store_engine(blank_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        await engine.dispose()
+
+    with pytest.raises(Unavailable, match="revision 9999, unknown to this code"):
+        await open_store(blank_url)
+
+
+async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: str) -> None:
+    await upgrade(blank_url)
+    engine = create_store_engine(blank_url)
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await engine.dispose()
+    assert head_revision() == "0002"
+
+
+async def test_upgrading_twice_changes_nothing(blank_url: str) -> None:
+    await upgrade(blank_url)
+    await upgrade(blank_url)
+
+    store = await open_store(blank_url)
+    await store.close()
+
+
+async def test_an_unsupported_database_url_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput, match="database_url: unsupported driver 'mysql'"):
+        await open_store("mysql://localhost/concord")

@@ -1,0 +1,64 @@
+"""Fixtures: the time-skipping test server, a migrated SQLite store and a running worker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from store.eventstore import EventStore, open_store
+from store.migrate import upgrade
+from tests.temporal import TEST_SERVER, binary
+from worker import build_worker
+from workflows.client import DecisionClient
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server of the test's own: no other test's timers move its clock."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    try:
+        yield environment
+    finally:
+        await environment.shutdown()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
+    await upgrade(url)
+    event_store = await open_store(url)
+    try:
+        yield event_store
+    finally:
+        await event_store.close()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"concord-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def worker(
+    env: WorkflowEnvironment, store: EventStore, task_queue: str
+) -> AsyncIterator[Worker]:
+    async with build_worker(env.client, store, task_queue) as running:
+        yield running
+
+
+@pytest.fixture
+def decisions(env: WorkflowEnvironment, task_queue: str, worker: Worker) -> DecisionClient:
+    return DecisionClient(env.client, task_queue, search_attributes=False)
+
+
+async def env_now(env: WorkflowEnvironment) -> datetime:
+    return await env.get_current_time()

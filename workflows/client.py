@@ -1,0 +1,169 @@
+"""How the adapters (CLI, API) talk to decision workflows: start, command, ask."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.commands import CommandBase, SubmitProposal
+from domain.decider import decide
+from domain.errors import ConcordError, InvalidInput, NotFound, Refusal, Rule, Unavailable
+from workflows.decision import DecisionWorkflow
+from workflows.messages import (
+    CommandInput,
+    DecisionInput,
+    DecisionResult,
+    PendingInput,
+    PendingResult,
+    Receipt,
+    StatusInput,
+    StatusResult,
+    workflow_id,
+)
+
+MAX_IN_FLIGHT: Final = 10
+"""Temporal refuses an 11th in-flight update per workflow: keep at most 10 per decision."""
+_RETRIES: Final = 12
+
+
+def domain_error(failure: BaseException) -> ConcordError | None:
+    """The domain error a workflow's refusal carries, rebuilt on the caller's side."""
+    cause = failure.cause if isinstance(failure, WorkflowUpdateFailedError) else failure
+    if not isinstance(cause, ApplicationError):
+        return None
+    details: dict[str, Any] = cause.details[0] if cause.details else {}
+    message = details.get("message", cause.message)
+    if cause.type == "Refusal":
+        return Refusal(Rule(details.get("rule", "wrong_state")), message)
+    if cause.type == "InvalidInput":
+        return InvalidInput(details.get("field", "command"), message.split(": ", 1)[-1])
+    if cause.type == "NotFound":
+        return NotFound(message)
+    return None
+
+
+class DecisionClient:
+    """Commands and questions for decision workflows, with Concord's errors on refusal."""
+
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        *,
+        search_attributes: bool = True,
+        max_events_per_run: int | None = None,
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._search_attributes = search_attributes
+        self._max_events_per_run = max_events_per_run
+        self._in_flight: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(MAX_IN_FLIGHT)
+        )
+
+    def handle(self, decision_id: str) -> WorkflowHandle[DecisionWorkflow, DecisionResult]:
+        return self._client.get_workflow_handle_for(DecisionWorkflow.run, workflow_id(decision_id))
+
+    async def propose(self, command: SubmitProposal, key: str | None = None) -> Receipt:
+        """Start a decision's workflow with its proposal; the receipt names the stored event."""
+        decide(None, command, datetime.now(UTC))  # refuse at once, before anything starts
+        key = key or str(uuid.uuid4())
+        extra: dict[str, Any] = {}
+        if self._max_events_per_run is not None:
+            extra["max_events_per_run"] = self._max_events_per_run
+        start = DecisionInput(
+            decision_id=command.decision_id,
+            proposal=command,
+            proposal_key=key,
+            search_attributes=self._search_attributes,
+            **extra,
+        )
+        try:
+            await self._client.start_workflow(
+                DecisionWorkflow.run,
+                start,
+                id=workflow_id(command.decision_id),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            raise Refusal(
+                Rule.DECISION_EXISTS, f"decision {command.decision_id} already exists"
+            ) from None
+        except RPCError as error:
+            raise _unavailable(error) from None
+        return await self.execute(command, key)
+
+    async def execute(self, command: CommandBase, key: str | None = None) -> Receipt:
+        """Give a command to its decision; the same key given twice yields the same receipt."""
+        key = key or str(uuid.uuid4())
+        handle = self.handle(command.decision_id)
+        async with self._in_flight[command.decision_id]:
+            for attempt in range(_RETRIES):
+                try:
+                    return await handle.execute_update(
+                        DecisionWorkflow.execute,
+                        CommandInput(command=command, idempotency_key=key),
+                        id=key,
+                    )
+                except WorkflowUpdateFailedError as failure:
+                    raise domain_error(failure) or Refusal(
+                        Rule.WRONG_STATE, str(failure.cause or failure)
+                    ) from None
+                except RPCError as error:
+                    if error.status is RPCStatusCode.RESOURCE_EXHAUSTED and attempt < _RETRIES - 1:
+                        await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+                        continue
+                    raise await self._explain(command.decision_id, error) from None
+        raise Unavailable("Temporal kept refusing the update")  # pragma: no cover
+
+    async def status(self, decision_id: str) -> StatusResult:
+        try:
+            result: StatusResult = await self.handle(decision_id).query(
+                DecisionWorkflow.status, StatusInput()
+            )
+        except RPCError as error:
+            raise self._rpc_error(decision_id, error) from None
+        return result
+
+    async def pending(self, decision_id: str, member: str) -> PendingResult:
+        try:
+            result: PendingResult = await self.handle(decision_id).query(
+                DecisionWorkflow.pending, PendingInput(member=member)
+            )
+        except RPCError as error:
+            raise self._rpc_error(decision_id, error) from None
+        return result
+
+    @staticmethod
+    def _rpc_error(decision_id: str, error: RPCError) -> ConcordError:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return NotFound(f"no decision {decision_id}")
+        return _unavailable(error)
+
+    async def _explain(self, decision_id: str, error: RPCError) -> ConcordError:
+        """A command to a closed decision is refused by the rules, not a missing decision."""
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            return _unavailable(error)
+        try:
+            status = await self.status(decision_id)
+        except NotFound:
+            return NotFound(f"no decision {decision_id}")
+        state = status.state.status.value if status.state else "closed"
+        return Refusal(
+            Rule.WRONG_STATE, f"decision {decision_id} is {state}; it takes no further commands"
+        )
+
+
+def _unavailable(error: RPCError) -> ConcordError:
+    return Unavailable(f"Temporal refused the call: {error.message}")

@@ -1,0 +1,345 @@
+"""DecisionWorkflow: one durable workflow per joint decision, from proposal to its end."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from typing import Final
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.clock import due_commands
+    from domain.commands import CommandBase
+    from domain.decider import decide, evolve
+    from domain.errors import ConcordError, InvalidInput, Refusal
+    from domain.events import Event
+    from domain.state import DecisionState
+    from domain.values import TERMINAL
+    from workflows.messages import (
+        APPEND_EVENTS,
+        ARCHIVE_HISTORY,
+        NOTIFY,
+        RECEIPTS_KEPT,
+        AppendInput,
+        AppendResult,
+        ArchiveInput,
+        ArchiveResult,
+        CommandInput,
+        DecisionInput,
+        DecisionResult,
+        NotifyInput,
+        NotifyResult,
+        PendingInput,
+        PendingResult,
+        PendingRound,
+        Receipt,
+        StatusInput,
+        StatusResult,
+    )
+
+STATE_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordState")
+AREA_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordArea")
+PROPOSER_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordProposer")
+SEARCH_ATTRIBUTES: Final = (STATE_ATTRIBUTE, AREA_ATTRIBUTE, PROPOSER_ATTRIBUTE)
+
+IDLE_WAKE: Final = timedelta(days=30)
+"""With no deadline pending the loop still wakes this often; one timer shape for every wait."""
+
+NOTIFIED: Final = frozenset(
+    {
+        "ConsensusRoundOpened",
+        "IssueResolutionProposed",
+        "RemindersSent",
+        "ConsensusFailed",
+        "DecisionAdopted",
+        "DecisionLapsed",
+        "ReportDeadlineMissed",
+        "ReviewDeadlineMissed",
+        "ImplementationIssueRaised",
+        "ExtraordinaryMeetingRequested",
+        "ImplementationIssueResolved",
+    }
+)
+
+_STORE_RETRY: Final = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+"""The store being down must delay a receipt, never lose an accepted event: retry forever."""
+_NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
+
+
+def refusal_error(error: ConcordError) -> ApplicationError:
+    """A domain error as the application error an update's caller receives."""
+    details: dict[str, str] = {"message": error.message}
+    if isinstance(error, Refusal):
+        details["rule"] = error.rule.value
+    if isinstance(error, InvalidInput):
+        details["field"] = error.field
+    return ApplicationError(error.message, details, type=type(error).__name__, non_retryable=True)
+
+
+@workflow.defn
+class DecisionWorkflow:
+    """Holds one decision's state; applies accepted commands at once and stores them in batches."""
+
+    @workflow.init
+    def __init__(self, input: DecisionInput) -> None:
+        # Validators and handlers read this state: it must exist before run() has run a line.
+        self._decision_id = input.decision_id
+        self._input = input
+        self._state: DecisionState | None = input.state
+        self._stored_version = input.state.version if input.state else 0
+        self._pending: list[Event] = []
+        self._awaiting: dict[str, tuple[int, int]] = {}
+        self._receipts: dict[str, Receipt] = {r.idempotency_key: r for r in input.receipts}
+        self._refs: dict[int, tuple[str, str]] = {}
+        self._updates = 0
+        self._events = 0
+        self._start_refusal: str | None = None
+        self._indexed: tuple[str, ...] = ()
+        if input.state is None and input.proposal is not None:
+            try:
+                self._accept(input.proposal, input.proposal_key or "proposal")
+            except ApplicationError as refused:
+                self._start_refusal = str(refused)
+
+    # --- messages -------------------------------------------------------------------------
+
+    @workflow.update
+    async def execute(self, input: CommandInput) -> Receipt:
+        """Decide a command; returns once its events are stored in the log."""
+        key = input.idempotency_key
+        if key not in self._receipts and key not in self._awaiting:
+            self._updates += 1
+            self._accept(input.command, key)
+        await workflow.wait_condition(lambda: key in self._receipts)
+        return self._receipts[key]
+
+    @execute.validator
+    def _validate_execute(self, input: CommandInput) -> None:
+        if input.idempotency_key in self._receipts or input.idempotency_key in self._awaiting:
+            return
+        self._decide(input.command)
+
+    @workflow.query
+    def status(self, input: StatusInput) -> StatusResult:
+        return StatusResult(
+            state=self._state,
+            stored_version=self._stored_version,
+            run_number=self._input.run_number,
+        )
+
+    @workflow.query
+    def pending(self, input: PendingInput) -> PendingResult:
+        rounds = (
+            ()
+            if self._state is None
+            else tuple(
+                PendingRound(
+                    round=r.number,
+                    subject=r.subject,
+                    text_hash=r.text_hash,
+                    deadline=r.deadline.isoformat(),
+                )
+                for r in self._state.pending_for(input.member)
+            )
+        )
+        return PendingResult(decision_id=self._decision_id, member=input.member, rounds=rounds)
+
+    # --- the run loop -----------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: DecisionInput) -> DecisionResult:
+        if input.previous_run_id is not None:
+            await self._archive(input.previous_run_id)
+        if self._state is None:
+            raise ApplicationError(
+                self._start_refusal or "a decision starts with its proposal",
+                type="Refusal",
+                non_retryable=True,
+            )
+        self._upsert_search_attributes()
+        while True:
+            if self._pending:
+                await self._store_pending()
+                continue
+            if self._run_due_clock():
+                continue
+            if self._wants_to_end() and workflow.all_handlers_finished():
+                break
+            await self._wait_for_work()
+        if self._closed():
+            await self._archive(workflow.info().run_id)
+            return DecisionResult(
+                decision_id=self._decision_id,
+                status=self._state.status.value,
+                stream_version=self._stored_version,
+                runs=self._input.run_number,
+            )
+        workflow.continue_as_new(self._carry_over())
+
+    def _decide(self, command: CommandBase) -> list[Event]:
+        if command.decision_id != self._decision_id:
+            raise refusal_error(
+                InvalidInput(
+                    "decision_id",
+                    f"this workflow holds {self._decision_id}, not {command.decision_id}",
+                )
+            )
+        try:
+            return decide(self._state, command, workflow.now())
+        except ConcordError as error:
+            raise refusal_error(error) from None
+
+    def _accept(self, command: CommandBase, key: str | None) -> None:
+        """Apply an accepted command's events now, so the next validator sees them; queue them."""
+        events = self._decide(command)
+        for event in events:
+            self._state = evolve(self._state, event)
+        self._pending.extend(events)
+        self._events += len(events)
+        if events and key is not None:
+            self._awaiting[key] = (events[0].stream_version, events[-1].stream_version)
+
+    def _run_due_clock(self) -> bool:
+        """Issue the clock's commands that have fallen due; True when any was accepted."""
+        assert self._state is not None
+        now = workflow.now()
+        for due in due_commands(self._state):
+            if due.at > now:
+                break
+            try:
+                self._accept(due.command, None)
+            except ApplicationError as refused:
+                workflow.logger.warning(
+                    "clock command refused",
+                    extra={"decision_id": self._decision_id, "reason": str(refused)},
+                )
+                continue
+            return True
+        return False
+
+    async def _wait_for_work(self) -> None:
+        assert self._state is not None
+        due = due_commands(self._state)
+        timeout = (due[0].at - workflow.now()) if due else IDLE_WAKE
+        if timeout <= timedelta(0):
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: (
+                    bool(self._pending)
+                    or (self._wants_to_end() and workflow.all_handlers_finished())
+                ),
+                timeout=timeout,
+            )
+
+    def _closed(self) -> bool:
+        return self._state is not None and self._state.status in TERMINAL
+
+    def _wants_to_end(self) -> bool:
+        long_run = (
+            self._events >= self._input.max_events_per_run
+            or self._updates >= self._input.max_updates_per_run
+            or workflow.info().is_continue_as_new_suggested()
+        )
+        return self._closed() or long_run
+
+    async def _store_pending(self) -> None:
+        batch, self._pending = self._pending, []
+        result: AppendResult = await workflow.execute_activity(
+            APPEND_EVENTS,
+            AppendInput(
+                decision_id=self._decision_id,
+                expected_version=batch[0].stream_version - 1,
+                events=tuple(batch),
+            ),
+            result_type=AppendResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_STORE_RETRY,
+        )
+        for ref in result.events:
+            self._refs[ref.stream_version] = (ref.event_id, ref.hash)
+        self._stored_version = batch[-1].stream_version
+        self._release_receipts(batch)
+        self._upsert_search_attributes()
+        notable = tuple(e for e in batch if e.type in NOTIFIED)
+        if notable:
+            await self._notify(notable)
+
+    async def _notify(self, events: tuple[Event, ...]) -> None:
+        """Tell people; a failing channel is logged and never holds up the decision."""
+        try:
+            await workflow.execute_activity(
+                NOTIFY,
+                NotifyInput(decision_id=self._decision_id, events=events),
+                result_type=NotifyResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_NOTIFY_RETRY,
+            )
+        except ActivityError as failure:
+            workflow.logger.warning(
+                "notification failed",
+                extra={"decision_id": self._decision_id, "error": str(failure.cause)},
+            )
+
+    def _release_receipts(self, batch: list[Event]) -> None:
+        types = {e.stream_version: e.type for e in batch}
+        for key, (first, last) in list(self._awaiting.items()):
+            if last > self._stored_version:
+                continue
+            versions = range(first, last + 1)
+            self._receipts[key] = Receipt(
+                decision_id=self._decision_id,
+                idempotency_key=key,
+                event_ids=tuple(self._refs[v][0] for v in versions),
+                event_types=tuple(types.get(v, "") for v in versions),
+                stream_version=last,
+                hashes=tuple(self._refs[v][1] for v in versions),
+            )
+            del self._awaiting[key]
+            for v in versions:
+                self._refs.pop(v, None)
+
+    def _upsert_search_attributes(self) -> None:
+        if not self._input.search_attributes or self._state is None:
+            return
+        indexed = (self._state.status.value, self._state.area.value, self._state.proposer)
+        if indexed == self._indexed:
+            return
+        self._indexed = indexed
+        workflow.upsert_search_attributes(
+            [
+                STATE_ATTRIBUTE.value_set(self._state.status.value),
+                AREA_ATTRIBUTE.value_set(self._state.area.value),
+                PROPOSER_ATTRIBUTE.value_set(self._state.proposer),
+            ]
+        )
+
+    async def _archive(self, run_id: str) -> None:
+        await workflow.execute_activity(
+            ARCHIVE_HISTORY,
+            ArchiveInput(
+                decision_id=self._decision_id,
+                workflow_id=workflow.info().workflow_id,
+                run_id=run_id,
+            ),
+            result_type=ArchiveResult,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=_STORE_RETRY,
+        )
+
+    def _carry_over(self) -> DecisionInput:
+        receipts = tuple(self._receipts.values())[-RECEIPTS_KEPT:]
+        return self._input.model_copy(
+            update={
+                "proposal": None,
+                "state": self._state,
+                "receipts": receipts,
+                "previous_run_id": workflow.info().run_id,
+                "run_number": self._input.run_number + 1,
+            }
+        )

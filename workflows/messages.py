@@ -1,0 +1,135 @@
+"""The inputs and results of the decision workflow, its updates, queries and activities."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.commands import Command, SubmitProposal
+from domain.events import Event
+from domain.state import DecisionState
+
+APPEND_EVENTS: Final = "concord.append_events"
+ARCHIVE_HISTORY: Final = "concord.archive_history"
+NOTIFY: Final = "concord.notify"
+
+MAX_EVENTS_PER_RUN: Final = 2_000
+"""A run continues as new after this many events, well before Temporal's history limits."""
+MAX_UPDATES_PER_RUN: Final = 1_500
+"""Temporal refuses a run's 2,001st update: continue as new well before that."""
+RECEIPTS_KEPT: Final = 1_000
+"""How many recent receipts cross a continue-as-new, so late retries still find theirs."""
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def workflow_id(decision_id: str) -> str:
+    """The Temporal workflow id of a decision: one workflow per decision, for its whole life."""
+    return f"decision-{decision_id}"
+
+
+class Receipt(Message):
+    """Proof that a command was accepted: the events it produced, as stored in the log."""
+
+    decision_id: str
+    idempotency_key: str
+    event_ids: tuple[str, ...]
+    event_types: tuple[str, ...]
+    stream_version: int
+    hashes: tuple[str, ...]
+
+
+class DecisionInput(Message):
+    """Starts a decision (with its proposal) or carries it across a continue-as-new."""
+
+    decision_id: str
+    proposal: SubmitProposal | None = None
+    proposal_key: str = ""
+    state: DecisionState | None = None
+    receipts: tuple[Receipt, ...] = ()
+    previous_run_id: str | None = None
+    run_number: int = 1
+    max_events_per_run: int = Field(default=MAX_EVENTS_PER_RUN, ge=10)
+    max_updates_per_run: int = Field(default=MAX_UPDATES_PER_RUN, ge=10, le=1_900)
+    search_attributes: bool = True
+
+
+class DecisionResult(Message):
+    decision_id: str
+    status: str
+    stream_version: int
+    runs: int
+
+
+class CommandInput(Message):
+    """One command for a decision, with the key that makes repeating it a no-op."""
+
+    command: Command
+    idempotency_key: str = Field(min_length=1, max_length=200)
+
+
+class StatusInput(Message):
+    pass
+
+
+class StatusResult(Message):
+    state: DecisionState | None
+    stored_version: int
+    run_number: int
+
+
+class PendingInput(Message):
+    member: str
+
+
+class PendingRound(Message):
+    round: int
+    subject: str
+    text_hash: str
+    deadline: str
+
+
+class PendingResult(Message):
+    decision_id: str
+    member: str
+    rounds: tuple[PendingRound, ...]
+
+
+class AppendInput(Message):
+    decision_id: str
+    expected_version: int
+    events: tuple[Event, ...]
+
+
+class StoredRef(Message):
+    event_id: str
+    stream_version: int
+    position: int
+    hash: str
+
+
+class AppendResult(Message):
+    events: tuple[StoredRef, ...]
+
+
+class ArchiveInput(Message):
+    decision_id: str
+    workflow_id: str
+    run_id: str
+
+
+class ArchiveResult(Message):
+    archived: bool
+    event_count: int
+
+
+class NotifyInput(Message):
+    decision_id: str
+    events: tuple[Event, ...]
+
+
+class NotifyResult(Message):
+    sent: int
