@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 
 import structlog
@@ -13,6 +14,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.events import EventActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
 from store.eventstore import EventStore, open_store
+from store.projections import ProjectionRunner
+from store.read_models import DecisionsProjection
 from workflows.decision import DecisionWorkflow
 
 PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "domain", "workflows.messages")
@@ -62,6 +65,7 @@ async def run_worker(
         loop.add_signal_handler(sig, stop.set)
     client = await connect(address, namespace)
     store = await open_store(database_url)
+    projecting = asyncio.create_task(ProjectionRunner(store, [DecisionsProjection()]).follow())
     try:
         worker = build_worker(client, store, task_queue)
         async with worker:
@@ -69,6 +73,9 @@ async def run_worker(
             await stop.wait()
             log.info("worker stopping")
     finally:
+        projecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await projecting
         await store.close()
 
 

@@ -23,6 +23,15 @@ from workflows.messages import (
 log = structlog.get_logger(__name__)
 
 
+def _bound(decision_id: str) -> structlog.stdlib.BoundLogger:
+    """The log bound to the decision and the workflow run the activity works for."""
+    info = activity.info()
+    bound: structlog.stdlib.BoundLogger = log.bind(
+        decision_id=decision_id, workflow_id=info.workflow_id, run_id=info.workflow_run_id
+    )
+    return bound
+
+
 class EventActivities:
     """Appends to and archives into the event store; safe to retry, as activities are."""
 
@@ -41,9 +50,8 @@ class EventActivities:
             raise ApplicationError(
                 error.message, type=type(error).__name__, non_retryable=True
             ) from error
-        log.info(
+        _bound(input.decision_id).info(
             "events stored",
-            decision_id=input.decision_id,
             versions=f"{records[0].stream_version}..{records[-1].stream_version}",
             head=stored[-1].position,
         )
@@ -67,9 +75,8 @@ class EventActivities:
         await self._store.archive_history(
             input.decision_id, input.workflow_id, input.run_id, history.to_json()
         )
-        log.info(
+        _bound(input.decision_id).info(
             "history archived",
-            decision_id=input.decision_id,
             run_id=input.run_id,
             history_events=len(history.events),
         )

@@ -8,7 +8,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from cli import audit, commands, demo, stack, views
+from cli import audit, demo, member, operator, stack, views
 from cli.session import error_line, exit_code
 from domain.errors import ConcordError
 
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (commands, views, stack, demo):
+for module in (operator, member, views, stack, demo):
     app.registered_commands.extend(module.app.registered_commands)
 app.add_typer(audit.app, name="audit")
 app.add_typer(views.roster_app, name="roster")

@@ -51,15 +51,6 @@ def _host_port(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-async def _keep_read_models(runner: ProjectionRunner) -> None:
-    while True:
-        try:
-            await runner.catch_up()
-        except Exception as error:  # keep serving; the next pass retries
-            log.warning("read models lag", error=str(error))
-        await asyncio.sleep(PROJECTION_INTERVAL)
-
-
 @contextlib.asynccontextmanager
 async def embedded_stack(current: Settings) -> AsyncIterator[Stack]:
     """Start everything Concord needs on this machine; stop all of it on the way out."""
@@ -81,7 +72,7 @@ async def embedded_stack(current: Settings) -> AsyncIterator[Stack]:
         try:
             client = await connect(current.temporal_address, current.temporal_namespace)
             runner = ProjectionRunner(store, [DecisionsProjection()])
-            projecting = asyncio.create_task(_keep_read_models(runner))
+            projecting = asyncio.create_task(runner.follow(PROJECTION_INTERVAL))
             try:
                 async with build_worker(client, store, current.task_queue):
                     yield Stack(

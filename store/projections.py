@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Final, Protocol
 
+import structlog
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,6 +38,9 @@ class Projection(Protocol):
         ...
 
 
+_log = structlog.get_logger(__name__)
+
+
 class ProjectionRunner:
     """Applies the log to read models: each batch and its new position commit together, so a
     crash or a second runner never applies an event twice, and `rebuild` replays from zero."""
@@ -63,6 +68,16 @@ class ProjectionRunner:
     async def catch_up(self) -> int:
         """Apply every event appended since each projection's position; the number applied."""
         return sum([await self._catch_up(projection) for projection in self.projections.values()])
+
+    async def follow(self, interval: float = 0.5) -> None:
+        """Keep every projection caught up with the log until cancelled; a failed pass is logged
+        and retried, so a read model lags rather than stops."""
+        while True:
+            try:
+                await self.catch_up()
+            except Exception as error:
+                _log.warning("read models lag", error=str(error))
+            await asyncio.sleep(interval)
 
     async def rebuild(self, name: str) -> int:
         """Empty the projection's tables and replay the whole log into them; the events applied."""

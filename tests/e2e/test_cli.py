@@ -186,6 +186,11 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
     assert replayed["ok"] is True and replayed["events_implied"] == len(history["events"])
 
 
+def test_a_second_stack_on_a_taken_port_says_so_and_exits_5(stack: Stack) -> None:
+    line = stack.fails(5, "dev", "--data-dir", str(stack.data_dir / "second"))
+    assert "is taken" in line and stack.env["CONCORD_TEMPORAL_ADDRESS"].split(":")[1] in line
+
+
 def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
     stack: Stack, tmp_path: Path
 ) -> None:

@@ -1,13 +1,21 @@
-"""The commands of the procedure: what operators record and what members answer."""
+"""The operators' commands: what the secretariat and the chair record for the Council."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cli.parsing import build, new_decision_id, parse_deadline, parse_duration, read_text_file
+from cli.parsing import build, new_decision_id, parse_deadline, parse_duration
+from cli.sending import (
+    ChairOption,
+    Id,
+    RoundOption,
+    TextFileOption,
+    TextOption,
+    send,
+    text_of,
+)
 from cli.session import (
     ActorOption,
     JsonOption,
@@ -20,94 +28,12 @@ from cli.session import (
 )
 from domain import commands as cmd
 from domain.areas import Area
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput
 from domain.nrc import NRC_ROSTERS
 from domain.roster import CHAIR, CouncilLevel
 from domain.values import DeadlineTarget, ReviewOutcome
-from workflows.client import DecisionClient
 
 app = typer.Typer()
-
-Id = Annotated[str, typer.Argument(help="The decision's id, e.g. d-2004-terrorism.", metavar="ID")]
-ChairOption = Annotated[
-    str, typer.Option("--as", help="On whose behalf (default: the chair).", metavar="CODE")
-]
-RoundOption = Annotated[
-    int | None,
-    typer.Option("--round", help="Round number (default: the open round awaiting this member)."),
-]
-TextOption = Annotated[str | None, typer.Option("--text", help="The text itself.")]
-TextFileOption = Annotated[
-    Path | None, typer.Option("--text-file", help="Read the text from a UTF-8 file.")
-]
-
-
-def _text(text: str | None, text_file: Path | None, required: bool = True) -> str | None:
-    if text is not None and text_file is not None:
-        raise InvalidInput("text", "give --text or --text-file, not both")
-    if text_file is not None:
-        return read_text_file(text_file, "text-file")
-    if text is None and required:
-        raise InvalidInput("text", "required: give --text or --text-file")
-    return text
-
-
-async def _send(
-    model: type[cmd.CommandBase],
-    decision_id: str,
-    actor: str,
-    key: str | None,
-    as_json: bool,
-    client: DecisionClient | None = None,
-    **fields: Any,
-) -> None:
-    current = settings()
-    command = build(
-        model, decision_id=decision_id, actor=actor, recorded_by=principal(current), **fields
-    )
-    if client is not None:
-        receipt = await client.execute(command, key)
-    else:
-        async with decisions(current) as connected:
-            receipt = await connected.execute(command, key)
-    show_receipt(receipt, as_json)
-
-
-async def _answering_round(
-    client: DecisionClient, decision_id: str, member: str, number: int | None
-) -> tuple[int, str]:
-    """The round a member answers (named, or the one open round awaiting it) and its text hash."""
-    status = await client.status(decision_id)
-    if status.state is None:
-        raise NotFound(f"no decision {decision_id}")
-    if number is not None:
-        return number, status.state.round(number).text_hash
-    candidates = status.state.pending_for(member) or status.state.open_rounds
-    if len(candidates) != 1:
-        listed = ", ".join(str(r.number) for r in candidates) or "none"
-        raise InvalidInput(
-            "round",
-            f"decision {decision_id} has {len(candidates)} open rounds "
-            f"for {member} ({listed}); name one with --round",
-        )
-    return candidates[0].number, candidates[0].text_hash
-
-
-async def _answer(
-    model: type[cmd.CommandBase],
-    decision_id: str,
-    actor: str,
-    round_number: int | None,
-    text_hash: str | None,
-    key: str | None,
-    as_json: bool,
-    **fields: Any,
-) -> None:
-    async with decisions() as client:
-        number, current_hash = await _answering_round(client, decision_id, actor, round_number)
-        if model in (cmd.Concur, cmd.BreakSilence):
-            fields["text_hash"] = text_hash or current_hash
-        await _send(model, decision_id, actor, key, as_json, client=client, round=number, **fields)
 
 
 @app.command()
@@ -141,7 +67,7 @@ def propose(
             actor=actor,
             recorded_by=principal(current),
             title=title,
-            text=_text(text, text_file),
+            text=text_of(text, text_file),
             area=area,
             area_label=area_label,
             level=level,
@@ -172,7 +98,7 @@ def refer(
     """
     deadline = parse_deadline(review_deadline, "review-deadline") if review_deadline else None
     run(
-        _send(
+        send(
             cmd.ReferToPreparatoryCommittee,
             decision_id,
             actor,
@@ -198,13 +124,13 @@ def amend(
     Example: concord amend d-1 --text-file v2.txt
     """
     run(
-        _send(
+        send(
             cmd.AmendProposal,
             decision_id,
             actor,
             key,
             as_json,
-            text=_text(text, text_file),
+            text=text_of(text, text_file),
             note=note,
         )
     )
@@ -228,14 +154,14 @@ def review(
     Example: concord review d-1 --outcome forward
     """
     run(
-        _send(
+        send(
             cmd.CompleteReview,
             decision_id,
             actor,
             key,
             as_json,
             outcome=outcome,
-            text=_text(text, text_file, required=False),
+            text=text_of(text, text_file, required=False),
             reasons=reasons,
         )
     )
@@ -264,7 +190,7 @@ def open_round(
         else None
     )
     run(
-        _send(
+        send(
             cmd.OpenRound,
             decision_id,
             actor,
@@ -272,96 +198,6 @@ def open_round(
             as_json,
             deadline=parse_deadline(deadline, "deadline"),
             reminder_before_seconds=before,
-        )
-    )
-
-
-@app.command()
-def concur(
-    decision_id: Id,
-    actor: ActorOption,
-    round_number: RoundOption = None,
-    text_hash: Annotated[
-        str | None, typer.Option(help="The text's hash (default: the round's current text).")
-    ] = None,
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Concur with the round's text.
-
-    Example: concord concur d-1 --as USA
-    """
-    run(_answer(cmd.Concur, decision_id, actor, round_number, text_hash, key, as_json))
-
-
-@app.command("object")
-def break_silence(
-    decision_id: Id,
-    actor: ActorOption,
-    reasons: Annotated[str, typer.Option(help="Why the member objects.")],
-    round_number: RoundOption = None,
-    text_hash: Annotated[
-        str | None, typer.Option(help="The text's hash (default: the round's current text).")
-    ] = None,
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Break silence: object, with reasons.
-
-    Example: concord object d-1 --as RUS --reasons "Too narrow"
-    """
-    run(
-        _answer(
-            cmd.BreakSilence,
-            decision_id,
-            actor,
-            round_number,
-            text_hash,
-            key,
-            as_json,
-            reasons=reasons,
-        )
-    )
-
-
-@app.command("withdraw-objection")
-def withdraw_objection(
-    decision_id: Id,
-    actor: ActorOption,
-    round_number: RoundOption = None,
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Withdraw one's objection while the round is open.
-
-    Example: concord withdraw-objection d-1 --as RUS
-    """
-    run(_answer(cmd.WithdrawObjection, decision_id, actor, round_number, None, key, as_json))
-
-
-@app.command()
-def concern(
-    decision_id: Id,
-    actor: ActorOption,
-    statement: Annotated[str, typer.Option(help="The concern, attached to adoption.")],
-    round_number: RoundOption = None,
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Register a non-blocking concern.
-
-    Example: concord concern d-1 --as NOR --statement "Human rights"
-    """
-    run(
-        _answer(
-            cmd.RegisterConcern,
-            decision_id,
-            actor,
-            round_number,
-            None,
-            key,
-            as_json,
-            statement=statement,
         )
     )
 
@@ -382,7 +218,7 @@ def extend(
     Example: concord extend d-1 --target round --round 1 --deadline 96h --reason "Capitals"
     """
     run(
-        _send(
+        send(
             cmd.ExtendDeadline,
             decision_id,
             actor,
@@ -408,7 +244,7 @@ def close_round(
 
     Example: concord close-round d-1 --round 1
     """
-    run(_send(cmd.CloseRound, decision_id, actor, key, as_json, round=round_number))
+    run(send(cmd.CloseRound, decision_id, actor, key, as_json, round=round_number))
 
 
 def _action_item(spec: str) -> dict[str, Any]:
@@ -453,7 +289,7 @@ def plan(
         else None
     )
     run(
-        _send(
+        send(
             cmd.PlanImplementation,
             decision_id,
             actor,
@@ -463,58 +299,6 @@ def plan(
             monitoring_body=monitoring_body,
             report_back_deadline=parse_deadline(report_back, "report-back"),
             reminder_before_seconds=before,
-        )
-    )
-
-
-@app.command()
-def report(
-    decision_id: Id,
-    actor: ActorOption,
-    summary: Annotated[str, typer.Option(help="What was done.")],
-    item: Annotated[str | None, typer.Option(help="Action item id.")] = None,
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Report progress (by the monitoring body: the report back).
-
-    Example: concord report d-1 --as RUS --item A2 --summary "Data exchanged"
-    """
-    run(_send(cmd.ReportProgress, decision_id, actor, key, as_json, item_id=item, summary=summary))
-
-
-@app.command("complete-item")
-def complete_item(
-    decision_id: Id,
-    actor: ActorOption,
-    item: Annotated[str, typer.Option(help="Action item id.")],
-    note: Annotated[str, typer.Option()] = "",
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Mark an action item completed.
-
-    Example: concord complete-item d-1 --as RUS --item A2
-    """
-    run(_send(cmd.CompleteActionItem, decision_id, actor, key, as_json, item_id=item, note=note))
-
-
-@app.command("raise-issue")
-def raise_issue(
-    decision_id: Id,
-    actor: ActorOption,
-    title: Annotated[str, typer.Option(help="The issue in a line.")],
-    description: Annotated[str, typer.Option()] = "",
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Raise an implementation issue.
-
-    Example: concord raise-issue d-1 --as POL --title "Data exchange delayed"
-    """
-    run(
-        _send(
-            cmd.RaiseIssue, decision_id, actor, key, as_json, title=title, description=description
         )
     )
 
@@ -541,34 +325,18 @@ def resolve_issue(
         else None
     )
     run(
-        _send(
+        send(
             cmd.ProposeIssueResolution,
             decision_id,
             actor,
             key,
             as_json,
             issue=issue,
-            text=_text(text, text_file),
+            text=text_of(text, text_file),
             deadline=parse_deadline(deadline, "deadline"),
             reminder_before_seconds=before,
         )
     )
-
-
-@app.command("request-meeting")
-def request_meeting(
-    decision_id: Id,
-    actor: ActorOption,
-    reason: Annotated[str, typer.Option(help="Why the Council must meet.")],
-    level: Annotated[CouncilLevel, typer.Option()] = CouncilLevel.AMBASSADORS,
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Request an extraordinary meeting.
-
-    Example: concord request-meeting d-1 --as RUS --reason "Urgent threat"
-    """
-    run(_send(cmd.RequestMeeting, decision_id, actor, key, as_json, level=level, reason=reason))
 
 
 @app.command()
@@ -583,22 +351,7 @@ def complete(
 
     Example: concord complete d-1
     """
-    run(_send(cmd.CompleteDecision, decision_id, actor, key, as_json, summary=summary))
-
-
-@app.command()
-def withdraw(
-    decision_id: Id,
-    actor: ActorOption,
-    reason: Annotated[str, typer.Option()] = "",
-    key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Withdraw a proposal before adoption (its proposer).
-
-    Example: concord withdraw d-1 --as POL
-    """
-    run(_send(cmd.WithdrawDecision, decision_id, actor, key, as_json, reason=reason))
+    run(send(cmd.CompleteDecision, decision_id, actor, key, as_json, summary=summary))
 
 
 @app.command()
@@ -615,7 +368,7 @@ def supersede(
     Example: concord supersede d-1 --by d-2011
     """
     run(
-        _send(
+        send(
             cmd.SupersedeDecision, decision_id, actor, key, as_json, superseded_by=by, reason=reason
         )
     )
@@ -633,7 +386,7 @@ def suspend(
 
     Example: concord suspend d-1 --reason "Capitals need time"
     """
-    run(_send(cmd.SuspendDecision, decision_id, actor, key, as_json, reason=reason))
+    run(send(cmd.SuspendDecision, decision_id, actor, key, as_json, reason=reason))
 
 
 @app.command()
@@ -648,4 +401,4 @@ def resume(
 
     Example: concord resume d-1
     """
-    run(_send(cmd.ResumeDecision, decision_id, actor, key, as_json, reason=reason))
+    run(send(cmd.ResumeDecision, decision_id, actor, key, as_json, reason=reason))

@@ -1,0 +1,95 @@
+"""How a command given on the command line is built, sent to its decision, and acknowledged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.parsing import build, read_text_file
+from cli.session import decisions, principal, settings, show_receipt
+from domain import commands as cmd
+from domain.errors import InvalidInput, NotFound
+from workflows.client import DecisionClient
+
+Id = Annotated[str, typer.Argument(help="The decision's id, e.g. d-2004-terrorism.", metavar="ID")]
+ChairOption = Annotated[
+    str, typer.Option("--as", help="On whose behalf (default: the chair).", metavar="CODE")
+]
+RoundOption = Annotated[
+    int | None,
+    typer.Option("--round", help="Round number (default: the open round awaiting this member)."),
+]
+TextOption = Annotated[str | None, typer.Option("--text", help="The text itself.")]
+TextFileOption = Annotated[
+    Path | None, typer.Option("--text-file", help="Read the text from a UTF-8 file.")
+]
+
+
+def text_of(text: str | None, text_file: Path | None, required: bool = True) -> str | None:
+    if text is not None and text_file is not None:
+        raise InvalidInput("text", "give --text or --text-file, not both")
+    if text_file is not None:
+        return read_text_file(text_file, "text-file")
+    if text is None and required:
+        raise InvalidInput("text", "required: give --text or --text-file")
+    return text
+
+
+async def send(
+    model: type[cmd.CommandBase],
+    decision_id: str,
+    actor: str,
+    key: str | None,
+    as_json: bool,
+    client: DecisionClient | None = None,
+    **fields: Any,
+) -> None:
+    current = settings()
+    command = build(
+        model, decision_id=decision_id, actor=actor, recorded_by=principal(current), **fields
+    )
+    if client is not None:
+        receipt = await client.execute(command, key)
+    else:
+        async with decisions(current) as connected:
+            receipt = await connected.execute(command, key)
+    show_receipt(receipt, as_json)
+
+
+async def answering_round(
+    client: DecisionClient, decision_id: str, member: str, number: int | None
+) -> tuple[int, str]:
+    """The round a member answers (named, or the one open round awaiting it) and its text hash."""
+    status = await client.status(decision_id)
+    if status.state is None:
+        raise NotFound(f"no decision {decision_id}")
+    if number is not None:
+        return number, status.state.round(number).text_hash
+    candidates = status.state.pending_for(member) or status.state.open_rounds
+    if len(candidates) != 1:
+        listed = ", ".join(str(r.number) for r in candidates) or "none"
+        raise InvalidInput(
+            "round",
+            f"decision {decision_id} has {len(candidates)} open rounds "
+            f"for {member} ({listed}); name one with --round",
+        )
+    return candidates[0].number, candidates[0].text_hash
+
+
+async def answer(
+    model: type[cmd.CommandBase],
+    decision_id: str,
+    actor: str,
+    round_number: int | None,
+    text_hash: str | None,
+    key: str | None,
+    as_json: bool,
+    **fields: Any,
+) -> None:
+    async with decisions() as client:
+        number, current_hash = await answering_round(client, decision_id, actor, round_number)
+        if model in (cmd.Concur, cmd.BreakSilence):
+            fields["text_hash"] = text_hash or current_hash
+        await send(model, decision_id, actor, key, as_json, client=client, round=number, **fields)
