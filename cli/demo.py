@@ -259,6 +259,9 @@ def demo(
             if not report.ok:
                 raise Unavailable(f"the log does not verify: {report.first_break}")
             out.print(f"[green]verified[/green] the whole hash chain: {total}")
-            out.print(f"See it: concord status {decision_id}; concord audit history {decision_id}")
+            out.print(
+                f"See it: .venv/bin/concord status {decision_id}; "
+                f".venv/bin/concord audit history {decision_id}"
+            )
 
     run(work())

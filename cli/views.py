@@ -9,7 +9,7 @@ from rich.table import Table
 
 from cli.session import JsonOption, decisions, emit, event_store, out, run
 from domain.areas import Area
-from domain.errors import NotFound
+from domain.errors import NotFound, Unavailable
 from domain.evolve import replay
 from domain.nrc import NRC_ROSTERS
 from domain.state import DecisionState
@@ -90,8 +90,8 @@ async def current_state(decision_id: str) -> DecisionState:
             status = await client.status(decision_id)
         if status.state is not None:
             return status.state
-    except NotFound:
-        pass
+    except (NotFound, Unavailable):
+        pass  # closed beyond retention, or Temporal is down: the log still knows
     async with event_store() as store:
         state = replay(domain_event(e) for e in await store.stream(decision_id))
     if state is None:

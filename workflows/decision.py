@@ -11,7 +11,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.clock import due_commands
+    from domain.clock import DueCommand, due_commands
     from domain.commands import CommandBase
     from domain.decider import decide, evolve
     from domain.errors import ConcordError, InvalidInput, Refusal
@@ -100,6 +100,7 @@ class DecisionWorkflow:
         self._events = 0
         self._start_refusal: str | None = None
         self._indexed: tuple[str, ...] = ()
+        self._refused_clock: set[str] = set()
         if input.state is None and input.proposal is not None:
             try:
                 self._accept(input.proposal, input.proposal_key or "proposal")
@@ -208,12 +209,14 @@ class DecisionWorkflow:
         """Issue the clock's commands that have fallen due; True when any was accepted."""
         assert self._state is not None
         now = workflow.now()
-        for due in due_commands(self._state):
+        for due in self._due():
             if due.at > now:
                 break
             try:
                 self._accept(due.command, None)
             except ApplicationError as refused:
+                # Never expected (the domain's own clock issued it); skip it rather than spin.
+                self._refused_clock.add(due.model_dump_json())
                 workflow.logger.warning(
                     "clock command refused",
                     extra={"decision_id": self._decision_id, "reason": str(refused)},
@@ -222,9 +225,15 @@ class DecisionWorkflow:
             return True
         return False
 
+    def _due(self) -> list[DueCommand]:
+        assert self._state is not None
+        return [
+            d for d in due_commands(self._state) if d.model_dump_json() not in self._refused_clock
+        ]
+
     async def _wait_for_work(self) -> None:
         assert self._state is not None
-        due = due_commands(self._state)
+        due = self._due()
         timeout = (due[0].at - workflow.now()) if due else IDLE_WAKE
         if timeout <= timedelta(0):
             return

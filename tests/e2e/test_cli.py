@@ -146,6 +146,8 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
 
     # A second `concord dev` on the same data directory resumes the decision in flight.
     assert stack.stop() == 0
+    offline = stack.ok("status", "d-cli")  # Temporal is down: the state comes from the log
+    assert offline["state"] == "adopted" and offline["version"] == status["version"]
     stack.start()
     stack.ok(
         "plan",
