@@ -171,6 +171,8 @@ class ChainChecker:
             if position != self.position + 1 or position > head_position:
                 self._position_break(position, head_position)
             body = row[13]
+            if type(body) is not bytes:
+                body = self._as_bytes(position, body)
             try:
                 document = loads(body)
                 if document["position"] != position:
@@ -232,6 +234,18 @@ class ChainChecker:
             position,
             BreakReason.BEYOND_HEAD,
             f"a row at position {position} lies beyond the head at {head_position}",
+        )
+
+    @staticmethod
+    def _as_bytes(position: int, body: Any) -> bytes:
+        """The stored body as bytes; a body rewritten as text (say by an UPDATE with SQL string
+        functions) is itself a break, whatever it now says."""
+        if isinstance(body, bytearray | memoryview):
+            return bytes(body)
+        raise Broken(
+            position,
+            BreakReason.MALFORMED_BODY,
+            f"the body is stored as {type(body).__name__}, not as the bytes that were hashed",
         )
 
     def _malformed(self, position: int, body: Any) -> None:

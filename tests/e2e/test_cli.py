@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -250,3 +251,34 @@ def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
     result = stack.concord("concur", "d-refusals", "--as", "USA", env=unreachable)
     assert result.returncode == 5 and "concord dev" in result.stderr
     assert len(stack.ok("audit", "history", "d-refusals")["events"]) == before
+
+
+def test_audit_verify_exits_1_and_names_the_first_tampered_position(stack: Stack) -> None:
+    """Runs last in this module: it breaks the log on purpose."""
+    stack.ok(
+        "propose",
+        "--id",
+        "d-tamper",
+        "--as",
+        "USA",
+        "--title",
+        "T",
+        "--area",
+        "crisis_management",
+        "--text",
+        "Original text",
+    )
+    history = stack.ok("audit", "history", "d-tamper")
+    assert stack.ok("audit", "verify")["ok"] is True
+    with sqlite3.connect(stack.data_dir / "concord.db") as db:
+        [(position,)] = db.execute(
+            "SELECT position FROM events WHERE decision_id = 'd-tamper'"
+        ).fetchall()
+        db.execute(
+            "UPDATE events SET body = replace(body, 'Original', 'Forged') WHERE position = ?",
+            (position,),
+        )
+    result = stack.concord("audit", "verify")
+    assert result.returncode == 1
+    assert f"position={position}" in result.stderr or f"position {position}" in result.stderr
+    assert history["events"][0]["type"] == "ProposalSubmitted"
