@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.parsing import build, new_decision_id, parse_deadline, parse_duration
+from cli.parsing import build, duration_seconds, new_decision_id, parse_deadline
 from cli.sending import (
     ChairOption,
     Id,
@@ -72,9 +72,7 @@ def propose(
             area_label=area_label,
             level=level,
             max_failed_rounds=max_failed_rounds,
-            review_period_seconds=int(
-                parse_duration(review_period, "review-period").total_seconds()
-            ),
+            review_period_seconds=duration_seconds(review_period, "review-period"),
         )
         async with decisions(current) as client:
             show_receipt(await client.propose(command, key), as_json)
@@ -184,11 +182,7 @@ def open_round(
 
     Example: concord open-round d-1 --deadline 72h
     """
-    before = (
-        int(parse_duration(remind_before, "remind-before").total_seconds())
-        if remind_before
-        else None
-    )
+    before = duration_seconds(remind_before, "remind-before")
     run(
         send(
             cmd.OpenRound,
@@ -283,11 +277,7 @@ def plan(
 
     Example: concord plan d-1 --item "A1:all:Joint assessment" --report-back 180d
     """
-    before = (
-        int(parse_duration(remind_before, "remind-before").total_seconds())
-        if remind_before
-        else None
-    )
+    before = duration_seconds(remind_before, "remind-before")
     run(
         send(
             cmd.PlanImplementation,
@@ -319,11 +309,7 @@ def resolve_issue(
 
     Example: concord resolve-issue d-1 --issue 1 --text "Deliver by March" --deadline 72h
     """
-    before = (
-        int(parse_duration(remind_before, "remind-before").total_seconds())
-        if remind_before
-        else None
-    )
+    before = duration_seconds(remind_before, "remind-before")
     run(
         send(
             cmd.ProposeIssueResolution,

@@ -25,6 +25,11 @@ def parse_duration(value: str, field: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def duration_seconds(value: str | None, field: str) -> int | None:
+    """A duration option as whole seconds, or None when the option was not given."""
+    return None if value is None else int(parse_duration(value, field).total_seconds())
+
+
 def parse_deadline(value: str, field: str, now: datetime | None = None) -> datetime:
     """A duration from now (`72h`) or an ISO-8601 instant with its timezone."""
     if _DURATION.match(value.strip()):

@@ -127,35 +127,32 @@ def _open(s: DecisionState, new_round: ConsensusRound, status: Status) -> Decisi
     return s.model_copy(update={"rounds": (*s.rounds, new_round), "status": status})
 
 
-@_apply.register
-def _(e: ev.ConsensusRoundOpened, s: DecisionState) -> DecisionState:
-    new_round = ConsensusRound(
+def _new_round(
+    e: ev.ConsensusRoundOpened | ev.IssueResolutionProposed, **subject: int
+) -> ConsensusRound:
+    """The round an opening event starts: its text, roster snapshot and deadline."""
+    return ConsensusRound(
         number=e.round,
-        revision=e.revision,
         text_hash=e.text_hash,
         roster_version=e.roster_version,
         members=e.members,
         opened_at=e.occurred_at,
         deadline=e.deadline,
         reminder_at=e.reminder_at,
+        **subject,
     )
-    return _open(s, new_round, Status.UNDER_CONSENSUS)
+
+
+@_apply.register
+def _(e: ev.ConsensusRoundOpened, s: DecisionState) -> DecisionState:
+    return _open(s, _new_round(e, revision=e.revision), Status.UNDER_CONSENSUS)
 
 
 @_apply.register
 def _(e: ev.IssueResolutionProposed, s: DecisionState) -> DecisionState:
-    new_round = ConsensusRound(
-        number=e.round,
-        issue=e.issue,
-        text_hash=e.text_hash,
-        roster_version=e.roster_version,
-        members=e.members,
-        opened_at=e.occurred_at,
-        deadline=e.deadline,
-        reminder_at=e.reminder_at,
-    )
     issue = s.issue(e.issue).model_copy(update={"resolution_round": e.round})
-    return _open(s, new_round, s.status).model_copy(update={"issues": with_issue(s, issue)})
+    opened = _open(s, _new_round(e, issue=e.issue), s.status)
+    return opened.model_copy(update={"issues": with_issue(s, issue)})
 
 
 def _round_update(s: DecisionState, number: int, **changes: object) -> DecisionState:
