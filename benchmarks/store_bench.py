@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
-from store.records import NewEvent
+from store.records import NewEvent, event_id_for
 from store.verify import verify_log
 
 MEMBERS = ("BEL", "CAN", "CZE", "DNK", "FRA", "DEU", "GRC", "HUN", "ISL", "ITA", "RUS", "USA")
@@ -41,7 +40,7 @@ def decision_events(number: int, first: int, count: int) -> list[NewEvent]:
     decision_id = f"d-bench-{number}"
     return [
         NewEvent(
-            event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{decision_id}/{version}")),
+            event_id=event_id_for(decision_id, version),
             decision_id=decision_id,
             stream_version=version,
             type="ConcurrenceRecorded",

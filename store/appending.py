@@ -159,33 +159,38 @@ def stored_event(row: Sequence[Any], upcasters: Upcasters) -> StoredEvent:
 
 
 def stored_batch(
-    batch: Sequence[NewEvent], found: Sequence[Sequence[Any]], upcasters: Upcasters
-) -> list[StoredEvent] | None:
-    """The stored records of a batch appended before, from the rows found by its event ids;
-    None when none of it is stored; Conflict when the ids hold other content."""
-    stored = {record.event_id: record for record in (stored_event(row, upcasters) for row in found)}
-    if not stored:
-        return None
-    for new in batch:
-        record = stored.get(new.event_id)
-        if record is None:
-            raise Conflict(
-                f"decision {new.decision_id}: part of this batch is stored and part is not "
-                f"(event {new.event_id} is missing); it cannot be a retry"
-            )
-        _check_same_content(new, record)
-    return [stored[new.event_id] for new in batch]
-
-
-def version_conflict(decision_id: str, expected_version: int, current_version: int) -> Conflict:
-    """The Conflict of an append whose expected version is not the stream's."""
-    return Conflict(
-        f"decision {decision_id}: expected stream version {expected_version}, "
+    batch: Sequence[NewEvent],
+    current_version: int,
+    found: Sequence[Sequence[Any]],
+    upcasters: Upcasters,
+) -> list[StoredEvent]:
+    """The stored records of a batch appended before (a retry), from the rows found at its
+    versions; Conflict when the stream is elsewhere or holds other content at those versions."""
+    first = batch[0]
+    stale = (
+        f"decision {first.decision_id}: expected stream version {first.stream_version - 1}, "
         f"but it is at {current_version}"
     )
+    stored = {
+        record.stream_version: record for record in (stored_event(row, upcasters) for row in found)
+    }
+    if len(stored) < len(batch):
+        raise Conflict(
+            stale
+            if not stored
+            else f"{stale}; part of this batch is stored and part is not, so it is not a retry"
+        )
+    for new in batch:
+        differing = _differing_fields(new, stored[new.stream_version])
+        if differing:
+            raise Conflict(
+                f"{stale}, and its v{new.stream_version} (event {new.event_id}) was stored "
+                f"with a different {', '.join(differing)}"
+            )
+    return [stored[new.stream_version] for new in batch]
 
 
-def _check_same_content(new: NewEvent, stored: StoredEvent) -> None:
+def _differing_fields(new: NewEvent, stored: StoredEvent) -> list[str]:
     document = orjson.loads(stored.body)
     incoming = {
         "decision_id": new.decision_id,
@@ -199,8 +204,4 @@ def _check_same_content(new: NewEvent, stored: StoredEvent) -> None:
     differing = [name for name in _COMPARED if incoming[name] != document[name]]
     if canonical_json(new.payload) != canonical_json(document["payload"]):
         differing.append("payload")
-    if differing:
-        raise Conflict(
-            f"event {new.event_id} is already stored as {stored.decision_id} "
-            f"v{stored.stream_version} with a different {', '.join(differing)}"
-        )
+    return differing

@@ -21,7 +21,7 @@ from typing import Any, Final, Protocol
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.errors import Unavailable
+from domain.errors import Conflict, Unavailable
 from store.appending import (
     LogRow,
     PreparedEvent,
@@ -29,7 +29,6 @@ from store.appending import (
     chain_rows,
     prepare,
     stored_batch,
-    version_conflict,
 )
 from store.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
 from store.hashing import GENESIS_HASH
@@ -60,7 +59,10 @@ _TAIL: Final = (
     "SELECT stream_version, hash FROM events WHERE decision_id = {0} "
     "ORDER BY stream_version DESC LIMIT 1"
 )
-_FIND: Final = "SELECT position, prev_hash, hash, body FROM events WHERE event_id {0}"
+_FIND: Final = (
+    "SELECT position, prev_hash, hash, body FROM events WHERE decision_id = {0} "
+    "AND stream_version > {1} AND stream_version <= {2} ORDER BY stream_version"
+)
 _PAGE: Final = (
     f"SELECT {_COLUMNS} FROM events WHERE position > {{0}} AND position <= {{2}} "
     "ORDER BY position LIMIT {1}"
@@ -79,10 +81,6 @@ _UNREACHABLE: Final = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
 )
-
-
-class DuplicateKey(Exception):
-    """An INSERT hit a unique key: an event id (or stream version) is already stored."""
 
 
 class LogPages(Protocol):
@@ -114,7 +112,7 @@ class LogBackend(Protocol):
         batch: Sequence[NewEvent],
         upcasters: Upcasters,
     ) -> list[StoredEvent]:
-        """Append under the head lock; Conflict on a stale version, DuplicateKey on a taken id."""
+        """Append under the head lock; Conflict on a stale version."""
         ...
 
     def snapshot(self) -> AbstractAsyncContextManager[LogPages]: ...
@@ -148,19 +146,20 @@ class PostgresBackend:
             tail = await connection.fetchrow(_TAIL.format("$1"), decision_id)
             current_version, stream_hash = tail or (0, GENESIS_HASH)
             if current_version != expected_version:
-                ids = [new.event_id for new in batch]
-                found = await connection.fetch(_FIND.format("= any($1)"), ids)
-                stored = stored_batch(batch, found, upcasters)
-                if stored is None:
-                    raise version_conflict(decision_id, expected_version, current_version)
-                return stored
+                found = await connection.fetch(
+                    _FIND.format("$1", "$2", "$3"),
+                    decision_id,
+                    expected_version,
+                    expected_version + len(batch),
+                )
+                return stored_batch(batch, current_version, found, upcasters)
             recorded_at = datetime.now(UTC)
             rows = chain_rows(prepared, (head[0], head[1]), stream_hash, recorded_at)
             try:
                 # COPY is twice as fast as a multi-row INSERT here, and as transactional.
                 await connection.copy_records_to_table("events", records=rows, columns=LOG_COLUMNS)
             except asyncpg.UniqueViolationError as error:
-                raise DuplicateKey(str(error)) from error
+                raise _unaccounted_row(decision_id, error) from error
             await connection.execute(_PG_HEAD_MOVE, rows[-1][0], rows[-1][12])
         return appended_events(batch, rows, recorded_at, upcasters)
 
@@ -202,15 +201,12 @@ class SqliteBackend:
                 self._writer, self._append_locked, decision_id, expected_version, prepared
             )
         except sqlite3.IntegrityError as error:
-            raise DuplicateKey(str(error)) from error
+            raise _unaccounted_row(decision_id, error) from error
         except _UNREACHABLE as error:
             raise Unavailable(f"the event store cannot be written: {error}") from error
         if isinstance(outcome, _Written):
             return appended_events(batch, outcome.rows, outcome.recorded_at, upcasters)
-        stored = stored_batch(batch, outcome.found, upcasters)
-        if stored is None:
-            raise version_conflict(decision_id, expected_version, outcome.current_version)
-        return stored
+        return stored_batch(batch, outcome.current_version, outcome.found, upcasters)
 
     def _append_locked(
         self,
@@ -225,9 +221,9 @@ class SqliteBackend:
             tail = connection.execute(_TAIL.format("?"), (decision_id,)).fetchone()
             current_version, stream_hash = tail or (0, GENESIS_HASH)
             if current_version != expected_version:
-                marks = ", ".join("?" * len(batch))
                 found = connection.execute(
-                    _FIND.format(f"IN ({marks})"), [event.new.event_id for event in batch]
+                    _FIND.format("?", "?", "?"),
+                    (decision_id, expected_version, expected_version + len(batch)),
                 ).fetchall()
                 connection.execute("ROLLBACK")
                 return _NotWritten(current_version, found)
@@ -271,6 +267,15 @@ class SqliteBackend:
 
         await asyncio.get_running_loop().run_in_executor(self._writer, close_connection)
         self._writer.shutdown(wait=True)
+
+
+def _unaccounted_row(decision_id: str, error: Exception) -> Conflict:
+    """The Conflict of an insert that hit a unique key under the head lock: the tail was read
+    in the same transaction, so only a row written around the store can be in the way."""
+    return Conflict(
+        f"decision {decision_id}: the log holds a row the store did not write ({error}); "
+        "run `concord audit verify`"
+    )
 
 
 @dataclass(frozen=True, slots=True)

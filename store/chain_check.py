@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from store.backends import LOG_COLUMNS, LogPages
 from store.hashing import GENESIS_HASH
+from store.records import event_id_for
 
 PAGE_SIZE: Final = 20_000
 
@@ -50,6 +51,8 @@ class BreakReason(StrEnum):
     """The decision's stream versions do not run on by one."""
     STREAM_LINK_MISMATCH = "stream_link_mismatch"
     """stream_prev_hash is not the hash of the decision's previous event."""
+    EVENT_ID_MISMATCH = "event_id_mismatch"
+    """The event id is not the one derived from its decision and version, so it may repeat."""
 
 
 class LogBreak(BaseModel):
@@ -164,6 +167,7 @@ class ChainChecker:
         sha256 = hashlib.sha256
         loads = orjson.loads
         repeated_values = _REPEATED_VALUES
+        derived_id = event_id_for
         streams = self.streams
         digest = bytes.fromhex(self.hash)
         for row in page:
@@ -215,6 +219,13 @@ class ChainChecker:
                     BreakReason.STREAM_LINK_MISMATCH,
                     f"stream_prev_hash {row[10]} is not the hash {stream_hash} of decision "
                     f"{decision_id} v{version}",
+                )
+            if row[1] != derived_id(decision_id, row[3]):
+                raise Broken(
+                    position,
+                    BreakReason.EVENT_ID_MISMATCH,
+                    f"event id {row[1]} is not {derived_id(decision_id, row[3])}, the id "
+                    f"derived from {decision_id} v{row[3]}",
                 )
             streams[decision_id] = (version + 1, computed)
             self.position = position

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Final
-
 from domain.events import Event, EventBase, event_payload, parse_event
-from store.records import NewEvent, StoredEvent
-
-EVENT_ID_NAMESPACE: Final = uuid.UUID("6f1c2a0e-5d4b-4c8e-9a57-3b1f0d2e7c41")
-"""Event ids are UUIDv5 of (decision id, stream version): a retry or a replay recomputes them."""
-
-
-def event_id_for(decision_id: str, stream_version: int) -> str:
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{decision_id}/{stream_version}"))
+from store.records import NewEvent, StoredEvent, event_id_for
 
 
 def new_event(event: EventBase) -> NewEvent:

@@ -12,10 +12,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.errors import Conflict, InvalidInput, Unavailable
+from domain.errors import InvalidInput, Unavailable
 from store import archive
 from store.appending import stored_event
-from store.backends import DuplicateKey, LogPages, log_backend
+from store.backends import LogPages, log_backend
 from store.engine import WRITE_OPTION, create_store_engine, parse_database_url, sqlite_path
 from store.hashing import format_instant
 from store.migrate import UPGRADE_COMMAND
@@ -55,25 +55,7 @@ class EventStore:
         _check_batch(decision_id, expected_version, events)
         if not events:
             return []
-        try:
-            return await self._backend.append(decision_id, expected_version, events, self.upcasters)
-        except DuplicateKey:
-            raise await self._taken_ids_conflict(decision_id, events) from None
-
-    async def _taken_ids_conflict(self, decision_id: str, batch: Sequence[NewEvent]) -> Conflict:
-        query = select(events.c.event_id, events.c.decision_id, events.c.stream_version).where(
-            events.c.event_id.in_([new.event_id for new in batch])
-        )
-        with _unavailable_on_failure():
-            async with self.engine.connect() as connection:
-                taken = [
-                    f"{row.event_id} (stored as {row.decision_id} v{row.stream_version})"
-                    for row in await connection.execute(query)
-                ]
-        return Conflict(
-            f"decision {decision_id}: event ids already stored for other events: "
-            + (", ".join(taken) or "none any more; retry")
-        )
+        return await self._backend.append(decision_id, expected_version, events, self.upcasters)
 
     async def stream(self, decision_id: str, from_version: int = 1) -> list[StoredEvent]:
         """The decision's events from `from_version` on, in stream order (empty if none)."""
@@ -182,7 +164,6 @@ async def open_store(url: str, *, check_schema: bool = True) -> EventStore:
 def _check_batch(decision_id: str, expected_version: int, batch: Sequence[NewEvent]) -> None:
     if expected_version < 0:
         raise InvalidInput("expected_version", "must be 0 or more")
-    seen: set[str] = set()
     for offset, new in enumerate(batch, start=1):
         if new.decision_id != decision_id:
             raise InvalidInput(
@@ -195,9 +176,6 @@ def _check_batch(decision_id: str, expected_version: int, batch: Sequence[NewEve
                 f"event {new.event_id} has version {new.stream_version}; the batch must run "
                 f"{expected_version + 1}..{expected_version + len(batch)} without gaps",
             )
-        if new.event_id in seen:
-            raise InvalidInput("event_id", f"{new.event_id} appears twice in the batch")
-        seen.add(new.event_id)
 
 
 @contextmanager

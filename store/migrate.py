@@ -47,10 +47,26 @@ async def upgrade(url: str, revision: str = "head") -> None:
         await engine.dispose()
 
 
+async def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at `url` back to `revision` (to run an older release on it)."""
+    engine = create_store_engine(parse_database_url(url))
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade_on, revision)
+    finally:
+        await engine.dispose()
+
+
 def _upgrade_on(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+def _downgrade_on(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

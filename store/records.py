@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +25,30 @@ from store.hashing import MAX_SAFE_INTEGER
 DECISION_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,62}$"
 EVENT_TYPE_PATTERN: Final = r"^[A-Z][A-Za-z0-9]{0,99}$"
 
+EVENT_ID_NAMESPACE: Final = uuid.UUID("6f1c2a0e-5d4b-4c8e-9a57-3b1f0d2e7c41")
+"""Event ids are UUIDv5 of (decision id, stream version) in this namespace."""
+
+_NAMESPACE_BYTES: Final = EVENT_ID_NAMESPACE.bytes
+
 DecisionId = Annotated[str, Field(pattern=DECISION_ID_PATTERN)]
 Principal = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def event_id_for(decision_id: str, stream_version: int) -> str:
+    """The id of a decision's event at a stream version: `uuid5(EVENT_ID_NAMESPACE,
+    f"{decision_id}/{stream_version}")` in canonical form.
+
+    Derived, never chosen: a retried append or a replayed workflow recomputes the same ids, and
+    since (decision id, stream version) is unique in the log, so are the ids; the store needs no
+    index of its own for them (see docs/benchmarks.md). Computed without UUID objects, because
+    verification derives one per stored event; a test checks it against `uuid.uuid5`.
+    """
+    name = b"%s/%d" % (decision_id.encode(), stream_version)
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def check_json_value(value: Any, path: str) -> None:
@@ -59,7 +82,10 @@ def check_json_value(value: Any, path: str) -> None:
 
 
 class NewEvent(BaseModel):
-    """An event to append: its identity, content and who caused it, before the store numbers it."""
+    """An event to append: its identity, content and who caused it, before the store numbers it.
+
+    `event_id` must be `event_id_for(decision_id, stream_version)`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -73,22 +99,22 @@ class NewEvent(BaseModel):
     recorded_by: Principal
     occurred_at: AwareDatetime
 
-    @field_validator("event_id")
-    @classmethod
-    def _event_id_is_a_canonical_uuid(cls, value: str) -> str:
-        try:
-            canonical = str(uuid.UUID(value))
-        except ValueError:
-            canonical = ""
-        if canonical != value:
-            raise ValueError("must be a UUID in canonical lower-case form")
-        return value
-
     @field_validator("payload")
     @classmethod
     def _payload_is_canonical_json(cls, value: dict[str, Any]) -> dict[str, Any]:
         check_json_value(value, "payload")
         return value
+
+    @model_validator(mode="after")
+    def _event_id_is_derived(self) -> NewEvent:
+        expected = event_id_for(self.decision_id, self.stream_version)
+        if self.event_id != expected:
+            raise InvalidInput(
+                "event_id",
+                f"{self.event_id!r} is not {expected}, the id derived from "
+                f"{self.decision_id} v{self.stream_version} (store.records.event_id_for)",
+            )
+        return self
 
     @model_validator(mode="wrap")
     @classmethod

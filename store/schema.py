@@ -50,7 +50,8 @@ events = Table(
     Column("prev_hash", HASH, nullable=False),
     Column("hash", HASH, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    UniqueConstraint("event_id"),
+    # event_id is derived from (decision_id, stream_version) (store.records.event_id_for), so
+    # this constraint also makes event ids unique; verification checks every id's derivation.
     UniqueConstraint("decision_id", "stream_version"),
     Index(None, "decision_id", "occurred_at"),
 )

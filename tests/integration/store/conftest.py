@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from sqlalchemy import text, update
 from store.eventstore import EventStore, open_store
 from store.hashing import GENESIS_HASH
 from store.migrate import upgrade
-from store.records import NewEvent
+from store.records import NewEvent, event_id_for
 from store.schema import log_head, metadata
 from tests.pg import throwaway_database
 
@@ -83,11 +82,11 @@ EventFactory = Callable[..., NewEvent]
 
 @pytest.fixture
 def new_event() -> EventFactory:
-    """Builds a NewEvent; the event id is derived from decision and version unless given."""
+    """Builds a NewEvent; its id is derived from decision and version."""
 
     def build(decision_id: str, stream_version: int, **fields: Any) -> NewEvent:
         values: dict[str, Any] = {
-            "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{decision_id}/{stream_version}")),
+            "event_id": event_id_for(decision_id, stream_version),
             "decision_id": decision_id,
             "stream_version": stream_version,
             "type": "ProposalSubmitted",

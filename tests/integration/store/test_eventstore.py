@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from domain.errors import Conflict, InvalidInput
 from store.eventstore import EventStore
@@ -68,8 +67,19 @@ async def test_appending_at_a_stale_version_is_a_conflict_that_writes_nothing(
 ) -> None:
     await store.append("d-1", 0, [new_event("d-1", 1)])
 
-    with pytest.raises(Conflict, match=r"d-1: expected stream version 0, but it is at 1"):
-        await store.append("d-1", 0, [new_event("d-1", 1, event_id=str(uuid.uuid4()))])
+    with pytest.raises(
+        Conflict,
+        match=r"^decision d-1: expected stream version 0, but it is at 1, and its v1 .* actor",
+    ):
+        await store.append("d-1", 0, [new_event("d-1", 1, actor="USA")])
+    with pytest.raises(
+        Conflict, match=r"^decision d-1: expected stream version 0, .* part of this batch"
+    ):
+        await store.append("d-1", 0, [new_event("d-1", 1), new_event("d-1", 2)])
+    with pytest.raises(
+        Conflict, match=r"^decision d-1: expected stream version 3, but it is at 1$"
+    ):
+        await store.append("d-1", 3, [new_event("d-1", 4)])
 
     assert await _event_count(store) == 1
 
@@ -87,14 +97,16 @@ async def test_a_retried_batch_returns_the_stored_events_and_writes_nothing(
     assert await _event_count(store) == 3
 
 
-async def test_an_event_id_reused_with_other_content_is_a_conflict(
+async def test_a_retry_with_other_content_is_a_conflict(
     store: EventStore, new_event: EventFactory
 ) -> None:
     original = new_event("d-1", 1)
     await store.append("d-1", 0, [original])
     changed = new_event("d-1", 1, payload={"title": "another text", "revision": 1})
 
-    with pytest.raises(Conflict, match=r"already stored as d-1 v1 with a different payload"):
+    with pytest.raises(
+        Conflict, match=rf"v1 \(event {original.event_id}\) was stored with a different payload"
+    ):
         await store.append("d-1", 0, [changed])
 
 
@@ -123,20 +135,26 @@ async def test_a_batch_whose_versions_do_not_follow_the_expected_version_is_inva
 async def test_a_batch_failing_on_its_third_event_stores_none_of_its_events(
     store: EventStore, new_event: EventFactory
 ) -> None:
-    taken = new_event("d-other", 1)
-    await store.append("d-other", 0, [taken])
-    batch = [
-        new_event("d-1", 1),
-        new_event("d-1", 2),
-        new_event("d-1", 3, event_id=taken.event_id),
-        new_event("d-1", 4),
-    ]
+    await store.append("d-other", 0, [new_event("d-other", 1)])
+    # A row written around the store where the batch's third event will go: the insert fails
+    # there, after two rows of the batch were written in the same transaction.
+    async with store.transaction() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO events SELECT 4, event_id, 'd-stray', 1, type, schema_version, "
+                "actor, recorded_by, occurred_at, recorded_at, stream_prev_hash, prev_hash, "
+                "hash, body FROM events WHERE position = 1"
+            )
+        )
+    batch = [new_event("d-1", version) for version in range(1, 5)]
 
-    with pytest.raises(Conflict, match=rf"{taken.event_id} \(stored as d-other v1\)"):
+    with pytest.raises(Conflict, match=r"d-1: the log holds a row the store did not write"):
         await store.append("d-1", 0, batch)
 
     assert await store.stream("d-1") == []
     assert (await store.head())[0] == 1
+    async with store.transaction() as connection:
+        await connection.execute(text("DELETE FROM events WHERE position = 4"))
     appended = await store.append("d-1", 0, batch[:2])
     assert [event.position for event in appended] == [2, 3]
 
@@ -150,9 +168,7 @@ async def test_concurrent_appends_to_one_decision_let_exactly_one_writer_win_eac
         wins = conflicts = 0
         for _ in range(rounds):
             version = await store.stream_version("d-contested")
-            candidate = new_event(
-                "d-contested", version + 1, event_id=str(uuid.uuid4()), actor=f"W{name}"
-            )
+            candidate = new_event("d-contested", version + 1, actor=f"W{name}")
             try:
                 await store.append("d-contested", version, [candidate])
                 wins += 1
@@ -172,7 +188,7 @@ async def test_concurrent_appends_to_one_decision_let_exactly_one_writer_win_eac
 async def test_concurrent_appends_racing_for_the_same_version_have_a_single_winner(
     store: EventStore, new_event: EventFactory
 ) -> None:
-    candidates = [new_event("d-1", 1, event_id=str(uuid.uuid4())) for _ in range(16)]
+    candidates = [new_event("d-1", 1, actor=f"W{name}") for name in range(16)]
 
     outcomes = await asyncio.gather(
         *(store.append("d-1", 0, [candidate]) for candidate in candidates),

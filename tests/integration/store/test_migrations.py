@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,11 +12,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from domain.errors import InvalidInput, Unavailable
+from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store.engine import create_store_engine
 from store.eventstore import open_store
-from store.migrate import head_revision, upgrade
+from store.migrate import current_revision, downgrade, head_revision, upgrade
 from store.schema import metadata
+from store.verify import verify_log
 from tests.integration.store.conftest import BACKENDS, EventFactory, sqlite_url
 from tests.pg import throwaway_database
 
@@ -63,6 +65,58 @@ async def test_a_schema_older_than_the_code_is_refused_until_upgraded(
         await store.close()
 
 
+async def test_upgrading_a_log_to_derived_event_ids_keeps_every_event_and_the_chain(
+    blank_url: str, new_event: EventFactory
+) -> None:
+    await upgrade(blank_url)
+    store = await open_store(blank_url)
+    try:
+        for decision_id in ("d-1", "d-2"):
+            await store.append(decision_id, 0, [new_event(decision_id, v) for v in (1, 2, 3)])
+        before = [event async for event in store.read_log()]
+    finally:
+        await store.close()
+    await downgrade(blank_url, "0002")  # back to the unique index on event ids, rows kept
+
+    await upgrade(blank_url)
+
+    store = await open_store(blank_url)
+    try:
+        assert [event async for event in store.read_log()] == before
+        assert (await verify_log(store)).ok
+    finally:
+        await store.close()
+
+
+async def test_a_log_holding_an_event_id_not_derived_is_not_upgraded(
+    blank_url: str, new_event: EventFactory
+) -> None:
+    await upgrade(blank_url)
+    store = await open_store(blank_url)
+    try:
+        await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2)])
+    finally:
+        await store.close()
+    await downgrade(blank_url, "0002")
+    engine = create_store_engine(blank_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE events SET event_id = :id WHERE position = 2"), {"id": str(uuid4())}
+            )
+    finally:
+        await engine.dispose()
+
+    with pytest.raises(InvalidHistory, match=r"the event at position 2 has id .* d-1 v2"):
+        await upgrade(blank_url)
+
+    engine = create_store_engine(blank_url)
+    try:
+        assert await current_revision(engine) == "0002"
+    finally:
+        await engine.dispose()
+
+
 async def test_a_schema_newer_than_the_code_is_refused(blank_url: str) -> None:
     await upgrade(blank_url)
     engine = create_store_engine(blank_url)
@@ -89,7 +143,7 @@ async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: st
             assert await connection.run_sync(differences) == []
     finally:
         await engine.dispose()
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 async def test_upgrading_twice_changes_nothing(blank_url: str) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import orjson
 import pytest
 from sqlalchemy import text
 
 from store.eventstore import EventStore
 from store.hashing import canonical_json, chain_hash
+from store.records import event_id_for
 from store.verify import BreakReason, VerificationReport, verify_log
 from tests.integration.store.conftest import EventFactory
 
@@ -155,7 +154,8 @@ async def test_a_row_inserted_into_the_chain_is_reported_at_its_position(
     # The forger renumbers rows 5.. to make room and chains the forgery correctly to row 4.
     previous = await _row(store, 4)
     document = orjson.loads(_any_bytes((await _row(store, 5))["body"]))
-    document |= {"event_id": str(uuid.uuid4()), "decision_id": "d-forged", "stream_version": 1}
+    document |= {"event_id": event_id_for("d-forged", 1), "decision_id": "d-forged"}
+    document["stream_version"] = 1
     document["stream_prev_hash"] = "0" * 64
     body = canonical_json(document)
     await _sql(
@@ -188,7 +188,8 @@ async def test_a_row_added_past_the_head_is_reported_at_its_position(
     await _fill(store, new_event)
     last = await _row(store, 10)
     document = orjson.loads(_any_bytes(last["body"]))
-    document |= {"position": 11, "event_id": str(uuid.uuid4()), "stream_version": 6}
+    document |= {"position": 11, "event_id": event_id_for(document["decision_id"], 6)}
+    document["stream_version"] = 6
     document["stream_prev_hash"] = last["hash"]
     body = canonical_json(document)
     columns = {
@@ -227,39 +228,61 @@ async def test_a_column_that_disagrees_with_the_hashed_body_is_reported(
     assert "column actor is 'USA'" in report.first_break.message
 
 
-@pytest.mark.parametrize("forged", [4, 6])
-async def test_a_broken_stream_link_is_reported(
-    store: EventStore, new_event: EventFactory, workers: int, forged: int
-) -> None:
-    await _fill(store, new_event)
-    # A forger rewrites one stream link and re-hashes from there to the head: only the
-    # per-decision link, which the forger got wrong, still shows it.
+async def _rechain_from(store: EventStore, forged: int, change: dict[str, object]) -> None:
+    """What a forger who can write SQL does: change the event at `forged` (body and columns)
+    and re-hash every row from there to the head, and the head, so that the chain holds."""
     async with store.engine.connect() as connection:
         rows = (await connection.execute(text("SELECT * FROM events ORDER BY position"))).all()
     prev_hash = rows[forged - 1].prev_hash
     for row in rows[forged - 1 :]:
         document = orjson.loads(_any_bytes(row.body))
         if row.position == forged:
-            document["stream_prev_hash"] = "f" * 64
+            document |= change
         body = canonical_json(document)
         hash_ = chain_hash(prev_hash, body)
         await _sql(
             store,
             "UPDATE events SET body = :body, prev_hash = :prev, hash = :hash, "
-            "stream_prev_hash = :link WHERE position = :position",
+            "stream_prev_hash = :link, event_id = :event_id WHERE position = :position",
             body=body,
             prev=prev_hash,
             hash=hash_,
             link=document["stream_prev_hash"],
+            event_id=document["event_id"],
             position=row.position,
         )
         prev_hash = hash_
     await _sql(store, "UPDATE log_head SET hash = :hash", hash=prev_hash)
 
+
+@pytest.mark.parametrize("forged", [4, 6])
+async def test_a_broken_stream_link_is_reported(
+    store: EventStore, new_event: EventFactory, workers: int, forged: int
+) -> None:
+    await _fill(store, new_event)
+    # Only the per-decision link, which the forger got wrong, still shows it.
+    await _rechain_from(store, forged, {"stream_prev_hash": "f" * 64})
+
     assert _broken_at(await verify_log(store, workers=workers)) == (
         forged,
         BreakReason.STREAM_LINK_MISMATCH,
     )
+
+
+async def test_an_event_id_that_is_not_derived_from_decision_and_version_is_reported(
+    store: EventStore, new_event: EventFactory, workers: int
+) -> None:
+    await _fill(store, new_event)
+    # Event ids have no unique index of their own: they are unique because each is derived from
+    # its (decision, version), which is unique. A forged duplicate id breaks the derivation.
+    duplicate = (await _row(store, 2))["event_id"]
+    await _rechain_from(store, 7, {"event_id": duplicate})
+
+    report = await verify_log(store, workers=workers)
+
+    assert _broken_at(report) == (7, BreakReason.EVENT_ID_MISMATCH)
+    assert report.first_break is not None
+    assert f"event id {duplicate} is not {event_id_for('d-odd', 4)}" in report.first_break.message
 
 
 def _any_bytes(value: object) -> bytes:
