@@ -29,6 +29,7 @@ EVENT_ID_NAMESPACE: Final = uuid.UUID("6f1c2a0e-5d4b-4c8e-9a57-3b1f0d2e7c41")
 """Event ids are UUIDv5 of (decision id, stream version) in this namespace."""
 
 _NAMESPACE_BYTES: Final = EVENT_ID_NAMESPACE.bytes
+_VARIANT: Final = {nibble: "89ab"[int(nibble, 16) & 3] for nibble in "0123456789abcdef"}
 
 DecisionId = Annotated[str, Field(pattern=DECISION_ID_PATTERN)]
 Principal = Annotated[str, Field(min_length=1, max_length=200)]
@@ -40,15 +41,17 @@ def event_id_for(decision_id: str, stream_version: int) -> str:
 
     Derived, never chosen: a retried append or a replayed workflow recomputes the same ids, and
     since (decision id, stream version) is unique in the log, so are the ids; the store needs no
-    index of its own for them (see docs/benchmarks.md). Computed without UUID objects, because
-    verification derives one per stored event; a test checks it against `uuid.uuid5`.
+    index of its own for them (see docs/benchmarks.md). Built from the SHA-1 hex digest without
+    UUID objects, because verification derives one per stored event; a property test checks it
+    against `uuid.uuid5`.
     """
     name = b"%s/%d" % (decision_id.encode(), stream_version)
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).hexdigest()
+    # Nibble 12 becomes the version (5); the top bits of nibble 16 the RFC 4122 variant (10).
+    return (
+        f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-"
+        f"{_VARIANT[digest[16]]}{digest[17:20]}-{digest[20:32]}"
+    )
 
 
 def check_json_value(value: Any, path: str) -> None:
