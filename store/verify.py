@@ -2,7 +2,8 @@
 
 Every hash is recomputed from the stored bytes (never re-serialised): the global chain, each
 decision's stream links and versions, positions without gaps up to the recorded head, and the
-columns against the hashed body. Event ids are unique by the table's unique key. A large log is
+columns against the hashed body, and that every event id is the one derived from its decision and
+version (which, stream versions being unique, keeps ids unique). A large log is
 checked in position ranges by worker processes (one per core), merged into the same report a
 single pass gives.
 """
