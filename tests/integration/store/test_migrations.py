@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from uuid import uuid4
 
@@ -11,10 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store.engine import create_store_engine
-from store.eventstore import open_store
+from store.eventstore import EventStore, open_store
 from store.migrate import current_revision, downgrade, head_revision, upgrade
 from store.schema import metadata
 from store.verify import verify_log
@@ -30,6 +32,24 @@ async def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
         return
     async with throwaway_database("concord_migrations") as url:
         yield url
+
+
+@asynccontextmanager
+async def _opened(url: str) -> AsyncIterator[EventStore]:
+    store = await open_store(url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_store_engine(url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 async def test_a_database_never_migrated_is_refused_naming_the_upgrade_command(
@@ -57,64 +77,45 @@ async def test_a_schema_older_than_the_code_is_refused_until_upgraded(
         await open_store(blank_url)
 
     await upgrade(blank_url)
-    store = await open_store(blank_url)
-    try:
+    async with _opened(blank_url) as store:
         await store.append("d-1", 0, [new_event("d-1", 1)])
         assert await store.stream_version("d-1") == 1
-    finally:
-        await store.close()
 
 
 async def test_upgrading_a_log_to_derived_event_ids_keeps_every_event_and_the_chain(
     blank_url: str, new_event: EventFactory
 ) -> None:
     await upgrade(blank_url)
-    store = await open_store(blank_url)
-    try:
+    async with _opened(blank_url) as store:
         for decision_id in ("d-1", "d-2"):
             await store.append(decision_id, 0, [new_event(decision_id, v) for v in (1, 2, 3)])
         before = [event async for event in store.read_log()]
-    finally:
-        await store.close()
     await downgrade(blank_url, "0002")  # back to the unique index on event ids, rows kept
 
     await upgrade(blank_url)
 
-    store = await open_store(blank_url)
-    try:
+    async with _opened(blank_url) as store:
         assert [event async for event in store.read_log()] == before
         assert (await verify_log(store)).ok
-    finally:
-        await store.close()
 
 
 async def test_a_log_holding_an_event_id_not_derived_is_not_upgraded(
     blank_url: str, new_event: EventFactory
 ) -> None:
     await upgrade(blank_url)
-    store = await open_store(blank_url)
-    try:
+    async with _opened(blank_url) as store:
         await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2)])
-    finally:
-        await store.close()
     await downgrade(blank_url, "0002")
-    engine = create_store_engine(blank_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(
-                text("UPDATE events SET event_id = :id WHERE position = 2"), {"id": str(uuid4())}
-            )
-    finally:
-        await engine.dispose()
+    async with _engine(blank_url) as engine, engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE events SET event_id = :id WHERE position = 2"), {"id": str(uuid4())}
+        )
 
     with pytest.raises(InvalidHistory, match=r"the event at position 2 has id .* d-1 v2"):
         await upgrade(blank_url)
 
-    engine = create_store_engine(blank_url)
-    try:
+    async with _engine(blank_url) as engine:
         assert await current_revision(engine) == "0002"
-    finally:
-        await engine.dispose()
 
 
 async def test_a_schema_newer_than_the_code_is_refused(blank_url: str) -> None:
