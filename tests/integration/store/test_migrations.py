@@ -97,6 +97,7 @@ async def test_upgrading_a_log_to_derived_event_ids_keeps_every_event_and_the_ch
     async with _opened(blank_url) as store:
         assert [event async for event in store.read_log()] == before
         assert (await verify_log(store)).ok
+    assert await _schema_differences(blank_url) == []
 
 
 async def test_a_log_holding_an_event_id_not_derived_is_not_upgraded(
@@ -131,19 +132,21 @@ async def test_a_schema_newer_than_the_code_is_refused(blank_url: str) -> None:
         await open_store(blank_url)
 
 
-async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: str) -> None:
-    await upgrade(blank_url)
-    engine = create_store_engine(blank_url)
+async def _schema_differences(url: str) -> list[object]:
+    """What tells the database's schema from the code's metadata (nothing, when they agree)."""
 
     def differences(connection: Connection) -> list[object]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, metadata))
 
-    try:
-        async with engine.connect() as connection:
-            assert await connection.run_sync(differences) == []
-    finally:
-        await engine.dispose()
+    async with _engine(url) as engine, engine.connect() as connection:
+        return await connection.run_sync(differences)
+
+
+async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: str) -> None:
+    await upgrade(blank_url)
+
+    assert await _schema_differences(blank_url) == []
     assert head_revision() == "0003"
 
 
