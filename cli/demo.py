@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
+from audit.replay import replay_decision
 from cli.session import out, principal, run
 from cli.stack import embedded_stack
 from domain.commands import COMMAND_ADAPTER, SubmitProposal
-from domain.errors import Unavailable
+from domain.errors import InvalidHistory, Unavailable
 from runtime.logging import configure_logging
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
@@ -253,15 +254,23 @@ def demo(
             decision_id = f"action-plan-terrorism-{datetime.now(UTC):%Y%m%d%H%M%S}"
             timeline = Timeline(decisions, settings, decision_id)
             await scenario(timeline)
+            outcome = await decisions.outcome(decision_id, timeout=120)
+            timeline.line("", f"the workflow closed ({outcome.status}); its history is archived")
             out.print("\nAudit:")
             report = await verify_log(store)
             total = f"{report.events_checked} events, head {report.head_hash[:16]}..."
             if not report.ok:
-                raise Unavailable(f"the log does not verify: {report.first_break}")
+                raise InvalidHistory(f"the log does not verify: {report.first_break}")
             out.print(f"[green]verified[/green] the whole hash chain: {total}")
+            replayed = await replay_decision(store, decision_id)
+            if not replayed.ok:
+                raise InvalidHistory("the replay does not match: " + "; ".join(replayed.failures))
             out.print(
-                f"See it: .venv/bin/concord status {decision_id}; "
-                f".venv/bin/concord audit history {decision_id}"
+                f"[green]replayed[/green] {replayed.runs} archived run(s) on the current code: "
+                f"{replayed.events_implied} events implied, the same as in the log"
             )
+            out.print("See it:")
+            for command in ("status", "audit history", "audit replay"):
+                out.print(f"  .venv/bin/concord {command} {decision_id}", soft_wrap=True)
 
     run(work())

@@ -127,6 +127,18 @@ class DecisionClient:
                     raise await self._explain(command.decision_id, error) from None
         raise Unavailable("Temporal kept refusing the update")  # pragma: no cover
 
+    async def outcome(self, decision_id: str, timeout: float) -> DecisionResult:
+        """Wait, at most `timeout` seconds, for the decision's workflow to close (its history
+        then archived in the store) and return how it ended."""
+        try:
+            return await asyncio.wait_for(self.handle(decision_id).result(), timeout)
+        except TimeoutError:
+            raise Unavailable(
+                f"decision {decision_id}: its workflow had not closed after {timeout:g} s"
+            ) from None
+        except RPCError as error:
+            raise self._rpc_error(decision_id, error) from None
+
     async def status(self, decision_id: str) -> StatusResult:
         try:
             result: StatusResult = await self.handle(decision_id).query(

@@ -282,3 +282,25 @@ def test_audit_verify_exits_1_and_names_the_first_tampered_position(stack: Stack
     assert result.returncode == 1
     assert f"position={position}" in result.stderr or f"position {position}" in result.stderr
     assert history["events"][0]["type"] == "ProposalSubmitted"
+
+
+def test_the_demo_runs_the_seed_scenario_on_its_own_stack_and_leaves_an_auditable_log(
+    tmp_path: Path,
+) -> None:
+    demo = Stack(tmp_path / "demo")
+
+    result = demo.concord("demo")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Starting the embedded stack" in result.stdout
+    assert "verified the whole hash chain: 59 events" in result.stdout
+    assert "events implied, the same as in the log" in result.stdout
+    # The demo's stack is gone; what it leaves is audited from the store alone.
+    assert demo.leftovers() == []
+    [decision] = demo.ok("list")["decisions"]
+    assert (decision["state"], decision["proposer"]) == ("completed", "POL")
+    verified = demo.ok("audit", "verify")
+    assert (verified["ok"], verified["events_checked"]) == (True, 59)
+    replayed = demo.ok("audit", "replay", decision["decision_id"])
+    assert replayed["ok"] is True
+    assert replayed["events_implied"] == replayed["events_stored"] == 59
