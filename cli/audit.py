@@ -13,7 +13,7 @@ from cli.parsing import parse_deadline
 from cli.session import JsonOption, emit, event_store, out, run
 from cli.views import status_document
 from domain.errors import ConcordError
-from store.verify import verify_log
+from store.verify import LogBreak, verify_log
 
 app = typer.Typer(help="Verify, reconstruct and replay histories.", no_args_is_help=True)
 
@@ -41,6 +41,7 @@ def verify(as_json: JsonOption = False) -> None:
             ) as bar:
                 task = bar.add_task("verify", total=total)
                 report = await verify_log(store, lambda n: bar.update(task, completed=n))
+        where = _described(report.first_break) if report.first_break is not None else ""
         emit(
             report.model_dump(mode="json") | {"ok": report.ok},
             as_json,
@@ -48,11 +49,11 @@ def verify(as_json: JsonOption = False) -> None:
                 f"[green]verified[/green] {report.events_checked} events; head "
                 f"{report.head_position} {report.head_hash}"
                 if report.ok
-                else f"[red]broken[/red] at position {report.first_break}"
+                else f"[red]broken[/red] at {where}"
             ),
         )
         if not report.ok:
-            raise AuditFailed(f"the log is broken: {report.first_break}")
+            raise AuditFailed(f"the log is broken at {where}")
 
     run(work())
 
@@ -132,3 +133,8 @@ def replay(
             raise AuditFailed("; ".join(report.failures))
 
     run(work())
+
+
+def _described(log_break: LogBreak) -> str:
+    """`position N (reason): message`, the first break as one line."""
+    return f"position {log_break.position} ({log_break.reason.value}): {log_break.message}"

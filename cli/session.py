@@ -35,9 +35,10 @@ EXIT_CODES: Final[dict[type[ConcordError], int]] = {
     Conflict: 3,
     NotFound: 4,
     Unavailable: 5,
-    InvalidHistory: 6,
+    InvalidHistory: 1,
 }
-"""0 done; 2 bad usage or input; 3 refused by the rules; 4 not found; 5 a service unreachable."""
+"""0 done; 1 the stored history is broken (an audit's finding, or a row that cannot be read);
+2 bad usage or input; 3 refused by the rules; 4 not found; 5 a service unreachable."""
 
 out = Console(highlight=False, soft_wrap=True)
 

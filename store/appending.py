@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from domain.errors import Conflict
+from domain.errors import Conflict, InvalidHistory
 from store.hashing import body_parts, canonical_json, format_instant, join_body, parse_instant
 from store.records import NewEvent, StoredEvent
 from store.upcasting import Upcasters
@@ -131,31 +132,38 @@ def appended_events(
 
 
 def stored_event(row: Sequence[Any], upcasters: Upcasters) -> StoredEvent:
-    """The StoredEvent of a (position, prev_hash, hash, body) row, its payload upcast."""
-    body = bytes(row[3])
-    document = orjson.loads(body)
-    stored_version = document["schema_version"]
-    schema_version, payload = upcasters.upcast(
-        document["type"], stored_version, document["payload"]
-    )
-    return StoredEvent(
-        position=row[0],
-        event_id=document["event_id"],
-        decision_id=document["decision_id"],
-        stream_version=document["stream_version"],
-        type=document["type"],
-        schema_version=schema_version,
-        stored_schema_version=stored_version,
-        payload=payload,
-        actor=document["actor"],
-        recorded_by=document["recorded_by"],
-        occurred_at=parse_instant(document["occurred_at"]),
-        recorded_at=parse_instant(document["recorded_at"]),
-        stream_prev_hash=document["stream_prev_hash"],
-        prev_hash=row[1],
-        hash=row[2],
-        body=body,
-    )
+    """The StoredEvent of a (position, prev_hash, hash, body) row, its payload upcast;
+    InvalidHistory, naming the position, when the stored body is not an event's document."""
+    try:
+        body = bytes(row[3])
+        document = orjson.loads(body)
+        stored = StoredEvent(
+            position=row[0],
+            event_id=document["event_id"],
+            decision_id=document["decision_id"],
+            stream_version=document["stream_version"],
+            type=document["type"],
+            schema_version=document["schema_version"],
+            stored_schema_version=document["schema_version"],
+            payload=document["payload"],
+            actor=document["actor"],
+            recorded_by=document["recorded_by"],
+            occurred_at=parse_instant(document["occurred_at"]),
+            recorded_at=parse_instant(document["recorded_at"]),
+            stream_prev_hash=document["stream_prev_hash"],
+            prev_hash=row[1],
+            hash=row[2],
+            body=body,
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise InvalidHistory(
+            f"the event at position {row[0]} cannot be read ({type(error).__name__}: {error}); "
+            "run `concord audit verify`"
+        ) from None
+    schema_version, payload = upcasters.upcast(stored.type, stored.schema_version, stored.payload)
+    if schema_version == stored.schema_version:
+        return stored
+    return dataclasses.replace(stored, schema_version=schema_version, payload=payload)
 
 
 def stored_batch(

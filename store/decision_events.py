@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
+from domain.errors import InvalidHistory
 from domain.events import Event, EventBase, event_payload, parse_event
 from store.records import NewEvent, StoredEvent, event_id_for
 
@@ -30,4 +33,12 @@ def domain_event(stored: StoredEvent) -> Event:
         "actor": stored.actor,
         "recorded_by": stored.recorded_by,
     }
-    return parse_event(envelope, stored.payload)
+    try:
+        return parse_event(envelope, stored.payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "event"
+        raise InvalidHistory(
+            f"the event at position {stored.position} ({stored.decision_id} "
+            f"v{stored.stream_version}) is not a valid {stored.type}: {where}: {first['msg']}"
+        ) from None

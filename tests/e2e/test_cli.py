@@ -280,7 +280,7 @@ def test_audit_verify_exits_1_and_names_the_first_tampered_position(stack: Stack
         )
     result = stack.concord("audit", "verify")
     assert result.returncode == 1
-    assert f"position={position}" in result.stderr or f"position {position}" in result.stderr
+    assert f"the log is broken at position {position} (malformed_body)" in result.stderr
     assert history["events"][0]["type"] == "ProposalSubmitted"
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, InvalidHistory, InvalidInput
 from store.eventstore import EventStore
 from store.hashing import GENESIS_HASH, chain_hash
 from store.schema import events
@@ -296,3 +296,21 @@ async def test_events_until_an_instant_are_those_that_had_occurred_by_then(
     assert [event.stream_version for event in as_of] == [1, 2, 3]
     assert [event.stream_version for event in just_before] == [1, 2]
     assert await store.events_until("d-1", T0) == []
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"position":2}', b"[]"])
+async def test_a_stored_body_that_is_not_an_event_is_reported_naming_its_position(
+    store: EventStore, new_event: EventFactory, body: bytes
+) -> None:
+    await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2)])
+    async with store.transaction() as connection:
+        await connection.execute(
+            text("UPDATE events SET body = :body WHERE position = 2"), {"body": body}
+        )
+
+    with pytest.raises(InvalidHistory, match=r"^the event at position 2 cannot be read .*verify"):
+        await store.stream("d-1")
+    log = store.read_log(page_size=1)
+    assert (await anext(log)).position == 1
+    with pytest.raises(InvalidHistory, match="position 2"):
+        await anext(log)
