@@ -49,8 +49,10 @@ class EventStore:
     ) -> list[StoredEvent]:
         """Append `events` to the decision's stream at `expected_version`, all or nothing.
 
-        Conflict if the stream moved on (or an event id is taken by other content); a retry
-        of an already stored batch returns the stored records and writes nothing.
+        Conflict if the stream is not at `expected_version` (the message says which stored
+        field differs when the versions hold other content); a retry of an already stored
+        batch, found by its (decision, versions) and compared field by field, returns the
+        stored records and writes nothing.
         """
         _check_batch(decision_id, expected_version, events)
         if not events:
