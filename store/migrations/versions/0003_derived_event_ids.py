@@ -13,19 +13,16 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from alembic import op
 
 from domain.errors import InvalidHistory
+from store.records import event_id_for
 
 revision = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
-
-_NAMESPACE = uuid.UUID("6f1c2a0e-5d4b-4c8e-9a57-3b1f0d2e7c41")
 
 
 def upgrade() -> None:
@@ -33,7 +30,7 @@ def upgrade() -> None:
         sa.text("SELECT position, event_id, decision_id, stream_version FROM events")
     )
     for position, event_id, decision_id, stream_version in rows:
-        expected = str(uuid.uuid5(_NAMESPACE, f"{decision_id}/{stream_version}"))
+        expected = event_id_for(decision_id, stream_version)
         if event_id != expected:
             raise InvalidHistory(
                 f"the event at position {position} has id {event_id}, not {expected}, the id "
