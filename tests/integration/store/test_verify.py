@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 import pytest
 from sqlalchemy import text
 
+from store.backends import LOG_COLUMNS
 from store.eventstore import EventStore
 from store.hashing import canonical_json, chain_hash
 from store.records import event_id_for
@@ -25,6 +28,23 @@ async def _sql(store: EventStore, *statements: str, **params: object) -> None:
     async with store.transaction() as connection:
         for statement in statements:
             await connection.execute(text(statement), params)
+
+
+_INSERT = (
+    f"INSERT INTO events ({', '.join(LOG_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + name for name in LOG_COLUMNS)})"
+)
+
+
+def _row_values(position: int, document: dict[str, Any], prev_hash: str) -> dict[str, object]:
+    """The values of a row holding `document`, chained by a forger after `prev_hash`."""
+    body = canonical_json(document)
+    return {name: document[name] for name in LOG_COLUMNS[1:11]} | {
+        "position": position,
+        "prev_hash": prev_hash,
+        "hash": chain_hash(prev_hash, body),
+        "body": body,
+    }
 
 
 async def _row(store: EventStore, position: int) -> dict[str, object]:
@@ -157,26 +177,13 @@ async def test_a_row_inserted_into_the_chain_is_reported_at_its_position(
     document |= {"event_id": event_id_for("d-forged", 1), "decision_id": "d-forged"}
     document["stream_version"] = 1
     document["stream_prev_hash"] = "0" * 64
-    body = canonical_json(document)
     await _sql(
         store,
         "UPDATE events SET position = -(position + 1) WHERE position >= 5",
         "UPDATE events SET position = -position WHERE position < 0",
-        "INSERT INTO events (position, event_id, decision_id, stream_version, type, "
-        "schema_version, actor, recorded_by, occurred_at, recorded_at, stream_prev_hash, "
-        "prev_hash, hash, body) VALUES (5, :event_id, 'd-forged', 1, :type, 1, :actor, "
-        ":recorded_by, :occurred_at, :recorded_at, :stream_prev_hash, :prev_hash, :hash, :body)",
+        _INSERT,
         "UPDATE log_head SET position = position + 1",
-        event_id=document["event_id"],
-        type=document["type"],
-        actor=document["actor"],
-        recorded_by=document["recorded_by"],
-        occurred_at=document["occurred_at"],
-        recorded_at=document["recorded_at"],
-        stream_prev_hash=document["stream_prev_hash"],
-        prev_hash=previous["hash"],
-        hash=chain_hash(str(previous["hash"]), body),
-        body=body,
+        **_row_values(5, document, str(previous["hash"])),
     )
 
     assert _broken_at(await verify_log(store, workers=workers)) == (5, BreakReason.INSERTED_ROW)
@@ -191,26 +198,8 @@ async def test_a_row_added_past_the_head_is_reported_at_its_position(
     document |= {"position": 11, "event_id": event_id_for(document["decision_id"], 6)}
     document["stream_version"] = 6
     document["stream_prev_hash"] = last["hash"]
-    body = canonical_json(document)
-    columns = {
-        key: value
-        for key, value in document.items()
-        if key not in ("payload", "position", "event_id", "stream_version")
-    }
 
-    await _sql(
-        store,
-        "INSERT INTO events (position, event_id, decision_id, stream_version, type, "
-        "schema_version, actor, recorded_by, occurred_at, recorded_at, stream_prev_hash, "
-        "prev_hash, hash, body) VALUES (11, :event_id, :decision_id, 6, :type, "
-        ":schema_version, :actor, :recorded_by, :occurred_at, :recorded_at, "
-        ":stream_prev_hash, :prev_hash, :hash, :body)",
-        event_id=document["event_id"],
-        prev_hash=last["hash"],
-        hash=chain_hash(str(last["hash"]), body),
-        body=body,
-        **columns,
-    )
+    await _sql(store, _INSERT, **_row_values(11, document, str(last["hash"])))
 
     assert _broken_at(await verify_log(store, workers=workers)) == (11, BreakReason.BEYOND_HEAD)
 
