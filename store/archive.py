@@ -16,28 +16,52 @@ from store.records import ArchivedHistory
 from store.schema import workflow_histories
 
 
-def count_history_events(history_json: str) -> int:
-    """The number of events in a Temporal history exported as JSON (`{"events": [...]}`)."""
+def parse_history(history_json: str) -> list[Any]:
+    """The events of a Temporal history exported as JSON (`{"events": [...]}`)."""
     try:
         history = orjson.loads(history_json)
     except orjson.JSONDecodeError as error:
         raise InvalidInput("history_json", f"not JSON: {error}") from None
     if not isinstance(history, dict) or not isinstance(history.get("events"), list):
         raise InvalidInput("history_json", 'a Temporal history is an object with an "events" list')
-    return len(history["events"])
+    if not history["events"]:
+        raise InvalidInput("history_json", "a Temporal history has at least one event")
+    events: list[Any] = history["events"]
+    return events
+
+
+def canonical_history(history_json: str) -> str:
+    """The history with its keys sorted: the same history gives the same text in any process.
+
+    Temporal's JSON export writes protobuf map entries (search attributes, payload metadata) in
+    an order that differs between processes, so the bytes of one history are not stable.
+    """
+    return orjson.dumps(orjson.loads(history_json), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def same_run(stored: list[Any], given: list[Any]) -> bool:
+    """Whether two exports are of one run: one's events are the other's first events.
+
+    A run still open when it is archived (a decision archives its own run as its last step)
+    may have gained events by the time a retry fetches it again; those it had are unchanged.
+    """
+    shorter = min(len(stored), len(given))
+    return stored[:shorter] == given[:shorter]
 
 
 async def archive_history(
     engine: AsyncEngine, decision_id: str, workflow_id: str, run_id: str, history_json: str
 ) -> ArchivedHistory:
-    """Store the run's history unless it is stored; Conflict if stored with other content."""
+    """Store the run's history unless the run is archived: then it is the stored archive, or a
+    Conflict if the stored one is of another decision or its events differ from these."""
+    given = parse_history(history_json)
     row = {
         "decision_id": decision_id,
         "workflow_id": workflow_id,
         "run_id": run_id,
-        "history_json": history_json,
+        "history_json": canonical_history(history_json),
         "archived_at": format_instant(datetime.now(UTC)),
-        "event_count": count_history_events(history_json),
+        "event_count": len(given),
     }
     async with engine.begin() as connection:
         await connection.execute(
@@ -49,10 +73,12 @@ async def archive_history(
             )
         ).one()
     archived = _archived(stored)
-    if (archived.decision_id, archived.workflow_id, archived.history_json) != (
-        decision_id,
-        workflow_id,
-        history_json,
+    if (archived.decision_id, archived.workflow_id) != (decision_id, workflow_id):
+        raise Conflict(
+            f"run {run_id} is already archived for {archived.workflow_id}, not {workflow_id}"
+        )
+    if archived.history_json != row["history_json"] and not same_run(
+        parse_history(archived.history_json), given
     ):
         raise Conflict(f"run {run_id} is already archived with a different history")
     return archived

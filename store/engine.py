@@ -21,6 +21,9 @@ WRITE_OPTION: Final = "concord_write"
 """Execution option of a writing transaction: on SQLite it takes the write lock at BEGIN."""
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+POSTGRES_CONNECT_TIMEOUT_S: Final = 5
+"""A connection attempt to a server that is down or restarting gives up within an append's
+own timeout, so the attempt fails and is retried instead of hanging."""
 
 SQLITE_PRAGMAS: Final = (
     "PRAGMA journal_mode=WAL",
@@ -66,7 +69,15 @@ def create_store_engine(url: str | URL) -> AsyncEngine:
         engine = create_async_engine(parsed)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(parsed, pool_size=10, max_overflow=20)
+    # A restarted server leaves every pooled connection dead: each is checked as it is taken
+    # out (one round trip) and replaced, so a restart costs an append one retry, not several.
+    return create_async_engine(
+        parsed,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

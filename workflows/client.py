@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.commands import CommandBase, SubmitProposal
 from domain.decider import decide
 from domain.errors import ConcordError, InvalidInput, NotFound, Refusal, Rule, Unavailable
-from workflows.decision import DecisionWorkflow
+from workflows.decision import WORKFLOW_TASK_TIMEOUT, DecisionWorkflow
 from workflows.messages import (
     CommandInput,
     DecisionInput,
@@ -93,6 +93,7 @@ class DecisionClient:
                 start,
                 id=workflow_id(command.decision_id),
                 task_queue=self._task_queue,
+                task_timeout=WORKFLOW_TASK_TIMEOUT,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )

@@ -68,6 +68,21 @@ _STORE_RETRY: Final = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 """The store being down must delay a receipt, never lose an accepted event: retry forever."""
+APPEND_TIMEOUT: Final = timedelta(seconds=5)
+"""An append takes milliseconds: an attempt that has not reported by then lost its worker (or
+its connection), and the retry goes to a live worker; a retry of a stored batch stores nothing.
+"""
+_ARCHIVE_RETRY: Final = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=20,
+)
+"""About a quarter of an hour of attempts; the events are stored by then, so an archive that
+still fails is reported (log, metric, `concord doctor`) and never keeps the decision open."""
+WORKFLOW_TASK_TIMEOUT: Final = timedelta(seconds=5)
+"""A workflow task takes milliseconds; one held by a worker that died is handed on after this,
+not after Temporal's default of 10 s, so a worker loss delays the decision's commands briefly."""
+ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
 
@@ -154,8 +169,9 @@ class DecisionWorkflow:
 
     @workflow.run
     async def run(self, input: DecisionInput) -> DecisionResult:
+        archived = True
         if input.previous_run_id is not None:
-            await self._archive(input.previous_run_id)
+            archived = await self._archive(input.previous_run_id)
         if self._state is None:
             raise ApplicationError(
                 self._start_refusal or "a decision starts with its proposal",
@@ -173,14 +189,15 @@ class DecisionWorkflow:
                 break
             await self._wait_for_work()
         if self._closed():
-            await self._archive(workflow.info().run_id)
+            archived = await self._archive(workflow.info().run_id) and archived
             return DecisionResult(
                 decision_id=self._decision_id,
                 status=self._state.status.value,
                 stream_version=self._stored_version,
                 runs=self._input.run_number,
+                archived=archived,
             )
-        workflow.continue_as_new(self._carry_over())
+        workflow.continue_as_new(self._carry_over(), task_timeout=WORKFLOW_TASK_TIMEOUT)
 
     def _decide(self, command: CommandBase) -> list[Event]:
         if command.decision_id != self._decision_id:
@@ -267,7 +284,7 @@ class DecisionWorkflow:
                 events=tuple(batch),
             ),
             result_type=AppendResult,
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=APPEND_TIMEOUT,
             retry_policy=_STORE_RETRY,
         )
         for ref in result.events:
@@ -328,18 +345,34 @@ class DecisionWorkflow:
             ]
         )
 
-    async def _archive(self, run_id: str) -> None:
-        await workflow.execute_activity(
-            ARCHIVE_HISTORY,
-            ArchiveInput(
-                decision_id=self._decision_id,
-                workflow_id=workflow.info().workflow_id,
-                run_id=run_id,
-            ),
-            result_type=ArchiveResult,
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=_STORE_RETRY,
-        )
+    async def _archive(self, run_id: str) -> bool:
+        """Archive a run's history; False, logged and counted, when every attempt failed."""
+        try:
+            await workflow.execute_activity(
+                ARCHIVE_HISTORY,
+                ArchiveInput(
+                    decision_id=self._decision_id,
+                    workflow_id=workflow.info().workflow_id,
+                    run_id=run_id,
+                ),
+                result_type=ArchiveResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=_ARCHIVE_RETRY,
+            )
+        except ActivityError as failure:
+            workflow.logger.error(
+                "history not archived",
+                extra={
+                    "decision_id": self._decision_id,
+                    "run_id": run_id,
+                    "error": str(failure.cause),
+                },
+            )
+            workflow.metric_meter().create_counter(
+                ARCHIVE_FAILURES, "Runs whose history could not be archived into the store."
+            ).add(1)
+            return False
+        return True
 
     def _carry_over(self) -> DecisionInput:
         receipts = tuple(self._receipts.values())[-RECEIPTS_KEPT:]

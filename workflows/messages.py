@@ -62,6 +62,8 @@ class DecisionResult(Message):
     status: str
     stream_version: int
     runs: int
+    archived: bool = True
+    """False when a run's history could not be archived: `concord doctor` finds and repairs it."""
 
 
 class CommandInput(Message):

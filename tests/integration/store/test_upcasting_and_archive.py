@@ -93,11 +93,40 @@ async def test_a_run_archived_again_with_another_history_is_a_conflict(
     store: EventStore,
 ) -> None:
     await store.archive_history("d-1", "decision-d-1", "run-1", HISTORY)
+    other = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "7"}]}).decode()
 
     with pytest.raises(Conflict, match="run-1 is already archived with a different history"):
-        await store.archive_history("d-1", "decision-d-1", "run-1", '{"events": []}')
+        await store.archive_history("d-1", "decision-d-1", "run-1", other)
+    with pytest.raises(Conflict, match="run-1 is already archived for decision-d-1"):
+        await store.archive_history("d-2", "decision-d-2", "run-1", HISTORY)
+
+
+async def test_a_run_exported_with_its_keys_in_another_order_is_archived_once(
+    store: EventStore,
+) -> None:
+    one = '{"events": [{"eventId": "1", "attributes": {"a": 1, "b": {"x": "1", "y": "2"}}}]}'
+    reordered = '{"events": [{"attributes": {"b": {"y": "2", "x": "1"}, "a": 1}, "eventId": "1"}]}'
+
+    first = await store.archive_history("d-1", "decision-d-1", "run-1", one)
+    again = await store.archive_history("d-1", "decision-d-1", "run-1", reordered)
+
+    assert again == first
+    assert orjson.loads(first.history_json) == orjson.loads(one)
+
+
+async def test_a_retry_that_fetched_the_run_with_more_events_keeps_the_first_archive(
+    store: EventStore,
+) -> None:
+    shorter = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "2"}]}).decode()
+    first = await store.archive_history("d-1", "decision-d-1", "run-1", shorter)
+
+    assert await store.archive_history("d-1", "decision-d-1", "run-1", HISTORY) == first
+    assert await store.histories("d-1") == [first]
 
 
 async def test_a_history_that_is_not_a_temporal_history_is_invalid(store: EventStore) -> None:
     with pytest.raises(InvalidInput, match="history_json"):
         await store.archive_history("d-1", "decision-d-1", "run-1", "[1, 2]")
+    with pytest.raises(InvalidInput, match="at least one event"):
+        await store.archive_history("d-1", "decision-d-1", "run-1", '{"events": []}')
+    assert await store.histories("d-1") == []

@@ -32,10 +32,16 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[EventStore]:
+async def store_url(tmp_path: Path) -> str:
+    """A migrated SQLite event store of the test's own."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
     await upgrade(url)
-    event_store = await open_store(url)
+    return url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[EventStore]:
+    event_store = await open_store(store_url)
     try:
         yield event_store
     finally:

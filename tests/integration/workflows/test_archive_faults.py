@@ -1,0 +1,159 @@
+"""A closed decision's history is archived once per run, and nothing after its last event can
+keep it from closing: a lost completion, another process's export, an archive that fails."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.events import EventActivities
+from activities.notify import LogNotifier, NotifyActivities
+from store.eventstore import EventStore
+from tests.integration.workflows.council import Council
+from worker import workflow_runner
+from workflows.client import DecisionClient
+from workflows.decision import DecisionWorkflow
+from workflows.messages import ARCHIVE_HISTORY, ArchiveInput, ArchiveResult
+
+ROOT = Path(__file__).parents[3]
+
+
+def reordered(value: Any) -> Any:
+    """The same JSON document with every object's keys in reverse order, as another process's
+    export may write them."""
+    if isinstance(value, dict):
+        return {key: reordered(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [reordered(item) for item in value]
+    return value
+
+
+class CompletionLost(EventActivities):
+    """Stores the history (as another process would export it), then loses the completion of
+    the first attempt, as a worker killed right after storing it does."""
+
+    attempts = 0
+
+    @activity.defn(name=ARCHIVE_HISTORY)
+    async def archive_history(self, input: ArchiveInput) -> ArchiveResult:
+        CompletionLost.attempts += 1
+        if activity.info().attempt > 1:
+            return await super().archive_history(input)
+        handle = self._client.get_workflow_handle(input.workflow_id, run_id=input.run_id)
+        exported = json.loads((await handle.fetch_history()).to_json())
+        await self._store.archive_history(
+            input.decision_id, input.workflow_id, input.run_id, json.dumps(reordered(exported))
+        )
+        raise ApplicationError("the worker died before it reported the archive")
+
+
+class ArchiveDown(EventActivities):
+    """An archive whose attempts are spent: the failure the workflow sees after the last retry
+    (non-retryable, so the test need not wait out a quarter of an hour of real backoff)."""
+
+    @activity.defn(name=ARCHIVE_HISTORY)
+    async def archive_history(self, input: ArchiveInput) -> ArchiveResult:
+        raise ApplicationError("the archive is down", non_retryable=True)
+
+
+def worker_with(activities: EventActivities, client: Client, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[DecisionWorkflow],
+        activities=[
+            activities.append_events,
+            activities.archive_history,
+            NotifyActivities(LogNotifier()).notify,
+        ],
+        workflow_runner=workflow_runner(),
+    )
+
+
+@pytest.fixture
+async def council_on(env: WorkflowEnvironment, store: EventStore) -> AsyncIterator[Any]:
+    """A council whose worker runs the given archive activity."""
+    task_queue = f"concord-archive-{uuid.uuid4().hex[:8]}"
+    workers: list[Worker] = []
+
+    async def start(kind: type[EventActivities]) -> Council:
+        worker = worker_with(kind(store, env.client), env.client, task_queue)
+        await worker.__aenter__()
+        workers.append(worker)
+        decisions = DecisionClient(env.client, task_queue, search_attributes=False)
+        return Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
+
+    yield start
+    for worker in workers:
+        await worker.__aexit__(None, None, None)
+
+
+async def test_a_lost_archive_completion_is_retried_and_the_decision_closes(
+    council_on: Any,
+) -> None:
+    council: Council = await council_on(CompletionLost)
+    await council.proposed()
+    await council.do("withdraw", "POL", reason="Overtaken by events")
+
+    result = await council.decisions.handle(council.decision_id).result()
+
+    assert (result.status, result.archived) == ("withdrawn", True)
+    assert CompletionLost.attempts == 2
+    [archived] = await council.store.histories(council.decision_id)
+    assert archived.event_count > 5
+
+
+async def test_an_archive_that_keeps_failing_is_reported_and_the_decision_closes(
+    council_on: Any,
+) -> None:
+    council: Council = await council_on(ArchiveDown)
+    await council.proposed()
+    await council.do("withdraw", "POL", reason="Overtaken by events")
+
+    result = await council.decisions.handle(council.decision_id).result()
+
+    assert (result.status, result.archived) == ("withdrawn", False)
+    assert await council.store.histories(council.decision_id) == []
+    assert [e.type for e in await council.store.stream(council.decision_id)] == [
+        "ProposalSubmitted",
+        "DecisionWithdrawn",
+    ]
+
+
+async def test_a_run_archived_by_two_processes_is_archived_once(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore, store_url: str
+) -> None:
+    council = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
+    await council.proposed()
+    await council.do("withdraw", "POL", reason="Overtaken by events")
+    await council.decisions.handle(council.decision_id).result()
+    [ours] = await council.store.histories(council.decision_id)
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.workflows.archive_run",
+            env.client.service_client.config.target_host,
+            store_url,
+            ours.workflow_id,
+            ours.run_id,
+        ],
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
+
+    assert await council.store.histories(council.decision_id) == [ours]
