@@ -14,6 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.events import EventActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
+from domain.errors import ConcordError
 from store.eventstore import EventStore, open_store
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
@@ -87,18 +88,25 @@ async def run_worker(
 
 def main() -> None:
     from runtime.logging import configure_logging
+    from runtime.process import leave
     from runtime.settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_format)
-    asyncio.run(
-        run_worker(
-            settings.temporal_address,
-            settings.temporal_namespace,
-            settings.task_queue,
-            settings.database_url,
+    try:
+        asyncio.run(
+            run_worker(
+                settings.temporal_address,
+                settings.temporal_namespace,
+                settings.task_queue,
+                settings.database_url,
+            )
         )
-    )
+    except ConcordError as error:
+        log.error("worker cannot run", error=error.message)
+        leave(1)
+    log.info("worker stopped")
+    leave(0)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
@@ -11,6 +10,7 @@ from typer.exceptions import TyperException
 from cli import audit, demo, member, operator, stack, views
 from cli.session import error_line, exit_code
 from domain.errors import ConcordError
+from runtime.process import leave
 
 app = typer.Typer(
     name="concord",
@@ -46,9 +46,4 @@ def invoke(args: list[str]) -> int:
 
 
 def main() -> None:
-    code = invoke(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The Temporal client's native threads can outlive the interpreter's shutdown and abort
-    # it; everything is flushed and closed by now, so leave without the finalisation.
-    os._exit(code)
+    leave(invoke(sys.argv[1:]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,11 +11,13 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.devserver import port_is_free
 from store.migrate import upgrade
 from tests.pg import throwaway_database
 from tests.temporal import DEV_SERVER, binary
@@ -78,6 +81,7 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        running_before = self.log.read_bytes().count(b"worker running") if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, str(ROOT / "worker.py")],
@@ -87,7 +91,7 @@ class WorkerProcess:
                 cwd=ROOT,
             )
         deadline = time.monotonic() + 30
-        while b"worker running" not in self.log.read_bytes():
+        while self.log.read_bytes().count(b"worker running") <= running_before:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the worker did not start:\n{self.log.read_text()}")
             time.sleep(0.1)
@@ -117,3 +121,85 @@ def worker_process(
     if worker.process is not None and worker.process.poll() is None:
         worker.process.kill()
         worker.process.wait(10)
+
+
+CONCORD = str(Path(sys.executable).parent / "concord")
+
+
+class Stack:
+    """`concord dev` as a child process, and the environment its CLI calls share."""
+
+    def __init__(self, data_dir: Path) -> None:
+        port = free_port()
+        while port + 1000 > 65535 or not port_is_free("127.0.0.1", port + 1000):
+            port = free_port()
+        self.data_dir = data_dir
+        self.env = {
+            **os.environ,
+            "CONCORD_DATA_DIR": str(data_dir),
+            "CONCORD_TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+            "CONCORD_OPERATOR": "secretariat",
+            "CONCORD_LOG_FORMAT": "json",
+            "CONCORD_TASK_QUEUE": "concord-cli-test",
+        }
+        self.env.pop("CONCORD_DATABASE_URL", None)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "dev.log"
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ready_before = self.log.read_bytes().count(b"Ready.") if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [CONCORD, "dev"], env=self.env, stdout=out, stderr=out, stdin=subprocess.DEVNULL
+            )
+        deadline = time.monotonic() + 90
+        while self.log.read_bytes().count(b"Ready.") <= ready_before:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"concord dev did not start:\n{self.log.read_text()}")
+            time.sleep(0.2)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(60)
+
+    def concord(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CONCORD, *args],
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def ok(self, *args: str) -> dict[str, Any]:
+        result = self.concord(*args, "--json")
+        assert result.returncode == 0, result.stderr
+        document: dict[str, Any] = json.loads(result.stdout)
+        return document
+
+    def fails(self, code: int, *args: str) -> str:
+        result = self.concord(*args)
+        assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        return lines[0]
+
+    def leftovers(self) -> list[str]:
+        found = subprocess.run(["pgrep", "-af", str(self.data_dir)], capture_output=True, text=True)
+        return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

@@ -2,103 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import Stack, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-CONCORD = str(Path(sys.executable).parent / "concord")
-
-
-class Stack:
-    """`concord dev` as a child process, and the environment its CLI calls share."""
-
-    def __init__(self, data_dir: Path) -> None:
-        port = free_port()
-        while port + 1000 > 65535 or not _free(port + 1000):
-            port = free_port()
-        self.data_dir = data_dir
-        self.env = {
-            **os.environ,
-            "CONCORD_DATA_DIR": str(data_dir),
-            "CONCORD_TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
-            "CONCORD_OPERATOR": "secretariat",
-            "CONCORD_LOG_FORMAT": "json",
-            "CONCORD_TASK_QUEUE": "concord-cli-test",
-        }
-        self.env.pop("CONCORD_DATABASE_URL", None)
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "dev.log"
-
-    def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        ready_before = self.log.read_bytes().count(b"Ready.") if self.log.exists() else 0
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [CONCORD, "dev"], env=self.env, stdout=out, stderr=out, stdin=subprocess.DEVNULL
-            )
-        deadline = time.monotonic() + 90
-        while self.log.read_bytes().count(b"Ready.") <= ready_before:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"concord dev did not start:\n{self.log.read_text()}")
-            time.sleep(0.2)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(60)
-
-    def concord(
-        self, *args: str, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [CONCORD, *args],
-            env=env or self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
-
-    def ok(self, *args: str) -> dict[str, Any]:
-        result = self.concord(*args, "--json")
-        assert result.returncode == 0, result.stderr
-        document: dict[str, Any] = json.loads(result.stdout)
-        return document
-
-    def fails(self, code: int, *args: str) -> str:
-        result = self.concord(*args)
-        assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        return lines[0]
-
-    def leftovers(self) -> list[str]:
-        found = subprocess.run(["pgrep", "-af", str(self.data_dir)], capture_output=True, text=True)
-        return [line for line in found.stdout.splitlines() if "pgrep" not in line]
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture(scope="module")
