@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 from domain.errors import Conflict, InvalidInput
 from store.decision_events import new_event
 from store.eventstore import EventStore
+from store.records import ArchivedHistory
 from workflows.messages import (
     APPEND_EVENTS,
     ARCHIVE_HISTORY,
@@ -70,14 +71,18 @@ class EventActivities:
     @activity.defn(name=ARCHIVE_HISTORY)
     async def archive_history(self, input: ArchiveInput) -> ArchiveResult:
         """Copy a run's Temporal history into the store, so replay audits outlive retention."""
-        handle = self._client.get_workflow_handle(input.workflow_id, run_id=input.run_id)
-        history = await handle.fetch_history()
-        await self._store.archive_history(
-            input.decision_id, input.workflow_id, input.run_id, history.to_json()
+        archived = await archive_run(
+            self._client, self._store, input.decision_id, input.workflow_id, input.run_id
         )
         _bound(input.decision_id).info(
-            "history archived",
-            run_id=input.run_id,
-            history_events=len(history.events),
+            "history archived", run_id=input.run_id, history_events=archived.event_count
         )
-        return ArchiveResult(archived=True, event_count=len(history.events))
+        return ArchiveResult(archived=True, event_count=archived.event_count)
+
+
+async def archive_run(
+    client: Client, store: EventStore, decision_id: str, workflow_id: str, run_id: str
+) -> ArchivedHistory:
+    """Fetch a run's Temporal history and archive it; a run archived already stays as it is."""
+    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    return await store.archive_history(decision_id, workflow_id, run_id, history.to_json())

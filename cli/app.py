@@ -7,7 +7,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from cli import audit, demo, member, operator, stack, views
+from cli import audit, demo, doctor, member, operator, stack, views
 from cli.session import error_line, exit_code
 from domain.errors import ConcordError
 from runtime.process import leave
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (operator, member, views, stack, demo):
+for module in (operator, member, views, stack, demo, doctor):
     app.registered_commands.extend(module.app.registered_commands)
 app.add_typer(audit.app, name="audit")
 app.add_typer(views.roster_app, name="roster")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,6 +94,21 @@ async def histories(engine: AsyncEngine, decision_id: str) -> list[ArchivedHisto
             .order_by(workflow_histories.c.id)
         )
         return [_archived(row) for row in rows]
+
+
+async def archived_runs(engine: AsyncEngine, run_ids: Collection[str]) -> set[str]:
+    """Which of `run_ids` have their history archived."""
+    found: set[str] = set()
+    wanted = list(run_ids)
+    async with engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            rows = await connection.execute(
+                select(workflow_histories.c.run_id).where(
+                    workflow_histories.c.run_id.in_(wanted[start : start + 500])
+                )
+            )
+            found.update(row.run_id for row in rows)
+    return found
 
 
 def _archived(row: Row[Any]) -> ArchivedHistory:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import datetime
 from typing import Any, Final
@@ -138,6 +138,11 @@ class EventStore:
         """The archived histories of a decision's workflow runs, oldest first."""
         with _unavailable_on_failure():
             return await archive.histories(self.engine, decision_id)
+
+    async def archived_runs(self, run_ids: Collection[str]) -> set[str]:
+        """Which of the given workflow runs have their history archived."""
+        with _unavailable_on_failure():
+            return await archive.archived_runs(self.engine, run_ids)
 
     async def _select(self, query: Select[Any]) -> list[StoredEvent]:
         with _unavailable_on_failure():

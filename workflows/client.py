@@ -6,6 +6,7 @@ import asyncio
 import random
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -19,6 +20,7 @@ from domain.decider import decide
 from domain.errors import ConcordError, InvalidInput, NotFound, Refusal, Rule, Unavailable
 from workflows.decision import WORKFLOW_TASK_TIMEOUT, DecisionWorkflow
 from workflows.messages import (
+    WORKFLOW_ID_PREFIX,
     CommandInput,
     DecisionInput,
     DecisionResult,
@@ -29,6 +31,17 @@ from workflows.messages import (
     StatusResult,
     workflow_id,
 )
+
+
+@dataclass(frozen=True)
+class DecisionRun:
+    """One run of a decision's workflow, as Temporal lists it."""
+
+    decision_id: str
+    workflow_id: str
+    run_id: str
+    status: str
+
 
 MAX_IN_FLIGHT: Final = 10
 """Temporal refuses an 11th in-flight update per workflow: keep at most 10 per decision."""
@@ -69,6 +82,11 @@ class DecisionClient:
         self._in_flight: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(MAX_IN_FLIGHT)
         )
+
+    @property
+    def temporal(self) -> Client:
+        """The Temporal client this one speaks through."""
+        return self._client
 
     def handle(self, decision_id: str) -> WorkflowHandle[DecisionWorkflow, DecisionResult]:
         return self._client.get_workflow_handle_for(DecisionWorkflow.run, workflow_id(decision_id))
@@ -157,6 +175,24 @@ class DecisionClient:
         except RPCError as error:
             raise self._rpc_error(decision_id, error) from None
         return result
+
+    async def runs(self, *statuses: str) -> list[DecisionRun]:
+        """The decision workflows' runs Temporal still knows in the given execution statuses
+        (`Running`, `Completed`, `ContinuedAsNew`, ...)."""
+        listed = ", ".join(f"'{status}'" for status in statuses)
+        query = f"WorkflowType = '{DecisionWorkflow.__name__}' AND ExecutionStatus IN ({listed})"
+        try:
+            return [
+                DecisionRun(
+                    decision_id=execution.id.removeprefix(WORKFLOW_ID_PREFIX),
+                    workflow_id=execution.id,
+                    run_id=execution.run_id,
+                    status=execution.status.name if execution.status else "UNKNOWN",
+                )
+                async for execution in self._client.list_workflows(query)
+            ]
+        except RPCError as error:
+            raise _unavailable(error) from None
 
     @staticmethod
     def _rpc_error(decision_id: str, error: RPCError) -> ConcordError:

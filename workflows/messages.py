@@ -26,9 +26,12 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+WORKFLOW_ID_PREFIX: Final = "decision-"
+
+
 def workflow_id(decision_id: str) -> str:
     """The Temporal workflow id of a decision: one workflow per decision, for its whole life."""
-    return f"decision-{decision_id}"
+    return f"{WORKFLOW_ID_PREFIX}{decision_id}"
 
 
 class Receipt(Message):

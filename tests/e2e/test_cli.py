@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -164,6 +165,48 @@ def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
     result = stack.concord("concur", "d-refusals", "--as", "USA", env=unreachable)
     assert result.returncode == 5 and "concord dev" in result.stderr
     assert len(stack.ok("audit", "history", "d-refusals")["events"]) == before
+
+
+def test_doctor_finds_a_closed_run_without_its_archive_and_repairs_it(stack: Stack) -> None:
+    stack.ok(
+        "propose",
+        "--id",
+        "d-doctor",
+        "--as",
+        "USA",
+        "--title",
+        "T",
+        "--area",
+        "crisis_management",
+        "--text",
+        "x",
+    )
+    stack.ok("withdraw", "d-doctor", "--as", "USA", "--reason", "Overtaken by events")
+    database = stack.data_dir / "concord.db"
+    archived: list[tuple[str]] = []
+    for _ in range(100):
+        with sqlite3.connect(database) as db:
+            archived = db.execute(
+                "SELECT run_id FROM workflow_histories WHERE decision_id = 'd-doctor'"
+            ).fetchall()
+        if archived:
+            break
+        time.sleep(0.2)
+    [(run_id,)] = archived
+    assert stack.concord("doctor").returncode == 0
+    with sqlite3.connect(database) as db:
+        db.execute("DELETE FROM workflow_histories WHERE run_id = ?", (run_id,))
+
+    found = stack.concord("doctor")
+    assert found.returncode == 1
+    assert f"not archived: d-doctor run {run_id} (completed)" in found.stdout
+    repaired = stack.concord("doctor", "--repair", "--json")
+    assert repaired.returncode == 0, repaired.stdout
+    assert json.loads(repaired.stdout)["archived_now"] == [
+        {"decision_id": "d-doctor", "run_id": run_id}
+    ]
+    again = stack.concord("doctor")
+    assert again.returncode == 0 and "sound" in again.stdout
 
 
 def test_audit_verify_exits_1_and_names_the_first_tampered_position(stack: Stack) -> None:

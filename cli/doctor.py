@@ -1,0 +1,93 @@
+"""`concord doctor`: whether the installation is sound, and what it has left undone."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from activities.events import archive_run
+from cli.session import JsonOption, decisions, emit, event_store, out, run
+from domain.errors import ConcordError
+from domain.values import TERMINAL
+from store.queries import list_decisions
+from workflows.client import DecisionRun
+
+app = typer.Typer()
+
+CLOSED_RUNS = ("Completed", "ContinuedAsNew")
+"""Runs whose history a decision archives: the one it closed with and each it continued from."""
+
+
+async def _findings(repair: bool) -> dict[str, Any]:
+    async with decisions() as client, event_store() as store:
+        closed = await client.runs(*CLOSED_RUNS)
+        archived = await store.archived_runs([r.run_id for r in closed])
+        missing = [r for r in closed if r.run_id not in archived]
+        repaired: list[DecisionRun] = []
+        failed: dict[str, str] = {}
+        if repair:
+            for r in missing:
+                try:
+                    await archive_run(
+                        client.temporal, store, r.decision_id, r.workflow_id, r.run_id
+                    )
+                except ConcordError as error:
+                    failed[r.run_id] = error.message
+                else:
+                    repaired.append(r)
+        terminal = {s.value for s in TERMINAL}
+        ended = {row.decision_id for row in await list_decisions(store) if row.state in terminal}
+        running = await client.runs("Running")
+        not_closed = sorted(r.decision_id for r in running if r.decision_id in ended)
+    return {
+        "closed_runs": len(closed),
+        "unarchived_runs": [
+            {"decision_id": r.decision_id, "run_id": r.run_id, "status": r.status}
+            for r in missing
+            if r not in repaired
+        ],
+        "archived_now": [{"decision_id": r.decision_id, "run_id": r.run_id} for r in repaired],
+        "archive_errors": failed,
+        "ended_but_running": not_closed,
+    }
+
+
+@app.command()
+def doctor(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Archive the histories of runs that lack one.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the installation: Temporal and the event store answer, every closed run's history
+    is archived, and no ended decision's workflow is still open. Exit 0 when all is sound, 1
+    when something is left to do (each finding on its own line).
+
+    Example: concord doctor --repair
+    """
+    findings = run(_findings(repair))
+
+    def human() -> None:
+        out.print(f"Temporal and the event store answer; {findings['closed_runs']} closed runs.")
+        for r in findings["archived_now"]:
+            out.print(f"archived now: {r['decision_id']} run {r['run_id']}")
+        for r in findings["unarchived_runs"]:
+            out.print(
+                f"not archived: {r['decision_id']} run {r['run_id']} ({r['status'].lower()}); "
+                "`concord doctor --repair` archives it"
+            )
+        for run_id, message in findings["archive_errors"].items():
+            out.print(f"archive failed: run {run_id}: {message}")
+        for decision_id in findings["ended_but_running"]:
+            out.print(f"not closed: {decision_id} has ended but its workflow still runs")
+        if not _unsound(findings):
+            out.print("[green]sound[/green]")
+
+    emit(findings, as_json, human)
+    if _unsound(findings):
+        raise typer.Exit(1)
+
+
+def _unsound(findings: dict[str, Any]) -> bool:
+    return bool(findings["unarchived_runs"] or findings["ended_but_running"])
