@@ -116,9 +116,14 @@ class DecisionClient:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
         except WorkflowAlreadyStartedError:
-            raise Refusal(
-                Rule.DECISION_EXISTS, f"decision {command.decision_id} already exists"
-            ) from None
+            # A retried proposal (same key) is answered with its receipt while the decision's
+            # workflow runs; any other proposal for this decision is refused.
+            try:
+                return await self.execute(command, key)
+            except Refusal:
+                raise Refusal(
+                    Rule.DECISION_EXISTS, f"decision {command.decision_id} already exists"
+                ) from None
         except RPCError as error:
             raise _unavailable(error) from None
         return await self.execute(command, key)

@@ -181,6 +181,17 @@ async def test_supersession_closes_the_workflow_and_archives_its_history(council
     assert archived.workflow_id == f"decision-{council.decision_id}" and archived.event_count > 10
 
 
+async def test_a_proposal_retried_with_its_key_gets_its_receipt_and_another_is_refused(
+    council: Council,
+) -> None:
+    fields = {"title": "Action Plan", "text": "Draft", "area": "crisis_management"}
+    first = await council.do("submit_proposal", "POL", key="proposal-1", **fields)
+
+    assert await council.do("submit_proposal", "POL", key="proposal-1", **fields) == first
+    await council.refused(Rule.DECISION_EXISTS, "submit_proposal", "USA", **fields)
+    assert await council.types() == ["ProposalSubmitted"]
+
+
 async def test_the_proposer_withdraws_and_later_commands_are_refused(council: Council) -> None:
     await council.forwarded()
     await council.round_open()
