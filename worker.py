@@ -20,7 +20,7 @@ from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
 from workflows.decision import DecisionWorkflow
 
-STICKY_TIMEOUT = timedelta(seconds=3)
+STICKY_TIMEOUT = timedelta(seconds=2)
 """A decision's next task waits this long for the worker that holds it in its cache before any
 worker takes it: a killed worker costs a command seconds, a live one answers in milliseconds."""
 

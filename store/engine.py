@@ -21,7 +21,7 @@ WRITE_OPTION: Final = "concord_write"
 """Execution option of a writing transaction: on SQLite it takes the write lock at BEGIN."""
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
-POSTGRES_CONNECT_TIMEOUT_S: Final = 5
+POSTGRES_CONNECT_TIMEOUT_S: Final = 2
 """A connection attempt to a server that is down or restarting gives up within an append's
 own timeout, so the attempt fails and is retried instead of hanging."""
 

@@ -65,10 +65,10 @@ NOTIFIED: Final = frozenset(
 )
 
 _STORE_RETRY: Final = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+    initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(seconds=30)
 )
 """The store being down must delay a receipt, never lose an accepted event: retry forever."""
-APPEND_TIMEOUT: Final = timedelta(seconds=5)
+APPEND_TIMEOUT: Final = timedelta(seconds=3)
 """An append takes milliseconds: an attempt that has not reported by then lost its worker (or
 its connection), and the retry goes to a live worker; a retry of a stored batch stores nothing.
 """
