@@ -18,19 +18,3 @@ class Area(StrEnum):
     CIVIL_EMERGENCIES = "civil_emergencies"
     NEW_THREATS_AND_CHALLENGES = "new_threats_and_challenges"
     OTHER = "other"
-
-
-AREA_TITLES: dict[Area, str] = {
-    Area.STRUGGLE_AGAINST_TERRORISM: "Struggle against terrorism",
-    Area.CRISIS_MANAGEMENT: "Crisis management",
-    Area.NON_PROLIFERATION: "Non-proliferation",
-    Area.ARMS_CONTROL_AND_CSBMS: "Arms control and confidence-building measures",
-    Area.THEATRE_MISSILE_DEFENCE: "Theatre missile defence",
-    Area.SEARCH_AND_RESCUE_AT_SEA: "Search and rescue at sea",
-    Area.MILITARY_COOPERATION_AND_DEFENCE_REFORM: (
-        "Military-to-military cooperation and defence reform"
-    ),
-    Area.CIVIL_EMERGENCIES: "Civil emergencies",
-    Area.NEW_THREATS_AND_CHALLENGES: "New threats and challenges",
-    Area.OTHER: "Other, by mutual agreement",
-}

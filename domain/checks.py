@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
 
 from domain import commands as cmd
 from domain import events as ev
 from domain.errors import InvalidInput, Refusal, Rule
 from domain.roster import CHAIR, Roster, RosterBook
 from domain.state import ConsensusRound, DecisionState
-from domain.values import SYSTEM, ActionItem, AssigneeKind, RoundOutcome, Status
-
-E = TypeVar("E", bound=ev.EventBase)
+from domain.values import SYSTEM, ActionItem, AssigneeKind, Status
 
 
-class Decision:
-    """The command being decided, and the events it has produced so far."""
+class Deciding:
+    """One command being decided: the state it is decided on, when, and the events it produces."""
 
     def __init__(
         self,
@@ -25,17 +22,17 @@ class Decision:
         now: datetime,
         rosters: RosterBook,
     ) -> None:
-        self.state = state
+        self._state = state
         self.command = command
         self.now = now
         self.rosters = rosters
         self.events: list[ev.Event] = []
 
     @property
-    def s(self) -> DecisionState:
+    def state(self) -> DecisionState:
         """The state decided upon; only SubmitProposal is decided without one."""
-        assert self.state is not None
-        return self.state
+        assert self._state is not None
+        return self._state
 
     @property
     def actor(self) -> str:
@@ -44,31 +41,40 @@ class Decision:
     def roster(self) -> Roster:
         return self.rosters.snapshot_at(self.now)
 
-    def emit(self, event_type: type[E], **fields: Any) -> E:
-        version = (self.state.version if self.state else 0) + len(self.events) + 1
-        event = event_type(
+    def envelope(self) -> ev.Envelope:
+        """The envelope of the next event: spread it into the event's constructor, then emit."""
+        return ev.Envelope(
             decision_id=self.command.decision_id,
-            stream_version=version,
+            stream_version=self._next_version(),
             occurred_at=self.now,
             actor=self.command.actor,
             recorded_by=self.command.recorded_by,
-            **fields,
         )
-        self.events.append(event)  # type: ignore[arg-type]
-        return event
+
+    def emit(self, event: ev.Event) -> None:
+        """Record `event`, built on the envelope `envelope()` gave for it."""
+        if event.stream_version != self._next_version():
+            raise AssertionError(
+                f"{event.type} carries version {event.stream_version}, "
+                f"not {self._next_version()}: emit each event before building the next envelope"
+            )
+        self.events.append(event)
+
+    def _next_version(self) -> int:
+        return (self._state.version if self._state else 0) + len(self.events) + 1
 
 
-def require_chair(d: Decision, doing: str) -> None:
+def require_chair(d: Deciding, doing: str) -> None:
     if d.actor != CHAIR:
         raise Refusal(Rule.WRONG_ROLE, f"only the chair may {doing}; {d.actor} may not")
 
 
-def require_system(d: Decision, doing: str) -> None:
+def require_system(d: Deciding, doing: str) -> None:
     if d.actor != SYSTEM:
         raise Refusal(Rule.WRONG_ROLE, f"only Concord's clock may {doing}")
 
 
-def require_member(d: Decision, doing: str) -> Roster:
+def require_member(d: Deciding, doing: str) -> Roster:
     roster = d.roster()
     if d.actor in (CHAIR, SYSTEM) or roster.is_body(d.actor):
         raise Refusal(Rule.WRONG_ROLE, f"only a member state may {doing}; {d.actor} is not one")
@@ -77,16 +83,18 @@ def require_member(d: Decision, doing: str) -> Roster:
     return roster
 
 
-def require_status(d: Decision, allowed: frozenset[Status] | set[Status], doing: str) -> None:
-    if d.s.status not in allowed:
+def require_status(d: Deciding, allowed: frozenset[Status] | set[Status], doing: str) -> None:
+    state = d.state
+    if state.status not in allowed:
         names = ", ".join(sorted(s.value for s in allowed))
         raise Refusal(
             Rule.WRONG_STATE,
-            f"cannot {doing}: decision {d.s.decision_id} is {d.s.status.value} (must be {names})",
+            f"cannot {doing}: decision {state.decision_id} is {state.status.value} "
+            f"(must be {names})",
         )
 
 
-def require_future(d: Decision, deadline: datetime, field: str) -> None:
+def require_future(d: Deciding, deadline: datetime, field: str) -> None:
     if deadline <= d.now:
         raise Refusal(
             Rule.DEADLINE_IN_PAST,
@@ -100,22 +108,22 @@ def require_text(value: str, field: str) -> str:
     return value
 
 
-def reminder_at(d: Decision, deadline: datetime, before: int | None) -> datetime | None:
+def reminder_at(d: Deciding, deadline: datetime, before: int | None) -> datetime | None:
     if before is None:
         return None
     at = deadline - timedelta(seconds=before)
     return at if at > d.now else None
 
 
-def require_open_round(d: Decision, number: int) -> ConsensusRound:
-    r = d.s.round(number)
+def require_open_round(d: Deciding, number: int) -> ConsensusRound:
+    r = d.state.round(number)
     if not r.is_open:
         outcome = r.outcome.value if r.outcome else "closed"
         raise Refusal(Rule.NO_OPEN_ROUND, f"round {number} is closed ({outcome})")
     return r
 
 
-def answerable_round(d: Decision, number: int) -> ConsensusRound:
+def answerable_round(d: Deciding, number: int) -> ConsensusRound:
     """An open round whose deadline has not passed and on whose roster the actor stands."""
     r = require_open_round(d, number)
     if d.now >= r.deadline:
@@ -139,7 +147,7 @@ def check_hash(r: ConsensusRound, given: str) -> None:
         )
 
 
-def check_assignees(d: Decision, items: tuple[ActionItem, ...], roster: Roster) -> None:
+def check_assignees(d: Deciding, items: tuple[ActionItem, ...], roster: Roster) -> None:
     seen: set[str] = set()
     for item in items:
         if item.item_id in seen:
@@ -159,7 +167,7 @@ def check_assignees(d: Decision, items: tuple[ActionItem, ...], roster: Roster) 
             )
 
 
-def may_act_for_item(d: Decision, item_id: str | None) -> None:
+def may_act_for_item(d: Deciding, item_id: str | None) -> None:
     roster = d.roster()
     if d.actor == CHAIR:
         return
@@ -169,8 +177,8 @@ def may_act_for_item(d: Decision, item_id: str | None) -> None:
                 Rule.NOT_ON_ROSTER, f"{d.actor} is not on roster version {roster.version}"
             )
         return
-    assert d.s.plan is not None
-    item = d.s.plan.item(item_id)
+    assert d.state.plan is not None
+    item = d.state.plan.item(item_id)
     allowed = (
         item.assignee.kind is AssigneeKind.ALL_MEMBERS and roster.is_member(d.actor)
     ) or item.assignee.code == d.actor
@@ -179,40 +187,3 @@ def may_act_for_item(d: Decision, item_id: str | None) -> None:
             Rule.ITEM_NOT_ASSIGNED,
             f"action item {item_id} is assigned to {item.assignee.label()}, not {d.actor}",
         )
-
-
-def settle_round(d: Decision, r: ConsensusRound, closed_by: str) -> None:
-    """Adopt or fail `r` as it stands now: a round adopts only with no objection standing."""
-    if r.objections:
-        failed = d.s.failed_rounds + (1 if r.issue is None else 0)
-        lapses = r.issue is None and failed >= d.s.max_failed_rounds
-        review_deadline = None
-        if r.issue is None and not lapses:
-            review_deadline = d.now + timedelta(seconds=d.s.review_period_seconds)
-        d.emit(
-            ev.ConsensusFailed,
-            round=r.number,
-            closed_by=closed_by,
-            objectors=tuple(sorted(r.objections)),
-            failed_rounds=failed,
-            review_deadline=review_deadline,
-        )
-        if lapses:
-            d.emit(ev.DecisionLapsed, failed_rounds=failed)
-        return
-    outcome = (
-        RoundOutcome.ADOPTED_BY_UNANIMOUS_CONCURRENCE
-        if closed_by == "unanimous_concurrence"
-        else RoundOutcome.ADOPTED_BY_SILENCE
-    )
-    d.emit(ev.ConsensusReached, round=r.number, outcome=outcome, text_hash=r.text_hash)
-    if r.issue is None:
-        d.emit(
-            ev.DecisionAdopted,
-            round=r.number,
-            revision=r.revision,
-            text_hash=r.text_hash,
-            concerns=tuple(f"{c.member}: {c.statement}" for c in r.concerns),
-        )
-    else:
-        d.emit(ev.ImplementationIssueResolved, issue=r.issue, round=r.number, text_hash=r.text_hash)

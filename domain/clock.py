@@ -6,8 +6,7 @@ from datetime import datetime
 
 from domain import commands as cmd
 from domain import events as ev
-from domain.checks import Decision, require_open_round, require_system
-from domain.consensus import Handler
+from domain.checks import Deciding, require_open_round, require_system
 from domain.errors import Refusal, Rule
 from domain.state import DecisionState
 from domain.values import SYSTEM, TERMINAL, DeadlineTarget, Frozen, Status
@@ -22,7 +21,7 @@ class DueCommand(Frozen):
     command: cmd.CloseRound | cmd.SendReminders | cmd.FlagMissedDeadline
 
 
-def send_reminders(c: cmd.SendReminders, d: Decision) -> None:
+def send_reminders(c: cmd.SendReminders, d: Deciding) -> None:
     require_system(d, "send reminders")
     if c.target is DeadlineTarget.ROUND:
         r = require_open_round(d, c.round or 0)
@@ -33,14 +32,16 @@ def send_reminders(c: cmd.SendReminders, d: Decision) -> None:
         if not r.pending():
             raise Refusal(Rule.NOTHING_TO_REMIND, f"every member has answered round {r.number}")
         d.emit(
-            ev.RemindersSent,
-            target=c.target,
-            round=r.number,
-            recipients=r.pending(),
-            deadline=r.deadline,
+            ev.RemindersSent(
+                **d.envelope(),
+                target=c.target,
+                round=r.number,
+                recipients=r.pending(),
+                deadline=r.deadline,
+            )
         )
         return
-    plan = d.s.plan
+    plan = d.state.plan
     if plan is None or plan.report_back_received_at is not None or plan.reminder_at is None:
         raise Refusal(Rule.NOTHING_TO_REMIND, "no report back is awaited")
     if d.now < plan.reminder_at:
@@ -48,27 +49,29 @@ def send_reminders(c: cmd.SendReminders, d: Decision) -> None:
     if plan.reminded:
         raise Refusal(Rule.ALREADY_REMINDED, "the report-back reminder was sent")
     d.emit(
-        ev.RemindersSent,
-        target=c.target,
-        recipients=(plan.monitoring_body,),
-        deadline=plan.report_back_deadline,
+        ev.RemindersSent(
+            **d.envelope(),
+            target=c.target,
+            recipients=(plan.monitoring_body,),
+            deadline=plan.report_back_deadline,
+        )
     )
 
 
-def flag_missed_deadline(c: cmd.FlagMissedDeadline, d: Decision) -> None:
+def flag_missed_deadline(c: cmd.FlagMissedDeadline, d: Deciding) -> None:
     require_system(d, "flag a missed deadline")
     if c.target is DeadlineTarget.REVIEW:
-        review = d.s.review
-        if d.s.status is not Status.IN_REVIEW or review is None or review.outcome is not None:
+        review = d.state.review
+        if d.state.status is not Status.IN_REVIEW or review is None or review.outcome is not None:
             raise Refusal(Rule.WRONG_STATE, "no review is under way")
         if d.now < review.deadline:
             raise Refusal(Rule.DEADLINE_NOT_REACHED, "the review deadline has not passed")
         if review.deadline_flagged:
             raise Refusal(Rule.ALREADY_FLAGGED, "the missed review deadline is already flagged")
-        d.emit(ev.ReviewDeadlineMissed, review_deadline=review.deadline)
+        d.emit(ev.ReviewDeadlineMissed(**d.envelope(), review_deadline=review.deadline))
         return
-    plan = d.s.plan
-    if plan is None or d.s.status is not Status.IN_IMPLEMENTATION:
+    plan = d.state.plan
+    if plan is None or d.state.status is not Status.IN_IMPLEMENTATION:
         raise Refusal(Rule.WRONG_STATE, "there is no implementation plan")
     if plan.report_back_received_at is not None:
         raise Refusal(Rule.REPORT_RECEIVED, "the report back was received")
@@ -77,9 +80,11 @@ def flag_missed_deadline(c: cmd.FlagMissedDeadline, d: Decision) -> None:
     if plan.deadline_flagged:
         raise Refusal(Rule.ALREADY_FLAGGED, "the missed report deadline is already flagged")
     d.emit(
-        ev.ReportDeadlineMissed,
-        report_back_deadline=plan.report_back_deadline,
-        monitoring_body=plan.monitoring_body,
+        ev.ReportDeadlineMissed(
+            **d.envelope(),
+            report_back_deadline=plan.report_back_deadline,
+            monitoring_body=plan.monitoring_body,
+        )
     )
 
 
@@ -87,7 +92,9 @@ def due_commands(state: DecisionState) -> list[DueCommand]:
     """Every command the clock will issue for `state`, earliest first; empty when nothing waits."""
     if state.status in TERMINAL or state.status is Status.SUSPENDED:
         return []
-    common = {"decision_id": state.decision_id, "actor": SYSTEM, "recorded_by": CLOCK_PRINCIPAL}
+    common = cmd.CommandHeader(
+        decision_id=state.decision_id, actor=SYSTEM, recorded_by=CLOCK_PRINCIPAL
+    )
     due: list[DueCommand] = []
     for r in state.open_rounds:
         if r.reminder_at is not None and not r.reminded and r.pending():
@@ -134,9 +141,3 @@ def due_commands(state: DecisionState) -> list[DueCommand]:
                 )
             )
     return sorted(due, key=lambda item: item.at)
-
-
-HANDLERS: dict[type[cmd.CommandBase], Handler] = {
-    cmd.SendReminders: send_reminders,
-    cmd.FlagMissedDeadline: flag_missed_deadline,
-}

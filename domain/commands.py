@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, TypedDict
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from domain.areas import Area
-from domain.roster import CouncilLevel
+from domain.roster import PREPARATORY_COMMITTEE, CouncilLevel
 from domain.values import (
     ActionItem,
     ActorCode,
@@ -25,6 +25,14 @@ from domain.values import (
 
 DEFAULT_REVIEW_PERIOD: Final = 14 * 86_400
 """The Preparatory Committee meets twice monthly: a review takes fourteen days by default."""
+
+
+class CommandHeader(TypedDict):
+    """CommandBase's fields as a typed mapping, to spread into a command's constructor."""
+
+    decision_id: str
+    actor: str
+    recorded_by: str
 
 
 class CommandBase(Frozen):
@@ -122,7 +130,7 @@ class FlagMissedDeadline(CommandBase):
 class PlanImplementation(CommandBase):
     kind: Literal["plan_implementation"] = "plan_implementation"
     action_items: tuple[ActionItem, ...] = Field(min_length=1)
-    monitoring_body: str = "PC"
+    monitoring_body: str = PREPARATORY_COMMITTEE
     report_back_deadline: AwareDatetime
     reminder_before_seconds: Seconds | None = None
 

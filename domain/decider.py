@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain import clock, consensus, implementation
+from domain import clock, consensus, implementation, lifecycle, proposal
 from domain import commands as cmd
 from domain import events as ev
-from domain.checks import Decision
-from domain.consensus import Handler
+from domain.checks import Deciding
 from domain.errors import InvalidInput, Refusal, Rule
 from domain.evolve import evolve, replay
 from domain.nrc import NRC_ROSTERS
@@ -16,13 +15,7 @@ from domain.roster import RosterBook
 from domain.state import DecisionState
 from domain.values import SYSTEM, TERMINAL, Status, principal_id, principal_role
 
-__all__ = ["decide", "decide_and_evolve", "evolve", "replay"]
-
-_HANDLERS: dict[type[cmd.CommandBase], Handler] = {
-    **consensus.HANDLERS,
-    **implementation.HANDLERS,
-    **clock.HANDLERS,
-}
+__all__ = ["decide", "evolve", "replay"]
 
 _WHILE_SUSPENDED = (
     cmd.ResumeDecision,
@@ -41,45 +34,83 @@ def decide(
     """The events `command` produces on `state` at `now`; raises Refusal naming the rule broken."""
     if now.tzinfo is None:
         raise InvalidInput("now", "must carry a timezone")
-    d = Decision(state, command, now, rosters)
+    d = Deciding(state, command, now, rosters)
     _check_principal(d)
     if state is None:
         if not isinstance(command, cmd.SubmitProposal):
             raise Refusal(Rule.NO_SUCH_DECISION, f"decision {command.decision_id} does not exist")
     else:
         _check_open(d, state)
-    handler = _HANDLERS.get(type(command))
-    if handler is None:
-        raise InvalidInput("kind", f"unknown command {type(command).__name__}")
-    handler(command, d)
+    _decide_by_kind(command, d)
     return d.events
 
 
-def decide_and_evolve(
-    state: DecisionState | None,
-    command: cmd.CommandBase,
-    now: datetime,
-    rosters: RosterBook = NRC_ROSTERS,
-) -> tuple[DecisionState, list[ev.Event]]:
-    """Decide `command`, then apply its events: the new state and the events that made it."""
-    events = decide(state, command, now, rosters)
-    for event in events:
-        state = evolve(state, event)
-    assert state is not None
-    return state, events
+def _decide_by_kind(c: cmd.CommandBase, d: Deciding) -> None:
+    """Hand `c` to the rule for its kind; each case narrows `c` to the type that rule takes."""
+    match c:
+        case cmd.SubmitProposal():
+            proposal.submit_proposal(c, d)
+        case cmd.ReferToPreparatoryCommittee():
+            proposal.refer_to_preparatory_committee(c, d)
+        case cmd.AmendProposal():
+            proposal.amend_proposal(c, d)
+        case cmd.CompleteReview():
+            proposal.complete_review(c, d)
+        case cmd.OpenRound():
+            consensus.open_round(c, d)
+        case cmd.Concur():
+            consensus.concur(c, d)
+        case cmd.BreakSilence():
+            consensus.break_silence(c, d)
+        case cmd.WithdrawObjection():
+            consensus.withdraw_objection(c, d)
+        case cmd.RegisterConcern():
+            consensus.register_concern(c, d)
+        case cmd.ExtendDeadline():
+            consensus.extend_deadline(c, d)
+        case cmd.CloseRound():
+            consensus.close_round(c, d)
+        case cmd.SendReminders():
+            clock.send_reminders(c, d)
+        case cmd.FlagMissedDeadline():
+            clock.flag_missed_deadline(c, d)
+        case cmd.PlanImplementation():
+            implementation.plan_implementation(c, d)
+        case cmd.ReportProgress():
+            implementation.report_progress(c, d)
+        case cmd.CompleteActionItem():
+            implementation.complete_action_item(c, d)
+        case cmd.RaiseIssue():
+            implementation.raise_issue(c, d)
+        case cmd.ProposeIssueResolution():
+            implementation.propose_issue_resolution(c, d)
+        case cmd.RequestMeeting():
+            lifecycle.request_meeting(c, d)
+        case cmd.CompleteDecision():
+            lifecycle.complete_decision(c, d)
+        case cmd.WithdrawDecision():
+            lifecycle.withdraw_decision(c, d)
+        case cmd.SupersedeDecision():
+            lifecycle.supersede_decision(c, d)
+        case cmd.SuspendDecision():
+            lifecycle.suspend_decision(c, d)
+        case cmd.ResumeDecision():
+            lifecycle.resume_decision(c, d)
+        case _:
+            raise InvalidInput("kind", f"unknown command {type(c).__name__}")
 
 
-def _check_principal(d: Decision) -> None:
+def _check_principal(d: Deciding) -> None:
     role, who = principal_role(d.command.recorded_by), principal_id(d.command.recorded_by)
     if role == "member" and who != d.actor:
         raise Refusal(
             Rule.ACTING_FOR_ANOTHER, f"member {who} may act only in its own name, not as {d.actor}"
         )
     if (d.actor == SYSTEM) != (role == "system"):
-        raise Refusal(Rule.WRONG_ROLE, "only Concord's own clock acts as system")
+        raise Refusal(Rule.WRONG_ROLE, "only Concord's clock acts as system")
 
 
-def _check_open(d: Decision, state: DecisionState) -> None:
+def _check_open(d: Deciding, state: DecisionState) -> None:
     if isinstance(d.command, cmd.SubmitProposal):
         raise Refusal(Rule.DECISION_EXISTS, f"decision {state.decision_id} already exists")
     superseding_completed = state.status is Status.COMPLETED and isinstance(

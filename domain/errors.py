@@ -1,16 +1,30 @@
-"""The one error hierarchy of Concord; every adapter maps it to exit codes or HTTP statuses.
+"""The one error hierarchy of Concord: each class carries its exit code, HTTP status and label.
 
-ConcordError
-├── InvalidInput(field, message)   malformed input: exit 2, HTTP 422
-├── Refusal(rule, message)         refused by the rules of the procedure: exit 3, HTTP 409
-├── NotFound(message)              no such decision, member or event: exit 4, HTTP 404
-├── Conflict(message)              a concurrent writer won the race: retry (HTTP 409)
-└── Unavailable(message)           a service cannot be reached: exit 5, HTTP 503
+ConcordError                                  exit  HTTP  label
+├── InvalidInput(field, reason)   malformed input    2   422   invalid input
+├── Refusal(rule, message)        refused by a rule  3   409   refused (<rule>)
+├── NotFound(message)             no such thing      4   404   not found
+├── Unavailable(message)          service down       5   503   unavailable
+├── Conflict(message)             a concurrent       6   409   conflict
+│                                 writer won: retry
+├── InvalidHistory(message)       stored events      1   500   invalid history
+│   │                             that cannot follow
+│   └── AuditFailed(message)      an audit's finding 1   500   audit failed
+└── Fault(message)                Concord failed     70  500   failed
+                                  (a defect, a failed
+                                  workflow); nothing
+                                  was refused
+
+Adapters read `exit_code`, `http_status` and `line()`; nothing else maps errors. Across
+Temporal an error travels as its class name and `details()`, and is rebuilt with
+`from_details` (see `workflows/failures.py`): the same class, rule, field and message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import ClassVar, Final, Self
 
 
 class Rule(StrEnum):
@@ -59,38 +73,138 @@ class Rule(StrEnum):
 class ConcordError(Exception):
     """Base of every error Concord raises on purpose."""
 
+    exit_code: ClassVar[int] = 70
+    http_status: ClassVar[int] = 500
+    label: ClassVar[str] = "error"
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def line(self) -> str:
+        """The one line a person reads: the label, then the message."""
+        return f"{self.label}: {self.message}"
+
+    def details(self) -> dict[str, str]:
+        """What rebuilds this error elsewhere (`from_details`): only strings."""
+        return {"message": self.message}
+
+    @classmethod
+    def from_details(cls, details: Mapping[str, str]) -> Self:
+        return cls(details["message"])
 
 
 class InvalidInput(ConcordError):
     """Input that breaks a rule of form: names the field and the rule."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    exit_code = 2
+    http_status = 422
+    label = "invalid input"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
         self.field = field
+        self.reason = reason
+
+    def details(self) -> dict[str, str]:
+        return {"message": self.message, "field": self.field, "reason": self.reason}
+
+    @classmethod
+    def from_details(cls, details: Mapping[str, str]) -> Self:
+        return cls(details["field"], details["reason"])
 
 
 class Refusal(ConcordError):
     """A well-formed command the rules of the procedure do not allow now."""
 
+    exit_code = 3
+    http_status = 409
+    label = "refused"
+
     def __init__(self, rule: Rule, message: str) -> None:
         super().__init__(message)
         self.rule = rule
+
+    def line(self) -> str:
+        return f"refused ({self.rule.value}): {self.message}"
+
+    def details(self) -> dict[str, str]:
+        return {"message": self.message, "rule": self.rule.value}
+
+    @classmethod
+    def from_details(cls, details: Mapping[str, str]) -> Self:
+        return cls(Rule(details["rule"]), details["message"])
 
 
 class NotFound(ConcordError):
     """Something asked for does not exist."""
 
-
-class Conflict(ConcordError):
-    """Another writer changed the same stream first; nothing was written."""
-
-
-class InvalidHistory(ConcordError):
-    """Events that cannot follow one another: a corrupted or foreign history."""
+    exit_code = 4
+    http_status = 404
+    label = "not found"
 
 
 class Unavailable(ConcordError):
     """A service Concord needs cannot be reached."""
+
+    exit_code = 5
+    http_status = 503
+    label = "unavailable"
+
+
+class Conflict(ConcordError):
+    """Another writer changed the same thing first; nothing was written: retry."""
+
+    exit_code = 6
+    http_status = 409
+    label = "conflict"
+
+
+class InvalidHistory(ConcordError):
+    """Stored events that cannot follow one another: a corrupted or foreign history."""
+
+    exit_code = 1
+    http_status = 500
+    label = "invalid history"
+
+
+class AuditFailed(InvalidHistory):
+    """An audit's finding: the log or a replay does not verify; names the first break."""
+
+    label = "audit failed"
+
+
+class Fault(ConcordError):
+    """Concord itself failed (a defect, a failed workflow): not a refusal, nothing refused."""
+
+    exit_code = 70
+    http_status = 500
+    label = "failed"
+
+
+ERROR_CLASSES: Final[dict[str, type[ConcordError]]] = {
+    kind.__name__: kind
+    for kind in (
+        ConcordError,
+        InvalidInput,
+        Refusal,
+        NotFound,
+        Unavailable,
+        Conflict,
+        InvalidHistory,
+        AuditFailed,
+        Fault,
+    )
+}
+"""Every class of the tree by name: how an error's type is named when it crosses a boundary."""
+
+
+def rebuild(kind: str, details: Mapping[str, str]) -> ConcordError | None:
+    """The error named `kind` with `details`, or None when they name no error of the tree."""
+    error_class = ERROR_CLASSES.get(kind)
+    if error_class is None:
+        return None
+    try:
+        return error_class.from_details(details)
+    except (KeyError, ValueError, TypeError):
+        return None

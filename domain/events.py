@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal, TypedDict
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -25,9 +26,18 @@ from domain.values import (
     Title,
 )
 
-ENVELOPE_FIELDS: Final = frozenset(
-    {"type", "decision_id", "stream_version", "occurred_at", "actor", "recorded_by"}
-)
+
+class Envelope(TypedDict):
+    """EventBase's fields as a typed mapping: a rule spreads one into an event's constructor."""
+
+    decision_id: str
+    stream_version: int
+    occurred_at: datetime
+    actor: str
+    recorded_by: str
+
+
+ENVELOPE_FIELDS: Final = frozenset({"type", *Envelope.__required_keys__})
 
 
 class EventBase(Frozen):
@@ -294,7 +304,6 @@ Event = Annotated[
 ]
 
 EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
-EVENT_LIST_ADAPTER: Final[TypeAdapter[list[Event]]] = TypeAdapter(list[Event])
 EVENT_TYPES: Final = frozenset(
     cls.model_fields["type"].default for cls in EventBase.__subclasses__()
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from functools import singledispatch
 
 from domain import events as ev
@@ -44,9 +45,7 @@ def evolve(state: DecisionState | None, event: ev.Event) -> DecisionState:
     if isinstance(event, ev.ProposalSubmitted):
         raise InvalidHistory(f"decision {state.decision_id} was already proposed")
     applied = _apply(event, state)
-    return applied.model_copy(
-        update={"version": event.stream_version, "last_event_at": event.occurred_at}
-    )
+    return applied.replace(version=event.stream_version, last_event_at=event.occurred_at)
 
 
 def replay(events: Iterable[ev.Event]) -> DecisionState | None:
@@ -90,7 +89,7 @@ def _apply(event: object, state: DecisionState) -> DecisionState:
 @_apply.register
 def _(e: ev.ReferredToPreparatoryCommittee, s: DecisionState) -> DecisionState:
     review = Review(committee=e.committee, referred_at=e.occurred_at, deadline=e.review_deadline)
-    return s.model_copy(update={"status": Status.IN_REVIEW, "review": review})
+    return s.replace(status=Status.IN_REVIEW, review=review)
 
 
 @_apply.register
@@ -98,48 +97,50 @@ def _(e: ev.ProposalAmended, s: DecisionState) -> DecisionState:
     revision = TextRevision(
         number=e.revision, text=e.text, text_hash=e.text_hash, at=e.occurred_at, by=e.actor
     )
-    return s.model_copy(update={"revisions": (*s.revisions, revision)})
+    return s.replace(revisions=(*s.revisions, revision))
 
 
 @_apply.register
 def _(e: ev.ReviewCompleted, s: DecisionState) -> DecisionState:
     assert s.review is not None
-    review = s.review.model_copy(update={"outcome": e.outcome, "forwarded_revision": e.revision})
-    return s.model_copy(update={"review": review})
+    review = s.review.replace(outcome=e.outcome, forwarded_revision=e.revision)
+    return s.replace(review=review)
 
 
 @_apply.register
 def _(e: ev.ReturnedToProposer, s: DecisionState) -> DecisionState:
     assert s.review is not None
-    review = s.review.model_copy(
-        update={"outcome": ReviewOutcome.RETURN, "forwarded_revision": None}
-    )
-    return s.model_copy(update={"status": Status.PROPOSED, "review": review})
+    review = s.review.replace(outcome=ReviewOutcome.RETURN, forwarded_revision=None)
+    return s.replace(status=Status.PROPOSED, review=review)
 
 
 @_apply.register
 def _(e: ev.ReviewDeadlineMissed, s: DecisionState) -> DecisionState:
     assert s.review is not None
-    return s.model_copy(update={"review": s.review.model_copy(update={"deadline_flagged": True})})
+    return s.replace(review=s.review.replace(deadline_flagged=True))
 
 
 def _open(s: DecisionState, new_round: ConsensusRound, status: Status) -> DecisionState:
-    return s.model_copy(update={"rounds": (*s.rounds, new_round), "status": status})
+    return s.replace(rounds=(*s.rounds, new_round), status=status)
 
 
 def _new_round(
-    e: ev.ConsensusRoundOpened | ev.IssueResolutionProposed, **subject: int
+    e: ev.ConsensusRoundOpened | ev.IssueResolutionProposed,
+    *,
+    revision: int | None = None,
+    issue: int | None = None,
 ) -> ConsensusRound:
     """The round an opening event starts: its text, roster snapshot and deadline."""
     return ConsensusRound(
         number=e.round,
+        issue=issue,
+        revision=revision,
         text_hash=e.text_hash,
         roster_version=e.roster_version,
         members=e.members,
         opened_at=e.occurred_at,
         deadline=e.deadline,
         reminder_at=e.reminder_at,
-        **subject,
     )
 
 
@@ -150,14 +151,14 @@ def _(e: ev.ConsensusRoundOpened, s: DecisionState) -> DecisionState:
 
 @_apply.register
 def _(e: ev.IssueResolutionProposed, s: DecisionState) -> DecisionState:
-    issue = s.issue(e.issue).model_copy(update={"resolution_round": e.round})
+    issue = s.issue(e.issue).replace(resolution_round=e.round)
     opened = _open(s, _new_round(e, issue=e.issue), s.status)
-    return opened.model_copy(update={"issues": with_issue(s, issue)})
+    return opened.replace(issues=with_issue(s, issue))
 
 
 def _round_update(s: DecisionState, number: int, **changes: object) -> DecisionState:
-    updated = s.round(number).model_copy(update=changes)
-    return s.model_copy(update={"rounds": with_round(s, updated)})
+    updated = s.round(number).replace(**changes)
+    return s.replace(rounds=with_round(s, updated))
 
 
 @_apply.register
@@ -198,18 +199,16 @@ def _(e: ev.DeadlineExtended, s: DecisionState) -> DecisionState:
             s, e.round, deadline=e.new_deadline, reminder_at=e.reminder_at, reminded=False
         )
     if s.plan is not None and e.target == "report_back":
-        plan = s.plan.model_copy(
-            update={
-                "report_back_deadline": e.new_deadline,
-                "reminder_at": e.reminder_at,
-                "reminded": False,
-                "deadline_flagged": False,
-            }
+        plan = s.plan.replace(
+            report_back_deadline=e.new_deadline,
+            reminder_at=e.reminder_at,
+            reminded=False,
+            deadline_flagged=False,
         )
-        return s.model_copy(update={"plan": plan})
+        return s.replace(plan=plan)
     assert s.review is not None
-    review = s.review.model_copy(update={"deadline": e.new_deadline, "deadline_flagged": False})
-    return s.model_copy(update={"review": review})
+    review = s.review.replace(deadline=e.new_deadline, deadline_flagged=False)
+    return s.replace(review=review)
 
 
 @_apply.register
@@ -217,7 +216,7 @@ def _(e: ev.RemindersSent, s: DecisionState) -> DecisionState:
     if e.round is not None:
         return _round_update(s, e.round, reminded=True)
     assert s.plan is not None
-    return s.model_copy(update={"plan": s.plan.model_copy(update={"reminded": True})})
+    return s.replace(plan=s.plan.replace(reminded=True))
 
 
 @_apply.register
@@ -229,40 +228,31 @@ def _(e: ev.ConsensusReached, s: DecisionState) -> DecisionState:
 def _(e: ev.ConsensusFailed, s: DecisionState) -> DecisionState:
     closed = _round_update(s, e.round, outcome=RoundOutcome.FAILED, closed_at=e.occurred_at)
     if s.round(e.round).issue is not None:
-        issue = s.issue(s.round(e.round).issue or 0).model_copy(update={"resolution_round": None})
-        return closed.model_copy(update={"issues": with_issue(closed, issue)})
+        issue = s.issue(s.round(e.round).issue or 0).replace(resolution_round=None)
+        return closed.replace(issues=with_issue(closed, issue))
     review = None
     if s.review is not None and e.review_deadline is not None:
-        review = s.review.model_copy(
-            update={
-                "referred_at": e.occurred_at,
-                "deadline": e.review_deadline,
-                "outcome": None,
-                "forwarded_revision": None,
-                "deadline_flagged": False,
-            }
+        review = s.review.replace(
+            referred_at=e.occurred_at,
+            deadline=e.review_deadline,
+            outcome=None,
+            forwarded_revision=None,
+            deadline_flagged=False,
         )
-    return closed.model_copy(
-        update={"status": Status.IN_REVIEW, "review": review, "failed_rounds": e.failed_rounds}
-    )
+    return closed.replace(status=Status.IN_REVIEW, review=review, failed_rounds=e.failed_rounds)
 
 
 @_apply.register
 def _(e: ev.DecisionAdopted, s: DecisionState) -> DecisionState:
     concerns = s.round(e.round).concerns
-    return s.model_copy(
-        update={
-            "status": Status.ADOPTED,
-            "adopted_round": e.round,
-            "adopted_at": e.occurred_at,
-            "concerns": concerns,
-        }
+    return s.replace(
+        status=Status.ADOPTED, adopted_round=e.round, adopted_at=e.occurred_at, concerns=concerns
     )
 
 
 @_apply.register
 def _(e: ev.DecisionLapsed, s: DecisionState) -> DecisionState:
-    return s.model_copy(update={"status": Status.LAPSED, "closed_at": e.occurred_at})
+    return s.replace(status=Status.LAPSED, closed_at=e.occurred_at)
 
 
 @_apply.register
@@ -273,32 +263,33 @@ def _(e: ev.ImplementationPlanned, s: DecisionState) -> DecisionState:
         report_back_deadline=e.report_back_deadline,
         reminder_at=e.reminder_at,
     )
-    return s.model_copy(update={"status": Status.IN_IMPLEMENTATION, "plan": plan})
+    return s.replace(status=Status.IN_IMPLEMENTATION, plan=plan)
 
 
 @_apply.register
 def _(e: ev.ProgressReported, s: DecisionState) -> DecisionState:
     assert s.plan is not None
-    changes: dict[str, object] = {
-        "progress_reports": s.plan.progress_reports + 1,
-        "last_report_at": e.occurred_at,
-    }
-    if e.report_back:
-        changes["report_back_received_at"] = e.occurred_at
-    return s.model_copy(update={"plan": s.plan.model_copy(update=changes)})
+    plan = s.plan.replace(
+        progress_reports=s.plan.progress_reports + 1,
+        last_report_at=e.occurred_at,
+        report_back_received_at=(
+            e.occurred_at if e.report_back else s.plan.report_back_received_at
+        ),
+    )
+    return s.replace(plan=plan)
 
 
 @_apply.register
 def _(e: ev.ActionItemCompleted, s: DecisionState) -> DecisionState:
     assert s.plan is not None
-    plan = s.plan.model_copy(update={"completed_items": (*s.plan.completed_items, e.item_id)})
-    return s.model_copy(update={"plan": plan})
+    plan = s.plan.replace(completed_items=(*s.plan.completed_items, e.item_id))
+    return s.replace(plan=plan)
 
 
 @_apply.register
 def _(e: ev.ReportDeadlineMissed, s: DecisionState) -> DecisionState:
     assert s.plan is not None
-    return s.model_copy(update={"plan": s.plan.model_copy(update={"deadline_flagged": True})})
+    return s.replace(plan=s.plan.replace(deadline_flagged=True))
 
 
 @_apply.register
@@ -310,39 +301,35 @@ def _(e: ev.ImplementationIssueRaised, s: DecisionState) -> DecisionState:
         raised_by=e.actor,
         raised_at=e.occurred_at,
     )
-    return s.model_copy(update={"issues": (*s.issues, issue)})
+    return s.replace(issues=(*s.issues, issue))
 
 
 @_apply.register
 def _(e: ev.ImplementationIssueResolved, s: DecisionState) -> DecisionState:
-    issue = s.issue(e.issue).model_copy(
-        update={"resolved_at": e.occurred_at, "resolution_hash": e.text_hash}
-    )
-    return s.model_copy(update={"issues": with_issue(s, issue)})
+    issue = s.issue(e.issue).replace(resolved_at=e.occurred_at, resolution_hash=e.text_hash)
+    return s.replace(issues=with_issue(s, issue))
 
 
 @_apply.register
 def _(e: ev.ExtraordinaryMeetingRequested, s: DecisionState) -> DecisionState:
     request = MeetingRequest(level=e.level, reason=e.reason, requested_by=e.actor, at=e.occurred_at)
-    return s.model_copy(update={"meetings": (*s.meetings, request)})
+    return s.replace(meetings=(*s.meetings, request))
 
 
-def _closed(s: DecisionState, status: Status, at: object, **changes: object) -> DecisionState:
+def _closed(
+    s: DecisionState, status: Status, at: datetime, superseded_by: str | None = None
+) -> DecisionState:
     rounds = tuple(
-        r.model_copy(update={"outcome": RoundOutcome.CANCELLED, "closed_at": at})
-        if r.is_open
-        else r
+        r.replace(outcome=RoundOutcome.CANCELLED, closed_at=at) if r.is_open else r
         for r in s.rounds
     )
     assert status in TERMINAL
-    return s.model_copy(
-        update={
-            "status": status,
-            "closed_at": at,
-            "rounds": rounds,
-            "suspended_from": None,
-            **changes,
-        }
+    return s.replace(
+        status=status,
+        closed_at=at,
+        rounds=rounds,
+        suspended_from=None,
+        superseded_by=superseded_by or s.superseded_by,
     )
 
 
@@ -363,13 +350,7 @@ def _(e: ev.DecisionSuperseded, s: DecisionState) -> DecisionState:
 
 @_apply.register
 def _(e: ev.DecisionSuspended, s: DecisionState) -> DecisionState:
-    return s.model_copy(
-        update={
-            "status": Status.SUSPENDED,
-            "suspended_from": s.status,
-            "suspended_at": e.occurred_at,
-        }
-    )
+    return s.replace(status=Status.SUSPENDED, suspended_from=s.status, suspended_at=e.occurred_at)
 
 
 @_apply.register
@@ -377,35 +358,26 @@ def _(e: ev.DecisionResumed, s: DecisionState) -> DecisionState:
     # Suspension pauses the procedure's clock: every open deadline moves by the pause.
     pause = e.paused_seconds
     rounds = tuple(
-        r.model_copy(
-            update={
-                "deadline": shifted(r.deadline, pause),
-                "reminder_at": shifted(r.reminder_at, pause),
-            }
-        )
+        r.replace(deadline=shifted(r.deadline, pause), reminder_at=shifted(r.reminder_at, pause))
         if r.is_open
         else r
         for r in s.rounds
     )
     review = s.review
     if review is not None and review.outcome is None:
-        review = review.model_copy(update={"deadline": shifted(review.deadline, pause)})
+        review = review.replace(deadline=shifted(review.deadline, pause))
     plan = s.plan
     if plan is not None and plan.report_back_received_at is None:
-        plan = plan.model_copy(
-            update={
-                "report_back_deadline": shifted(plan.report_back_deadline, pause),
-                "reminder_at": shifted(plan.reminder_at, pause),
-            }
+        plan = plan.replace(
+            report_back_deadline=shifted(plan.report_back_deadline, pause),
+            reminder_at=shifted(plan.reminder_at, pause),
         )
     assert s.suspended_from is not None
-    return s.model_copy(
-        update={
-            "status": s.suspended_from,
-            "suspended_from": None,
-            "suspended_at": None,
-            "rounds": rounds,
-            "review": review,
-            "plan": plan,
-        }
+    return s.replace(
+        status=s.suspended_from,
+        suspended_from=None,
+        suspended_at=None,
+        rounds=rounds,
+        review=review,
+        plan=plan,
     )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.roster import Body, BodyKind, CouncilLevel, Member, Roster, RosterBook
+from domain.roster import (
+    PREPARATORY_COMMITTEE,
+    Body,
+    BodyKind,
+    CouncilLevel,
+    Member,
+    Roster,
+    RosterBook,
+)
 
 _ROME_2002_MEMBERS = (
     ("BEL", "Kingdom of Belgium"),
@@ -38,8 +46,6 @@ _ENLARGEMENT_2004_MEMBERS = (
     ("SVK", "Slovak Republic"),
     ("SVN", "Republic of Slovenia"),
 )
-
-PREPARATORY_COMMITTEE = "PC"
 
 _BODIES = (
     Body(

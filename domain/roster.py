@@ -13,6 +13,9 @@ from domain.errors import NotFound
 CHAIR: Final = "chair"
 """The acting code of the chair (the NATO Secretary General): convenes and records, never blocks."""
 
+PREPARATORY_COMMITTEE: Final = "PC"
+"""The code of the Preparatory Committee on the Council's rosters; a plan's default monitor."""
+
 MemberCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code")]
 BodyCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")]
 

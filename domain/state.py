@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Self
 
 from pydantic import AwareDatetime, Field
 
@@ -19,7 +20,15 @@ from domain.values import (
 )
 
 
-class TextRevision(Frozen):
+class _Derived(Frozen):
+    """A part of the state: never changed in place, only replaced by a validated copy."""
+
+    def replace(self, **changes: object) -> Self:
+        """A copy with `changes`, validated like a new instance (model_copy would not validate)."""
+        return self.model_validate({**self.__dict__, **changes})
+
+
+class TextRevision(_Derived):
     number: int
     text: str
     text_hash: str
@@ -27,14 +36,14 @@ class TextRevision(Frozen):
     by: str
 
 
-class Concern(Frozen):
+class Concern(_Derived):
     """A non-blocking statement a member attaches to a round, and so to the adoption."""
 
     member: str
     statement: str
 
 
-class ConsensusRound(Frozen):
+class ConsensusRound(_Derived):
     """A silence procedure on one fixed text, one roster snapshot and one deadline."""
 
     number: int
@@ -67,7 +76,7 @@ class ConsensusRound(Frozen):
         return tuple(m for m in self.members if m not in answered)
 
 
-class Review(Frozen):
+class Review(_Derived):
     committee: str
     referred_at: AwareDatetime
     deadline: AwareDatetime
@@ -76,7 +85,7 @@ class Review(Frozen):
     deadline_flagged: bool = False
 
 
-class ImplementationPlan(Frozen):
+class ImplementationPlan(_Derived):
     action_items: tuple[ActionItem, ...]
     monitoring_body: str
     report_back_deadline: AwareDatetime
@@ -100,7 +109,7 @@ class ImplementationPlan(Frozen):
         return tuple(i.item_id for i in self.action_items if i.item_id not in self.completed_items)
 
 
-class ImplementationIssue(Frozen):
+class ImplementationIssue(_Derived):
     number: int
     title: str
     description: str
@@ -115,14 +124,14 @@ class ImplementationIssue(Frozen):
         return self.resolved_at is None
 
 
-class MeetingRequest(Frozen):
+class MeetingRequest(_Derived):
     level: CouncilLevel
     reason: str
     requested_by: str
     at: AwareDatetime
 
 
-class DecisionState(Frozen):
+class DecisionState(_Derived):
     """Everything known about one decision after its last event."""
 
     decision_id: DecisionId

@@ -60,6 +60,8 @@ class Status(StrEnum):
 
 
 TERMINAL: Final = frozenset({Status.COMPLETED, Status.WITHDRAWN, Status.LAPSED, Status.SUPERSEDED})
+IN_FORCE: Final = frozenset({Status.ADOPTED, Status.IN_IMPLEMENTATION})
+"""Adopted and not yet closed: where implementation issues are raised and supersession applies."""
 
 
 class AssigneeKind(StrEnum):

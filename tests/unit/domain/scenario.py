@@ -11,7 +11,8 @@ from domain.commands import COMMAND_ADAPTER
 from domain.decider import decide, evolve
 from domain.errors import Refusal, Rule
 from domain.events import Event
-from domain.roster import CHAIR
+from domain.nrc import NRC_ROSTERS
+from domain.roster import CHAIR, RosterBook
 from domain.state import DecisionState
 
 START = datetime(2004, 12, 1, 9, 0, tzinfo=UTC)
@@ -25,9 +26,15 @@ def principal_for(actor: str) -> str:
 class Scenario:
     """One decision driven command by command; every accepted event is applied at once."""
 
-    def __init__(self, decision_id: str = "d-terrorism", now: datetime = START) -> None:
+    def __init__(
+        self,
+        decision_id: str = "d-terrorism",
+        now: datetime = START,
+        rosters: RosterBook = NRC_ROSTERS,
+    ) -> None:
         self.decision_id = decision_id
         self.now = now
+        self.rosters = rosters
         self.state: DecisionState | None = None
         self.events: list[Event] = []
 
@@ -51,7 +58,7 @@ class Scenario:
         return self.execute(self.command(kind, actor, principal, **fields))
 
     def execute(self, command: Any) -> list[Any]:
-        produced = decide(self.state, command, self.now)
+        produced = decide(self.state, command, self.now, self.rosters)
         for event in produced:
             self.state = evolve(self.state, event)
         self.events.extend(produced)

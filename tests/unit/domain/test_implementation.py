@@ -74,29 +74,6 @@ def test_a_report_by_the_monitoring_body_is_the_report_back() -> None:
     assert s.s.plan is not None and s.s.plan.report_back_received_at == s.now
 
 
-def test_a_decision_completes_only_when_items_are_done_and_issues_settled() -> None:
-    s = Scenario().planned()
-    s.do("complete_action_item", "GBR", item_id="A1")
-    s.refused(Rule.ITEM_COMPLETED, "complete_action_item", "GBR", item_id="A1")
-    s.refused(Rule.ITEMS_OUTSTANDING, "complete", CHAIR)
-    s.do("complete_action_item", "RUS", item_id="A2")
-    s.do("complete_action_item", "PC", item_id="A3")
-    s.do("raise_issue", "POL", title="Uneven reporting")
-    s.refused(Rule.ISSUES_OPEN, "complete", CHAIR)
-    s.do(
-        "propose_issue_resolution",
-        CHAIR,
-        issue=1,
-        text="Report quarterly",
-        deadline=s.later(days=3),
-    )
-    s.advance(days=3)
-    s.do("close_round", "system", round=2, **SYSTEM)
-    s.refused(Rule.WRONG_ROLE, "complete", "POL")
-    s.do("complete", CHAIR, summary="All items done")
-    assert s.s.status is Status.COMPLETED and s.s.rounds[-1].outcome is not None
-
-
 def test_an_implementation_issue_is_raised_by_a_member_and_settled_by_its_own_round() -> None:
     s = Scenario().planned()
     s.refused(Rule.WRONG_ROLE, "raise_issue", CHAIR, title="t")
@@ -162,16 +139,6 @@ def test_two_issues_run_their_own_rounds_and_a_failed_one_stays_open() -> None:
         deadline=s.later(days=4),
     )
     assert s.s.issue(2).resolution_round == 4
-
-
-def test_any_member_or_the_chair_may_request_an_extraordinary_meeting() -> None:
-    s = Scenario().proposed()
-    s.do("request_meeting", "RUS", level="foreign_ministers", reason="Urgent threat")
-    s.do("request_meeting", CHAIR, reason="Convene ambassadors")
-    s.refused(Rule.WRONG_ROLE, "request_meeting", "PC", reason="r")
-    with pytest.raises(InvalidInput, match="reason"):
-        s.do("request_meeting", "USA", reason="")
-    assert [m.requested_by for m in s.s.meetings] == ["RUS", CHAIR]
 
 
 def test_unknown_fields_in_a_command_are_rejected() -> None:

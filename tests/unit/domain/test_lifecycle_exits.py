@@ -1,11 +1,38 @@
-"""Withdrawal, supersession, suspension and resumption."""
+"""Completion, withdrawal, supersession, suspension and resumption, and meeting requests."""
 
 from __future__ import annotations
 
-from domain.errors import Rule
+import pytest
+
+from domain.errors import InvalidInput, Rule
 from domain.roster import CHAIR
 from domain.values import RoundOutcome, Status
 from tests.unit.domain.scenario import Scenario
+
+SYSTEM = {"principal": "system:clock"}
+
+
+def test_a_decision_completes_only_when_items_are_done_and_issues_settled() -> None:
+    s = Scenario().planned()
+    s.do("complete_action_item", "GBR", item_id="A1")
+    s.refused(Rule.ITEM_COMPLETED, "complete_action_item", "GBR", item_id="A1")
+    s.refused(Rule.ITEMS_OUTSTANDING, "complete", CHAIR)
+    s.do("complete_action_item", "RUS", item_id="A2")
+    s.do("complete_action_item", "PC", item_id="A3")
+    s.do("raise_issue", "POL", title="Uneven reporting")
+    s.refused(Rule.ISSUES_OPEN, "complete", CHAIR)
+    s.do(
+        "propose_issue_resolution",
+        CHAIR,
+        issue=1,
+        text="Report quarterly",
+        deadline=s.later(days=3),
+    )
+    s.advance(days=3)
+    s.do("close_round", "system", round=2, **SYSTEM)
+    s.refused(Rule.WRONG_ROLE, "complete", "POL")
+    s.do("complete", CHAIR, summary="All items done")
+    assert s.s.status is Status.COMPLETED and s.s.rounds[-1].outcome is not None
 
 
 def test_the_proposer_withdraws_before_adoption_and_open_rounds_are_cancelled() -> None:
@@ -60,3 +87,13 @@ def test_a_terminal_decision_takes_no_further_commands() -> None:
     s.do("withdraw", "POL")
     refusal = s.refused(Rule.WRONG_STATE, "refer", CHAIR)
     assert "withdrawn" in refusal.message
+
+
+def test_any_member_or_the_chair_may_request_an_extraordinary_meeting() -> None:
+    s = Scenario().proposed()
+    s.do("request_meeting", "RUS", level="foreign_ministers", reason="Urgent threat")
+    s.do("request_meeting", CHAIR, reason="Convene ambassadors")
+    s.refused(Rule.WRONG_ROLE, "request_meeting", "PC", reason="r")
+    with pytest.raises(InvalidInput, match="reason"):
+        s.do("request_meeting", "USA", reason="")
+    assert [m.requested_by for m in s.s.meetings] == ["RUS", CHAIR]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidInput, Rule
-from domain.roster import CHAIR
+from domain.nrc import ENLARGEMENT_2004
+from domain.roster import CHAIR, Body, Roster, RosterBook
 from domain.values import Status, text_hash
 from tests.unit.domain.scenario import TEXT, Scenario
 
@@ -133,3 +134,21 @@ def test_a_member_cannot_complete_a_review() -> None:
     s = Scenario().proposed()
     s.do("refer", CHAIR)
     s.refused(Rule.WRONG_ROLE, "complete_review", "USA", outcome="forward")
+
+
+def test_before_referral_the_refusal_names_the_rosters_own_preparatory_committee() -> None:
+    bodies = tuple(
+        Body(code="PREPCOM", name=body.name, kind=body.kind) if body.code == "PC" else body
+        for body in ENLARGEMENT_2004.bodies
+    )
+    roster = Roster(
+        version=1,
+        effective_from=ENLARGEMENT_2004.effective_from,
+        members=ENLARGEMENT_2004.members,
+        bodies=bodies,
+    )
+    s = Scenario(rosters=RosterBook(rosters=(roster,))).proposed()
+    refusal = s.refused(Rule.WRONG_ROLE, "complete_review", "USA", outcome="forward")
+    assert refusal.message == "only the chair or the PREPCOM may complete a review; USA may not"
+    s.do("refer", CHAIR)
+    assert s.s.review is not None and s.s.review.committee == "PREPCOM"

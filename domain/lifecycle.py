@@ -1,0 +1,88 @@
+"""Rules that end, pause or escalate a decision: completion, withdrawal, supersession, meetings."""
+
+from __future__ import annotations
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.checks import Deciding, require_chair, require_member, require_status, require_text
+from domain.errors import InvalidInput, Refusal, Rule
+from domain.roster import CHAIR
+from domain.values import IN_FORCE, TERMINAL, Status
+
+_BEFORE_ADOPTION = frozenset({Status.PROPOSED, Status.IN_REVIEW, Status.UNDER_CONSENSUS})
+
+
+def complete_decision(c: cmd.CompleteDecision, d: Deciding) -> None:
+    require_chair(d, "complete a decision")
+    require_status(d, {Status.IN_IMPLEMENTATION}, "complete the decision")
+    plan = d.state.plan
+    assert plan is not None
+    if plan.outstanding_items:
+        raise Refusal(
+            Rule.ITEMS_OUTSTANDING,
+            "action items outstanding: " + ", ".join(plan.outstanding_items),
+        )
+    if d.state.open_issues:
+        raise Refusal(
+            Rule.ISSUES_OPEN,
+            "implementation issues open: " + ", ".join(str(i.number) for i in d.state.open_issues),
+        )
+    d.emit(ev.DecisionCompleted(**d.envelope(), summary=c.summary))
+
+
+def withdraw_decision(c: cmd.WithdrawDecision, d: Deciding) -> None:
+    state = d.state
+    if d.actor != state.proposer:
+        raise Refusal(
+            Rule.NOT_PROPOSER,
+            f"only the proposer ({state.proposer}) may withdraw; {d.actor} may not",
+        )
+    status = state.suspended_from or state.status
+    if status not in _BEFORE_ADOPTION:
+        raise Refusal(
+            Rule.WRONG_STATE,
+            f"decision {state.decision_id} was adopted; it can no longer be withdrawn",
+        )
+    d.emit(ev.DecisionWithdrawn(**d.envelope(), reason=c.reason))
+
+
+def supersede_decision(c: cmd.SupersedeDecision, d: Deciding) -> None:
+    require_chair(d, "record a supersession")
+    state = d.state
+    status = state.suspended_from or state.status
+    if status not in IN_FORCE | {Status.COMPLETED}:
+        raise Refusal(
+            Rule.WRONG_STATE,
+            f"only an adopted decision can be superseded; {state.decision_id} "
+            f"is {state.status.value}",
+        )
+    if c.superseded_by == state.decision_id:
+        raise Refusal(Rule.SELF_SUPERSESSION, "a decision cannot supersede itself")
+    d.emit(ev.DecisionSuperseded(**d.envelope(), superseded_by=c.superseded_by, reason=c.reason))
+
+
+def suspend_decision(c: cmd.SuspendDecision, d: Deciding) -> None:
+    require_chair(d, "suspend a decision")
+    state = d.state
+    if state.status is Status.SUSPENDED or state.status in TERMINAL:
+        raise Refusal(Rule.WRONG_STATE, f"decision {state.decision_id} is {state.status.value}")
+    reason = require_text(c.reason, "reason")
+    d.emit(ev.DecisionSuspended(**d.envelope(), reason=reason))
+
+
+def resume_decision(c: cmd.ResumeDecision, d: Deciding) -> None:
+    require_chair(d, "resume a decision")
+    state = d.state
+    if state.status is not Status.SUSPENDED or state.suspended_at is None:
+        raise Refusal(Rule.NOT_SUSPENDED, f"decision {state.decision_id} is not suspended")
+    paused = int((d.now - state.suspended_at).total_seconds())
+    if paused < 0:
+        raise InvalidInput("now", "is before the suspension")
+    d.emit(ev.DecisionResumed(**d.envelope(), reason=c.reason, paused_seconds=paused))
+
+
+def request_meeting(c: cmd.RequestMeeting, d: Deciding) -> None:
+    if d.actor != CHAIR:
+        require_member(d, "request an extraordinary meeting")
+    reason = require_text(c.reason, "reason")
+    d.emit(ev.ExtraordinaryMeetingRequested(**d.envelope(), level=c.level, reason=reason))

@@ -1,0 +1,134 @@
+"""Rules of proposal and Preparatory Committee review: submission, referral, amendment, outcome."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from domain import commands as cmd
+from domain import events as ev
+from domain.checks import (
+    Deciding,
+    check_assignees,
+    require_chair,
+    require_future,
+    require_member,
+    require_status,
+)
+from domain.errors import InvalidInput, Refusal, Rule
+from domain.roster import CHAIR
+from domain.values import ReviewOutcome, Status, text_hash
+
+
+def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
+    roster = d.roster()
+    if d.actor != CHAIR:
+        require_member(d, "submit a proposal")
+    if c.area.value == "other" and not (c.area_label or "").strip():
+        raise InvalidInput("area_label", "required when the area is 'other'")
+    check_assignees(d, c.plan_draft, roster)
+    d.emit(
+        ev.ProposalSubmitted(
+            **d.envelope(),
+            title=c.title,
+            text=c.text,
+            text_hash=text_hash(c.text),
+            area=c.area,
+            area_label=c.area_label,
+            body=roster.council_at(c.level).code,
+            level=c.level,
+            proposer=d.actor,
+            roster_version=roster.version,
+            plan_draft=c.plan_draft,
+            max_failed_rounds=c.max_failed_rounds,
+            review_period_seconds=c.review_period_seconds,
+        )
+    )
+
+
+def refer_to_preparatory_committee(c: cmd.ReferToPreparatoryCommittee, d: Deciding) -> None:
+    require_chair(d, "refer a proposal to the Preparatory Committee")
+    require_status(d, {Status.PROPOSED}, "refer the proposal")
+    deadline = c.review_deadline or d.now + timedelta(seconds=d.state.review_period_seconds)
+    require_future(d, deadline, "review_deadline")
+    d.emit(
+        ev.ReferredToPreparatoryCommittee(
+            **d.envelope(),
+            committee=d.roster().preparatory_committee.code,
+            review_deadline=deadline,
+        )
+    )
+
+
+def _amend(d: Deciding, text: str, note: str) -> int:
+    current = d.state.current_revision
+    if text_hash(text) == current.text_hash:
+        raise Refusal(Rule.TEXT_UNCHANGED, f"the text is identical to revision {current.number}")
+    number = current.number + 1
+    d.emit(
+        ev.ProposalAmended(
+            **d.envelope(), revision=number, text=text, text_hash=text_hash(text), note=note
+        )
+    )
+    return number
+
+
+def _require_reviewer(d: Deciding, doing: str) -> None:
+    review = d.state.review
+    committee = review.committee if review else d.roster().preparatory_committee.code
+    if d.actor not in (CHAIR, committee):
+        raise Refusal(
+            Rule.WRONG_ROLE, f"only the chair or the {committee} may {doing}; {d.actor} may not"
+        )
+
+
+def amend_proposal(c: cmd.AmendProposal, d: Deciding) -> None:
+    require_status(d, {Status.PROPOSED, Status.IN_REVIEW}, "amend the proposal")
+    if d.state.status is Status.PROPOSED:
+        if d.actor not in (CHAIR, d.state.proposer):
+            raise Refusal(
+                Rule.NOT_PROPOSER,
+                f"before referral only the proposer ({d.state.proposer}) or the chair "
+                f"may amend; {d.actor} may not",
+            )
+    else:
+        _require_reviewer(d, "amend a proposal under review")
+    _amend(d, c.text, c.note)
+
+
+def complete_review(c: cmd.CompleteReview, d: Deciding) -> None:
+    _require_reviewer(d, "complete a review")
+    require_status(d, {Status.IN_REVIEW}, "complete the review")
+    assert d.state.review is not None
+    current = d.state.current_revision
+    if d.state.review.forwarded_revision == current.number:
+        raise Refusal(
+            Rule.WRONG_STATE, f"revision {current.number} was already forwarded to the Council"
+        )
+    if c.outcome is ReviewOutcome.RETURN:
+        if not c.reasons.strip():
+            raise Refusal(Rule.REASONS_REQUIRED, "returning a proposal needs reasons")
+        d.emit(ev.ReturnedToProposer(**d.envelope(), reasons=c.reasons))
+        return
+    if c.outcome is ReviewOutcome.AMEND:
+        if c.text is None:
+            raise InvalidInput("text", "required when the review outcome is 'amend'")
+        number = _amend(d, c.text, "amended in review")
+        d.emit(
+            ev.ReviewCompleted(
+                **d.envelope(), outcome=c.outcome, revision=number, text_hash=text_hash(c.text)
+            )
+        )
+        return
+    if current.number in d.state.failed_revisions():
+        raise Refusal(
+            Rule.TEXT_ALREADY_FAILED,
+            f"revision {current.number} failed consensus; amend it before forwarding",
+        )
+    d.emit(
+        ev.ReviewCompleted(
+            **d.envelope(),
+            outcome=c.outcome,
+            revision=current.number,
+            text_hash=current.text_hash,
+        )
+    )
