@@ -5,12 +5,12 @@ from __future__ import annotations
 import structlog
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
 
 from domain.errors import Conflict, InvalidInput
 from store.decision_events import new_event
 from store.eventstore import EventStore
 from store.records import ArchivedHistory
+from workflows.failures import to_failure
 from workflows.messages import (
     APPEND_EVENTS,
     ARCHIVE_HISTORY,
@@ -47,10 +47,13 @@ class EventActivities:
         try:
             stored = await self._store.append(input.decision_id, input.expected_version, records)
         except (Conflict, InvalidInput) as error:
-            # Only a defect can produce these: retrying cannot help, the workflow must see it.
-            raise ApplicationError(
-                error.message, type=type(error).__name__, non_retryable=True
-            ) from error
+            # A defect, or a log changed behind Concord's back: the accepted events must still be
+            # stored, so the attempt fails loudly and is retried (the decision waits, visibly, as
+            # a pending activity) until the cause is repaired; the workflow never fails of it.
+            _bound(input.decision_id).error(
+                "the store refused a batch", error=error.line(), attempt=activity.info().attempt
+            )
+            raise to_failure(error, retryable=True) from error
         _bound(input.decision_id).info(
             "events stored",
             versions=f"{records[0].stream_version}..{records[-1].stream_version}",

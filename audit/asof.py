@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.errors import NotFound
-from domain.evolve import replay
+from domain.errors import InvalidHistory, NotFound
+from domain.evolve import evolve
 from domain.state import DecisionState
 from store.decision_events import domain_event
 from store.eventstore import EventStore
@@ -19,4 +19,13 @@ async def state_as_of(
     events = await store.events_until(decision_id, instant)
     if not events and await store.stream_version(decision_id) == 0:
         raise NotFound(f"no decision {decision_id} in the event store")
-    return replay(domain_event(e) for e in events), events
+    state: DecisionState | None = None
+    for stored in events:
+        try:
+            state = evolve(state, domain_event(stored))
+        except InvalidHistory as broken:
+            raise InvalidHistory(
+                f"the log at position {stored.position} (decision {decision_id} v"
+                f"{stored.stream_version}): {broken.message}"
+            ) from None
+    return state, events

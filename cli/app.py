@@ -8,7 +8,6 @@ import typer
 from typer.exceptions import TyperException
 
 from cli import audit, demo, doctor, member, operator, stack, views
-from cli.session import error_line, exit_code
 from domain.errors import ConcordError
 from runtime.process import leave
 
@@ -40,8 +39,8 @@ def invoke(args: list[str]) -> int:
         print(f"concord: {error.format_message()}", file=sys.stderr)
         return 2
     except ConcordError as error:
-        print(f"concord: {error_line(error)}", file=sys.stderr)
-        return exit_code(error)
+        print(f"concord: {error.line()}", file=sys.stderr)
+        return error.exit_code
     return code if isinstance(code, int) else 0
 
 

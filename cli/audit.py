@@ -12,14 +12,10 @@ from audit.replay import replay_decision
 from cli.parsing import parse_deadline
 from cli.session import JsonOption, emit, event_store, out, run
 from cli.views import status_document
-from domain.errors import ConcordError
+from domain.errors import AuditFailed
 from store.verify import LogBreak, verify_log
 
 app = typer.Typer(help="Verify, reconstruct and replay histories.", no_args_is_help=True)
-
-
-class AuditFailed(ConcordError):
-    """The audit found the log broken: exit 1 with the first broken position."""
 
 
 @app.command()

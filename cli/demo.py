@@ -16,12 +16,12 @@ from cli.session import out, principal, run
 from cli.stack import embedded_stack
 from domain.commands import COMMAND_ADAPTER, SubmitProposal
 from domain.errors import InvalidHistory, Unavailable
+from runtime.decisions import DecisionClient
 from runtime.logging import configure_logging
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
 from store.eventstore import EventStore, open_store
 from store.verify import verify_log
-from workflows.client import DecisionClient
 from workflows.messages import Receipt
 
 app = typer.Typer()

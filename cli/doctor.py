@@ -10,8 +10,8 @@ from activities.events import archive_run
 from cli.session import JsonOption, decisions, emit, event_store, out, run
 from domain.errors import ConcordError
 from domain.values import TERMINAL
+from runtime.decisions import DecisionRun
 from store.queries import list_decisions
-from workflows.client import DecisionRun
 
 app = typer.Typer()
 

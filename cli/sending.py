@@ -11,7 +11,11 @@ from cli.parsing import build, read_text_file
 from cli.session import decisions, principal, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
-from workflows.client import DecisionClient
+from runtime.decisions import DecisionClient
+
+NO_TEXT_HASH = "sha256:" + "0" * 64
+"""The hash sent for a round that does not exist: the decision refuses the command before any
+text is compared."""
 
 Id = Annotated[str, typer.Argument(help="The decision's id, e.g. d-2004-terrorism.", metavar="ID")]
 ChairOption = Annotated[
@@ -61,21 +65,30 @@ async def send(
 async def answering_round(
     client: DecisionClient, decision_id: str, member: str, number: int | None
 ) -> tuple[int, str]:
-    """The round a member answers (named, or the one open round awaiting it) and its text hash."""
+    """The round a member answers (named, or the one open round awaiting it) and its text hash.
+
+    With nothing open for the member the command still goes to the decision, on its latest
+    round, and the rules say why it cannot be answered (no round, a closed one, not on its
+    roster): the CLI asks, the domain decides.
+    """
     status = await client.status(decision_id)
     if status.state is None:
         raise NotFound(f"no decision {decision_id}")
-    if number is not None:
-        return number, status.state.round(number).text_hash
-    candidates = status.state.pending_for(member) or status.state.open_rounds
-    if len(candidates) != 1:
-        listed = ", ".join(str(r.number) for r in candidates) or "none"
-        raise InvalidInput(
-            "round",
-            f"decision {decision_id} has {len(candidates)} open rounds "
-            f"for {member} ({listed}); name one with --round",
-        )
-    return candidates[0].number, candidates[0].text_hash
+    state = status.state
+    if number is None:
+        candidates = state.pending_for(member) or state.open_rounds
+        if len(candidates) > 1:
+            listed = ", ".join(str(r.number) for r in candidates)
+            raise InvalidInput(
+                "round",
+                f"decision {decision_id} has {len(candidates)} open rounds "
+                f"for {member} ({listed}); name one with --round",
+            )
+        if candidates:
+            return candidates[0].number, candidates[0].text_hash
+        number = state.rounds[-1].number if state.rounds else 1
+    named = next((r for r in state.rounds if r.number == number), None)
+    return number, named.text_hash if named else NO_TEXT_HASH
 
 
 async def answer(

@@ -6,39 +6,19 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 
-from domain.errors import (
-    ConcordError,
-    Conflict,
-    InvalidHistory,
-    InvalidInput,
-    NotFound,
-    Refusal,
-    Unavailable,
-)
+from runtime.decisions import DecisionClient
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
 from store.eventstore import EventStore, open_store
-from workflows.client import DecisionClient
 from workflows.messages import Receipt
 
 T = TypeVar("T")
-
-EXIT_CODES: Final[dict[type[ConcordError], int]] = {
-    InvalidInput: 2,
-    Refusal: 3,
-    Conflict: 3,
-    NotFound: 4,
-    Unavailable: 5,
-    InvalidHistory: 1,
-}
-"""0 done; 1 the stored history is broken (an audit's finding, or a row that cannot be read);
-2 bad usage or input; 3 refused by the rules; 4 not found; 5 a service unreachable."""
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -57,25 +37,6 @@ KeyOption = Annotated[
         "--key", help="Idempotency key: giving the same command with the same key is a no-op."
     ),
 ]
-
-
-def exit_code(error: ConcordError) -> int:
-    for kind, code in EXIT_CODES.items():
-        if isinstance(error, kind):
-            return code
-    return 1
-
-
-def error_line(error: ConcordError) -> str:
-    if isinstance(error, Refusal):
-        return f"refused ({error.rule.value}): {error.message}"
-    if isinstance(error, InvalidInput):
-        return f"invalid input: {error.message}"
-    if isinstance(error, NotFound):
-        return f"not found: {error.message}"
-    if isinstance(error, Unavailable):
-        return f"unavailable: {error.message}"
-    return f"error: {error.message}"
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:

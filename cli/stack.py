@@ -14,6 +14,7 @@ import typer
 
 from cli.session import out, run
 from domain.errors import InvalidInput
+from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
 from runtime.logging import configure_logging
 from runtime.settings import Settings, load_settings
@@ -23,7 +24,6 @@ from store.migrate import upgrade
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
 from worker import build_worker
-from workflows.client import DecisionClient
 from workflows.decision import SEARCH_ATTRIBUTES
 
 app = typer.Typer()

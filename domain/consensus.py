@@ -123,7 +123,8 @@ def extend_deadline(c: cmd.ExtendDeadline, d: Deciding) -> None:
             reminder_at = c.new_deadline - (r.deadline - r.reminder_at)
     elif c.target is DeadlineTarget.REVIEW:
         require_status(d, {Status.IN_REVIEW}, "extend the review deadline")
-        assert d.state.review is not None
+        if d.state.review is None:
+            raise Refusal(Rule.WRONG_STATE, "there is no review to extend")
         previous = d.state.review.deadline
     else:
         plan = d.state.plan
@@ -146,7 +147,7 @@ def extend_deadline(c: cmd.ExtendDeadline, d: Deciding) -> None:
         ev.DeadlineExtended(
             **d.envelope(),
             target=c.target,
-            round=c.round,
+            round=c.round if c.target is DeadlineTarget.ROUND else None,
             previous_deadline=previous,
             new_deadline=c.new_deadline,
             reminder_at=reminder_at,

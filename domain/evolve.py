@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import singledispatch
+from typing import TypeVar
+
+from pydantic import ValidationError
 
 from domain import events as ev
-from domain.errors import InvalidHistory
+from domain.errors import InvalidHistory, Refusal
 from domain.state import (
     Concern,
     ConsensusRound,
@@ -21,7 +24,9 @@ from domain.state import (
     with_issue,
     with_round,
 )
-from domain.values import TERMINAL, ReviewOutcome, RoundOutcome, Status
+from domain.values import DeadlineTarget, ReviewOutcome, RoundOutcome, Status
+
+T = TypeVar("T")
 
 
 def evolve(state: DecisionState | None, event: ev.Event) -> DecisionState:
@@ -44,8 +49,32 @@ def evolve(state: DecisionState | None, event: ev.Event) -> DecisionState:
         )
     if isinstance(event, ev.ProposalSubmitted):
         raise InvalidHistory(f"decision {state.decision_id} was already proposed")
-    applied = _apply(event, state)
-    return applied.replace(version=event.stream_version, last_event_at=event.occurred_at)
+    try:
+        applied = _apply(event, state)
+        return applied.replace(version=event.stream_version, last_event_at=event.occurred_at)
+    except InvalidHistory as broken:
+        raise InvalidHistory(f"{_where(state, event)}: {broken.message}") from None
+    except Refusal as broken:  # a lookup the history cannot satisfy: no such round, issue, item
+        raise InvalidHistory(
+            f"{_where(state, event)}: {broken.message} ({broken.rule.value})"
+        ) from None
+    except (ValidationError, ValueError, OverflowError) as broken:
+        reason = str(broken).splitlines()[0]
+        raise InvalidHistory(f"{_where(state, event)}: {reason}") from None
+
+
+def _where(state: DecisionState, event: ev.Event) -> str:
+    return (
+        f"decision {state.decision_id}, event {event.type} at version {event.stream_version} "
+        f"cannot follow its history"
+    )
+
+
+def _present(part: T | None, what: str) -> T:
+    """The part of the state an event needs; InvalidHistory when the history never made it."""
+    if part is None:
+        raise InvalidHistory(f"it needs {what}, which the decision does not have")
+    return part
 
 
 def replay(events: Iterable[ev.Event]) -> DecisionState | None:
@@ -102,22 +131,23 @@ def _(e: ev.ProposalAmended, s: DecisionState) -> DecisionState:
 
 @_apply.register
 def _(e: ev.ReviewCompleted, s: DecisionState) -> DecisionState:
-    assert s.review is not None
-    review = s.review.replace(outcome=e.outcome, forwarded_revision=e.revision)
+    review = _present(s.review, "a review").replace(
+        outcome=e.outcome, forwarded_revision=e.revision
+    )
     return s.replace(review=review)
 
 
 @_apply.register
 def _(e: ev.ReturnedToProposer, s: DecisionState) -> DecisionState:
-    assert s.review is not None
-    review = s.review.replace(outcome=ReviewOutcome.RETURN, forwarded_revision=None)
+    review = _present(s.review, "a review").replace(
+        outcome=ReviewOutcome.RETURN, forwarded_revision=None
+    )
     return s.replace(status=Status.PROPOSED, review=review)
 
 
 @_apply.register
 def _(e: ev.ReviewDeadlineMissed, s: DecisionState) -> DecisionState:
-    assert s.review is not None
-    return s.replace(review=s.review.replace(deadline_flagged=True))
+    return s.replace(review=_present(s.review, "a review").replace(deadline_flagged=True))
 
 
 def _open(s: DecisionState, new_round: ConsensusRound, status: Status) -> DecisionState:
@@ -194,20 +224,21 @@ def _(e: ev.ConcernRegistered, s: DecisionState) -> DecisionState:
 
 @_apply.register
 def _(e: ev.DeadlineExtended, s: DecisionState) -> DecisionState:
-    if e.round is not None:
+    if e.target is DeadlineTarget.ROUND:
+        if e.round is None:
+            raise InvalidHistory("a round's deadline was extended without naming the round")
         return _round_update(
             s, e.round, deadline=e.new_deadline, reminder_at=e.reminder_at, reminded=False
         )
-    if s.plan is not None and e.target == "report_back":
-        plan = s.plan.replace(
+    if e.target is DeadlineTarget.REPORT_BACK:
+        plan = _present(s.plan, "an implementation plan").replace(
             report_back_deadline=e.new_deadline,
             reminder_at=e.reminder_at,
             reminded=False,
             deadline_flagged=False,
         )
         return s.replace(plan=plan)
-    assert s.review is not None
-    review = s.review.replace(deadline=e.new_deadline, deadline_flagged=False)
+    review = _present(s.review, "a review").replace(deadline=e.new_deadline, deadline_flagged=False)
     return s.replace(review=review)
 
 
@@ -215,8 +246,7 @@ def _(e: ev.DeadlineExtended, s: DecisionState) -> DecisionState:
 def _(e: ev.RemindersSent, s: DecisionState) -> DecisionState:
     if e.round is not None:
         return _round_update(s, e.round, reminded=True)
-    assert s.plan is not None
-    return s.replace(plan=s.plan.replace(reminded=True))
+    return s.replace(plan=_present(s.plan, "an implementation plan").replace(reminded=True))
 
 
 @_apply.register
@@ -268,12 +298,12 @@ def _(e: ev.ImplementationPlanned, s: DecisionState) -> DecisionState:
 
 @_apply.register
 def _(e: ev.ProgressReported, s: DecisionState) -> DecisionState:
-    assert s.plan is not None
-    plan = s.plan.replace(
-        progress_reports=s.plan.progress_reports + 1,
+    current = _present(s.plan, "an implementation plan")
+    plan = current.replace(
+        progress_reports=current.progress_reports + 1,
         last_report_at=e.occurred_at,
         report_back_received_at=(
-            e.occurred_at if e.report_back else s.plan.report_back_received_at
+            e.occurred_at if e.report_back else current.report_back_received_at
         ),
     )
     return s.replace(plan=plan)
@@ -281,15 +311,14 @@ def _(e: ev.ProgressReported, s: DecisionState) -> DecisionState:
 
 @_apply.register
 def _(e: ev.ActionItemCompleted, s: DecisionState) -> DecisionState:
-    assert s.plan is not None
-    plan = s.plan.replace(completed_items=(*s.plan.completed_items, e.item_id))
+    current = _present(s.plan, "an implementation plan")
+    plan = current.replace(completed_items=(*current.completed_items, e.item_id))
     return s.replace(plan=plan)
 
 
 @_apply.register
 def _(e: ev.ReportDeadlineMissed, s: DecisionState) -> DecisionState:
-    assert s.plan is not None
-    return s.replace(plan=s.plan.replace(deadline_flagged=True))
+    return s.replace(plan=_present(s.plan, "an implementation plan").replace(deadline_flagged=True))
 
 
 @_apply.register
@@ -323,7 +352,6 @@ def _closed(
         r.replace(outcome=RoundOutcome.CANCELLED, closed_at=at) if r.is_open else r
         for r in s.rounds
     )
-    assert status in TERMINAL
     return s.replace(
         status=status,
         closed_at=at,
@@ -372,9 +400,8 @@ def _(e: ev.DecisionResumed, s: DecisionState) -> DecisionState:
             report_back_deadline=shifted(plan.report_back_deadline, pause),
             reminder_at=shifted(plan.reminder_at, pause),
         )
-    assert s.suspended_from is not None
     return s.replace(
-        status=s.suspended_from,
+        status=_present(s.suspended_from, "a suspension"),
         suspended_from=None,
         suspended_at=None,
         rounds=rounds,

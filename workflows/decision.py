@@ -14,10 +14,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import DueCommand, due_commands
     from domain.commands import CommandBase
     from domain.decider import decide, evolve
-    from domain.errors import ConcordError, InvalidInput, Refusal
+    from domain.errors import ConcordError, InvalidInput
     from domain.events import Event
     from domain.state import DecisionState
     from domain.values import TERMINAL
+    from workflows.failures import to_failure
     from workflows.messages import (
         APPEND_EVENTS,
         ARCHIVE_HISTORY,
@@ -86,16 +87,6 @@ ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
 
-def refusal_error(error: ConcordError) -> ApplicationError:
-    """A domain error as the application error an update's caller receives."""
-    details: dict[str, str] = {"message": error.message}
-    if isinstance(error, Refusal):
-        details["rule"] = error.rule.value
-    if isinstance(error, InvalidInput):
-        details["field"] = error.field
-    return ApplicationError(error.message, details, type=type(error).__name__, non_retryable=True)
-
-
 @workflow.defn
 class DecisionWorkflow:
     """Holds one decision's state; applies accepted commands at once and stores them in batches."""
@@ -113,14 +104,14 @@ class DecisionWorkflow:
         self._refs: dict[int, tuple[str, str]] = {}
         self._updates = 0
         self._events = 0
-        self._start_refusal: str | None = None
+        self._start_refusal: ApplicationError | None = None
         self._indexed: tuple[str, ...] = ()
         self._refused_clock: set[str] = set()
         if input.state is None and input.proposal is not None:
             try:
                 self._accept(input.proposal, input.proposal_key or "proposal")
             except ApplicationError as refused:
-                self._start_refusal = str(refused)
+                self._start_refusal = refused
 
     # --- messages -------------------------------------------------------------------------
 
@@ -173,10 +164,8 @@ class DecisionWorkflow:
         if input.previous_run_id is not None:
             archived = await self._archive(input.previous_run_id)
         if self._state is None:
-            raise ApplicationError(
-                self._start_refusal or "a decision starts with its proposal",
-                type="Refusal",
-                non_retryable=True,
+            raise self._start_refusal or to_failure(
+                InvalidInput("proposal", "a decision starts with its proposal")
             )
         self._upsert_search_attributes()
         while True:
@@ -201,7 +190,7 @@ class DecisionWorkflow:
 
     def _decide(self, command: CommandBase) -> list[Event]:
         if command.decision_id != self._decision_id:
-            raise refusal_error(
+            raise to_failure(
                 InvalidInput(
                     "decision_id",
                     f"this workflow holds {self._decision_id}, not {command.decision_id}",
@@ -210,7 +199,7 @@ class DecisionWorkflow:
         try:
             return decide(self._state, command, workflow.now())
         except ConcordError as error:
-            raise refusal_error(error) from None
+            raise to_failure(error) from None
 
     def _accept(self, command: CommandBase, key: str | None) -> None:
         """Apply an accepted command's events now, so the next validator sees them; queue them."""

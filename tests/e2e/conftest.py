@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -188,6 +189,26 @@ class Stack:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
         return lines[0]
+
+    def tampered_copy(
+        self, into: Path, decision_id: str, event_type: str, tamper: str
+    ) -> tuple[dict[str, str], int]:
+        """A copy of the stack's event store with one event of `decision_id` changed by the SQL
+        `tamper` (its `?` is the event's position); the environment that points the CLI at the
+        copy, and the position. The stack's own log stays intact for the other tests."""
+        copy = into / "tampered.db"
+        with (
+            sqlite3.connect(self.data_dir / "concord.db") as source,
+            sqlite3.connect(copy) as target,
+        ):
+            source.backup(target)
+        with sqlite3.connect(copy) as db:
+            [(position,)] = db.execute(
+                "SELECT position FROM events WHERE decision_id = ? AND type = ?",
+                (decision_id, event_type),
+            ).fetchall()
+            db.execute(tamper, (position,))
+        return {**self.env, "CONCORD_DATABASE_URL": f"sqlite+aiosqlite:///{copy}"}, position
 
     def leftovers(self) -> list[str]:
         found = subprocess.run(["pgrep", "-af", str(self.data_dir)], capture_output=True, text=True)

@@ -124,6 +124,8 @@ def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
         "--text",
         "x",
     )
+    # Nothing to answer yet: the rules refuse it (exit 3), the CLI does not guess (exit 2).
+    assert "no_such_round" in stack.fails(3, "concur", "d-refusals", "--as", "USA")
     stack.ok("refer", "d-refusals")
     stack.ok("review", "d-refusals", "--outcome", "forward")
     stack.ok("open-round", "d-refusals", "--deadline", "1h")
@@ -209,8 +211,49 @@ def test_doctor_finds_a_closed_run_without_its_archive_and_repairs_it(stack: Sta
     assert again.returncode == 0 and "sound" in again.stdout
 
 
-def test_audit_verify_exits_1_and_names_the_first_tampered_position(stack: Stack) -> None:
-    """Runs last in this module: it breaks the log on purpose."""
+def test_a_stored_event_tampered_so_it_no_longer_applies_is_invalid_history_exit_1(
+    stack: Stack, tmp_path: Path
+) -> None:
+    decision = "d-unapplied"
+    stack.ok(
+        "propose",
+        "--id",
+        decision,
+        "--as",
+        "USA",
+        "--title",
+        "T",
+        "--area",
+        "crisis_management",
+        "--text",
+        "x",
+    )
+    stack.ok("refer", decision)
+    stack.ok("review", decision, "--outcome", "forward")
+    stack.ok("open-round", decision, "--deadline", "1h")
+    stack.ok("concur", decision, "--as", "USA")
+    copy, position = stack.tampered_copy(
+        tmp_path,
+        decision,
+        "ConcurrenceRecorded",
+        "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), '\"round\":1', "
+        "'\"round\":9') AS BLOB) WHERE position = ?",
+    )
+
+    history = stack.concord("audit", "history", decision, env=copy)
+    verify = stack.concord("audit", "verify", env=copy)
+
+    for result in (history, verify):
+        assert result.returncode == 1, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert f"position {position}" in result.stderr
+    assert "round 9" in history.stderr and "no_such_round" in history.stderr
+
+
+def test_audit_verify_exits_1_and_names_the_first_tampered_position(
+    stack: Stack, tmp_path: Path
+) -> None:
     stack.ok(
         "propose",
         "--id",
@@ -226,18 +269,19 @@ def test_audit_verify_exits_1_and_names_the_first_tampered_position(stack: Stack
     )
     history = stack.ok("audit", "history", "d-tamper")
     assert stack.ok("audit", "verify")["ok"] is True
-    with sqlite3.connect(stack.data_dir / "concord.db") as db:
-        [(position,)] = db.execute(
-            "SELECT position FROM events WHERE decision_id = 'd-tamper'"
-        ).fetchall()
-        db.execute(
-            "UPDATE events SET body = replace(body, 'Original', 'Forged') WHERE position = ?",
-            (position,),
-        )
-    result = stack.concord("audit", "verify")
+    copy, position = stack.tampered_copy(
+        tmp_path,
+        "d-tamper",
+        "ProposalSubmitted",
+        "UPDATE events SET body = replace(body, 'Original', 'Forged') WHERE position = ?",
+    )
+
+    result = stack.concord("audit", "verify", env=copy)
+
     assert result.returncode == 1
     assert f"the log is broken at position {position} (malformed_body)" in result.stderr
     assert history["events"][0]["type"] == "ProposalSubmitted"
+    assert stack.ok("audit", "verify")["ok"] is True  # the stack's own log is untouched
 
 
 def test_the_demo_runs_the_seed_scenario_on_its_own_stack_and_leaves_an_auditable_log(

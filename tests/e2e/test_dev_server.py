@@ -11,10 +11,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import COMMAND_ADAPTER, SubmitProposal
+from runtime.decisions import DecisionClient
 from store.eventstore import open_store
 from store.verify import verify_log
 from tests.e2e.conftest import WorkerProcess
-from workflows.client import DecisionClient
 from workflows.messages import Receipt
 
 pytestmark = pytest.mark.e2e

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from domain.commands import COMMAND_ADAPTER, SubmitProposal
 from domain.errors import Unavailable
+from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer, port_is_free
 from runtime.temporal import connect
 from store.eventstore import open_store
@@ -33,7 +34,6 @@ from store.migrate import upgrade
 from store.verify import verify_log
 from tests.e2e.conftest import WorkerProcess, free_port
 from tests.pg import throwaway_database
-from workflows.client import DecisionClient
 from workflows.decision import SEARCH_ATTRIBUTES
 from workflows.messages import DecisionResult, Receipt
 

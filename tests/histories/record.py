@@ -19,7 +19,7 @@ from store.migrate import upgrade
 from tests.integration.workflows.council import Council
 from tests.temporal import TEST_SERVER, binary
 from worker import build_worker
-from workflows.client import DecisionClient
+from runtime.decisions import DecisionClient
 
 HERE = Path(__file__).parent
 

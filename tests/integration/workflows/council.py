@@ -16,8 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.commands import COMMAND_ADAPTER
 from domain.errors import Refusal, Rule
 from domain.state import DecisionState
+from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
-from workflows.client import DecisionClient
 from workflows.messages import Receipt
 
 TEXT = "The NATO-Russia Council adopts an Action Plan on Terrorism."

@@ -9,9 +9,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.errors import Rule
+from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
-from workflows.client import DecisionClient
 
 
 @pytest.fixture

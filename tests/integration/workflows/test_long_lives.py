@@ -7,10 +7,10 @@ import json
 
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from store.verify import verify_log
 from tests.integration.workflows.council import Council
-from workflows.client import DecisionClient
 
 REPORTS = 2_000
 EVENTS_PER_RUN = 400

@@ -7,9 +7,9 @@ from datetime import timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import COMMAND_ADAPTER
+from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.integration.workflows.conftest import env_now
-from workflows.client import DecisionClient
 
 
 async def test_a_round_is_adopted_by_silence(

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as label_run
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from domain.clock import due_commands
 from domain.commands import COMMAND_ADAPTER
 from domain.decider import decide, evolve, replay
-from domain.errors import ConcordError
+from domain.errors import ConcordError, InvalidHistory, Refusal, Rule
 from domain.events import Event, event_payload, parse_event
 from domain.nrc import ROME_2002
 from domain.roster import CHAIR, Member, Roster, RosterBook
 from domain.state import DecisionState
 
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 MEMBERS = ("AAA", "BBB", "CCC")
 SMALL = RosterBook(
     rosters=(
@@ -206,15 +210,14 @@ def _check_invariants(
     assert DecisionState.model_validate_json(after.model_dump_json()) == after
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_random_command_sequences_keep_the_decider_and_the_fold_in_agreement(
-    data: st.DataObject,
-) -> None:
+def _random_run(
+    data: st.DataObject, steps: tuple[int, int] = (5, 60)
+) -> Iterator[tuple[DecisionState, datetime, list[Event]]]:
+    """Random commands (and the procedure's own clock) on one decision: after each accepted
+    command, the state, the instant and the events it produced."""
     state: DecisionState | None = None
     now = START
-    log: list[Event] = []
-    for _ in range(data.draw(st.integers(5, 60))):
+    for _ in range(data.draw(st.integers(*steps))):
         now += timedelta(hours=data.draw(st.integers(0, 48)))
         kind = data.draw(st.sampled_from((*KINDS, *["progress"] * 12)))
         actor = data.draw(st.sampled_from(ACTORS))
@@ -245,58 +248,79 @@ def test_random_command_sequences_keep_the_decider_and_the_fold_in_agreement(
             continue
         before = state
         for produced in events:
+            # Every command decide accepts is applied by evolve without error.
             state = evolve(state, produced)
         assert state is not None
         _check_invariants(before, events, state)
+        yield state, now, events
+
+
+def _through_json(log: list[Event]) -> list[Event]:
+    """The events as the store keeps them: JSON bytes, read back into events."""
+    return [EVENT_ADAPTER.validate_json(orjson.dumps(e.model_dump(mode="json"))) for e in log]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_command_sequences_keep_the_decider_and_the_fold_in_agreement(
+    data: st.DataObject,
+) -> None:
+    states: list[DecisionState] = []
+    log: list[Event] = []
+    for reached, _, events in _random_run(data):
+        states.append(reached)
         log.extend(events)
-    if state is not None:
-        label_run(f"reached {state.status.value}")
-    assert replay(log) == state
+    if not states:
+        return
+    label_run(f"reached {states[-1].status.value}")
+    assert replay(_through_json(log)) == states[-1]
     assert [e.stream_version for e in log] == list(range(1, len(log) + 1))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
-def test_the_chair_can_never_break_silence_in_any_state(data: st.DataObject) -> None:
-    state: DecisionState | None = None
-    now = START
-    for kind in ("submit_proposal", "refer", "complete_review", "open_round"):
-        command = COMMAND_ADAPTER.validate_python(
-            {
-                "kind": kind,
-                "decision_id": "d-prop",
-                "actor": "AAA" if kind == "submit_proposal" else CHAIR,
-                "recorded_by": "operator:sec",
-                **(
-                    {"title": "T", "text": "x", "area": "crisis_management"}
-                    if kind == "submit_proposal"
-                    else {}
-                ),
-                **({"outcome": "forward"} if kind == "complete_review" else {}),
-                **(
-                    {"deadline": (now + timedelta(days=1)).isoformat()}
-                    if kind == "open_round"
-                    else {}
-                ),
-            }
-        )
-        for event in decide(state, command, now, SMALL):
-            state = evolve(state, event)
-    assert state is not None
-    objection = COMMAND_ADAPTER.validate_python(
-        {
-            "kind": "break_silence",
-            "decision_id": "d-prop",
-            "actor": CHAIR,
-            "recorded_by": data.draw(st.sampled_from(["operator:sec", "operator:chair"])),
-            "round": 1,
-            "text_hash": state.round(1).text_hash,
-            "reasons": data.draw(st.text(min_size=1, max_size=20)),
-        }
-    )
-    try:
-        decide(state, objection, now + timedelta(minutes=data.draw(st.integers(0, 2000))), SMALL)
-    except ConcordError as refusal:
-        assert "chair" in refusal.message or "deadline" in refusal.message
+def test_a_history_with_an_event_left_out_or_repeated_is_invalid_history_or_still_a_history(
+    data: st.DataObject,
+) -> None:
+    log = [e for _, _, events in _random_run(data, (8, 40)) for e in events]
+    if len(log) < 3:
+        return
+    at = data.draw(st.integers(1, len(log) - 1))
+    if data.draw(st.booleans()):
+        broken = [*log[:at], *log[at + 1 :]]
     else:
-        raise AssertionError("the chair broke silence")
+        broken = [*log[: at + 1], log[at], *log[at + 1 :]]
+    renumbered = [e.model_copy(update={"stream_version": v}) for v, e in enumerate(broken, 1)]
+    try:
+        replay(renumbered)
+    except InvalidHistory as refused:
+        assert "cannot follow" in refused.message or "version" in refused.message
+        label_run("refused as InvalidHistory")
+    # Any other exception (an assert, a Refusal, a ValueError) fails the property.
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_chair_can_never_break_silence_in_any_state_with_an_open_round(
+    data: st.DataObject,
+) -> None:
+    for state, now, _ in _random_run(data, (10, 60)):
+        for r in state.open_rounds:
+            objection = COMMAND_ADAPTER.validate_python(
+                {
+                    "kind": "break_silence",
+                    "decision_id": "d-prop",
+                    "actor": CHAIR,
+                    "recorded_by": data.draw(st.sampled_from(["operator:sec", "operator:chair"])),
+                    "round": r.number,
+                    "text_hash": r.text_hash,
+                    "reasons": "objection",
+                }
+            )
+            label_run(f"open round in {state.status.value}")
+            try:
+                decide(state, objection, now, SMALL)
+            except Refusal as refusal:
+                assert refusal.rule in (Rule.CHAIR_CANNOT_BLOCK, Rule.WRONG_ROLE, Rule.WRONG_STATE)
+            else:
+                raise AssertionError(f"the chair broke silence in round {r.number}")

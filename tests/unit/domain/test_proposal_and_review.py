@@ -152,3 +152,23 @@ def test_before_referral_the_refusal_names_the_rosters_own_preparatory_committee
     assert refusal.message == "only the chair or the PREPCOM may complete a review; USA may not"
     s.do("refer", CHAIR)
     assert s.s.review is not None and s.s.review.committee == "PREPCOM"
+
+
+def test_extending_the_review_deadline_with_a_round_number_given_moves_the_review_only() -> None:
+    s = Scenario().proposed()
+    s.do("refer", CHAIR)
+    assert s.s.review is not None
+    review_deadline = s.s.review.deadline
+
+    [extended] = s.do(
+        "extend_deadline",
+        CHAIR,
+        target="review",
+        round=1,
+        new_deadline=s.later(days=30),
+        reason="r",
+    )
+
+    assert extended.round is None
+    assert s.s.review is not None and s.s.review.deadline > review_deadline
+    assert s.s.rounds == ()

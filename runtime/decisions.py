@@ -1,24 +1,26 @@
-"""How the adapters (CLI, API) talk to decision workflows: start, command, ask."""
+"""How the adapters (CLI, API) talk to decision workflows: start, command, ask, list."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import uuid
-from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.commands import CommandBase, SubmitProposal
 from domain.decider import decide
-from domain.errors import ConcordError, InvalidInput, NotFound, Refusal, Rule, Unavailable
+from domain.errors import ConcordError, Fault, NotFound, Refusal, Rule, Unavailable
 from workflows.decision import WORKFLOW_TASK_TIMEOUT, DecisionWorkflow
+from workflows.failures import from_failure
 from workflows.messages import (
     WORKFLOW_ID_PREFIX,
     CommandInput,
@@ -48,20 +50,30 @@ MAX_IN_FLIGHT: Final = 10
 _RETRIES: Final = 12
 
 
-def domain_error(failure: BaseException) -> ConcordError | None:
-    """The domain error a workflow's refusal carries, rebuilt on the caller's side."""
-    cause = failure.cause if isinstance(failure, WorkflowUpdateFailedError) else failure
-    if not isinstance(cause, ApplicationError):
-        return None
-    details: dict[str, Any] = cause.details[0] if cause.details else {}
-    message = details.get("message", cause.message)
-    if cause.type == "Refusal":
-        return Refusal(Rule(details.get("rule", "wrong_state")), message)
-    if cause.type == "InvalidInput":
-        return InvalidInput(details.get("field", "command"), message.split(": ", 1)[-1])
-    if cause.type == "NotFound":
-        return NotFound(message)
-    return None
+class InFlightLimit:
+    """At most `limit` calls at once per decision; a decision with none in flight holds nothing,
+    so a long-lived process keeps no entry for the thousands of decisions it once served."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def slot(self, decision_id: str) -> AsyncIterator[None]:
+        semaphore, users = self._slots.get(decision_id, (asyncio.Semaphore(self._limit), 0))
+        self._slots[decision_id] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._slots[decision_id]
+            if users == 1:
+                del self._slots[decision_id]
+            else:
+                self._slots[decision_id] = (semaphore, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._slots)
 
 
 class DecisionClient:
@@ -79,9 +91,7 @@ class DecisionClient:
         self._task_queue = task_queue
         self._search_attributes = search_attributes
         self._max_events_per_run = max_events_per_run
-        self._in_flight: defaultdict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(MAX_IN_FLIGHT)
-        )
+        self.in_flight = InFlightLimit(MAX_IN_FLIGHT)
 
     @property
     def temporal(self) -> Client:
@@ -132,7 +142,7 @@ class DecisionClient:
         """Give a command to its decision; the same key given twice yields the same receipt."""
         key = key or str(uuid.uuid4())
         handle = self.handle(command.decision_id)
-        async with self._in_flight[command.decision_id]:
+        async with self.in_flight.slot(command.decision_id):
             for attempt in range(_RETRIES):
                 try:
                     return await handle.execute_update(
@@ -141,8 +151,9 @@ class DecisionClient:
                         id=key,
                     )
                 except WorkflowUpdateFailedError as failure:
-                    raise domain_error(failure) or Refusal(
-                        Rule.WRONG_STATE, str(failure.cause or failure)
+                    raise from_failure(failure) or Fault(
+                        f"decision {command.decision_id}: the command failed without a refusal "
+                        f"({failure.cause or failure})"
                     ) from None
                 except RPCError as error:
                     if error.status is RPCStatusCode.RESOURCE_EXHAUSTED and attempt < _RETRIES - 1:

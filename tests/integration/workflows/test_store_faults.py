@@ -1,5 +1,5 @@
-"""A closed decision's history is archived once per run, and nothing after its last event can
-keep it from closing: a lost completion, another process's export, an archive that fails."""
+"""A decision survives what the store does: a refused batch is stored once the cause is gone, a
+history is archived once per run, and nothing after the last event keeps a decision open."""
 
 from __future__ import annotations
 
@@ -20,12 +20,19 @@ from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from activities.notify import LogNotifier, NotifyActivities
+from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
 from worker import workflow_runner
-from workflows.client import DecisionClient
 from workflows.decision import DecisionWorkflow
-from workflows.messages import ARCHIVE_HISTORY, ArchiveInput, ArchiveResult
+from workflows.messages import (
+    APPEND_EVENTS,
+    ARCHIVE_HISTORY,
+    AppendInput,
+    AppendResult,
+    ArchiveInput,
+    ArchiveResult,
+)
 
 ROOT = Path(__file__).parents[3]
 
@@ -57,6 +64,21 @@ class CompletionLost(EventActivities):
             input.decision_id, input.workflow_id, input.run_id, json.dumps(reordered(exported))
         )
         raise ApplicationError("the worker died before it reported the archive")
+
+
+class StoreRefusesTheFirstBatchTwice(EventActivities):
+    """The store refuses the decision's first batch twice (as a defect or a log changed behind
+    Concord's back would), through the real activity's own error path, then accepts it."""
+
+    refusals = 0
+
+    @activity.defn(name=APPEND_EVENTS)
+    async def append_events(self, input: AppendInput) -> AppendResult:
+        if StoreRefusesTheFirstBatchTwice.refusals < 2:
+            StoreRefusesTheFirstBatchTwice.refusals += 1
+            gap = input.model_copy(update={"expected_version": input.expected_version + 7})
+            return await super().append_events(gap)
+        return await super().append_events(input)
 
 
 class ArchiveDown(EventActivities):
@@ -98,6 +120,24 @@ async def council_on(env: WorkflowEnvironment, store: EventStore) -> AsyncIterat
     yield start
     for worker in workers:
         await worker.__aexit__(None, None, None)
+
+
+async def test_a_batch_the_store_refuses_is_stored_once_the_cause_is_gone(
+    council_on: Any,
+) -> None:
+    council: Council = await council_on(StoreRefusesTheFirstBatchTwice)
+
+    proposed = await council.do(
+        "submit_proposal", "POL", title="T", text="Draft", area="crisis_management"
+    )
+    await council.do("withdraw", "POL", reason="Overtaken by events")
+    result = await council.decisions.handle(council.decision_id).result()
+
+    assert StoreRefusesTheFirstBatchTwice.refusals == 2
+    assert result.status == "withdrawn"
+    stream = await council.store.stream(council.decision_id)
+    assert [e.type for e in stream] == ["ProposalSubmitted", "DecisionWithdrawn"]
+    assert proposed.event_ids == (stream[0].event_id,)
 
 
 async def test_a_lost_archive_completion_is_retried_and_the_decision_closes(
