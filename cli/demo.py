@@ -13,9 +13,9 @@ import typer
 
 from audit.replay import replay_decision
 from cli.session import out, principal, run
-from cli.stack import embedded_stack
 from domain.commands import COMMAND_ADAPTER, SubmitProposal
 from domain.errors import InvalidHistory, Unavailable
+from runtime.bootstrap import embedded_stack
 from runtime.decisions import DecisionClient
 from runtime.logging import configure_logging
 from runtime.settings import Settings, load_settings

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     operator: str = Field(default_factory=_os_user, min_length=1)
     log_format: Literal["auto", "console", "json"] = "auto"
+    worker_max_concurrent_activities: int = Field(default=50, ge=1, le=10_000)
+    worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=2, le=10_000)
+    worker_max_cached_workflows: int = Field(default=1000, ge=0, le=1_000_000)
 
     @field_validator("database_url")
     @classmethod

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Stack, WorkerProcess
+from tests.e2e.conftest import CONCORD, Stack, WorkerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 WORKER_STOPS = 12
 DEV_STOPS = 4
+PROJECTOR_STOPS = 8
 
 
 def test_a_worker_stopped_with_sigterm_drains_and_exits_0_every_time(
@@ -36,3 +41,23 @@ def test_concord_dev_stopped_with_sigterm_exits_0_every_time(tmp_path: Path) -> 
     assert codes == [0] * DEV_STOPS, stack.log.read_text()[-4000:]
     assert stack.log.read_text().count("Stopped.") == DEV_STOPS
     assert stack.leftovers() == []
+
+
+def test_the_projector_stopped_with_sigterm_exits_0_every_time(
+    store_url: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "CONCORD_DATABASE_URL": store_url, "CONCORD_LOG_FORMAT": "json"}
+    log = tmp_path / "projector.log"
+    codes = []
+    for number in range(1, PROJECTOR_STOPS + 1):
+        with log.open("ab") as out:
+            process = subprocess.Popen([CONCORD, "project"], env=env, stdout=out, stderr=out)
+        deadline = time.monotonic() + 30
+        while log.read_text().count('"projector running"') < number:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        codes.append(process.wait(30))
+
+    assert codes == [0] * PROJECTOR_STOPS, log.read_text()[-4000:]
+    assert log.read_text().count('"projector stopping"') == PROJECTOR_STOPS

@@ -14,12 +14,12 @@ from pathlib import Path
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.bootstrap import build_worker
+from runtime.decisions import DecisionClient
 from store.eventstore import open_store
 from store.migrate import upgrade
 from tests.integration.workflows.council import Council
 from tests.temporal import TEST_SERVER, binary
-from worker import build_worker
-from runtime.decisions import DecisionClient
 
 HERE = Path(__file__).parent
 

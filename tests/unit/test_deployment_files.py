@@ -27,6 +27,12 @@ def test_compose_runs_temporal_on_postgres_its_ui_the_event_store_and_workers() 
     assert "ports" not in services["worker"], "workers scale horizontally: no fixed ports"
 
 
+def test_the_read_models_are_projected_by_one_service_of_their_own() -> None:
+    services = _compose()["services"]
+    assert services["projector"]["command"] == ["concord", "project"]
+    assert services["projector"]["deploy"]["replicas"] == 1
+
+
 def test_every_dependency_names_a_service_and_every_setting_is_one_concord_reads() -> None:
     services = _compose()["services"]
     known = {f"CONCORD_{name.upper()}" for name in Settings.model_fields}

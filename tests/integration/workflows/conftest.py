@@ -12,11 +12,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from runtime.bootstrap import build_worker
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from tests.temporal import TEST_SERVER, binary
-from worker import build_worker
 
 
 @pytest.fixture

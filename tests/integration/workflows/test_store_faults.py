@@ -20,10 +20,10 @@ from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from activities.notify import LogNotifier, NotifyActivities
+from runtime.bootstrap import workflow_runner
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
-from worker import workflow_runner
 from workflows.decision import DecisionWorkflow
 from workflows.messages import (
     APPEND_EVENTS,

@@ -1,0 +1,221 @@
+"""The composition root: how Concord's parts are wired, for every entry point and the tests.
+
+`worker.py`, `concord dev`, `concord demo`, `concord project` and the test fixtures build their
+worker, store, client and read-model projector here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+import structlog
+from sqlalchemy.engine import make_url
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.events import EventActivities
+from activities.notify import LogNotifier, Notifier, NotifyActivities
+from domain.errors import InvalidInput
+from runtime.decisions import DecisionClient
+from runtime.devserver import DevServer
+from runtime.settings import Settings
+from runtime.temporal import connect
+from store.eventstore import EventStore, open_store
+from store.migrate import upgrade
+from store.projections import ProjectionRunner
+from store.read_models import DecisionsProjection
+from workflows.decision import SEARCH_ATTRIBUTES, DecisionWorkflow
+
+log = structlog.get_logger(__name__)
+
+STICKY_TIMEOUT: Final = timedelta(seconds=2)
+"""A decision's next task waits this long for the worker that holds it in its cache before any
+worker takes it: a killed worker costs a command seconds, a live one answers in milliseconds."""
+
+PASSTHROUGH: Final = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "domain",
+    "workflows.messages",
+    "workflows.failures",
+)
+"""Pure modules the sandbox may share between runs instead of re-importing them for each."""
+
+UI_PORT_OFFSET: Final = 1000
+"""The Web UI listens on the frontend's port + 1000 (7233 → 8233), as the dev server does."""
+PROJECTION_INTERVAL_S: Final = 0.5
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How much one worker takes on at once; from settings in production, defaults in tests."""
+
+    max_concurrent_activities: int = 50
+    max_concurrent_workflow_tasks: int | None = None
+    max_cached_workflows: int = 1000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerOptions:
+        return cls(
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            max_cached_workflows=settings.worker_max_cached_workflows,
+        )
+
+
+def build_worker(
+    client: Client,
+    store: EventStore,
+    task_queue: str,
+    notifier: Notifier | None = None,
+    options: WorkerOptions | None = None,
+) -> Worker:
+    """A worker for the decision workflow and its activities, wired to `store`."""
+    events = EventActivities(store, client)
+    notify = NotifyActivities(notifier or LogNotifier())
+    options = options or WorkerOptions()
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[DecisionWorkflow],
+        activities=[events.append_events, events.archive_history, notify.notify],
+        workflow_runner=workflow_runner(),
+        max_concurrent_activities=options.max_concurrent_activities,
+        max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,
+        max_cached_workflows=options.max_cached_workflows,
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
+    )
+
+
+def projector(store: EventStore) -> ProjectionRunner:
+    """The read models' follower: one per deployment, never one per worker."""
+    return ProjectionRunner(store, [DecisionsProjection()])
+
+
+@contextlib.asynccontextmanager
+async def opened_store(settings: Settings) -> AsyncIterator[EventStore]:
+    store = await open_store(settings.database_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set `stop`: a graceful stop drains, then the process exits 0."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run a worker until `stop` is set or the process receives SIGTERM or SIGINT."""
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    async with (
+        opened_store(settings) as store,
+        build_worker(
+            client, store, settings.task_queue, options=WorkerOptions.from_settings(settings)
+        ),
+    ):
+        log.info(
+            "worker running", task_queue=settings.task_queue, temporal=settings.temporal_address
+        )
+        await stop.wait()
+        log.info("worker stopping")
+
+
+async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Keep the read models current until `stop` is set or SIGTERM or SIGINT arrives."""
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
+    async with opened_store(settings) as store, following(projector(store)):
+        database = make_url(settings.database_url).render_as_string(hide_password=True)
+        log.info("projector running", database=database)
+        await stop.wait()
+        log.info("projector stopping")
+
+
+@contextlib.asynccontextmanager
+async def following(runner: ProjectionRunner) -> AsyncIterator[ProjectionRunner]:
+    """The runner following the log in the background; caught up once more on the way out."""
+    task = asyncio.create_task(runner.follow(PROJECTION_INTERVAL_S))
+    try:
+        yield runner
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await runner.catch_up()
+
+
+@dataclass
+class Stack:
+    """Everything the embedded stack runs, for the command that started it."""
+
+    settings: Settings
+    server: DevServer
+    store: EventStore
+    decisions: DecisionClient
+    projections: ProjectionRunner
+
+
+def host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    host = "127.0.0.1" if host in ("localhost", "") else host
+    if not port.isdigit():
+        raise InvalidInput("CONCORD_TEMPORAL_ADDRESS", f"{address!r} is not host:port")
+    return host, int(port)
+
+
+@contextlib.asynccontextmanager
+async def embedded_stack(
+    settings: Settings, search_attributes: Sequence[str] | None = None
+) -> AsyncIterator[Stack]:
+    """Temporal's dev server, the migrated store, a worker and the projector on this machine;
+    all of it stopped on the way out."""
+    host, port = host_port(settings.temporal_address)
+    server = DevServer(
+        settings.data_dir / "temporal",
+        host,
+        port,
+        port + UI_PORT_OFFSET,
+        settings.temporal_namespace,
+        search_attributes or [key.name for key in SEARCH_ATTRIBUTES],
+    )
+    server.start()
+    try:
+        await server.wait_ready()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade(settings.database_url)
+        async with opened_store(settings) as store:
+            client = await connect(settings.temporal_address, settings.temporal_namespace)
+            async with (
+                following(projector(store)) as runner,
+                build_worker(
+                    client,
+                    store,
+                    settings.task_queue,
+                    options=WorkerOptions.from_settings(settings),
+                ),
+            ):
+                yield Stack(
+                    settings, server, store, DecisionClient(client, settings.task_queue), runner
+                )
+    finally:
+        server.stop()
