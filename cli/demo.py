@@ -13,7 +13,7 @@ import typer
 
 from audit.replay import replay_decision
 from cli.session import out, principal, run
-from domain.commands import COMMAND_ADAPTER, SubmitProposal
+from domain.commands import SubmitProposal, command_of
 from domain.errors import InvalidHistory, Unavailable
 from runtime.bootstrap import embedded_stack
 from runtime.decisions import DecisionClient
@@ -54,15 +54,7 @@ class Timeline:
     async def do(
         self, kind: str, actor: str, what: str, quiet: bool = False, **fields: Any
     ) -> Receipt:
-        command = COMMAND_ADAPTER.validate_python(
-            {
-                "kind": kind,
-                "decision_id": self.decision_id,
-                "actor": actor,
-                "recorded_by": self.recorded_by,
-                **fields,
-            }
-        )
+        command = command_of(kind, self.decision_id, actor, self.recorded_by, **fields)
         receipt = await (
             self.decisions.propose(command)
             if isinstance(command, SubmitProposal)

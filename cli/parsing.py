@@ -15,6 +15,8 @@ from domain.errors import InvalidInput
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 M = TypeVar("M", bound=BaseModel)
+MAX_DURATION = timedelta(days=100 * 366)
+"""The longest duration a command line accepts (a century): anything longer is a typing slip."""
 
 
 def parse_duration(value: str, field: str) -> timedelta:
@@ -22,7 +24,12 @@ def parse_duration(value: str, field: str) -> timedelta:
     match = _DURATION.match(value.strip())
     if not match or int(match.group(1)) == 0:
         raise InvalidInput(field, f"{value!r} is not a duration like 30s, 15m, 72h or 14d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    duration = timedelta(**{_UNITS[match.group(2)]: min(int(match.group(1)), 10**12)})
+    if duration > MAX_DURATION:
+        raise InvalidInput(
+            field, f"{value!r} is longer than {MAX_DURATION.days} days, the longest accepted"
+        )
+    return duration
 
 
 def duration_seconds(value: str | None, field: str) -> int | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal, TypedDict
+from typing import Annotated, Any, Final, Literal, TypedDict
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from domain.areas import Area
-from domain.roster import PREPARATORY_COMMITTEE, CouncilLevel
+from domain.roster import CHAIR, PREPARATORY_COMMITTEE, CouncilLevel
 from domain.values import (
+    SYSTEM,
     ActionItem,
     ActorCode,
     DeadlineTarget,
@@ -20,6 +21,7 @@ from domain.values import (
     Seconds,
     Statement,
     Text,
+    TextHash,
     Title,
 )
 
@@ -82,13 +84,13 @@ class OpenRound(CommandBase):
 class Concur(CommandBase):
     kind: Literal["concur"] = "concur"
     round: int = Field(ge=1)
-    text_hash: str
+    text_hash: TextHash
 
 
 class BreakSilence(CommandBase):
     kind: Literal["break_silence"] = "break_silence"
     round: int = Field(ge=1)
-    text_hash: str
+    text_hash: TextHash
     reasons: Statement
 
 
@@ -222,3 +224,33 @@ Command = Annotated[
 ]
 
 COMMAND_ADAPTER: Final[TypeAdapter[Command]] = TypeAdapter(Command)
+
+
+def command_of(
+    kind: str,
+    decision_id: str,
+    actor: str,
+    recorded_by: str | None = None,
+    *,
+    operator: str = "secretariat",
+    **fields: Any,
+) -> Command:
+    """The command of `kind` a script gives (the demo, the tests' drivers), validated.
+
+    Unless `recorded_by` says otherwise, a member state records in its own name and the chair
+    or a body through the operator, as a secretariat records what it is told in a meeting.
+    Raises pydantic's ValidationError naming the field when a value is malformed.
+    """
+    if recorded_by is None:
+        # Bodies are the Preparatory Committee and the Council's levels (codes with a hyphen).
+        by_operator = actor in (CHAIR, SYSTEM, PREPARATORY_COMMITTEE) or "-" in actor
+        recorded_by = f"operator:{operator}" if by_operator else f"member:{actor}"
+    return COMMAND_ADAPTER.validate_python(
+        {
+            "kind": kind,
+            "decision_id": decision_id,
+            "actor": actor,
+            "recorded_by": recorded_by,
+            **fields,
+        }
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -11,7 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -102,41 +108,54 @@ class DecisionClient:
         return self._client.get_workflow_handle_for(DecisionWorkflow.run, workflow_id(decision_id))
 
     async def propose(self, command: SubmitProposal, key: str | None = None) -> Receipt:
-        """Start a decision's workflow with its proposal; the receipt names the stored event."""
-        decide(None, command, datetime.now(UTC))  # refuse at once, before anything starts
+        """Start a decision's workflow with its proposal, in one call (update-with-start); the
+        receipt names the stored event. The same proposal retried with its key gets its receipt;
+        any other proposal for an existing decision is refused (decision_exists)."""
+        # Decided here first (a pure call) so that a refused proposal never starts a workflow:
+        # a decision's id, once its workflow has started, is never given to another.
+        decide(None, command, datetime.now(UTC))
         key = key or str(uuid.uuid4())
         extra: dict[str, Any] = {}
         if self._max_events_per_run is not None:
             extra["max_events_per_run"] = self._max_events_per_run
-        start = DecisionInput(
-            decision_id=command.decision_id,
-            proposal=command,
-            proposal_key=key,
-            search_attributes=self._search_attributes,
-            **extra,
+        start = WithStartWorkflowOperation(
+            DecisionWorkflow.run,
+            DecisionInput(
+                decision_id=command.decision_id,
+                proposal=command,
+                proposal_key=key,
+                search_attributes=self._search_attributes,
+                **extra,
+            ),
+            id=workflow_id(command.decision_id),
+            task_queue=self._task_queue,
+            task_timeout=WORKFLOW_TASK_TIMEOUT,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-        try:
-            await self._client.start_workflow(
-                DecisionWorkflow.run,
-                start,
-                id=workflow_id(command.decision_id),
-                task_queue=self._task_queue,
-                task_timeout=WORKFLOW_TASK_TIMEOUT,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            # A retried proposal (same key) is answered with its receipt while the decision's
-            # workflow runs; any other proposal for this decision is refused.
+        async with self.in_flight.slot(command.decision_id), _settled(start):
             try:
-                return await self.execute(command, key)
-            except Refusal:
+                return await self._client.execute_update_with_start_workflow(
+                    DecisionWorkflow.execute,
+                    CommandInput(command=command, idempotency_key=key),
+                    id=key,
+                    start_workflow_operation=start,
+                )
+            except WorkflowAlreadyStartedError:  # the decision's workflow has closed
                 raise Refusal(
                     Rule.DECISION_EXISTS, f"decision {command.decision_id} already exists"
                 ) from None
-        except RPCError as error:
-            raise _unavailable(error) from None
-        return await self.execute(command, key)
+            except WorkflowUpdateFailedError as failure:
+                raise from_failure(failure) or Fault(
+                    f"decision {command.decision_id}: the proposal failed without a refusal "
+                    f"({failure.cause or failure})"
+                ) from None
+            except RPCError as error:
+                if error.status is RPCStatusCode.ALREADY_EXISTS:  # closed, as a start says it
+                    raise Refusal(
+                        Rule.DECISION_EXISTS, f"decision {command.decision_id} already exists"
+                    ) from None
+                raise _unavailable(error) from None
 
     async def execute(self, command: CommandBase, key: str | None = None) -> Receipt:
         """Give a command to its decision; the same key given twice yields the same receipt."""
@@ -228,6 +247,17 @@ class DecisionClient:
         return Refusal(
             Rule.WRONG_STATE, f"decision {decision_id} is {state}; it takes no further commands"
         )
+
+
+@asynccontextmanager
+async def _settled(start: WithStartWorkflowOperation[Any, Any]) -> AsyncIterator[None]:
+    """On the way out, take the start operation's own outcome: when the call failed it holds
+    the same failure, which would otherwise be reported as never retrieved."""
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(start.workflow_handle(), timeout=0.1)
 
 
 def _unavailable(error: RPCError) -> ConcordError:

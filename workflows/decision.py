@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import timedelta
 from typing import Final
@@ -83,6 +84,8 @@ still fails is reported (log, metric, `concord doctor`) and never keeps the deci
 WORKFLOW_TASK_TIMEOUT: Final = timedelta(seconds=5)
 """A workflow task takes milliseconds; one held by a worker that died is handed on after this,
 not after Temporal's default of 10 s, so a worker loss delays the decision's commands briefly."""
+NOTIFY_IN_BACKGROUND: Final = "notify-in-background"
+"""Patch: notifications are sent beside the run loop instead of between two appends."""
 ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
@@ -107,6 +110,7 @@ class DecisionWorkflow:
         self._start_refusal: ApplicationError | None = None
         self._indexed: tuple[str, ...] = ()
         self._refused_clock: set[str] = set()
+        self._notifying: set[asyncio.Task[None]] = set()
         if input.state is None and input.proposal is not None:
             try:
                 self._accept(input.proposal, input.proposal_key or "proposal")
@@ -175,6 +179,9 @@ class DecisionWorkflow:
             if self._run_due_clock():
                 continue
             if self._wants_to_end() and workflow.all_handlers_finished():
+                if self._notifying:
+                    await self._notifications_sent()
+                    continue  # commands may have come in meanwhile: they are stored first
                 break
             await self._wait_for_work()
         if self._closed():
@@ -282,8 +289,19 @@ class DecisionWorkflow:
         self._release_receipts(batch)
         self._upsert_search_attributes()
         notable = tuple(e for e in batch if e.type in NOTIFIED)
-        if notable:
+        if not notable:
+            return
+        if workflow.patched(NOTIFY_IN_BACKGROUND):
+            # People are told in the background: a slow or failing channel never delays the
+            # next batch; the run waits for what is still being sent only before it ends.
+            self._notifying.add(asyncio.create_task(self._notify(notable)))
+        else:
             await self._notify(notable)
+
+    async def _notifications_sent(self) -> None:
+        if self._notifying:
+            await asyncio.gather(*self._notifying)
+            self._notifying.clear()
 
     async def _notify(self, events: tuple[Event, ...]) -> None:
         """Tell people; a failing channel is logged and never holds up the decision."""

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +189,19 @@ class Stack:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
         return lines[0]
+
+    def status_when(
+        self, decision_id: str, holds: Callable[[dict[str, Any]], bool], timeout: float = 60
+    ) -> dict[str, Any]:
+        """The decision's status once `holds` is true of it (asked every 0.2 s, at most
+        `timeout` seconds): a deadline's effect is awaited, never slept through."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.ok("status", decision_id)
+            if holds(status):
+                return status
+            assert time.monotonic() < deadline, f"{decision_id} never got there: {status}"
+            time.sleep(0.2)
 
     def tampered_copy(
         self, into: Path, decision_id: str, event_type: str, tamper: str

@@ -54,8 +54,7 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
     stack.ok("review", "d-cli", "--outcome", "amend", "--text", "Amended text")
     stack.ok("open-round", "d-cli", "--deadline", "4s")
     stack.ok("concern", "d-cli", "--as", "NOR", "--statement", "Human rights")
-    time.sleep(6)
-    status = stack.ok("status", "d-cli")
+    status = stack.status_when("d-cli", lambda s: s["state"] == "adopted")
     assert status["state"] == "adopted" and status["area"] == "struggle_against_terrorism"
     assert [r["outcome"] for r in status["rounds"]] == ["failed", "adopted_by_silence"]
 
@@ -79,7 +78,7 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
     stack.ok(
         "resolve-issue", "d-cli", "--issue", "1", "--text", "Report quarterly", "--deadline", "4s"
     )
-    time.sleep(6)
+    stack.status_when("d-cli", lambda s: s["implementation_issues"][0]["open"] is False)
     stack.ok("complete-item", "d-cli", "--as", "GBR", "--item", "A1")
     stack.ok("complete-item", "d-cli", "--as", "RUS", "--item", "A2")
     stack.ok("report", "d-cli", "--as", "PC", "--summary", "Report back to Ambassadors")

@@ -13,7 +13,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.commands import COMMAND_ADAPTER
+from domain.commands import command_of
 from domain.errors import Refusal, Rule
 from domain.state import DecisionState
 from runtime.decisions import DecisionClient
@@ -39,17 +39,7 @@ class Council:
         self.decision_id = decision_id
 
     def command(self, kind: str, actor: str, principal: str | None = None, **fields: Any) -> Any:
-        if principal is None:
-            principal = "operator:secretariat" if actor in ("chair", "PC") else f"member:{actor}"
-        return COMMAND_ADAPTER.validate_python(
-            {
-                "kind": kind,
-                "decision_id": self.decision_id,
-                "actor": actor,
-                "recorded_by": principal,
-                **fields,
-            }
-        )
+        return command_of(kind, self.decision_id, actor, principal, **fields)
 
     async def do(
         self,

@@ -198,6 +198,14 @@ async def test_the_proposer_withdraws_and_later_commands_are_refused(council: Co
     await council.do("withdraw", "POL", reason="Overtaken by events")
     await council.decisions.handle(council.decision_id).result()
     await council.refused(Rule.WRONG_STATE, "request_meeting", "RUS", reason="r")
+    await council.refused(
+        Rule.DECISION_EXISTS,
+        "submit_proposal",
+        "USA",
+        title="T",
+        text="Again",
+        area="crisis_management",
+    )
 
 
 async def test_suspension_pauses_the_silence_deadline_until_resumed(council: Council) -> None:

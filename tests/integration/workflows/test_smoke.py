@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.commands import COMMAND_ADAPTER
+from domain.commands import command_of
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.integration.workflows.conftest import env_now
@@ -15,11 +16,8 @@ from tests.integration.workflows.conftest import env_now
 async def test_a_round_is_adopted_by_silence(
     env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
 ) -> None:
-    def command(kind: str, actor: str, **fields: object):  # type: ignore[no-untyped-def]
-        principal = "operator:sec" if actor == "chair" else f"member:{actor}"
-        return COMMAND_ADAPTER.validate_python(
-            {"kind": kind, "decision_id": "d-1", "actor": actor, "recorded_by": principal, **fields}
-        )
+    def command(kind: str, actor: str, **fields: Any) -> Any:
+        return command_of(kind, "d-1", actor, **fields)
 
     receipt = await decisions.propose(
         command("submit_proposal", "POL", title="T", text="x", area="crisis_management")

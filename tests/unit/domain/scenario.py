@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.commands import COMMAND_ADAPTER
+from domain.commands import command_of
 from domain.decider import decide, evolve
 from domain.errors import Refusal, Rule
 from domain.events import Event
@@ -17,10 +17,6 @@ from domain.state import DecisionState
 
 START = datetime(2004, 12, 1, 9, 0, tzinfo=UTC)
 TEXT = "The NATO-Russia Council adopts an Action Plan on Terrorism."
-
-
-def principal_for(actor: str) -> str:
-    return "operator:secretariat" if actor in (CHAIR, "PC") or "-" in actor else f"member:{actor}"
 
 
 class Scenario:
@@ -44,15 +40,7 @@ class Scenario:
         return self.state
 
     def command(self, kind: str, actor: str, principal: str | None = None, **fields: Any) -> Any:
-        return COMMAND_ADAPTER.validate_python(
-            {
-                "kind": kind,
-                "decision_id": self.decision_id,
-                "actor": actor,
-                "recorded_by": principal or principal_for(actor),
-                **fields,
-            }
-        )
+        return command_of(kind, self.decision_id, actor, principal, **fields)
 
     def do(self, kind: str, actor: str, principal: str | None = None, **fields: Any) -> list[Any]:
         return self.execute(self.command(kind, actor, principal, **fields))

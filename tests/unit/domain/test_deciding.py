@@ -48,3 +48,19 @@ def test_a_command_no_rule_takes_is_invalid_input() -> None:
     command = _Unruled(decision_id=s.decision_id, actor=CHAIR, recorded_by="operator:sec")
     with pytest.raises(InvalidInput, match="unknown command _Unruled"):
         decide(s.state, command, START)
+
+
+def test_a_scripted_command_is_recorded_by_the_member_itself_or_by_the_operator() -> None:
+    from pydantic import ValidationError
+
+    from domain.commands import Concur, command_of
+
+    concur = command_of("concur", "d-1", "RUS", round=1, text_hash="sha256:" + "0" * 64)
+    refer = command_of("refer", "d-1", "chair", operator="sec")
+    report = command_of("report_progress", "d-1", "PC", summary="s")
+
+    assert isinstance(concur, Concur) and concur.recorded_by == "member:RUS"
+    assert (refer.recorded_by, report.recorded_by) == ("operator:sec", "operator:secretariat")
+    assert command_of("refer", "d-1", "chair", "operator:x").recorded_by == "operator:x"
+    with pytest.raises(ValidationError, match="text_hash"):
+        command_of("concur", "d-1", "RUS", round=1, text_hash="not a hash")

@@ -1,0 +1,72 @@
+"""The replay audit: an archived history replays on the current code and implies exactly the
+events the log holds; a log that differs from what its history implies is a finding."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from audit.replay import replay_decision
+from domain.commands import command_of
+from domain.decider import decide
+from runtime.decisions import DecisionClient
+from store.decision_events import new_event
+from store.eventstore import EventStore, open_store
+from store.migrate import upgrade
+from tests.integration.workflows.council import Council
+
+
+async def closed_decision(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
+) -> str:
+    council = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
+    await council.proposed()
+    await council.do("refer", "chair")
+    await council.do("withdraw", "POL", reason="Overtaken by events")
+    await decisions.handle(council.decision_id).result()
+    return council.decision_id
+
+
+async def test_a_closed_decision_replays_and_implies_exactly_its_logged_events(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
+) -> None:
+    decision_id = await closed_decision(env, decisions, store)
+
+    report = await replay_decision(store, decision_id)
+
+    assert report.ok, report.failures
+    assert (report.runs, report.events_implied, report.events_stored) == (1, 3, 3)
+
+
+async def test_a_log_that_holds_other_events_than_its_history_implies_is_a_finding(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore, tmp_path: Path
+) -> None:
+    decision_id = await closed_decision(env, decisions, store)
+    [history] = await store.histories(decision_id)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'forged.db'}"
+    await upgrade(url)
+    forged = await open_store(url)
+    try:
+        await forged.archive_history(
+            decision_id, history.workflow_id, history.run_id, history.history_json
+        )
+        proposal = command_of(
+            "submit_proposal",
+            decision_id,
+            "POL",
+            title="T",
+            text="Another text",
+            area="crisis_management",
+        )
+        [event] = decide(None, proposal, history.archived_at)
+        await forged.append(decision_id, 0, [new_event(event)])
+
+        report = await replay_decision(forged, decision_id)
+    finally:
+        await forged.close()
+
+    assert not report.ok
+    assert report.failures[0].startswith("version 1: the history implies ProposalSubmitted")
+    assert any("missing from the log" in failure for failure in report.failures)
