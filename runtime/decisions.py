@@ -142,19 +142,12 @@ class DecisionClient:
                     start_workflow_operation=start,
                 )
             except WorkflowAlreadyStartedError:  # the decision's workflow has closed
-                raise Refusal(
-                    Rule.DECISION_EXISTS, f"decision {command.decision_id} already exists"
-                ) from None
+                raise _exists(command.decision_id) from None
             except WorkflowUpdateFailedError as failure:
-                raise from_failure(failure) or Fault(
-                    f"decision {command.decision_id}: the proposal failed without a refusal "
-                    f"({failure.cause or failure})"
-                ) from None
+                raise _failed(command.decision_id, failure) from None
             except RPCError as error:
                 if error.status is RPCStatusCode.ALREADY_EXISTS:  # closed, as a start says it
-                    raise Refusal(
-                        Rule.DECISION_EXISTS, f"decision {command.decision_id} already exists"
-                    ) from None
+                    raise _exists(command.decision_id) from None
                 raise _unavailable(error) from None
 
     async def execute(self, command: CommandBase, key: str | None = None) -> Receipt:
@@ -170,10 +163,7 @@ class DecisionClient:
                         id=key,
                     )
                 except WorkflowUpdateFailedError as failure:
-                    raise from_failure(failure) or Fault(
-                        f"decision {command.decision_id}: the command failed without a refusal "
-                        f"({failure.cause or failure})"
-                    ) from None
+                    raise _failed(command.decision_id, failure) from None
                 except RPCError as error:
                     if error.status is RPCStatusCode.RESOURCE_EXHAUSTED and attempt < _RETRIES - 1:
                         await asyncio.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
@@ -258,6 +248,18 @@ async def _settled(start: WithStartWorkflowOperation[Any, Any]) -> AsyncIterator
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(start.workflow_handle(), timeout=0.1)
+
+
+def _failed(decision_id: str, failure: WorkflowUpdateFailedError) -> ConcordError:
+    """The Concord error an update's failure carries; a Fault when it carries none (a defect,
+    a failed workflow), never a refusal the rules did not make."""
+    return from_failure(failure) or Fault(
+        f"decision {decision_id}: the command failed without a refusal ({failure.cause or failure})"
+    )
+
+
+def _exists(decision_id: str) -> Refusal:
+    return Refusal(Rule.DECISION_EXISTS, f"decision {decision_id} already exists")
 
 
 def _unavailable(error: RPCError) -> ConcordError:

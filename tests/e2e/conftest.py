@@ -19,8 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from runtime.devserver import port_is_free
-from store.migrate import upgrade
-from tests.pg import throwaway_database
+from tests.stores import migrated_store
 from tests.temporal import DEV_SERVER, binary
 from workflows.decision import SEARCH_ATTRIBUTES
 
@@ -57,13 +56,7 @@ async def dev_server(
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A migrated, empty event store on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
-        await upgrade(url)
-        yield url
-        return
-    async with throwaway_database("concord_e2e") as url:
-        await upgrade(url)
+    async with migrated_store(request.param, tmp_path, "concord_e2e") as url:
         yield url
 
 
@@ -189,6 +182,22 @@ class Stack:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
         return lines[0]
+
+    def proposed(self, decision_id: str, text: str = "x") -> dict[str, Any]:
+        """A decision proposed by the United States on crisis management; its receipt."""
+        return self.ok(
+            "propose",
+            "--id",
+            decision_id,
+            "--as",
+            "USA",
+            "--title",
+            "T",
+            "--area",
+            "crisis_management",
+            "--text",
+            text,
+        )
 
     def status_when(
         self, decision_id: str, holds: Callable[[dict[str, Any]], bool], timeout: float = 60

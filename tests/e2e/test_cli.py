@@ -110,19 +110,7 @@ def test_a_second_stack_on_a_taken_port_says_so_and_exits_5(stack: Stack) -> Non
 def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
     stack: Stack, tmp_path: Path
 ) -> None:
-    stack.ok(
-        "propose",
-        "--id",
-        "d-refusals",
-        "--as",
-        "USA",
-        "--title",
-        "T",
-        "--area",
-        "crisis_management",
-        "--text",
-        "x",
-    )
+    stack.proposed("d-refusals")
     # Nothing to answer yet: the rules refuse it (exit 3), the CLI does not guess (exit 2).
     assert "no_such_round" in stack.fails(3, "concur", "d-refusals", "--as", "USA")
     stack.ok("refer", "d-refusals")
@@ -169,19 +157,7 @@ def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
 
 
 def test_doctor_finds_a_closed_run_without_its_archive_and_repairs_it(stack: Stack) -> None:
-    stack.ok(
-        "propose",
-        "--id",
-        "d-doctor",
-        "--as",
-        "USA",
-        "--title",
-        "T",
-        "--area",
-        "crisis_management",
-        "--text",
-        "x",
-    )
+    stack.proposed("d-doctor")
     stack.ok("withdraw", "d-doctor", "--as", "USA", "--reason", "Overtaken by events")
     database = stack.data_dir / "concord.db"
     archived: list[tuple[str]] = []
@@ -214,19 +190,7 @@ def test_a_stored_event_tampered_so_it_no_longer_applies_is_invalid_history_exit
     stack: Stack, tmp_path: Path
 ) -> None:
     decision = "d-unapplied"
-    stack.ok(
-        "propose",
-        "--id",
-        decision,
-        "--as",
-        "USA",
-        "--title",
-        "T",
-        "--area",
-        "crisis_management",
-        "--text",
-        "x",
-    )
+    stack.proposed(decision)
     stack.ok("refer", decision)
     stack.ok("review", decision, "--outcome", "forward")
     stack.ok("open-round", decision, "--deadline", "1h")
@@ -253,19 +217,7 @@ def test_a_stored_event_tampered_so_it_no_longer_applies_is_invalid_history_exit
 def test_audit_verify_exits_1_and_names_the_first_tampered_position(
     stack: Stack, tmp_path: Path
 ) -> None:
-    stack.ok(
-        "propose",
-        "--id",
-        "d-tamper",
-        "--as",
-        "USA",
-        "--title",
-        "T",
-        "--area",
-        "crisis_management",
-        "--text",
-        "Original text",
-    )
+    stack.proposed("d-tamper", text="Original text")
     history = stack.ok("audit", "history", "d-tamper")
     assert stack.ok("audit", "verify")["ok"] is True
     copy, position = stack.tampered_copy(

@@ -15,8 +15,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +29,9 @@ from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer, port_is_free
 from runtime.temporal import connect
 from store.eventstore import open_store
-from store.migrate import upgrade
 from store.verify import verify_log
 from tests.e2e.conftest import WorkerProcess, free_port
-from tests.pg import throwaway_database
+from tests.stores import migrated_store
 from workflows.decision import SEARCH_ATTRIBUTES
 from workflows.messages import DecisionResult, Receipt
 
@@ -385,22 +383,9 @@ def restart_postgres() -> None:
     raise RuntimeError("PostgreSQL did not come back within 60 s")
 
 
-@asynccontextmanager
-async def event_store_for(backend: str, workdir: Path) -> AsyncIterator[str]:
-    """A migrated, empty event store on `backend`, gone afterwards."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{workdir / 'concord.db'}"
-        await upgrade(url)
-        yield url
-        return
-    async with throwaway_database("concord_chaos") as url:
-        await upgrade(url)
-        yield url
-
-
 async def one_run(backend: str, plan: Sequence[Fault], lanes: int, workers: int) -> Report:
     workdir = Path(tempfile.mkdtemp(prefix="concord-chaos-"))
-    async with event_store_for(backend, workdir) as url:
+    async with migrated_store(backend, workdir, "concord_chaos") as url:
         chaos = Chaos(workdir, url, workers=workers, lanes=lanes)
         report = await chaos.run(plan)
     report.temporal_restart_failures = chaos.restart_failures
