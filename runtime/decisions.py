@@ -37,6 +37,7 @@ from workflows.messages import (
     Receipt,
     StatusInput,
     StatusResult,
+    update_id,
     workflow_id,
 )
 
@@ -138,7 +139,7 @@ class DecisionClient:
                 return await self._client.execute_update_with_start_workflow(
                     DecisionWorkflow.execute,
                     CommandInput(command=command, idempotency_key=key),
-                    id=key,
+                    id=update_id(key, command),
                     start_workflow_operation=start,
                 )
             except WorkflowAlreadyStartedError:  # the decision's workflow has closed
@@ -160,7 +161,7 @@ class DecisionClient:
                     return await handle.execute_update(
                         DecisionWorkflow.execute,
                         CommandInput(command=command, idempotency_key=key),
-                        id=key,
+                        id=update_id(key, command),
                     )
                 except WorkflowUpdateFailedError as failure:
                     raise _failed(command.decision_id, failure) from None

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         Receipt,
         StatusInput,
         StatusResult,
+        command_digest,
     )
 
 STATE_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordState")
@@ -103,6 +104,7 @@ class DecisionWorkflow:
         self._stored_version = input.state.version if input.state else 0
         self._pending: list[Event] = []
         self._awaiting: dict[str, tuple[int, int]] = {}
+        self._digests: dict[str, str] = {}
         self._receipts: dict[str, Receipt] = {r.idempotency_key: r for r in input.receipts}
         self._refs: dict[int, tuple[str, str]] = {}
         self._updates = 0
@@ -131,7 +133,17 @@ class DecisionWorkflow:
 
     @execute.validator
     def _validate_execute(self, input: CommandInput) -> None:
-        if input.idempotency_key in self._receipts or input.idempotency_key in self._awaiting:
+        key = input.idempotency_key
+        if key in self._receipts or key in self._awaiting:
+            given = self._receipts[key].command_digest if key in self._receipts else None
+            given = given or self._digests.get(key, "")
+            if given and given != command_digest(input.command):
+                raise to_failure(
+                    InvalidInput(
+                        "idempotency_key",
+                        f"{key!r} was already used for another command; use a new key",
+                    )
+                )
             return
         self._decide(input.command)
 
@@ -217,6 +229,7 @@ class DecisionWorkflow:
         self._events += len(events)
         if events and key is not None:
             self._awaiting[key] = (events[0].stream_version, events[-1].stream_version)
+            self._digests[key] = command_digest(command)
 
     def _run_due_clock(self) -> bool:
         """Issue the clock's commands that have fallen due; True when any was accepted."""
@@ -332,6 +345,7 @@ class DecisionWorkflow:
                 event_types=tuple(types.get(v, "") for v in versions),
                 stream_version=last,
                 hashes=tuple(self._refs[v][1] for v in versions),
+                command_digest=self._digests.pop(key, ""),
             )
             del self._awaiting[key]
             for v in versions:

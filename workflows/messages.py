@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.commands import Command, SubmitProposal
+from domain.commands import Command, CommandBase, SubmitProposal
 from domain.events import Event
 from domain.state import DecisionState
 
@@ -34,6 +35,19 @@ def workflow_id(decision_id: str) -> str:
     return f"{WORKFLOW_ID_PREFIX}{decision_id}"
 
 
+def command_digest(command: CommandBase) -> str:
+    """What identifies a command behind its idempotency key: the SHA-256 of its JSON."""
+    return hashlib.sha256(command.model_dump_json().encode()).hexdigest()
+
+
+def update_id(key: str, command: CommandBase) -> str:
+    """The Temporal update id of a command: its key and its digest. Temporal answers an update
+    id it has seen with the first answer, unasked: a key reused for another command must reach
+    the workflow, which refuses it, instead of being answered with the first command's receipt.
+    """
+    return f"{key}#{command_digest(command)[:16]}"
+
+
 class Receipt(Message):
     """Proof that a command was accepted: the events it produced, as stored in the log."""
 
@@ -43,6 +57,8 @@ class Receipt(Message):
     event_types: tuple[str, ...]
     stream_version: int
     hashes: tuple[str, ...]
+    command_digest: str = ""
+    """The digest of the command the key was given for ("" in receipts from before it was kept)."""
 
 
 class DecisionInput(Message):

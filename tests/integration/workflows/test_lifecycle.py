@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from domain.errors import Rule
+from domain.errors import InvalidInput, Rule
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
@@ -271,3 +271,18 @@ async def test_repeating_a_command_with_its_key_returns_the_same_receipt(council
     again = await council.do("concur", "USA", key="usa-1", round=number, text_hash=text_hash)
     assert again == first
     assert (await council.types()).count("ConcurrenceRecorded") == 1
+
+
+async def test_a_key_reused_for_another_command_is_refused_and_nothing_is_lost(
+    council: Council,
+) -> None:
+    await council.forwarded()
+    await council.round_open()
+    await council.do("register_concern", "NOR", key="k-1", round=1, statement="Safeguards")
+
+    with pytest.raises(InvalidInput, match="'k-1' was already used for another command"):
+        await council.do("register_concern", "NOR", key="k-1", round=1, statement="Other")
+    again = await council.do("register_concern", "NOR", key="k-1", round=1, statement="Safeguards")
+
+    assert again.event_types == ("ConcernRegistered",)
+    assert (await council.types()).count("ConcernRegistered") == 1
