@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal, TypedDict
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from domain.areas import Area
 from domain.roster import CHAIR, PREPARATORY_COMMITTEE, CouncilLevel
@@ -12,6 +12,7 @@ from domain.values import (
     SYSTEM,
     ActionItem,
     ActorCode,
+    Deadline,
     DeadlineTarget,
     DecisionId,
     Frozen,
@@ -59,7 +60,7 @@ class SubmitProposal(CommandBase):
 
 class ReferToPreparatoryCommittee(CommandBase):
     kind: Literal["refer"] = "refer"
-    review_deadline: AwareDatetime | None = None
+    review_deadline: Deadline | None = None
 
 
 class AmendProposal(CommandBase):
@@ -77,7 +78,7 @@ class CompleteReview(CommandBase):
 
 class OpenRound(CommandBase):
     kind: Literal["open_round"] = "open_round"
-    deadline: AwareDatetime
+    deadline: Deadline
     reminder_before_seconds: Seconds | None = None
 
 
@@ -109,7 +110,7 @@ class ExtendDeadline(CommandBase):
     kind: Literal["extend_deadline"] = "extend_deadline"
     target: DeadlineTarget
     round: int | None = Field(default=None, ge=1)
-    new_deadline: AwareDatetime
+    new_deadline: Deadline
     reason: Statement
 
 
@@ -133,7 +134,7 @@ class PlanImplementation(CommandBase):
     kind: Literal["plan_implementation"] = "plan_implementation"
     action_items: tuple[ActionItem, ...] = Field(min_length=1)
     monitoring_body: str = PREPARATORY_COMMITTEE
-    report_back_deadline: AwareDatetime
+    report_back_deadline: Deadline
     reminder_before_seconds: Seconds | None = None
 
 
@@ -159,7 +160,7 @@ class ProposeIssueResolution(CommandBase):
     kind: Literal["propose_issue_resolution"] = "propose_issue_resolution"
     issue: int = Field(ge=1)
     text: Text
-    deadline: AwareDatetime
+    deadline: Deadline
     reminder_before_seconds: Seconds | None = None
 
 

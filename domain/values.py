@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 SYSTEM: Final = "system"
 """The acting code of Concord itself when the procedure's clock acts (deadlines, reminders)."""
@@ -22,6 +31,21 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
 Statement = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 ItemId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 Seconds = Annotated[int, Field(ge=1, le=10 * 366 * 86_400)]
+"""A duration the procedure accepts (review periods, reminders): a second to ten years."""
+
+LATEST_DEADLINE: Final = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The latest deadline the procedure accepts. Deadlines move later by suspensions and
+extensions; bounding them leaves every later instant the procedure computes representable."""
+
+
+def _not_after_the_latest_deadline(instant: datetime) -> datetime:
+    if instant > LATEST_DEADLINE:
+        raise ValueError(f"must be no later than {LATEST_DEADLINE.isoformat()}")
+    return instant
+
+
+Deadline = Annotated[AwareDatetime, AfterValidator(_not_after_the_latest_deadline)]
+"""An instant a command sets as a deadline: with its timezone, no later than LATEST_DEADLINE."""
 
 
 class Frozen(BaseModel):

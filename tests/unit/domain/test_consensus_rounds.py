@@ -247,3 +247,22 @@ def test_answers_on_a_closed_round_are_refused() -> None:
         text_hash=s.s.round(1).text_hash,
         reasons="too late",
     )
+
+
+def test_a_deadline_beyond_the_latest_is_refused_as_input_and_one_at_it_survives_suspension() -> (
+    None
+):
+    from datetime import timedelta
+
+    from pydantic import ValidationError
+
+    from domain.values import LATEST_DEADLINE
+
+    s = Scenario().forwarded()
+    with pytest.raises(ValidationError, match="must be no later than 2999-12-31"):
+        s.command("open_round", CHAIR, deadline=(LATEST_DEADLINE + timedelta(days=1)).isoformat())
+    s.do("open_round", CHAIR, deadline=LATEST_DEADLINE.isoformat())
+    s.do("suspend", CHAIR, reason="Consultations")
+    s.advance(days=400)
+    s.do("resume", CHAIR)
+    assert s.s.round(1).deadline == LATEST_DEADLINE + timedelta(days=400)

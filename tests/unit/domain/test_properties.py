@@ -20,6 +20,7 @@ from domain.events import Event, event_payload, parse_event
 from domain.nrc import ROME_2002
 from domain.roster import CHAIR, Member, Roster, RosterBook
 from domain.state import DecisionState
+from domain.values import LATEST_DEADLINE
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 MEMBERS = ("AAA", "BBB", "CCC")
@@ -65,7 +66,15 @@ KINDS = (
 def _fields(
     kind: str, data: st.DataObject, state: DecisionState | None, now: datetime
 ) -> dict[str, Any]:
-    later = (now + timedelta(hours=data.draw(st.integers(-2, 200)))).isoformat()
+    later = data.draw(
+        st.sampled_from(
+            [
+                (now + timedelta(hours=data.draw(st.integers(-2, 200)))).isoformat(),
+                LATEST_DEADLINE.isoformat(),  # deadlines at the limit must survive suspensions
+                (LATEST_DEADLINE + timedelta(seconds=1)).isoformat(),  # refused as input
+            ]
+        )
+    )
     round_no = data.draw(st.integers(1, max(1, len(state.rounds) if state else 1)))
     current_hash = (
         state.round(round_no).text_hash if state and state.rounds else "sha256:" + "0" * 64
