@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.clock import DueCommand, due_commands
     from domain.commands import CommandBase
     from domain.decider import decide, evolve
-    from domain.errors import ConcordError, InvalidInput
+    from domain.errors import ConcordError, Fault, InvalidInput
     from domain.events import Event
     from domain.state import DecisionState
     from domain.values import TERMINAL
@@ -223,8 +223,21 @@ class DecisionWorkflow:
     def _accept(self, command: CommandBase, key: str | None) -> None:
         """Apply an accepted command's events now, so the next validator sees them; queue them."""
         events = self._decide(command)
-        for event in events:
-            self._state = evolve(self._state, event)
+        state = self._state
+        try:
+            for event in events:
+                state = evolve(state, event)
+        except ConcordError as defect:
+            # decide accepted what evolve cannot apply: a defect. The command fails and nothing
+            # of it is kept; the decision goes on, never wedged by a task that fails forever.
+            workflow.logger.error(
+                "accepted command cannot be applied",
+                extra={"decision_id": self._decision_id, "error": defect.line()},
+            )
+            raise to_failure(
+                Fault(f"the command was accepted but cannot be applied: {defect.message}")
+            ) from None
+        self._state = state
         self._pending.extend(events)
         self._events += len(events)
         if events and key is not None:
