@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import typer
@@ -40,6 +41,8 @@ def invoke(args: list[str]) -> int:
         return 2
     except ConcordError as error:
         print(f"concord: {error.line()}", file=sys.stderr)
+        if "--json" in args:
+            print(json.dumps(error.document()))
         return error.exit_code
     return code if isinstance(code, int) else 0
 

@@ -84,5 +84,11 @@ def build(model: type[M], **fields: Any) -> M:
                 "`chair`, or a body's code (PC)",
             ) from None
         shown = first.get("input")
-        detail = f" (got {shown!r})" if isinstance(shown, str | int) else ""
+        detail = f" (got {_excerpt(shown)})" if isinstance(shown, str | int) else ""
         raise InvalidInput("--" + field.replace("_", "-"), first["msg"] + detail) from None
+
+
+def _excerpt(value: str | int, limit: int = 60) -> str:
+    """A value as an error shows it: its repr, cut short (a text may be megabytes long)."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(str(value)):,} characters)"

@@ -12,6 +12,9 @@ from domain.values import (
     SYSTEM,
     ActionItem,
     ActorCode,
+    CleanStatement,
+    CleanText,
+    CleanTitle,
     Deadline,
     DeadlineTarget,
     DecisionId,
@@ -20,10 +23,7 @@ from domain.values import (
     Principal,
     ReviewOutcome,
     Seconds,
-    Statement,
-    Text,
     TextHash,
-    Title,
 )
 
 DEFAULT_REVIEW_PERIOD: Final = 14 * 86_400
@@ -48,8 +48,8 @@ class CommandBase(Frozen):
 
 class SubmitProposal(CommandBase):
     kind: Literal["submit_proposal"] = "submit_proposal"
-    title: Title
-    text: Text
+    title: CleanTitle
+    text: CleanText
     area: Area
     area_label: Annotated[str, Field(max_length=200)] | None = None
     level: CouncilLevel = CouncilLevel.AMBASSADORS
@@ -65,15 +65,15 @@ class ReferToPreparatoryCommittee(CommandBase):
 
 class AmendProposal(CommandBase):
     kind: Literal["amend"] = "amend"
-    text: Text
-    note: Statement = ""
+    text: CleanText
+    note: CleanStatement = ""
 
 
 class CompleteReview(CommandBase):
     kind: Literal["complete_review"] = "complete_review"
     outcome: ReviewOutcome
-    text: Text | None = None
-    reasons: Statement = ""
+    text: CleanText | None = None
+    reasons: CleanStatement = ""
 
 
 class OpenRound(CommandBase):
@@ -92,7 +92,7 @@ class BreakSilence(CommandBase):
     kind: Literal["break_silence"] = "break_silence"
     round: int = Field(ge=1)
     text_hash: TextHash
-    reasons: Statement
+    reasons: CleanStatement
 
 
 class WithdrawObjection(CommandBase):
@@ -103,7 +103,7 @@ class WithdrawObjection(CommandBase):
 class RegisterConcern(CommandBase):
     kind: Literal["register_concern"] = "register_concern"
     round: int = Field(ge=1)
-    statement: Statement
+    statement: CleanStatement
 
 
 class ExtendDeadline(CommandBase):
@@ -111,7 +111,7 @@ class ExtendDeadline(CommandBase):
     target: DeadlineTarget
     round: int | None = Field(default=None, ge=1)
     new_deadline: Deadline
-    reason: Statement
+    reason: CleanStatement
 
 
 class CloseRound(CommandBase):
@@ -141,25 +141,25 @@ class PlanImplementation(CommandBase):
 class ReportProgress(CommandBase):
     kind: Literal["report_progress"] = "report_progress"
     item_id: ItemId | None = None
-    summary: Annotated[str, Field(min_length=1, max_length=20_000)]
+    summary: Annotated[CleanStatement, Field(min_length=1)]
 
 
 class CompleteActionItem(CommandBase):
     kind: Literal["complete_action_item"] = "complete_action_item"
     item_id: ItemId
-    note: Statement = ""
+    note: CleanStatement = ""
 
 
 class RaiseIssue(CommandBase):
     kind: Literal["raise_issue"] = "raise_issue"
-    title: Title
-    description: Statement = ""
+    title: CleanTitle
+    description: CleanStatement = ""
 
 
 class ProposeIssueResolution(CommandBase):
     kind: Literal["propose_issue_resolution"] = "propose_issue_resolution"
     issue: int = Field(ge=1)
-    text: Text
+    text: CleanText
     deadline: Deadline
     reminder_before_seconds: Seconds | None = None
 
@@ -167,33 +167,33 @@ class ProposeIssueResolution(CommandBase):
 class RequestMeeting(CommandBase):
     kind: Literal["request_meeting"] = "request_meeting"
     level: CouncilLevel = CouncilLevel.AMBASSADORS
-    reason: Statement
+    reason: CleanStatement
 
 
 class CompleteDecision(CommandBase):
     kind: Literal["complete"] = "complete"
-    summary: Statement = ""
+    summary: CleanStatement = ""
 
 
 class WithdrawDecision(CommandBase):
     kind: Literal["withdraw"] = "withdraw"
-    reason: Statement = ""
+    reason: CleanStatement = ""
 
 
 class SupersedeDecision(CommandBase):
     kind: Literal["supersede"] = "supersede"
     superseded_by: DecisionId
-    reason: Statement = ""
+    reason: CleanStatement = ""
 
 
 class SuspendDecision(CommandBase):
     kind: Literal["suspend"] = "suspend"
-    reason: Statement
+    reason: CleanStatement
 
 
 class ResumeDecision(CommandBase):
     kind: Literal["resume"] = "resume"
-    reason: Statement = ""
+    reason: CleanStatement = ""
 
 
 Command = Annotated[

@@ -76,6 +76,8 @@ class ConcordError(Exception):
     exit_code: ClassVar[int] = 70
     http_status: ClassVar[int] = 500
     label: ClassVar[str] = "error"
+    kind: ClassVar[str] = "error"
+    """The error's code in documents (a refusal's code is its rule's)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -89,6 +91,15 @@ class ConcordError(Exception):
         """What rebuilds this error elsewhere (`from_details`): only strings."""
         return {"message": self.message}
 
+    @property
+    def code(self) -> str:
+        return self.kind
+
+    def document(self) -> dict[str, dict[str, str | None]]:
+        """The error as one JSON document: `{"error": {"code", "message", "field"}}`."""
+        field = getattr(self, "field", None)
+        return {"error": {"code": self.code, "message": self.message, "field": field}}
+
     @classmethod
     def from_details(cls, details: Mapping[str, str]) -> Self:
         return cls(details["message"])
@@ -100,6 +111,7 @@ class InvalidInput(ConcordError):
     exit_code = 2
     http_status = 422
     label = "invalid input"
+    kind = "invalid_input"
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -120,6 +132,7 @@ class Refusal(ConcordError):
     exit_code = 3
     http_status = 409
     label = "refused"
+    kind = "refused"
 
     def __init__(self, rule: Rule, message: str) -> None:
         super().__init__(message)
@@ -127,6 +140,10 @@ class Refusal(ConcordError):
 
     def line(self) -> str:
         return f"refused ({self.rule.value}): {self.message}"
+
+    @property
+    def code(self) -> str:
+        return self.rule.value
 
     def details(self) -> dict[str, str]:
         return {"message": self.message, "rule": self.rule.value}
@@ -142,6 +159,7 @@ class NotFound(ConcordError):
     exit_code = 4
     http_status = 404
     label = "not found"
+    kind = "not_found"
 
 
 class Unavailable(ConcordError):
@@ -150,6 +168,7 @@ class Unavailable(ConcordError):
     exit_code = 5
     http_status = 503
     label = "unavailable"
+    kind = "unavailable"
 
 
 class Conflict(ConcordError):
@@ -158,6 +177,7 @@ class Conflict(ConcordError):
     exit_code = 6
     http_status = 409
     label = "conflict"
+    kind = "conflict"
 
 
 class InvalidHistory(ConcordError):
@@ -166,12 +186,14 @@ class InvalidHistory(ConcordError):
     exit_code = 1
     http_status = 500
     label = "invalid history"
+    kind = "invalid_history"
 
 
 class AuditFailed(InvalidHistory):
     """An audit's finding: the log or a replay does not verify; names the first break."""
 
     label = "audit failed"
+    kind = "audit_failed"
 
 
 class Fault(ConcordError):
@@ -180,6 +202,7 @@ class Fault(ConcordError):
     exit_code = 70
     http_status = 500
     label = "failed"
+    kind = "failed"
 
 
 ERROR_CLASSES: Final[dict[str, type[ConcordError]]] = {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
@@ -29,6 +31,38 @@ Principal = Annotated[
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
 Statement = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters but tab, line feed and carriage return: terminal escapes, bells, NUL."""
+_LINE_BREAK = re.compile(r"[\t\r\n\u2028\u2029]")
+
+
+def _without_control_characters(value: str) -> str:
+    if found := _CONTROL.search(value):
+        raise ValueError(f"must not contain control characters (found U+{ord(found.group()):04X})")
+    return value
+
+
+def _one_line(value: str) -> str:
+    _without_control_characters(value)
+    if _LINE_BREAK.search(value):
+        raise ValueError("must be one line (no line breaks or tabs)")
+    return value
+
+
+def _normalised_text(value: str) -> str:
+    """A text as it is hashed: without a byte-order mark, in Unicode normal form C."""
+    _without_control_characters(value)
+    return unicodedata.normalize("NFC", value.removeprefix("\ufeff"))
+
+
+CleanTitle = Annotated[Title, AfterValidator(_one_line)]
+"""A title a command gives: one line, no control characters (events keep what was stored)."""
+CleanText = Annotated[Text, AfterValidator(_normalised_text)]
+"""A text a command gives: no control characters but tabs and line breaks, no byte-order mark,
+NFC-normalised, so that the same text always has the same hash."""
+CleanStatement = Annotated[Statement, AfterValidator(_without_control_characters)]
+"""Reasons, summaries and notes a command gives: no control characters but tabs and breaks."""
+
 ItemId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 Seconds = Annotated[int, Field(ge=1, le=10 * 366 * 86_400)]
 """A duration the procedure accepts (review periods, reminders): a second to ten years."""

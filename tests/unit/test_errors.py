@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
@@ -99,3 +101,20 @@ def test_the_cli_prints_one_line_and_exits_with_the_class_code(
     assert invoke(["propose", "--id", "d-1", "--as", "USA", "--title", "t", "--area", "x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert all(line.startswith("concord: ") for line in err)
+
+
+def test_with_json_an_error_is_also_one_document_on_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert invoke(["open-round", "d-1", "--deadline", "soon", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {
+        "error": {
+            "code": "invalid_input",
+            "message": "deadline: 'soon' is neither a duration (72h) nor an ISO-8601 instant "
+            "(2026-12-01T12:00:00Z)",
+            "field": "deadline",
+        }
+    }
+    assert err.startswith("concord: invalid input: deadline:")
+    assert Refusal(Rule.NO_OPEN_ROUND, "closed").document()["error"]["code"] == "no_open_round"

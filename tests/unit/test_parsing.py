@@ -72,3 +72,15 @@ def test_a_command_that_does_not_validate_names_its_option() -> None:
     with pytest.raises(InvalidInput, match="is not a member's code") as refused:
         build(cmd.RaiseIssue, decision_id="d-1", actor="ru", recorded_by="member:ru", title="t")
     assert refused.value.field == "--as"
+
+
+def test_a_huge_bad_value_is_not_echoed_back_whole() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        build(
+            cmd.RaiseIssue,
+            decision_id="d-1",
+            actor="RUS",
+            recorded_by="member:RUS",
+            title="x" * 5_000,
+        )
+    assert len(refused.value.message) < 300 and "5,000 characters" in refused.value.message

@@ -172,3 +172,20 @@ def test_extending_the_review_deadline_with_a_round_number_given_moves_the_revie
     assert extended.round is None
     assert s.s.review is not None and s.s.review.deadline > review_deadline
     assert s.s.rounds == ()
+
+
+def test_texts_are_normalised_before_hashing_and_control_characters_are_refused() -> None:
+    from pydantic import ValidationError
+
+    composed, decomposed = "R\u00e9solution", "Re\u0301solution"
+    one = Scenario().proposed(text=composed)
+    other = Scenario().proposed(text="\ufeff" + decomposed)
+    assert one.s.current_revision.text_hash == other.s.current_revision.text_hash
+    assert other.s.current_revision.text == composed
+
+    for title in ("Plan\x1b[31m", "Two\nlines", "Bell\x07"):
+        with pytest.raises(ValidationError, match="title"):
+            Scenario().proposed(title=title)
+    with pytest.raises(ValidationError, match="control characters"):
+        Scenario().proposed(text="Text\x00with NUL")
+    Scenario().proposed(text="Paragraph one.\n\n\tParagraph two.")
