@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
@@ -11,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 
 from runtime.decisions import DecisionClient
 from runtime.settings import Settings, load_settings
@@ -37,6 +39,16 @@ KeyOption = Annotated[
         "--key", help="Idempotency key: giving the same command with the same key is a no-op."
     ),
 ]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """Text someone else wrote, safe to print: control characters (terminal escapes, bells)
+    made visible as \\xNN and rich's markup escaped, so it is shown, never obeyed."""
+    visible = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return escape(visible)
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:

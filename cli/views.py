@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
-from cli.session import JsonOption, decisions, emit, event_store, out, run
+from cli.session import JsonOption, decisions, emit, event_store, out, run, shown
 from domain.areas import Area
 from domain.errors import NotFound, Unavailable
 from domain.evolve import replay
@@ -59,7 +59,7 @@ def status_document(state: DecisionState) -> dict[str, Any]:
 
 
 def _print_status(state: DecisionState) -> None:
-    out.print(f"[bold]{state.decision_id}[/bold]  {state.title}")
+    out.print(f"[bold]{state.decision_id}[/bold]  {shown(state.title)}")
     out.print(
         f"  state {state.status.value}, area {state.area.value}, proposer "
         f"{state.proposer}, revision {state.current_revision.number}, "
@@ -73,7 +73,8 @@ def _print_status(state: DecisionState) -> None:
         )
     for i in state.issues:
         out.print(
-            f"  issue {i.number} ({i.raised_by}): {i.title} — {'open' if i.is_open else 'resolved'}"
+            f"  issue {i.number} ({i.raised_by}): {shown(i.title)} — "
+            f"{'open' if i.is_open else 'resolved'}"
         )
     if state.plan:
         out.print(
@@ -137,11 +138,20 @@ def list_(
             )
 
         def human() -> None:
-            table = Table("id", "title", "state", "area", "proposer", "round", "issues")
+            # Ids are what people copy into the next command: folded, never cut short.
+            table = Table(
+                Column("id", overflow="fold", min_width=12),
+                "title",
+                "state",
+                "area",
+                "proposer",
+                "round",
+                "issues",
+            )
             for row in rows:
                 table.add_row(
                     row.decision_id,
-                    row.title,
+                    shown(row.title),
                     row.state,
                     row.area,
                     row.proposer,
@@ -175,7 +185,7 @@ def pending(
                 out.print(f"{member} has nothing to answer.")
             for row in rows:
                 out.print(
-                    f"{row.decision_id} round {row.round} ({row.subject}): {row.title} — "
+                    f"{row.decision_id} round {row.round} ({row.subject}): {shown(row.title)} — "
                     f"answer by {row.round_deadline.isoformat()}"
                 )
 

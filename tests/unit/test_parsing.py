@@ -84,3 +84,19 @@ def test_a_huge_bad_value_is_not_echoed_back_whole() -> None:
             title="x" * 5_000,
         )
     assert len(refused.value.message) < 300 and "5,000 characters" in refused.value.message
+
+
+def test_text_someone_else_wrote_is_shown_never_obeyed() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from cli.session import shown
+
+    printed = StringIO()
+    hostile = "Plan\x1b[2J [red]x[/red] \x07"
+    Console(file=printed, force_terminal=True, highlight=False, width=200).print(
+        f"title: {shown(hostile)}"
+    )
+    assert "\x1b[2J" not in printed.getvalue() and "\x07" not in printed.getvalue()
+    assert "\\x1b[2J [red]x[/red] \\x07" in printed.getvalue()
