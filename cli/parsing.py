@@ -70,6 +70,21 @@ def new_decision_id(title: str) -> str:
     return f"{slug}-{secrets.token_hex(3)}"
 
 
+FLAGS = {
+    "decision_id": "--id",
+    "review_period_seconds": "--review-period",
+    "reminder_before_seconds": "--remind-before",
+    "new_deadline": "--deadline",
+    "report_back_deadline": "--report-back",
+    "superseded_by": "--by",
+    "action_items": "--item",
+    "item_id": "--item",
+    "round": "--round",
+    "text": "--text",
+}
+"""The option a person typed for each field a command has under another name."""
+
+
 def build(model: type[M], **fields: Any) -> M:
     """Validate `fields` into `model`; the first problem becomes InvalidInput naming its field."""
     try:
@@ -85,7 +100,8 @@ def build(model: type[M], **fields: Any) -> M:
             ) from None
         shown = first.get("input")
         detail = f" (got {_excerpt(shown)})" if isinstance(shown, str | int) else ""
-        raise InvalidInput("--" + field.replace("_", "-"), first["msg"] + detail) from None
+        flag = FLAGS.get(field.split(".")[0], "--" + field.replace("_", "-"))
+        raise InvalidInput(flag, first["msg"] + detail) from None
 
 
 def _excerpt(value: str | int, limit: int = 60) -> str:

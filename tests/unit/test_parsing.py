@@ -100,3 +100,21 @@ def test_text_someone_else_wrote_is_shown_never_obeyed() -> None:
     )
     assert "\x1b[2J" not in printed.getvalue() and "\x07" not in printed.getvalue()
     assert "\\x1b[2J [red]x[/red] \\x07" in printed.getvalue()
+
+
+def test_an_error_names_the_option_typed_not_the_field_inside() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        build(cmd.RaiseIssue, decision_id="D 1", actor="RUS", recorded_by="member:RUS", title="t")
+    assert refused.value.field == "--id"
+    with pytest.raises(InvalidInput) as refused:
+        build(
+            cmd.SubmitProposal,
+            decision_id="d-1",
+            actor="RUS",
+            recorded_by="member:RUS",
+            title="t",
+            text="x",
+            area="crisis_management",
+            review_period_seconds=0,
+        )
+    assert refused.value.field == "--review-period"
