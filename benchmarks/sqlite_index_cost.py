@@ -19,9 +19,9 @@ from typing import Final
 from store_bench import batches
 
 from store.appending import chain_rows, prepare
-from store.backends import LOG_COLUMNS
 from store.engine import SQLITE_PRAGMAS
 from store.hashing import GENESIS_HASH
+from store.schema import LOG_COLUMNS
 
 VARIANTS: Final = {
     "unique event_id (schema 0002)": (

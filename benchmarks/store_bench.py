@@ -25,10 +25,10 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from audit.verify import verify_log
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from store.records import NewEvent, event_id_for
-from store.verify import verify_log
 
 MEMBERS = ("BEL", "CAN", "CZE", "DNK", "FRA", "DEU", "GRC", "HUN", "ISL", "ITA", "RUS", "USA")
 T0 = datetime(2004, 12, 9, 9, 0, tzinfo=UTC)

@@ -9,11 +9,11 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from audit.asof import state_as_of
 from audit.replay import replay_decision
+from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_deadline
 from cli.session import JsonOption, emit, event_store, out, run
 from cli.views import status_document
 from domain.errors import AuditFailed
-from store.verify import LogBreak, verify_log
 
 app = typer.Typer(help="Verify, reconstruct and replay histories.", no_args_is_help=True)
 

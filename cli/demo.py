@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from audit.replay import replay_decision
+from audit.verify import verify_log
 from cli.session import out, principal, run
 from domain.commands import SubmitProposal, command_of
 from domain.errors import InvalidHistory, Unavailable
@@ -21,7 +22,6 @@ from runtime.logging import configure_logging
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
 from store.eventstore import EventStore, open_store
-from store.verify import verify_log
 from workflows.messages import Receipt
 
 app = typer.Typer()

@@ -1,1 +1,1 @@
-"""The SQL event store: the append-only, hash-chained log of events, and read models."""
+"""The SQL event store: the append-only, hash-chained log of events, its archive and read models."""

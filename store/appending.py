@@ -1,23 +1,31 @@
-"""Turning a batch into hash-chained log rows, and recognising a retried batch (pure functions)."""
+"""The append algorithm, once for every backend: a batch becomes hash-chained log rows under
+the head lock, or is recognised as a retry of a batch stored before."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
 from domain.errors import Conflict, InvalidHistory
-from store.hashing import body_parts, canonical_json, format_instant, join_body, parse_instant
+from store.hashing import (
+    GENESIS_HASH,
+    body_parts,
+    canonical_json,
+    chain_digest,
+    format_instant,
+    join_body,
+    parse_instant,
+)
 from store.records import NewEvent, StoredEvent
+from store.schema import BodyRow, LogRow
 from store.upcasting import Upcasters
 
-LogRow = tuple[Any, ...]
-"""The values of one event in `store.drivers.LOG_COLUMNS` order."""
+T = TypeVar("T")
 
 _COMPARED = (
     "decision_id",
@@ -37,6 +45,46 @@ class PreparedEvent:
     new: NewEvent
     occurred_at: str
     parts: tuple[bytes, bytes, bytes]
+
+
+class AppendSession(Protocol):
+    """A backend's statements for one append, in a transaction that holds the head lock."""
+
+    async def head(self) -> tuple[int, str]:
+        """The log's last position and hash, locked until the transaction ends."""
+        ...
+
+    async def tail(self, decision_id: str) -> tuple[int, str] | None:
+        """The decision's last stream version and its hash; None when it has no events."""
+        ...
+
+    async def stored(self, decision_id: str, after: int, until: int) -> Sequence[BodyRow]:
+        """The decision's rows at stream versions `after` + 1 .. `until`, in stream order."""
+        ...
+
+    async def insert(self, rows: Sequence[LogRow]) -> None:
+        """Write the rows (a unique key already taken raises the driver's integrity error)."""
+        ...
+
+    async def move_head(self, position: int, hash: str) -> None:
+        """Record the new last position and hash."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The batch was appended as `rows`."""
+
+    rows: list[LogRow]
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NotWritten:
+    """The stream is not at the expected version: what it holds at the batch's versions."""
+
+    current_version: int
+    found: Sequence[BodyRow]
 
 
 def prepare(batch: Sequence[NewEvent]) -> list[PreparedEvent]:
@@ -59,6 +107,47 @@ def prepare(batch: Sequence[NewEvent]) -> list[PreparedEvent]:
     return prepared
 
 
+async def append_locked(
+    session: AppendSession,
+    decision_id: str,
+    expected_version: int,
+    batch: Sequence[PreparedEvent],
+) -> Written | NotWritten:
+    """The append itself, on any backend: lock the head, check the stream's version, then
+    chain and write the batch and move the head, or return what the versions already hold."""
+    head = await session.head()
+    current_version, stream_hash = await session.tail(decision_id) or (0, GENESIS_HASH)
+    if current_version != expected_version:
+        found = await session.stored(decision_id, expected_version, expected_version + len(batch))
+        return NotWritten(current_version, found)
+    recorded_at = datetime.now(UTC)
+    rows = chain_rows(batch, head, stream_hash, recorded_at)
+    await session.insert(rows)
+    await session.move_head(rows[-1].position, rows[-1].hash)
+    return Written(rows, recorded_at)
+
+
+def outcome_events(
+    batch: Sequence[NewEvent], outcome: Written | NotWritten, upcasters: Upcasters
+) -> list[StoredEvent]:
+    """The StoredEvents an append returns: those written, or those of the retried batch."""
+    if isinstance(outcome, Written):
+        return appended_events(batch, outcome.rows, outcome.recorded_at, upcasters)
+    return stored_batch(batch, outcome.current_version, outcome.found, upcasters)
+
+
+def run_without_suspending(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (its awaits only call blocking code) to its result,
+    without an event loop: how `append_locked` runs whole on SQLite's writer thread."""
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        result: T = finished.value
+        return result
+    coroutine.close()
+    raise RuntimeError("a coroutine run without an event loop suspended")
+
+
 def chain_rows(
     batch: Sequence[PreparedEvent],
     head: tuple[int, str],
@@ -70,30 +159,29 @@ def chain_rows(
     prev_digest = bytes.fromhex(prev_hash)
     recorded = format_instant(recorded_at)
     recorded_bytes = recorded.encode()
-    sha256 = hashlib.sha256
     rows: list[LogRow] = []
     for prepared in batch:
         position += 1
         new = prepared.new
         body = join_body(prepared.parts, position, recorded_bytes, stream_hash.encode())
-        digest = sha256(prev_digest + body).digest()
+        digest = chain_digest(prev_digest, body)
         hash_ = digest.hex()
         rows.append(
-            (
-                position,
-                new.event_id,
-                new.decision_id,
-                new.stream_version,
-                new.type,
-                new.schema_version,
-                new.actor,
-                new.recorded_by,
-                prepared.occurred_at,
-                recorded,
-                stream_hash,
-                prev_hash,
-                hash_,
-                body,
+            LogRow(
+                position=position,
+                event_id=new.event_id,
+                decision_id=new.decision_id,
+                stream_version=new.stream_version,
+                type=new.type,
+                schema_version=new.schema_version,
+                actor=new.actor,
+                recorded_by=new.recorded_by,
+                occurred_at=prepared.occurred_at,
+                recorded_at=recorded,
+                stream_prev_hash=stream_hash,
+                prev_hash=prev_hash,
+                hash=hash_,
+                body=body,
             )
         )
         prev_digest, prev_hash, stream_hash = digest, hash_, hash_
@@ -110,7 +198,7 @@ def appended_events(
         schema_version, payload = upcasters.upcast(new.type, new.schema_version, new.payload)
         events.append(
             StoredEvent(
-                position=row[0],
+                position=row.position,
                 event_id=new.event_id,
                 decision_id=new.decision_id,
                 stream_version=new.stream_version,
@@ -122,23 +210,23 @@ def appended_events(
                 recorded_by=new.recorded_by,
                 occurred_at=new.occurred_at.astimezone(UTC),
                 recorded_at=recorded_at,
-                stream_prev_hash=row[10],
-                prev_hash=row[11],
-                hash=row[12],
-                body=row[13],
+                stream_prev_hash=row.stream_prev_hash,
+                prev_hash=row.prev_hash,
+                hash=row.hash,
+                body=row.body,
             )
         )
     return events
 
 
-def stored_event(row: Sequence[Any], upcasters: Upcasters) -> StoredEvent:
-    """The StoredEvent of a (position, prev_hash, hash, body) row, its payload upcast;
-    InvalidHistory, naming the position, when the stored body is not an event's document."""
+def stored_event(row: BodyRow, upcasters: Upcasters) -> StoredEvent:
+    """The StoredEvent of a row, its payload upcast; InvalidHistory, naming the position, when
+    the stored body is not an event's document."""
     try:
-        body = bytes(row[3])
+        body = bytes(row.body)
         document = orjson.loads(body)
         stored = StoredEvent(
-            position=row[0],
+            position=row.position,
             event_id=document["event_id"],
             decision_id=document["decision_id"],
             stream_version=document["stream_version"],
@@ -151,14 +239,14 @@ def stored_event(row: Sequence[Any], upcasters: Upcasters) -> StoredEvent:
             occurred_at=parse_instant(document["occurred_at"]),
             recorded_at=parse_instant(document["recorded_at"]),
             stream_prev_hash=document["stream_prev_hash"],
-            prev_hash=row[1],
-            hash=row[2],
+            prev_hash=row.prev_hash,
+            hash=row.hash,
             body=body,
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise InvalidHistory(
-            f"the event at position {row[0]} cannot be read ({type(error).__name__}: {error}); "
-            "run `concord audit verify`"
+            f"the event at position {row.position} cannot be read ({type(error).__name__}: "
+            f"{error}); run `concord audit verify`"
         ) from None
     schema_version, payload = upcasters.upcast(stored.type, stored.schema_version, stored.payload)
     if schema_version == stored.schema_version:
@@ -169,7 +257,7 @@ def stored_event(row: Sequence[Any], upcasters: Upcasters) -> StoredEvent:
 def stored_batch(
     batch: Sequence[NewEvent],
     current_version: int,
-    found: Sequence[Sequence[Any]],
+    found: Sequence[BodyRow],
     upcasters: Upcasters,
 ) -> list[StoredEvent]:
     """The stored records of a batch appended before (a retry), from the rows found at its

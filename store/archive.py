@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import Conflict, InvalidInput
 from store.engine import insert_unless_present
@@ -51,10 +51,11 @@ def same_run(stored: list[Any], given: list[Any]) -> bool:
 
 
 async def archive_history(
-    engine: AsyncEngine, decision_id: str, workflow_id: str, run_id: str, history_json: str
+    connection: AsyncConnection, decision_id: str, workflow_id: str, run_id: str, history_json: str
 ) -> ArchivedHistory:
     """Store the run's history unless the run is archived: then it is the stored archive, or a
-    Conflict if the stored one is of another decision or its events differ from these."""
+    Conflict if the stored one is of another decision or its events differ from these. Runs in
+    the caller's writing transaction."""
     given = parse_history(history_json)
     row = {
         "decision_id": decision_id,
@@ -64,15 +65,14 @@ async def archive_history(
         "archived_at": format_instant(datetime.now(UTC)),
         "event_count": len(given),
     }
-    async with engine.begin() as connection:
+    await connection.execute(
+        insert_unless_present(connection.dialect.name, workflow_histories, ["run_id"], row)
+    )
+    stored = (
         await connection.execute(
-            insert_unless_present(engine.dialect.name, workflow_histories, ["run_id"], row)
+            select(workflow_histories).where(workflow_histories.c.run_id == run_id)
         )
-        stored = (
-            await connection.execute(
-                select(workflow_histories).where(workflow_histories.c.run_id == run_id)
-            )
-        ).one()
+    ).one()
     archived = _archived(stored)
     if (archived.decision_id, archived.workflow_id) != (decision_id, workflow_id):
         raise Conflict(
@@ -85,29 +85,27 @@ async def archive_history(
     return archived
 
 
-async def histories(engine: AsyncEngine, decision_id: str) -> list[ArchivedHistory]:
+async def histories(connection: AsyncConnection, decision_id: str) -> list[ArchivedHistory]:
     """The decision's archived runs in the order they were archived."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            select(workflow_histories)
-            .where(workflow_histories.c.decision_id == decision_id)
-            .order_by(workflow_histories.c.id)
-        )
-        return [_archived(row) for row in rows]
+    rows = await connection.execute(
+        select(workflow_histories)
+        .where(workflow_histories.c.decision_id == decision_id)
+        .order_by(workflow_histories.c.id)
+    )
+    return [_archived(row) for row in rows]
 
 
-async def archived_runs(engine: AsyncEngine, run_ids: Collection[str]) -> set[str]:
+async def archived_runs(connection: AsyncConnection, run_ids: Collection[str]) -> set[str]:
     """Which of `run_ids` have their history archived."""
     found: set[str] = set()
     wanted = list(run_ids)
-    async with engine.connect() as connection:
-        for start in range(0, len(wanted), 500):
-            rows = await connection.execute(
-                select(workflow_histories.c.run_id).where(
-                    workflow_histories.c.run_id.in_(wanted[start : start + 500])
-                )
+    for start in range(0, len(wanted), 500):
+        rows = await connection.execute(
+            select(workflow_histories.c.run_id).where(
+                workflow_histories.c.run_id.in_(wanted[start : start + 500])
             )
-            found.update(row.run_id for row in rows)
+        )
+        found.update(row.run_id for row in rows)
     return found
 
 

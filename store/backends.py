@@ -1,86 +1,51 @@
-"""The log's hot paths on the drivers themselves: locked appends and raw pages, per backend.
+"""The store's port to its database: appends, reads, writing transactions and snapshots.
 
-SQLAlchemy costs a few hundred microseconds a statement on this hardware, and aiosqlite a thread
-hop per statement; the append critical section and full-log verification run straight on the
-drivers instead: asyncpg on PostgreSQL, and on SQLite one writer thread with its own connection
-that runs a whole append in one hop.
+One base class holds what every backend shares: the append algorithm (`store.appending`) and
+every read and read-model transaction (SQLAlchemy Core); each backend supplies only its hooks:
+how an append's statements run under the head lock, and how a snapshot reads raw pages
+(`store.backend_sqlite`, `store.backend_postgres`). Every failure to reach the database leaves
+the port as domain.errors.Unavailable (`store.unavailable`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
-import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Row, Select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.errors import Conflict, Unavailable
-from store.appending import (
-    LogRow,
-    PreparedEvent,
-    appended_events,
-    chain_rows,
-    prepare,
-    stored_batch,
-)
-from store.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
-from store.hashing import GENESIS_HASH
+from domain.errors import Conflict
+from store.appending import NotWritten, PreparedEvent, Written, outcome_events, prepare
+from store.engine import WRITE_OPTION
 from store.records import NewEvent, StoredEvent
+from store.schema import LOG_COLUMNS, BodyRow
+from store.unavailable import UNREACHABLE, unavailable_on_failure
 from store.upcasting import Upcasters
 
-LOG_COLUMNS: Final = (
-    "position",
-    "event_id",
-    "decision_id",
-    "stream_version",
-    "type",
-    "schema_version",
-    "actor",
-    "recorded_by",
-    "occurred_at",
-    "recorded_at",
-    "stream_prev_hash",
-    "prev_hash",
-    "hash",
-    "body",
-)
-"""The order of the values of a raw log row, as written and as `LogPages.pages` yields it."""
-
-_COLUMNS: Final = ", ".join(LOG_COLUMNS)
-_HEAD: Final = "SELECT position, hash FROM log_head WHERE id = 1"
-_TAIL: Final = (
+HEAD_QUERY: Final = "SELECT position, hash FROM log_head WHERE id = 1"
+TAIL_QUERY: Final = (
     "SELECT stream_version, hash FROM events WHERE decision_id = {0} "
     "ORDER BY stream_version DESC LIMIT 1"
 )
-_FIND: Final = (
-    "SELECT position, prev_hash, hash, body FROM events WHERE decision_id = {0} "
+STORED_QUERY: Final = (
+    f"SELECT {', '.join(BodyRow._fields)} FROM events WHERE decision_id = {{0}} "
     "AND stream_version > {1} AND stream_version <= {2} ORDER BY stream_version"
 )
+"""Statements on the drivers, with placeholders ({0}, ...) in each driver's style."""
+
 _PAGE: Final = (
-    f"SELECT {_COLUMNS} FROM events WHERE position > {{0}} AND position <= {{2}} "
+    f"SELECT {', '.join(LOG_COLUMNS)} FROM events WHERE position > {{0}} AND position <= {{2}} "
     "ORDER BY position LIMIT {1}"
 )
 _LINKS: Final = "SELECT prev_hash, hash FROM events WHERE position = {0}"
-_PG_HEAD_MOVE: Final = "UPDATE log_head SET position = $1, hash = $2 WHERE id = 1"
 _LAST_POSITION: Final = 2**63 - 1
-_SQLITE_WRITE: Final = f"INSERT INTO events ({_COLUMNS}) VALUES ({', '.join('?' * 14)})"
-_SQLITE_HEAD_MOVE: Final = "UPDATE log_head SET position = ?, hash = ? WHERE id = 1"
+_POSITION: Final = LOG_COLUMNS.index("position")
 
-_UNREACHABLE: Final = (
-    OSError,
-    TimeoutError,
-    sqlite3.OperationalError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-)
+Fetch = Callable[..., Awaitable[Sequence[Sequence[Any]]]]
+"""A driver's fetch: (query, *arguments) -> rows."""
 
 
 class LogPages(Protocol):
@@ -93,8 +58,8 @@ class LogPages(Protocol):
     def pages(
         self, page_size: int, after: int = 0, until: int | None = None
     ) -> AsyncIterator[Sequence[Sequence[Any]]]:
-        """The rows after position `after` (up to `until`), in position order, as LOG_COLUMNS
-        sequences, `page_size` at a time."""
+        """The rows after position `after` (up to `until`), in position order, `page_size` at
+        a time, as the driver gives them: values in LOG_COLUMNS order (a LogRow's fields)."""
         ...
 
     async def links(self, position: int) -> tuple[str, str] | None:
@@ -102,36 +67,21 @@ class LogPages(Protocol):
         ...
 
 
-class LogBackend(Protocol):
-    """Appends and snapshots on one kind of database."""
+class LogBackend(ABC):
+    """The store's database, on SQLite or PostgreSQL: subclasses supply `_append` and
+    `snapshot`; the rest is the same SQL everywhere."""
 
-    async def append(
-        self,
-        decision_id: str,
-        expected_version: int,
-        batch: Sequence[NewEvent],
-        upcasters: Upcasters,
-    ) -> list[StoredEvent]:
-        """Append under the head lock; Conflict on a stale version."""
-        ...
-
-    def snapshot(self) -> AbstractAsyncContextManager[LogPages]: ...
-
-    async def close(self) -> None: ...
-
-
-def log_backend(engine: AsyncEngine) -> LogBackend:
-    """The backend for the engine's database."""
-    if engine.dialect.name == "postgresql":
-        return PostgresBackend(engine)
-    return SqliteBackend(engine)
-
-
-class PostgresBackend:
-    """Appends serialised by `SELECT ... FOR UPDATE` on the head row; one COPY per batch."""
+    INTEGRITY_ERRORS: ClassVar[tuple[type[Exception], ...]]
+    """The driver's errors for a unique key already taken."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+
+    @property
+    def url(self) -> str:
+        """The database's URL, with its password: for processes that open their own store."""
+        return self._engine.url.render_as_string(hide_password=False)
 
     async def append(
         self,
@@ -140,133 +90,91 @@ class PostgresBackend:
         batch: Sequence[NewEvent],
         upcasters: Upcasters,
     ) -> list[StoredEvent]:
+        """Append under the head lock; Conflict on a stale version or a row in the way."""
         prepared = prepare(batch)
-        async with _driver(self._engine) as connection, connection.transaction():
-            head = await connection.fetchrow(_HEAD + " FOR UPDATE")
-            tail = await connection.fetchrow(_TAIL.format("$1"), decision_id)
-            current_version, stream_hash = tail or (0, GENESIS_HASH)
-            if current_version != expected_version:
-                found = await connection.fetch(
-                    _FIND.format("$1", "$2", "$3"),
-                    decision_id,
-                    expected_version,
-                    expected_version + len(batch),
-                )
-                return stored_batch(batch, current_version, found, upcasters)
-            recorded_at = datetime.now(UTC)
-            rows = chain_rows(prepared, (head[0], head[1]), stream_hash, recorded_at)
-            try:
-                # COPY is twice as fast as a multi-row INSERT here, and as transactional.
-                await connection.copy_records_to_table("events", records=rows, columns=LOG_COLUMNS)
-            except asyncpg.UniqueViolationError as error:
-                raise _unaccounted_row(decision_id, error) from error
-            await connection.execute(_PG_HEAD_MOVE, rows[-1][0], rows[-1][12])
-        return appended_events(batch, rows, recorded_at, upcasters)
-
-    @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[LogPages]:
-        async with (
-            _driver(self._engine) as connection,
-            connection.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            yield _Pages(connection, placeholders=("$1", "$2", "$3"))
-
-    async def close(self) -> None:
-        """Nothing of its own to close: it borrows the engine's pool."""
-
-
-class SqliteBackend:
-    """Appends run whole on one writer thread with its own connection (BEGIN IMMEDIATE also
-    serialises writers of other processes); snapshots are WAL read transactions."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        assert engine.url.database, "SQLite URLs name a file"
-        self._engine = engine
-        self._path = Path(engine.url.database)
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="concord-sqlite")
-        self._connection: sqlite3.Connection | None = None
-
-    async def append(
-        self,
-        decision_id: str,
-        expected_version: int,
-        batch: Sequence[NewEvent],
-        upcasters: Upcasters,
-    ) -> list[StoredEvent]:
-        prepared = prepare(batch)
-        # Work handed to the single writer thread runs to its end even if the caller is
-        # cancelled; the thread never interleaves two transactions on its connection.
         try:
-            outcome = await asyncio.get_running_loop().run_in_executor(
-                self._writer, self._append_locked, decision_id, expected_version, prepared
-            )
-        except sqlite3.IntegrityError as error:
+            outcome = await self._append(decision_id, expected_version, prepared)
+        except self.INTEGRITY_ERRORS as error:
             raise _unaccounted_row(decision_id, error) from error
-        except _UNREACHABLE as error:
-            raise Unavailable(f"the event store cannot be written: {error}") from error
-        if isinstance(outcome, _Written):
-            return appended_events(batch, outcome.rows, outcome.recorded_at, upcasters)
-        return stored_batch(batch, outcome.current_version, outcome.found, upcasters)
+        return outcome_events(batch, outcome, upcasters)
 
-    def _append_locked(
-        self,
-        decision_id: str,
-        expected_version: int,
-        batch: Sequence[PreparedEvent],
-    ) -> _Written | _NotWritten:
-        connection = self._open()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            head = connection.execute(_HEAD).fetchone()
-            tail = connection.execute(_TAIL.format("?"), (decision_id,)).fetchone()
-            current_version, stream_hash = tail or (0, GENESIS_HASH)
-            if current_version != expected_version:
-                found = connection.execute(
-                    _FIND.format("?", "?", "?"),
-                    (decision_id, expected_version, expected_version + len(batch)),
-                ).fetchall()
-                connection.execute("ROLLBACK")
-                return _NotWritten(current_version, found)
-            recorded_at = datetime.now(UTC)
-            rows = chain_rows(batch, head, stream_hash, recorded_at)
-            connection.executemany(_SQLITE_WRITE, rows)
-            connection.execute(_SQLITE_HEAD_MOVE, (rows[-1][0], rows[-1][12]))
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        return _Written(rows, recorded_at)
-
-    def _open(self) -> sqlite3.Connection:
-        if self._connection is None:
-            connection = sqlite3.connect(
-                self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
-            for pragma in SQLITE_PRAGMAS:
-                connection.execute(pragma)
-            self._connection = connection
-        return self._connection
+    @abstractmethod
+    async def _append(
+        self, decision_id: str, expected_version: int, batch: Sequence[PreparedEvent]
+    ) -> Written | NotWritten:
+        """Run `store.appending.append_locked` in one transaction that locks the head."""
 
     @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[LogPages]:
-        async with _driver(self._engine) as connection:
-            await connection.execute("BEGIN")
-            try:
-                yield _Pages(connection, placeholders=("?1", "?2", "?3"))
-            finally:
-                await connection.rollback()
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection (each statement sees the latest commits)."""
+        with unavailable_on_failure():
+            async with self._engine.connect() as connection:
+                yield connection
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """A writing transaction, committed when the block ends; on SQLite it takes the write
+        lock at BEGIN."""
+        with unavailable_on_failure():
+            async with self._writer.begin() as connection:
+                yield connection
+
+    async def rows(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        """The rows of one read-only query."""
+        async with self.reading() as connection:
+            rows: Sequence[Row[Any]] = (await connection.execute(query)).all()
+        return rows
+
+    @abstractmethod
+    def snapshot(self) -> AbstractAsyncContextManager[LogPages]:
+        """A consistent read-only view of the whole log's raw rows."""
 
     async def close(self) -> None:
-        """Close the writer's connection and stop its thread."""
+        """Close every pooled connection."""
+        await self._engine.dispose()
 
-        def close_connection() -> None:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
 
-        await asyncio.get_running_loop().run_in_executor(self._writer, close_connection)
-        self._writer.shutdown(wait=True)
+class RawPages:
+    """Raw pages of the log through a driver's fetch, inside a read transaction."""
+
+    def __init__(self, fetch: Fetch, placeholders: tuple[str, str, str]) -> None:
+        self._fetch = fetch
+        self._page = _PAGE.format(*placeholders)
+        self._links = _LINKS.format(placeholders[0])
+
+    async def head(self) -> tuple[int, str]:
+        rows = await self._fetch(HEAD_QUERY)
+        position, hash_ = rows[0]
+        return int(position), str(hash_)
+
+    async def pages(
+        self, page_size: int, after: int = 0, until: int | None = None
+    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        last = _LAST_POSITION if until is None else until
+        while page := await self._fetch(self._page, after, page_size, last):
+            yield page
+            after = page[-1][_POSITION]
+
+    async def links(self, position: int) -> tuple[str, str] | None:
+        rows = await self._fetch(self._links, position)
+        if not rows:
+            return None
+        prev_hash, hash_ = rows[0]
+        return str(prev_hash), str(hash_)
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled connection's driver-level connection (asyncpg or aiosqlite); a connection that
+    turns out unreachable is dropped from the pool."""
+    with unavailable_on_failure():
+        async with engine.connect() as connection:
+            pooled = await connection.get_raw_connection()
+            try:
+                yield pooled.driver_connection
+            except UNREACHABLE:
+                pooled.invalidate()
+                raise
 
 
 def _unaccounted_row(decision_id: str, error: Exception) -> Conflict:
@@ -276,62 +184,3 @@ def _unaccounted_row(decision_id: str, error: Exception) -> Conflict:
         f"decision {decision_id}: the log holds a row the store did not write ({error}); "
         "run `concord audit verify`"
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Written:
-    rows: list[LogRow]
-    recorded_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class _NotWritten:
-    current_version: int
-    found: list[Any]
-
-
-class _Pages:
-    """Raw pages on an asyncpg or aiosqlite connection inside a read transaction."""
-
-    def __init__(self, connection: Any, placeholders: tuple[str, str, str]) -> None:
-        self._connection = connection
-        self._page = _PAGE.format(*placeholders)
-        self._links = _LINKS.format(placeholders[0])
-        self._postgres = placeholders[0] == "$1"
-
-    async def head(self) -> tuple[int, str]:
-        rows = await self._fetch(_HEAD)
-        return int(rows[0][0]), str(rows[0][1])
-
-    async def pages(
-        self, page_size: int, after: int = 0, until: int | None = None
-    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
-        last = _LAST_POSITION if until is None else until
-        while page := await self._fetch(self._page, after, page_size, last):
-            yield page
-            after = page[-1][0]
-
-    async def links(self, position: int) -> tuple[str, str] | None:
-        rows = await self._fetch(self._links, position)
-        return (str(rows[0][0]), str(rows[0][1])) if rows else None
-
-    async def _fetch(self, query: str, *arguments: Any) -> Sequence[Sequence[Any]]:
-        if self._postgres:
-            rows: Sequence[Sequence[Any]] = await self._connection.fetch(query, *arguments)
-            return rows
-        return list(await self._connection.execute_fetchall(query, arguments))
-
-
-@asynccontextmanager
-async def _driver(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """A pooled connection's driver-level connection (asyncpg or aiosqlite)."""
-    try:
-        async with engine.connect() as connection:
-            pooled = await connection.get_raw_connection()
-            try:
-                yield pooled.driver_connection
-            except _UNREACHABLE:
-                pooled.invalidate()
-                raise
-    except _UNREACHABLE as error:
-        raise Unavailable(f"the event store cannot be reached: {error}") from error

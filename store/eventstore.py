@@ -1,48 +1,53 @@
-"""The event store: optimistic, idempotent, gap-free appends to the hash-chained log, and reads."""
+"""The event store: optimistic, idempotent, gap-free appends to the hash-chained log, reads of
+it, the archive of workflow histories, and the read models' side of the same database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy import Row, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.errors import InvalidInput, Unavailable
-from store import archive
+from domain.errors import InvalidHistory, InvalidInput, Unavailable
+from store import archive, tracking
 from store.appending import stored_event
-from store.backends import LogPages, log_backend
-from store.engine import WRITE_OPTION, create_store_engine, parse_database_url, sqlite_path
+from store.backend_postgres import PostgresBackend
+from store.backend_sqlite import SqliteBackend
+from store.backends import LogBackend, LogPages
+from store.engine import create_store_engine, parse_database_url, sqlite_path
 from store.hashing import format_instant
 from store.migrate import UPGRADE_COMMAND
 from store.migrate import check_schema as check_schema_revision
 from store.records import ArchivedHistory, NewEvent, StoredEvent
-from store.schema import events, log_head
+from store.schema import BODY_COLUMNS, BodyRow, events, log_head, projection_positions
+from store.tracking import ProjectionFailure, UnappliedEvents
+from store.unavailable import unavailable_on_failure
 from store.upcasting import Upcasters, upcasters
 
 DEFAULT_PAGE_SIZE: Final = 1_000
 
-EVENT_COLUMNS: Final = (events.c.position, events.c.prev_hash, events.c.hash, events.c.body)
-"""The columns `store.appending.stored_event` builds a StoredEvent from."""
+ApplyBatch = Callable[[AsyncConnection, Sequence[StoredEvent]], Awaitable[None]]
+"""A read model's apply: consecutive events of its decisions, in the store's transaction."""
 
 
 class EventStore:
     """The append-only log of every decision's events, on SQLite or PostgreSQL."""
 
-    def __init__(self, engine: AsyncEngine, *, upcasters: Upcasters = upcasters) -> None:
-        self.engine = engine
+    def __init__(self, backend: LogBackend, *, upcasters: Upcasters = upcasters) -> None:
         self.upcasters = upcasters
-        self._backend = log_backend(engine)
-        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._backend = backend
+
+    @property
+    def url(self) -> str:
+        """The database's URL (with its password), for processes that open their own store."""
+        return self._backend.url
 
     async def close(self) -> None:
         """Stop the writer and close every pooled connection."""
         await self._backend.close()
-        await self.engine.dispose()
 
     async def append(
         self, decision_id: str, expected_version: int, events: Sequence[NewEvent]
@@ -62,21 +67,19 @@ class EventStore:
     async def stream(self, decision_id: str, from_version: int = 1) -> list[StoredEvent]:
         """The decision's events from `from_version` on, in stream order (empty if none)."""
         return await self._select(
-            select(*EVENT_COLUMNS)
+            select(*BODY_COLUMNS)
             .where(events.c.decision_id == decision_id, events.c.stream_version >= from_version)
             .order_by(events.c.stream_version)
         )
 
     async def stream_version(self, decision_id: str) -> int:
         """The decision's last stream version; 0 when it has no events."""
-        with _unavailable_on_failure():
-            async with self.engine.connect() as connection:
-                version = await connection.scalar(
-                    select(func.coalesce(func.max(events.c.stream_version), 0)).where(
-                        events.c.decision_id == decision_id
-                    )
-                )
-        return int(version or 0)
+        (row,) = await self._backend.rows(
+            select(func.coalesce(func.max(events.c.stream_version), 0)).where(
+                events.c.decision_id == decision_id
+            )
+        )
+        return int(row[0] or 0)
 
     async def events_until(self, decision_id: str, instant: datetime) -> list[StoredEvent]:
         """The decision's events that occurred at or before `instant`, in stream order."""
@@ -85,7 +88,7 @@ class EventStore:
         except ValueError:
             raise InvalidInput("instant", "must be timezone-aware") from None
         return await self._select(
-            select(*EVENT_COLUMNS)
+            select(*BODY_COLUMNS)
             .where(events.c.decision_id == decision_id, events.c.occurred_at <= until)
             .order_by(events.c.stream_version)
         )
@@ -99,7 +102,7 @@ class EventStore:
         after = from_position - 1
         while True:
             page = await self._select(
-                select(*EVENT_COLUMNS)
+                select(*BODY_COLUMNS)
                 .where(events.c.position > after)
                 .order_by(events.c.position)
                 .limit(page_size)
@@ -112,43 +115,81 @@ class EventStore:
 
     async def head(self) -> tuple[int, str]:
         """The last position of the log and its hash: (0, 64 zeros) when the log is empty."""
-        with _unavailable_on_failure():
-            async with self.engine.connect() as connection:
-                row = (await connection.execute(select(log_head.c.position, log_head.c.hash))).one()
+        (row,) = await self._backend.rows(select(log_head.c.position, log_head.c.hash))
         return int(row.position), str(row.hash)
 
     def snapshot(self) -> AbstractAsyncContextManager[LogPages]:
         """A consistent read-only view of the whole log's raw rows, for verification."""
         return self._backend.snapshot()
 
-    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        """A SQLAlchemy writing transaction (read models); on SQLite it takes the write lock."""
-        return self._writer.begin()
-
     async def archive_history(
         self, decision_id: str, workflow_id: str, run_id: str, history_json: str
     ) -> ArchivedHistory:
         """Keep a closed run's Temporal history; archiving the same run again changes nothing."""
-        with _unavailable_on_failure():
+        async with self._backend.writing() as connection:
             return await archive.archive_history(
-                self.engine, decision_id, workflow_id, run_id, history_json
+                connection, decision_id, workflow_id, run_id, history_json
             )
 
     async def histories(self, decision_id: str) -> list[ArchivedHistory]:
         """The archived histories of a decision's workflow runs, oldest first."""
-        with _unavailable_on_failure():
-            return await archive.histories(self.engine, decision_id)
+        async with self._backend.reading() as connection:
+            return await archive.histories(connection, decision_id)
 
     async def archived_runs(self, run_ids: Collection[str]) -> set[str]:
         """Which of the given workflow runs have their history archived."""
-        with _unavailable_on_failure():
-            return await archive.archived_runs(self.engine, run_ids)
+        async with self._backend.reading() as connection:
+            return await archive.archived_runs(connection, run_ids)
+
+    async def read(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        """The rows of a read-only query on the read models' tables."""
+        return await self._backend.rows(query)
+
+    async def projection_position(self, name: str) -> int:
+        """The last log position the projection `name` has applied (0 before its first run)."""
+        rows = await self._backend.rows(
+            select(projection_positions.c.position).where(projection_positions.c.name == name)
+        )
+        return int(rows[0].position) if rows else 0
+
+    async def apply_projection(self, name: str, apply: ApplyBatch, limit: int) -> int:
+        """Apply the projection's next `limit` events (less its parked decisions') with `apply`
+        and move its position past them, in one transaction; the number applied.
+
+        UnappliedEvents, and nothing applied, when one of them cannot be read or applied.
+        """
+        async with self._backend.writing() as connection:
+            after = await tracking.locked_position(connection, name)
+            rows = await tracking.next_rows(connection, name, after, limit)
+            if not rows:
+                return 0
+            try:
+                await apply(connection, [stored_event(row, self.upcasters) for _, row in rows])
+            except InvalidHistory as error:
+                unapplied = [(row.position, decision_id) for decision_id, row in rows]
+                raise UnappliedEvents(unapplied, str(error)) from error
+            await tracking.advance(connection, name, rows[-1][1].position)
+        return len(rows)
+
+    async def park_decision(self, name: str, failure: ProjectionFailure) -> None:
+        """Record that the projection could not apply an event: it skips that decision's
+        events from then on, until it is rebuilt."""
+        async with self._backend.writing() as connection:
+            await tracking.park(connection, name, failure)
+
+    async def projection_failures(self, name: str) -> list[ProjectionFailure]:
+        """The events the projection could not apply (one per parked decision), in log order."""
+        async with self._backend.reading() as connection:
+            return await tracking.failures(connection, name)
+
+    async def reset_projection(self, name: str, tables: Sequence[Table]) -> None:
+        """Empty the projection's tables, forget its failures and set its position to 0."""
+        async with self._backend.writing() as connection:
+            await tracking.reset(connection, name, tables)
 
     async def _select(self, query: Select[Any]) -> list[StoredEvent]:
-        with _unavailable_on_failure():
-            async with self.engine.connect() as connection:
-                rows = (await connection.execute(query)).all()
-        return [stored_event(row, self.upcasters) for row in rows]
+        rows = await self._backend.rows(query)
+        return [stored_event(BodyRow._make(row), self.upcasters) for row in rows]
 
 
 async def open_store(url: str, *, check_schema: bool = True) -> EventStore:
@@ -160,12 +201,18 @@ async def open_store(url: str, *, check_schema: bool = True) -> EventStore:
     engine = create_store_engine(parsed)
     if check_schema:
         try:
-            with _unavailable_on_failure():
+            with unavailable_on_failure():
                 await check_schema_revision(engine)
         except BaseException:
             await engine.dispose()
             raise
-    return EventStore(engine)
+    return EventStore(_backend_for(engine))
+
+
+def _backend_for(engine: AsyncEngine) -> LogBackend:
+    if engine.dialect.name == "postgresql":
+        return PostgresBackend(engine)
+    return SqliteBackend(engine)
 
 
 def _check_batch(decision_id: str, expected_version: int, batch: Sequence[NewEvent]) -> None:
@@ -183,12 +230,3 @@ def _check_batch(decision_id: str, expected_version: int, batch: Sequence[NewEve
                 f"event {new.event_id} has version {new.stream_version}; the batch must run "
                 f"{expected_version + 1}..{expected_version + len(batch)} without gaps",
             )
-
-
-@contextmanager
-def _unavailable_on_failure() -> Iterator[None]:
-    """Turn lost connections, timeouts and locked databases into Unavailable."""
-    try:
-        yield
-    except (OperationalError, InterfaceError, PoolTimeout, OSError) as error:
-        raise Unavailable(f"the event store cannot be reached: {error}") from error

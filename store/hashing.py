@@ -26,9 +26,15 @@ def canonical_json(document: Any) -> bytes:
     return orjson.dumps(document, option=_CANONICAL)
 
 
+def chain_digest(prev_digest: bytes, body: bytes) -> bytes:
+    """The chain's one definition: SHA-256 of the previous hash's 32 bytes, then the event's
+    canonical body. On digests, so the appender and the verifier carry bytes from row to row."""
+    return hashlib.sha256(prev_digest + body).digest()
+
+
 def chain_hash(prev_hash: str, body: bytes) -> str:
-    """The hex SHA-256 of the previous hash's 32 bytes followed by the event's canonical body."""
-    return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
+    """`chain_digest` on hex hashes, as the log stores them."""
+    return chain_digest(bytes.fromhex(prev_hash), body).hex()
 
 
 def format_instant(instant: datetime) -> str:

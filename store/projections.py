@@ -1,4 +1,5 @@
-"""Read models kept from the log: a runner applies new events in order, tracked per projection."""
+"""Read models kept from the log: a runner applies new events in order, tracked per projection,
+and parks a decision whose event it cannot apply instead of stopping there."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 import structlog
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import NotFound
-from store.appending import stored_event
-from store.engine import insert_unless_present
-from store.eventstore import EVENT_COLUMNS, EventStore
+from store.eventstore import EventStore
 from store.records import StoredEvent
-from store.schema import events, projection_positions
+from store.tracking import ProjectionFailure, UnappliedEvents, failure_now
 
 DEFAULT_BATCH_SIZE: Final = 500
 
@@ -34,7 +33,8 @@ class Projection(Protocol):
         ...
 
     async def apply(self, connection: AsyncConnection, batch: Sequence[StoredEvent]) -> None:
-        """Apply consecutive log events, in the runner's transaction."""
+        """Apply log events in log order (those of parked decisions left out), in the runner's
+        transaction; InvalidHistory for an event that cannot be applied."""
         ...
 
 
@@ -43,7 +43,12 @@ _log = structlog.get_logger(__name__)
 
 class ProjectionRunner:
     """Applies the log to read models: each batch and its new position commit together, so a
-    crash or a second runner never applies an event twice, and `rebuild` replays from zero."""
+    crash or a second runner never applies an event twice, and `rebuild` replays from zero.
+
+    An event that cannot be read or applied parks its decision: the failure (position, reason)
+    is logged and recorded (`failures`), that decision's later events are skipped, and every
+    other decision stays current.
+    """
 
     def __init__(
         self,
@@ -59,11 +64,12 @@ class ProjectionRunner:
     async def position(self, name: str) -> int:
         """The last log position the projection has applied (0 before its first run)."""
         self._projection(name)
-        async with self.store.engine.connect() as connection:
-            position = await connection.scalar(
-                select(projection_positions.c.position).where(projection_positions.c.name == name)
-            )
-        return int(position or 0)
+        return await self.store.projection_position(name)
+
+    async def failures(self, name: str) -> list[ProjectionFailure]:
+        """The events the projection could not apply, whose decisions it parked."""
+        self._projection(name)
+        return await self.store.projection_failures(name)
 
     async def catch_up(self) -> int:
         """Apply every event appended since each projection's position; the number applied."""
@@ -80,61 +86,41 @@ class ProjectionRunner:
             await asyncio.sleep(interval)
 
     async def rebuild(self, name: str) -> int:
-        """Empty the projection's tables and replay the whole log into them; the events applied."""
+        """Empty the projection's tables, forget the decisions it parked, and replay the whole
+        log into them; the events applied."""
         projection = self._projection(name)
-        async with self.store.transaction() as connection:
-            for table in reversed(projection.tables):
-                await connection.execute(delete(table))
-            await self._locked_position(connection, name)
-            await connection.execute(
-                update(projection_positions)
-                .where(projection_positions.c.name == name)
-                .values(position=0)
-            )
+        await self.store.reset_projection(name, projection.tables)
         return await self._catch_up(projection)
 
     async def _catch_up(self, projection: Projection) -> int:
         applied = 0
+        singly = 0  # events left to apply one at a time, to find the one a batch failed on
         while True:
-            async with self.store.transaction() as connection:
-                after = await self._locked_position(connection, projection.name)
-                rows = await connection.execute(
-                    select(*EVENT_COLUMNS)
-                    .where(events.c.position > after)
-                    .order_by(events.c.position)
-                    .limit(self.batch_size)
-                )
-                batch = [stored_event(row, self.store.upcasters) for row in rows]
-                if batch:
-                    await projection.apply(connection, batch)
-                    await connection.execute(
-                        update(projection_positions)
-                        .where(projection_positions.c.name == projection.name)
-                        .values(position=batch[-1].position)
-                    )
-            applied += len(batch)
-            if len(batch) < self.batch_size:
+            limit = 1 if singly else self.batch_size
+            try:
+                count = await self.store.apply_projection(projection.name, projection.apply, limit)
+            except UnappliedEvents as unapplied:
+                if len(unapplied.events) > 1:
+                    singly = len(unapplied.events)
+                else:
+                    await self._park(projection.name, unapplied)
+                    singly = max(0, singly - 1)
+                continue
+            applied += count
+            singly = max(0, singly - count)
+            if count < limit:
                 return applied
 
-    async def _locked_position(self, connection: AsyncConnection, name: str) -> int:
-        # Locking the row makes concurrent runners of one projection take turns.
-        query = (
-            select(projection_positions.c.position)
-            .where(projection_positions.c.name == name)
-            .with_for_update()
+    async def _park(self, name: str, unapplied: UnappliedEvents) -> None:
+        ((position, decision_id),) = unapplied.events
+        _log.error(
+            "read model parks a decision at an event it cannot apply",
+            projection=name,
+            decision_id=decision_id,
+            position=position,
+            error=unapplied.reason,
         )
-        position = await connection.scalar(query)
-        if position is None:
-            await connection.execute(
-                insert_unless_present(
-                    connection.dialect.name,
-                    projection_positions,
-                    ["name"],
-                    {"name": name, "position": 0},
-                )
-            )
-            position = await connection.scalar(query)
-        return int(position or 0)
+        await self.store.park_decision(name, failure_now(position, decision_id, unapplied.reason))
 
     def _projection(self, name: str) -> Projection:
         try:

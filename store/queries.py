@@ -54,9 +54,8 @@ async def list_decisions(
         query = query.where(
             or_(decisions.c.proposer == member, decisions.c.decision_id.in_(awaiting))
         )
-    async with store.engine.connect() as connection:
-        rows = (await connection.execute(query)).mappings().all()
-    return [DecisionRow.model_validate(dict(row)) for row in rows]
+    rows = await store.read(query)
+    return [DecisionRow.model_validate(dict(row._mapping)) for row in rows]
 
 
 async def pending_for_member(store: EventStore, member: str) -> list[PendingRow]:
@@ -66,11 +65,10 @@ async def pending_for_member(store: EventStore, member: str) -> list[PendingRow]
         .join(decision_states, decision_states.c.decision_id == pending_actions.c.decision_id)
         .where(pending_actions.c.member == member)
     )
-    async with store.engine.connect() as connection:
-        rows = (await connection.execute(query)).all()
     pending = []
-    for decision_id, number, state_json in rows:
-        state = DecisionState.model_validate_json(state_json)
+    for row in await store.read(query):
+        decision_id, number = row.decision_id, row.round
+        state = DecisionState.model_validate_json(row.state_json)
         round_ = state.round(number)
         pending.append(
             PendingRow(

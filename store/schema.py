@@ -1,6 +1,8 @@
-"""The event store's tables, as SQLAlchemy Core metadata (the migrations create the same)."""
+"""The store's tables in SQLAlchemy Core (the migrations create the same), and its rows by name."""
 
 from __future__ import annotations
+
+from typing import Final, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -57,6 +59,45 @@ events = Table(
 )
 """The log. Columns repeat what `body` holds so SQL can select by them; verify checks they agree."""
 
+
+class LogRow(NamedTuple):
+    """One row of `events`, by name: its fields are the table's columns, in the table's order
+    (checked when this module is imported), as written by appends and read by verification."""
+
+    position: int
+    event_id: str
+    decision_id: str
+    stream_version: int
+    type: str
+    schema_version: int
+    actor: str
+    recorded_by: str
+    occurred_at: str
+    recorded_at: str
+    stream_prev_hash: str
+    prev_hash: str
+    hash: str
+    body: bytes
+
+
+LOG_COLUMNS: Final = LogRow._fields
+"""The names of the columns of `events`, in order."""
+
+if tuple(events.c.keys()) != LOG_COLUMNS:
+    raise TypeError(f"LogRow has fields {LOG_COLUMNS}, but events has columns {events.c.keys()}")
+
+
+class BodyRow(NamedTuple):
+    """The part of a log row a StoredEvent is read from: position, chain hashes, hashed body."""
+
+    position: int
+    prev_hash: str
+    hash: str
+    body: bytes
+
+
+BODY_COLUMNS: Final = tuple(events.c[name] for name in BodyRow._fields)
+
 log_head = Table(
     "log_head",
     metadata,
@@ -86,6 +127,18 @@ projection_positions = Table(
     Column("position", Position, nullable=False),
 )
 """How far each read model has applied the log."""
+
+projection_failures = Table(
+    "projection_failures",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("decision_id", String(63), primary_key=True),
+    Column("position", Position, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", INSTANT, nullable=False),
+)
+"""Decisions a read model has parked: the event it could not apply and why. It skips their
+later events (their rows stay as of the event before) until the read model is rebuilt."""
 
 decision_states = Table(
     "decision_states",

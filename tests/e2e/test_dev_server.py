@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from audit.verify import verify_log
 from domain.commands import SubmitProposal, command_of
 from runtime.decisions import DecisionClient
 from store.eventstore import open_store
-from store.verify import verify_log
 from tests.e2e.conftest import WorkerProcess
 from workflows.messages import Receipt
 

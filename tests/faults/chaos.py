@@ -23,13 +23,13 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy.engine import make_url
 
+from audit.verify import verify_log
 from domain.commands import SubmitProposal, command_of
 from domain.errors import Unavailable
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer, port_is_free
 from runtime.temporal import connect
 from store.eventstore import open_store
-from store.verify import verify_log
 from tests.e2e.conftest import WorkerProcess, free_port
 from tests.stores import migrated_store
 from workflows.decision import SEARCH_ATTRIBUTES

@@ -16,6 +16,7 @@ from store.hashing import GENESIS_HASH
 from store.migrate import upgrade
 from store.records import NewEvent, event_id_for
 from store.schema import log_head, metadata
+from tests.integration.store.raw_sql import raw_transaction
 from tests.pg import throwaway_database
 
 BACKENDS = [
@@ -63,16 +64,16 @@ async def store(store_url: str) -> AsyncIterator[EventStore]:
     """An open EventStore on an empty log."""
     event_store = await open_store(store_url)
     try:
-        if event_store.engine.dialect.name == "postgresql":
-            await _empty(event_store)
+        if store_url.startswith("postgresql"):
+            await _empty(store_url)
         yield event_store
     finally:
         await event_store.close()
 
 
-async def _empty(event_store: EventStore) -> None:
+async def _empty(url: str) -> None:
     tables = [table.name for table in metadata.sorted_tables if table is not log_head]
-    async with event_store.transaction() as connection:
+    async with raw_transaction(url) as connection:
         await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         await connection.execute(update(log_head).values(position=0, hash=GENESIS_HASH))
 

@@ -14,11 +14,12 @@ from store.eventstore import EventStore
 from store.hashing import GENESIS_HASH, chain_hash
 from store.schema import events
 from tests.integration.store.conftest import T0, EventFactory
+from tests.integration.store.raw_sql import raw_transaction
 
 
 async def _event_count(store: EventStore) -> int:
-    async with store.engine.connect() as connection:
-        return int(await connection.scalar(select(func.count()).select_from(events)) or 0)
+    ((count,),) = await store.read(select(func.count()).select_from(events))
+    return int(count)
 
 
 async def test_an_appended_batch_is_numbered_from_the_head_and_chained(
@@ -138,7 +139,7 @@ async def test_a_batch_failing_on_its_third_event_stores_none_of_its_events(
     await store.append("d-other", 0, [new_event("d-other", 1)])
     # A row written around the store where the batch's third event will go: the insert fails
     # there, after two rows of the batch were written in the same transaction.
-    async with store.transaction() as connection:
+    async with raw_transaction(store.url) as connection:
         await connection.execute(
             text(
                 "INSERT INTO events SELECT 4, event_id, 'd-stray', 1, type, schema_version, "
@@ -153,7 +154,7 @@ async def test_a_batch_failing_on_its_third_event_stores_none_of_its_events(
 
     assert await store.stream("d-1") == []
     assert (await store.head())[0] == 1
-    async with store.transaction() as connection:
+    async with raw_transaction(store.url) as connection:
         await connection.execute(text("DELETE FROM events WHERE position = 4"))
     appended = await store.append("d-1", 0, batch[:2])
     assert [event.position for event in appended] == [2, 3]
@@ -303,7 +304,7 @@ async def test_a_stored_body_that_is_not_an_event_is_reported_naming_its_positio
     store: EventStore, new_event: EventFactory, body: bytes
 ) -> None:
     await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2)])
-    async with store.transaction() as connection:
+    async with raw_transaction(store.url) as connection:
         await connection.execute(
             text("UPDATE events SET body = :body WHERE position = 2"), {"body": body}
         )

@@ -14,12 +14,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit.verify import verify_log
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store.engine import create_store_engine
 from store.eventstore import EventStore, open_store
 from store.migrate import current_revision, downgrade, head_revision, upgrade
 from store.schema import metadata
-from store.verify import verify_log
 from tests.integration.store.conftest import BACKENDS, EventFactory, sqlite_url
 from tests.pg import throwaway_database
 
@@ -147,7 +147,7 @@ async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: st
     await upgrade(blank_url)
 
     assert await _schema_differences(blank_url) == []
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 async def test_upgrading_twice_changes_nothing(blank_url: str) -> None:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.errors import NotFound
+from domain.errors import InvalidHistory, NotFound
 from store.engine import insert_unless_present
 from store.eventstore import EventStore
 from store.projections import ProjectionRunner
 from store.records import StoredEvent
 from tests.integration.store.conftest import EventFactory
+from tests.integration.store.raw_sql import raw_transaction
 
 test_metadata = MetaData()
 event_counts = Table(
@@ -53,19 +55,28 @@ class EventCounts:
             )
 
 
+class RefusingCounts(EventCounts):
+    """Counts events, but cannot apply the second event of decision d-bad."""
+
+    async def apply(self, connection: AsyncConnection, batch: Sequence[StoredEvent]) -> None:
+        for event in batch:
+            if (event.decision_id, event.stream_version) == ("d-bad", 2):
+                raise InvalidHistory(f"the event at position {event.position} is refused")
+        await super().apply(connection, batch)
+
+
 @pytest.fixture
 async def counts_table(store: EventStore) -> AsyncIterator[None]:
-    async with store.transaction() as connection:
+    async with raw_transaction(store.url) as connection:
         await connection.run_sync(test_metadata.create_all)
     yield
-    async with store.transaction() as connection:
+    async with raw_transaction(store.url) as connection:
         await connection.run_sync(test_metadata.drop_all)
 
 
 async def _rows(store: EventStore) -> list[tuple[str, int, int]]:
-    async with store.engine.connect() as connection:
-        result = await connection.execute(select(event_counts).order_by(event_counts.c.decision_id))
-        return [(row.decision_id, row.events, row.last_position) for row in result]
+    rows = await store.read(select(event_counts).order_by(event_counts.c.decision_id))
+    return [(row.decision_id, row.events, row.last_position) for row in rows]
 
 
 async def _append_many(store: EventStore, new_event: EventFactory, numbers: range) -> None:
@@ -127,3 +138,73 @@ async def test_concurrent_runners_never_apply_an_event_twice(
 async def test_an_unknown_projection_is_not_found(store: EventStore) -> None:
     with pytest.raises(NotFound, match="no projection named 'decisions-typo'"):
         await ProjectionRunner(store, []).rebuild("decisions-typo")
+
+
+async def _tamper(store: EventStore, statement: str, **params: object) -> None:
+    async with raw_transaction(store.url) as connection:
+        await connection.execute(text(statement), params)
+
+
+@pytest.mark.usefixtures("counts_table")
+async def test_an_unreadable_event_parks_its_decision_and_the_others_stay_current(
+    store: EventStore, new_event: EventFactory
+) -> None:
+    await _append_many(store, new_event, range(3))  # d-1 is at positions 4, 5 and 6
+    await _tamper(store, "UPDATE events SET body = :body WHERE position = 5", body=b"{not json")
+    runner = ProjectionRunner(store, [EventCounts()], batch_size=4)
+
+    assert await runner.catch_up() == 7
+    await store.append("d-1", 3, [new_event("d-1", 4)])
+    await _append_many(store, new_event, range(3, 4))
+    assert await runner.catch_up() == 3
+    assert await runner.catch_up() == 0
+
+    [failure] = await runner.failures("test-event-counts")
+    assert (failure.decision_id, failure.position) == ("d-1", 5)
+    assert "position 5 cannot be read" in failure.reason
+    assert await _rows(store) == [("d-0", 3, 3), ("d-1", 1, 4), ("d-2", 3, 9), ("d-3", 3, 13)]
+    assert await runner.position("test-event-counts") == 13
+
+
+@pytest.mark.usefixtures("counts_table")
+async def test_following_the_log_goes_on_past_an_event_it_cannot_apply(
+    store: EventStore, new_event: EventFactory
+) -> None:
+    runner = ProjectionRunner(store, [RefusingCounts()], batch_size=3)
+    following = asyncio.create_task(runner.follow(interval=0.01))
+    try:
+        await store.append("d-bad", 0, [new_event("d-bad", v) for v in (1, 2, 3)])
+        await _append_many(store, new_event, range(2))
+        async with asyncio.timeout(10):
+            while await runner.position("test-event-counts") < 9:
+                await asyncio.sleep(0.01)
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+
+    assert await _rows(store) == [("d-0", 3, 6), ("d-1", 3, 9), ("d-bad", 1, 1)]
+    [failure] = await runner.failures("test-event-counts")
+    assert (failure.decision_id, failure.position, failure.reason) == (
+        "d-bad",
+        2,
+        "the event at position 2 is refused",
+    )
+
+
+@pytest.mark.usefixtures("counts_table")
+async def test_rebuilding_a_projection_retries_the_decisions_it_parked(
+    store: EventStore, new_event: EventFactory
+) -> None:
+    await _append_many(store, new_event, range(2))
+    body = (await store.stream("d-0"))[1].body
+    await _tamper(store, "UPDATE events SET body = :body WHERE position = 2", body=b"[]")
+    runner = ProjectionRunner(store, [EventCounts()])
+    await runner.catch_up()
+    assert [failure.position for failure in await runner.failures("test-event-counts")] == [2]
+
+    await _tamper(store, "UPDATE events SET body = :body WHERE position = 2", body=body)
+
+    assert await runner.rebuild("test-event-counts") == 6
+    assert await runner.failures("test-event-counts") == []
+    assert await _rows(store) == [("d-0", 3, 3), ("d-1", 3, 6)]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from domain.errors import InvalidHistory
 from domain.state import DecisionState
 from store import decision_events
 from store.eventstore import EventStore
@@ -26,9 +24,8 @@ async def record(store: EventStore, scenario: Scenario) -> None:
 
 async def table(store: EventStore, name: str) -> list[dict[str, object]]:
     chosen = {"decisions": decisions, "pending": pending_actions, "states": decision_states}[name]
-    async with store.engine.connect() as connection:
-        rows = await connection.execute(select(chosen).order_by(*chosen.primary_key.columns))
-        return [dict(row._mapping) for row in rows]
+    rows = await store.read(select(chosen).order_by(*chosen.primary_key.columns))
+    return [dict(row._mapping) for row in rows]
 
 
 def consensus_under_way() -> Scenario:
@@ -135,11 +132,18 @@ async def test_rebuilding_the_decisions_read_models_gives_the_incremental_rows(
     assert incremental[0] and incremental[1] and incremental[2]
 
 
-async def test_an_event_the_domain_cannot_read_stops_the_projection(
+async def test_an_event_the_domain_cannot_read_parks_its_decision_and_not_the_others(
     store: EventStore, new_event: EventFactory
 ) -> None:
+    runner = ProjectionRunner(store, [DecisionsProjection()])
     await store.append("d-1", 0, [new_event("d-1", 1, payload={"title": "no text"})])
+    scenario = consensus_under_way()
+    await record(store, scenario)
 
-    with pytest.raises(InvalidHistory, match="position 1"):
-        await ProjectionRunner(store, [DecisionsProjection()]).catch_up()
-    assert await table(store, "decisions") == []
+    await runner.catch_up()
+
+    [failure] = await runner.failures(DECISIONS_PROJECTION)
+    assert (failure.decision_id, failure.position) == ("d-1", 1)
+    assert "is not a valid ProposalSubmitted" in failure.reason
+    assert [row["decision_id"] for row in await table(store, "decisions")] == [scenario.decision_id]
+    assert await runner.position(DECISIONS_PROJECTION) == 1 + len(scenario.events)

@@ -7,10 +7,10 @@ from typing import Any
 import orjson
 import pytest
 
+from audit.verify import verify_log
 from domain.errors import Conflict, InvalidInput
 from store.eventstore import EventStore
 from store.upcasting import register
-from store.verify import verify_log
 from tests.integration.store.conftest import EventFactory
 
 

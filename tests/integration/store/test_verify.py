@@ -8,12 +8,13 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from store.backends import LOG_COLUMNS
+from audit.verify import BreakReason, VerificationReport, verify_log
 from store.eventstore import EventStore
 from store.hashing import canonical_json, chain_hash
 from store.records import event_id_for
-from store.verify import BreakReason, VerificationReport, verify_log
+from store.schema import LOG_COLUMNS
 from tests.integration.store.conftest import EventFactory
+from tests.integration.store.raw_sql import raw_transaction
 
 
 async def _fill(store: EventStore, new_event: EventFactory, count: int = 10) -> None:
@@ -25,7 +26,7 @@ async def _fill(store: EventStore, new_event: EventFactory, count: int = 10) -> 
 
 
 async def _sql(store: EventStore, *statements: str, **params: object) -> None:
-    async with store.transaction() as connection:
+    async with raw_transaction(store.url) as connection:
         for statement in statements:
             await connection.execute(text(statement), params)
 
@@ -39,7 +40,7 @@ _INSERT = (
 def _row_values(position: int, document: dict[str, Any], prev_hash: str) -> dict[str, object]:
     """The values of a row holding `document`, chained by a forger after `prev_hash`."""
     body = canonical_json(document)
-    return {name: document[name] for name in LOG_COLUMNS[1:11]} | {
+    return {name: document.get(name) for name in LOG_COLUMNS} | {
         "position": position,
         "prev_hash": prev_hash,
         "hash": chain_hash(prev_hash, body),
@@ -48,7 +49,7 @@ def _row_values(position: int, document: dict[str, Any], prev_hash: str) -> dict
 
 
 async def _row(store: EventStore, position: int) -> dict[str, object]:
-    async with store.engine.connect() as connection:
+    async with raw_transaction(store.url) as connection:
         row = await connection.execute(
             text("SELECT * FROM events WHERE position = :p"), {"p": position}
         )
@@ -220,7 +221,7 @@ async def test_a_column_that_disagrees_with_the_hashed_body_is_reported(
 async def _rechain_from(store: EventStore, forged: int, change: dict[str, object]) -> None:
     """What a forger who can write SQL does: change the event at `forged` (body and columns)
     and re-hash every row from there to the head, and the head, so that the chain holds."""
-    async with store.engine.connect() as connection:
+    async with raw_transaction(store.url) as connection:
         rows = (await connection.execute(text("SELECT * FROM events ORDER BY position"))).all()
     prev_hash = rows[forged - 1].prev_hash
     for row in rows[forged - 1 :]:

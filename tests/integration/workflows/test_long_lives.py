@@ -7,9 +7,9 @@ import json
 
 from temporalio.testing import WorkflowEnvironment
 
+from audit.verify import verify_log
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
-from store.verify import verify_log
 from tests.integration.workflows.council import Council
 
 REPORTS = 2_000

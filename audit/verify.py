@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from store.chain_check import BreakReason, LogBreak, RangeOutcome, check_range
+from audit.chain_check import BreakReason, LogBreak, RangeOutcome, check_range
+from audit.verify_ranges import check_in_processes
 from store.hashing import GENESIS_HASH
-from store.verify_ranges import check_in_processes
 
 if TYPE_CHECKING:
     from store.eventstore import EventStore

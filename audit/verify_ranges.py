@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
+from audit.chain_check import RangeOutcome, check_range
 from domain.errors import Unavailable
-from store.chain_check import RangeOutcome, check_range
 from store.eventstore import EventStore, open_store
 
 _SILENCE_LIMIT_SECONDS: Final = 60.0
@@ -28,7 +28,7 @@ async def check_in_processes(
         (start, starts[index + 1] - 1 if index + 1 < len(starts) else None)
         for index, start in enumerate(starts)
     ]
-    url = store.engine.url.render_as_string(hide_password=False)
+    url = store.url
     # Spawned, not forked: the parent runs an event loop and driver threads.
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()

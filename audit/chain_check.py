@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import operator
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,16 +13,29 @@ from typing import Any, Final
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from store.backends import LOG_COLUMNS, LogPages
-from store.hashing import GENESIS_HASH
+from store.backends import LogPages
+from store.hashing import GENESIS_HASH, chain_digest, chain_hash
 from store.records import event_id_for
+from store.schema import LOG_COLUMNS
 
 PAGE_SIZE: Final = 20_000
 
-# Raw rows hold position, then the ten columns that repeat body values, then the hashes and body.
-_REPEATED: Final = LOG_COLUMNS[1:11]
-_REPEATED_VALUES: Final = operator.itemgetter(*_REPEATED)
-assert LOG_COLUMNS[11:] == ("prev_hash", "hash", "body")
+# Raw rows are read by the index of each name in LOG_COLUMNS (store.schema.LogRow's fields):
+# building a LogRow of each of a million rows would cost verification a quarter of its time.
+_POSITION: Final = LOG_COLUMNS.index("position")
+_EVENT_ID: Final = LOG_COLUMNS.index("event_id")
+_DECISION_ID: Final = LOG_COLUMNS.index("decision_id")
+_STREAM_VERSION: Final = LOG_COLUMNS.index("stream_version")
+_STREAM_PREV_HASH: Final = LOG_COLUMNS.index("stream_prev_hash")
+_PREV_HASH: Final = LOG_COLUMNS.index("prev_hash")
+_HASH: Final = LOG_COLUMNS.index("hash")
+_BODY: Final = LOG_COLUMNS.index("body")
+_REPEATED: Final = slice(_EVENT_ID, _STREAM_PREV_HASH + 1)
+"""The columns that repeat a value of the hashed body, under the same name."""
+_REPEATED_NAMES: Final = LOG_COLUMNS[_REPEATED]
+_REPEATED_IN_BODY: Final = operator.itemgetter(*_REPEATED_NAMES)
+if {_POSITION, _PREV_HASH, _HASH, _BODY} & set(range(len(LOG_COLUMNS))[_REPEATED]):
+    raise TypeError(f"the columns that repeat the body are not consecutive in {LOG_COLUMNS}")
 
 
 class BreakReason(StrEnum):
@@ -164,73 +176,78 @@ class ChainChecker:
         self.first_seen: dict[str, tuple[int, int, str]] | None = None if position == 0 else {}
 
     def check_page(self, page: Sequence[Sequence[Any]], head_position: int) -> None:
-        sha256 = hashlib.sha256
+        """Check raw rows (in LOG_COLUMNS order) that follow the last row checked."""
         loads = orjson.loads
-        repeated_values = _REPEATED_VALUES
+        repeated_in_body = _REPEATED_IN_BODY
         derived_id = event_id_for
         streams = self.streams
         digest = bytes.fromhex(self.hash)
         for row in page:
-            position = row[0]
+            position = row[_POSITION]
             if position != self.position + 1 or position > head_position:
                 self._position_break(position, head_position)
-            body = row[13]
+            body = row[_BODY]
             if type(body) is not bytes:
                 body = self._as_bytes(position, body)
             try:
                 document = loads(body)
                 if document["position"] != position:
                     self._position_mismatch(position, document["position"], row, body)
-                if repeated_values(document) != tuple(row[1:11]):
+                if repeated_in_body(document) != tuple(row[_REPEATED]):
                     self._column_mismatch(position, document, row)
             except (orjson.JSONDecodeError, TypeError, KeyError):
                 self._malformed(position, body)
-            if row[11] != self.hash:
+            prev_hash = row[_PREV_HASH]
+            if prev_hash != self.hash:
                 raise Broken(
                     position,
                     BreakReason.PREV_HASH_MISMATCH,
-                    f"prev_hash {row[11]} is not the hash {self.hash} of position {position - 1}",
+                    f"prev_hash {prev_hash} is not the hash {self.hash} of position {position - 1}",
                 )
-            digest = sha256(digest + body).digest()
+            digest = chain_digest(digest, body)
             computed = digest.hex()
-            if computed != row[12]:
+            recorded = row[_HASH]
+            if computed != recorded:
                 raise Broken(
                     position,
                     BreakReason.HASH_MISMATCH,
-                    f"the body hashes to {computed}, not the recorded {row[12]}: content changed",
+                    f"the body hashes to {computed}, not the recorded {recorded}: content changed",
                 )
-            decision_id = row[2]
+            decision_id = row[_DECISION_ID]
+            stream_version = row[_STREAM_VERSION]
+            stream_prev_hash = row[_STREAM_PREV_HASH]
             if decision_id in streams:
                 version, stream_hash = streams[decision_id]
             elif self.first_seen is not None:
-                self.first_seen[decision_id] = (position, row[3], row[10])
-                version, stream_hash = row[3] - 1, row[10]
+                self.first_seen[decision_id] = (position, stream_version, stream_prev_hash)
+                version, stream_hash = stream_version - 1, stream_prev_hash
             else:
                 version, stream_hash = 0, GENESIS_HASH
-            if row[3] != version + 1:
+            if stream_version != version + 1:
                 raise Broken(
                     position,
                     BreakReason.STREAM_VERSION_GAP,
-                    f"decision {decision_id} goes from version {version} to {row[3]}",
+                    f"decision {decision_id} goes from version {version} to {stream_version}",
                 )
-            if row[10] != stream_hash:
+            if stream_prev_hash != stream_hash:
                 raise Broken(
                     position,
                     BreakReason.STREAM_LINK_MISMATCH,
-                    f"stream_prev_hash {row[10]} is not the hash {stream_hash} of decision "
-                    f"{decision_id} v{version}",
+                    f"stream_prev_hash {stream_prev_hash} is not the hash {stream_hash} of "
+                    f"decision {decision_id} v{version}",
                 )
-            if row[1] != derived_id(decision_id, row[3]):
+            event_id = row[_EVENT_ID]
+            if event_id != derived_id(decision_id, stream_version):
                 raise Broken(
                     position,
                     BreakReason.EVENT_ID_MISMATCH,
-                    f"event id {row[1]} is not {derived_id(decision_id, row[3])}, the id "
-                    f"derived from {decision_id} v{row[3]}",
+                    f"event id {event_id} is not {derived_id(decision_id, stream_version)}, "
+                    f"the id derived from {decision_id} v{stream_version}",
                 )
             streams[decision_id] = (version + 1, computed)
             self.position = position
             self.hash = computed
-            self.link = row[11]
+            self.link = prev_hash
             self.checked += 1
 
     def _position_break(self, position: int, head_position: int) -> None:
@@ -267,7 +284,7 @@ class ChainChecker:
         )
 
     def _column_mismatch(self, position: int, document: dict[str, Any], row: Sequence[Any]) -> None:
-        for name, value in zip(_REPEATED, row[1:11], strict=True):
+        for name, value in zip(_REPEATED_NAMES, row[_REPEATED], strict=True):
             if document[name] != value:
                 raise Broken(
                     position,
@@ -282,8 +299,8 @@ class ChainChecker:
         # predecessor as the row before it: that row is a fork nothing links through, put in.
         if (
             hashed_for == position - 1
-            and row[11] == self.link
-            and hashlib.sha256(bytes.fromhex(self.link) + body).hexdigest() == row[12]
+            and row[_PREV_HASH] == self.link
+            and chain_hash(self.link, body) == row[_HASH]
         ):
             raise Broken(
                 position - 1,

@@ -1,0 +1,73 @@
+"""The PostgreSQL backend's hooks: appends on asyncpg under `SELECT ... FOR UPDATE` of the head
+row with one COPY per batch, and snapshots in repeatable-read transactions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import asyncpg
+
+from store.appending import NotWritten, PreparedEvent, Written, append_locked
+from store.backends import (
+    HEAD_QUERY,
+    STORED_QUERY,
+    TAIL_QUERY,
+    LogBackend,
+    LogPages,
+    RawPages,
+    driver_connection,
+)
+from store.schema import LOG_COLUMNS, BodyRow, LogRow
+
+_HEAD_MOVE: Final = "UPDATE log_head SET position = $1, hash = $2 WHERE id = 1"
+
+
+class PostgresBackend(LogBackend):
+    """Appends serialised by the head row's lock, straight on asyncpg (SQLAlchemy costs ~160 µs
+    a statement here); it borrows the engine's pool."""
+
+    INTEGRITY_ERRORS = (asyncpg.UniqueViolationError,)
+
+    async def _append(
+        self, decision_id: str, expected_version: int, batch: Sequence[PreparedEvent]
+    ) -> Written | NotWritten:
+        async with driver_connection(self._engine) as connection, connection.transaction():
+            return await append_locked(_Session(connection), decision_id, expected_version, batch)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[LogPages]:
+        async with (
+            driver_connection(self._engine) as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            yield RawPages(connection.fetch, placeholders=("$1", "$2", "$3"))
+
+
+class _Session:
+    """An append's statements on an asyncpg connection in a transaction."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    async def head(self) -> tuple[int, str]:
+        row = await self._connection.fetchrow(HEAD_QUERY + " FOR UPDATE")
+        return row["position"], row["hash"]
+
+    async def tail(self, decision_id: str) -> tuple[int, str] | None:
+        row = await self._connection.fetchrow(TAIL_QUERY.format("$1"), decision_id)
+        return None if row is None else (row["stream_version"], row["hash"])
+
+    async def stored(self, decision_id: str, after: int, until: int) -> Sequence[BodyRow]:
+        rows = await self._connection.fetch(
+            STORED_QUERY.format("$1", "$2", "$3"), decision_id, after, until
+        )
+        return [BodyRow._make(row) for row in rows]
+
+    async def insert(self, rows: Sequence[LogRow]) -> None:
+        # COPY is twice as fast as a multi-row INSERT here, and as transactional.
+        await self._connection.copy_records_to_table("events", records=rows, columns=LOG_COLUMNS)
+
+    async def move_head(self, position: int, hash: str) -> None:
+        await self._connection.execute(_HEAD_MOVE, position, hash)
