@@ -13,6 +13,7 @@ from cli.sending import (
     RoundOption,
     TextFileOption,
     TextOption,
+    open_round_of,
     send,
     text_of,
 )
@@ -211,19 +212,25 @@ def extend(
 
     Example: concord extend d-1 --target round --round 1 --deadline 96h --reason "Capitals"
     """
-    run(
-        send(
+
+    async def work() -> None:
+        number = round_number
+        if target is DeadlineTarget.ROUND and number is None:
+            async with decisions() as client:
+                number = await open_round_of(client, decision_id)
+        await send(
             cmd.ExtendDeadline,
             decision_id,
             actor,
             key,
             as_json,
             target=target,
-            round=round_number,
+            round=number,
             new_deadline=parse_deadline(deadline, "deadline"),
             reason=reason,
         )
-    )
+
+    run(work())
 
 
 @app.command("close-round")

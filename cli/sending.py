@@ -91,6 +91,21 @@ async def answering_round(
     return number, named.text_hash if named else NO_TEXT_HASH
 
 
+async def open_round_of(client: DecisionClient, decision_id: str) -> int:
+    """The decision's one open round (a round's command given without --round); with none
+    open, its latest round, whose closing the rules then name; with several, ask for one."""
+    status = await client.status(decision_id)
+    if status.state is None:
+        raise NotFound(f"no decision {decision_id}")
+    state = status.state
+    if len(state.open_rounds) > 1:
+        listed = ", ".join(str(r.number) for r in state.open_rounds)
+        raise InvalidInput("round", f"decision {decision_id} has open rounds {listed}; name one")
+    if state.open_rounds:
+        return state.open_rounds[0].number
+    return state.rounds[-1].number if state.rounds else 1
+
+
 async def answer(
     model: type[cmd.CommandBase],
     decision_id: str,

@@ -21,6 +21,12 @@ app = typer.Typer()
 roster_app = typer.Typer(help="The Council's roster.", no_args_is_help=True)
 
 
+def known_member(code: str) -> None:
+    """NotFound unless `code` is a member of a roster of the Council (any version)."""
+    if not any(roster.is_member(code) for roster in NRC_ROSTERS.rosters):
+        raise NotFound(f"no member {code!r} on any roster of the Council")
+
+
 def status_document(state: DecisionState) -> dict[str, Any]:
     """The `status` JSON: the documented fields first, then the whole state."""
     return {
@@ -129,6 +135,8 @@ def list_(
     """
 
     async def work() -> None:
+        if member is not None:
+            known_member(member)
         async with event_store() as store:
             rows = await list_decisions(
                 store,
@@ -175,8 +183,7 @@ def pending(
     """
 
     async def work() -> None:
-        if not NRC_ROSTERS.latest.is_member(member):
-            raise NotFound(f"no member {member!r} on roster version {NRC_ROSTERS.latest.version}")
+        known_member(member)
         async with event_store() as store:
             rows = await pending_for_member(store, member)
 
@@ -209,7 +216,7 @@ def roster_show(
     """
 
     async def work() -> None:
-        roster = NRC_ROSTERS.version(version) if version else NRC_ROSTERS.latest
+        roster = NRC_ROSTERS.latest if version is None else NRC_ROSTERS.version(version)
 
         def human() -> None:
             out.print(

@@ -116,7 +116,26 @@ def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
     stack.ok("refer", "d-refusals")
     stack.ok("review", "d-refusals", "--outcome", "forward")
     stack.ok("open-round", "d-refusals", "--deadline", "1h")
+    # Without --round, a round's extension goes to the one open round.
+    extended = stack.ok(
+        "extend",
+        "d-refusals",
+        "--target",
+        "round",
+        "--deadline",
+        "2h",
+        "--reason",
+        "Capitals need time",
+    )
+    assert extended["event_types"] == ["DeadlineExtended"]
     before = len(stack.ok("audit", "history", "d-refusals")["events"])
+
+    for unknown in (
+        ["roster", "show", "--version", "0"],
+        ["list", "--member", "XYZ"],
+        ["pending", "--member", "XYZ"],
+    ):
+        stack.fails(4, *unknown)
 
     line = stack.fails(3, "concur", "d-refusals", "--as", "CHE")
     assert "not_on_round_roster" in line and "CHE" in line
