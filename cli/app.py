@@ -9,6 +9,7 @@ import typer
 from typer.exceptions import TyperException
 
 from cli import audit, demo, doctor, member, operator, stack, views
+from cli.parsing import as_typed
 from domain.errors import ConcordError
 from runtime.process import leave
 
@@ -39,11 +40,12 @@ def invoke(args: list[str]) -> int:
     except TyperException as error:
         print(f"concord: {error.format_message()}", file=sys.stderr)
         return 2
-    except ConcordError as error:
-        print(f"concord: {error.line()}", file=sys.stderr)
+    except ConcordError as raised:
+        typed = as_typed(raised)
+        print(f"concord: {typed.line()}", file=sys.stderr)
         if "--json" in args:
-            print(json.dumps(error.document()))
-        return error.exit_code
+            print(json.dumps(typed.document()))
+        return typed.exit_code
     return code if isinstance(code, int) else 0
 
 

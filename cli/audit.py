@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -10,8 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn
 from audit.asof import state_as_of
 from audit.replay import replay_decision
 from audit.verify import LogBreak, verify_log
-from cli.parsing import parse_deadline
-from cli.session import JsonOption, emit, event_store, out, run
+from cli.parsing import parse_as_of
+from cli.session import JsonOption, emit, event_store, out, run, shown
 from cli.views import status_document
 from domain.errors import AuditFailed
 
@@ -58,7 +59,12 @@ def verify(as_json: JsonOption = False) -> None:
 def history(
     decision_id: Annotated[str, typer.Argument(metavar="ID")],
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="An ISO-8601 instant (default: now).")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="An ISO-8601 instant, a date (its start, UTC) or a duration ago (2d); "
+            "default: now.",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -68,7 +74,7 @@ def history(
     """
 
     async def work() -> None:
-        instant = parse_deadline(as_of or "1s", "as-of")
+        instant = parse_as_of(as_of, "as-of")
         async with event_store() as store:
             state, events = await state_as_of(store, decision_id, instant)
         document = {
@@ -76,11 +82,16 @@ def history(
             "as_of": instant.isoformat(),
             "events": [
                 {
+                    "position": e.position,
                     "version": e.stream_version,
+                    "event_id": e.event_id,
                     "type": e.type,
                     "actor": e.actor,
                     "recorded_by": e.recorded_by,
                     "occurred_at": e.occurred_at.isoformat(),
+                    "recorded_at": e.recorded_at.isoformat(),
+                    "payload": e.payload,
+                    "prev_hash": e.prev_hash,
                     "hash": e.hash,
                 }
                 for e in events
@@ -91,8 +102,12 @@ def history(
         def human() -> None:
             for e in events:
                 out.print(
-                    f"v{e.stream_version:<4} {e.occurred_at.isoformat()}  {e.actor:<6} {e.type}"
+                    f"v{e.stream_version:<4} #{e.position:<6} {e.occurred_at.isoformat()}  "
+                    f"{e.actor:<6} {e.type}  {e.event_id}"
                 )
+                payload = json.dumps(e.payload, ensure_ascii=False, sort_keys=True)
+                out.print(f"        {shown(payload)}")
+                out.print(f"        prev {e.prev_hash}  hash {e.hash}", style="dim")
             out.print(
                 f"state as of {instant.isoformat()}: "
                 f"{state.status.value if state else 'not yet proposed'}"

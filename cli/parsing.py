@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import InvalidInput
+from domain.errors import ConcordError, InvalidInput
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -53,6 +53,23 @@ def parse_deadline(value: str, field: str, now: datetime | None = None) -> datet
     return instant
 
 
+def parse_as_of(value: str | None, field: str, now: datetime | None = None) -> datetime:
+    """An instant to look back at: now (None), a duration ago (`2d`), a date (its start, UTC)
+    or an ISO-8601 instant with its timezone."""
+    now = now or datetime.now(UTC)
+    if value is None:
+        return now
+    if _DURATION.match(value.strip()):
+        return now - parse_duration(value, field)
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        pass
+    else:
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return parse_deadline(value, field)
+
+
 def read_text_file(path: Path, field: str) -> str:
     try:
         text = path.read_text(encoding="utf-8")
@@ -83,6 +100,13 @@ FLAGS = {
     "text": "--text",
 }
 """The option a person typed for each field a command has under another name."""
+
+
+def as_typed(error: ConcordError) -> ConcordError:
+    """The error as the person who typed the command knows its fields: by their options."""
+    if isinstance(error, InvalidInput) and error.field in FLAGS:
+        return InvalidInput(FLAGS[error.field], error.reason)
+    return error
 
 
 def build(model: type[M], **fields: Any) -> M:

@@ -109,10 +109,19 @@ def require_text(value: str, field: str) -> str:
 
 
 def reminder_at(d: Deciding, deadline: datetime, before: int | None) -> datetime | None:
+    """When to remind, `before` seconds ahead of `deadline`; InvalidInput when that instant has
+    already passed (a reminder asked for is never silently dropped)."""
     if before is None:
         return None
     at = deadline - timedelta(seconds=before)
-    return at if at > d.now else None
+    if at <= d.now:
+        window = int((deadline - d.now).total_seconds())
+        raise InvalidInput(
+            "reminder_before_seconds",
+            f"a reminder {before} s ahead of a deadline {max(window, 0)} s away would come "
+            "before now: give a shorter one, or none",
+        )
+    return at
 
 
 def require_open_round(d: Deciding, number: int) -> ConsensusRound:

@@ -96,7 +96,11 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
     assert "d-cli" in listed
     assert stack.ok("audit", "verify")["ok"] is True
     history = stack.ok("audit", "history", "d-cli")
-    assert history["events"][0]["type"] == "ProposalSubmitted"
+    first = history["events"][0]
+    assert first["type"] == "ProposalSubmitted"
+    assert first["payload"]["title"] == "Action Plan on Terrorism"
+    assert first["position"] >= 1 and first["prev_hash"] and first["event_id"]
+    assert all(e["prev_hash"] != e["hash"] for e in history["events"])
     assert {e["recorded_by"] for e in history["events"]} >= {"operator:secretariat"}
     replayed = stack.ok("audit", "replay", "d-cli")
     assert replayed["ok"] is True and replayed["events_implied"] == len(history["events"])

@@ -118,3 +118,26 @@ def test_an_error_names_the_option_typed_not_the_field_inside() -> None:
             review_period_seconds=0,
         )
     assert refused.value.field == "--review-period"
+
+
+def test_a_domain_error_names_the_option_the_person_typed() -> None:
+    from cli.parsing import as_typed
+
+    typed = as_typed(InvalidInput("reminder_before_seconds", "too long"))
+    assert (
+        isinstance(typed, InvalidInput)
+        and typed.line() == "invalid input: --remind-before: too long"
+    )
+
+
+def test_as_of_is_now_a_duration_ago_a_date_at_its_start_or_an_instant() -> None:
+    from cli.parsing import parse_as_of
+
+    assert parse_as_of(None, "as-of", NOW) == NOW
+    assert parse_as_of("2d", "as-of", NOW) == NOW - timedelta(days=2)
+    assert parse_as_of("2004-12-09", "as-of", NOW) == datetime(2004, 12, 9, tzinfo=UTC)
+    assert parse_as_of("2004-12-09T10:00:00+01:00", "as-of", NOW) == datetime(
+        2004, 12, 9, 9, tzinfo=UTC
+    )
+    with pytest.raises(InvalidInput, match="as-of"):
+        parse_as_of("yesterday", "as-of", NOW)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from domain.clock import due_commands
-from domain.errors import Rule
+from domain.errors import InvalidInput, Rule
 from domain.roster import CHAIR
 from tests.unit.domain.scenario import Scenario
 
@@ -69,3 +71,11 @@ def test_nothing_is_due_while_suspended() -> None:
     s = Scenario().round_open(days=3)
     s.do("suspend", CHAIR, reason="r")
     assert due_commands(s.s) == []
+
+
+def test_a_reminder_that_would_come_before_now_is_refused_not_dropped() -> None:
+    s = Scenario().forwarded()
+    with pytest.raises(InvalidInput, match="would come before now") as refused:
+        s.do("open_round", CHAIR, deadline=s.later(hours=2), reminder_before_seconds=3 * 3600)
+    assert refused.value.field == "reminder_before_seconds"
+    assert s.s.rounds == ()
