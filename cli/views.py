@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.table import Column, Table
 
 from cli.session import JsonOption, decisions, emit, event_store, out, run, shown
@@ -15,10 +16,38 @@ from domain.nrc import NRC_ROSTERS
 from domain.state import DecisionState
 from domain.values import Status
 from store.decision_events import domain_event
+from store.eventstore import EventStore
 from store.queries import list_decisions, pending_for_member
+from store.read_models import DECISIONS_PROJECTION
 
 app = typer.Typer()
 roster_app = typer.Typer(help="The Council's roster.", no_args_is_help=True)
+
+
+class Freshness(BaseModel):
+    """How far the read model has followed the log: lists come from it, not from the log."""
+
+    position: int
+    log_position: int
+
+    @property
+    def behind(self) -> int:
+        return max(self.log_position - self.position, 0)
+
+    def line(self) -> str:
+        if not self.behind:
+            return f"read model current with the log (position {self.log_position})"
+        return (
+            f"read model {self.behind} events behind the log (at {self.position} of "
+            f"{self.log_position}): is the projector (`concord project`, `concord dev`) running?"
+        )
+
+
+async def read_model_freshness(store: EventStore) -> Freshness:
+    log_position, _ = await store.head()
+    return Freshness(
+        position=await store.projection_position(DECISIONS_PROJECTION), log_position=log_position
+    )
 
 
 def known_member(code: str) -> None:
@@ -144,6 +173,7 @@ def list_(
                 area=area.value if area else None,
                 member=member,
             )
+            freshness = await read_model_freshness(store)
 
         def human() -> None:
             # Ids are what people copy into the next command: folded, never cut short.
@@ -167,8 +197,16 @@ def list_(
                     str(row.open_issues),
                 )
             out.print(table)
+            out.print(freshness.line(), style="dim")
 
-        emit({"decisions": [row.model_dump(mode="json") for row in rows]}, as_json, human)
+        emit(
+            {
+                "decisions": [row.model_dump(mode="json") for row in rows],
+                "read_model": freshness.model_dump(mode="json"),
+            },
+            as_json,
+            human,
+        )
 
     run(work())
 

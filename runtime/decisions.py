@@ -264,4 +264,10 @@ def _exists(decision_id: str) -> Refusal:
 
 
 def _unavailable(error: RPCError) -> ConcordError:
-    return Unavailable(f"Temporal refused the call: {error.message}")
+    """Temporal could not answer: say so in a person's words, and what to start."""
+    if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        return Unavailable(
+            "Temporal cannot be reached; start it (`concord dev`) or check "
+            f"CONCORD_TEMPORAL_ADDRESS ({error.status.name.lower()})"
+        )
+    return Unavailable(f"Temporal refused the call ({error.status.name.lower()}): {error.message}")

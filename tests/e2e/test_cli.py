@@ -94,6 +94,8 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
             break
         time.sleep(0.5)
     assert "d-cli" in listed
+    freshness = stack.ok("list")["read_model"]
+    assert 0 < freshness["position"] <= freshness["log_position"]
     assert stack.ok("audit", "verify")["ok"] is True
     history = stack.ok("audit", "history", "d-cli")
     first = history["events"][0]
