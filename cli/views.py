@@ -215,7 +215,7 @@ def list_(
 def pending(
     member: Annotated[str, typer.Option(help="The member's code.")], as_json: JsonOption = False
 ) -> None:
-    """What a member has still to answer.
+    """What a member owes: rounds to answer and action items to carry out, soonest first.
 
     Example: concord pending --member RUS
     """
@@ -227,12 +227,14 @@ def pending(
 
         def human() -> None:
             if not rows:
-                out.print(f"{member} has nothing to answer.")
+                out.print(f"{member} owes nothing.")
             for row in rows:
-                out.print(
-                    f"{row.decision_id} round {row.round} ({row.subject}): {shown(row.title)} — "
-                    f"answer by {row.round_deadline.isoformat()}"
-                )
+                by = f" by {row.deadline.isoformat()}" if row.deadline else ""
+                if row.kind == "answer":
+                    what = f"round {row.round} ({row.subject}): answer{by}"
+                else:
+                    what = f"action item {row.item_id} ({shown(row.subject)}): carry out{by}"
+                out.print(f"{row.decision_id} {shown(row.title)} — {what}")
 
         emit(
             {"member": member, "pending": [row.model_dump(mode="json") for row in rows]},

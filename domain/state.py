@@ -12,6 +12,7 @@ from domain.errors import Refusal, Rule
 from domain.roster import CouncilLevel
 from domain.values import (
     ActionItem,
+    AssigneeKind,
     DecisionId,
     Frozen,
     ReviewOutcome,
@@ -197,8 +198,25 @@ class DecisionState(_Derived):
         return tuple(i for i in self.issues if i.is_open)
 
     def pending_for(self, member: str) -> tuple[ConsensusRound, ...]:
-        """The open rounds in which `member` has still to answer."""
+        """The open rounds in which `member` has still to answer (none while suspended: no
+        answer can be given then)."""
+        if self.status is Status.SUSPENDED:
+            return ()
         return tuple(r for r in self.open_rounds if member in r.pending())
+
+    def items_owed_by(self, member: str) -> tuple[ActionItem, ...]:
+        """The outstanding action items `member` answers for, alone or jointly with all."""
+        if self.status is not Status.IN_IMPLEMENTATION or self.plan is None:
+            return ()
+        return tuple(
+            item
+            for item in self.plan.action_items
+            if item.item_id not in self.plan.completed_items
+            and (
+                item.assignee.kind is AssigneeKind.ALL_MEMBERS
+                or (item.assignee.kind is AssigneeKind.MEMBER and item.assignee.code == member)
+            )
+        )
 
     def failed_revisions(self) -> frozenset[int]:
         return frozenset(

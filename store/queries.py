@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select
 
 from domain.state import DecisionState
+from domain.values import Status
 from store.eventstore import EventStore
 from store.schema import decision_states, decisions, pending_actions
 
@@ -27,13 +29,18 @@ class DecisionRow(BaseModel):
 
 
 class PendingRow(BaseModel):
+    """One thing a member owes: an answer in a round, or an action item to carry out."""
+
     model_config = ConfigDict(frozen=True)
 
+    kind: Literal["answer", "action_item"]
     decision_id: str
     title: str
-    round: int
+    round: int | None = None
+    item_id: str | None = None
     subject: str
-    round_deadline: datetime
+    deadline: datetime | None
+    """The round's deadline, or the item's due date (else the plan's report-back deadline)."""
 
 
 async def list_decisions(
@@ -59,24 +66,48 @@ async def list_decisions(
 
 
 async def pending_for_member(store: EventStore, member: str) -> list[PendingRow]:
-    """The rounds `member` has still to answer, across all decisions, soonest deadline first."""
-    query = (
-        select(pending_actions.c.decision_id, pending_actions.c.round, decision_states.c.state_json)
+    """Everything `member` owes across all decisions: rounds to answer (not in suspended
+    decisions) and outstanding action items assigned to it alone or to all members jointly;
+    soonest deadline first."""
+    answering = (
+        select(pending_actions.c.decision_id, decision_states.c.state_json)
         .join(decision_states, decision_states.c.decision_id == pending_actions.c.decision_id)
         .where(pending_actions.c.member == member)
     )
-    pending = []
-    for row in await store.read(query):
-        decision_id, number = row.decision_id, row.round
-        state = DecisionState.model_validate_json(row.state_json)
-        round_ = state.round(number)
-        pending.append(
+    implementing = (
+        select(decision_states.c.decision_id, decision_states.c.state_json)
+        .join(decisions, decisions.c.decision_id == decision_states.c.decision_id)
+        .where(decisions.c.state == Status.IN_IMPLEMENTATION.value)
+    )
+    states = {
+        row.decision_id: DecisionState.model_validate_json(row.state_json)
+        for query in (answering, implementing)
+        for row in await store.read(query)
+    }
+    owed: list[PendingRow] = []
+    for decision_id, state in states.items():
+        owed.extend(
             PendingRow(
+                kind="answer",
                 decision_id=decision_id,
                 title=state.title,
-                round=number,
-                subject=round_.subject,
-                round_deadline=round_.deadline,
+                round=r.number,
+                subject=r.subject,
+                deadline=r.deadline,
             )
+            for r in state.pending_for(member)
         )
-    return sorted(pending, key=lambda row: (row.round_deadline, row.decision_id))
+        report_back = state.plan.report_back_deadline if state.plan else None
+        owed.extend(
+            PendingRow(
+                kind="action_item",
+                decision_id=decision_id,
+                title=state.title,
+                item_id=item.item_id,
+                subject=item.description,
+                deadline=item.due or report_back,
+            )
+            for item in state.items_owed_by(member)
+        )
+    latest = datetime.max.replace(tzinfo=UTC)
+    return sorted(owed, key=lambda row: (row.deadline or latest, row.decision_id, row.kind))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from domain.roster import CHAIR
 from domain.state import DecisionState
 from store import decision_events
 from store.eventstore import EventStore
 from store.hashing import format_instant
 from store.projections import ProjectionRunner
+from store.queries import pending_for_member
 from store.read_models import DECISIONS_PROJECTION, DecisionsProjection
 from store.schema import decision_states, decisions, pending_actions
 from tests.integration.store.conftest import EventFactory
@@ -147,3 +149,27 @@ async def test_an_event_the_domain_cannot_read_parks_its_decision_and_not_the_ot
     assert "is not a valid ProposalSubmitted" in failure.reason
     assert [row["decision_id"] for row in await table(store, "decisions")] == [scenario.decision_id]
     assert await runner.position(DECISIONS_PROJECTION) == 1 + len(scenario.events)
+
+
+async def test_a_member_owes_its_answers_and_its_action_items_but_no_answer_while_suspended(
+    store: EventStore,
+) -> None:
+    runner = ProjectionRunner(store, [DecisionsProjection()])
+    answering = Scenario("d-answering").round_open()
+    implementing = Scenario("d-implementing").planned()
+    paused = Scenario("d-paused").round_open()
+    paused.do("suspend", CHAIR, reason="Consultations in capitals")
+    for scenario in (answering, implementing, paused):
+        await record(store, scenario)
+    await runner.catch_up()
+
+    owed = await pending_for_member(store, "RUS")
+    by_gbr = await pending_for_member(store, "GBR")
+
+    assert [(row.kind, row.decision_id, row.round, row.item_id) for row in owed] == [
+        ("answer", "d-answering", 1, None),
+        ("action_item", "d-implementing", None, "A1"),
+        ("action_item", "d-implementing", None, "A2"),
+    ]
+    assert owed[0].deadline == answering.s.rounds[0].deadline
+    assert [row.item_id for row in by_gbr if row.kind == "action_item"] == ["A1"]
