@@ -94,28 +94,66 @@ def status_document(state: DecisionState) -> dict[str, Any]:
 
 
 def _print_status(state: DecisionState) -> None:
+    """The whole decision as a secretariat reads it: text, rounds and who said what, plan."""
     out.print(f"[bold]{state.decision_id}[/bold]  {shown(state.title)}")
-    out.print(
-        f"  state {state.status.value}, area {state.area.value}, proposer "
-        f"{state.proposer}, revision {state.current_revision.number}, "
-        f"version {state.version}"
+    suspended = (
+        f" (suspended from {state.suspended_from.value} since {state.suspended_at.isoformat()})"
+        if state.suspended_from and state.suspended_at
+        else ""
     )
+    out.print(
+        f"  state {state.status.value}{suspended}, area {state.area.value}, body {state.body}, "
+        f"proposer {state.proposer}, version {state.version}"
+    )
+    if state.superseded_by:
+        out.print(f"  superseded by {state.superseded_by}")
+    revision = state.current_revision
+    out.print(f"  text, revision {revision.number} ({revision.text_hash}):")
+    for line in revision.text.splitlines() or [""]:
+        out.print(f"    {shown(line)}")
+    if state.review:
+        flagged = ", deadline missed" if state.review.deadline_flagged else ""
+        outcome = state.review.outcome.value if state.review.outcome else "under way"
+        out.print(
+            f"  review by {state.review.committee}: {outcome}; deadline "
+            f"{state.review.deadline.isoformat()}{flagged}"
+        )
     for r in state.rounds:
         outcome = r.outcome.value if r.outcome else f"open until {r.deadline.isoformat()}"
-        out.print(
-            f"  round {r.number} on {r.subject}: {outcome}; {len(r.concurred)} concurred,"
-            f" objections: {', '.join(r.objections) or 'none'}"
-        )
-    for i in state.issues:
-        out.print(
-            f"  issue {i.number} ({i.raised_by}): {shown(i.title)} — "
-            f"{'open' if i.is_open else 'resolved'}"
-        )
+        reminded = ", reminders sent" if r.reminded else ""
+        out.print(f"  round {r.number} on {r.subject}: {outcome}{reminded}")
+        out.print(f"    concurred ({len(r.concurred)}): {', '.join(r.concurred) or 'none'}")
+        for member, reasons in r.objections.items():
+            out.print(f"    {member} objects: {shown(reasons)}")
+        for concern in r.concerns:
+            out.print(f"    {concern.member} concern: {shown(concern.statement)}")
+        if r.is_open:
+            out.print(f"    not yet answered: {', '.join(r.pending()) or 'none'}")
     if state.plan:
+        plan = state.plan
+        received = (
+            f", received {plan.report_back_received_at.isoformat()}"
+            if plan.report_back_received_at
+            else ""
+        )
         out.print(
-            f"  plan: {len(state.plan.action_items)} items, outstanding "
-            f"{', '.join(state.plan.outstanding_items) or 'none'}; report back by "
-            f"{state.plan.report_back_deadline.isoformat()}"
+            f"  plan monitored by {plan.monitoring_body}: report back by "
+            f"{plan.report_back_deadline.isoformat()}{received}; "
+            f"{plan.progress_reports} progress reports"
+        )
+        for item in plan.action_items:
+            done = "done" if item.item_id in plan.completed_items else "outstanding"
+            who = item.assignee.code or "all members"
+            out.print(f"    {item.item_id} ({who}): {shown(item.description)} — {done}")
+    for i in state.issues:
+        settled = "open" if i.is_open else "resolved"
+        out.print(f"  issue {i.number} raised by {i.raised_by}: {shown(i.title)} — {settled}")
+        if i.description:
+            out.print(f"    {shown(i.description)}")
+    for meeting in state.meetings:
+        out.print(
+            f"  extraordinary meeting requested by {meeting.requested_by} at "
+            f"{meeting.at.isoformat()}: {shown(meeting.reason)}"
         )
 
 
