@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -12,6 +12,8 @@ from cli.session import decisions, principal, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
 from runtime.decisions import DecisionClient
+
+AnyCommand = TypeVar("AnyCommand", bound=cmd.Command)
 
 NO_TEXT_HASH = "sha256:" + "0" * 64
 """The hash sent for a round that does not exist: the decision refuses the command before any
@@ -42,7 +44,7 @@ def text_of(text: str | None, text_file: Path | None, required: bool = True) -> 
 
 
 async def send(
-    model: type[cmd.CommandBase],
+    model: type[AnyCommand],
     decision_id: str,
     actor: str,
     key: str | None,
@@ -107,7 +109,7 @@ async def open_round_of(client: DecisionClient, decision_id: str) -> int:
 
 
 async def answer(
-    model: type[cmd.CommandBase],
+    model: type[AnyCommand],
     decision_id: str,
     actor: str,
     round_number: int | None,

@@ -22,7 +22,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.commands import CommandBase, SubmitProposal
+from domain.commands import Command, SubmitProposal
 from domain.decider import decide
 from domain.errors import ConcordError, Fault, NotFound, Refusal, Rule, Unavailable
 from workflows.decision import WORKFLOW_TASK_TIMEOUT, DecisionWorkflow
@@ -151,7 +151,7 @@ class DecisionClient:
                     raise _exists(command.decision_id) from None
                 raise _unavailable(error) from None
 
-    async def execute(self, command: CommandBase, key: str | None = None) -> Receipt:
+    async def execute(self, command: Command, key: str | None = None) -> Receipt:
         """Give a command to its decision; the same key given twice yields the same receipt."""
         key = key or str(uuid.uuid4())
         handle = self.handle(command.decision_id)
