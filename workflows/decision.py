@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from temporalio import workflow
@@ -87,6 +87,8 @@ WORKFLOW_TASK_TIMEOUT: Final = timedelta(seconds=5)
 not after Temporal's default of 10 s, so a worker loss delays the decision's commands briefly."""
 NOTIFY_IN_BACKGROUND: Final = "notify-in-background"
 """Patch: notifications are sent beside the run loop instead of between two appends."""
+CLOCK_AT_EFFECTIVE_TIME: Final = "clock-at-effective-time"
+"""Patch: the clock's commands are decided at the instant they fall due, not when they ran."""
 ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
@@ -207,7 +209,7 @@ class DecisionWorkflow:
             )
         workflow.continue_as_new(self._carry_over(), task_timeout=WORKFLOW_TASK_TIMEOUT)
 
-    def _decide(self, command: CommandBase) -> list[Event]:
+    def _decide(self, command: CommandBase, at: datetime | None = None) -> list[Event]:
         if command.decision_id != self._decision_id:
             raise to_failure(
                 InvalidInput(
@@ -216,13 +218,13 @@ class DecisionWorkflow:
                 )
             )
         try:
-            return decide(self._state, command, workflow.now())
+            return decide(self._state, command, at or workflow.now())
         except ConcordError as error:
             raise to_failure(error) from None
 
-    def _accept(self, command: CommandBase, key: str | None) -> None:
+    def _accept(self, command: CommandBase, key: str | None, at: datetime | None = None) -> None:
         """Apply an accepted command's events now, so the next validator sees them; queue them."""
-        events = self._decide(command)
+        events = self._decide(command, at)
         state = self._state
         try:
             for event in events:
@@ -251,8 +253,15 @@ class DecisionWorkflow:
         for due in self._due():
             if due.at > now:
                 break
+            # The procedure's outcome takes effect at its deadline, even when the decision's
+            # workflow ran later (the stack was down): legal time, not processing time.
+            effective = (
+                max(due.at, self._state.last_event_at)
+                if workflow.patched(CLOCK_AT_EFFECTIVE_TIME)
+                else now
+            )
             try:
-                self._accept(due.command, None)
+                self._accept(due.command, None, at=effective)
             except ApplicationError as refused:
                 # Never expected (the domain's own clock issued it); skip it rather than spin.
                 self._refused_clock.add(due.model_dump_json())

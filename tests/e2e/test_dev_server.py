@@ -175,3 +175,37 @@ async def test_a_worker_killed_mid_round_loses_and_doubles_nothing(
     finally:
         await store.close()
     assert worker_process.stop() == 0
+
+
+async def test_a_round_agreed_by_silence_while_no_worker_ran_is_agreed_at_its_deadline(
+    dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
+) -> None:
+    worker_process.start()
+    decision_id = f"d-legal-{uuid.uuid4().hex[:8]}"
+    d = Delegations(
+        DecisionClient(dev_server.client, worker_process.env["CONCORD_TASK_QUEUE"]), decision_id
+    )
+    await d.do("submit_proposal", "POL", title="T", text="Text", area="crisis_management")
+    await d.do("refer", "chair")
+    await d.do("complete_review", "chair", outcome="forward")
+    await d.do("open_round", "chair", deadline=later(seconds=2))
+    deadline = (await d.client.status(decision_id)).state.rounds[0].deadline  # type: ignore[union-attr]
+    worker_process.stop()
+    while datetime.now(UTC) < deadline + timedelta(seconds=2):  # the stack is down at the deadline
+        await asyncio.sleep(0.2)
+    worker_process.start()
+
+    store = await open_store(store_url)
+    try:
+        for _ in range(300):
+            stream = await store.stream(decision_id)
+            if stream[-1].type == "DecisionAdopted":
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await store.close()
+    reached, adopted = stream[-2:]
+    assert (reached.type, adopted.type) == ("ConsensusReached", "DecisionAdopted")
+    assert reached.occurred_at == adopted.occurred_at == deadline
+    assert adopted.recorded_at >= deadline + timedelta(seconds=2), "recorded when it was processed"
+    assert worker_process.stop() == 0
