@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any
 
 import typer
@@ -185,6 +186,68 @@ def status(
     async def work() -> None:
         state = await current_state(decision_id)
         emit(status_document(state), as_json, lambda: _print_status(state))
+
+    run(work())
+
+
+@app.command()
+def text(
+    decision_id: Annotated[str, typer.Argument(metavar="ID")],
+    revision: Annotated[
+        int | None, typer.Option(help="Which revision (default: the current one).", min=1)
+    ] = None,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Show the changes from the revision before it.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a decision's text under consensus, or one revision of it, or what a revision changed.
+
+    Example: concord text d-1 --revision 2 --diff
+    """
+
+    async def work() -> None:
+        state = await current_state(decision_id)
+        number = revision or state.current_revision.number
+        if number > len(state.revisions):
+            raise NotFound(f"decision {decision_id} has no revision {number}")
+        chosen = state.revisions[number - 1]
+        before = state.revisions[number - 2] if number > 1 else None
+        changes = (
+            list(
+                difflib.unified_diff(
+                    before.text.splitlines(),
+                    chosen.text.splitlines(),
+                    f"revision {before.number}",
+                    f"revision {chosen.number}",
+                    lineterm="",
+                )
+            )
+            if diff and before is not None
+            else []
+        )
+        document = {
+            "decision_id": decision_id,
+            "revision": chosen.number,
+            "text": chosen.text,
+            "text_hash": chosen.text_hash,
+            "by": chosen.by,
+            "at": chosen.at.isoformat(),
+            "diff": changes if diff else None,
+        }
+
+        def human() -> None:
+            out.print(
+                f"{decision_id} revision {chosen.number} by {chosen.by} at "
+                f"{chosen.at.isoformat()} ({chosen.text_hash})",
+                style="dim",
+            )
+            if diff and before is None:
+                out.print("revision 1 is the text as proposed: nothing came before it")
+            for line in changes if diff else chosen.text.splitlines():
+                out.print(shown(line))
+
+        emit(document, as_json, human)
 
     run(work())
 

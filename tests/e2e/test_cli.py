@@ -94,6 +94,9 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
             break
         time.sleep(0.5)
     assert "d-cli" in listed
+    amended = stack.ok("text", "d-cli", "--revision", "2", "--diff")
+    assert amended["text"] == "Amended text" and "+Amended text" in amended["diff"]
+    assert "revision 9" in stack.fails(4, "text", "d-cli", "--revision", "9")
     freshness = stack.ok("list")["read_model"]
     assert 0 < freshness["position"] <= freshness["log_position"]
     assert stack.ok("audit", "verify")["ok"] is True
