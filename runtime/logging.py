@@ -30,7 +30,12 @@ def configure_logging(
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # A traceback is part of its record: one JSON line, never loose lines.
+                *([structlog.processors.dict_tracebacks] if as_json else []),
+                renderer,
+            ],
             foreign_pre_chain=shared,
         )
     )
