@@ -1,5 +1,5 @@
-"""Records representative decision histories for the replay test: run it after a deliberate
-change of workflow behaviour, never to paper over a replay failure.
+"""Records representative decision histories for the replay test (those not recorded yet): run
+it after a deliberate change of workflow behaviour, never to paper over a replay failure.
 
     .venv/bin/python -m tests.histories.record
 """
@@ -62,10 +62,30 @@ async def suspended_then_withdrawn(c: Council) -> None:
     await c.do("withdraw", "POL", reason="Overtaken by events")
 
 
+async def silence_then_completion(c: Council) -> None:
+    """The patched paths of 2026-11: a proposal started with update-with-start, notifications
+    sent beside the loop, the clock's reminder and silence decided at their instants."""
+    await c.forwarded()
+    await c.round_open(days=2, reminder_before_seconds=86_400)
+    await c.sleep(days=2, minutes=1)
+    await c.do(
+        "plan_implementation",
+        "chair",
+        action_items=[
+            {"item_id": "A1", "description": "Joint assessment", "assignee": {"kind": "all_members"}}
+        ],
+        report_back_deadline=await c.later(days=30),
+    )
+    await c.do("complete_action_item", "RUS", item_id="A1")
+    await c.do("report_progress", "PC", summary="Report back to Ambassadors")
+    await c.do("complete", "chair", summary="Done")
+
+
 SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "consensus_then_implementation": consensus_then_implementation,
     "objection_and_second_round": objection_and_second_round,
     "suspended_then_withdrawn": suspended_then_withdrawn,
+    "silence_then_completion": silence_then_completion,
 }
 
 
@@ -81,6 +101,8 @@ async def record() -> None:
                 decisions = DecisionClient(env.client, "record-histories",
                                            search_attributes=False)
                 for name, scenario in SCENARIOS.items():
+                    if (HERE / f"{name}.json").exists():
+                        continue  # a committed history is kept: it guards the code it ran on
                     council = Council(env, decisions, store, decision_id=name.replace("_", "-"))
                     await scenario(council)
                     await decisions.handle(council.decision_id).result()
