@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Final
 
 import typer
 from pydantic import BaseModel
@@ -178,16 +179,68 @@ async def current_state(decision_id: str) -> DecisionState:
 def status(
     decision_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False
 ) -> None:
-    """Show a decision: state, rounds, issues, plan.
+    """Show a whole decision: its text, rounds and answers, plan, issues, and all that was said.
 
     Example: concord status d-1 --json
     """
 
     async def work() -> None:
         state = await current_state(decision_id)
-        emit(status_document(state), as_json, lambda: _print_status(state))
+        said = await statements(decision_id)
+        document = status_document(state) | {
+            "said": [entry.model_dump(mode="json") for entry in said]
+        }
+
+        def human() -> None:
+            _print_status(state)
+            if said:
+                out.print("  what was said:")
+            for entry in said:
+                out.print(
+                    f"    v{entry.version} {entry.at.isoformat()} {entry.actor} {entry.event}: "
+                    f"{shown(entry.text)}"
+                )
+
+        emit(document, as_json, human)
 
     run(work())
+
+
+STATED: Final = ("reasons", "reason", "summary", "statement", "note", "description")
+"""The payload fields in which someone says something: reasons, summaries, notes."""
+
+
+class Statement(BaseModel):
+    """One thing someone said in the decision's log: an objection's reasons, a report's summary,
+    an extension's or a suspension's reason."""
+
+    version: int
+    at: datetime
+    actor: str
+    event: str
+    text: str
+
+
+async def statements(decision_id: str) -> list[Statement]:
+    """Everything said in the decision's events, in order; none when the log cannot be read
+    (status then shows the state alone)."""
+    try:
+        async with event_store() as store:
+            stream = await store.stream(decision_id)
+    except Unavailable:
+        return []
+    return [
+        Statement(
+            version=e.stream_version,
+            at=e.occurred_at,
+            actor=e.actor,
+            event=e.type,
+            text=str(e.payload[key]),
+        )
+        for e in stream
+        for key in STATED
+        if isinstance(e.payload.get(key), str) and e.payload[key].strip()
+    ]
 
 
 @app.command()

@@ -85,6 +85,12 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
     stack.ok("complete", "d-cli", "--summary", "Implemented")
     status = stack.ok("status", "d-cli")
     assert status["state"] == "completed"
+    said = {(entry["actor"], entry["event"], entry["text"]) for entry in status["said"]}
+    assert {
+        ("RUS", "SilenceBroken", "Too narrow"),
+        ("NOR", "ConcernRegistered", "Human rights"),
+        ("RUS", "ProgressReported", "Exchanged"),
+    } <= said
     assert status["implementation_issues"][0]["open"] is False
 
     listed: list[str] = []
