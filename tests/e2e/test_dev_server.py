@@ -52,6 +52,22 @@ class Delegations:
         )
 
 
+async def round_opened(
+    env: WorkflowEnvironment, worker: WorkerProcess, prefix: str, deadline: str
+) -> Delegations:
+    """A worker started, and a new decision forwarded by the committee with its round open."""
+    worker.start()
+    d = Delegations(
+        DecisionClient(env.client, worker.env["CONCORD_TASK_QUEUE"]),
+        f"{prefix}-{uuid.uuid4().hex[:8]}",
+    )
+    await d.do("submit_proposal", "POL", title="T", text="Text", area="crisis_management")
+    await d.do("refer", "chair")
+    await d.do("complete_review", "chair", outcome="forward")
+    await d.do("open_round", "chair", deadline=deadline)
+    return d
+
+
 async def listed(env: WorkflowEnvironment, query: str) -> list[str]:
     """Workflow ids matching a visibility query, waiting out its eventual consistency."""
     found: list[str] = []
@@ -139,15 +155,8 @@ async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
 async def test_a_worker_killed_mid_round_loses_and_doubles_nothing(
     dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
 ) -> None:
-    worker_process.start()
-    decision_id = f"d-fault-{uuid.uuid4().hex[:8]}"
-    d = Delegations(
-        DecisionClient(dev_server.client, worker_process.env["CONCORD_TASK_QUEUE"]), decision_id
-    )
-    await d.do("submit_proposal", "POL", title="T", text="Text", area="crisis_management")
-    await d.do("refer", "chair")
-    await d.do("complete_review", "chair", outcome="forward")
-    await d.do("open_round", "chair", deadline=later(hours=1))
+    d = await round_opened(dev_server, worker_process, "d-fault", later(hours=1))
+    decision_id = d.decision_id
     _, members = await d.round_text(1)
     first, rest = members[:10], members[10:]
     await d.all_concur(1, first)
@@ -180,15 +189,8 @@ async def test_a_worker_killed_mid_round_loses_and_doubles_nothing(
 async def test_a_round_agreed_by_silence_while_no_worker_ran_is_agreed_at_its_deadline(
     dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
 ) -> None:
-    worker_process.start()
-    decision_id = f"d-legal-{uuid.uuid4().hex[:8]}"
-    d = Delegations(
-        DecisionClient(dev_server.client, worker_process.env["CONCORD_TASK_QUEUE"]), decision_id
-    )
-    await d.do("submit_proposal", "POL", title="T", text="Text", area="crisis_management")
-    await d.do("refer", "chair")
-    await d.do("complete_review", "chair", outcome="forward")
-    await d.do("open_round", "chair", deadline=later(seconds=2))
+    d = await round_opened(dev_server, worker_process, "d-legal", later(seconds=2))
+    decision_id = d.decision_id
     deadline = (await d.client.status(decision_id)).state.rounds[0].deadline  # type: ignore[union-attr]
     worker_process.stop()
     while datetime.now(UTC) < deadline + timedelta(seconds=2):  # the stack is down at the deadline

@@ -53,31 +53,23 @@ class Fault:
     kind: FaultKind
 
 
+def _plan(
+    faults: Sequence[tuple[float, FaultKind]], postgres_at: float, postgres: bool
+) -> list[Fault]:
+    plan = [Fault(at, kind) for at, kind in faults]
+    return [*plan, Fault(postgres_at, "restart_postgres")] if postgres else plan
+
+
 def small_plan(postgres: bool) -> list[Fault]:
     """Two worker kills, one Temporal restart and (on PostgreSQL) one database restart, each
     well apart from the others so every fault's effect is measured on its own."""
-    plan = [
-        Fault(3, "kill_worker"),
-        Fault(15, "kill_worker"),
-        Fault(27, "restart_temporal"),
-    ]
-    if postgres:
-        plan.append(Fault(42, "restart_postgres"))
-    return plan
+    return _plan([(3, "kill_worker"), (15, "kill_worker"), (27, "restart_temporal")], 42, postgres)
 
 
 def full_plan(postgres: bool) -> list[Fault]:
     """Four worker kills, a Temporal restart and a database restart in one run."""
-    plan = [
-        Fault(3, "kill_worker"),
-        Fault(14, "kill_worker"),
-        Fault(25, "restart_temporal"),
-        Fault(40, "kill_worker"),
-        Fault(51, "kill_worker"),
-    ]
-    if postgres:
-        plan.append(Fault(62, "restart_postgres"))
-    return plan
+    kills: list[tuple[float, FaultKind]] = [(at, "kill_worker") for at in (3, 14, 40, 51)]
+    return _plan([*kills, (25, "restart_temporal")], 62, postgres)
 
 
 @dataclass
