@@ -9,7 +9,7 @@ from domain import events as ev
 from domain.errors import InvalidInput, Refusal, Rule
 from domain.roster import CHAIR, Roster, RosterBook
 from domain.state import ConsensusRound, DecisionState
-from domain.values import SYSTEM, ActionItem, AssigneeKind, Status
+from domain.values import PROCEDURE_PRINCIPAL, SYSTEM, ActionItem, AssigneeKind, Status
 
 
 class Deciding:
@@ -21,11 +21,13 @@ class Deciding:
         command: cmd.CommandBase,
         now: datetime,
         rosters: RosterBook,
+        outcomes_by_procedure: bool = True,
     ) -> None:
         self._state = state
         self.command = command
         self.now = now
         self.rosters = rosters
+        self.outcomes_by_procedure = outcomes_by_procedure
         self.events: list[ev.Event] = []
 
     @property
@@ -50,6 +52,15 @@ class Deciding:
             actor=self.command.actor,
             recorded_by=self.command.recorded_by,
         )
+
+    def outcome_envelope(self) -> ev.Envelope:
+        """The envelope of an outcome the procedure concludes from the command (a round every
+        member has concurred in): recorded as the procedure's, not as the command's actor's."""
+        envelope = self.envelope()
+        if self.outcomes_by_procedure:
+            envelope["actor"] = SYSTEM
+            envelope["recorded_by"] = PROCEDURE_PRINCIPAL
+        return envelope
 
     def emit(self, event: ev.Event) -> None:
         """Record `event`, built on the envelope `envelope()` gave for it."""

@@ -177,6 +177,8 @@ def close_round(c: cmd.CloseRound, d: Deciding) -> None:
 def settle_round(d: Deciding, r: ConsensusRound, closed_by: RoundCloser) -> None:
     """Adopt or fail `r` as it stands now: a round adopts only with no objection standing."""
     state = d.state
+    # The chair's and the clock's closings are theirs; unanimity is the procedure's conclusion.
+    envelope = d.outcome_envelope if closed_by == "unanimous_concurrence" else d.envelope
     if r.objections:
         failed = state.failed_rounds + (1 if r.issue is None else 0)
         lapses = r.issue is None and failed >= state.max_failed_rounds
@@ -185,7 +187,7 @@ def settle_round(d: Deciding, r: ConsensusRound, closed_by: RoundCloser) -> None
             review_deadline = d.now + timedelta(seconds=state.review_period_seconds)
         d.emit(
             ev.ConsensusFailed(
-                **d.envelope(),
+                **envelope(),
                 round=r.number,
                 closed_by=closed_by,
                 objectors=tuple(sorted(r.objections)),
@@ -194,7 +196,7 @@ def settle_round(d: Deciding, r: ConsensusRound, closed_by: RoundCloser) -> None
             )
         )
         if lapses:
-            d.emit(ev.DecisionLapsed(**d.envelope(), failed_rounds=failed))
+            d.emit(ev.DecisionLapsed(**envelope(), failed_rounds=failed))
         return
     outcome = (
         RoundOutcome.ADOPTED_BY_UNANIMOUS_CONCURRENCE
@@ -202,13 +204,13 @@ def settle_round(d: Deciding, r: ConsensusRound, closed_by: RoundCloser) -> None
         else RoundOutcome.ADOPTED_BY_SILENCE
     )
     d.emit(
-        ev.ConsensusReached(**d.envelope(), round=r.number, outcome=outcome, text_hash=r.text_hash)
+        ev.ConsensusReached(**envelope(), round=r.number, outcome=outcome, text_hash=r.text_hash)
     )
     if r.issue is None:
         assert r.revision is not None, "a round on the decision is opened on a revision"
         d.emit(
             ev.DecisionAdopted(
-                **d.envelope(),
+                **envelope(),
                 round=r.number,
                 revision=r.revision,
                 text_hash=r.text_hash,
@@ -218,6 +220,6 @@ def settle_round(d: Deciding, r: ConsensusRound, closed_by: RoundCloser) -> None
     else:
         d.emit(
             ev.ImplementationIssueResolved(
-                **d.envelope(), issue=r.issue, round=r.number, text_hash=r.text_hash
+                **envelope(), issue=r.issue, round=r.number, text_hash=r.text_hash
             )
         )

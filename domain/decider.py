@@ -30,11 +30,17 @@ def decide(
     command: cmd.CommandBase,
     now: datetime,
     rosters: RosterBook = NRC_ROSTERS,
+    *,
+    outcomes_by_procedure: bool = True,
 ) -> list[ev.Event]:
-    """The events `command` produces on `state` at `now`; raises Refusal naming the rule broken."""
+    """The events `command` produces on `state` at `now`; raises Refusal naming the rule broken.
+
+    `outcomes_by_procedure=False` records a round agreed by unanimous concurrence as the last
+    concurring member's, as decisions started before 2026-11-25 did (their histories replay so).
+    """
     if now.tzinfo is None:
         raise InvalidInput("now", "must carry a timezone")
-    d = Deciding(state, command, now, rosters)
+    d = Deciding(state, command, now, rosters, outcomes_by_procedure)
     _check_principal(d)
     if state is None:
         if not isinstance(command, cmd.SubmitProposal):

@@ -20,6 +20,9 @@ from pydantic import (
 )
 
 SYSTEM: Final = "system"
+PROCEDURE_PRINCIPAL: Final = "system:procedure"
+"""Who records what the procedure itself concludes (a round agreed by every member's
+concurrence): not the member whose answer happened to be the last."""
 """The acting code of Concord itself when the procedure's clock acts (deadlines, reminders)."""
 
 DecisionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]

@@ -89,6 +89,8 @@ NOTIFY_IN_BACKGROUND: Final = "notify-in-background"
 """Patch: notifications are sent beside the run loop instead of between two appends."""
 CLOCK_AT_EFFECTIVE_TIME: Final = "clock-at-effective-time"
 """Patch: the clock's commands are decided at the instant they fall due, not when they ran."""
+OUTCOMES_BY_PROCEDURE: Final = "outcomes-by-procedure"
+"""Patch: a round agreed by every member's concurrence is recorded as the procedure's outcome."""
 ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
@@ -100,6 +102,7 @@ class DecisionWorkflow:
     @workflow.init
     def __init__(self, input: DecisionInput) -> None:
         # Validators and handlers read this state: it must exist before run() has run a line.
+        self._outcomes_by_procedure = workflow.patched(OUTCOMES_BY_PROCEDURE)
         self._decision_id = input.decision_id
         self._input = input
         self._state: DecisionState | None = input.state
@@ -218,7 +221,12 @@ class DecisionWorkflow:
                 )
             )
         try:
-            return decide(self._state, command, at or workflow.now())
+            return decide(
+                self._state,
+                command,
+                at or workflow.now(),
+                outcomes_by_procedure=self._outcomes_by_procedure,
+            )
         except ConcordError as error:
             raise to_failure(error) from None
 

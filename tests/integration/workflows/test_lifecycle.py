@@ -48,6 +48,8 @@ async def test_every_member_concurring_at_once_adopts_before_the_deadline(counci
     stream = await council.store.stream(council.decision_id)
     assert [e.stream_version for e in stream] == list(range(1, len(stream) + 1))
     assert (await council.state()).status.value == "adopted"
+    outcomes = {(e.actor, e.recorded_by) for e in stream[-2:]}
+    assert outcomes == {("system", "system:procedure")}, "the procedure's, not the last member's"
 
 
 async def test_an_objection_leads_to_an_amended_text_and_a_second_round(council: Council) -> None:

@@ -266,3 +266,20 @@ def test_a_deadline_beyond_the_latest_is_refused_as_input_and_one_at_it_survives
     s.advance(days=400)
     s.do("resume", CHAIR)
     assert s.s.round(1).deadline == LATEST_DEADLINE + timedelta(days=400)
+
+
+def test_a_round_agreed_by_every_members_concurrence_is_the_procedures_outcome() -> None:
+    from domain.decider import decide
+    from domain.values import PROCEDURE_PRINCIPAL, SYSTEM
+
+    s = Scenario().round_open()
+    members = s.s.rounds[0].members
+    s.answer(1, members[:-1])
+    last = s.command("concur", members[-1], round=1, text_hash=s.s.rounds[0].text_hash)
+
+    concurred, reached, adopted = decide(s.s, last, s.now, s.rosters)
+    as_before = decide(s.s, last, s.now, s.rosters, outcomes_by_procedure=False)
+
+    assert (concurred.actor, concurred.recorded_by) == (members[-1], f"member:{members[-1]}")
+    assert {(e.actor, e.recorded_by) for e in (reached, adopted)} == {(SYSTEM, PROCEDURE_PRINCIPAL)}
+    assert {e.actor for e in as_before} == {members[-1]}, "histories from before replay as stored"
