@@ -81,11 +81,28 @@ async def silence_then_completion(c: Council) -> None:
     await c.do("complete", "chair", summary="Done")
 
 
+async def unanimous_adoption(c: Council) -> None:
+    """A round agreed by every member's concurrence, recorded as the procedure's outcome."""
+    await c.adopted()
+    await c.do(
+        "plan_implementation",
+        "chair",
+        action_items=[
+            {"item_id": "A1", "description": "Joint assessment", "assignee": {"kind": "all_members"}}
+        ],
+        report_back_deadline=await c.later(days=30),
+    )
+    await c.do("complete_action_item", "RUS", item_id="A1")
+    await c.do("report_progress", "PC", summary="Report back to Ambassadors")
+    await c.do("complete", "chair", summary="Done")
+
+
 SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "consensus_then_implementation": consensus_then_implementation,
     "objection_and_second_round": objection_and_second_round,
     "suspended_then_withdrawn": suspended_then_withdrawn,
     "silence_then_completion": silence_then_completion,
+    "unanimous_adoption": unanimous_adoption,
 }
 
 
