@@ -62,39 +62,34 @@ async def suspended_then_withdrawn(c: Council) -> None:
     await c.do("withdraw", "POL", reason="Overtaken by events")
 
 
+async def implemented_and_completed(c: Council) -> None:
+    """An adopted decision planned with one joint item, carried out, reported and completed."""
+    await c.do(
+        "plan_implementation",
+        "chair",
+        action_items=[
+            {"item_id": "A1", "description": "Joint assessment", "assignee": {"kind": "all_members"}}
+        ],
+        report_back_deadline=await c.later(days=30),
+    )
+    await c.do("complete_action_item", "RUS", item_id="A1")
+    await c.do("report_progress", "PC", summary="Report back to Ambassadors")
+    await c.do("complete", "chair", summary="Done")
+
+
 async def silence_then_completion(c: Council) -> None:
     """The patched paths of 2026-11: a proposal started with update-with-start, notifications
     sent beside the loop, the clock's reminder and silence decided at their instants."""
     await c.forwarded()
     await c.round_open(days=2, reminder_before_seconds=86_400)
     await c.sleep(days=2, minutes=1)
-    await c.do(
-        "plan_implementation",
-        "chair",
-        action_items=[
-            {"item_id": "A1", "description": "Joint assessment", "assignee": {"kind": "all_members"}}
-        ],
-        report_back_deadline=await c.later(days=30),
-    )
-    await c.do("complete_action_item", "RUS", item_id="A1")
-    await c.do("report_progress", "PC", summary="Report back to Ambassadors")
-    await c.do("complete", "chair", summary="Done")
+    await implemented_and_completed(c)
 
 
 async def unanimous_adoption(c: Council) -> None:
     """A round agreed by every member's concurrence, recorded as the procedure's outcome."""
     await c.adopted()
-    await c.do(
-        "plan_implementation",
-        "chair",
-        action_items=[
-            {"item_id": "A1", "description": "Joint assessment", "assignee": {"kind": "all_members"}}
-        ],
-        report_back_deadline=await c.later(days=30),
-    )
-    await c.do("complete_action_item", "RUS", item_id="A1")
-    await c.do("report_progress", "PC", summary="Report back to Ambassadors")
-    await c.do("complete", "chair", summary="Done")
+    await implemented_and_completed(c)
 
 
 SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
