@@ -11,6 +11,7 @@ from cli.parsing import build, read_text_file
 from cli.session import decisions, principal, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
+from domain.state import ConsensusRound, DecisionState
 from runtime.decisions import DecisionClient
 
 AnyCommand = TypeVar("AnyCommand", bound=cmd.Command)
@@ -73,22 +74,9 @@ async def answering_round(
     round, and the rules say why it cannot be answered (no round, a closed one, not on its
     roster): the CLI asks, the domain decides.
     """
-    status = await client.status(decision_id)
-    if status.state is None:
-        raise NotFound(f"no decision {decision_id}")
-    state = status.state
+    state = await _state_of(client, decision_id)
     if number is None:
-        candidates = state.pending_for(member) or state.open_rounds
-        if len(candidates) > 1:
-            listed = ", ".join(str(r.number) for r in candidates)
-            raise InvalidInput(
-                "round",
-                f"decision {decision_id} has {len(candidates)} open rounds "
-                f"for {member} ({listed}); name one with --round",
-            )
-        if candidates:
-            return candidates[0].number, candidates[0].text_hash
-        number = state.rounds[-1].number if state.rounds else 1
+        number = _one_round(state, state.pending_for(member) or state.open_rounds, f" for {member}")
     named = next((r for r in state.rounds if r.number == number), None)
     return number, named.text_hash if named else NO_TEXT_HASH
 
@@ -96,15 +84,29 @@ async def answering_round(
 async def open_round_of(client: DecisionClient, decision_id: str) -> int:
     """The decision's one open round (a round's command given without --round); with none
     open, its latest round, whose closing the rules then name; with several, ask for one."""
+    state = await _state_of(client, decision_id)
+    return _one_round(state, state.open_rounds, "")
+
+
+async def _state_of(client: DecisionClient, decision_id: str) -> DecisionState:
     status = await client.status(decision_id)
     if status.state is None:
         raise NotFound(f"no decision {decision_id}")
-    state = status.state
-    if len(state.open_rounds) > 1:
-        listed = ", ".join(str(r.number) for r in state.open_rounds)
-        raise InvalidInput("round", f"decision {decision_id} has open rounds {listed}; name one")
-    if state.open_rounds:
-        return state.open_rounds[0].number
+    return status.state
+
+
+def _one_round(state: DecisionState, candidates: tuple[ConsensusRound, ...], whose: str) -> int:
+    """The only candidate round; with none, the latest round (or 1), so that the rules say why
+    it cannot be acted on; with several, InvalidInput asking for --round."""
+    if len(candidates) > 1:
+        listed = ", ".join(str(r.number) for r in candidates)
+        raise InvalidInput(
+            "round",
+            f"decision {state.decision_id} has {len(candidates)} open rounds{whose} "
+            f"({listed}); name one with --round",
+        )
+    if candidates:
+        return candidates[0].number
     return state.rounds[-1].number if state.rounds else 1
 
 
