@@ -21,6 +21,7 @@ from store.decision_events import domain_event
 from store.eventstore import EventStore
 from store.queries import list_decisions, pending_for_member
 from store.read_models import DECISIONS_PROJECTION
+from store.records import StoredEvent
 
 app = typer.Typer()
 roster_app = typer.Typer(help="The Council's roster.", no_args_is_help=True)
@@ -159,8 +160,9 @@ def _print_status(state: DecisionState) -> None:
         )
 
 
-async def current_state(decision_id: str) -> DecisionState:
-    """The decision's state from its workflow, or from the log once Temporal has forgotten it."""
+async def current_state(decision_id: str, logged: list[StoredEvent] | None = None) -> DecisionState:
+    """The decision's state from its workflow, or from the log once Temporal has forgotten it
+    (`logged`: its stream, when the caller has read it already)."""
     try:
         async with decisions() as client:
             status = await client.status(decision_id)
@@ -168,11 +170,22 @@ async def current_state(decision_id: str) -> DecisionState:
             return status.state
     except (NotFound, Unavailable):
         pass  # closed beyond retention, or Temporal is down: the log still knows
-    async with event_store() as store:
-        state = replay(domain_event(e) for e in await store.stream(decision_id))
+    if logged is None:
+        async with event_store() as store:
+            logged = await store.stream(decision_id)
+    state = replay(domain_event(e) for e in logged)
     if state is None:
         raise NotFound(f"no decision {decision_id}")
     return state
+
+
+async def logged_stream(decision_id: str) -> list[StoredEvent] | None:
+    """The decision's events in the log; None when the log cannot be read."""
+    try:
+        async with event_store() as store:
+            return await store.stream(decision_id)
+    except Unavailable:
+        return None
 
 
 @app.command()
@@ -185,8 +198,9 @@ def status(
     """
 
     async def work() -> None:
-        state = await current_state(decision_id)
-        said = await statements(decision_id)
+        logged = await logged_stream(decision_id)
+        state = await current_state(decision_id, logged)
+        said = statements(logged or [])
         document = status_document(state) | {
             "said": [entry.model_dump(mode="json") for entry in said]
         }
@@ -221,14 +235,8 @@ class Statement(BaseModel):
     text: str
 
 
-async def statements(decision_id: str) -> list[Statement]:
-    """Everything said in the decision's events, in order; none when the log cannot be read
-    (status then shows the state alone)."""
-    try:
-        async with event_store() as store:
-            stream = await store.stream(decision_id)
-    except Unavailable:
-        return []
+def statements(logged: list[StoredEvent]) -> list[Statement]:
+    """Everything said in a decision's events, in order."""
     return [
         Statement(
             version=e.stream_version,
@@ -237,7 +245,7 @@ async def statements(decision_id: str) -> list[Statement]:
             event=e.type,
             text=str(e.payload[key]),
         )
-        for e in stream
+        for e in logged
         for key in STATED
         if isinstance(e.payload.get(key), str) and e.payload[key].strip()
     ]
