@@ -15,8 +15,9 @@ async def connect(address: str, namespace: str) -> Client:
         return await Client.connect(
             address, namespace=namespace, data_converter=pydantic_data_converter
         )
-    except (RuntimeError, RPCError) as error:
+    except (RuntimeError, RPCError):
+        # The driver's own text (a tonic transport error) says nothing a person can act on.
         raise Unavailable(
-            f"Temporal is not reachable at {address} ({error}); start it with `concord dev` "
+            f"Temporal is not reachable at {address}; start it with `concord dev` "
             "or set CONCORD_TEMPORAL_ADDRESS"
         ) from None
