@@ -4,6 +4,7 @@ and parks a decision whose event it cannot apply instead of stopping there."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Final, Protocol
 
@@ -79,8 +80,16 @@ class ProjectionRunner:
         """Keep every projection caught up with the log until cancelled; a failed pass is logged
         and retried, so a read model lags rather than stops."""
         while True:
+            # A pass is never cut off inside its transaction: cancelled, the follower lets the
+            # pass end (commit or roll back) before it stops, so no connection is left holding
+            # the database's write lock and the next writer (a final catch-up) is not blocked.
+            current = asyncio.ensure_future(self.catch_up())
             try:
-                await self.catch_up()
+                await asyncio.shield(current)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await current
+                raise
             except Exception as error:
                 _log.warning("read models lag", error=str(error))
             await asyncio.sleep(interval)
