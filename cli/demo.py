@@ -199,7 +199,14 @@ async def scenario(t: Timeline) -> None:
         *(t.do("concur", m, "concurs", quiet=True, round=3, text_hash=text_hash) for m in members)
     )
     t.line("", f"all {len(members)} members concurred: issue 1 settled")
-    for item, actor in (("A1", "GBR"), ("A2", "RUS"), ("A3", "PC")):
+    await t.do(
+        "report_progress",
+        "GBR",
+        "reports its part",
+        item_id="A1",
+        summary="National threat assessment contributed",
+    )
+    for item, actor in (("A1", "PC"), ("A2", "RUS"), ("A3", "PC")):
         await t.do("complete_action_item", actor, f"completes {item}", item_id=item)
     await t.do(
         "report_progress",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain import commands as cmd
@@ -10,6 +11,23 @@ from domain.errors import InvalidInput, Refusal, Rule
 from domain.roster import CHAIR, Roster, RosterBook
 from domain.state import ConsensusRound, DecisionState
 from domain.values import PROCEDURE_PRINCIPAL, SYSTEM, ActionItem, AssigneeKind, Status
+
+
+@dataclass(frozen=True)
+class Practice:
+    """The amendments of the procedure's practice a decision follows. A decision keeps the
+    practice it started under, so its stored history replays as it was decided; new decisions
+    follow every amendment (the defaults)."""
+
+    outcomes_by_procedure: bool = True
+    """A round agreed by every member's concurrence is the procedure's outcome (`system`), not
+    the last concurring member's (before 2026-11-25)."""
+    joint_items_by_chair: bool = True
+    """An item assigned to all members jointly is completed by the chair or the monitoring body;
+    each member reports its own part (before 2026-11-26 any member could complete it)."""
+
+
+CURRENT_PRACTICE = Practice()
 
 
 class Deciding:
@@ -21,13 +39,13 @@ class Deciding:
         command: cmd.CommandBase,
         now: datetime,
         rosters: RosterBook,
-        outcomes_by_procedure: bool = True,
+        practice: Practice = CURRENT_PRACTICE,
     ) -> None:
         self._state = state
         self.command = command
         self.now = now
         self.rosters = rosters
-        self.outcomes_by_procedure = outcomes_by_procedure
+        self.practice = practice
         self.events: list[ev.Event] = []
 
     @property
@@ -57,7 +75,7 @@ class Deciding:
         """The envelope of an outcome the procedure concludes from the command (a round every
         member has concurred in): recorded as the procedure's, not as the command's actor's."""
         envelope = self.envelope()
-        if self.outcomes_by_procedure:
+        if self.practice.outcomes_by_procedure:
             envelope["actor"] = SYSTEM
             envelope["recorded_by"] = PROCEDURE_PRINCIPAL
         return envelope

@@ -7,7 +7,7 @@ from datetime import datetime
 from domain import clock, consensus, implementation, lifecycle, proposal
 from domain import commands as cmd
 from domain import events as ev
-from domain.checks import Deciding
+from domain.checks import CURRENT_PRACTICE, Deciding, Practice
 from domain.errors import InvalidInput, Refusal, Rule
 from domain.evolve import evolve, replay
 from domain.nrc import NRC_ROSTERS
@@ -15,7 +15,7 @@ from domain.roster import RosterBook
 from domain.state import DecisionState
 from domain.values import SYSTEM, TERMINAL, Status, principal_id, principal_role
 
-__all__ = ["decide", "evolve", "replay"]
+__all__ = ["CURRENT_PRACTICE", "Practice", "decide", "evolve", "replay"]
 
 _WHILE_SUSPENDED = (
     cmd.ResumeDecision,
@@ -31,16 +31,16 @@ def decide(
     now: datetime,
     rosters: RosterBook = NRC_ROSTERS,
     *,
-    outcomes_by_procedure: bool = True,
+    practice: Practice = CURRENT_PRACTICE,
 ) -> list[ev.Event]:
     """The events `command` produces on `state` at `now`; raises Refusal naming the rule broken.
 
-    `outcomes_by_procedure=False` records a round agreed by unanimous concurrence as the last
-    concurring member's, as decisions started before 2026-11-25 did (their histories replay so).
+    `practice` names the amendments the decision follows: one started before an amendment is
+    decided as it was then, so its stored history replays.
     """
     if now.tzinfo is None:
         raise InvalidInput("now", "must carry a timezone")
-    d = Deciding(state, command, now, rosters, outcomes_by_procedure)
+    d = Deciding(state, command, now, rosters, practice)
     _check_principal(d)
     if state is None:
         if not isinstance(command, cmd.SubmitProposal):

@@ -58,6 +58,7 @@ class Rule(StrEnum):
     NO_SUCH_ITEM = "no_such_item"
     ITEM_NOT_ASSIGNED = "item_not_assigned"
     ITEM_COMPLETED = "item_completed"
+    JOINT_ITEM = "joint_item"
     ITEMS_OUTSTANDING = "items_outstanding"
     NO_SUCH_ISSUE = "no_such_issue"
     ISSUE_RESOLVED = "issue_resolved"

@@ -16,7 +16,8 @@ from domain.checks import (
     require_text,
 )
 from domain.errors import Refusal, Rule
-from domain.values import IN_FORCE, Status, text_hash
+from domain.roster import CHAIR
+from domain.values import IN_FORCE, AssigneeKind, Status, text_hash
 
 
 def plan_implementation(c: cmd.PlanImplementation, d: Deciding) -> None:
@@ -58,9 +59,22 @@ def report_progress(c: cmd.ReportProgress, d: Deciding) -> None:
 
 def complete_action_item(c: cmd.CompleteActionItem, d: Deciding) -> None:
     require_status(d, {Status.IN_IMPLEMENTATION}, "complete an action item")
-    may_act_for_item(d, c.item_id)
-    assert d.state.plan is not None
-    if c.item_id in d.state.plan.completed_items:
+    plan = d.state.plan
+    assert plan is not None
+    item = plan.item(c.item_id)
+    joint = item.assignee.kind is AssigneeKind.ALL_MEMBERS and d.practice.joint_items_by_chair
+    if not joint:
+        may_act_for_item(d, c.item_id)
+    elif d.actor not in (CHAIR, plan.monitoring_body):
+        # One member's part done is not the joint item done: each reports its own part, and
+        # the item is complete when the chair or the monitoring body records it so.
+        raise Refusal(
+            Rule.JOINT_ITEM,
+            f"action item {c.item_id} is assigned to all members jointly: the chair or the "
+            f"monitoring body ({plan.monitoring_body}) completes it; {d.actor} reports its "
+            "own part as progress",
+        )
+    if c.item_id in plan.completed_items:
         raise Refusal(Rule.ITEM_COMPLETED, f"action item {c.item_id} is already completed")
     d.emit(ev.ActionItemCompleted(**d.envelope(), item_id=c.item_id, note=c.note))
 

@@ -14,7 +14,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.clock import DueCommand, due_commands
     from domain.commands import CommandBase
-    from domain.decider import decide, evolve
+    from domain.decider import Practice, decide, evolve
     from domain.errors import ConcordError, Fault, InvalidInput
     from domain.events import Event
     from domain.state import DecisionState
@@ -91,6 +91,8 @@ CLOCK_AT_EFFECTIVE_TIME: Final = "clock-at-effective-time"
 """Patch: the clock's commands are decided at the instant they fall due, not when they ran."""
 OUTCOMES_BY_PROCEDURE: Final = "outcomes-by-procedure"
 """Patch: a round agreed by every member's concurrence is recorded as the procedure's outcome."""
+JOINT_ITEMS_BY_CHAIR: Final = "joint-items-by-chair"
+"""Patch: an item assigned to all members jointly is completed by the chair or monitoring body."""
 ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
@@ -102,7 +104,10 @@ class DecisionWorkflow:
     @workflow.init
     def __init__(self, input: DecisionInput) -> None:
         # Validators and handlers read this state: it must exist before run() has run a line.
-        self._outcomes_by_procedure = workflow.patched(OUTCOMES_BY_PROCEDURE)
+        self._practice = Practice(
+            outcomes_by_procedure=workflow.patched(OUTCOMES_BY_PROCEDURE),
+            joint_items_by_chair=workflow.patched(JOINT_ITEMS_BY_CHAIR),
+        )
         self._decision_id = input.decision_id
         self._input = input
         self._state: DecisionState | None = input.state
@@ -225,7 +230,7 @@ class DecisionWorkflow:
                 self._state,
                 command,
                 at or workflow.now(),
-                outcomes_by_procedure=self._outcomes_by_procedure,
+                practice=self._practice,
             )
         except ConcordError as error:
             raise to_failure(error) from None

@@ -131,7 +131,7 @@ async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
         deadline=later(hours=1),
     )
     await d.all_concur(3)
-    await d.do("complete_action_item", "GBR", item_id="A1")
+    await d.do("complete_action_item", "PC", item_id="A1")
     await d.do("report_progress", "PC", summary="Report back to NRC Ambassadors")
     await d.do("complete", "chair", summary="Implemented")
     result = await d.client.handle(decision_id).result()

@@ -244,7 +244,7 @@ class Chaos:
             ],
         )
         await self._do(d, "report_progress", "USA", item_id="A1", summary="Drafted")
-        await self._do(d, "complete_action_item", "GBR", item_id="A1")
+        await self._do(d, "complete_action_item", "chair", item_id="A1")
         await self._do(d, "complete", "chair", summary="Implemented")
 
     async def _do(self, decision_id: str, kind: str, actor: str, **fields: Any) -> None:

@@ -31,8 +31,8 @@ async def consensus_then_implementation(c: Council) -> None:
                deadline=await c.later(days=2))
     await c.do("report_progress", "RUS", item_id="A2", summary="Exchanged")
     await c.sleep(days=2, minutes=1)
-    for item in ("A1", "A2"):
-        await c.do("complete_action_item", "RUS", item_id=item)
+    await c.do("complete_action_item", "chair", item_id="A1")
+    await c.do("complete_action_item", "RUS", item_id="A2")
     await c.do("report_progress", "PC", summary="Report back to Ambassadors")
     await c.do("complete", "chair", summary="Done")
 
@@ -72,7 +72,8 @@ async def implemented_and_completed(c: Council) -> None:
         ],
         report_back_deadline=await c.later(days=30),
     )
-    await c.do("complete_action_item", "RUS", item_id="A1")
+    await c.do("report_progress", "RUS", item_id="A1", summary="National part done")
+    await c.do("complete_action_item", "PC", item_id="A1")
     await c.do("report_progress", "PC", summary="Report back to Ambassadors")
     await c.do("complete", "chair", summary="Done")
 

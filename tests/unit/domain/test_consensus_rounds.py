@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from domain.decider import Practice
 from domain.errors import InvalidInput, Rule
 from domain.roster import CHAIR
 from domain.values import RoundOutcome, Status
@@ -278,7 +279,7 @@ def test_a_round_agreed_by_every_members_concurrence_is_the_procedures_outcome()
     last = s.command("concur", members[-1], round=1, text_hash=s.s.rounds[0].text_hash)
 
     concurred, reached, adopted = decide(s.s, last, s.now, s.rosters)
-    as_before = decide(s.s, last, s.now, s.rosters, outcomes_by_procedure=False)
+    as_before = decide(s.s, last, s.now, s.rosters, practice=Practice(outcomes_by_procedure=False))
 
     assert (concurred.actor, concurred.recorded_by) == (members[-1], f"member:{members[-1]}")
     assert {(e.actor, e.recorded_by) for e in (reached, adopted)} == {(SYSTEM, PROCEDURE_PRINCIPAL)}

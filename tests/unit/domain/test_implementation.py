@@ -67,6 +67,32 @@ def test_progress_on_an_item_comes_from_its_assignee_or_the_chair() -> None:
     assert s.s.plan.report_back_received_at is None
 
 
+def test_a_joint_item_is_completed_by_the_chair_or_monitoring_body_each_member_reports() -> None:
+    s = Scenario().planned()
+    s.do("report_progress", "USA", item_id="A1", summary="US assessment contributed")
+    s.do("report_progress", "GBR", item_id="A1", summary="UK assessment contributed")
+    s.refused(Rule.JOINT_ITEM, "complete_action_item", "GBR", item_id="A1")
+    assert s.s.plan is not None and s.s.plan.outstanding_items[0] == "A1"
+    [done] = s.do("complete_action_item", "PC", item_id="A1")
+    assert done.actor == "PC" and "A1" in s.s.plan.completed_items
+    reports = [e for e in s.events if e.type == "ProgressReported"]
+    assert [(e.actor, e.summary) for e in reports] == [
+        ("USA", "US assessment contributed"),
+        ("GBR", "UK assessment contributed"),
+    ], "each member's own report on the joint item is kept"
+    s.do("complete_action_item", "RUS", item_id="A2")  # an item of its own: the member completes
+
+
+def test_a_joint_item_of_a_decision_started_before_the_amendment_is_completed_as_then() -> None:
+    from domain.decider import Practice, decide
+
+    s = Scenario().planned()
+    before = Practice(joint_items_by_chair=False)
+    command = s.command("complete_action_item", "GBR", item_id="A1")
+    [done] = decide(s.s, command, s.now, s.rosters, practice=before)
+    assert done.type == "ActionItemCompleted" and done.actor == "GBR"
+
+
 def test_a_report_by_the_monitoring_body_is_the_report_back() -> None:
     s = Scenario().planned()
     [event] = s.do("report_progress", "PC", summary="Report to NRC Ambassadors")

@@ -14,8 +14,8 @@ SYSTEM = {"principal": "system:clock"}
 
 def test_a_decision_completes_only_when_items_are_done_and_issues_settled() -> None:
     s = Scenario().planned()
-    s.do("complete_action_item", "GBR", item_id="A1")
-    s.refused(Rule.ITEM_COMPLETED, "complete_action_item", "GBR", item_id="A1")
+    s.do("complete_action_item", CHAIR, item_id="A1")
+    s.refused(Rule.ITEM_COMPLETED, "complete_action_item", CHAIR, item_id="A1")
     s.refused(Rule.ITEMS_OUTSTANDING, "complete", CHAIR)
     s.do("complete_action_item", "RUS", item_id="A2")
     s.do("complete_action_item", "PC", item_id="A3")

@@ -186,6 +186,7 @@ def _natural_next(state: DecisionState | None, data: st.DataObject) -> tuple[str
                 [
                     ("report_progress", member),
                     ("complete_action_item", member),
+                    ("complete_action_item", CHAIR),
                     ("raise_issue", member),
                     ("propose_issue_resolution", CHAIR),
                     ("concur", member),
