@@ -26,6 +26,7 @@ from cli.session import (
     run,
     settings,
     show_receipt,
+    show_receipts,
 )
 from domain import commands as cmd
 from domain.areas import Area
@@ -356,15 +357,27 @@ def supersede(
     key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record that a later decision supersedes this one.
+    """Record that a later, adopted decision supersedes this one (in implementation or
+    completed); both decisions record the link.
 
-    Example: concord supersede d-1 --by d-2011
+    Example: concord supersede d-2004 --by d-2011 --reason "Updated Action Plan"
     """
-    run(
-        send(
-            cmd.SupersedeDecision, decision_id, actor, key, as_json, superseded_by=by, reason=reason
+
+    async def supersede() -> None:
+        current = settings()
+        command = build(
+            cmd.SupersedeDecision,
+            decision_id=decision_id,
+            actor=actor,
+            recorded_by=principal(current),
+            superseded_by=by,
+            reason=reason,
         )
-    )
+        async with decisions(current) as client:
+            result = await client.supersede(command, key)
+        show_receipts({"superseded": result.superseded, "successor": result.successor}, as_json)
+
+    run(supersede())
 
 
 @app.command()

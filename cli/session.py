@@ -92,21 +92,30 @@ def emit(document: BaseModel | dict[str, Any], as_json: bool, human: Callable[[]
 
 
 def show_receipt(receipt: Receipt, as_json: bool) -> None:
-    def human() -> None:
-        events = ", ".join(receipt.event_types)
-        out.print(
-            f"[green]accepted[/green] {receipt.decision_id} v{receipt.stream_version}: {events}"
-        )
+    emit(receipt_document(receipt), as_json, lambda: _accepted(receipt))
 
-    emit(
-        {
-            "decision_id": receipt.decision_id,
-            "event_ids": list(receipt.event_ids),
-            "event_types": list(receipt.event_types),
-            "stream_version": receipt.stream_version,
-            "hashes": list(receipt.hashes),
-            "idempotency_key": receipt.idempotency_key,
-        },
-        as_json,
-        human,
-    )
+
+def show_receipts(receipts: dict[str, Receipt], as_json: bool) -> None:
+    """Receipts of one command stored on several decisions, by their role in it."""
+
+    def human() -> None:
+        for receipt in receipts.values():
+            _accepted(receipt)
+
+    emit({role: receipt_document(r) for role, r in receipts.items()}, as_json, human)
+
+
+def receipt_document(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "decision_id": receipt.decision_id,
+        "event_ids": list(receipt.event_ids),
+        "event_types": list(receipt.event_types),
+        "stream_version": receipt.stream_version,
+        "hashes": list(receipt.hashes),
+        "idempotency_key": receipt.idempotency_key,
+    }
+
+
+def _accepted(receipt: Receipt) -> None:
+    events = ", ".join(receipt.event_types)
+    out.print(f"[green]accepted[/green] {receipt.decision_id} v{receipt.stream_version}: {events}")

@@ -69,6 +69,8 @@ def status_document(state: DecisionState) -> dict[str, Any]:
         "proposer": state.proposer,
         "version": state.version,
         "revision": state.current_revision.number,
+        "superseded_by": state.superseded_by,
+        "supersedes": list(state.supersedes),
         "rounds": [
             {
                 "round": r.number,
@@ -110,6 +112,8 @@ def _print_status(state: DecisionState) -> None:
     )
     if state.superseded_by:
         out.print(f"  superseded by {state.superseded_by}")
+    for earlier in state.supersedes:
+        out.print(f"  supersedes {earlier}")
     revision = state.current_revision
     out.print(f"  text, revision {revision.number} ({revision.text_hash}):")
     for line in revision.text.splitlines() or [""]:

@@ -186,6 +186,15 @@ class SupersedeDecision(CommandBase):
     reason: CleanStatement = ""
 
 
+class RecordSupersession(CommandBase):
+    """The successor's side of a supersession: sent by Concord, never typed by a person, once
+    the superseded decision has recorded the link on its own stream."""
+
+    kind: Literal["record_supersession"] = "record_supersession"
+    supersedes: DecisionId
+    reason: CleanStatement = ""
+
+
 class SuspendDecision(CommandBase):
     kind: Literal["suspend"] = "suspend"
     reason: CleanStatement
@@ -219,6 +228,7 @@ Command = Annotated[
     | CompleteDecision
     | WithdrawDecision
     | SupersedeDecision
+    | RecordSupersession
     | SuspendDecision
     | ResumeDecision,
     Field(discriminator="kind"),

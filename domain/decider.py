@@ -22,6 +22,7 @@ _WHILE_SUSPENDED = (
     cmd.RequestMeeting,
     cmd.WithdrawDecision,
     cmd.SupersedeDecision,
+    cmd.RecordSupersession,
 )
 
 
@@ -98,6 +99,8 @@ def _decide_by_kind(c: cmd.CommandBase, d: Deciding) -> None:
             lifecycle.withdraw_decision(c, d)
         case cmd.SupersedeDecision():
             lifecycle.supersede_decision(c, d)
+        case cmd.RecordSupersession():
+            lifecycle.record_supersession(c, d)
         case cmd.SuspendDecision():
             lifecycle.suspend_decision(c, d)
         case cmd.ResumeDecision():
@@ -119,10 +122,15 @@ def _check_principal(d: Deciding) -> None:
 def _check_open(d: Deciding, state: DecisionState) -> None:
     if isinstance(d.command, cmd.SubmitProposal):
         raise Refusal(Rule.DECISION_EXISTS, f"decision {state.decision_id} already exists")
+    # A decision taken and done can still be superseded, and a successor that has since been
+    # completed (or superseded in turn) still records what it superseded.
     superseding_completed = state.status is Status.COMPLETED and isinstance(
-        d.command, cmd.SupersedeDecision
+        d.command, cmd.SupersedeDecision | cmd.RecordSupersession
     )
-    if state.status in TERMINAL and not superseding_completed:
+    recording_on_superseded = state.status is Status.SUPERSEDED and isinstance(
+        d.command, cmd.RecordSupersession
+    )
+    if state.status in TERMINAL and not (superseding_completed or recording_on_superseded):
         raise Refusal(
             Rule.WRONG_STATE,
             f"decision {state.decision_id} is {state.status.value}; it takes no further commands",

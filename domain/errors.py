@@ -68,6 +68,9 @@ class Rule(StrEnum):
     REPORT_RECEIVED = "report_received"
     ALREADY_FLAGGED = "already_flagged"
     SELF_SUPERSESSION = "self_supersession"
+    SUCCESSOR_NOT_ADOPTED = "successor_not_adopted"
+    SUPERSESSION_CYCLE = "supersession_cycle"
+    ALREADY_SUPERSEDES = "already_supersedes"
     NOT_SUSPENDED = "not_suspended"
 
 

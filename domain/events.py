@@ -258,6 +258,15 @@ class DecisionSuperseded(EventBase):
     reason: str = ""
 
 
+class DecisionSupersedes(EventBase):
+    """On the successor's stream: it supersedes an earlier decision (whose stream says
+    `DecisionSuperseded` with this decision's id)."""
+
+    type: Literal["DecisionSupersedes"] = "DecisionSupersedes"
+    supersedes: DecisionId
+    reason: str = ""
+
+
 class DecisionSuspended(EventBase):
     type: Literal["DecisionSuspended"] = "DecisionSuspended"
     reason: str
@@ -298,6 +307,7 @@ Event = Annotated[
     | DecisionCompleted
     | DecisionWithdrawn
     | DecisionSuperseded
+    | DecisionSupersedes
     | DecisionSuspended
     | DecisionResumed,
     Field(discriminator="type"),

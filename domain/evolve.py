@@ -354,7 +354,7 @@ def _closed(
     )
     return s.replace(
         status=status,
-        closed_at=at,
+        closed_at=s.closed_at or at,  # a completed decision superseded later closed then
         rounds=rounds,
         suspended_from=None,
         superseded_by=superseded_by or s.superseded_by,
@@ -374,6 +374,11 @@ def _(e: ev.DecisionWithdrawn, s: DecisionState) -> DecisionState:
 @_apply.register
 def _(e: ev.DecisionSuperseded, s: DecisionState) -> DecisionState:
     return _closed(s, Status.SUPERSEDED, e.occurred_at, superseded_by=e.superseded_by)
+
+
+@_apply.register
+def _(e: ev.DecisionSupersedes, s: DecisionState) -> DecisionState:
+    return s.replace(supersedes=(*s.supersedes, e.supersedes))
 
 
 @_apply.register

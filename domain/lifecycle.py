@@ -10,6 +10,8 @@ from domain.roster import CHAIR
 from domain.values import IN_FORCE, TERMINAL, Status
 
 _BEFORE_ADOPTION = frozenset({Status.PROPOSED, Status.IN_REVIEW, Status.UNDER_CONSENSUS})
+_SUCCESSOR_STATES = IN_FORCE | {Status.COMPLETED, Status.SUPERSEDED}
+"""A successor is a decision taken: adopted, in implementation, completed (or since superseded)."""
 
 
 def complete_decision(c: cmd.CompleteDecision, d: Deciding) -> None:
@@ -59,6 +61,32 @@ def supersede_decision(c: cmd.SupersedeDecision, d: Deciding) -> None:
     if c.superseded_by == state.decision_id:
         raise Refusal(Rule.SELF_SUPERSESSION, "a decision cannot supersede itself")
     d.emit(ev.DecisionSuperseded(**d.envelope(), superseded_by=c.superseded_by, reason=c.reason))
+
+
+def record_supersession(c: cmd.RecordSupersession, d: Deciding) -> None:
+    """The successor records the decision it supersedes: it must itself have been adopted."""
+    require_chair(d, "record a supersession")
+    state = d.state
+    status = state.suspended_from or state.status
+    if status not in _SUCCESSOR_STATES:
+        raise Refusal(
+            Rule.SUCCESSOR_NOT_ADOPTED,
+            f"{state.decision_id} is {state.status.value}: only an adopted decision (in "
+            "implementation, or completed) can supersede another",
+        )
+    if c.supersedes == state.decision_id:
+        raise Refusal(Rule.SELF_SUPERSESSION, "a decision cannot supersede itself")
+    if c.supersedes == state.superseded_by:
+        raise Refusal(
+            Rule.SUPERSESSION_CYCLE,
+            f"{state.decision_id} is itself superseded by {c.supersedes}",
+        )
+    if c.supersedes in state.supersedes:
+        raise Refusal(
+            Rule.ALREADY_SUPERSEDES,
+            f"{state.decision_id} already records that it supersedes {c.supersedes}",
+        )
+    d.emit(ev.DecisionSupersedes(**d.envelope(), supersedes=c.supersedes, reason=c.reason))
 
 
 def suspend_decision(c: cmd.SuspendDecision, d: Deciding) -> None:

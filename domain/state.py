@@ -163,6 +163,7 @@ class DecisionState(_Derived):
     suspended_from: Status | None = None
     suspended_at: AwareDatetime | None = None
     superseded_by: DecisionId | None = None
+    supersedes: tuple[DecisionId, ...] = ()
     closed_at: AwareDatetime | None = None
 
     @property

@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.deliver import DecisionActivities
 from activities.events import EventActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
 from domain.errors import InvalidInput
@@ -32,6 +33,7 @@ from store.migrate import upgrade
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
 from workflows.decision import SEARCH_ATTRIBUTES, DecisionWorkflow
+from workflows.supersession import SupersessionWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -84,15 +86,22 @@ def build_worker(
     notifier: Notifier | None = None,
     options: WorkerOptions | None = None,
 ) -> Worker:
-    """A worker for the decision workflow and its activities, wired to `store`."""
+    """A worker for Concord's workflows and their activities, wired to `store`."""
     events = EventActivities(store, client)
     notify = NotifyActivities(notifier or LogNotifier())
+    decisions = DecisionActivities(store, DecisionClient(client, task_queue).deliver)
     options = options or WorkerOptions()
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[DecisionWorkflow],
-        activities=[events.append_events, events.archive_history, notify.notify],
+        workflows=[DecisionWorkflow, SupersessionWorkflow],
+        activities=[
+            events.append_events,
+            events.archive_history,
+            notify.notify,
+            decisions.read_decision,
+            decisions.deliver_command,
+        ],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=options.max_concurrent_activities,
         max_concurrent_workflow_tasks=options.max_concurrent_workflow_tasks,

@@ -15,6 +15,7 @@ from typing import Any, Final
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -22,9 +23,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.commands import Command, SubmitProposal
+from domain.commands import Command, SubmitProposal, SupersedeDecision
 from domain.decider import decide
 from domain.errors import ConcordError, Fault, NotFound, Refusal, Rule, Unavailable
+from domain.state import DecisionState
 from workflows.decision import WORKFLOW_TASK_TIMEOUT, DecisionWorkflow
 from workflows.failures import from_failure
 from workflows.messages import (
@@ -32,14 +34,19 @@ from workflows.messages import (
     CommandInput,
     DecisionInput,
     DecisionResult,
+    DeliverInput,
     PendingInput,
     PendingResult,
     Receipt,
     StatusInput,
     StatusResult,
+    SupersessionInput,
+    SupersessionResult,
+    supersession_id,
     update_id,
     workflow_id,
 )
+from workflows.supersession import SupersessionWorkflow
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,74 @@ class DecisionClient:
                         continue
                     raise await self._explain(command.decision_id, error) from None
         raise Unavailable("Temporal kept refusing the update")  # pragma: no cover
+
+    async def supersede(
+        self, command: SupersedeDecision, key: str | None = None
+    ) -> SupersessionResult:
+        """Record on both streams that `command.superseded_by` supersedes the decision, or on
+        neither (a refusal names the rule); either may be completed, its workflow closed. The
+        same request retried with its key gets the same receipts."""
+        key = key or str(uuid.uuid4())
+        try:
+            handle = await self._client.start_workflow(
+                SupersessionWorkflow.run,
+                SupersessionInput(
+                    command=command,
+                    idempotency_key=key,
+                    search_attributes=self._search_attributes,
+                ),
+                id=supersession_id(key, command),
+                task_queue=self._task_queue,
+                task_timeout=WORKFLOW_TASK_TIMEOUT,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                # A request refused earlier may be asked again; one carried out answers again.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            )
+        except WorkflowAlreadyStartedError:
+            handle = self._client.get_workflow_handle_for(
+                SupersessionWorkflow.run, supersession_id(key, command)
+            )
+        except RPCError as error:
+            raise _unavailable(error) from None
+        try:
+            return await handle.result()
+        except WorkflowFailureError as failure:
+            raise from_failure(failure) or Fault(
+                f"decision {command.decision_id}: the supersession failed ({failure.cause})"
+            ) from None
+        except RPCError as error:
+            raise _unavailable(error) from None
+
+    async def deliver(self, input: DeliverInput, state: DecisionState) -> Receipt:
+        """Give a command to its decision's open run, or to a new run started from `state`
+        (the decision's log) when its workflow has closed: the way a completed decision takes
+        the one command it still takes (its supersession), with its stream's single writer."""
+        command = input.command
+        start = WithStartWorkflowOperation(
+            DecisionWorkflow.run,
+            DecisionInput(
+                decision_id=command.decision_id,
+                state=state,
+                search_attributes=input.search_attributes,
+            ),
+            id=workflow_id(command.decision_id),
+            task_queue=self._task_queue,
+            task_timeout=WORKFLOW_TASK_TIMEOUT,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+        async with self.in_flight.slot(command.decision_id), _settled(start):
+            try:
+                return await self._client.execute_update_with_start_workflow(
+                    DecisionWorkflow.execute,
+                    CommandInput(command=command, idempotency_key=input.idempotency_key),
+                    id=update_id(input.idempotency_key, command),
+                    start_workflow_operation=start,
+                )
+            except WorkflowUpdateFailedError as failure:
+                raise _failed(command.decision_id, failure) from None
+            except RPCError as error:
+                raise _unavailable(error) from None
 
     async def outcome(self, decision_id: str, timeout: float) -> DecisionResult:
         """Wait, at most `timeout` seconds, for the decision's workflow to close (its history

@@ -1,4 +1,4 @@
-"""The inputs and results of the decision workflow, its updates, queries and activities."""
+"""The inputs and results of Concord's workflows, their updates, queries and activities."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.commands import Command, CommandBase, SubmitProposal
+from domain.commands import (
+    Command,
+    CommandBase,
+    RecordSupersession,
+    SubmitProposal,
+    SupersedeDecision,
+)
 from domain.events import Event
 from domain.state import DecisionState
 
 APPEND_EVENTS: Final = "concord.append_events"
 ARCHIVE_HISTORY: Final = "concord.archive_history"
 NOTIFY: Final = "concord.notify"
+READ_DECISION: Final = "concord.read_decision"
+DELIVER_COMMAND: Final = "concord.deliver_command"
 
 MAX_EVENTS_PER_RUN: Final = 2_000
 """A run continues as new after this many events, well before Temporal's history limits."""
@@ -33,6 +41,17 @@ WORKFLOW_ID_PREFIX: Final = "decision-"
 def workflow_id(decision_id: str) -> str:
     """The Temporal workflow id of a decision: one workflow per decision, for its whole life."""
     return f"{WORKFLOW_ID_PREFIX}{decision_id}"
+
+
+SUPERSESSION_ID_PREFIX: Final = "supersession-"
+
+
+def supersession_id(key: str, command: SupersedeDecision) -> str:
+    """The workflow id of one supersession, asked for with `key`: the same request retried
+    finds its workflow (and its result); another request, or the key given again for another
+    command, gets its own (whose decision then refuses the reused key)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{SUPERSESSION_ID_PREFIX}{command.decision_id}-{digest}-{command_digest(command)[:16]}"
 
 
 def command_digest(command: CommandBase) -> str:
@@ -154,3 +173,35 @@ class NotifyInput(Message):
 
 class NotifyResult(Message):
     sent: int
+
+
+class ReadDecisionInput(Message):
+    decision_id: str
+
+
+class ReadDecisionResult(Message):
+    """A decision's state folded from its stream in the log; None when it has no events."""
+
+    state: DecisionState | None
+
+
+class DeliverInput(Message):
+    """A command for a decision whose workflow may have closed: a new run is started from the
+    decision's log to take it (a completed decision can still be superseded)."""
+
+    command: SupersedeDecision | RecordSupersession
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    search_attributes: bool = True
+
+
+class SupersessionInput(Message):
+    command: SupersedeDecision
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    search_attributes: bool = True
+
+
+class SupersessionResult(Message):
+    """Both sides of a supersession, as stored: the superseded decision's and the successor's."""
+
+    superseded: Receipt
+    successor: Receipt

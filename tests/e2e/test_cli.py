@@ -79,7 +79,10 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
         "resolve-issue", "d-cli", "--issue", "1", "--text", "Report quarterly", "--deadline", "4s"
     )
     stack.status_when("d-cli", lambda s: s["implementation_issues"][0]["open"] is False)
-    stack.ok("complete-item", "d-cli", "--as", "GBR", "--item", "A1")
+    stack.ok("report", "d-cli", "--as", "GBR", "--item", "A1", "--summary", "UK part done")
+    joint = stack.fails(3, "complete-item", "d-cli", "--as", "GBR", "--item", "A1")
+    assert "assigned to all members jointly" in joint
+    stack.ok("complete-item", "d-cli", "--as", "PC", "--item", "A1")
     stack.ok("complete-item", "d-cli", "--as", "RUS", "--item", "A2")
     stack.ok("report", "d-cli", "--as", "PC", "--summary", "Report back to Ambassadors")
     stack.ok("complete", "d-cli", "--summary", "Implemented")
@@ -115,6 +118,47 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
     assert {e["recorded_by"] for e in history["events"]} >= {"operator:secretariat"}
     replayed = stack.ok("audit", "replay", "d-cli")
     assert replayed["ok"] is True and replayed["events_implied"] == len(history["events"])
+
+
+def test_a_later_decision_supersedes_an_earlier_one_and_both_show_the_link(stack: Stack) -> None:
+    for decision_id in ("d-cli-2004", "d-cli-2011"):
+        stack.ok(
+            "propose",
+            "--id",
+            decision_id,
+            "--as",
+            "POL",
+            "--title",
+            f"Action Plan {decision_id[-4:]}",
+            "--area",
+            "struggle_against_terrorism",
+            "--text",
+            "Text",
+        )
+        stack.ok("refer", decision_id)
+        stack.ok("review", decision_id, "--outcome", "forward")
+        stack.ok("open-round", decision_id, "--deadline", "3s")
+    refused = stack.fails(
+        3, "supersede", "d-cli-2004", "--by", "d-cli-2011", "--reason", "Updated plan"
+    )
+    assert "only an adopted decision" in refused, "the successor is still under consensus"
+    for decision_id in ("d-cli-2004", "d-cli-2011"):
+        stack.status_when(decision_id, lambda s: s["state"] == "adopted")
+    assert "no decision d-cli-nothing" in stack.fails(
+        4, "supersede", "d-cli-2004", "--by", "d-cli-nothing"
+    )
+
+    receipts = stack.ok("supersede", "d-cli-2004", "--by", "d-cli-2011", "--reason", "Updated plan")
+    assert receipts["superseded"]["event_types"] == ["DecisionSuperseded"]
+    assert receipts["successor"]["event_types"] == ["DecisionSupersedes"]
+    earlier = stack.status_when("d-cli-2004", lambda s: s["state"] == "superseded")
+    later = stack.ok("status", "d-cli-2011")
+    assert earlier["superseded_by"] == "d-cli-2011" and later["supersedes"] == ["d-cli-2004"]
+    assert later["state"] == "adopted"
+    said = {(e["actor"], e["event"], e["text"]) for e in later["said"]}
+    assert ("chair", "DecisionSupersedes", "Updated plan") in said
+    shown = stack.concord("status", "d-cli-2011")
+    assert shown.returncode == 0 and "supersedes d-cli-2004" in shown.stdout
 
 
 def test_a_second_stack_on_a_taken_port_says_so_and_exits_5(stack: Stack) -> None:

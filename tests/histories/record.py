@@ -1,4 +1,4 @@
-"""Records representative decision histories for the replay test (those not recorded yet): run
+"""Records representative workflow histories for the replay test (those not recorded yet): run
 it after a deliberate change of workflow behaviour, never to paper over a replay failure.
 
     .venv/bin/python -m tests.histories.record
@@ -16,10 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from runtime.bootstrap import build_worker
 from runtime.decisions import DecisionClient
-from store.eventstore import open_store
+from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from tests.integration.workflows.council import Council
 from tests.temporal import TEST_SERVER, binary
+from workflows.messages import supersession_id
 
 HERE = Path(__file__).parent
 
@@ -93,13 +94,48 @@ async def unanimous_adoption(c: Council) -> None:
     await implemented_and_completed(c)
 
 
+async def joint_item_by_monitoring_body(c: Council) -> None:
+    """A joint item each member reports on, completed by the monitoring body (2026-11-26)."""
+    await c.adopted()
+    await implemented_and_completed(c)
+
+
 SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "consensus_then_implementation": consensus_then_implementation,
     "objection_and_second_round": objection_and_second_round,
     "suspended_then_withdrawn": suspended_then_withdrawn,
     "silence_then_completion": silence_then_completion,
     "unanimous_adoption": unanimous_adoption,
+    "joint_item_by_monitoring_body": joint_item_by_monitoring_body,
 }
+
+
+SUPERSESSION: tuple[str, str] = ("supersession", "superseded_after_completion")
+"""The supersession's own workflow, and the new run a completed decision took it in."""
+
+
+async def supersession(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
+) -> None:
+    if all((HERE / f"{name}.json").exists() for name in SUPERSESSION):
+        return
+    earlier = Council(env, decisions, store, decision_id="superseded-after-completion")
+    later = Council(env, decisions, store, decision_id="successor")
+    await earlier.adopted()
+    await implemented_and_completed(earlier)
+    await decisions.handle(earlier.decision_id).result()
+    await later.adopted()
+    command = earlier.command(
+        "supersede", "chair", superseded_by=later.decision_id, reason="Updated Action Plan"
+    )
+    await decisions.supersede(command, key="supersession")
+    await decisions.handle(earlier.decision_id).result()
+    saga = env.client.get_workflow_handle(supersession_id("supersession", command))
+    for name, handle in zip(SUPERSESSION, (saga, decisions.handle(earlier.decision_id)), strict=True):
+        history = await handle.fetch_history()
+        (HERE / f"{name}.json").write_text(history.to_json())
+        print(f"recorded {name}: {len(history.events)} events")
+    await later.end()
 
 
 async def record() -> None:
@@ -122,6 +158,7 @@ async def record() -> None:
                     history = await decisions.handle(council.decision_id).fetch_history()
                     (HERE / f"{name}.json").write_text(history.to_json())
                     print(f"recorded {name}: {len(history.events)} events")
+                await supersession(env, decisions, store)
         finally:
             await store.close()
             await env.shutdown()

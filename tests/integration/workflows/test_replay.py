@@ -11,6 +11,7 @@ from temporalio.worker import Replayer
 
 from runtime.bootstrap import workflow_runner
 from workflows.decision import DecisionWorkflow
+from workflows.supersession import SupersessionWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[2] / "histories").glob("*.json"))
 
@@ -23,7 +24,7 @@ def test_there_are_committed_histories_to_replay() -> None:
 async def test_a_committed_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(f"decision-{path.stem}", path.read_text())
     replayer = Replayer(
-        workflows=[DecisionWorkflow],
+        workflows=[DecisionWorkflow, SupersessionWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )
