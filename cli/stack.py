@@ -7,6 +7,7 @@ from typing import Annotated
 
 import structlog
 import typer
+from sqlalchemy.engine import make_url
 
 from cli.session import out, run
 from runtime.bootstrap import embedded_stack, run_projector, stop_on_signals
@@ -30,21 +31,43 @@ def dev(
 
     async def work() -> None:
         current = load_settings(data_dir=data_dir)
-        configure_logging(current.log_format)
+        as_json = configure_logging(current.log_format)
         stop = asyncio.Event()
         stop_on_signals(stop)
         async with embedded_stack(current) as stack:
-            out.print(f"Temporal   {stack.server.address} (namespace {current.temporal_namespace})")
-            out.print(f"Web UI     http://{stack.server.host}:{stack.server.ui_port}")
-            out.print(f"Event store {current.database_url}")
-            out.print(f"Worker     task queue {current.task_queue}")
-            out.print("Projector  read models follow the log")
-            out.print("Ready. Ctrl-C stops everything.")
+            database = make_url(current.database_url).render_as_string(hide_password=True)
+            web_ui = f"http://{stack.server.host}:{stack.server.ui_port}"
+            if as_json:  # not on a terminal: the banner is a record of the log, like the rest
+                log.info(
+                    "stack ready",
+                    temporal=stack.server.address,
+                    namespace=current.temporal_namespace,
+                    web_ui=web_ui,
+                    event_store=database,
+                    task_queue=current.task_queue,
+                )
+            else:
+                out.print(
+                    f"Temporal   {stack.server.address} (namespace {current.temporal_namespace})"
+                )
+                out.print(f"Web UI     {web_ui}")
+                out.print(f"Event store {database}")
+                out.print(f"Worker     task queue {current.task_queue}")
+                out.print("Projector  read models follow the log")
+                out.print("Ready. Ctrl-C stops everything.")
             await stop.wait()
-            out.print("Stopping ...")
-        out.print("Stopped.")
+            _say(as_json, "stack stopping", "Stopping ...")
+        _say(as_json, "stack stopped", "Stopped.")
 
     run(work())
+
+
+def _say(as_json: bool, record: str, line: str) -> None:
+    """A step of the stack's life: a log record in JSON mode, a line for a person otherwise."""
+    if as_json:
+        log.info(record)
+    else:
+        out.print(line)
 
 
 db_app = typer.Typer(help="The event store's schema.", no_args_is_help=True)

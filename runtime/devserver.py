@@ -4,15 +4,66 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO, Any, Final
+
+import structlog
 
 from domain.errors import Unavailable
+
+SERVER_LOGGER: Final = "temporal.server"
+_LEVELS: Final = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "DPANIC": logging.CRITICAL,
+    "PANIC": logging.CRITICAL,
+    "FATAL": logging.CRITICAL,
+}
+_RESERVED: Final = frozenset({"event", "level", "timestamp", "logger"})
+
+
+def relay_line(line: str) -> None:
+    """Log one line of the server's output as a record of Concord's log, in its format: a JSON
+    record of the server keeps its fields, its level and its own time (`server_time`); any
+    other line (the banner) is the message of an info record."""
+    text = line.strip()
+    if not text:
+        return
+    fields: dict[str, Any] = {}
+    with contextlib.suppress(ValueError):
+        parsed = json.loads(text)
+        if isinstance(parsed, dict):
+            fields = parsed
+    message = str(fields.pop("msg", text)) if fields else text
+    level = _LEVELS.get(str(fields.pop("level", "INFO")).upper(), logging.INFO)
+    if "time" in fields:
+        fields["server_time"] = fields.pop("time")
+    kept = {(f"server_{k}" if k in _RESERVED else k): v for k, v in fields.items()}
+    structlog.get_logger(SERVER_LOGGER).log(level, message, **kept)
+
+
+def _relay(stream: IO[bytes], file: Path, stopping: threading.Event) -> None:
+    """Copy the server's output to its file and into Concord's log, line by line, until EOF.
+    Once the stack is stopping, the server's complaints about connections it is closing go to
+    its file only: they are how a stop looks, not something to act on."""
+    with stream, file.open("ab") as copy:
+        for raw in iter(stream.readline, b""):
+            copy.write(raw)
+            copy.flush()
+            if not stopping.is_set():
+                relay_line(raw.decode("utf-8", errors="replace"))
 
 
 def temporal_binary() -> Path:
@@ -60,6 +111,8 @@ class DevServer:
         self.namespace = namespace
         self.keyword_attributes = tuple(keyword_attributes)
         self.process: subprocess.Popen[bytes] | None = None
+        self._relays: list[threading.Thread] = []
+        self._stopping = threading.Event()
 
     @property
     def address(self) -> str:
@@ -89,14 +142,30 @@ class DevServer:
             self.namespace,
             "--log-level",
             "warn",
+            "--log-format",
+            "json",
         ]
         for name in self.keyword_attributes:
             command += ["--search-attribute", f"{name}=Keyword"]
-        with self.log_path.open("ab") as log:
-            # A process group of its own: Ctrl-C reaches us, and we stop the server ourselves.
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+        # A process group of its own: Ctrl-C reaches us, and we stop the server ourselves. Its
+        # output goes to its file and, as records of the same format, into Concord's log.
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for stream in (self.process.stdout, self.process.stderr):
+            assert stream is not None
+            relay = threading.Thread(
+                target=_relay,
+                args=(stream, self.log_path, self._stopping),
+                name="temporal-log",
+                daemon=True,
             )
+            relay.start()
+            self._relays.append(relay)
 
     async def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until the frontend accepts connections; Unavailable if it exits or times out."""
@@ -119,6 +188,7 @@ class DevServer:
         """Stop the server and everything it started; nothing is left running."""
         if self.process is None or self.process.poll() is not None:
             return
+        self._stopping.set()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
         try:
@@ -127,3 +197,5 @@ class DevServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
+        for relay in self._relays:
+            relay.join(5)  # the server's last lines reach the log before the stack says stopped

@@ -11,8 +11,9 @@ import structlog
 
 def configure_logging(
     log_format: Literal["auto", "console", "json"] = "auto", level: int = logging.INFO
-) -> None:
-    """Configure structlog and the standard library's logging to emit one format."""
+) -> bool:
+    """Configure structlog and the standard library's logging to emit one format; True when
+    that format is JSON lines (asked for, or `auto` and stderr is not a terminal)."""
     as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
@@ -20,6 +21,7 @@ def configure_logging(
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
@@ -43,3 +45,4 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("temporalio").setLevel(logging.WARNING)
+    return as_json

@@ -118,6 +118,8 @@ def worker_process(
 
 
 CONCORD = str(Path(sys.executable).parent / "concord")
+READY = b'"event": "stack ready"'
+"""`concord dev`'s record that the stack is up (its log is JSON lines when not on a terminal)."""
 
 
 class Stack:
@@ -142,13 +144,13 @@ class Stack:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        ready_before = self.log.read_bytes().count(b"Ready.") if self.log.exists() else 0
+        ready_before = self.log.read_bytes().count(READY) if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [CONCORD, "dev"], env=self.env, stdout=out, stderr=out, stdin=subprocess.DEVNULL
             )
         deadline = time.monotonic() + 90
-        while self.log.read_bytes().count(b"Ready.") <= ready_before:
+        while self.log.read_bytes().count(READY) <= ready_before:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"concord dev did not start:\n{self.log.read_text()}")
             time.sleep(0.2)

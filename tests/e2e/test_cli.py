@@ -161,6 +161,15 @@ def test_a_later_decision_supersedes_an_earlier_one_and_both_show_the_link(stack
     assert shown.returncode == 0 and "supersedes d-cli-2004" in shown.stdout
 
 
+def test_the_dev_stacks_log_is_json_lines_with_the_temporal_servers_records(stack: Stack) -> None:
+    records = [json.loads(line) for line in stack.log.read_text().splitlines() if line.strip()]
+    assert all(isinstance(r, dict) and r.get("event") and r.get("level") for r in records)
+    server = [r for r in records if r.get("logger") == "temporal.server"]
+    assert any("Temporal Server" in r["event"] for r in server), "the server's banner, relayed"
+    ready = [r for r in records if r["event"] == "stack ready"]
+    assert ready and ready[0]["temporal"] == stack.env["CONCORD_TEMPORAL_ADDRESS"]
+
+
 def test_a_second_stack_on_a_taken_port_says_so_and_exits_5(stack: Stack) -> None:
     line = stack.fails(5, "dev", "--data-dir", str(stack.data_dir / "second"))
     assert "is taken" in line and stack.env["CONCORD_TEMPORAL_ADDRESS"].split(":")[1] in line
@@ -322,14 +331,14 @@ def test_the_demo_runs_the_seed_scenario_on_its_own_stack_and_leaves_an_auditabl
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Starting the embedded stack" in result.stdout
-    assert "verified the whole hash chain: 59 events" in result.stdout
+    assert "verified the whole hash chain: 60 events" in result.stdout
     assert "events implied, the same as in the log" in result.stdout
     # The demo's stack is gone; what it leaves is audited from the store alone.
     assert demo.leftovers() == []
     [decision] = demo.ok("list")["decisions"]
     assert (decision["state"], decision["proposer"]) == ("completed", "POL")
     verified = demo.ok("audit", "verify")
-    assert (verified["ok"], verified["events_checked"]) == (True, 59)
+    assert (verified["ok"], verified["events_checked"]) == (True, 60)
     replayed = demo.ok("audit", "replay", decision["decision_id"])
     assert replayed["ok"] is True
-    assert replayed["events_implied"] == replayed["events_stored"] == 59
+    assert replayed["events_implied"] == replayed["events_stored"] == 60

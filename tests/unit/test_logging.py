@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from runtime.devserver import relay_line
 from runtime.logging import configure_logging
 
 
@@ -27,3 +28,33 @@ def test_a_logged_exception_is_one_json_line_with_its_traceback(
     record = json.loads(line)
     assert record["event"] == "notification failed"
     assert record["exception"][0]["exc_value"] == "the relay refused"
+
+
+def test_the_temporal_servers_lines_become_records_of_the_same_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server_line = json.dumps(
+        {
+            "time": "2026-11-26T00:07:33.458Z",
+            "level": "WARN",
+            "msg": "history client unreachable",
+            "service": "frontend",
+            "logger": "go",
+        }
+    )
+    configure_logging("json")
+    try:
+        relay_line(server_line + "\n")
+        relay_line("Temporal Server:      localhost:7233\n")
+        relay_line("   \n")
+        lines = capsys.readouterr().err.strip().splitlines()
+    finally:
+        logging.getLogger().handlers.clear()
+
+    warning, banner = (json.loads(line) for line in lines)
+    assert warning["event"] == "history client unreachable" and warning["level"] == "warning"
+    assert warning["logger"] == "temporal.server" and warning["server_logger"] == "go"
+    assert warning["service"] == "frontend"
+    assert warning["server_time"] == "2026-11-26T00:07:33.458Z"
+    assert banner["event"] == "Temporal Server:      localhost:7233"
+    assert (banner["level"], banner["logger"]) == ("info", "temporal.server")
