@@ -399,7 +399,8 @@ def pending(
                 if row.kind == "answer":
                     what = f"round {row.round} ({row.subject}): answer{by}"
                 else:
-                    what = f"action item {row.item_id} ({shown(row.subject)}): carry out{by}"
+                    task = "report its part (joint item)" if row.joint else "carry out"
+                    what = f"action item {row.item_id} ({shown(row.subject)}): {task}{by}"
                 out.print(f"{row.decision_id} {shown(row.title)} — {what}")
 
         emit(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select
 
 from domain.state import DecisionState
-from domain.values import Status
+from domain.values import AssigneeKind, Status
 from store.eventstore import EventStore
 from store.schema import decision_states, decisions, pending_actions
 
@@ -41,6 +41,9 @@ class PendingRow(BaseModel):
     subject: str
     deadline: datetime | None
     """The round's deadline, or the item's due date (else the plan's report-back deadline)."""
+    joint: bool = False
+    """An item of all members jointly: the member reports its part; the chair or the
+    monitoring body completes the item."""
 
 
 async def list_decisions(
@@ -106,6 +109,7 @@ async def pending_for_member(store: EventStore, member: str) -> list[PendingRow]
                 item_id=item.item_id,
                 subject=item.description,
                 deadline=item.due or report_back,
+                joint=item.assignee.kind is AssigneeKind.ALL_MEMBERS,
             )
             for item in state.items_owed_by(member)
         )

@@ -39,7 +39,7 @@ def test_concord_dev_stopped_with_sigterm_exits_0_every_time(tmp_path: Path) -> 
         codes.append(stack.stop())
 
     assert codes == [0] * DEV_STOPS, stack.log.read_text()[-4000:]
-    assert stack.log.read_text().count("Stopped.") == DEV_STOPS
+    assert stack.log.read_text().count('"stack stopped"') == DEV_STOPS
     assert stack.leftovers() == []
 
 
