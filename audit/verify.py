@@ -5,28 +5,39 @@ decision's stream links and versions, positions without gaps up to the recorded 
 columns against the hashed body, and that every event id is the one derived from its decision and
 version (which, stream versions being unique, keeps ids unique). A large log is
 checked in position ranges by worker processes (one per core), merged into the same report a
-single pass gives.
+single pass gives. The side logs (store.side_logs: refusals, access events) are checked the same
+way: every hash and link recomputed, positions without gaps up to each log's recorded head.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from audit.chain_check import BreakReason, LogBreak, RangeOutcome, check_range
+from audit.chain_check import BreakReason, Broken, LogBreak, RangeOutcome, check_range
 from audit.verify_ranges import check_in_processes
-from store.hashing import GENESIS_HASH
+from store.hashing import GENESIS_HASH, chain_hash
+from store.side_logs import ACCESS_EVENTS, REFUSALS, SideLog, hashed_body
 
 if TYPE_CHECKING:
     from store.eventstore import EventStore
 
-__all__ = ["BreakReason", "LogBreak", "VerificationReport", "verify_log"]
+__all__ = [
+    "BreakReason",
+    "LogBreak",
+    "SideLogReport",
+    "VerificationReport",
+    "verify_log",
+    "verify_side_log",
+]
 
 PARALLEL_FROM: Final = 200_000
 """Below this many events, starting worker processes costs more than it saves."""
+
+SIDE_LOG_PAGE_SIZE: Final = 1_000
 
 
 class VerificationReport(BaseModel):
@@ -38,11 +49,34 @@ class VerificationReport(BaseModel):
     head_position: int
     head_hash: str
     first_break: LogBreak | None
+    refusals_checked: int = 0
+    refusals_break: LogBreak | None = None
+    access_events_checked: int = 0
+    access_events_break: LogBreak | None = None
+
+    @property
+    def breaks(self) -> dict[str, LogBreak]:
+        """The first break of each broken log: "events", "refusals", "access_events"."""
+        found = {
+            "events": self.first_break,
+            REFUSALS.name: self.refusals_break,
+            ACCESS_EVENTS.name: self.access_events_break,
+        }
+        return {log: log_break for log, log_break in found.items() if log_break is not None}
 
     @property
     def ok(self) -> bool:
-        """True when every event was checked and nothing is broken."""
-        return self.first_break is None
+        """True when every event and side record was checked and nothing is broken."""
+        return not self.breaks
+
+
+class SideLogReport(BaseModel):
+    """The outcome of verifying a side log: how many records verified, and its first break."""
+
+    model_config = ConfigDict(frozen=True)
+
+    checked: int
+    first_break: LogBreak | None
 
 
 async def verify_log(
@@ -51,7 +85,8 @@ async def verify_log(
     *,
     workers: int | None = None,
 ) -> VerificationReport:
-    """Verify the whole log and report its first break (see the module's docstring).
+    """Verify the whole log and the side logs, and report each one's first break (see the
+    module's docstring).
 
     Memory is constant in the number of events and proportional to the number of decisions.
     `progress` is called with the number of events checked so far. `workers` processes share
@@ -62,9 +97,48 @@ async def verify_log(
         cores = min(os.cpu_count() or 1, 4)
         workers = cores if head_position >= PARALLEL_FROM else 1
     if workers > 1 and head_position >= 2 * workers:
-        return merged_report(await check_in_processes(store, workers, progress))
-    async with store.snapshot() as snapshot:
-        return merged_report([await check_range(snapshot, progress=progress)])
+        report = merged_report(await check_in_processes(store, workers, progress))
+    else:
+        async with store.snapshot() as snapshot:
+            report = merged_report([await check_range(snapshot, progress=progress)])
+    refusals = await verify_side_log(store, REFUSALS)
+    access_events = await verify_side_log(store, ACCESS_EVENTS)
+    return report.model_copy(
+        update={
+            "refusals_checked": refusals.checked,
+            "refusals_break": refusals.first_break,
+            "access_events_checked": access_events.checked,
+            "access_events_break": access_events.first_break,
+        }
+    )
+
+
+async def verify_side_log(store: EventStore, log: SideLog[Any, Any]) -> SideLogReport:
+    """Recompute every hash and link of a side log in one snapshot, up to its recorded head;
+    report how many records verified and the first break."""
+    checked, hash_ = 0, GENESIS_HASH
+    try:
+        async with store.side_log_view(log) as view:
+            head_position, head_hash = await view.head()
+            async for page in view.pages(SIDE_LOG_PAGE_SIZE):
+                for row in page:
+                    hash_ = _side_record_hash(log, row, checked, hash_, head_position)
+                    checked += 1
+        if checked < head_position:
+            raise Broken(
+                checked + 1,
+                BreakReason.MISSING_POSITION,
+                f"position {checked + 1} is missing: the head is at {head_position}",
+            )
+        if hash_ != head_hash:
+            raise Broken(
+                checked,
+                BreakReason.HEAD_MISMATCH,
+                f"the head records hash {head_hash}, the {log.name} log ends with {hash_}",
+            )
+    except Broken as broken:
+        return SideLogReport(checked=checked, first_break=broken.log_break)
+    return SideLogReport(checked=checked, first_break=None)
 
 
 def merged_report(outcomes: Sequence[RangeOutcome]) -> VerificationReport:
@@ -118,3 +192,44 @@ def _stream_break(
         message=f"stream_prev_hash {link} is not the hash {known_hash} of decision "
         f"{decision_id} v{known_version}",
     )
+
+
+def _side_record_hash(
+    log: SideLog[Any, Any], row: dict[str, Any], last: int, last_hash: str, head_position: int
+) -> str:
+    """The recomputed hash of a side log's row, which must follow position `last`, whose hash
+    is `last_hash`; Broken when it does not."""
+    position = row["position"]
+    expected = last + 1
+    if position != expected and expected <= head_position:
+        raise Broken(
+            expected,
+            BreakReason.MISSING_POSITION,
+            f"position {expected} is missing: the next row is at {position}",
+        )
+    if position > head_position:
+        raise Broken(
+            position,
+            BreakReason.BEYOND_HEAD,
+            f"a row at position {position} lies beyond the head at {head_position}",
+        )
+    try:
+        body = hashed_body(log, row)
+    except (TypeError, ValueError) as error:
+        raise Broken(
+            position, BreakReason.MALFORMED_BODY, f"the {log.noun} cannot be hashed: {error}"
+        ) from None
+    if row["prev_hash"] != last_hash:
+        raise Broken(
+            position,
+            BreakReason.PREV_HASH_MISMATCH,
+            f"prev_hash {row['prev_hash']} is not the hash {last_hash} of position {last}",
+        )
+    computed = chain_hash(last_hash, body)
+    if computed != row["hash"]:
+        raise Broken(
+            position,
+            BreakReason.HASH_MISMATCH,
+            f"the {log.noun} hashes to {computed}, not the recorded {row['hash']}: content changed",
+        )
+    return computed

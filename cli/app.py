@@ -8,7 +8,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from cli import audit, demo, doctor, member, operator, stack, views
+from cli import audit, demo, doctor, member, operator, stack, tokens, views
 from cli.parsing import as_typed
 from domain.errors import ConcordError
 from runtime.process import leave
@@ -25,6 +25,7 @@ for module in (operator, member, views, stack, demo, doctor):
 app.add_typer(audit.app, name="audit")
 app.add_typer(views.roster_app, name="roster")
 app.add_typer(stack.db_app, name="db")
+app.add_typer(tokens.app, name="tokens")
 
 
 def invoke(args: list[str]) -> int:

@@ -1,9 +1,11 @@
-"""The auditor's commands: verify the log, rebuild a decision as of an instant, replay it."""
+"""The auditor's commands: verify the logs, rebuild a decision as of an instant, replay it, and
+list the side logs of refused commands and of access tokens issued and revoked."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Final, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
@@ -15,13 +17,23 @@ from cli.parsing import parse_as_of
 from cli.session import JsonOption, emit, event_store, out, run, shown
 from cli.views import status_document
 from domain.errors import AuditFailed
+from store.side_logs import StoredAccessEvent, StoredRefusal
+
+R = TypeVar("R", StoredRefusal, StoredAccessEvent)
+
+_PAGE: Final = 1_000
+_LOG_NAMES: Final = {
+    "events": "the log",
+    "refusals": "the refusals log",
+    "access_events": "the access events log",
+}
 
 app = typer.Typer(help="Verify, reconstruct and replay histories.", no_args_is_help=True)
 
 
 @app.command()
 def verify(as_json: JsonOption = False) -> None:
-    """Recompute every hash of the log; exit 0 only when all of it verifies.
+    """Recompute every hash of the log and of the side logs; exit 0 only when all verifies.
 
     Example: concord audit verify
     """
@@ -38,19 +50,23 @@ def verify(as_json: JsonOption = False) -> None:
             ) as bar:
                 task = bar.add_task("verify", total=total)
                 report = await verify_log(store, lambda n: bar.update(task, completed=n))
-        where = _described(report.first_break) if report.first_break is not None else ""
+        broken = [
+            f"{_LOG_NAMES[log]} is broken at {_described(log_break)}"
+            for log, log_break in report.breaks.items()
+        ]
         emit(
             report.model_dump(mode="json") | {"ok": report.ok},
             as_json,
             lambda: out.print(
                 f"[green]verified[/green] {report.events_checked} events; head "
-                f"{report.head_position} {report.head_hash}"
+                f"{report.head_position} {report.head_hash}; {report.refusals_checked} "
+                f"refusals and {report.access_events_checked} access events"
                 if report.ok
-                else f"[red]broken[/red] at {where}"
+                else "\n".join(f"[red]broken[/red]: {line}" for line in broken)
             ),
         )
         if not report.ok:
-            raise AuditFailed(f"the log is broken at {where}")
+            raise AuditFailed("; ".join(broken))
 
     run(work())
 
@@ -144,6 +160,77 @@ def replay(
             raise AuditFailed("; ".join(report.failures))
 
     run(work())
+
+
+@app.command()
+def refusals(
+    decision_id: Annotated[
+        str | None,
+        typer.Option("--decision", metavar="ID", help="Only the refusals of this decision."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Commands Concord refused, by its rules or for the principal's role, oldest first.
+
+    Example: concord audit refusals --decision d-1
+    """
+
+    async def work() -> None:
+        async with event_store() as store:
+            found = await _every(
+                lambda after: store.refusals(decision_id, after=after, limit=_PAGE)
+            )
+
+        def human() -> None:
+            for r in found:
+                out.print(
+                    f"#{r.position:<5} {r.recorded_at.isoformat()}  {shown(r.principal)}  "
+                    f"{shown(r.decision_id or '-')}  {shown(r.kind)}  {shown(r.code)}: "
+                    f"{shown(r.message)}"
+                )
+            if not found:
+                out.print("no refusals recorded")
+
+        emit({"refusals": [r.model_dump(mode="json") for r in found]}, as_json, human)
+
+    run(work())
+
+
+@app.command()
+def access(as_json: JsonOption = False) -> None:
+    """Access tokens issued and revoked, by whom and for whom, oldest first.
+
+    Example: concord audit access
+    """
+
+    async def work() -> None:
+        async with event_store() as store:
+            found = await _every(lambda after: store.access_events(after=after, limit=_PAGE))
+
+        def human() -> None:
+            for a in found:
+                expires = a.expires_at.isoformat() if a.expires_at else "never"
+                out.print(
+                    f"#{a.position:<5} {a.recorded_at.isoformat()}  {a.kind}  "
+                    f"{shown(a.token_id)}  as {shown(a.principal)}  by {shown(a.by)}  "
+                    f"expires {expires}"
+                )
+            if not found:
+                out.print("no access events recorded")
+
+        emit({"access_events": [a.model_dump(mode="json") for a in found]}, as_json, human)
+
+    run(work())
+
+
+async def _every(page: Callable[[int], Awaitable[list[R]]]) -> list[R]:
+    """Every record of a side log, read a page at a time after the last one read."""
+    records: list[R] = []
+    while True:
+        found = await page(records[-1].position if records else 0)
+        records.extend(found)
+        if len(found) < _PAGE:
+            return records
 
 
 def _described(log_break: LogBreak) -> str:

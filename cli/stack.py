@@ -9,6 +9,7 @@ import structlog
 import typer
 from sqlalchemy.engine import make_url
 
+from api.main import api_serving, run_api
 from cli.session import out, run
 from runtime.bootstrap import embedded_stack, run_projector, stop_on_signals
 from runtime.logging import configure_logging
@@ -34,7 +35,11 @@ def dev(
         as_json = configure_logging(current.log_format)
         stop = asyncio.Event()
         stop_on_signals(stop)
-        async with embedded_stack(current) as stack:
+        async with (
+            embedded_stack(current) as stack,
+            api_serving(current, stack.decisions, stack.store),
+        ):
+            api = f"http://{current.api_host}:{current.api_port}"
             database = make_url(current.database_url).render_as_string(hide_password=True)
             web_ui = f"http://{stack.server.host}:{stack.server.ui_port}"
             if as_json:  # not on a terminal: the banner is a record of the log, like the rest
@@ -43,6 +48,7 @@ def dev(
                     temporal=stack.server.address,
                     namespace=current.temporal_namespace,
                     web_ui=web_ui,
+                    api=api,
                     event_store=database,
                     task_queue=current.task_queue,
                 )
@@ -51,6 +57,7 @@ def dev(
                     f"Temporal   {stack.server.address} (namespace {current.temporal_namespace})"
                 )
                 out.print(f"Web UI     {web_ui}")
+                out.print(f"API        {api} (docs at {api}/docs)")
                 out.print(f"Event store {database}")
                 out.print(f"Worker     task queue {current.task_queue}")
                 out.print("Projector  read models follow the log")
@@ -86,6 +93,22 @@ def db_upgrade() -> None:
             current.data_dir.mkdir(parents=True, exist_ok=True)
         await upgrade(current.database_url)
         out.print(f"The event store at {current.database_url} is at the newest schema.")
+
+    run(work())
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API alone (production: beside workers and one projector).
+
+    Listens on CONCORD_API_HOST:CONCORD_API_PORT; SIGTERM stops it with exit 0.
+    Example: CONCORD_API_HOST=0.0.0.0 concord api
+    """
+
+    async def work() -> None:
+        current = load_settings()
+        configure_logging(current.log_format)
+        await run_api(current)
 
     run(work())
 

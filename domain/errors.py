@@ -157,6 +157,24 @@ class Refusal(ConcordError):
         return cls(Rule(details["rule"]), details["message"])
 
 
+class Unauthenticated(ConcordError):
+    """No credentials, or credentials that are unknown, revoked or expired."""
+
+    exit_code = 77
+    http_status = 401
+    label = "unauthenticated"
+    kind = "unauthenticated"
+
+
+class Forbidden(ConcordError):
+    """An authenticated principal asking for something outside its role."""
+
+    exit_code = 77
+    http_status = 403
+    label = "forbidden"
+    kind = "forbidden"
+
+
 class NotFound(ConcordError):
     """Something asked for does not exist."""
 
@@ -215,6 +233,8 @@ ERROR_CLASSES: Final[dict[str, type[ConcordError]]] = {
         ConcordError,
         InvalidInput,
         Refusal,
+        Unauthenticated,
+        Forbidden,
         NotFound,
         Unavailable,
         Conflict,

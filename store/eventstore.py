@@ -4,7 +4,7 @@ it, the archive of workflow histories, and the read models' side of the same dat
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, Final
 
@@ -12,7 +12,8 @@ from sqlalchemy import Row, Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
-from store import archive, tracking
+from store import archive, side_logs, tracking
+from store import tokens as token_book
 from store.appending import stored_event
 from store.backend_postgres import PostgresBackend
 from store.backend_sqlite import SqliteBackend
@@ -22,7 +23,17 @@ from store.hashing import format_instant
 from store.migrate import UPGRADE_COMMAND
 from store.migrate import check_schema as check_schema_revision
 from store.records import ArchivedHistory, NewEvent, StoredEvent
-from store.schema import BODY_COLUMNS, BodyRow, events, log_head, projection_positions
+from store.schema import BODY_COLUMNS, BodyRow, events, log_head, projection_positions, refusals
+from store.side_logs import (
+    ACCESS_EVENTS,
+    REFUSALS,
+    AccessRecord,
+    RefusalRecord,
+    SideLog,
+    SideLogView,
+    StoredAccessEvent,
+    StoredRefusal,
+)
 from store.tracking import ProjectionFailure, UnappliedEvents
 from store.unavailable import unavailable_on_failure
 from store.upcasting import Upcasters, upcasters
@@ -186,6 +197,88 @@ class EventStore:
         """Empty the projection's tables, forget its failures and set its position to 0."""
         async with self._backend.writing() as connection:
             await tracking.reset(connection, name, tables)
+
+    async def record_refusal(self, refusal: RefusalRecord) -> StoredRefusal:
+        """Append a refused command to the refusals log (store.side_logs), numbered and chained."""
+        async with self._backend.writing() as connection:
+            return await side_logs.append(connection, REFUSALS, refusal)
+
+    async def refusals(
+        self, decision_id: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[StoredRefusal]:
+        """Up to `limit` refusals past position `after` (of one decision, if given), oldest
+        first; InvalidHistory for a row that is not a valid refusal."""
+        criteria = [] if decision_id is None else [refusals.c.decision_id == decision_id]
+        async with self._backend.reading() as connection:
+            return await side_logs.read(connection, REFUSALS, *criteria, after=after, limit=limit)
+
+    async def record_access(self, event: AccessRecord) -> StoredAccessEvent:
+        """Append a token issued or revoked to the access log (store.side_logs)."""
+        async with self._backend.writing() as connection:
+            return await side_logs.append(connection, ACCESS_EVENTS, event)
+
+    async def access_events(self, after: int = 0, limit: int = 100) -> list[StoredAccessEvent]:
+        """Up to `limit` access events past position `after`, oldest first; InvalidHistory for a
+        row that is not a valid access event."""
+        async with self._backend.reading() as connection:
+            return await side_logs.read(connection, ACCESS_EVENTS, after=after, limit=limit)
+
+    async def issue_token(
+        self, role: token_book.Role, name: str, by: str, expires_at: datetime | None
+    ) -> tuple[token_book.TokenRecord, str]:
+        """A new access token for `role:name` and the token itself (shown once); its issue is
+        recorded in the access log in the same transaction."""
+        token_id, token, digest = token_book.new_token()
+        async with self._backend.writing() as connection:
+            record = await token_book.insert_token(
+                connection, token_id, digest, role, name, by, expires_at
+            )
+            await side_logs.append(
+                connection,
+                ACCESS_EVENTS,
+                AccessRecord(
+                    kind="token_issued",
+                    token_id=token_id,
+                    principal=record.principal,
+                    by=by,
+                    expires_at=expires_at,
+                ),
+            )
+        return record, token
+
+    async def token_for(self, token: str) -> token_book.TokenRecord:
+        """The usable token a presented token stands for; Unauthenticated otherwise."""
+        async with self._backend.reading() as connection:
+            return await token_book.token_for(connection, token)
+
+    async def revoke_token(self, token_id: str, by: str) -> token_book.TokenRecord:
+        """Revoke a token (recorded in the access log); revoking it again changes nothing."""
+        async with self._backend.writing() as connection:
+            before = await token_book.token_by_id(connection, token_id)
+            record = await token_book.revoke(connection, token_id, by)
+            if before.revoked_at is None:
+                await side_logs.append(
+                    connection,
+                    ACCESS_EVENTS,
+                    AccessRecord(
+                        kind="token_revoked",
+                        token_id=token_id,
+                        principal=record.principal,
+                        by=by,
+                        expires_at=record.expires_at,
+                    ),
+                )
+        return record
+
+    async def tokens(self) -> list[token_book.TokenRecord]:
+        async with self._backend.reading() as connection:
+            return await token_book.all_tokens(connection)
+
+    @asynccontextmanager
+    async def side_log_view(self, log: SideLog[Any, Any]) -> AsyncIterator[SideLogView]:
+        """A side log's head and raw rows in one read-only snapshot, for verification."""
+        async with self._backend.reading() as connection:
+            yield await side_logs.view(connection, log)
 
     async def _select(self, query: Select[Any]) -> list[StoredEvent]:
         rows = await self._backend.rows(query)

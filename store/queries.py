@@ -26,6 +26,8 @@ class DecisionRow(BaseModel):
     round_deadline: datetime | str | None
     open_issues: int
     last_event_type: str
+    last_position: int
+    """Where in the log the decision last changed: the order of the list, and its cursor."""
 
 
 class PendingRow(BaseModel):
@@ -52,9 +54,16 @@ async def list_decisions(
     state: str | None = None,
     area: str | None = None,
     member: str | None = None,
+    limit: int | None = None,
+    before_position: int | None = None,
 ) -> list[DecisionRow]:
-    """Decisions filtered by state, area, and a member (its proposals and its pending answers)."""
+    """Decisions filtered by state, area, and a member (its proposals and its pending answers),
+    most recently changed first; a page of `limit` of them changed before `before_position`."""
     query = select(decisions).order_by(decisions.c.last_position.desc())
+    if before_position is not None:
+        query = query.where(decisions.c.last_position < before_position)
+    if limit is not None:
+        query = query.limit(limit)
     if state:
         query = query.where(decisions.c.state == state)
     if area:

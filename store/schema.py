@@ -174,3 +174,62 @@ pending_actions = Table(
     Index(None, "member"),
 )
 """Who has still to answer which open round: concur or break silence."""
+
+refusals = Table(
+    "refusals",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("recorded_at", INSTANT, nullable=False),
+    Column("principal", String(200), nullable=False),
+    Column("decision_id", String(63), nullable=False),
+    Column("kind", String(100), nullable=False),
+    Column("command", Text, nullable=False),
+    Column("code", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("prev_hash", HASH, nullable=False),
+    Column("hash", HASH, nullable=False),
+    Index(None, "decision_id", "position"),
+)
+"""Side log (store.side_logs): every command refused, by a rule or for the principal's role;
+`command` is its canonical JSON. Hash-chained like the log, and verified with it."""
+
+access_events = Table(
+    "access_events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("recorded_at", INSTANT, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("token_id", String(100), nullable=False),
+    Column("principal", String(200), nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("expires_at", INSTANT),
+    Column("prev_hash", HASH, nullable=False),
+    Column("hash", HASH, nullable=False),
+    Index(None, "token_id"),
+)
+"""Side log (store.side_logs): access tokens issued and revoked (by their public id)."""
+
+side_log_heads = Table(
+    "side_log_heads",
+    metadata,
+    Column("log", String(40), primary_key=True),
+    Column("position", Position, nullable=False),
+    Column("hash", HASH, nullable=False),
+)
+"""Each side log's last position and hash (no row: empty). Appenders lock their log's row."""
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_id", String(16), primary_key=True),
+    Column("secret_hash", HASH, nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("issued_at", INSTANT, nullable=False),
+    Column("issued_by", String(200), nullable=False),
+    Column("expires_at", INSTANT),
+    Column("revoked_at", INSTANT),
+    Column("revoked_by", String(200)),
+)
+"""The API's access tokens (store.tokens): only each secret's SHA-256, never the secret."""

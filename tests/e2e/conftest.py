@@ -137,6 +137,7 @@ class Stack:
             "CONCORD_OPERATOR": "secretariat",
             "CONCORD_LOG_FORMAT": "json",
             "CONCORD_TASK_QUEUE": "concord-cli-test",
+            "CONCORD_API_PORT": str(free_port()),
         }
         self.env.pop("CONCORD_DATABASE_URL", None)
         self.process: subprocess.Popen[bytes] | None = None

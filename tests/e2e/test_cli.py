@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Stack, free_port
@@ -168,6 +169,34 @@ def test_the_dev_stacks_log_is_json_lines_with_the_temporal_servers_records(stac
     assert any("Temporal Server" in r["event"] for r in server), "the server's banner, relayed"
     ready = [r for r in records if r["event"] == "stack ready"]
     assert ready and ready[0]["temporal"] == stack.env["CONCORD_TEMPORAL_ADDRESS"]
+    assert ready[-1]["api"] == f"http://127.0.0.1:{stack.env['CONCORD_API_PORT']}"
+    assert httpx.get(ready[-1]["api"] + "/health").json() == {"status": "ok"}
+
+
+def test_tokens_are_issued_once_listed_without_secrets_and_revoked_on_record(
+    stack: Stack,
+) -> None:
+    issued = stack.ok("tokens", "issue", "--member", "RUS", "--expires", "90d")
+    assert issued["principal"] == "member:RUS" and issued["token"].startswith("concord_")
+    assert issued["issued_by"] == "operator:secretariat" and issued["expires_at"]
+    api = f"http://127.0.0.1:{stack.env['CONCORD_API_PORT']}"
+    headers = {"Authorization": f"Bearer {issued['token']}"}
+    assert httpx.get(f"{api}/roster", headers=headers).status_code == 200
+    listed = stack.ok("tokens", "list")["tokens"]
+    mine = next(t for t in listed if t["token_id"] == issued["token_id"])
+    assert "token" not in mine and issued["token"] not in json.dumps(listed)
+    stack.ok("tokens", "revoke", issued["token_id"])
+    refused = httpx.get(f"{api}/roster", headers=headers)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthenticated"
+    access = stack.ok("audit", "access")
+    kinds = [
+        (e["kind"], e["principal"])
+        for e in access["access_events"]
+        if e["token_id"] == issued["token_id"]
+    ]
+    assert kinds == [("token_issued", "member:RUS"), ("token_revoked", "member:RUS")]
+    assert "no member 'XXX'" in stack.fails(4, "tokens", "issue", "--member", "XXX")
+    assert "exactly one" in stack.fails(2, "tokens", "issue", "--member", "RUS", "--auditor", "a")
 
 
 def test_a_second_stack_on_a_taken_port_says_so_and_exits_5(stack: Stack) -> None:

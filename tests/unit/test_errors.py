@@ -15,11 +15,13 @@ from domain.errors import (
     ConcordError,
     Conflict,
     Fault,
+    Forbidden,
     InvalidHistory,
     InvalidInput,
     NotFound,
     Refusal,
     Rule,
+    Unauthenticated,
     Unavailable,
 )
 from workflows.failures import from_failure, to_failure
@@ -33,6 +35,8 @@ EXAMPLES: list[ConcordError] = [
     InvalidHistory("decision d-1, event X at version 3 cannot follow its history"),
     AuditFailed("the log is broken at position 7 (hash_mismatch)"),
     Fault("the command failed without a refusal"),
+    Unauthenticated("the access token 3f2a was revoked"),
+    Forbidden("member RUS acts only in its own name, not as USA"),
 ]
 
 
@@ -51,6 +55,8 @@ def test_every_class_of_the_tree_has_an_example_here() -> None:
         (EXAMPLES[5], 1, 500, "invalid history: decision d-1, event X at version 3 cannot"),
         (EXAMPLES[6], 1, 500, "audit failed: the log is broken at position 7"),
         (EXAMPLES[7], 70, 500, "failed: the command failed without a refusal"),
+        (EXAMPLES[8], 77, 401, "unauthenticated: the access token 3f2a was revoked"),
+        (EXAMPLES[9], 77, 403, "forbidden: member RUS acts only in its own name"),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, ConcordError) else None,
 )

@@ -1,0 +1,88 @@
+"""The API's application: its routes, error documents, limits and access log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import commands, errors, reads
+from api.limits import BodyLimit
+from api.services import Services
+
+access_log = structlog.get_logger("concord.api.access")
+
+DESCRIPTION = """\
+Concord's HTTP API: each delegation, the secretariat and the auditors act on their own channel,
+each with its own access token (`concord tokens issue`). A member's token acts only in that
+member's name; an operator's token gives the chair's commands and may record on a member's
+behalf (`actor` in the body); an auditor's token reads and verifies. Every error is
+`{"error": {"code", "message", "field"}}`; a refusal by the procedure's rules is 409 with the
+rule's code, and is kept in the refusals log.
+"""
+
+
+class Health(BaseModel):
+    status: str
+
+
+class AccessLog:
+    """One structured record per request: principal, decision, outcome, latency; never the
+    token (headers are not logged) nor the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            state: dict[str, Any] = scope.get("state") or {}
+            params: dict[str, Any] = scope.get("path_params") or {}
+            access_log.info(
+                "api request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                principal=state.get("principal"),
+                decision_id=params.get("decision_id"),
+            )
+
+
+def create_app(found: Services) -> FastAPI:
+    app = FastAPI(
+        title="Concord",
+        summary="Joint decisions taken by consensus, as durable workflows on an audited log.",
+        description=DESCRIPTION,
+        version="1.0",
+    )
+    app.state.services = found
+    errors.install(app)
+    app.include_router(commands.router())
+    app.include_router(reads.router())
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    async def health() -> Health:
+        """The API answers (no token needed)."""
+        return Health(status="ok")
+
+    app.add_middleware(BodyLimit, limit=found.limits.max_body_bytes)
+    app.add_middleware(AccessLog)
+    return app

@@ -1,0 +1,290 @@
+"""Each command of the procedure as a POST on its decision; the body is the command's own fields.
+
+The principal comes from the token (`api.principals.acting`), never from the body; the body's
+optional `actor` lets the secretariat record on a member's behalf. The workflow's rules then
+decide as they do for every channel. An `Idempotency-Key` makes a retry return its receipt.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Header, Path
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from api.auth import authenticated
+from api.errors import ERRORS, REFUSED
+from api.principals import Caller, acting
+from api.services import Services, services
+from domain import commands as cmd
+from domain.errors import Forbidden
+from domain.values import ActorCode, DecisionId
+from workflows.messages import Receipt, SupersessionResult
+
+ENVELOPE: Final = frozenset({"kind", "decision_id", "actor", "recorded_by"})
+DecisionPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="The decision's id, e.g. d-2004-terrorism.",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=120,
+        description="The same key with the same body returns the first receipt and records "
+        "nothing new; with another body it is refused (422).",
+    ),
+]
+ActorField = Annotated[
+    ActorCode | None,
+    Field(
+        description="On whose behalf an operator records (a member, a body, `chair`); a "
+        "member's token may only name itself.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class CommandRoute:
+    path: str
+    command: type[cmd.CommandBase]
+    summary: str
+    chair: bool = False
+    """The chair's command: only an operator's token gives it."""
+    path_fields: dict[str, Any] = field(default_factory=dict)
+
+
+ROUND = {"round": Annotated[int, Path(ge=1, le=10_000)]}
+ROUTES: Final = (
+    CommandRoute("/concurrences", cmd.Concur, "Concur in a round's text (bound by its hash)"),
+    CommandRoute("/objections", cmd.BreakSilence, "Object: break the silence, with reasons"),
+    CommandRoute("/objections/withdrawal", cmd.WithdrawObjection, "Withdraw an objection"),
+    CommandRoute("/concerns", cmd.RegisterConcern, "Register a concern without objecting"),
+    CommandRoute("/progress-reports", cmd.ReportProgress, "Report progress on the plan"),
+    CommandRoute(
+        "/action-items/{item_id}/completion",
+        cmd.CompleteActionItem,
+        "Record an action item completed",
+        path_fields={"item_id": Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]},
+    ),
+    CommandRoute("/implementation-issues", cmd.RaiseIssue, "Raise an implementation issue"),
+    CommandRoute("/meeting-requests", cmd.RequestMeeting, "Request an extraordinary meeting"),
+    CommandRoute("/withdrawal", cmd.WithdrawDecision, "Withdraw a proposal (its proposer)"),
+    CommandRoute("/amendments", cmd.AmendProposal, "Amend the proposal's text"),
+    CommandRoute(
+        "/referral", cmd.ReferToPreparatoryCommittee, "Refer to the Preparatory Committee", True
+    ),
+    CommandRoute("/review", cmd.CompleteReview, "Record the committee's review", True),
+    CommandRoute("/rounds", cmd.OpenRound, "Open a round under the silence procedure", True),
+    CommandRoute("/rounds/{round}/closure", cmd.CloseRound, "Close a blocked round", True, ROUND),
+    CommandRoute("/deadline-extensions", cmd.ExtendDeadline, "Extend a deadline", True),
+    CommandRoute("/reminders", cmd.SendReminders, "Remind the silent members", True),
+    CommandRoute("/implementation-plan", cmd.PlanImplementation, "Plan the implementation", True),
+    CommandRoute(
+        "/implementation-issues/{issue}/resolution",
+        cmd.ProposeIssueResolution,
+        "Put an issue's resolution under silence",
+        True,
+        {"issue": Annotated[int, Path(ge=1, le=10_000)]},
+    ),
+    CommandRoute("/completion", cmd.CompleteDecision, "Record the decision completed", True),
+    CommandRoute("/suspension", cmd.SuspendDecision, "Suspend the decision", True),
+    CommandRoute("/resumption", cmd.ResumeDecision, "Resume the decision", True),
+)
+
+
+def body_model(
+    command: type[cmd.CommandBase],
+    excluded: frozenset[str] = frozenset(),
+    extra: dict[str, Any] | None = None,
+) -> type[BaseModel]:
+    """The request body of `command`: its own fields (their types, limits and defaults), plus
+    the optional `actor`; never the principal."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in command.model_fields.items()
+        if name not in ENVELOPE | excluded
+    }
+    fields["actor"] = (ActorField, None)
+    model: type[BaseModel] = create_model(
+        f"{command.__name__}Request",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        **fields,
+        **(extra or {}),
+    )
+    return model
+
+
+def scoped(caller: Caller, key: str | None) -> str | None:
+    """Keys are the caller's own: another principal's key can neither collide nor be probed."""
+    return f"{caller.principal}/{key}" if key else None
+
+
+async def command_of(
+    found: Services,
+    caller: Caller,
+    kind: str,
+    decision_id: str,
+    body: BaseModel,
+    chairs: bool,
+    extra: dict[str, Any],
+) -> cmd.Command:
+    """The command the request asks for, as the token's principal; a Forbidden one is recorded
+    in the refusals log before it is answered."""
+    fields = {**body.model_dump(exclude={"actor"}), **extra}
+    requested = getattr(body, "actor", None)
+    try:
+        actor, recorded_by = acting(caller, requested, chairs, kind)
+    except Forbidden as forbidden:
+        await found.commands.refused(
+            forbidden,
+            principal=caller.principal,
+            decision_id=decision_id,
+            kind=kind,
+            fields={**body.model_dump(mode="json"), **extra},
+            channel="api",
+        )
+        raise
+    return cmd.COMMAND_ADAPTER.validate_python(
+        {
+            "kind": kind,
+            "decision_id": decision_id,
+            "actor": actor,
+            "recorded_by": recorded_by,
+            **fields,
+        }
+    )
+
+
+def _kind(command: type[cmd.CommandBase]) -> str:
+    default: str = command.model_fields["kind"].default
+    return default
+
+
+def command_endpoint(route: CommandRoute) -> Any:
+    """The endpoint for one route, its signature built for FastAPI (path, body, token, key)."""
+    body_type = body_model(route.command, frozenset(route.path_fields))
+    kind = _kind(route.command)
+
+    async def endpoint(**given: Any) -> Receipt:
+        found: Services = given["found"]
+        caller: Caller = given["caller"]
+        extra = {name: given[name] for name in route.path_fields}
+        command = await command_of(
+            found, caller, kind, given["decision_id"], given["body"], route.chair, extra
+        )
+        return await found.commands.execute(command, scoped(caller, given["key"]), "api")
+
+    parameter = inspect.Parameter
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            parameter("decision_id", parameter.KEYWORD_ONLY, annotation=DecisionPath),
+            *(
+                parameter(name, parameter.KEYWORD_ONLY, annotation=annotation)
+                for name, annotation in route.path_fields.items()
+            ),
+            parameter("body", parameter.KEYWORD_ONLY, annotation=body_type),
+            parameter(
+                "caller",
+                parameter.KEYWORD_ONLY,
+                annotation=Annotated[Caller, Depends(authenticated)],
+            ),
+            parameter(
+                "found", parameter.KEYWORD_ONLY, annotation=Annotated[Services, Depends(services)]
+            ),
+            parameter("key", parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None),
+        ],
+        return_annotation=Receipt,
+    )
+    endpoint.__name__ = kind
+    return endpoint
+
+
+ProposalId = Annotated[
+    DecisionId | None, Field(description="The new decision's id (default: one is made up).")
+]
+ProposalRequest = body_model(cmd.SubmitProposal, extra={"decision_id": (ProposalId, None)})
+
+
+class SupersessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    superseded_by: DecisionId
+    reason: Annotated[str, Field(max_length=20_000)] = ""
+
+
+def router() -> APIRouter:
+    routes = APIRouter(tags=["commands"])
+    for route in ROUTES:
+        routes.add_api_route(
+            "/decisions/{decision_id}" + route.path,
+            command_endpoint(route),
+            methods=["POST"],
+            status_code=201,
+            response_model=Receipt,
+            summary=route.summary,
+            responses={**ERRORS, **REFUSED},
+        )
+
+    @routes.post(
+        "/decisions",
+        status_code=201,
+        response_model=Receipt,
+        summary="Propose a decision",
+        responses={**ERRORS, **REFUSED},
+    )
+    async def propose(
+        body: ProposalRequest,  # type: ignore[valid-type]
+        caller: Annotated[Caller, Depends(authenticated)],
+        found: Annotated[Services, Depends(services)],
+        key: IdempotencyKey = None,
+    ) -> Receipt:
+        given: BaseModel = body
+        decision_id = getattr(given, "decision_id", None) or f"d-{uuid.uuid4().hex[:12]}"
+        proposal = await command_of(
+            found,
+            caller,
+            "submit_proposal",
+            decision_id,
+            _without(given, "decision_id"),
+            False,
+            {},
+        )
+        assert isinstance(proposal, cmd.SubmitProposal)
+        return await found.commands.propose(proposal, scoped(caller, key), "api")
+
+    @routes.post(
+        "/decisions/{decision_id}/supersession",
+        status_code=201,
+        response_model=SupersessionResult,
+        summary="Record that a later, adopted decision supersedes this one (both streams)",
+        responses={**ERRORS, **REFUSED},
+    )
+    async def supersede(
+        decision_id: DecisionPath,
+        body: SupersessionRequest,
+        caller: Annotated[Caller, Depends(authenticated)],
+        found: Annotated[Services, Depends(services)],
+        key: IdempotencyKey = None,
+    ) -> SupersessionResult:
+        command = await command_of(found, caller, "supersede", decision_id, body, True, {})
+        assert isinstance(command, cmd.SupersedeDecision)
+        return await found.commands.supersede(command, scoped(caller, key), "api")
+
+    return routes
+
+
+class _Fields(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+def _without(body: BaseModel, name: str) -> BaseModel:
+    """The body without one of its fields (the proposal's id goes to the path of the command)."""
+    return _Fields(**{k: getattr(body, k) for k in type(body).model_fields if k != name})

@@ -1,0 +1,114 @@
+"""Every error the API answers with is one document: `{"error": {"code", "message", "field"}}`."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.exceptions import HTTPException
+
+from domain.errors import ConcordError, InvalidInput
+
+log = structlog.get_logger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    """`invalid_input`, `unauthenticated`, `forbidden`, `not_found`, a rule's code (409), ..."""
+    message: str
+    field: str | None = None
+
+
+class ErrorDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    error: ErrorDetail
+
+
+class TooLarge(ConcordError):
+    http_status = 413
+    label = "too large"
+    kind = "too_large"
+
+
+class RateLimited(ConcordError):
+    http_status = 429
+    label = "rate limited"
+    kind = "rate_limited"
+
+
+ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"model": ErrorDocument, "description": description}
+    for status, description in (
+        (401, "No token, or a token unknown, revoked or expired"),
+        (403, "The token's principal may not do this"),
+        (404, "No such decision, member or resource"),
+        (413, "The body is larger than the limit"),
+        (422, "Malformed input: the field and the rule it breaks"),
+        (429, "Too many requests for this token"),
+        (503, "Temporal or the event store cannot be reached"),
+    )
+}
+"""The error responses every authenticated route documents."""
+REFUSED: Final[dict[int | str, dict[str, Any]]] = {
+    409: {
+        "model": ErrorDocument,
+        "description": "The procedure's rules refuse the command now; the code is the rule's",
+    }
+}
+
+
+def field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
+    """The dotted name of a field from a validation error's location (without `body`)."""
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def invalid(error: ValidationError | RequestValidationError) -> InvalidInput:
+    first = error.errors()[0]
+    return InvalidInput(field_of(first.get("loc", ())), str(first.get("msg", "is invalid")))
+
+
+def respond(error: ConcordError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error.document(), status_code=error.http_status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Every failure leaves as the error document: Concord's errors with their status, bad
+    input as 422 naming the field, anything unexpected as 500 without its traceback."""
+
+    @app.exception_handler(ConcordError)
+    async def concord_error(request: Request, error: ConcordError) -> JSONResponse:
+        return respond(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return respond(invalid(error))
+
+    @app.exception_handler(ValidationError)
+    async def bad_command(request: Request, error: ValidationError) -> JSONResponse:
+        return respond(invalid(error))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        document = {
+            "error": {
+                "code": codes.get(error.status_code, "http_error"),
+                "message": str(error.detail),
+                "field": None,
+            }
+        }
+        return JSONResponse(document, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def defect(request: Request, error: Exception) -> JSONResponse:
+        log.error("request failed", path=request.url.path, exc_info=error)
+        document = {"error": {"code": "failed", "message": "internal error", "field": None}}
+        return JSONResponse(document, status_code=500)

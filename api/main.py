@@ -1,0 +1,51 @@
+"""The API wired to Concord's parts: for `concord api` (alone, production) and `concord dev`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.limits import Limits
+from api.server import EmbeddedServer, serving
+from api.services import Services
+from runtime.access import Tokens
+from runtime.bootstrap import opened_store, stop_on_signals
+from runtime.commands import Commands
+from runtime.decisions import DecisionClient
+from runtime.settings import Settings
+from runtime.temporal import connect
+from store.eventstore import EventStore
+
+log = structlog.get_logger(__name__)
+
+
+def api_app(decisions: DecisionClient, store: EventStore, limits: Limits | None = None) -> FastAPI:
+    """The API over a decisions client and an event store; refusals go to the store's log."""
+    commands = Commands(decisions, store.record_refusal)
+    return create_app(Services(commands, store, Tokens(store), limits or Limits()))
+
+
+@contextlib.asynccontextmanager
+async def api_serving(
+    settings: Settings, decisions: DecisionClient, store: EventStore
+) -> AsyncIterator[EmbeddedServer]:
+    async with serving(api_app(decisions, store), settings.api_host, settings.api_port) as server:
+        yield server
+
+
+async def run_api(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve the API until `stop` is set or SIGTERM or SIGINT arrives."""
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    decisions = DecisionClient(client, settings.task_queue)
+    async with opened_store(settings) as store, api_serving(settings, decisions, store):
+        log.info("api running", address=f"http://{settings.api_host}:{settings.api_port}")
+        await stop.wait()
+        log.info("api stopping")
+    log.info("api stopped")

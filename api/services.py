@@ -1,0 +1,29 @@
+"""What the API's routes use: the decisions' client, the event store, the token book, limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from api.limits import Limits, RateLimiter
+from api.principals import TokenBook
+from runtime.commands import Commands
+from store.eventstore import EventStore
+
+
+@dataclass
+class Services:
+    commands: Commands
+    store: EventStore
+    tokens: TokenBook
+    limits: Limits = field(default_factory=Limits)
+    rate: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rate = RateLimiter(self.limits.requests_per_second, self.limits.burst)
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found

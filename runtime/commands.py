@@ -1,0 +1,90 @@
+"""Commands given through an adapter (the API, the CLI): sent to their decisions, and every
+refusal kept as evidence in the refusals log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+import structlog
+
+from domain.commands import Command, SubmitProposal, SupersedeDecision
+from domain.errors import ConcordError, Forbidden, Refusal
+from runtime.decisions import DecisionClient
+from store.side_logs import RefusalRecord
+from workflows.messages import Receipt, SupersessionResult
+
+log = structlog.get_logger(__name__)
+
+Channel = Literal["api", "cli"]
+
+
+RecordRefusal = Callable[[RefusalRecord], Awaitable[object]]
+"""Keeps a refusal in the refusals log (the event store's `record_refusal`)."""
+
+
+class Commands:
+    """Gives commands to decisions; a refusal is recorded, then raised to the caller."""
+
+    def __init__(self, decisions: DecisionClient, record: RecordRefusal | None = None) -> None:
+        self.decisions = decisions
+        self._record = record
+
+    async def propose(self, command: SubmitProposal, key: str | None, channel: Channel) -> Receipt:
+        async with self.recording(command, channel):
+            return await self.decisions.propose(command, key)
+
+    async def execute(self, command: Command, key: str | None, channel: Channel) -> Receipt:
+        async with self.recording(command, channel):
+            return await self.decisions.execute(command, key)
+
+    async def supersede(
+        self, command: SupersedeDecision, key: str | None, channel: Channel
+    ) -> SupersessionResult:
+        async with self.recording(command, channel):
+            return await self.decisions.supersede(command, key)
+
+    @asynccontextmanager
+    async def recording(self, command: Command, channel: Channel) -> AsyncIterator[None]:
+        """Record a Refusal or Forbidden raised inside, then let it go on to the caller."""
+        try:
+            yield
+        except (Refusal, Forbidden) as refused:
+            await self.refused(
+                refused,
+                principal=command.recorded_by,
+                decision_id=command.decision_id,
+                kind=command.kind,
+                fields=command.model_dump(mode="json"),
+                channel=channel,
+            )
+            raise
+
+    async def refused(
+        self,
+        error: ConcordError,
+        *,
+        principal: str,
+        decision_id: str,
+        kind: str,
+        fields: dict[str, Any],
+        channel: Channel,
+    ) -> None:
+        """Keep a refusal as evidence; a log that cannot be written is reported, never turns
+        the refusal into another error."""
+        if self._record is None:
+            return
+        refusal = RefusalRecord(
+            principal=principal,
+            decision_id=decision_id,
+            kind=kind,
+            command=fields,
+            code=error.code,
+            message=error.message,
+            channel=channel,
+        )
+        try:
+            await self._record(refusal)
+        except ConcordError as failed:
+            log.error("refusal not recorded", decision_id=decision_id, error=failed.line())

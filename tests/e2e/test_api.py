@@ -1,0 +1,267 @@
+"""The HTTP API over real HTTP, against the real stack: the Temporal dev server, a worker, the
+event store on SQLite, and the API on a free port; each delegation with its own token."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import api_app
+from api.server import serving
+from domain.nrc import NRC_ROSTERS
+from runtime.access import Role, Tokens
+from runtime.bootstrap import build_worker, following, projector
+from runtime.decisions import DecisionClient
+from store.eventstore import EventStore, open_store
+from store.migrate import upgrade
+from tests.e2e.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+MEMBERS = NRC_ROSTERS.latest.member_codes
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    store: EventStore
+    tokens: Tokens
+    keys: dict[str, str]
+    """Each principal's token: members by code, `operator`, `auditor`."""
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    async def post(
+        self, who: str, path: str, body: dict[str, Any], key: str | None = None
+    ) -> httpx.Response:
+        headers = self.auth(who) | ({"Idempotency-Key": key} if key else {})
+        return await self.http.post(path, json=body, headers=headers)
+
+    async def ok(self, who: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.post(who, path, body)
+        assert response.status_code == 201, response.text
+        document: dict[str, Any] = response.json()
+        return document
+
+    async def get(self, who: str, path: str, **params: Any) -> dict[str, Any]:
+        response = await self.http.get(path, headers=self.auth(who), params=params)
+        assert response.status_code == 200, response.text
+        document: dict[str, Any] = response.json()
+        return document
+
+    async def eventually(
+        self, who: str, path: str, holds: Callable[[dict[str, Any]], bool], **params: Any
+    ) -> dict[str, Any]:
+        """The document once `holds` is true of it: the read models follow the log shortly."""
+        for _ in range(100):
+            document = await self.get(who, path, **params)
+            if holds(document):
+                return document
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{path} never got there: {document}")
+
+    async def log_size(self) -> int:
+        return (await self.store.head())[0]
+
+
+@pytest.fixture
+async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
+    await upgrade(url)
+    store = await open_store(url)
+    task_queue = f"concord-api-{uuid.uuid4().hex[:8]}"
+    try:
+        async with build_worker(dev_server.client, store, task_queue), following(projector(store)):
+            decisions = DecisionClient(dev_server.client, task_queue)
+            port = free_port()
+            async with (
+                serving(api_app(decisions, store), "127.0.0.1", port),
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
+            ):
+                tokens = Tokens(store)
+                keys = {
+                    code: (await tokens.issue(Role.MEMBER, code, "operator:test")).token
+                    for code in MEMBERS
+                }
+                keys["operator"] = (
+                    await tokens.issue(Role.OPERATOR, "secretariat", "operator:test")
+                ).token
+                keys["auditor"] = (await tokens.issue(Role.AUDITOR, "ana", "operator:test")).token
+                yield Api(http, store, tokens, keys)
+    finally:
+        await store.close()
+
+
+async def proposed(api: Api, decision_id: str) -> dict[str, Any]:
+    return await api.ok(
+        "POL",
+        "/decisions",
+        {
+            "decision_id": decision_id,
+            "title": "Action Plan on Terrorism",
+            "text": "The NRC rejects terrorism in all its manifestations.",
+            "area": "struggle_against_terrorism",
+        },
+    )
+
+
+async def round_open(api: Api, decision_id: str) -> tuple[int, str]:
+    await proposed(api, decision_id)
+    await api.ok("operator", f"/decisions/{decision_id}/referral", {})
+    await api.ok("operator", f"/decisions/{decision_id}/review", {"outcome": "forward"})
+    deadline = "2099-01-01T00:00:00Z"
+    await api.ok("operator", f"/decisions/{decision_id}/rounds", {"deadline": deadline})
+    state = await api.get("auditor", f"/decisions/{decision_id}")
+    [opened] = state["rounds"]
+    return opened["number"], opened["text_hash"]
+
+
+async def test_a_decision_runs_its_whole_life_by_each_delegations_own_token(api: Api) -> None:
+    decision = "d-api-life"
+    number, text_hash = await round_open(api, decision)
+    assert len(MEMBERS) >= 20
+    receipts = await asyncio.gather(
+        *(
+            api.ok(
+                code,
+                f"/decisions/{decision}/concurrences",
+                {"round": number, "text_hash": text_hash},
+            )
+            for code in MEMBERS
+        )
+    )
+    assert all(r["event_types"][0] == "ConcurrenceRecorded" for r in receipts)
+    state = await api.get("RUS", f"/decisions/{decision}")
+    assert state["status"] == "adopted"
+    await api.ok(
+        "operator",
+        f"/decisions/{decision}/implementation-plan",
+        {
+            "action_items": [
+                {
+                    "item_id": "A1",
+                    "description": "Joint assessment",
+                    "assignee": {"kind": "all_members"},
+                },
+                {
+                    "item_id": "A2",
+                    "description": "Financing",
+                    "assignee": {"kind": "member", "code": "RUS"},
+                },
+            ],
+            "report_back_deadline": "2099-06-01T00:00:00Z",
+        },
+    )
+    pending = await api.eventually(
+        "RUS", "/members/RUS/pending", lambda p: any(r["item_id"] for r in p["pending"])
+    )
+    assert {row["item_id"] for row in pending["pending"]} == {"A1", "A2"}
+    await api.ok(
+        "GBR", f"/decisions/{decision}/progress-reports", {"item_id": "A1", "summary": "UK part"}
+    )
+    await api.ok("RUS", f"/decisions/{decision}/action-items/A2/completion", {"note": "Exchanged"})
+    await api.ok("operator", f"/decisions/{decision}/action-items/A1/completion", {"actor": "PC"})
+    await api.ok("operator", f"/decisions/{decision}/completion", {"summary": "Implemented"})
+
+    events = (await api.get("auditor", f"/decisions/{decision}/events", limit=200))["events"]
+    concurred = {e["actor"]: e["recorded_by"] for e in events if e["type"] == "ConcurrenceRecorded"}
+    assert concurred == {code: f"member:{code}" for code in MEMBERS}, "each in its own name"
+    on_behalf = next(e for e in events if e["type"] == "ActionItemCompleted" and e["actor"] == "PC")
+    assert on_behalf["recorded_by"] == "operator:secretariat"
+    assert events[-1]["type"] == "DecisionCompleted"
+    page = await api.eventually(
+        "RUS", "/decisions", lambda p: bool(p["decisions"]), state="completed"
+    )
+    assert [d["decision_id"] for d in page["decisions"]] == [decision]
+    verified = await api.get("auditor", "/audit/verify")
+    assert verified["first_break"] is None and verified["events_checked"] == len(events)
+
+
+async def test_each_refused_request_gets_its_status_and_records_nothing(api: Api) -> None:
+    decision = "d-api-refusals"
+    number, text_hash = await round_open(api, decision)
+    concurrence = {"round": number, "text_hash": text_hash}
+    path = f"/decisions/{decision}/concurrences"
+    before = await api.log_size()
+
+    async def status(response: httpx.Response, expected: int, code: str) -> dict[str, Any]:
+        assert response.status_code == expected, response.text
+        error: dict[str, Any] = response.json()["error"]
+        assert error["code"] == code, error
+        assert await api.log_size() == before, "nothing recorded in the event log"
+        return error
+
+    as_another = await api.post("RUS", path, {**concurrence, "actor": "USA"})
+    await status(as_another, 403, "forbidden")
+    await status(await api.post("auditor", path, concurrence), 403, "forbidden")
+    await status(
+        await api.post(
+            "RUS", f"/decisions/{decision}/rounds", {"deadline": "2099-02-01T00:00:00Z"}
+        ),
+        403,
+        "forbidden",
+    )
+
+    revoked = await api.tokens.issue(Role.MEMBER, "NOR", "operator:test")
+    await api.tokens.revoke(revoked.record.token_id, "operator:test")
+    api.keys["revoked"] = revoked.token
+    await status(await api.post("revoked", path, concurrence), 401, "unauthenticated")
+    expiring = await api.tokens.issue(Role.MEMBER, "NOR", "operator:test", timedelta(seconds=1))
+    api.keys["expired"] = expiring.token
+    await asyncio.sleep(1.2)
+    await status(await api.post("expired", path, concurrence), 401, "unauthenticated")
+    missing = await api.http.post(path, json=concurrence)
+    await status(missing, 401, "unauthenticated")
+    forged = await api.http.post(
+        path, json=concurrence, headers={"Authorization": "Bearer concord_x"}
+    )
+    await status(forged, 401, "unauthenticated")
+
+    huge = {"round": number, "text_hash": text_hash, "pad": "x" * 5_000_000}
+    await status(await api.post("RUS", path, huge), 413, "too_large")
+    unknown = await api.post("RUS", "/decisions/d-nothing-here/concurrences", concurrence)
+    await status(unknown, 404, "not_found")
+    stale = {"round": number, "text_hash": "sha256:" + "0" * 64}
+    await status(await api.post("RUS", path, stale), 409, "stale_text")
+    malformed = await api.post("RUS", path, {"round": "first", "text_hash": text_hash})
+    error = await status(malformed, 422, "invalid_input")
+    assert error["field"] == "round"
+
+    first = await api.post("RUS", path, concurrence, key="k-1")
+    assert first.status_code == 201
+    before = await api.log_size()
+    again = await api.post("RUS", path, concurrence, key="k-1")
+    assert again.status_code == 201 and again.json() == first.json(), "the original receipt"
+    assert await api.log_size() == before
+    other = await api.post(
+        "RUS", f"/decisions/{decision}/concerns", {"round": number, "statement": "x"}, key="k-1"
+    )
+    await status(other, 422, "invalid_input")
+
+    refusals = await api.store.refusals(decision_id=decision)
+    recorded = [(r.principal, r.kind, r.code) for r in refusals]
+    assert ("member:RUS", "concur", "forbidden") in recorded
+    assert ("auditor:ana", "concur", "forbidden") in recorded
+    assert ("member:RUS", "open_round", "forbidden") in recorded
+    assert ("member:RUS", "concur", "stale_text") in recorded
+    audited = await api.get("auditor", "/audit/refusals", decision_id=decision)
+    assert {r["code"] for r in audited["refusals"]} >= {"forbidden", "stale_text"}
+
+
+async def test_the_openapi_document_names_every_route_and_error(api: Api) -> None:
+    document = (await api.http.get("/openapi.json")).json()
+    concur = document["paths"]["/decisions/{decision_id}/concurrences"]["post"]
+    assert {"201", "401", "403", "404", "409", "413", "422", "429", "503"} <= set(
+        concur["responses"]
+    )
+    assert (await api.http.get("/docs")).status_code == 200
