@@ -21,6 +21,7 @@ from cli.session import (
     ActorOption,
     JsonOption,
     KeyOption,
+    commands,
     decisions,
     principal,
     run,
@@ -76,8 +77,8 @@ def propose(
             max_failed_rounds=max_failed_rounds,
             review_period_seconds=duration_seconds(review_period, "review-period"),
         )
-        async with decisions(current) as client:
-            show_receipt(await client.propose(command, key), as_json)
+        async with commands(current) as given:
+            show_receipt(await given.propose(command, key, "cli"), as_json)
 
     run(work())
 
@@ -373,8 +374,8 @@ def supersede(
             superseded_by=by,
             reason=reason,
         )
-        async with decisions(current) as client:
-            result = await client.supersede(command, key)
+        async with commands(current) as given:
+            result = await given.supersede(command, key, "cli")
         show_receipts({"superseded": result.superseded, "successor": result.successor}, as_json)
 
     run(supersede())

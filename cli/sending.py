@@ -8,10 +8,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from cli.parsing import build, read_text_file
-from cli.session import decisions, principal, settings, show_receipt
+from cli.session import commands, principal, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
 from domain.state import ConsensusRound, DecisionState
+from runtime.commands import Commands
 from runtime.decisions import DecisionClient
 
 AnyCommand = TypeVar("AnyCommand", bound=cmd.Command)
@@ -50,18 +51,18 @@ async def send(
     actor: str,
     key: str | None,
     as_json: bool,
-    client: DecisionClient | None = None,
+    via: Commands | None = None,
     **fields: Any,
 ) -> None:
     current = settings()
     command = build(
         model, decision_id=decision_id, actor=actor, recorded_by=principal(current), **fields
     )
-    if client is not None:
-        receipt = await client.execute(command, key)
+    if via is not None:
+        receipt = await via.execute(command, key, "cli")
     else:
-        async with decisions(current) as connected:
-            receipt = await connected.execute(command, key)
+        async with commands(current) as connected:
+            receipt = await connected.execute(command, key, "cli")
     show_receipt(receipt, as_json)
 
 
@@ -120,8 +121,10 @@ async def answer(
     as_json: bool,
     **fields: Any,
 ) -> None:
-    async with decisions() as client:
-        number, current_hash = await answering_round(client, decision_id, actor, round_number)
+    async with commands() as given:
+        number, current_hash = await answering_round(
+            given.decisions, decision_id, actor, round_number
+        )
         if model in (cmd.Concur, cmd.BreakSilence):
             fields["text_hash"] = text_hash or current_hash
-        await send(model, decision_id, actor, key, as_json, client=client, round=number, **fields)
+        await send(model, decision_id, actor, key, as_json, via=given, round=number, **fields)

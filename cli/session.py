@@ -14,10 +14,12 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
+from runtime.commands import Commands
 from runtime.decisions import DecisionClient
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
 from store.eventstore import EventStore, open_store
+from store.side_logs import RefusalRecord
 from workflows.messages import Receipt
 
 T = TypeVar("T")
@@ -70,6 +72,20 @@ async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionCl
     current = current or settings()
     client = await connect(current.temporal_address, current.temporal_namespace)
     yield DecisionClient(client, current.task_queue)
+
+
+@asynccontextmanager
+async def commands(current: Settings | None = None) -> AsyncIterator[Commands]:
+    """Commands sent to decisions; a refusal is kept in the refusals log (the store is opened
+    only then)."""
+    current = current or settings()
+
+    async def record(refusal: RefusalRecord) -> None:
+        async with event_store(current) as store:
+            await store.record_refusal(refusal)
+
+    async with decisions(current) as client:
+        yield Commands(client, record)
 
 
 @asynccontextmanager

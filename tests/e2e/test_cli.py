@@ -242,6 +242,14 @@ def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
     assert "wrong_role" in stack.fails(
         3, "open-round", "d-refusals", "--as", "RUS", "--deadline", "1h"
     )
+    kept = stack.ok("audit", "refusals", "--decision", "d-refusals")["refusals"]
+    assert [(r["kind"], r["code"], r["channel"]) for r in kept] == [
+        ("concur", "no_such_round", "cli"),
+        ("concur", "not_on_round_roster", "cli"),
+        ("break_silence", "reasons_required", "cli"),
+        ("open_round", "wrong_role", "cli"),
+    ], "every refusal is kept as evidence, in order"
+    assert kept[1]["principal"] == "operator:secretariat" and kept[1]["command"]["actor"] == "CHE"
     assert "deadline" in stack.fails(2, "open-round", "d-refusals", "--deadline", "soon")
     assert "no decision d-nowhere" in stack.fails(4, "status", "d-nowhere")
     assert "d-nowhere" in stack.fails(
