@@ -34,7 +34,9 @@ def api_app(decisions: DecisionClient, store: EventStore, limits: Limits | None 
 async def api_serving(
     settings: Settings, decisions: DecisionClient, store: EventStore
 ) -> AsyncIterator[EmbeddedServer]:
-    async with serving(api_app(decisions, store), settings.api_host, settings.api_port) as server:
+    limits = Limits(requests_per_second=settings.api_requests_per_second, burst=settings.api_burst)
+    app = api_app(decisions, store, limits)
+    async with serving(app, settings.api_host, settings.api_port) as server:
         yield server
 
 

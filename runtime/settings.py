@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="concord-decisions", min_length=1)
     api_host: str = Field(default="127.0.0.1", min_length=1)
     api_port: int = Field(default=8000, ge=1, le=65535)
+    api_requests_per_second: float = Field(default=50.0, gt=0, le=100_000)
+    api_burst: int = Field(default=100, ge=1, le=1_000_000)
     operator: str = Field(default_factory=_os_user, min_length=1)
     log_format: Literal["auto", "console", "json"] = "auto"
     worker_max_concurrent_activities: int = Field(default=50, ge=1, le=10_000)
