@@ -4,6 +4,8 @@ event store on SQLite, and the API on a free port; each delegation with its own 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from domain.nrc import NRC_ROSTERS
 from runtime.access import Role, Tokens
 from runtime.bootstrap import build_worker, following, projector
 from runtime.decisions import DecisionClient
+from runtime.logging import configure_logging
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from tests.e2e.conftest import free_port
@@ -265,3 +268,31 @@ async def test_the_openapi_document_names_every_route_and_error(api: Api) -> Non
         concur["responses"]
     )
     assert (await api.http.get("/docs")).status_code == 200
+
+
+async def test_decisions_are_listed_a_page_at_a_time_and_requests_logged_without_tokens(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("json")
+    try:
+        for number in range(3):
+            await proposed(api, f"d-api-page-{number}")
+        first = await api.eventually(
+            "RUS", "/decisions", lambda p: p["next_cursor"] is not None, limit=2
+        )
+        second = await api.get("RUS", "/decisions", limit=2, cursor=first["next_cursor"])
+        output = capsys.readouterr()
+    finally:
+        logging.getLogger().handlers.clear()
+    listed = [d["decision_id"] for d in first["decisions"] + second["decisions"]]
+    assert listed == ["d-api-page-2", "d-api-page-1", "d-api-page-0"], "newest first, no repeats"
+    assert second["next_cursor"] is None
+    bad = await api.http.get("/decisions", params={"cursor": "nonsense"}, headers=api.auth("RUS"))
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "cursor"
+
+    records = [json.loads(line) for line in output.err.splitlines() if line.startswith("{")]
+    access = [r for r in records if r.get("event") == "api request"]
+    proposal = next(r for r in access if r["method"] == "POST" and r["path"] == "/decisions")
+    assert proposal["principal"] == "member:POL" and proposal["status"] == 201
+    assert proposal["latency_ms"] > 0
+    assert all(token not in output.err + output.out for token in api.keys.values())
