@@ -8,6 +8,7 @@ COPY activities/ activities/
 COPY store/ store/
 COPY audit/ audit/
 COPY runtime/ runtime/
+COPY api/ api/
 COPY cli/ cli/
 RUN pip install --no-cache-dir .
 ENV CONCORD_LOG_FORMAT=json

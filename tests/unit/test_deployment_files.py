@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,9 @@ def test_every_dependency_names_a_service_and_every_setting_is_one_concord_reads
 
 def test_the_image_copies_every_package_the_project_installs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    packages = ["domain", "workflows", "activities", "store", "audit", "runtime", "cli"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    included = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = [pattern.rstrip("*") for pattern in included]
+    assert "api" in packages
     missing = [p for p in packages if f"COPY {p}/ {p}/" not in dockerfile]
     assert missing == []
