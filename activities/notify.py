@@ -36,11 +36,22 @@ class LogNotifier:
 
 
 class NotifyActivities:
-    def __init__(self, notifier: Notifier) -> None:
-        self._notifier = notifier
+    """Tells every channel (the log, webhooks, ...) of each notable event of a batch."""
+
+    def __init__(self, *channels: Notifier) -> None:
+        self._channels = channels
 
     @activity.defn(name=NOTIFY)
     async def notify(self, input: NotifyInput) -> NotifyResult:
+        """Every channel is given every event; a channel that failed then fails the attempt,
+        which is retried (webhook deliveries already started are not started again)."""
+        failures: list[Exception] = []
         for event in input.events:
-            await self._notifier.send(input.decision_id, event)
+            for channel in self._channels:
+                try:
+                    await channel.send(input.decision_id, event)
+                except Exception as failure:
+                    failures.append(failure)
+        if failures:
+            raise failures[0]
         return NotifyResult(sent=len(input.events))

@@ -8,7 +8,7 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from cli import audit, demo, doctor, member, operator, stack, tokens, views
+from cli import audit, demo, doctor, member, operator, stack, tokens, views, webhooks
 from cli.parsing import as_typed
 from domain.errors import ConcordError
 from runtime.process import leave
@@ -26,6 +26,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(views.roster_app, name="roster")
 app.add_typer(stack.db_app, name="db")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(webhooks.app, name="webhooks")
 
 
 def invoke(args: list[str]) -> int:

@@ -23,6 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.deliver import DecisionActivities
 from activities.events import EventActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
+from activities.webhooks import WebhookActivities, WebhookNotifier
 from domain.errors import InvalidInput
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
@@ -34,6 +35,7 @@ from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
 from workflows.decision import SEARCH_ATTRIBUTES, DecisionWorkflow
 from workflows.supersession import SupersessionWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -86,21 +88,24 @@ def build_worker(
     notifier: Notifier | None = None,
     options: WorkerOptions | None = None,
 ) -> Worker:
-    """A worker for Concord's workflows and their activities, wired to `store`."""
+    """A worker for Concord's workflows and their activities, wired to `store`; notable events
+    go to `notifier` (the log by default) and to the webhooks they concern."""
     events = EventActivities(store, client)
-    notify = NotifyActivities(notifier or LogNotifier())
+    notify = NotifyActivities(notifier or LogNotifier(), WebhookNotifier(client, store, task_queue))
+    webhooks = WebhookActivities(store)
     decisions = DecisionActivities(store, DecisionClient(client, task_queue).deliver)
     options = options or WorkerOptions()
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[DecisionWorkflow, SupersessionWorkflow],
+        workflows=[DecisionWorkflow, SupersessionWorkflow, WebhookDeliveryWorkflow],
         activities=[
             events.append_events,
             events.archive_history,
             notify.notify,
             decisions.read_decision,
             decisions.deliver_command,
+            webhooks.deliver_webhook,
         ],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=options.max_concurrent_activities,

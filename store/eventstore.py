@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store import archive, side_logs, tracking
 from store import tokens as token_book
+from store import webhooks as webhook_book
 from store.appending import stored_event
 from store.backend_postgres import PostgresBackend
 from store.backend_sqlite import SqliteBackend
@@ -279,6 +280,57 @@ class EventStore:
         """A side log's head and raw rows in one read-only snapshot, for verification."""
         async with self._backend.reading() as connection:
             yield await side_logs.view(connection, log)
+
+    async def register_webhook(
+        self, principal: str, url: str, by: str
+    ) -> tuple[webhook_book.WebhookRecord, str]:
+        """A new webhook for `principal` at `url` and its signing secret (shown once; kept as is,
+        since Concord signs each delivery with it); InvalidInput for a URL it cannot call."""
+        webhook_id, secret = webhook_book.new_webhook()
+        async with self._backend.writing() as connection:
+            record = await webhook_book.insert_webhook(
+                connection, webhook_id, secret, principal, url, by
+            )
+        return record, secret
+
+    async def webhook(self, webhook_id: str) -> webhook_book.WebhookRecord:
+        """The webhook (removed or not); NotFound when there is none."""
+        async with self._backend.reading() as connection:
+            return await webhook_book.webhook_by_id(connection, webhook_id)
+
+    async def signing_webhook(self, webhook_id: str) -> tuple[webhook_book.WebhookRecord, str]:
+        """The webhook and its signing secret, for a delivery; NotFound when there is none."""
+        async with self._backend.reading() as connection:
+            return await webhook_book.signing_webhook(connection, webhook_id)
+
+    async def webhooks(self, principal: str | None = None) -> list[webhook_book.WebhookRecord]:
+        """The webhooks not removed (of one principal, if given), oldest first; no secrets."""
+        async with self._backend.reading() as connection:
+            return await webhook_book.active_webhooks(connection, principal)
+
+    async def remove_webhook(self, webhook_id: str) -> webhook_book.WebhookRecord:
+        """Remove a webhook: no delivery starts for it, and its pending ones stop; again changes
+        nothing. NotFound when there is none."""
+        async with self._backend.writing() as connection:
+            return await webhook_book.disable(connection, webhook_id)
+
+    async def record_delivery_attempt(
+        self, attempt: webhook_book.DeliveryAttempt
+    ) -> webhook_book.DeliveryRecord:
+        """Keep one delivery attempt's outcome on its delivery's row."""
+        async with self._backend.writing() as connection:
+            return await webhook_book.record_attempt(connection, attempt)
+
+    async def delivery(self, delivery_id: str) -> webhook_book.DeliveryRecord | None:
+        async with self._backend.reading() as connection:
+            return await webhook_book.delivery_by_id(connection, delivery_id)
+
+    async def deliveries(
+        self, webhook_id: str | None = None, limit: int = 100
+    ) -> list[webhook_book.DeliveryRecord]:
+        """Up to `limit` webhook deliveries (to one webhook, if given), latest attempt first."""
+        async with self._backend.reading() as connection:
+            return await webhook_book.recent_deliveries(connection, webhook_id, limit)
 
     async def _select(self, query: Select[Any]) -> list[StoredEvent]:
         rows = await self._backend.rows(query)

@@ -233,3 +233,35 @@ access_tokens = Table(
     Column("revoked_by", String(200)),
 )
 """The API's access tokens (store.tokens): only each secret's SHA-256, never the secret."""
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("webhook_id", String(16), primary_key=True),
+    Column("principal", String(200), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", INSTANT, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("disabled_at", INSTANT),
+    Index(None, "principal"),
+)
+"""Endpoints told of notable events (store.webhooks). `secret` is kept as is, not hashed:
+Concord signs each delivery with it, so it must stay retrievable."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(100), primary_key=True),
+    Column("webhook_id", String(16), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("decision_id", String(63), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_status", Text, nullable=False),
+    Column("delivered_at", INSTANT),
+    Column("updated_at", INSTANT, nullable=False),
+    Index(None, "webhook_id", "updated_at"),
+)
+"""One row per (webhook, event): the attempts so far and the last one's outcome (an HTTP
+status, or why no answer came), upserted by each attempt."""

@@ -205,3 +205,29 @@ class SupersessionResult(Message):
 
     superseded: Receipt
     successor: Receipt
+
+
+DELIVER_WEBHOOK: Final = "concord.deliver_webhook"
+WEBHOOK_DELIVERY_PREFIX: Final = "webhook-"
+
+
+def webhook_delivery_id(webhook_id: str, event_id: str) -> str:
+    """The id of an event's delivery to a webhook, and of the workflow that delivers it: one
+    per (webhook, event), so a notification sent again never delivers twice."""
+    return f"{WEBHOOK_DELIVERY_PREFIX}{webhook_id}-{event_id}"
+
+
+class WebhookDeliveryInput(Message):
+    """One notable event for one webhook (its URL and secret are read from the store at each
+    attempt: a secret never enters a workflow's history)."""
+
+    delivery_id: str
+    webhook_id: str
+    event_id: str
+    event: Event
+
+
+class WebhookDeliveryResult(Message):
+    delivered: bool
+    status: str
+    """The last attempt's outcome: the HTTP status answered, or why there was none."""

@@ -1,0 +1,260 @@
+"""Webhooks: the endpoints delegations and the secretariat register, and each delivery's outcome.
+
+A webhook serves one principal: `member:<code>` for a member state or a body of the Council
+(the monitoring body of a plan is told of its missed report), `operator:<name>` for the
+secretariat. Its signing secret (256 random bits) is handed over once, at registration, and is
+never listed; unlike an access token's it is stored as is, not hashed, because Concord signs
+every delivery with it and so must be able to read it back.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.errors import InvalidInput, NotFound
+from domain.nrc import NRC_ROSTERS
+from store.hashing import format_instant, parse_instant
+from store.schema import webhook_deliveries, webhooks
+
+MAX_URL_LENGTH: Final = 2_000
+SECRET_PREFIX: Final = "whsec_"
+WEBHOOK_ID: Final = re.compile(r"^[0-9a-f]{16}$")
+_URL_CHARACTERS: Final = re.compile(r"^[\x21-\x7e]+$")
+"""Printable ASCII without spaces: an internationalised host or path is given encoded."""
+MAX_STATUS_LENGTH: Final = 500
+
+
+class WebhookRecord(BaseModel):
+    """A webhook as stored and listed: never its secret."""
+
+    model_config = ConfigDict(frozen=True)
+
+    webhook_id: str
+    principal: str
+    """Whom it serves: `member:RUS`, `member:PC`, `operator:secretariat`."""
+    url: str
+    created_at: datetime
+    created_by: str
+    disabled_at: datetime | None
+    """When it was removed: no delivery starts for it from then on."""
+
+
+class Delivery(BaseModel):
+    """One event for one webhook."""
+
+    model_config = ConfigDict(frozen=True)
+
+    delivery_id: str
+    webhook_id: str
+    event_id: str
+    decision_id: str
+    event_type: str
+
+
+class DeliveryAttempt(Delivery):
+    """The outcome of one attempt to deliver an event to a webhook."""
+
+    attempt: int
+    status: str
+    """The HTTP status the endpoint answered, or why no answer came."""
+    delivered: bool
+
+
+class DeliveryRecord(Delivery):
+    """A delivery as the store keeps it: its attempts so far and how the last one went."""
+
+    attempts: int
+    last_status: str
+    delivered_at: datetime | None
+    updated_at: datetime
+
+
+def checked_url(url: str) -> str:
+    """`url` when it is an absolute http or https URL with a host, of at most 2,000
+    characters; InvalidInput naming `url` otherwise."""
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidInput("url", f"at most {MAX_URL_LENGTH} characters")
+    if not _URL_CHARACTERS.match(url):
+        raise InvalidInput("url", "printable ASCII without spaces (encode other characters)")
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError as error:
+        raise InvalidInput("url", f"is not a URL ({error})") from None
+    if parts.scheme not in ("http", "https"):
+        raise InvalidInput("url", "must be an http:// or https:// URL")
+    if not host:
+        raise InvalidInput("url", "must name a host")
+    return url
+
+
+def participant_principal(code: str) -> str:
+    """The principal a member state or a body of the Council is told as (`member:<code>`);
+    NotFound when no roster of the Council has it."""
+    if not any(r.is_member(code) or r.is_body(code) for r in NRC_ROSTERS.rosters):
+        raise NotFound(f"no member or body {code!r} on any roster of the Council")
+    return f"member:{code}"
+
+
+def new_webhook() -> tuple[str, str]:
+    """(webhook id, signing secret): 64 random bits of id, 256 of secret."""
+    return secrets.token_hex(8), SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+async def insert_webhook(
+    connection: AsyncConnection,
+    webhook_id: str,
+    secret: str,
+    principal: str,
+    url: str,
+    created_by: str,
+) -> WebhookRecord:
+    row = {
+        "webhook_id": webhook_id,
+        "principal": principal,
+        "url": checked_url(url),
+        "secret": secret,
+        "created_at": format_instant(datetime.now(UTC)),
+        "created_by": created_by,
+        "disabled_at": None,
+    }
+    await connection.execute(webhooks.insert().values(**row))
+    return _webhook(row)
+
+
+async def webhook_by_id(connection: AsyncConnection, webhook_id: str) -> WebhookRecord:
+    return (await signing_webhook(connection, webhook_id))[0]
+
+
+async def signing_webhook(
+    connection: AsyncConnection, webhook_id: str
+) -> tuple[WebhookRecord, str]:
+    """The webhook and its secret, to sign a delivery with; NotFound when there is none."""
+    row = (
+        await connection.execute(select(webhooks).where(webhooks.c.webhook_id == webhook_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"no webhook {webhook_id}")
+    mapping = dict(row._mapping)
+    return _webhook(mapping), str(mapping["secret"])
+
+
+async def disable(connection: AsyncConnection, webhook_id: str) -> WebhookRecord:
+    """Remove a webhook (its row and deliveries stay, for the record); again changes nothing."""
+    record = await webhook_by_id(connection, webhook_id)
+    if record.disabled_at is not None:
+        return record
+    now = format_instant(datetime.now(UTC))
+    await connection.execute(
+        update(webhooks).where(webhooks.c.webhook_id == webhook_id).values(disabled_at=now)
+    )
+    return record.model_copy(update={"disabled_at": parse_instant(now)})
+
+
+async def active_webhooks(
+    connection: AsyncConnection, principal: str | None = None
+) -> list[WebhookRecord]:
+    """The webhooks not removed (of one principal, if given), oldest first."""
+    query = select(webhooks).where(webhooks.c.disabled_at.is_(None))
+    if principal is not None:
+        query = query.where(webhooks.c.principal == principal)
+    rows = await connection.execute(query.order_by(webhooks.c.created_at, webhooks.c.webhook_id))
+    return [_webhook(dict(row._mapping)) for row in rows]
+
+
+async def record_attempt(connection: AsyncConnection, attempt: DeliveryAttempt) -> DeliveryRecord:
+    """Keep an attempt's outcome on its delivery's row (created by the first attempt). The count
+    is Temporal's attempt number, so an attempt recorded twice counts once; a delivered row
+    stays delivered."""
+    now = format_instant(datetime.now(UTC))
+    status = attempt.status[:MAX_STATUS_LENGTH]
+    current = await _delivery_row(connection, attempt.delivery_id)
+    if current is None:
+        row = {
+            **attempt.model_dump(include=set(Delivery.model_fields)),
+            "attempts": attempt.attempt,
+            "last_status": status,
+            "delivered_at": now if attempt.delivered else None,
+            "updated_at": now,
+        }
+        await connection.execute(webhook_deliveries.insert().values(**row))
+        return _delivery(row)
+    changes = {
+        "attempts": max(int(str(current["attempts"])), attempt.attempt),
+        "last_status": status,
+        "delivered_at": current["delivered_at"] or (now if attempt.delivered else None),
+        "updated_at": now,
+    }
+    await connection.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.delivery_id == attempt.delivery_id)
+        .values(**changes)
+    )
+    return _delivery({**current, **changes})
+
+
+async def delivery_by_id(connection: AsyncConnection, delivery_id: str) -> DeliveryRecord | None:
+    row = await _delivery_row(connection, delivery_id)
+    return _delivery(row) if row is not None else None
+
+
+async def recent_deliveries(
+    connection: AsyncConnection, webhook_id: str | None = None, limit: int = 100
+) -> list[DeliveryRecord]:
+    """Up to `limit` deliveries (to one webhook, if given), the most recently attempted first."""
+    query = select(webhook_deliveries)
+    if webhook_id is not None:
+        query = query.where(webhook_deliveries.c.webhook_id == webhook_id)
+    rows = await connection.execute(
+        query.order_by(
+            webhook_deliveries.c.updated_at.desc(), webhook_deliveries.c.delivery_id
+        ).limit(limit)
+    )
+    return [_delivery(dict(row._mapping)) for row in rows]
+
+
+async def _delivery_row(connection: AsyncConnection, delivery_id: str) -> dict[str, object] | None:
+    row = (
+        await connection.execute(
+            select(webhook_deliveries).where(webhook_deliveries.c.delivery_id == delivery_id)
+        )
+    ).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def _instant(value: object) -> datetime | None:
+    return parse_instant(str(value)) if value else None
+
+
+def _webhook(row: Mapping[str, object]) -> WebhookRecord:
+    return WebhookRecord(
+        webhook_id=str(row["webhook_id"]),
+        principal=str(row["principal"]),
+        url=str(row["url"]),
+        created_at=parse_instant(str(row["created_at"])),
+        created_by=str(row["created_by"]),
+        disabled_at=_instant(row["disabled_at"]),
+    )
+
+
+def _delivery(row: Mapping[str, object]) -> DeliveryRecord:
+    return DeliveryRecord(
+        delivery_id=str(row["delivery_id"]),
+        webhook_id=str(row["webhook_id"]),
+        event_id=str(row["event_id"]),
+        decision_id=str(row["decision_id"]),
+        event_type=str(row["event_type"]),
+        attempts=int(str(row["attempts"])),
+        last_status=str(row["last_status"]),
+        delivered_at=_instant(row["delivered_at"]),
+        updated_at=parse_instant(str(row["updated_at"])),
+    )

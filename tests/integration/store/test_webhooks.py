@@ -1,0 +1,117 @@
+"""Webhooks in the store, on each backend: registered, listed without secrets, removed; each
+delivery's attempts kept on one row; and `concord webhooks` over the same tables."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import webhooks as webhooks_cli
+from domain.errors import InvalidInput, NotFound
+from store.eventstore import EventStore
+from store.webhooks import DeliveryAttempt
+
+URL = "https://mfa.example/concord"
+
+
+def attempt(number: int, status: str, delivered: bool = False) -> DeliveryAttempt:
+    return DeliveryAttempt(
+        delivery_id="webhook-0123456789abcdef-e-1",
+        webhook_id="0123456789abcdef",
+        event_id="e-1",
+        decision_id="d-terror",
+        event_type="ConsensusRoundOpened",
+        attempt=number,
+        status=status,
+        delivered=delivered,
+    )
+
+
+async def test_a_webhook_is_listed_for_its_principal_until_removed(store: EventStore) -> None:
+    rus, secret = await store.register_webhook("member:RUS", URL, "operator:test")
+    nor, _ = await store.register_webhook("member:NOR", URL, "operator:test")
+
+    assert [w.webhook_id for w in await store.webhooks("member:RUS")] == [rus.webhook_id]
+    assert {w.webhook_id for w in await store.webhooks()} == {rus.webhook_id, nor.webhook_id}
+    assert (await store.signing_webhook(rus.webhook_id)) == (rus, secret)
+
+    removed = await store.remove_webhook(rus.webhook_id)
+    again = await store.remove_webhook(rus.webhook_id)
+
+    assert removed.disabled_at is not None and again == removed
+    assert await store.webhooks("member:RUS") == []
+    assert (await store.webhook(rus.webhook_id)).disabled_at == removed.disabled_at
+
+
+async def test_a_url_concord_cannot_call_is_refused_and_an_unknown_webhook_not_found(
+    store: EventStore,
+) -> None:
+    with pytest.raises(InvalidInput, match="url"):
+        await store.register_webhook("member:RUS", "file:///etc/passwd", "operator:test")
+    with pytest.raises(NotFound):
+        await store.remove_webhook("0123456789abcdef")
+    assert await store.webhooks() == []
+
+
+async def test_each_attempt_updates_its_deliverys_one_row_and_a_delivery_stays_delivered(
+    store: EventStore,
+) -> None:
+    await store.record_delivery_attempt(attempt(1, "503"))
+    await store.record_delivery_attempt(attempt(2, "ConnectError: refused"))
+    failing = await store.delivery(attempt(1, "").delivery_id)
+    await store.record_delivery_attempt(attempt(3, "200", delivered=True))
+    await store.record_delivery_attempt(attempt(3, "200", delivered=True))  # recorded twice
+
+    [record] = await store.deliveries()
+    assert failing is not None
+    assert (failing.attempts, failing.last_status, failing.delivered_at) == (
+        2,
+        "ConnectError: refused",
+        None,
+    )
+    assert (record.attempts, record.last_status) == (3, "200")
+    assert record.delivered_at is not None
+    assert await store.deliveries("fedcba9876543210") == []
+
+
+def cli(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(webhooks_cli.app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+@pytest.fixture
+async def cli_store(store: EventStore, monkeypatch: pytest.MonkeyPatch) -> EventStore:
+    monkeypatch.setenv("CONCORD_DATABASE_URL", store.url)
+    monkeypatch.setenv("CONCORD_OPERATOR", "secretariat")
+    await store.record_delivery_attempt(attempt(1, "503"))
+    return store
+
+
+def test_the_cli_adds_lists_and_removes_webhooks_and_shows_deliveries(
+    cli_store: EventStore,
+) -> None:
+    added = cli("add", "--member", "RUS", "--url", URL)
+    mine = cli("add", "--url", URL)
+
+    assert added["principal"] == "member:RUS" and added["secret"]
+    assert added["created_by"] == "operator:secretariat"
+    assert mine["principal"] == "operator:secretariat"
+    listed = cli("list")["webhooks"]
+    assert [w["webhook_id"] for w in listed] == [added["webhook_id"], mine["webhook_id"]]
+    assert all("secret" not in w for w in listed)
+    assert cli("remove", added["webhook_id"])["disabled_at"] is not None
+    assert [w["webhook_id"] for w in cli("list")["webhooks"]] == [mine["webhook_id"]]
+    [delivery] = cli("deliveries")["deliveries"]
+    assert (delivery["attempts"], delivery["last_status"], delivery["delivered_at"]) == (
+        1,
+        "503",
+        None,
+    )
+    assert cli("deliveries", "--webhook", mine["webhook_id"])["deliveries"] == []
+    unknown = CliRunner().invoke(webhooks_cli.app, ["add", "--member", "XYZ", "--url", URL])
+    assert isinstance(unknown.exception, NotFound)
