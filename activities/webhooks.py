@@ -9,6 +9,7 @@ signs its webhooks; a 2xx answer is a delivery, anything else is retried.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -43,11 +44,16 @@ from store.records import event_id_for
 from store.webhooks import DeliveryAttempt
 from workflows.messages import (
     DELIVER_WEBHOOK,
+    FAN_OUT_WEBHOOKS,
+    Message,
     WebhookDeliveryInput,
     WebhookDeliveryResult,
+    WebhookFanOutInput,
+    WebhookFanOutResult,
     webhook_delivery_id,
+    webhook_fan_out_id,
 )
-from workflows.webhooks import WebhookDeliveryWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow, WebhookFanOutWorkflow
 
 SIGNATURE_HEADER: Final = "Concord-Signature"
 DELIVERY_HEADER: Final = "Concord-Delivery"
@@ -140,39 +146,75 @@ def payload(input: WebhookDeliveryInput, sent_at: datetime) -> bytes:
 
 
 class WebhookNotifier:
-    """A notifier (activities.notify.Notifier) that starts one WebhookDeliveryWorkflow per
-    webhook a notable event concerns. Starting is quick, so the decision never waits for an
-    endpoint; the workflow's id is the delivery's, so a notification sent again (a retried
-    activity) finds the delivery started, or done, and never delivers twice."""
+    """A notifier (activities.notify.Notifier) that starts one WebhookFanOutWorkflow per
+    notable event, which starts one WebhookDeliveryWorkflow per webhook the event concerns.
+    Starting takes Temporal alone (no store), so the decision never waits for an endpoint nor
+    for the store; each workflow's id is derived from the event (and the webhook), so a
+    notification sent again (a retried activity) finds it started, or done, and never delivers
+    twice."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def send(self, decision_id: str, event: Event) -> None:
+        event_id = event_id_for(decision_id, event.stream_version)
+        await _start_once(
+            self._client,
+            WebhookFanOutWorkflow.run,
+            WebhookFanOutInput(decision_id=decision_id, event_id=event_id, event=event),
+            webhook_fan_out_id(event_id),
+            self._task_queue,
+        )
+
+
+async def _start_once(
+    client: Client, run: Any, input: Message, workflow_id: str, task_queue: str
+) -> None:
+    """Start the workflow unless a workflow of that id was ever started: never twice."""
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            run,
+            input,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+
+class FanOutActivities:
+    """Finds the webhooks an event concerns and starts their deliveries."""
 
     def __init__(self, client: Client, store: EventStore, task_queue: str) -> None:
         self._client = client
         self._store = store
         self._task_queue = task_queue
 
-    async def send(self, decision_id: str, event: Event) -> None:
+    @activity.defn(name=FAN_OUT_WEBHOOKS)
+    async def fan_out_webhooks(self, input: WebhookFanOutInput) -> WebhookFanOutResult:
+        """Start a delivery for each webhook the event concerns (a retry starts none twice)."""
+        event = input.event
         members = members_at(event.occurred_at)
-        event_id = event_id_for(decision_id, event.stream_version)
+        started = 0
         for webhook in await self._store.webhooks():
             if not concerns(event, webhook.principal, members):
                 continue
-            delivery_id = webhook_delivery_id(webhook.webhook_id, event_id)
-            try:
-                await self._client.start_workflow(
-                    WebhookDeliveryWorkflow.run,
-                    WebhookDeliveryInput(
-                        delivery_id=delivery_id,
-                        webhook_id=webhook.webhook_id,
-                        event_id=event_id,
-                        event=event,
-                    ),
-                    id=delivery_id,
-                    task_queue=self._task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                )
-            except WorkflowAlreadyStartedError:
-                continue  # delivered already, or given up: never twice
+            delivery_id = webhook_delivery_id(webhook.webhook_id, input.event_id)
+            await _start_once(
+                self._client,
+                WebhookDeliveryWorkflow.run,
+                WebhookDeliveryInput(
+                    delivery_id=delivery_id,
+                    webhook_id=webhook.webhook_id,
+                    event_id=input.event_id,
+                    event=event,
+                ),
+                delivery_id,
+                self._task_queue,
+            )
+            started += 1
+        return WebhookFanOutResult(deliveries=started)
 
 
 class WebhookActivities:

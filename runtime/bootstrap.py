@@ -23,7 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.deliver import DecisionActivities
 from activities.events import EventActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
-from activities.webhooks import WebhookActivities, WebhookNotifier
+from activities.webhooks import FanOutActivities, WebhookActivities, WebhookNotifier
 from domain.errors import InvalidInput
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
@@ -35,7 +35,7 @@ from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
 from workflows.decision import SEARCH_ATTRIBUTES, DecisionWorkflow
 from workflows.supersession import SupersessionWorkflow
-from workflows.webhooks import WebhookDeliveryWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow, WebhookFanOutWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -91,14 +91,20 @@ def build_worker(
     """A worker for Concord's workflows and their activities, wired to `store`; notable events
     go to `notifier` (the log by default) and to the webhooks they concern."""
     events = EventActivities(store, client)
-    notify = NotifyActivities(notifier or LogNotifier(), WebhookNotifier(client, store, task_queue))
+    notify = NotifyActivities(notifier or LogNotifier(), WebhookNotifier(client, task_queue))
     webhooks = WebhookActivities(store)
+    fan_out = FanOutActivities(client, store, task_queue)
     decisions = DecisionActivities(store, DecisionClient(client, task_queue).deliver)
     options = options or WorkerOptions()
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[DecisionWorkflow, SupersessionWorkflow, WebhookDeliveryWorkflow],
+        workflows=[
+            DecisionWorkflow,
+            SupersessionWorkflow,
+            WebhookFanOutWorkflow,
+            WebhookDeliveryWorkflow,
+        ],
         activities=[
             events.append_events,
             events.archive_history,
@@ -106,6 +112,7 @@ def build_worker(
             decisions.read_decision,
             decisions.deliver_command,
             webhooks.deliver_webhook,
+            fan_out.fan_out_webhooks,
         ],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=options.max_concurrent_activities,

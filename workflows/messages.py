@@ -208,7 +208,14 @@ class SupersessionResult(Message):
 
 
 DELIVER_WEBHOOK: Final = "concord.deliver_webhook"
+FAN_OUT_WEBHOOKS: Final = "concord.fan_out_webhooks"
 WEBHOOK_DELIVERY_PREFIX: Final = "webhook-"
+WEBHOOK_FAN_OUT_PREFIX: Final = "webhooks-"
+
+
+def webhook_fan_out_id(event_id: str) -> str:
+    """The id of the workflow that starts an event's deliveries: one per event."""
+    return f"{WEBHOOK_FAN_OUT_PREFIX}{event_id}"
 
 
 def webhook_delivery_id(webhook_id: str, event_id: str) -> str:
@@ -231,3 +238,16 @@ class WebhookDeliveryResult(Message):
     delivered: bool
     status: str
     """The last attempt's outcome: the HTTP status answered, or why there was none."""
+
+
+class WebhookFanOutInput(Message):
+    """A notable event whose webhooks are still to be found and their deliveries started."""
+
+    decision_id: str
+    event_id: str
+    event: Event
+
+
+class WebhookFanOutResult(Message):
+    deliveries: int
+    """How many deliveries the event concerned (started now, or earlier)."""

@@ -10,7 +10,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.messages import DELIVER_WEBHOOK, WebhookDeliveryInput, WebhookDeliveryResult
+    from workflows.messages import (
+        DELIVER_WEBHOOK,
+        FAN_OUT_WEBHOOKS,
+        WebhookDeliveryInput,
+        WebhookDeliveryResult,
+        WebhookFanOutInput,
+        WebhookFanOutResult,
+    )
 
 DELIVERY_RETRY: Final = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -51,4 +58,28 @@ class WebhookDeliveryWorkflow:
                 },
             )
             return WebhookDeliveryResult(delivered=False, status=str(failure.cause))
+        return result
+
+
+FAN_OUT_RETRY: Final = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+"""Until the store answers: which webhooks an event concerns is never given up."""
+
+
+@workflow.defn
+class WebhookFanOutWorkflow:
+    """Finds the webhooks one notable event concerns and starts a delivery for each. Its own
+    workflow, started by the decision's notification with no store involved, so a store that
+    is down then delays the deliveries and never loses them."""
+
+    @workflow.run
+    async def run(self, input: WebhookFanOutInput) -> WebhookFanOutResult:
+        result: WebhookFanOutResult = await workflow.execute_activity(
+            FAN_OUT_WEBHOOKS,
+            input,
+            result_type=WebhookFanOutResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=FAN_OUT_RETRY,
+        )
         return result

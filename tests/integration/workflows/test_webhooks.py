@@ -220,7 +220,7 @@ async def test_an_event_notified_again_is_not_delivered_twice(
     await delivered(store, delivery_id)
 
     # What a retried notification does: the same event, to the same webhooks, again.
-    await WebhookNotifier(env.client, store, task_queue).send(council.decision_id, opened)
+    await WebhookNotifier(env.client, task_queue).send(council.decision_id, opened)
 
     await asyncio.sleep(1)
     assert len(receiver.requests("/rus")) == 1
