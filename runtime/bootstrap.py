@@ -24,6 +24,7 @@ from activities.deliver import DecisionActivities
 from activities.events import EventActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
 from activities.webhooks import FanOutActivities, WebhookActivities, WebhookNotifier
+from audit.tree import MerkleProjection
 from domain.errors import InvalidInput
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
@@ -123,8 +124,9 @@ def build_worker(
 
 
 def projector(store: EventStore) -> ProjectionRunner:
-    """The read models' follower: one per deployment, never one per worker."""
-    return ProjectionRunner(store, [DecisionsProjection()])
+    """The read models' follower (and the log's Merkle tree): one per deployment, never one
+    per worker."""
+    return ProjectionRunner(store, [DecisionsProjection(), MerkleProjection()])
 
 
 @contextlib.asynccontextmanager

@@ -265,3 +265,13 @@ webhook_deliveries = Table(
 )
 """One row per (webhook, event): the attempts so far and the last one's outcome (an HTTP
 status, or why no answer came), upserted by each attempt."""
+
+merkle_subtrees = Table(
+    "merkle_subtrees",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", Position, primary_key=True, autoincrement=False),
+    Column("hash", HASH, nullable=False),
+)
+"""The log's Merkle tree (audit.tree): the hash of each complete subtree, level L index k
+covering leaves [k * 2^L, (k + 1) * 2^L), leaf i being the event at position i + 1."""
