@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     api_requests_per_second: float = Field(default=50.0, gt=0, le=100_000)
     api_burst: int = Field(default=100, ge=1, le=1_000_000)
     operator: str = Field(default_factory=_os_user, min_length=1)
+    log_origin: str = Field(default="concord.local/log", min_length=1, max_length=200)
+    log_key_file: Path | None = Field(
+        default=None, description="the log's signing key; defaults to <data_dir>/log.key"
+    )
     log_format: Literal["auto", "console", "json"] = "auto"
     worker_max_concurrent_activities: int = Field(default=50, ge=1, le=10_000)
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=2, le=10_000)
@@ -74,7 +78,15 @@ class Settings(BaseSettings):
         if not self.database_url:
             path = (self.data_dir / "concord.db").resolve()
             object.__setattr__(self, "database_url", f"sqlite+aiosqlite:///{path.as_posix()}")
+        if self.log_key_file is None:
+            object.__setattr__(self, "log_key_file", self.data_dir / "log.key")
         return self
+
+    @property
+    def signing_key_file(self) -> Path:
+        """Where the log's signing key is (outside the database)."""
+        assert self.log_key_file is not None
+        return self.log_key_file
 
 
 def load_settings(**overrides: Any) -> Settings:

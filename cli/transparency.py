@@ -1,0 +1,166 @@
+"""`concord audit keygen|pubkey|checkpoint|prove|check`: the log as a transparency log, with
+signed checkpoints and proofs an outside auditor checks with the public key alone."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from audit import checkpoint as cp
+from audit.note import Signer, Verifier
+from audit.tree import caught_up
+from cli.session import JsonOption, emit, event_store, out, run, settings
+from domain.errors import InvalidInput, NotFound
+from runtime.settings import Settings
+
+app = typer.Typer()
+
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout.")
+]
+
+
+def signer(current: Settings) -> Signer:
+    path = current.signing_key_file
+    if not path.exists():
+        raise NotFound(f"no signing key at {path}: make one with `concord audit keygen`")
+    return Signer.parse(path.read_text())
+
+
+def read_file(path: Path, field: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(field, f"cannot read {path}: {error}") from None
+
+
+def write(text: str, output: Path | None) -> None:
+    if output is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@app.command()
+def keygen(
+    name: Annotated[str | None, typer.Option(help="The key's name (default: the origin).")] = None,
+) -> None:
+    """Make the installation's log signing key (mode 0600, outside the database) and print
+    its verifier key, the one to give auditors.
+
+    Example: CONCORD_LOG_ORIGIN=nrc.example/concord concord audit keygen
+    """
+    current = settings()
+    path = current.signing_key_file
+    if path.exists():
+        raise InvalidInput("key-file", f"{path} exists; a log keeps its key (remove it first)")
+    key = Signer.generate(name or cp.check_origin(current.log_origin))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key.encode() + "\n")
+    out.print(f"signing key written to {path} (mode 0600); verifier key:")
+    print(key.verifier.encode())
+
+
+@app.command()
+def pubkey() -> None:
+    """Print the verifier key of the log's signing key (name+id+key).
+
+    Example: concord audit pubkey > concord.vkey
+    """
+    print(signer(settings()).verifier.encode())
+
+
+@app.command("checkpoint")
+def checkpoint_command(output: OutputOption = None) -> None:
+    """Sign a checkpoint of the log as it stands: origin, tree size, root hash.
+
+    Example: concord audit checkpoint -o checkpoint-2026-11-26
+    """
+
+    async def work() -> None:
+        current = settings()
+        key = signer(current)
+        async with event_store(current) as store:
+            tree = await caught_up(store)
+            made = await cp.current(store, tree, current.log_origin)
+        write(key.sign(made.text()), output)
+
+    run(work())
+
+
+@app.command()
+def prove(
+    position: Annotated[
+        int | None, typer.Option(help="Prove this event is in the log (its position).", min=1)
+    ] = None,
+    since: Annotated[
+        Path | None, typer.Option(help="Prove the log extends this older checkpoint.")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="The checkpoint to prove against (default: one signed now)."),
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Write a proof file: an event's inclusion (--position) or the log's consistency with
+    an older checkpoint (--since); `concord audit check` verifies it with the public key.
+
+    Example: concord audit prove --position 42 --checkpoint cp.txt -o proof.json
+    """
+    if (position is None) == (since is None):
+        raise InvalidInput("position", "give --position or --since")
+
+    async def work() -> None:
+        current = settings()
+        key = signer(current)
+        async with event_store(current) as store:
+            tree = await caught_up(store)
+            if checkpoint is not None:
+                signed = read_file(checkpoint, "checkpoint")
+                against = cp.open_checkpoint(signed, key.verifier, current.log_origin)
+                if against.size > await tree.size():
+                    raise InvalidInput("checkpoint", "its tree is larger than this log's")
+            else:
+                against = await cp.current(store, tree, current.log_origin)
+                signed = key.sign(against.text())
+            if position is not None:
+                proof: cp.InclusionProof | cp.ConsistencyProof = await cp.prove_inclusion(
+                    store, tree, signed, against, position
+                )
+            else:
+                assert since is not None
+                old_signed = read_file(since, "since")
+                old = cp.open_checkpoint(old_signed, key.verifier, current.log_origin)
+                proof = await cp.prove_consistency(tree, old_signed, old, signed, against)
+        write(proof.model_dump_json(indent=2), output)
+
+    run(work())
+
+
+@app.command()
+def check(
+    proof_file: Annotated[Path, typer.Argument(metavar="PROOF", help="A proof file.")],
+    key: Annotated[str, typer.Option(help="The log's verifier key (name+id+key), or a file.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Verify a proof file offline with the log's public key alone (no database, no Concord
+    service): exit 0 when it holds, 1 when it does not.
+
+    Example: concord audit check proof.json --key concord.vkey
+    """
+    given = Path(key)
+    verifier = Verifier.parse(read_file(given, "key") if given.exists() else key)
+    try:
+        document = json.loads(read_file(proof_file, "proof"))
+    except json.JSONDecodeError as error:
+        raise InvalidInput("proof", f"not JSON: {error.msg}") from None
+    if not isinstance(document, dict):
+        raise InvalidInput("proof", "not a proof file")
+    held = cp.check(document, verifier)
+    emit({"ok": True, "proved": held}, as_json, lambda: out.print(f"[green]proved[/green] {held}"))

@@ -1,0 +1,176 @@
+"""Checkpoints and proofs an outside auditor verifies without Concord: Go's sumdb `note` and
+`tlog` packages (a separate implementation, built offline from Debian's packages) and a second
+Ed25519 library (PyNaCl) check what `concord audit` signs and proves."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import nacl.signing
+import pytest
+from sqlalchemy import text
+
+from audit.note import split
+from store.eventstore import EventStore
+from store.migrate import upgrade
+from tests.integration.store.raw_sql import raw_transaction
+from tests.integration.store.test_read_models import record
+from tests.unit.domain.scenario import Scenario
+
+CONCORD = str(Path(sys.executable).parent / "concord")
+HERE = Path(__file__).parent
+GOPATH = "/usr/share/gocode"
+
+
+@pytest.fixture(scope="session")
+def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/interop/verify_proof.go, built offline (GO111MODULE=off) against Debian's
+    golang.org/x/mod; missing Go fails the run under CONCORD_REQUIRE_INTEROP=1, skips otherwise."""
+    sources = Path(GOPATH) / "src/golang.org/x/mod/sumdb/tlog"
+    if shutil.which("go") is None or not sources.exists():
+        message = "Go and golang-golang-x-mod-dev are not installed"
+        if os.environ.get("CONCORD_REQUIRE_INTEROP") == "1":
+            pytest.fail(f"{message}; CONCORD_REQUIRE_INTEROP=1 requires them", pytrace=False)
+        pytest.skip(message)
+    built = tmp_path_factory.mktemp("go")
+    binary = built / "verify_proof"
+    env = {
+        **os.environ,
+        "GO111MODULE": "off",
+        "GOPATH": f"{built}:{GOPATH}",
+        "GOCACHE": str(built / "cache"),
+    }
+    subprocess.run(
+        ["go", "build", "-o", str(binary), str(HERE / "verify_proof.go")],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return str(binary)
+
+
+class Auditor:
+    """`concord audit` on a store of its own, with the log's key in a file of its own."""
+
+    def __init__(self, url: str, home: Path) -> None:
+        self.home = home
+        self.env = {
+            **os.environ,
+            "CONCORD_DATABASE_URL": url,
+            "CONCORD_DATA_DIR": str(home),
+            "CONCORD_LOG_ORIGIN": "nrc.example/concord",
+            "CONCORD_LOG_KEY_FILE": str(home / "keys" / "log.key"),
+        }
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CONCORD, "audit", *args], env=self.env, capture_output=True, text=True, timeout=60
+        )
+
+    def ok(self, *args: str) -> str:
+        done = self.run(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def file(self, name: str, *args: str) -> Path:
+        path = self.home / name
+        self.ok(*args, "-o", str(path))
+        return path
+
+
+@pytest.fixture
+def auditor(tmp_path: Path) -> Iterator[tuple[Auditor, str]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
+    asyncio.run(upgrade(url))
+    yield Auditor(url, tmp_path), url
+
+
+async def grow(url: str, name: str) -> None:
+    from store.eventstore import open_store
+
+    store: EventStore = await open_store(url)
+    try:
+        await record(store, Scenario(name).round_open())
+    finally:
+        await store.close()
+
+
+def go(binary: str, key: str, proof: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([binary, key, str(proof)], capture_output=True, text=True, timeout=60)
+
+
+def test_checkpoints_and_proofs_verify_outside_concord_and_fail_when_altered(
+    auditor: tuple[Auditor, str], go_verifier: str
+) -> None:
+    audit, url = auditor
+    asyncio.run(grow(url, "d-one"))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    assert vkey == audit.ok("pubkey").strip()
+    assert oct((audit.home / "keys" / "log.key").stat().st_mode & 0o777) == "0o600"
+    first = audit.file("cp1", "checkpoint")
+    asyncio.run(grow(url, "d-two"))
+    second = audit.file("cp2", "checkpoint")
+
+    # A second Ed25519 library checks the signature over the checkpoint's text.
+    body, [signature] = split(second.read_text())
+    public = base64.b64decode(vkey.split("+", 2)[2])[1:]
+    nacl.signing.VerifyKey(public).verify(body.encode(), signature.signature)
+    assert body.startswith("nrc.example/concord\n")
+
+    size = int(body.splitlines()[1])
+    for position in (1, size // 2, size):
+        proof = audit.file(
+            f"in{position}", "prove", "--position", str(position), "--checkpoint", str(second)
+        )
+        assert audit.run("check", str(proof), "--key", vkey).returncode == 0
+        assert go(go_verifier, vkey, proof).returncode == 0, go(go_verifier, vkey, proof).stderr
+    grown = audit.file("grown", "prove", "--since", str(first), "--checkpoint", str(second))
+    assert audit.run("check", str(grown), "--key", vkey).returncode == 0
+    assert go(go_verifier, vkey, grown).returncode == 0
+
+    proof = json.loads((audit.home / "in1").read_text())
+    altered = dict(proof, entry=base64.b64encode(b"{}").decode())
+    (audit.home / "altered").write_text(json.dumps(altered))
+    assert audit.run("check", str(audit.home / "altered"), "--key", vkey).returncode == 1
+    assert go(go_verifier, vkey, audit.home / "altered").returncode == 1
+    wrong = "other.example+00000000+" + base64.b64encode(b"\x01" + bytes(32)).decode()
+    assert audit.run("check", str(audit.home / "in1"), "--key", wrong).returncode != 0
+    assert go(go_verifier, wrong, audit.home / "in1").returncode == 1
+
+
+def test_a_log_rewritten_after_a_checkpoint_is_caught_by_the_consistency_proof(
+    auditor: tuple[Auditor, str], go_verifier: str
+) -> None:
+    audit, url = auditor
+    asyncio.run(grow(url, "d-one"))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    old = audit.file("old", "checkpoint")
+
+    async def rewrite() -> None:
+        # An operator edits an event and rebuilds everything derived from the log.
+        async with raw_transaction(url) as connection:
+            await connection.execute(
+                text(
+                    "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'POL', 'USA') "
+                    "AS BLOB) WHERE position = 1"
+                )
+            )
+            await connection.execute(text("DELETE FROM merkle_subtrees"))
+            await connection.execute(
+                text("UPDATE projection_positions SET position = 0 WHERE name = 'merkle_tree'")
+            )
+
+    asyncio.run(rewrite())
+    asyncio.run(grow(url, "d-two"))
+    rewritten = audit.file("proof", "prove", "--since", str(old))
+    assert audit.run("check", str(rewritten), "--key", vkey).returncode == 1
+    assert go(go_verifier, vkey, rewritten).returncode == 1
