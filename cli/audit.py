@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Final, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
 from audit.asof import state_as_of
+from audit.checkpoint import open_checkpoint
+from audit.merkle import verify_consistency
 from audit.replay import replay_decision
+from audit.tree import caught_up
 from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of
-from cli.session import JsonOption, emit, event_store, out, run, shown
+from cli.session import JsonOption, emit, event_store, out, run, settings, shown
+from cli.transparency import read_file, signer
 from cli.views import status_document
 from domain.errors import AuditFailed
+from store.eventstore import EventStore
 from store.side_logs import StoredAccessEvent, StoredRefusal
 
 R = TypeVar("R", StoredRefusal, StoredAccessEvent)
@@ -32,10 +38,18 @@ app = typer.Typer(help="Verify, reconstruct and replay histories.", no_args_is_h
 
 
 @app.command()
-def verify(as_json: JsonOption = False) -> None:
+def verify(
+    as_json: JsonOption = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Also prove the log extends this signed checkpoint unchanged."),
+    ] = None,
+) -> None:
     """Recompute every hash of the log and of the side logs; exit 0 only when all verifies.
+    With --checkpoint, also prove (RFC 9162 consistency) that today's log extends the one the
+    checkpoint signed.
 
-    Example: concord audit verify
+    Example: concord audit verify --checkpoint cp-2026-11-26
     """
 
     async def work() -> None:
@@ -50,25 +64,50 @@ def verify(as_json: JsonOption = False) -> None:
             ) as bar:
                 task = bar.add_task("verify", total=total)
                 report = await verify_log(store, lambda n: bar.update(task, completed=n))
+            extends = await _extends(store, checkpoint) if checkpoint else None
         broken = [
             f"{_LOG_NAMES[log]} is broken at {_described(log_break)}"
             for log, log_break in report.breaks.items()
         ]
+        if extends is not None and not extends[0]:
+            broken.append(f"the log {extends[1]}")
+        found = {"checkpoint": extends[1]} if extends else {}
         emit(
-            report.model_dump(mode="json") | {"ok": report.ok},
+            report.model_dump(mode="json") | {"ok": not broken} | found,
             as_json,
             lambda: out.print(
                 f"[green]verified[/green] {report.events_checked} events; head "
                 f"{report.head_position} {report.head_hash}; {report.refusals_checked} "
                 f"refusals and {report.access_events_checked} access events"
-                if report.ok
+                + (f"; the log {extends[1]}" if extends else "")
+                if not broken
                 else "\n".join(f"[red]broken[/red]: {line}" for line in broken)
             ),
         )
-        if not report.ok:
+        if broken:
             raise AuditFailed("; ".join(broken))
 
     run(work())
+
+
+async def _extends(store: EventStore, path: Path) -> tuple[bool, str]:
+    """Whether today's log extends the signed checkpoint at `path` (RFC 9162 consistency), and
+    what was found."""
+    current = settings()
+    old = open_checkpoint(
+        read_file(path, "checkpoint"), signer(current).verifier, current.log_origin
+    )
+    tree = await caught_up(store)
+    size = await tree.size()
+    if size < old.size:
+        return False, f"has {size} events, fewer than the checkpoint's {old.size}"
+    proof = await tree.consistency(old.size, size)
+    if verify_consistency(old.size, size, old.root, await tree.root(size), proof):
+        return True, f"extends the checkpoint of {old.size} events unchanged"
+    return False, (
+        f"does not extend the checkpoint of {old.size} events: its first {old.size} events no "
+        "longer hash to the checkpoint's root (rewritten or removed)"
+    )
 
 
 @app.command()

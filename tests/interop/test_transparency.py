@@ -133,6 +133,8 @@ def test_checkpoints_and_proofs_verify_outside_concord_and_fail_when_altered(
         )
         assert audit.run("check", str(proof), "--key", vkey).returncode == 0
         assert go(go_verifier, vkey, proof).returncode == 0, go(go_verifier, vkey, proof).stderr
+    extends = json.loads(audit.ok("verify", "--checkpoint", str(first), "--json"))
+    assert extends["ok"] and "extends the checkpoint" in extends["checkpoint"]
     grown = audit.file("grown", "prove", "--since", str(first), "--checkpoint", str(second))
     assert audit.run("check", str(grown), "--key", vkey).returncode == 0
     assert go(go_verifier, vkey, grown).returncode == 0
@@ -172,5 +174,7 @@ def test_a_log_rewritten_after_a_checkpoint_is_caught_by_the_consistency_proof(
     asyncio.run(rewrite())
     asyncio.run(grow(url, "d-two"))
     rewritten = audit.file("proof", "prove", "--since", str(old))
+    caught = audit.run("verify", "--checkpoint", str(old))
+    assert caught.returncode == 1 and "does not extend the checkpoint" in caught.stderr
     assert audit.run("check", str(rewritten), "--key", vkey).returncode == 1
     assert go(go_verifier, vkey, rewritten).returncode == 1
