@@ -12,6 +12,7 @@ import typer
 
 from audit import checkpoint as cp
 from audit.note import Signer, Verifier
+from audit.tiles import write_tiles
 from audit.tree import caught_up
 from cli.session import JsonOption, emit, event_store, out, run, settings
 from domain.errors import InvalidInput, NotFound
@@ -164,3 +165,26 @@ def check(
         raise InvalidInput("proof", "not a proof file")
     held = cp.check(document, verifier)
     emit({"ok": True, "proved": held}, as_json, lambda: out.print(f"[green]proved[/green] {held}"))
+
+
+@app.command()
+def tiles(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The directory of the tiles.")],
+) -> None:
+    """Write the log as static C2SP tlog-tiles (checkpoint, hash tiles, entry bundles) under a
+    directory, incrementally: only what changed since the last call.
+
+    Example: concord audit tiles -o /srv/www/concord-log
+    """
+
+    async def work() -> None:
+        current = settings()
+        key = signer(current)
+        async with event_store(current) as store:
+            tree = await caught_up(store)
+            made = await cp.current(store, tree, current.log_origin)
+            output.mkdir(parents=True, exist_ok=True)
+            written = await write_tiles(store, tree, output, key.sign(made.text()), made.size)
+        out.print(f"{written} files written under {output} (tree of {made.size})")
+
+    run(work())

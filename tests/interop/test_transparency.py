@@ -34,6 +34,16 @@ GOPATH = "/usr/share/gocode"
 def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> str:
     """tests/interop/verify_proof.go, built offline (GO111MODULE=off) against Debian's
     golang.org/x/mod; missing Go fails the run under CONCORD_REQUIRE_INTEROP=1, skips otherwise."""
+    return go_built(tmp_path_factory, "verify_proof")
+
+
+@pytest.fixture(scope="session")
+def go_tiles(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/interop/verify_tiles.go, built as go_verifier is."""
+    return go_built(tmp_path_factory, "verify_tiles")
+
+
+def go_built(tmp_path_factory: pytest.TempPathFactory, program: str) -> str:
     sources = Path(GOPATH) / "src/golang.org/x/mod/sumdb/tlog"
     if shutil.which("go") is None or not sources.exists():
         message = "Go and golang-golang-x-mod-dev are not installed"
@@ -41,7 +51,7 @@ def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> str:
             pytest.fail(f"{message}; CONCORD_REQUIRE_INTEROP=1 requires them", pytrace=False)
         pytest.skip(message)
     built = tmp_path_factory.mktemp("go")
-    binary = built / "verify_proof"
+    binary = built / program
     env = {
         **os.environ,
         "GO111MODULE": "off",
@@ -49,7 +59,7 @@ def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> str:
         "GOCACHE": str(built / "cache"),
     }
     subprocess.run(
-        ["go", "build", "-o", str(binary), str(HERE / "verify_proof.go")],
+        ["go", "build", "-o", str(binary), str(HERE / f"{program}.go")],
         env=env,
         check=True,
         capture_output=True,
@@ -178,3 +188,63 @@ def test_a_log_rewritten_after_a_checkpoint_is_caught_by_the_consistency_proof(
     assert caught.returncode == 1 and "does not extend the checkpoint" in caught.stderr
     assert audit.run("check", str(rewritten), "--key", vkey).returncode == 1
     assert go(go_verifier, vkey, rewritten).returncode == 1
+
+
+async def synthetic(url: str, decision_id: str, count: int) -> None:
+    """`count` more events of one decision, written straight to the store (the tree and the
+    tiles do not read what an event says)."""
+    from datetime import UTC, datetime, timedelta
+
+    from store.eventstore import open_store
+    from store.records import NewEvent, event_id_for
+
+    store: EventStore = await open_store(url)
+    try:
+        version = await store.stream_version(decision_id)
+        events = [
+            NewEvent(
+                event_id=event_id_for(decision_id, v),
+                decision_id=decision_id,
+                stream_version=v,
+                type="ConcurrenceRecorded",
+                payload={"round": 1, "text_hash": "ab" * 32, "seq": v},
+                actor="RUS",
+                recorded_by="member:RUS",
+                occurred_at=datetime(2004, 12, 9, tzinfo=UTC) + timedelta(seconds=v),
+            )
+            for v in range(version + 1, version + count + 1)
+        ]
+        await store.append(decision_id, version, events)
+    finally:
+        await store.close()
+
+
+def test_the_tiles_are_verified_by_go_and_written_again_only_where_the_log_grew(
+    auditor: tuple[Auditor, str], go_tiles: str
+) -> None:
+    audit, url = auditor
+    asyncio.run(synthetic(url, "d-tiles", 300))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    out = audit.home / "www"
+    audit.ok("tiles", "-o", str(out))
+    first = {p.relative_to(out) for p in out.rglob("*") if p.is_file()}
+    assert {Path("checkpoint"), Path("tile/0/000"), Path("tile/0/001.p/44")} <= first
+    assert Path("tile/entries/001.p/44") in first and Path("tile/1/000.p/1") in first
+    verified = subprocess.run([go_tiles, vkey, str(out)], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("ok: 300 entries")
+
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    asyncio.run(synthetic(url, "d-tiles", 300))
+    audit.ok("tiles", "-o", str(out))
+    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert after[out / "tile/0/000"] == before[out / "tile/0/000"], "a full tile is not rewritten"
+    assert (out / "tile/0/002.p/88").exists() and (out / "tile/1/000.p/2").exists()
+    verified = subprocess.run([go_tiles, vkey, str(out)], capture_output=True, text=True)
+    assert verified.returncode == 0 and verified.stdout.startswith("ok: 600 entries")
+
+    tampered = out / "tile/0/001"
+    data = bytearray(tampered.read_bytes())
+    data[0] ^= 1
+    tampered.write_bytes(bytes(data))
+    assert subprocess.run([go_tiles, vkey, str(out)], capture_output=True).returncode == 1
