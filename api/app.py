@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import commands, errors, reads, webhooks
+from api import commands, errors, log, reads, webhooks
 from api.limits import BodyLimit
 from api.services import Services
 
@@ -77,6 +77,7 @@ def create_app(found: Services) -> FastAPI:
     errors.install(app)
     app.include_router(commands.router())
     app.include_router(reads.router())
+    app.include_router(log.router())
     app.include_router(webhooks.router())
 
     @app.get("/health", response_model=Health, tags=["service"])

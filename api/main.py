@@ -13,6 +13,7 @@ from api.app import create_app
 from api.limits import Limits
 from api.server import EmbeddedServer, serving
 from api.services import Services
+from audit.note import Signer
 from runtime.access import Tokens
 from runtime.bootstrap import opened_store, stop_on_signals
 from runtime.commands import Commands
@@ -24,10 +25,22 @@ from store.eventstore import EventStore
 log = structlog.get_logger(__name__)
 
 
-def api_app(decisions: DecisionClient, store: EventStore, limits: Limits | None = None) -> FastAPI:
-    """The API over a decisions client and an event store; refusals go to the store's log."""
+def api_app(
+    decisions: DecisionClient,
+    store: EventStore,
+    limits: Limits | None = None,
+    settings: Settings | None = None,
+) -> FastAPI:
+    """The API over a decisions client and an event store; refusals go to the store's log; with
+    `settings` naming a log signing key that exists, it serves signed checkpoints too."""
     commands = Commands(decisions, store.record_refusal)
-    return create_app(Services(commands, store, Tokens(store), limits or Limits()))
+    signer = None
+    origin = "concord.local/log"
+    if settings is not None:
+        origin = settings.log_origin
+        if settings.signing_key_file.exists():
+            signer = Signer.parse(settings.signing_key_file.read_text())
+    return create_app(Services(commands, store, Tokens(store), limits or Limits(), signer, origin))
 
 
 @contextlib.asynccontextmanager
@@ -35,7 +48,7 @@ async def api_serving(
     settings: Settings, decisions: DecisionClient, store: EventStore
 ) -> AsyncIterator[EmbeddedServer]:
     limits = Limits(requests_per_second=settings.api_requests_per_second, burst=settings.api_burst)
-    app = api_app(decisions, store, limits)
+    app = api_app(decisions, store, limits, settings)
     async with serving(app, settings.api_host, settings.api_port) as server:
         yield server
 

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from api.limits import Limits, RateLimiter
 from api.principals import TokenBook
+from audit.note import Signer
 from runtime.commands import Commands
 from store.eventstore import EventStore
 
@@ -18,6 +19,9 @@ class Services:
     store: EventStore
     tokens: TokenBook
     limits: Limits = field(default_factory=Limits)
+    signer: Signer | None = None
+    """The log's signing key, when the installation has one: the API serves checkpoints."""
+    origin: str = "concord.local/log"
     rate: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:

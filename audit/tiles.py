@@ -68,9 +68,9 @@ def parse_path(path: str) -> Tile:
     if len(parts) < 3 or parts[0] != "tile":
         raise NotFound(f"no tile {path}")
     width = WIDTH
-    if len(parts) >= 5 and parts[-2] == "p" and parts[-1].isdigit() and parts[-3].endswith(".p"):
+    if len(parts) >= 4 and parts[-2].endswith(".p") and parts[-1].isdigit():
         width = int(parts[-1])
-        parts = [*parts[:-3], parts[-3][:-2]]
+        parts = [*parts[:-2], parts[-2][:-2]]
     level_part, *groups = parts[1:]
     if not groups or not all(g.removeprefix("x").isdigit() for g in groups):
         raise NotFound(f"no tile {path}")

@@ -19,11 +19,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import api_app
 from api.server import serving
+from audit.checkpoint import open_checkpoint
+from audit.merkle import leaf_hash, root_of
+from audit.note import Signer, Verifier
+from audit.tree import caught_up
 from domain.nrc import NRC_ROSTERS
 from runtime.access import Role, Tokens
 from runtime.bootstrap import build_worker, following, projector
 from runtime.decisions import DecisionClient
 from runtime.logging import configure_logging
+from runtime.settings import Settings
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from tests.e2e.conftest import free_port
@@ -40,6 +45,7 @@ class Api:
     tokens: Tokens
     keys: dict[str, str]
     """Each principal's token: members by code, `operator`, `auditor`."""
+    log_key: Verifier
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -87,8 +93,16 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
         async with build_worker(dev_server.client, store, task_queue), following(projector(store)):
             decisions = DecisionClient(dev_server.client, task_queue)
             port = free_port()
+            key = Signer.generate("nrc.example/concord")
+            (tmp_path / "log.key").write_text(key.encode())
+            settings = Settings(
+                data_dir=tmp_path,
+                database_url=url,
+                log_origin="nrc.example/concord",
+                log_key_file=tmp_path / "log.key",
+            )
             async with (
-                serving(api_app(decisions, store), "127.0.0.1", port),
+                serving(api_app(decisions, store, None, settings), "127.0.0.1", port),
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
             ):
                 tokens = Tokens(store)
@@ -100,7 +114,7 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
                     await tokens.issue(Role.OPERATOR, "secretariat", "operator:test")
                 ).token
                 keys["auditor"] = (await tokens.issue(Role.AUDITOR, "ana", "operator:test")).token
-                yield Api(http, store, tokens, keys)
+                yield Api(http, store, tokens, keys, key.verifier)
     finally:
         await store.close()
 
@@ -296,3 +310,31 @@ async def test_decisions_are_listed_a_page_at_a_time_and_requests_logged_without
     assert proposal["principal"] == "member:POL" and proposal["status"] == 201
     assert proposal["latency_ms"] > 0
     assert all(token not in output.err + output.out for token in api.keys.values())
+
+
+async def test_the_transparency_log_is_served_under_log_with_the_specs_caching(api: Api) -> None:
+    await round_open(api, "d-api-log")
+    await caught_up(api.store)
+    response = await api.http.get("/log/checkpoint", headers=api.auth("auditor"))
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-cache"
+    checkpoint = open_checkpoint(response.text, api.log_key, "nrc.example/concord")
+    size = checkpoint.size
+    assert size == (await api.store.head())[0] and size < 256
+
+    bundle = await api.http.get(f"/log/tile/entries/000.p/{size}", headers=api.auth("RUS"))
+    hashes = await api.http.get(f"/log/tile/0/000.p/{size}", headers=api.auth("RUS"))
+    assert bundle.headers["cache-control"] == hashes.headers["cache-control"]
+    assert "immutable" in bundle.headers["cache-control"]
+    entries, data = [], bundle.content
+    while data:
+        length = int.from_bytes(data[:2], "big")
+        entries.append(data[2 : 2 + length])
+        data = data[2 + length :]
+    leaves = [hashes.content[i : i + 32] for i in range(0, len(hashes.content), 32)]
+    assert leaves == [leaf_hash(e) for e in entries] and len(leaves) == size
+    assert root_of(leaves) == checkpoint.root, "the tiles hash to the signed root"
+
+    for missing in (f"/log/tile/0/000.p/{size + 1}", "/log/tile/0/001", "/log/tile/x/000"):
+        gone = await api.http.get(missing, headers=api.auth("RUS"))
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+    assert (await api.http.get("/log/checkpoint")).status_code == 401

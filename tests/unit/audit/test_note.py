@@ -7,7 +7,7 @@ import pytest
 
 from audit.checkpoint import Checkpoint
 from audit.note import Signer, Verifier, open_note, split
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotFound
 
 
 def test_a_signed_checkpoint_opens_with_its_key_and_no_other() -> None:
@@ -49,3 +49,22 @@ def test_checkpoint_text_is_origin_size_and_root_each_on_a_line() -> None:
     for text in ("o\n01\n" + "A" * 43 + "=\n", "o\nx\nAA==\n", "o\n1\n"):
         with pytest.raises(InvalidInput):
             Checkpoint.parse(text)
+
+
+def test_tile_paths_are_written_and_read_as_the_spec_has_them() -> None:
+    from audit.tiles import Tile, parse_path, tiles_of
+
+    assert Tile(0, 1234067, 256).path == "tile/0/x001/x234/067"
+    assert Tile(None, 5, 3).path == "tile/entries/005.p/3"
+    for tile in (Tile(0, 1234067, 256), Tile(2, 0, 7), Tile(None, 5, 3), Tile(None, 1000, 256)):
+        assert parse_path(tile.path) == tile
+    for bad in ("tile/0/67", "tile/0/x067", "tile/0/000.p/0", "tile/0/000.p/257", "tile/y/000"):
+        with pytest.raises(NotFound):
+            parse_path(bad)
+    assert [t.path for t in tiles_of(257)] == [
+        "tile/0/000",
+        "tile/0/001.p/1",
+        "tile/1/000.p/1",
+        "tile/entries/000",
+        "tile/entries/001.p/1",
+    ]
