@@ -36,6 +36,11 @@ class ReplayReport(BaseModel):
     events_implied: int
     events_stored: int
     failures: tuple[str, ...]
+    live_run: str | None = None
+    """The run in flight, replayed from Temporal's live history (None: none, or not reached)."""
+    in_flight: int = 0
+    """Events the live run has asked to store that the log does not hold yet (appends under
+    way): not a divergence."""
 
     @property
     def ok(self) -> bool:
@@ -82,15 +87,24 @@ def _same(implied: NewEvent, stored: Any) -> bool:
     )
 
 
-async def replay_decision(store: EventStore, decision_id: str) -> ReplayReport:
-    """Replay every archived run of `decision_id`; compare the events they imply with the log."""
+async def replay_decision(
+    store: EventStore, decision_id: str, live: WorkflowHistory | None = None
+) -> ReplayReport:
+    """Replay every archived run of `decision_id`, and the run in flight when its live history
+    is given; compare the events they imply with the log."""
     archived = await store.histories(decision_id)
     stored = await store.stream(decision_id)
     if not archived and not stored:
         raise NotFound(f"no decision {decision_id} in the event store")
     failures: list[str] = []
     implied: list[NewEvent] = []
-    for history in archived:
+    runs = [(h.run_id, WorkflowHistory.from_json(h.workflow_id, h.history_json)) for h in archived]
+    archived_ids = {h.run_id for h in archived}
+    live_run = None
+    if live is not None and live.run_id not in archived_ids:
+        live_run = live.run_id
+        runs.append((live.run_id, live))
+    for run_id, history in runs:
         recorder = _AppendRecorder()
         replayer = Replayer(
             workflows=[DecisionWorkflow],
@@ -98,24 +112,27 @@ async def replay_decision(store: EventStore, decision_id: str) -> ReplayReport:
             workflow_runner=UnsandboxedWorkflowRunner(),
             interceptors=[recorder],
         )
-        result = await replayer.replay_workflow(
-            WorkflowHistory.from_json(history.workflow_id, history.history_json),
-            raise_on_replay_failure=False,
-        )
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         if result.replay_failure is not None:
-            failures.append(f"run {history.run_id}: {result.replay_failure}")
+            failures.append(f"run {run_id}: {result.replay_failure}")
         implied.extend(new_event(e) for batch in recorder.appended for e in batch.events)
-    if not archived:
+    if not runs:
         failures.append(
-            "no archived history: the decision's workflow has not closed or continued as new yet"
+            "no history: the decision's workflow has no archived run, and its run in flight "
+            "was not reached (is Temporal up?)"
         )
     by_version = {e.stream_version: e for e in stored}
+    last_stored = max(by_version, default=0)
     seen: set[int] = set()
+    in_flight = 0
     for event in implied:
         if event.stream_version in seen:
             continue
         seen.add(event.stream_version)
         match = by_version.get(event.stream_version)
+        if match is None and live_run is not None and event.stream_version > last_stored:
+            in_flight += 1  # the live run's append is under way
+            continue
         if match is None:
             failures.append(
                 f"version {event.stream_version} ({event.type}) is implied by the "
@@ -126,7 +143,7 @@ async def replay_decision(store: EventStore, decision_id: str) -> ReplayReport:
                 f"version {event.stream_version}: the history implies "
                 f"{event.type}, the log holds {match.type} with other content"
             )
-    if archived:
+    if runs:
         unexplained = sorted(set(by_version) - seen)
         if unexplained:
             failures.append(
@@ -135,8 +152,10 @@ async def replay_decision(store: EventStore, decision_id: str) -> ReplayReport:
             )
     return ReplayReport(
         decision_id=decision_id,
-        runs=len(archived),
-        events_implied=len(seen),
+        runs=len(runs),
+        events_implied=len(seen) - in_flight,
         events_stored=len(stored),
         failures=tuple(failures),
+        live_run=live_run,
+        in_flight=in_flight,
     )

@@ -18,10 +18,10 @@ from audit.replay import replay_decision
 from audit.tree import caught_up
 from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of
-from cli.session import JsonOption, emit, event_store, out, run, settings, shown
+from cli.session import JsonOption, decisions, emit, event_store, out, run, settings, shown
 from cli.transparency import read_file, signer
 from cli.views import status_document
-from domain.errors import AuditFailed
+from domain.errors import AuditFailed, Unavailable
 from store.eventstore import EventStore
 from store.side_logs import StoredAccessEvent, StoredRefusal
 
@@ -177,20 +177,32 @@ def history(
 def replay(
     decision_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False
 ) -> None:
-    """Replay the decision's archived Temporal histories against the current workflow code.
+    """Replay the decision's archived Temporal histories, and its run in flight (from Temporal's
+    live history, when Temporal answers), against the current workflow code.
 
     Example: concord audit replay d-1
     """
 
     async def work() -> None:
+        live, reached = None, True
+        try:
+            async with decisions() as client:
+                live = await client.live_history(decision_id)
+        except Unavailable:
+            reached = False  # archived runs still replay; the run in flight, if any, is not seen
         async with event_store() as store:
-            report = await replay_decision(store, decision_id)
+            report = await replay_decision(store, decision_id, live)
+        notes = (
+            ([f"the run in flight {report.live_run} replayed live"] if report.live_run else [])
+            + ([f"{report.in_flight} event(s) being stored"] if report.in_flight else [])
+            + ([] if reached else ["Temporal unreachable: a run in flight was not replayed"])
+        )
         emit(
-            report.model_dump(mode="json") | {"ok": report.ok},
+            report.model_dump(mode="json") | {"ok": report.ok, "temporal_reached": reached},
             as_json,
             lambda: out.print(
                 f"[green]replayed[/green] {report.runs} run(s): {report.events_implied} events "
-                "implied, all in the log"
+                "implied, all in the log" + "".join(f"; {note}" for note in notes)
                 if report.ok
                 else "[red]mismatch[/red]: " + "; ".join(report.failures)
             ),

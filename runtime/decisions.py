@@ -15,8 +15,10 @@ from typing import Any, Final
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowHistory,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -258,6 +260,22 @@ class DecisionClient:
             ) from None
         except RPCError as error:
             raise self._rpc_error(decision_id, error) from None
+
+    async def live_history(self, decision_id: str) -> WorkflowHistory | None:
+        """The history of the decision's run in flight, for a replay audit; None when it has
+        none running."""
+        handle = self.handle(decision_id)
+        try:
+            described = await handle.describe()
+            if described.status is not WorkflowExecutionStatus.RUNNING:
+                return None
+            return await self._client.get_workflow_handle(
+                handle.id, run_id=described.run_id
+            ).fetch_history()
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise _unavailable(error) from None
 
     async def status(self, decision_id: str) -> StatusResult:
         try:

@@ -74,6 +74,8 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
         "--report-back",
         "180d",
     )
+    in_flight = stack.ok("audit", "replay", "d-cli")  # no run has closed: the live one is replayed
+    assert in_flight["ok"] and in_flight["live_run"] and in_flight["runs"] == 1
     stack.ok("report", "d-cli", "--as", "RUS", "--item", "A2", "--summary", "Exchanged")
     stack.ok("raise-issue", "d-cli", "--as", "POL", "--title", "Uneven contributions")
     stack.ok(

@@ -70,3 +70,54 @@ async def test_a_log_that_holds_other_events_than_its_history_implies_is_a_findi
     assert not report.ok
     assert report.failures[0].startswith("version 1: the history implies ProposalSubmitted")
     assert any("missing from the log" in failure for failure in report.failures)
+
+
+async def test_a_decision_in_flight_is_replayed_from_its_live_history_and_agrees(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
+) -> None:
+    council = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
+    await council.forwarded()
+    await council.round_open()
+    await council.do(
+        "concur", "USA", round=1, text_hash=(await council.state()).rounds[0].text_hash
+    )
+
+    without = await replay_decision(store, council.decision_id)
+    live = await decisions.live_history(council.decision_id)
+    assert live is not None
+    report = await replay_decision(store, council.decision_id, live)
+    await council.end()
+
+    assert not without.ok and "no history" in without.failures[0], "archives alone miss it"
+    assert report.ok, report.failures
+    assert report.live_run == live.run_id and report.runs == 1
+    assert report.events_implied == report.events_stored == len(await council.types())
+
+
+async def test_a_live_run_whose_log_was_altered_is_a_finding(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore, tmp_path: Path
+) -> None:
+    council = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
+    await council.proposed()
+    live = await decisions.live_history(council.decision_id)
+    await council.end()
+    assert live is not None
+    url = f"sqlite+aiosqlite:///{tmp_path / 'forged.db'}"
+    await upgrade(url)
+    forged = await open_store(url)
+    try:
+        proposal = command_of(
+            "submit_proposal",
+            council.decision_id,
+            "POL",
+            title="T",
+            text="Another text",
+            area="crisis_management",
+        )
+        [event] = decide(None, proposal, await council.now())
+        await forged.append(council.decision_id, 0, [new_event(event)])
+        report = await replay_decision(forged, council.decision_id, live)
+    finally:
+        await forged.close()
+    assert not report.ok
+    assert report.failures[0].startswith("version 1: the history implies ProposalSubmitted")
