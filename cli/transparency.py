@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from audit import checkpoint as cp
 from audit.note import Signer, Verifier
 from audit.tiles import write_tiles
 from audit.tree import caught_up
+from audit.witness import Witness, witness
 from cli.session import JsonOption, emit, event_store, out, run, settings
 from domain.errors import InvalidInput, NotFound
 from runtime.settings import Settings
@@ -188,3 +190,47 @@ def tiles(
         out.print(f"{written} files written under {output} (tree of {made.size})")
 
     run(work())
+
+
+@app.command("witness")
+def witness_command(
+    checkpoint: Annotated[Path, typer.Argument(metavar="CHECKPOINT", help="A signed checkpoint.")],
+    log_key: Annotated[str, typer.Option(help="The log's verifier key, or a file holding it.")],
+    state: Annotated[Path, typer.Option(help="The witness's directory: its key, what it saw.")],
+    proof: Annotated[
+        Path | None,
+        typer.Option(help="A consistency proof from the checkpoint last cosigned to this one."),
+    ] = None,
+    name: Annotated[
+        str, typer.Option(help="The witness's name, when its key is made.")
+    ] = "witness.local/concord",
+    output: OutputOption = None,
+) -> None:
+    """Cosign a checkpoint (C2SP tlog-cosignature) if it extends the last one this witness
+    cosigned: a rollback or a fork is refused (exit 1) and nothing is cosigned.
+
+    Example: concord audit witness cp.txt --log-key concord.vkey --state ./w --proof grown.json
+    """
+    given = Path(log_key)
+    verifier = Verifier.parse(read_file(given, "log-key") if given.exists() else log_key)
+    consistency = None
+    if proof is not None:
+        consistency = cp.ConsistencyProof.model_validate_json(read_file(proof, "proof"))
+    cosigned = witness(
+        state, name, verifier, read_file(checkpoint, "checkpoint"), consistency, int(time.time())
+    )
+    write(cosigned, output)
+
+
+@app.command("witness-key")
+def witness_key(
+    state: Annotated[Path, typer.Option(help="The witness's directory.")],
+    name: Annotated[
+        str, typer.Option(help="The witness's name, when its key is made.")
+    ] = "witness.local/concord",
+) -> None:
+    """Print the witness's public key (name+id+key, cosignature/v1), making it on first use.
+
+    Example: concord audit witness-key --state ./w
+    """
+    print(Witness.in_state(state, name).key.encode())

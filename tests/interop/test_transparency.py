@@ -149,6 +149,14 @@ def test_checkpoints_and_proofs_verify_outside_concord_and_fail_when_altered(
     assert audit.run("check", str(grown), "--key", vkey).returncode == 0
     assert go(go_verifier, vkey, grown).returncode == 0
 
+    state = str(audit.home / "witness")
+    first_cosigned = audit.ok("witness", str(first), "--log-key", vkey, "--state", state)
+    assert first_cosigned.count("\u2014 ") == 2
+    audit.ok("witness", str(second), "--log-key", vkey, "--state", state, "--proof", str(grown))
+    rollback = audit.run("witness", str(first), "--log-key", vkey, "--state", state)
+    assert rollback.returncode == 1 and "rollback" in rollback.stderr
+    assert audit.ok("witness-key", "--state", state).startswith("witness.local/concord+")
+
     proof = json.loads((audit.home / "in1").read_text())
     altered = dict(proof, entry=base64.b64encode(b"{}").decode())
     (audit.home / "altered").write_text(json.dumps(altered))
