@@ -15,7 +15,7 @@ from audit.asof import state_as_of
 from audit.checkpoint import open_checkpoint
 from audit.merkle import verify_consistency
 from audit.replay import replay_decision
-from audit.tree import caught_up
+from audit.tree import caught_up, verify_tree
 from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of
 from cli.session import JsonOption, decisions, emit, event_store, out, run, settings, shown
@@ -65,21 +65,25 @@ def verify(
                 task = bar.add_task("verify", total=total)
                 report = await verify_log(store, lambda n: bar.update(task, completed=n))
             extends = await _extends(store, checkpoint) if checkpoint else None
+            leaves, tree_finding = await verify_tree(store)
         broken = [
             f"{_LOG_NAMES[log]} is broken at {_described(log_break)}"
             for log, log_break in report.breaks.items()
         ]
         if extends is not None and not extends[0]:
             broken.append(f"the log {extends[1]}")
-        found = {"checkpoint": extends[1]} if extends else {}
+        if tree_finding:
+            broken.append(tree_finding)
+        found: dict[str, object] = {"checkpoint": extends[1]} if extends else {}
+        found |= {"tree_leaves_checked": leaves, "tree_break": tree_finding}
         emit(
             report.model_dump(mode="json") | {"ok": not broken} | found,
             as_json,
             lambda: out.print(
                 f"[green]verified[/green] {report.events_checked} events; head "
                 f"{report.head_position} {report.head_hash}; {report.refusals_checked} "
-                f"refusals and {report.access_events_checked} access events"
-                + (f"; the log {extends[1]}" if extends else "")
+                f"refusals and {report.access_events_checked} access events; the Merkle tree "
+                f"of {leaves}" + (f"; the log {extends[1]}" if extends else "")
                 if not broken
                 else "\n".join(f"[red]broken[/red]: {line}" for line in broken)
             ),

@@ -56,3 +56,24 @@ async def test_catching_up_again_adds_nothing_and_the_tree_rebuilds_the_same(
     runner = ProjectionRunner(store, [MerkleProjection()])
     assert await runner.rebuild(TREE) == size
     assert await StoredTree(store).root(size) == root
+
+
+async def test_verification_recomputes_the_tree_and_finds_a_stored_subtree_altered(
+    store: EventStore,
+) -> None:
+    from sqlalchemy import text
+
+    from audit.tree import verify_tree
+    from tests.integration.store.raw_sql import raw_transaction
+
+    await grown(store, 3)
+    size = await (await caught_up(store)).size()
+    assert await verify_tree(store) == (size, None)
+    async with raw_transaction(store.url) as connection:
+        await connection.execute(
+            text("UPDATE merkle_subtrees SET hash = :h WHERE level = 0 AND idx = 1"),
+            {"h": "00" * 32},
+        )
+    leaves, finding = await verify_tree(store)
+    assert leaves == size and finding is not None
+    assert "level 0, index 1 (positions 2..2) does not hash" in finding
