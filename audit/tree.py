@@ -4,10 +4,10 @@ O(log n) hashes and never the log itself."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Final, TypeVar
 
-from sqlalchemy import Table, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit import merkle
@@ -16,6 +16,8 @@ from store.eventstore import EventStore
 from store.projections import ProjectionRunner
 from store.records import StoredEvent
 from store.schema import LOG_COLUMNS, merkle_subtrees
+
+T = TypeVar("T")
 
 TREE: Final = "merkle_tree"
 """The projection's name: its position is the tree's size."""
@@ -30,6 +32,20 @@ def edge(size: int) -> list[tuple[int, int]]:
             nodes.append((level, start >> level))
             start += 1 << level
     return nodes
+
+
+def _among(nodes: Collection[tuple[int, int]]) -> ColumnElement[bool]:
+    """Rows of these (level, index) pairs, as a condition each database answers from the
+    primary key (a row-value IN is scanned by SQLite)."""
+    by_level: dict[int, list[int]] = {}
+    for level, index in nodes:
+        by_level.setdefault(level, []).append(index)
+    return or_(
+        *(
+            and_(merkle_subtrees.c.level == level, merkle_subtrees.c.idx.in_(sorted(indexes)))
+            for level, indexes in sorted(by_level.items())
+        )
+    )
 
 
 class MerkleProjection:
@@ -49,11 +65,7 @@ class MerkleProjection:
         stored = (
             {
                 (row.level, row.idx): bytes.fromhex(row.hash)
-                for row in await connection.execute(
-                    select(merkle_subtrees).where(
-                        tuple_(merkle_subtrees.c.level, merkle_subtrees.c.idx).in_(wanted)
-                    )
-                )
+                for row in await connection.execute(select(merkle_subtrees).where(_among(wanted)))
             }
             if wanted
             else {}
@@ -105,13 +117,29 @@ class StoredTree:
         return self._cache[key]
 
     async def root(self, size: int) -> bytes:
-        return await merkle.range_hash(self.subtree, 0, size)
+        return await self._read_once(lambda nodes: merkle.range_hash(nodes, 0, size))
 
     async def inclusion(self, index: int, size: int) -> list[bytes]:
-        return await merkle.inclusion_proof(self.subtree, index, size)
+        return await self._read_once(lambda nodes: merkle.inclusion_proof(nodes, index, size))
 
     async def consistency(self, old: int, new: int) -> list[bytes]:
-        return await merkle.consistency_proof(self.subtree, old, new)
+        return await self._read_once(lambda nodes: merkle.consistency_proof(nodes, old, new))
+
+    async def _read_once(self, compute: Callable[[merkle.Subtrees], Awaitable[T]]) -> T:
+        """Run `compute` once to learn which subtrees it reads (its path depends on sizes,
+        never on hashes), fetch them in one query, then run it on them."""
+        wanted: set[tuple[int, int]] = set()
+
+        async def noting(level: int, index: int) -> bytes:
+            wanted.add((level, index))
+            return bytes(32)
+
+        await compute(noting)
+        missing = wanted - self._cache.keys()
+        if missing:
+            rows = await self._store.read(select(merkle_subtrees).where(_among(missing)))
+            self._cache.update({(r.level, r.idx): bytes.fromhex(r.hash) for r in rows})
+        return await compute(self.subtree)
 
 
 async def caught_up(store: EventStore) -> StoredTree:

@@ -8,7 +8,19 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from cli import audit, demo, doctor, member, operator, stack, tokens, transparency, views, webhooks
+from cli import (
+    audit,
+    checkpoints,
+    demo,
+    doctor,
+    member,
+    operator,
+    stack,
+    tokens,
+    transparency,
+    views,
+    webhooks,
+)
 from cli.parsing import as_typed
 from domain.errors import ConcordError
 from runtime.process import leave
@@ -23,6 +35,7 @@ app = typer.Typer(
 for module in (operator, member, views, stack, demo, doctor):
     app.registered_commands.extend(module.app.registered_commands)
 audit.app.registered_commands.extend(transparency.app.registered_commands)
+audit.app.registered_commands.extend(checkpoints.app.registered_commands)
 app.add_typer(audit.app, name="audit")
 app.add_typer(views.roster_app, name="roster")
 app.add_typer(stack.db_app, name="db")

@@ -12,6 +12,7 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Final
 
 import structlog
@@ -20,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.checkpoints import CheckpointActivities
 from activities.deliver import DecisionActivities
 from activities.events import EventActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
@@ -28,12 +30,14 @@ from audit.tree import MerkleProjection
 from domain.errors import InvalidInput
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
+from runtime.schedules import AuditTreeSigner, ensure_checkpoint_schedule
 from runtime.settings import Settings
 from runtime.temporal import connect
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
+from workflows.checkpoints import CheckpointWorkflow
 from workflows.decision import SEARCH_ATTRIBUTES, DecisionWorkflow
 from workflows.supersession import SupersessionWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookFanOutWorkflow
@@ -88,14 +92,24 @@ def build_worker(
     task_queue: str,
     notifier: Notifier | None = None,
     options: WorkerOptions | None = None,
+    *,
+    signing_key_file: Path | None = None,
+    log_origin: str | None = None,
 ) -> Worker:
     """A worker for Concord's workflows and their activities, wired to `store`; notable events
-    go to `notifier` (the log by default) and to the webhooks they concern."""
+    go to `notifier` (the log by default) and to the webhooks they concern; checkpoints are
+    signed with the key in `signing_key_file` (none without it) for `log_origin`."""
     events = EventActivities(store, client)
     notify = NotifyActivities(notifier or LogNotifier(), WebhookNotifier(client, task_queue))
     webhooks = WebhookActivities(store)
     fan_out = FanOutActivities(client, store, task_queue)
     decisions = DecisionActivities(store, DecisionClient(client, task_queue).deliver)
+    checkpoints = CheckpointActivities(
+        store,
+        signing_key_file,
+        log_origin or Settings.model_fields["log_origin"].default,
+        AuditTreeSigner(),
+    )
     options = options or WorkerOptions()
     return Worker(
         client,
@@ -105,6 +119,7 @@ def build_worker(
             SupersessionWorkflow,
             WebhookFanOutWorkflow,
             WebhookDeliveryWorkflow,
+            CheckpointWorkflow,
         ],
         activities=[
             events.append_events,
@@ -114,6 +129,7 @@ def build_worker(
             decisions.deliver_command,
             webhooks.deliver_webhook,
             fan_out.fan_out_webhooks,
+            checkpoints.publish_checkpoint,
         ],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=options.max_concurrent_activities,
@@ -153,7 +169,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     async with (
         opened_store(settings) as store,
         build_worker(
-            client, store, settings.task_queue, options=WorkerOptions.from_settings(settings)
+            client,
+            store,
+            settings.task_queue,
+            options=WorkerOptions.from_settings(settings),
+            signing_key_file=settings.signing_key_file,
+            log_origin=settings.log_origin,
         ),
     ):
         log.info(
@@ -235,8 +256,15 @@ async def embedded_stack(
                     store,
                     settings.task_queue,
                     options=WorkerOptions.from_settings(settings),
+                    signing_key_file=settings.signing_key_file,
+                    log_origin=settings.log_origin,
                 ),
             ):
+                await ensure_checkpoint_schedule(
+                    client,
+                    settings.task_queue,
+                    timedelta(seconds=settings.checkpoint_interval_seconds),
+                )
                 yield Stack(
                     settings, server, store, DecisionClient(client, settings.task_queue), runner
                 )

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         default=None, description="the log's signing key; defaults to <data_dir>/log.key"
     )
     log_format: Literal["auto", "console", "json"] = "auto"
+    checkpoint_interval_seconds: int = Field(
+        default=300, ge=10, le=86_400, description="how often the log's checkpoint is published"
+    )
     worker_max_concurrent_activities: int = Field(default=50, ge=1, le=10_000)
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=2, le=10_000)
     worker_max_cached_workflows: int = Field(default=1000, ge=0, le=1_000_000)

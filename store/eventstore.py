@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store import archive, side_logs, tracking
+from store import checkpoints as checkpoint_book
 from store import tokens as token_book
 from store import webhooks as webhook_book
 from store.appending import stored_event
@@ -331,6 +332,26 @@ class EventStore:
         """Up to `limit` webhook deliveries (to one webhook, if given), latest attempt first."""
         async with self._backend.reading() as connection:
             return await webhook_book.recent_deliveries(connection, webhook_id, limit)
+
+    async def keep_checkpoint(
+        self, size: int, root: bytes, signed: str
+    ) -> checkpoint_book.KeptCheckpoint:
+        """Keep a published checkpoint of the tree of `size` (root hash, signed note); a size
+        kept already is not kept twice: the kept one, or InvalidHistory if its root differs."""
+        async with self._backend.writing() as connection:
+            return await checkpoint_book.keep(connection, size, root, signed)
+
+    async def checkpoints(
+        self, after: int = 0, limit: int = 100
+    ) -> list[checkpoint_book.KeptCheckpoint]:
+        """Up to `limit` kept checkpoints past position `after`, oldest first."""
+        async with self._backend.reading() as connection:
+            return await checkpoint_book.kept_after(connection, after, limit)
+
+    async def latest_checkpoint(self) -> checkpoint_book.KeptCheckpoint | None:
+        """The checkpoint kept last; None before the first."""
+        async with self._backend.reading() as connection:
+            return await checkpoint_book.latest(connection)
 
     async def _select(self, query: Select[Any]) -> list[StoredEvent]:
         rows = await self._backend.rows(query)

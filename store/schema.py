@@ -275,3 +275,15 @@ merkle_subtrees = Table(
 )
 """The log's Merkle tree (audit.tree): the hash of each complete subtree, level L index k
 covering leaves [k * 2^L, (k + 1) * 2^L), leaf i being the event at position i + 1."""
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("size", Position, nullable=False, unique=True),
+    Column("root", HASH, nullable=False),
+    Column("signed", Text, nullable=False),
+    Column("created_at", INSTANT, nullable=False),
+)
+"""The log's published checkpoints (store.checkpoints), append-only: one per tree size, its root
+hash (hex) and the signed note as it was published."""

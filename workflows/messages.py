@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -251,3 +251,23 @@ class WebhookFanOutInput(Message):
 class WebhookFanOutResult(Message):
     deliveries: int
     """How many deliveries the event concerned (started now, or earlier)."""
+
+
+PUBLISH_CHECKPOINT: Final = "concord.publish_checkpoint"
+CHECKPOINT_SCHEDULE_ID: Final = "concord-checkpoints"
+"""The one schedule that publishes the log's checkpoints, whatever the task queue."""
+CHECKPOINT_WORKFLOW_ID: Final = "concord-checkpoint"
+"""The id of the scheduled runs (Temporal appends the time each is started)."""
+
+
+class CheckpointInput(Message):
+    """A run of the checkpoint publisher: it needs nothing but the log as it stands."""
+
+
+class CheckpointResult(Message):
+    outcome: Literal["kept", "unchanged", "no_key"]
+    """`kept`: a checkpoint of a larger tree was signed and kept; `unchanged`: the tree has
+    not grown since the latest kept one; `no_key`: there is no signing key to sign with."""
+    size: int = 0
+    root: str = ""
+    """The tree's size and root hash (hex) as the run found it; 0 and "" without a key."""

@@ -1,0 +1,88 @@
+"""The activity that publishes the log's checkpoints: the tree caught up to the log's head,
+signed with the installation's key and kept in the store, once per tree size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+from temporalio import activity
+
+from domain.errors import InvalidHistory, InvalidInput
+from store.eventstore import EventStore
+from workflows.failures import to_failure
+from workflows.messages import PUBLISH_CHECKPOINT, CheckpointInput, CheckpointResult
+
+log = structlog.get_logger(__name__)
+
+
+class TreeSigner(Protocol):
+    """The log's Merkle tree and the checkpoint's signature: the audit layer's, which the
+    composition root hands in (activities and audits do not import each other)."""
+
+    async def head(self, store: EventStore) -> tuple[int, bytes]:
+        """The size and root hash of the log's tree, caught up to the log's head first."""
+        ...
+
+    def sign(self, key: str, origin: str, size: int, root: bytes) -> str:
+        """The signed note of the checkpoint (origin, size, root), signed with the signer key
+        `key` (as the key file holds it); InvalidInput when the key or the origin is not one."""
+        ...
+
+
+class CheckpointActivities:
+    """Publishes checkpoints into the store, signed with the key in `key_file`; without a key
+    file it publishes nothing, and says so, each time it runs."""
+
+    def __init__(
+        self, store: EventStore, key_file: Path | None, origin: str, tree: TreeSigner
+    ) -> None:
+        self._store = store
+        self._key_file = key_file
+        self._origin = origin
+        self._tree = tree
+
+    @activity.defn(name=PUBLISH_CHECKPOINT)
+    async def publish_checkpoint(self, input: CheckpointInput) -> CheckpointResult:
+        """Sign and keep a checkpoint of the tree at the log's head, unless the tree has not
+        grown since the latest kept one. A log that lost or changed kept events fails the run,
+        with no retry: that is for the operators, not for another attempt."""
+        info = activity.info()
+        bound = log.bind(workflow_id=info.workflow_id, run_id=info.workflow_run_id)
+        if self._key_file is None or not self._key_file.exists():
+            bound.warning(
+                "no checkpoint published: no signing key (make one with `concord audit keygen`)",
+                key_file=str(self._key_file),
+            )
+            return CheckpointResult(outcome="no_key")
+        try:
+            key = self._read_key(self._key_file)
+            size, root = await self._tree.head(self._store)
+            latest = await self._store.latest_checkpoint()
+            if latest is not None and size < latest.size:
+                raise InvalidHistory(
+                    f"the log's tree has {size} leaves, fewer than the {latest.size} of the "
+                    f"checkpoint #{latest.position}: the log lost events"
+                )
+            # An empty log counts as kept at 0; a kept size with another root is refused below.
+            unchanged = (
+                size == 0 if latest is None else (latest.size, latest.root) == (size, root.hex())
+            )
+            if unchanged:
+                return CheckpointResult(outcome="unchanged", size=size, root=root.hex())
+            kept = await self._store.keep_checkpoint(
+                size, root, self._tree.sign(key, self._origin, size, root)
+            )
+        except (InvalidHistory, InvalidInput) as error:
+            bound.error("no checkpoint published", error=error.line())
+            raise to_failure(error) from error
+        bound.info("checkpoint published", position=kept.position, size=size, root=kept.root)
+        return CheckpointResult(outcome="kept", size=size, root=kept.root)
+
+    @staticmethod
+    def _read_key(path: Path) -> str:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InvalidInput("CONCORD_LOG_KEY_FILE", f"cannot read {path}: {error}") from None

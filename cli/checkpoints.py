@@ -1,0 +1,68 @@
+"""`concord audit checkpoints`: the log's checkpoints published on schedule and kept, and the
+latest one's signed note, as an auditor takes it away."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+import typer
+from rich.table import Table
+
+from cli.session import JsonOption, emit, event_store, out, run
+from domain.errors import NotFound
+from store.checkpoints import KeptCheckpoint
+
+app = typer.Typer()
+
+_PAGE: Final = 1_000
+
+
+@app.command("checkpoints")
+def checkpoints_command(
+    latest: Annotated[
+        bool, typer.Option("--latest", help="Print the latest checkpoint's signed note.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the checkpoints published and kept, oldest first: tree size, root hash, when.
+    With --latest, print the latest one's signed note (what `prove --checkpoint` takes).
+
+    Example: concord audit checkpoints --latest > cp-latest
+    """
+
+    async def work() -> None:
+        async with event_store() as store:
+            if latest:
+                found = await store.latest_checkpoint()
+                if found is None:
+                    raise NotFound(
+                        "no checkpoint kept yet: the schedule publishes one when the "
+                        "log has grown and there is a signing key"
+                    )
+                emit(found, as_json, lambda: print(found.signed, end=""))
+                return
+            kept: list[KeptCheckpoint] = []
+            while page := await store.checkpoints(kept[-1].position if kept else 0, _PAGE):
+                kept.extend(page)
+
+        def human() -> None:
+            if not kept:
+                out.print("no checkpoints kept")
+                return
+            table = Table("#", "size", "root", "created")
+            for checkpoint in kept:
+                table.add_row(
+                    str(checkpoint.position),
+                    str(checkpoint.size),
+                    checkpoint.root,
+                    checkpoint.created_at.isoformat(timespec="seconds"),
+                )
+            out.print(table)
+
+        emit(
+            {"checkpoints": [c.model_dump(mode="json", exclude={"signed"}) for c in kept]},
+            as_json,
+            human,
+        )
+
+    run(work())

@@ -1,0 +1,91 @@
+"""The schedule that publishes the log's checkpoints, kept in Temporal under a fixed id, and the
+audit layer's tree and signer its activity is given."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleHandle,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from audit.checkpoint import Checkpoint, check_origin
+from audit.note import Signer
+from audit.tree import caught_up
+from store.eventstore import EventStore
+from workflows.checkpoints import CheckpointWorkflow
+from workflows.messages import CHECKPOINT_SCHEDULE_ID, CHECKPOINT_WORKFLOW_ID, CheckpointInput
+
+
+class AuditTreeSigner:
+    """The log's stored Merkle tree and the C2SP checkpoint signed as a note
+    (activities.checkpoints.TreeSigner)."""
+
+    async def head(self, store: EventStore) -> tuple[int, bytes]:
+        tree = await caught_up(store)
+        size = await tree.size()
+        return size, await tree.root(size)
+
+    def sign(self, key: str, origin: str, size: int, root: bytes) -> str:
+        return Signer.parse(key).sign(Checkpoint(check_origin(origin), size, root).text())
+
+
+def checkpoint_schedule(task_queue: str, interval: timedelta) -> Schedule:
+    """A CheckpointWorkflow on `task_queue` every `interval`; a run still under way when the
+    next is due makes it skipped, and runs missed while Temporal was down are not made up."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            CheckpointWorkflow.run,
+            CheckpointInput(),
+            id=CHECKPOINT_WORKFLOW_ID,
+            task_queue=task_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=interval),
+    )
+
+
+async def ensure_checkpoint_schedule(
+    client: Client, task_queue: str, interval: timedelta
+) -> ScheduleHandle:
+    """The checkpoint schedule (`concord-checkpoints`), created if missing and otherwise made
+    to start CheckpointWorkflow on `task_queue` every `interval`; whether an operator paused it
+    is kept."""
+    wanted = checkpoint_schedule(task_queue, interval)
+    try:
+        return await client.create_schedule(CHECKPOINT_SCHEDULE_ID, wanted)
+    except ScheduleAlreadyRunningError:
+        pass
+    handle = client.get_schedule_handle(CHECKPOINT_SCHEDULE_ID)
+
+    def updated(current: ScheduleUpdateInput) -> ScheduleUpdate | None:
+        existing = current.description.schedule
+        if _same(existing, wanted):
+            return None
+        return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=existing.state))
+
+    await handle.update(updated)
+    return handle
+
+
+def _same(existing: Schedule, wanted: Schedule) -> bool:
+    action, expected = existing.action, wanted.action
+    return (
+        isinstance(action, ScheduleActionStartWorkflow)
+        and isinstance(expected, ScheduleActionStartWorkflow)
+        and (action.workflow, action.task_queue) == (expected.workflow, expected.task_queue)
+        and [i.every for i in existing.spec.intervals] == [i.every for i in wanted.spec.intervals]
+        and existing.policy.overlap == wanted.policy.overlap
+        and existing.policy.catchup_window == wanted.policy.catchup_window
+    )

@@ -1,0 +1,103 @@
+"""The log's published checkpoints, kept append-only: one per tree size, its root hash and the
+signed note as it was published, so an auditor can later ask for any of them.
+
+A tree size has one root for as long as the log is append-only: a checkpoint offered again for
+a kept size is the kept one, and a different root for it is InvalidHistory, the log rewritten.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.errors import InvalidHistory, InvalidInput
+from store.engine import insert_unless_present
+from store.hashing import format_instant, parse_instant
+from store.schema import checkpoints
+
+
+class KeptCheckpoint(BaseModel):
+    """A published checkpoint as kept: numbered in the order kept (increasing, not always
+    gap-free), the tree's size and root hash (hex), the signed note."""
+
+    model_config = ConfigDict(frozen=True)
+
+    position: int
+    size: int
+    root: str
+    signed: str
+    created_at: datetime
+
+
+async def keep(connection: AsyncConnection, size: int, root: bytes, signed: str) -> KeptCheckpoint:
+    """Keep the checkpoint of the tree of `size` in the connection's writing transaction; the
+    kept one if that size is kept already with the same root, InvalidHistory if with another."""
+    if size < 0:
+        raise InvalidInput("size", "a tree size is at least 0")
+    if len(root) != 32:
+        raise InvalidInput("root", "a root hash is 32 bytes")
+    if not signed.strip():
+        raise InvalidInput("signed", "the signed note is empty")
+    kept = await _of_size(connection, size)
+    if kept is None:
+        row = {
+            "size": size,
+            "root": root.hex(),
+            "signed": signed,
+            "created_at": format_instant(datetime.now(UTC)),
+        }
+        await connection.execute(
+            insert_unless_present(connection.dialect.name, checkpoints, ["size"], row)
+        )
+        kept = await _of_size(connection, size)
+        assert kept is not None
+    if kept.root != root.hex():
+        raise InvalidHistory(
+            f"the tree of {size} has root {root.hex()}, but the checkpoint #{kept.position} "
+            f"kept for that size has {kept.root}: the log was rewritten"
+        )
+    return kept
+
+
+async def kept_after(
+    connection: AsyncConnection, after: int = 0, limit: int = 100
+) -> list[KeptCheckpoint]:
+    """Up to `limit` kept checkpoints past position `after`, oldest first."""
+    if limit < 1:
+        raise InvalidInput("limit", "must be at least 1")
+    rows = await connection.execute(
+        select(checkpoints)
+        .where(checkpoints.c.position > after)
+        .order_by(checkpoints.c.position)
+        .limit(limit)
+    )
+    return [_kept(dict(row._mapping)) for row in rows]
+
+
+async def latest(connection: AsyncConnection) -> KeptCheckpoint | None:
+    """The checkpoint kept last; None before the first."""
+    row = (
+        await connection.execute(
+            select(checkpoints).order_by(checkpoints.c.position.desc()).limit(1)
+        )
+    ).first()
+    return None if row is None else _kept(dict(row._mapping))
+
+
+async def _of_size(connection: AsyncConnection, size: int) -> KeptCheckpoint | None:
+    row = (await connection.execute(select(checkpoints).where(checkpoints.c.size == size))).first()
+    return None if row is None else _kept(dict(row._mapping))
+
+
+def _kept(row: dict[str, Any]) -> KeptCheckpoint:
+    return KeptCheckpoint(
+        position=int(row["position"]),
+        size=int(row["size"]),
+        root=str(row["root"]),
+        signed=str(row["signed"]),
+        created_at=parse_instant(str(row["created_at"])),
+    )

@@ -1,0 +1,140 @@
+"""The checkpoint workflow publishes a signed checkpoint of the log's tree and keeps it, once per
+tree size; without a signing key it publishes nothing and does not fail."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Final
+
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from audit.checkpoint import open_checkpoint
+from audit.merkle import verify_consistency
+from audit.note import Signer
+from audit.tree import StoredTree
+from domain.errors import InvalidHistory
+from runtime.bootstrap import build_worker
+from store.eventstore import EventStore
+from tests.integration.store.test_read_models import record
+from tests.unit.domain.scenario import Scenario
+from workflows.checkpoints import CheckpointWorkflow
+from workflows.failures import from_failure
+from workflows.messages import CheckpointInput, CheckpointResult
+
+ORIGIN: Final = "concord.test/log"
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> Signer:
+    signer = Signer.generate(ORIGIN)
+    (tmp_path / "log.key").write_text(signer.encode() + "\n")
+    return signer
+
+
+@pytest.fixture
+async def signing_worker(
+    env: WorkflowEnvironment, store: EventStore, task_queue: str, tmp_path: Path, key: Signer
+) -> AsyncIterator[Worker]:
+    """A worker given the key file, as `concord dev` and `worker.py` give it from settings."""
+    async with build_worker(
+        env.client, store, task_queue, signing_key_file=tmp_path / "log.key", log_origin=ORIGIN
+    ) as running:
+        yield running
+
+
+async def published(env: WorkflowEnvironment, task_queue: str) -> CheckpointResult:
+    result: CheckpointResult = await env.client.execute_workflow(
+        CheckpointWorkflow.run,
+        CheckpointInput(),
+        id=f"checkpoint-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+    return result
+
+
+async def test_a_run_keeps_a_signed_checkpoint_of_the_log_and_the_next_keeps_nothing_new(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    head, _ = await store.head()
+
+    first = await published(env, task_queue)
+    again = await published(env, task_queue)
+
+    root = await StoredTree(store).root(head)
+    assert first == CheckpointResult(outcome="kept", size=head, root=root.hex())
+    assert again == CheckpointResult(outcome="unchanged", size=head, root=root.hex())
+    [kept] = await store.checkpoints()
+    assert await store.latest_checkpoint() == kept
+    signed = open_checkpoint(kept.signed, key.verifier, ORIGIN)
+    assert (kept.size, kept.root, signed.size, signed.root) == (head, root.hex(), head, root)
+
+
+async def test_a_run_after_the_log_grew_keeps_a_checkpoint_that_extends_the_last(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    await published(env, task_queue)
+    await record(store, Scenario("d-checkpoint-2").planned())
+
+    grown = await published(env, task_queue)
+
+    old, new = (open_checkpoint(c.signed, key.verifier) for c in await store.checkpoints())
+    assert grown.outcome == "kept"
+    assert new.size == grown.size == (await store.head())[0] > old.size
+    proof = await StoredTree(store).consistency(old.size, new.size)
+    assert verify_consistency(old.size, new.size, old.root, new.root, proof)
+
+
+async def test_an_empty_log_gets_no_checkpoint(
+    env: WorkflowEnvironment, store: EventStore, task_queue: str, signing_worker: Worker
+) -> None:
+    assert await published(env, task_queue) == CheckpointResult(
+        outcome="unchanged", size=0, root=(await StoredTree(store).root(0)).hex()
+    )
+    assert await store.checkpoints() == []
+
+
+async def test_without_a_key_file_a_run_publishes_nothing_and_succeeds(
+    env: WorkflowEnvironment, store: EventStore, task_queue: str, tmp_path: Path
+) -> None:
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    async with build_worker(
+        env.client, store, task_queue, signing_key_file=tmp_path / "none.key", log_origin=ORIGIN
+    ):
+        assert await published(env, task_queue) == CheckpointResult(outcome="no_key")
+    async with build_worker(env.client, store, task_queue):
+        assert await published(env, task_queue) == CheckpointResult(outcome="no_key")
+
+    assert await store.checkpoints() == []
+
+
+async def test_a_log_whose_kept_size_has_another_root_fails_the_run_and_keeps_nothing(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    head, _ = await store.head()
+    forged = await store.keep_checkpoint(head, b"\x00" * 32, key.sign(f"{ORIGIN}\n{head}\nx\n"))
+
+    with pytest.raises(WorkflowFailureError) as failed:
+        await published(env, task_queue)
+
+    assert isinstance(from_failure(failed.value), InvalidHistory)
+    assert await store.checkpoints() == [forged]
