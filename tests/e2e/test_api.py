@@ -17,6 +17,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from api.limits import Limits
 from api.main import api_app
 from api.server import serving
 from audit.checkpoint import open_checkpoint
@@ -46,6 +47,7 @@ class Api:
     keys: dict[str, str]
     """Each principal's token: members by code, `operator`, `auditor`."""
     log_key: Verifier
+    decisions: DecisionClient
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -114,7 +116,7 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
                     await tokens.issue(Role.OPERATOR, "secretariat", "operator:test")
                 ).token
                 keys["auditor"] = (await tokens.issue(Role.AUDITOR, "ana", "operator:test")).token
-                yield Api(http, store, tokens, keys, key.verifier)
+                yield Api(http, store, tokens, keys, key.verifier, decisions)
     finally:
         await store.close()
 
@@ -338,3 +340,21 @@ async def test_the_transparency_log_is_served_under_log_with_the_specs_caching(a
         gone = await api.http.get(missing, headers=api.auth("RUS"))
         assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
     assert (await api.http.get("/log/checkpoint")).status_code == 401
+
+
+async def test_a_token_over_its_rate_gets_429_naming_the_limit(api: Api) -> None:
+    port = free_port()
+    app = api_app(api.decisions, api.store, Limits(requests_per_second=0.5, burst=3))
+    async with (
+        serving(app, "127.0.0.1", port),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        answers = [
+            (await http.get("/roster", headers=api.auth("RUS"))).status_code for _ in range(5)
+        ]
+        limited = await http.get("/roster", headers=api.auth("RUS"))
+        other = await http.get("/roster", headers=api.auth("USA"))
+    assert answers[:3] == [200, 200, 200] and answers[3:] == [429, 429]
+    error = limited.json()["error"]
+    assert error["code"] == "rate_limited" and "0.5 requests per second" in error["message"]
+    assert other.status_code == 200, "each token has its own rate"

@@ -8,9 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.conftest import CONCORD, Stack, WorkerProcess
+from tests.e2e.conftest import CONCORD, Stack, WorkerProcess, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -61,3 +63,31 @@ def test_the_projector_stopped_with_sigterm_exits_0_every_time(
 
     assert codes == [0] * PROJECTOR_STOPS, log.read_text()[-4000:]
     assert log.read_text().count('"projector stopping"') == PROJECTOR_STOPS
+
+
+def test_the_api_alone_serves_and_stopped_with_sigterm_exits_0(
+    dev_server: WorkflowEnvironment, store_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CONCORD_DATABASE_URL": store_url,
+        "CONCORD_TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
+        "CONCORD_API_PORT": str(port),
+        "CONCORD_LOG_FORMAT": "json",
+    }
+    log = tmp_path / "api.log"
+    for number in range(1, 4):
+        with log.open("ab") as out:
+            process = subprocess.Popen([CONCORD, "api"], env=env, stdout=out, stderr=out)
+        deadline = time.monotonic() + 30
+        while log.read_text().count('"api running"') < number:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        health = httpx.get(f"http://127.0.0.1:{port}/health")
+        assert health.json() == {"status": "ok"}
+        unauthenticated = httpx.get(f"http://127.0.0.1:{port}/decisions")
+        assert unauthenticated.status_code == 401
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, log.read_text()[-4000:]
+    assert log.read_text().count('"api stopped"') == 3
