@@ -12,13 +12,16 @@ from typing import Annotated
 import typer
 
 from audit import checkpoint as cp
+from audit.export import FORMATS, csv_text, html_page, jsonl
 from audit.note import Signer, Verifier
 from audit.tiles import write_tiles
 from audit.tree import caught_up
 from audit.witness import Witness, witness
 from cli.session import JsonOption, emit, event_store, out, run, settings
+from domain.decider import replay
 from domain.errors import InvalidInput, NotFound
 from runtime.settings import Settings
+from store.decision_events import domain_event
 
 app = typer.Typer()
 
@@ -234,3 +237,49 @@ def witness_key(
     Example: concord audit witness-key --state ./w
     """
     print(Witness.in_state(state, name).key.encode())
+
+
+@app.command()
+def export(
+    decision_id: Annotated[str, typer.Argument(metavar="ID")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
+    format: Annotated[
+        str, typer.Option("--format", help="jsonl, csv, or html (a self-contained page).")
+    ] = "html",
+) -> None:
+    """Export a decision as evidence: its events (jsonl, csv), or its timeline as one HTML
+    page with the checkpoint and the inclusion proof of its last event embedded.
+
+    Example: concord audit export d-terror --format html -o d-terror.html
+    """
+    if format not in FORMATS:
+        raise InvalidInput("format", f"one of {', '.join(FORMATS)}, not {format!r}")
+
+    async def work() -> None:
+        current = settings()
+        async with event_store(current) as store:
+            events = await store.stream(decision_id)
+            if not events:
+                raise NotFound(f"no decision {decision_id}")
+            if format == "jsonl":
+                write(jsonl(events), output)
+                return
+            if format == "csv":
+                write(csv_text(events), output)
+                return
+            state = replay(domain_event(e) for e in events)
+            assert state is not None
+            refused = await store.refusals(decision_id=decision_id, limit=10_000)
+            signed = proof_json = vkey = None
+            if current.signing_key_file.exists():
+                key = signer(current)
+                tree = await caught_up(store)
+                made = await cp.current(store, tree, current.log_origin)
+                signed = key.sign(made.text())
+                last = events[-1].position
+                inclusion = await cp.prove_inclusion(store, tree, signed, made, last)
+                proof_json, vkey = inclusion.model_dump_json(indent=2), key.verifier.encode()
+            write(html_page(state, events, refused, signed, proof_json, vkey), output)
+        out.print(f"{decision_id} exported to {output} ({format})")
+
+    run(work())

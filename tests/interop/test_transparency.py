@@ -256,3 +256,31 @@ def test_the_tiles_are_verified_by_go_and_written_again_only_where_the_log_grew(
     data[0] ^= 1
     tampered.write_bytes(bytes(data))
     assert subprocess.run([go_tiles, vkey, str(out)], capture_output=True).returncode == 1
+
+
+def test_a_decision_exports_as_events_and_as_a_page_whose_embedded_proof_checks(
+    auditor: tuple[Auditor, str],
+) -> None:
+    import html
+    import re
+
+    audit, url = auditor
+    asyncio.run(grow(url, "d-one"))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    lines = audit.file("e.jsonl", "export", "d-one", "--format", "jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["stream_version"] for e in events] == list(range(1, len(events) + 1))
+    table = audit.file("e.csv", "export", "d-one", "--format", "csv").read_text().splitlines()
+    assert table[0].startswith("position,stream_version") and len(table) == len(events) + 1
+
+    page = audit.file("e.html", "export", "d-one").read_text()
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert "Round 1" in page and "silent" in page and "ConsensusRoundOpened" in page
+    proof = re.search(r'<pre id="proof">(.*?)</pre>', page, re.S)
+    assert proof is not None
+    extracted = audit.home / "from-page.json"
+    extracted.write_text(html.unescape(proof.group(1)))
+    checked = audit.run("check", str(extracted), "--key", vkey)
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(extracted.read_text())["position"] == events[-1]["position"]
+    assert "format" in audit.run("export", "d-one", "--format", "pdf", "-o", "x").stderr
