@@ -284,3 +284,69 @@ def test_a_decision_exports_as_events_and_as_a_page_whose_embedded_proof_checks(
     assert checked.returncode == 0, checked.stderr
     assert json.loads(extracted.read_text())["position"] == events[-1]["position"]
     assert "format" in audit.run("export", "d-one", "--format", "pdf", "-o", "x").stderr
+
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = HERE.parents[1] / "docs" / "export-timeline.png"
+
+
+async def answered(url: str, decision_id: str) -> None:
+    from store.eventstore import open_store
+
+    scenario = Scenario(decision_id).round_open()
+    text_hash = scenario.s.round(1).text_hash
+    scenario.do("concur", "USA", round=1, text_hash=text_hash)
+    scenario.do("break_silence", "RUS", round=1, text_hash=text_hash, reasons="Too narrow")
+    scenario.do("register_concern", "NOR", round=1, statement="Human rights safeguards")
+    store: EventStore = await open_store(url)
+    try:
+        await record(store, scenario)
+    finally:
+        await store.close()
+
+
+def test_the_exported_page_renders_the_timeline_in_chromium(
+    auditor: tuple[Auditor, str], tmp_path: Path
+) -> None:
+    """Opened in a browser (Playwright driving Debian's chromium), the page shows the rounds
+    and each member's answer, offline; its screenshot is kept in docs/ when asked for
+    (CONCORD_UPDATE_SCREENSHOTS=1)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CONCORD_REQUIRE_INTEROP") == "1":
+            pytest.fail("chromium is not installed; CONCORD_REQUIRE_INTEROP=1 requires it")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    audit, url = auditor
+    asyncio.run(answered(url, "d-page"))
+    audit.ok("keygen")
+    page_file = audit.file("d-page.html", "export", "d-page")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1400})
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(page_file.as_uri())
+            round_one = page.locator("#round-1")
+            assert "Round 1" in round_one.inner_text()
+            rows = page.locator("#round-1 + p + table tr")
+            answers = {
+                cells[0]: cells[1]
+                for cells in (
+                    rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())
+                )
+                if cells
+            }
+            assert answers["USA"] == "concurred"
+            assert answers["RUS"] == "objected: Too narrow"
+            assert answers["GBR"] == "silent" and len(answers) >= 20
+            assert "Human rights safeguards" in page.inner_text("body")
+            assert requests == [page_file.as_uri()], "the page loads nothing else"
+            shot = tmp_path / "export-timeline.png"
+            page.screenshot(path=str(shot), full_page=False)
+            assert shot.stat().st_size > 10_000
+            if os.environ.get("CONCORD_UPDATE_SCREENSHOTS") == "1":
+                shutil.copyfile(shot, SCREENSHOT)
+        finally:
+            browser.close()
