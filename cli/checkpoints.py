@@ -3,13 +3,16 @@ latest one's signed note, as an auditor takes it away."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Final
 
 import typer
 from rich.table import Table
 
-from cli.session import JsonOption, emit, event_store, out, run
+from cli.session import JsonOption, emit, event_store, out, run, settings
 from domain.errors import NotFound
+from runtime.schedules import ensure_checkpoint_schedule
+from runtime.temporal import connect
 from store.checkpoints import KeptCheckpoint
 
 app = typer.Typer()
@@ -64,5 +67,23 @@ def checkpoints_command(
             as_json,
             human,
         )
+
+    run(work())
+
+
+@app.command("schedule")
+def schedule() -> None:
+    """Create (or update) the Temporal Schedule that publishes a checkpoint every
+    CONCORD_CHECKPOINT_INTERVAL_SECONDS: once per deployment (`concord dev` does it itself).
+
+    Example: concord audit schedule
+    """
+
+    async def work() -> None:
+        current = settings()
+        client = await connect(current.temporal_address, current.temporal_namespace)
+        interval = timedelta(seconds=current.checkpoint_interval_seconds)
+        handle = await ensure_checkpoint_schedule(client, current.task_queue, interval)
+        out.print(f"schedule {handle.id}: a checkpoint every {interval}")
 
     run(work())

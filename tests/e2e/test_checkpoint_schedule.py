@@ -113,3 +113,32 @@ def test_concord_dev_publishes_a_signed_checkpoint_of_the_log_on_its_schedule(
     checkpoint = open_checkpoint(latest.stdout, verifier, "concord.local/log")
     assert (checkpoint.size, checkpoint.root.hex()) == (kept[-1]["size"], kept[-1]["root"])
     assert checkpoint.size >= 1
+
+
+async def test_concord_audit_schedule_creates_it_for_a_deployment(client: Client) -> None:
+    import os
+    import subprocess
+
+    from tests.e2e.conftest import CONCORD
+
+    env = {
+        **os.environ,
+        "CONCORD_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "CONCORD_TASK_QUEUE": "concord-deployed",
+        "CONCORD_CHECKPOINT_INTERVAL_SECONDS": "600",
+    }
+    for _ in range(2):  # a one-shot service may run again: still one schedule
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [CONCORD, "audit", "schedule"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    description = await described(client)
+    action = description.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert action.task_queue == "concord-deployed"
+    assert description.schedule.spec.intervals[0].every == timedelta(seconds=600)
