@@ -18,6 +18,7 @@ from api.limits import DEFAULT_PAGE, MAX_PAGE
 from api.principals import may_audit, may_see_pending
 from api.services import Services, services
 from audit.asof import state_as_of
+from audit.snapshots import state_at
 from audit.verify import VerificationReport, verify_log
 from domain.decider import replay
 from domain.errors import InvalidInput, NotFound
@@ -94,6 +95,14 @@ class RefusalPage(Frozen):
     refusals: list[StoredRefusal]
     next_after: int | None
     """The position to give as `after` for the next page; null on the last page."""
+
+
+class StateAt(Frozen):
+    decision_id: str
+    as_of: datetime
+    state: DecisionState | None
+    from_snapshot: int | None
+    """The stream version of the verified snapshot it started from (null: every event)."""
 
 
 class AsOf(Frozen):
@@ -202,6 +211,19 @@ def router() -> APIRouter:
         """Verify the whole hash-chained log; the report names its first break, if any."""
         may_audit(caller)
         return await verify_log(found.store, workers=1)
+
+    @routes.get("/audit/decisions/{decision_id}/state", response_model=StateAt, tags=["audit"])
+    async def state(
+        decision_id: DecisionPath,
+        caller: Authenticated,
+        found: Found,
+        as_of: AwareDatetime,
+    ) -> StateAt:
+        """The decision's state at `as_of` alone (no events): from the latest signed snapshot
+        that still verifies, when the installation has a log key, in milliseconds."""
+        may_audit(caller)
+        at, snapshot = await state_at(found.store, decision_id, as_of, found.signer)
+        return StateAt(decision_id=decision_id, as_of=as_of, state=at, from_snapshot=snapshot)
 
     @routes.get("/audit/refusals", response_model=RefusalPage, tags=["audit"])
     async def refusals(

@@ -109,6 +109,10 @@ class Signer:
             raise InvalidInput("key", "its id does not match its name and key")
         return signer
 
+    def sign_bytes(self, message: bytes) -> bytes:
+        """A bare Ed25519 signature of `message` (for records the log's key vouches for)."""
+        return Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)
+
     def sign(self, text: str) -> str:
         """The signed note of `text` (which ends with a newline)."""
         body = _checked_text(text)

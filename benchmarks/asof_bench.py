@@ -17,6 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from audit.asof import state_as_of
+from audit.note import Signer
+from audit.snapshots import state_at
 from store.decision_events import new_event
 from store.eventstore import open_store
 from store.migrate import upgrade
@@ -28,6 +30,7 @@ async def bench() -> None:
         url = f"sqlite+aiosqlite:///{tmp}/concord.db"
         await upgrade(url)
         store = await open_store(url)
+        key = Signer.generate("bench.example/concord")
         try:
             for total in (1_000, 10_000):
                 scenario = Scenario(f"d-asof-{total}").planned()
@@ -47,6 +50,17 @@ async def bench() -> None:
                         state, events = await state_as_of(store, scenario.decision_id, instant)
                         times.append(time.perf_counter() - started)
                     assert state is not None
+                    key_times = []
+                    for _ in range(10):
+                        started = time.perf_counter()
+                        at, used = await state_at(store, scenario.decision_id, instant, key)
+                        key_times.append(time.perf_counter() - started)
+                    assert at == state
+                    print(
+                        f"  with signed snapshots (from v{used}): p50 "
+                        f"{statistics.median(key_times[1:]) * 1000:.1f} ms, the first call "
+                        f"(folds and keeps them) {key_times[0] * 1000:.0f} ms"
+                    )
                     print(
                         f"as-of of a {len(records):,}-event decision at its {label} instant "
                         f"({len(events):,} events folded): p50 "

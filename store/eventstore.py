@@ -20,12 +20,25 @@ from store.appending import stored_event
 from store.backend_postgres import PostgresBackend
 from store.backend_sqlite import SqliteBackend
 from store.backends import LogBackend, LogPages
-from store.engine import create_store_engine, parse_database_url, sqlite_path
+from store.engine import (
+    create_store_engine,
+    insert_unless_present,
+    parse_database_url,
+    sqlite_path,
+)
 from store.hashing import format_instant
 from store.migrate import UPGRADE_COMMAND
 from store.migrate import check_schema as check_schema_revision
 from store.records import ArchivedHistory, NewEvent, StoredEvent
-from store.schema import BODY_COLUMNS, BodyRow, events, log_head, projection_positions, refusals
+from store.schema import (
+    BODY_COLUMNS,
+    BodyRow,
+    events,
+    log_head,
+    projection_positions,
+    refusals,
+    state_snapshots,
+)
 from store.side_logs import (
     ACCESS_EVENTS,
     REFUSALS,
@@ -94,17 +107,61 @@ class EventStore:
         )
         return int(row[0] or 0)
 
-    async def events_until(self, decision_id: str, instant: datetime) -> list[StoredEvent]:
-        """The decision's events that occurred at or before `instant`, in stream order."""
+    async def events_until(
+        self, decision_id: str, instant: datetime, from_version: int = 1
+    ) -> list[StoredEvent]:
+        """The decision's events from `from_version` on that occurred at or before `instant`,
+        in stream order."""
         try:
             until = format_instant(instant)
         except ValueError:
             raise InvalidInput("instant", "must be timezone-aware") from None
         return await self._select(
             select(*BODY_COLUMNS)
-            .where(events.c.decision_id == decision_id, events.c.occurred_at <= until)
+            .where(
+                events.c.decision_id == decision_id,
+                events.c.occurred_at <= until,
+                events.c.stream_version >= from_version,
+            )
             .order_by(events.c.stream_version)
         )
+
+    async def latest_snapshot(self, decision_id: str, instant: datetime) -> Row[Any] | None:
+        """The decision's latest state snapshot taken at or before `instant` (a raw row: the
+        caller verifies it before trusting it)."""
+        rows = await self._backend.rows(
+            select(state_snapshots)
+            .where(
+                state_snapshots.c.decision_id == decision_id,
+                state_snapshots.c.occurred_at <= format_instant(instant),
+            )
+            .order_by(state_snapshots.c.stream_version.desc())
+            .limit(1)
+        )
+        return rows[0] if rows else None
+
+    async def event_hash(self, decision_id: str, stream_version: int) -> str | None:
+        rows = await self._backend.rows(
+            select(events.c.hash).where(
+                events.c.decision_id == decision_id, events.c.stream_version == stream_version
+            )
+        )
+        return str(rows[0].hash) if rows else None
+
+    async def keep_snapshots(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store state snapshots; one already kept for a (decision, version) stays as it is."""
+        if not rows:
+            return
+        async with self._backend.writing() as connection:
+            for row in rows:
+                await connection.execute(
+                    insert_unless_present(
+                        connection.dialect.name,
+                        state_snapshots,
+                        ["decision_id", "stream_version"],
+                        row,
+                    )
+                )
 
     async def read_log(
         self, from_position: int = 1, page_size: int = DEFAULT_PAGE_SIZE

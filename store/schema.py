@@ -287,3 +287,17 @@ checkpoints = Table(
 )
 """The log's published checkpoints (store.checkpoints), append-only: one per tree size, its root
 hash (hex) and the signed note as it was published."""
+
+state_snapshots = Table(
+    "state_snapshots",
+    metadata,
+    Column("decision_id", String(63), primary_key=True),
+    Column("stream_version", Integer, primary_key=True, autoincrement=False),
+    Column("occurred_at", INSTANT, nullable=False),
+    Column("event_hash", HASH, nullable=False),
+    Column("state_json", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+)
+"""A decision's state after its event at `stream_version` (audit.snapshots), bound to that
+event's chain hash and signed with the log's key: a point-in-time view starts from the latest
+one that still verifies, instead of folding every event."""

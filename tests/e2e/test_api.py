@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +340,14 @@ async def test_the_transparency_log_is_served_under_log_with_the_specs_caching(a
         gone = await api.http.get(missing, headers=api.auth("RUS"))
         assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
     assert (await api.http.get("/log/checkpoint")).status_code == 401
+
+    now = datetime.now(UTC).isoformat()
+    at = await api.get("auditor", "/audit/decisions/d-api-log/state", as_of=now)
+    assert at["state"]["status"] == "under_consensus" and at["from_snapshot"] is None
+    member = await api.http.get(
+        "/audit/decisions/d-api-log/state", params={"as_of": now}, headers=api.auth("RUS")
+    )
+    assert member.status_code == 403
 
 
 async def test_a_token_over_its_rate_gets_429_naming_the_limit(api: Api) -> None:
