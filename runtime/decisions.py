@@ -125,40 +125,17 @@ class DecisionClient:
         # a decision's id, once its workflow has started, is never given to another.
         decide(None, command, datetime.now(UTC))
         key = key or str(uuid.uuid4())
-        extra: dict[str, Any] = {}
-        if self._max_events_per_run is not None:
-            extra["max_events_per_run"] = self._max_events_per_run
-        start = WithStartWorkflowOperation(
-            DecisionWorkflow.run,
-            DecisionInput(
-                decision_id=command.decision_id,
-                proposal=command,
-                proposal_key=key,
-                search_attributes=self._search_attributes,
-                **extra,
-            ),
-            id=workflow_id(command.decision_id),
-            task_queue=self._task_queue,
-            task_timeout=WORKFLOW_TASK_TIMEOUT,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-        async with self.in_flight.slot(command.decision_id), _settled(start):
-            try:
-                return await self._client.execute_update_with_start_workflow(
-                    DecisionWorkflow.execute,
-                    CommandInput(command=command, idempotency_key=key),
-                    id=update_id(key, command),
-                    start_workflow_operation=start,
-                )
-            except WorkflowAlreadyStartedError:  # the decision's workflow has closed
+        opening = self._input(command.decision_id, proposal=command, proposal_key=key)
+        try:
+            return await self._update_with_start(
+                command, key, opening, WorkflowIDReusePolicy.REJECT_DUPLICATE
+            )
+        except WorkflowAlreadyStartedError:  # the decision's workflow has closed
+            raise _exists(command.decision_id) from None
+        except RPCError as error:
+            if error.status is RPCStatusCode.ALREADY_EXISTS:  # closed, as a start says it
                 raise _exists(command.decision_id) from None
-            except WorkflowUpdateFailedError as failure:
-                raise _failed(command.decision_id, failure) from None
-            except RPCError as error:
-                if error.status is RPCStatusCode.ALREADY_EXISTS:  # closed, as a start says it
-                    raise _exists(command.decision_id) from None
-                raise _unavailable(error) from None
+            raise _unavailable(error) from None
 
     async def execute(self, command: Command, key: str | None = None) -> Receipt:
         """Give a command to its decision; the same key given twice yields the same receipt."""
@@ -223,31 +200,47 @@ class DecisionClient:
         (the decision's log) when its workflow has closed: the way a completed decision takes
         the one command it still takes (its supersession), with its stream's single writer."""
         command = input.command
+        reopening = self._input(
+            command.decision_id, state=state, search_attributes=input.search_attributes
+        )
+        try:
+            return await self._update_with_start(
+                command, input.idempotency_key, reopening, WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            )
+        except RPCError as error:
+            raise _unavailable(error) from None
+
+    def _input(self, decision_id: str, **fields: Any) -> DecisionInput:
+        """A decision workflow's input with this client's settings (fields override them)."""
+        settings: dict[str, Any] = {"search_attributes": self._search_attributes}
+        if self._max_events_per_run is not None:
+            settings["max_events_per_run"] = self._max_events_per_run
+        return DecisionInput(decision_id=decision_id, **(settings | fields))
+
+    async def _update_with_start(
+        self, command: Command, key: str, opening: DecisionInput, reuse: WorkflowIDReusePolicy
+    ) -> Receipt:
+        """Give `command` to the decision's open run, or start one with `opening` (as `reuse`
+        allows) and give it there, in one call; a refusal comes back as Concord's error."""
         start = WithStartWorkflowOperation(
             DecisionWorkflow.run,
-            DecisionInput(
-                decision_id=command.decision_id,
-                state=state,
-                search_attributes=input.search_attributes,
-            ),
+            opening,
             id=workflow_id(command.decision_id),
             task_queue=self._task_queue,
             task_timeout=WORKFLOW_TASK_TIMEOUT,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_reuse_policy=reuse,
         )
         async with self.in_flight.slot(command.decision_id), _settled(start):
             try:
                 return await self._client.execute_update_with_start_workflow(
                     DecisionWorkflow.execute,
-                    CommandInput(command=command, idempotency_key=input.idempotency_key),
-                    id=update_id(input.idempotency_key, command),
+                    CommandInput(command=command, idempotency_key=key),
+                    id=update_id(key, command),
                     start_workflow_operation=start,
                 )
             except WorkflowUpdateFailedError as failure:
                 raise _failed(command.decision_id, failure) from None
-            except RPCError as error:
-                raise _unavailable(error) from None
 
     async def outcome(self, decision_id: str, timeout: float) -> DecisionResult:
         """Wait, at most `timeout` seconds, for the decision's workflow to close (its history
