@@ -48,6 +48,27 @@ def _among(nodes: Collection[tuple[int, int]]) -> ColumnElement[bool]:
     )
 
 
+class Frontier:
+    """The right edge of a tree grown leaf by leaf: O(log n) hashes, whatever the size. It
+    starts empty, or from the stored edge of a tree of `size` leaves (`edge(size)`, hashed)."""
+
+    def __init__(self, size: int = 0, stack: Sequence[tuple[int, int, bytes]] = ()) -> None:
+        self.size = size
+        self._stack = list(stack)
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf hash; the subtrees it completes, as (level, index, hash), leaf first."""
+        completed = [(0, self.size, leaf)]
+        self._stack.append(completed[0])
+        self.size += 1
+        while len(self._stack) > 1 and self._stack[-1][0] == self._stack[-2][0]:
+            (level, index, right), (_, _, left) = self._stack.pop(), self._stack.pop()
+            parent = (level + 1, index >> 1, merkle.node_hash(left, right))
+            self._stack.append(parent)
+            completed.append(parent)
+        return completed
+
+
 class MerkleProjection:
     """Extends the stored tree with each batch of the log (every event, in position order)."""
 
@@ -74,22 +95,20 @@ class MerkleProjection:
             raise InvalidHistory(
                 f"the stored Merkle tree lacks subtrees of its first {size} leaves"
             )
-        stack = [(level, index, stored[(level, index)]) for level, index in wanted]
+        frontier = Frontier(
+            size, [(level, index, stored[(level, index)]) for level, index in wanted]
+        )
         new: list[dict[str, object]] = []
-        for offset, event in enumerate(batch):
-            if event.position != size + offset + 1:
+        for event in batch:
+            if event.position != frontier.size + 1:
                 raise InvalidHistory(
                     f"the Merkle tree takes every position in order: {event.position} came "
-                    f"after {size + offset}"
+                    f"after {frontier.size}"
                 )
-            leaf = (0, size + offset, merkle.leaf_hash(event.body))
-            stack.append(leaf)
-            new.append({"level": 0, "idx": leaf[1], "hash": leaf[2].hex()})
-            while len(stack) > 1 and stack[-1][0] == stack[-2][0]:
-                (level, index, right), (_, _, left) = stack.pop(), stack.pop()
-                parent = (level + 1, index >> 1, merkle.node_hash(left, right))
-                stack.append(parent)
-                new.append({"level": parent[0], "idx": parent[1], "hash": parent[2].hex()})
+            new += (
+                {"level": level, "idx": index, "hash": digest.hex()}
+                for level, index, digest in frontier.append(merkle.leaf_hash(event.body))
+            )
         await connection.execute(merkle_subtrees.insert(), new)
 
 
@@ -146,34 +165,6 @@ async def caught_up(store: EventStore) -> StoredTree:
     """The stored tree, extended to the log's head first."""
     await ProjectionRunner(store, [MerkleProjection()]).catch_up()
     return StoredTree(store)
-
-
-class Frontier:
-    """The right edge of a tree grown leaf by leaf: O(log n) hashes, whatever the size; the
-    subtrees each leaf completes are handed to `completed` as (level, index, hash)."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self._stack: list[tuple[int, int, bytes]] = []
-
-    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
-        completed = [(0, self.size, leaf)]
-        self._stack.append(completed[0])
-        self.size += 1
-        while len(self._stack) > 1 and self._stack[-1][0] == self._stack[-2][0]:
-            (level, index, right), (_, _, left) = self._stack.pop(), self._stack.pop()
-            parent = (level + 1, index >> 1, merkle.node_hash(left, right))
-            self._stack.append(parent)
-            completed.append(parent)
-        return completed
-
-    def root(self) -> bytes:
-        if not self._stack:
-            return merkle.EMPTY_ROOT
-        root = self._stack[-1][2]
-        for _, _, left in reversed(self._stack[:-1]):
-            root = merkle.node_hash(left, root)
-        return root
 
 
 _VERIFY_PAGE: Final = 20_000
