@@ -36,7 +36,7 @@ def router() -> APIRouter:
         if found.signer is None:
             raise NotFound("this installation has no log signing key (`concord audit keygen`)")
         tree = StoredTree(found.store)
-        made = await cp.current(found.store, tree, found.origin)
+        made = await cp.current(tree, found.origin)
         return PlainTextResponse(found.signer.sign(made.text()), headers={"Cache-Control": FRESH})
 
     @routes.get(

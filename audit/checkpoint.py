@@ -65,7 +65,8 @@ def open_checkpoint(signed: str, verifier: note.Verifier, origin: str | None = N
     return checkpoint
 
 
-async def current(store: EventStore, tree: StoredTree, origin: str) -> Checkpoint:
+async def current(tree: StoredTree, origin: str) -> Checkpoint:
+    """The checkpoint of the stored tree as it stands (not signed)."""
     size = await tree.size()
     return Checkpoint(check_origin(origin), size, await tree.root(size))
 

@@ -17,9 +17,9 @@ from audit.merkle import verify_consistency
 from audit.replay import replay_decision
 from audit.tree import caught_up, verify_tree
 from audit.verify import LogBreak, verify_log
-from cli.parsing import parse_as_of
+from cli.parsing import parse_as_of, read_text_file
 from cli.session import JsonOption, decisions, emit, event_store, out, run, settings, shown
-from cli.transparency import read_file, signer
+from cli.transparency import signer
 from cli.views import status_document
 from domain.errors import AuditFailed, Unavailable
 from store.eventstore import EventStore
@@ -99,7 +99,7 @@ async def _extends(store: EventStore, path: Path) -> tuple[bool, str]:
     what was found."""
     current = settings()
     old = open_checkpoint(
-        read_file(path, "checkpoint"), signer(current).verifier, current.log_origin
+        read_text_file(path, "checkpoint"), signer(current).verifier, current.log_origin
     )
     tree = await caught_up(store)
     size = await tree.size()

@@ -17,6 +17,7 @@ from audit.note import Signer, Verifier
 from audit.tiles import write_tiles
 from audit.tree import caught_up
 from audit.witness import Witness, witness
+from cli.parsing import read_text_file
 from cli.session import JsonOption, emit, event_store, out, run, settings
 from domain.decider import replay
 from domain.errors import InvalidInput, NotFound
@@ -37,11 +38,10 @@ def signer(current: Settings) -> Signer:
     return Signer.parse(path.read_text())
 
 
-def read_file(path: Path, field: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput(field, f"cannot read {path}: {error}") from None
+def verifier_from(value: str, field: str) -> Verifier:
+    """A verifier key given as is, or as the path of a file holding it."""
+    given = Path(value)
+    return Verifier.parse(read_text_file(given, field) if given.exists() else value)
 
 
 def write(text: str, output: Path | None) -> None:
@@ -94,7 +94,7 @@ def checkpoint_command(output: OutputOption = None) -> None:
         key = signer(current)
         async with event_store(current) as store:
             tree = await caught_up(store)
-            made = await cp.current(store, tree, current.log_origin)
+            made = await cp.current(tree, current.log_origin)
         write(key.sign(made.text()), output)
 
     run(work())
@@ -128,12 +128,12 @@ def prove(
         async with event_store(current) as store:
             tree = await caught_up(store)
             if checkpoint is not None:
-                signed = read_file(checkpoint, "checkpoint")
+                signed = read_text_file(checkpoint, "checkpoint")
                 against = cp.open_checkpoint(signed, key.verifier, current.log_origin)
                 if against.size > await tree.size():
                     raise InvalidInput("checkpoint", "its tree is larger than this log's")
             else:
-                against = await cp.current(store, tree, current.log_origin)
+                against = await cp.current(tree, current.log_origin)
                 signed = key.sign(against.text())
             if position is not None:
                 proof: cp.InclusionProof | cp.ConsistencyProof = await cp.prove_inclusion(
@@ -141,7 +141,7 @@ def prove(
                 )
             else:
                 assert since is not None
-                old_signed = read_file(since, "since")
+                old_signed = read_text_file(since, "since")
                 old = cp.open_checkpoint(old_signed, key.verifier, current.log_origin)
                 proof = await cp.prove_consistency(tree, old_signed, old, signed, against)
         write(proof.model_dump_json(indent=2), output)
@@ -160,10 +160,9 @@ def check(
 
     Example: concord audit check proof.json --key concord.vkey
     """
-    given = Path(key)
-    verifier = Verifier.parse(read_file(given, "key") if given.exists() else key)
+    verifier = verifier_from(key, "key")
     try:
-        document = json.loads(read_file(proof_file, "proof"))
+        document = json.loads(read_text_file(proof_file, "proof"))
     except json.JSONDecodeError as error:
         raise InvalidInput("proof", f"not JSON: {error.msg}") from None
     if not isinstance(document, dict):
@@ -187,7 +186,7 @@ def tiles(
         key = signer(current)
         async with event_store(current) as store:
             tree = await caught_up(store)
-            made = await cp.current(store, tree, current.log_origin)
+            made = await cp.current(tree, current.log_origin)
             output.mkdir(parents=True, exist_ok=True)
             written = await write_tiles(store, tree, output, key.sign(made.text()), made.size)
         out.print(f"{written} files written under {output} (tree of {made.size})")
@@ -214,13 +213,17 @@ def witness_command(
 
     Example: concord audit witness cp.txt --log-key concord.vkey --state ./w --proof grown.json
     """
-    given = Path(log_key)
-    verifier = Verifier.parse(read_file(given, "log-key") if given.exists() else log_key)
+    verifier = verifier_from(log_key, "log-key")
     consistency = None
     if proof is not None:
-        consistency = cp.ConsistencyProof.model_validate_json(read_file(proof, "proof"))
+        consistency = cp.ConsistencyProof.model_validate_json(read_text_file(proof, "proof"))
     cosigned = witness(
-        state, name, verifier, read_file(checkpoint, "checkpoint"), consistency, int(time.time())
+        state,
+        name,
+        verifier,
+        read_text_file(checkpoint, "checkpoint"),
+        consistency,
+        int(time.time()),
     )
     write(cosigned, output)
 
@@ -274,7 +277,7 @@ def export(
             if current.signing_key_file.exists():
                 key = signer(current)
                 tree = await caught_up(store)
-                made = await cp.current(store, tree, current.log_origin)
+                made = await cp.current(tree, current.log_origin)
                 signed = key.sign(made.text())
                 last = events[-1].position
                 inclusion = await cp.prove_inclusion(store, tree, signed, made, last)
