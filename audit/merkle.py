@@ -99,6 +99,17 @@ async def consistency_proof(subtrees: Subtrees, old: int, new: int) -> list[byte
     return await subproof(old, 0, new, True)
 
 
+def _to_a_right_child(fn: int, sn: int) -> tuple[int, int]:
+    """RFC 9162's step after hashing on the left: unless LSB(fn) is set, right-shift fn and sn
+    together until it is, or fn is 0."""
+    if not fn & 1:
+        while True:
+            fn, sn = fn >> 1, sn >> 1
+            if fn & 1 or fn == 0:
+                break
+    return fn, sn
+
+
 def verify_inclusion(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> bool:
@@ -111,11 +122,7 @@ def verify_inclusion(
             return False
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
-            if not fn & 1:
-                while True:
-                    fn, sn = fn >> 1, sn >> 1
-                    if fn & 1 or fn == 0:
-                        break
+            fn, sn = _to_a_right_child(fn, sn)
         else:
             r = node_hash(r, p)
         fn, sn = fn >> 1, sn >> 1
@@ -147,11 +154,7 @@ def verify_consistency(
             return False
         if fn & 1 or fn == sn:
             fr, sr = node_hash(c, fr), node_hash(c, sr)
-            if not fn & 1:
-                while True:
-                    fn, sn = fn >> 1, sn >> 1
-                    if fn & 1 or fn == 0:
-                        break
+            fn, sn = _to_a_right_child(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
