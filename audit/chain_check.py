@@ -13,6 +13,7 @@ from typing import Any, Final
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from audit import merkle
 from store.backends import LogPages
 from store.hashing import GENESIS_HASH, chain_digest, chain_hash
 from store.records import event_id_for
@@ -65,6 +66,9 @@ class BreakReason(StrEnum):
     """stream_prev_hash is not the hash of the decision's previous event."""
     EVENT_ID_MISMATCH = "event_id_mismatch"
     """The event id is not the one derived from its decision and version, so it may repeat."""
+    TREE_MISMATCH = "tree_mismatch"
+    """A stored Merkle subtree does not hash to the entries it covers, is missing, or lies
+    beyond the tree: proofs built from it would not verify."""
 
 
 class LogBreak(BaseModel):
@@ -96,6 +100,9 @@ class RangeOutcome:
     first_seen: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     log_break: LogBreak | None = None
     head: tuple[int, str] | None = None
+    tree: tuple[list[bytes], list[bytes], list[bytes]] = ([], [], [])
+    """The checked entries folded into the Merkle tree's blocks: the leaf hashes before the
+    first block boundary, the roots of the complete blocks, the leaf hashes after the last."""
 
 
 async def check_range(
@@ -126,6 +133,7 @@ async def check_range(
         async with contextlib.aclosing(pages):
             async for page in pages:
                 checker.check_page(page, limit)
+                checker.blocks.fold()
                 if progress is not None:
                     progress(checker.checked)
         if outcome.head is not None:
@@ -134,6 +142,8 @@ async def check_range(
             checker.check_range_end(limit)
     except Broken as broken:
         outcome.log_break = broken.log_break
+    checker.blocks.fold()
+    outcome.tree = (checker.blocks.lead, checker.blocks.roots, checker.blocks.pending)
     outcome.checked = checker.checked
     outcome.streams = checker.streams
     outcome.first_seen = checker.first_seen or {}
@@ -158,7 +168,8 @@ async def read_ahead(
 
 
 class ChainChecker:
-    """Checks rows in position order; remembers only the last hash and each stream's tail.
+    """Checks rows in position order; remembers only the last hash and each stream's tail, and
+    folds the entries into the Merkle roots of their blocks (`blocks`) for the tree's check.
 
     Started after a stored row (`position`, its `hash` and `link` = its prev_hash) instead of at
     genesis, it does not know the streams' earlier tails: it then accepts each decision's first
@@ -174,6 +185,7 @@ class ChainChecker:
         self.link = link  # prev_hash of the last verified row
         self.streams: dict[str, tuple[int, str]] = {}
         self.first_seen: dict[str, tuple[int, int, str]] | None = None if position == 0 else {}
+        self.blocks = merkle.Blocks(merkle.BLOCK_HEIGHT, first=position)
 
     def check_page(self, page: Sequence[Sequence[Any]], head_position: int) -> None:
         """Check raw rows (in LOG_COLUMNS order) that follow the last row checked."""
@@ -181,6 +193,7 @@ class ChainChecker:
         repeated_in_body = _REPEATED_IN_BODY
         derived_id = event_id_for
         streams = self.streams
+        leaf_hash, leaves = merkle.leaf_hash, self.blocks.pending
         digest = bytes.fromhex(self.hash)
         for row in page:
             position = row[_POSITION]
@@ -245,6 +258,7 @@ class ChainChecker:
                     f"the id derived from {decision_id} v{stream_version}",
                 )
             streams[decision_id] = (version + 1, computed)
+            leaves.append(leaf_hash(body))
             self.position = position
             self.hash = computed
             self.link = prev_hash

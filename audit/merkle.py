@@ -15,6 +15,10 @@ from typing import Final
 
 EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
 
+BLOCK_HEIGHT: Final = 4
+"""The store keeps the subtrees of 2^4 leaves and up (audit.tree): a proof recomputes the rest
+from at most 16 entries a block, and verification folds the log into its blocks of 16."""
+
 Subtrees = Callable[[int, int], Awaitable[bytes]]
 """The hash of the complete subtree at (level, index): leaves [index * 2^level, +2^level)."""
 
@@ -159,6 +163,51 @@ def verify_consistency(
             sr = node_hash(sr, c)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+class Blocks:
+    """Folds leaf hashes, in order from leaf `first`, into the roots of the complete, aligned
+    blocks of 2^height leaves; the leaves before the first block boundary are kept in `lead`
+    and those after the last complete block in `pending`, for a neighbouring range to finish."""
+
+    def __init__(self, height: int, first: int = 0) -> None:
+        self.width = 1 << height
+        self._lead_size = -first % self.width
+        self.lead: list[bytes] = []
+        self.roots: list[bytes] = []
+        self.pending: list[bytes] = []
+        """Leaf hashes not folded yet; appended to by the caller, then `fold()`."""
+
+    def fold(self) -> None:
+        """Turn every complete block of pending leaves into its root."""
+        pending = self.pending
+        if len(self.lead) < self._lead_size:
+            taken = pending[: self._lead_size - len(self.lead)]
+            self.lead += taken
+            del pending[: len(taken)]
+        width = self.width
+        whole = len(pending) - len(pending) % width
+        for start in range(0, whole, width):
+            level = pending[start : start + width]
+            while len(level) > 1:
+                level = [node_hash(a, b) for a, b in zip(level[::2], level[1::2], strict=True)]
+            self.roots.append(level[0])
+        del pending[:whole]
+
+
+def joined_blocks(
+    parts: Sequence[tuple[Sequence[bytes], Sequence[bytes], Sequence[bytes]]], height: int
+) -> list[bytes]:
+    """The block roots of consecutive ranges' `Blocks` (lead, roots, pending), joined: each
+    range's pending leaves and the next one's lead make up the block between them."""
+    joined = Blocks(height)
+    for lead, roots, pending in parts:
+        joined.pending += lead
+        joined.fold()
+        if roots:
+            joined.roots += roots
+        joined.pending += pending
+    return joined.roots
 
 
 class MemoryTree:

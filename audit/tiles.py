@@ -1,7 +1,8 @@
 """The log as static C2SP tlog-tiles: `checkpoint`, hash tiles `tile/<L>/<N>[.p/<W>]` of height
 8 (level L holds the tree's level-8L hashes, 256 to a full tile), and entry bundles
 `tile/entries/<N>[.p/<W>]` (each entry: 2-byte big-endian length, then the event's stored
-bytes). Any tlog-tiles client verifies the log from these files and the public key alone."""
+bytes). Level-0 hash tiles are the leaf hashes of their entries; the higher ones are the stored
+subtrees. Any tlog-tiles client verifies the log from these files and the public key alone."""
 
 from __future__ import annotations
 
@@ -105,6 +106,8 @@ async def tile_bytes(store: EventStore, tile: Tile, size: int) -> bytes:
                 )
             bundle += len(event.body).to_bytes(2, "big") + event.body
         return bytes(bundle)
+    if tile.level == 0:
+        return b"".join(await StoredTree(store).leaves(start, start + tile.width))
     rows = await store.read(
         select(merkle_subtrees.c.hash)
         .where(

@@ -1,26 +1,34 @@
 """The log's Merkle tree, kept in the store by a projection: as events are appended, each
-subtree they complete is hashed once and kept (`merkle_subtrees`), so a root or a proof reads
-O(log n) hashes and never the log itself."""
+subtree of 16 leaves or more that they complete is hashed once and kept (`merkle_subtrees`).
+A smaller subtree is recomputed from its block's at most 16 entries when asked for, so a root or
+a proof reads O(log n) hashes and at most two blocks of entries, never the log itself; the table
+holds one row per 8 events."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Final, TypeVar
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit import merkle
+from audit.chain_check import BreakReason, LogBreak
 from domain.errors import InvalidHistory, NotFound
+from store.backends import LogPages
 from store.eventstore import EventStore
 from store.projections import ProjectionRunner
 from store.records import StoredEvent
-from store.schema import LOG_COLUMNS, merkle_subtrees
+from store.schema import events, merkle_subtrees
 
 T = TypeVar("T")
 
 TREE: Final = "merkle_tree"
 """The projection's name: its position is the tree's size."""
+
+LOWEST_STORED: Final = merkle.BLOCK_HEIGHT
+"""Subtrees of 2^4 leaves and up are stored; smaller ones are recomputed from their entries."""
+BLOCK: Final = 1 << LOWEST_STORED
 
 
 def edge(size: int) -> list[tuple[int, int]]:
@@ -48,6 +56,22 @@ def _among(nodes: Collection[tuple[int, int]]) -> ColumnElement[bool]:
     )
 
 
+def _entries(first: int, end: int) -> Select[Any]:
+    """The stored entries of leaves [first, end), in order."""
+    return (
+        select(events.c.position, events.c.body)
+        .where(events.c.position > first, events.c.position <= end)
+        .order_by(events.c.position)
+    )
+
+
+def _leaves(rows: Sequence[Row[Any]], first: int, end: int) -> list[bytes]:
+    """The leaf hashes of rows read by `_entries(first, end)`; InvalidHistory if any is missing."""
+    if [row.position for row in rows] != list(range(first + 1, end + 1)):
+        raise InvalidHistory(f"the log lacks events among positions {first + 1}..{end}")
+    return [merkle.leaf_hash(bytes(row.body)) for row in rows]
+
+
 class Frontier:
     """The right edge of a tree grown leaf by leaf: O(log n) hashes, whatever the size. It
     starts empty, or from the stored edge of a tree of `size` leaves (`edge(size)`, hashed)."""
@@ -55,6 +79,15 @@ class Frontier:
     def __init__(self, size: int = 0, stack: Sequence[tuple[int, int, bytes]] = ()) -> None:
         self.size = size
         self._stack = list(stack)
+
+    def root(self) -> bytes:
+        """The root of the tree grown so far: its edge's subtrees, hashed right to left."""
+        if not self._stack:
+            return merkle.EMPTY_ROOT
+        root = self._stack[-1][2]
+        for _, _, left in reversed(self._stack[:-1]):
+            root = merkle.node_hash(left, root)
+        return root
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add a leaf hash; the subtrees it completes, as (level, index, hash), leaf first."""
@@ -70,9 +103,16 @@ class Frontier:
 
 
 class MerkleProjection:
-    """Extends the stored tree with each batch of the log (every event, in position order)."""
+    """Extends the stored tree with each batch of the log (every event, in position order).
+
+    The frontier of the last batch is kept between batches; after a restart (or a batch that
+    was not committed) it is rebuilt from the stored subtrees and the entries of the last,
+    incomplete block."""
 
     name = TREE
+
+    def __init__(self) -> None:
+        self._frontier = Frontier()
 
     @property
     def tables(self) -> Sequence[Table]:
@@ -82,22 +122,9 @@ class MerkleProjection:
         if not batch:
             return
         size = batch[0].position - 1
-        wanted = edge(size)
-        stored = (
-            {
-                (row.level, row.idx): bytes.fromhex(row.hash)
-                for row in await connection.execute(select(merkle_subtrees).where(_among(wanted)))
-            }
-            if wanted
-            else {}
-        )
-        if len(stored) != len(wanted):
-            raise InvalidHistory(
-                f"the stored Merkle tree lacks subtrees of its first {size} leaves"
-            )
-        frontier = Frontier(
-            size, [(level, index, stored[(level, index)]) for level, index in wanted]
-        )
+        frontier = self._frontier
+        if frontier.size != size:
+            frontier = await self._rebuilt(connection, size)
         new: list[dict[str, object]] = []
         for event in batch:
             if event.position != frontier.size + 1:
@@ -108,8 +135,36 @@ class MerkleProjection:
             new += (
                 {"level": level, "idx": index, "hash": digest.hex()}
                 for level, index, digest in frontier.append(merkle.leaf_hash(event.body))
+                if level >= LOWEST_STORED
             )
-        await connection.execute(merkle_subtrees.insert(), new)
+        if new:
+            await connection.execute(merkle_subtrees.insert(), new)
+        self._frontier = frontier
+
+    @staticmethod
+    async def _rebuilt(connection: AsyncConnection, size: int) -> Frontier:
+        """The frontier of the stored tree of `size` leaves."""
+        blocks = size - size % BLOCK
+        wanted = edge(blocks)
+        stored = (
+            {
+                (row.level, row.idx): bytes.fromhex(row.hash)
+                for row in await connection.execute(select(merkle_subtrees).where(_among(wanted)))
+            }
+            if wanted
+            else {}
+        )
+        if len(stored) != len(wanted):
+            raise InvalidHistory(
+                f"the stored Merkle tree lacks subtrees of its first {blocks} leaves"
+            )
+        frontier = Frontier(
+            blocks, [(level, index, stored[(level, index)]) for level, index in wanted]
+        )
+        rows = (await connection.execute(_entries(blocks, size))).all()
+        for leaf in _leaves(rows, blocks, size):
+            frontier.append(leaf)
+        return frontier
 
 
 class StoredTree:
@@ -125,14 +180,9 @@ class StoredTree:
     async def subtree(self, level: int, index: int) -> bytes:
         key = (level, index)
         if key not in self._cache:
-            rows = await self._store.read(
-                select(merkle_subtrees.c.hash).where(
-                    merkle_subtrees.c.level == level, merkle_subtrees.c.idx == index
-                )
-            )
-            if not rows:
-                raise NotFound(f"the Merkle tree has no subtree at level {level}, index {index}")
-            self._cache[key] = bytes.fromhex(rows[0].hash)
+            await self._fetch({key})
+        if key not in self._cache:
+            raise NotFound(f"the Merkle tree has no subtree at level {level}, index {index}")
         return self._cache[key]
 
     async def root(self, size: int) -> bytes:
@@ -144,9 +194,18 @@ class StoredTree:
     async def consistency(self, old: int, new: int) -> list[bytes]:
         return await self._read_once(lambda nodes: merkle.consistency_proof(nodes, old, new))
 
+    async def leaves(self, first: int, end: int) -> list[bytes]:
+        """The leaf hashes of leaves [first, end), from their stored entries."""
+        return _leaves(await self._store.read(_entries(first, end)), first, end)
+
+    async def entries(self, first: int, end: int) -> list[bytes]:
+        """The stored entries of leaves [first, end) as they are, those there (fewer at the
+        log's end)."""
+        return [bytes(row.body) for row in await self._store.read(_entries(first, end))]
+
     async def _read_once(self, compute: Callable[[merkle.Subtrees], Awaitable[T]]) -> T:
         """Run `compute` once to learn which subtrees it reads (its path depends on sizes,
-        never on hashes), fetch them in one query, then run it on them."""
+        never on hashes), fetch them, then run it on them."""
         wanted: set[tuple[int, int]] = set()
 
         async def noting(level: int, index: int) -> bytes:
@@ -154,11 +213,34 @@ class StoredTree:
             return bytes(32)
 
         await compute(noting)
-        missing = wanted - self._cache.keys()
-        if missing:
-            rows = await self._store.read(select(merkle_subtrees).where(_among(missing)))
-            self._cache.update({(r.level, r.idx): bytes.fromhex(r.hash) for r in rows})
+        await self._fetch(wanted - self._cache.keys())
         return await compute(self.subtree)
+
+    async def _fetch(self, nodes: Iterable[tuple[int, int]]) -> None:
+        """Cache these subtrees, read on one connection: the stored ones, and each smaller one
+        with every subtree of the entries of its block that it needs."""
+        stored = {node for node in nodes if node[0] >= LOWEST_STORED}
+        ends: dict[int, int] = {}  # block -> the end of the leaves needed from it
+        for level, index in nodes:
+            if level < LOWEST_STORED:
+                block = (index << level) // BLOCK
+                ends[block] = max(ends.get(block, 0), (index + 1) << level)
+        blocks = sorted(ends.items())
+        queries = [_entries(block * BLOCK, end) for block, end in blocks]
+        if stored:
+            queries.append(select(merkle_subtrees).where(_among(stored)))
+        if not queries:
+            return
+        found = await self._store.read_each(*queries)
+        if stored:
+            self._cache.update({(r.level, r.idx): bytes.fromhex(r.hash) for r in found.pop()})
+        for (block, end), rows in zip(blocks, found, strict=True):
+            level, first, row = 0, block * BLOCK, _leaves(rows, block * BLOCK, end)
+            while row:
+                offset = first >> level
+                self._cache.update({(level, offset + i): digest for i, digest in enumerate(row)})
+                pairs = zip(row[::2], row[1::2], strict=False)  # an odd last one waits
+                level, row = level + 1, [merkle.node_hash(a, b) for a, b in pairs]
 
 
 async def caught_up(store: EventStore) -> StoredTree:
@@ -167,51 +249,54 @@ async def caught_up(store: EventStore) -> StoredTree:
     return StoredTree(store)
 
 
-_VERIFY_PAGE: Final = 20_000
-_BODY: Final = LOG_COLUMNS.index("body")
+_COMPARE_PAGE: Final = 20_000
 
 
-async def verify_tree(store: EventStore) -> tuple[int, str | None]:
-    """Recompute the tree from the log's stored entries, a page at a time in constant memory,
-    and compare every stored subtree hash with it: (leaves checked, the first finding or None)."""
-    size = await StoredTree(store).size()
-    frontier = Frontier()
-    async with store.snapshot() as snapshot:
-        # Raw rows: the entries as stored, whether or not they still read as events.
-        async for rows in snapshot.pages(_VERIFY_PAGE, after=0, until=size):
-            page: list[tuple[int, int, bytes]] = []
-            for row in rows:
-                body = row[_BODY]  # text, if a row was written around the store
-                entry = body.encode() if isinstance(body, str) else bytes(body)
-                page += frontier.append(merkle.leaf_hash(entry))
-            finding = await _compare(store, page)
-            if finding:
-                return frontier.size, finding
-    if frontier.size < size:
-        return frontier.size, f"the stored tree has {size} leaves, the log {frontier.size} events"
+async def compare_stored(
+    snapshot: LogPages, blocks: Sequence[bytes], leaves: int, *, whole: bool
+) -> tuple[int, LogBreak | None]:
+    """Compare the stored subtrees with the tree recomputed from the log's entries, given the
+    roots of its complete blocks (`blocks`, from verification's pass over the first `leaves`
+    entries in this `snapshot`; `whole` when that pass reached the head): how many leaves the
+    compared tree has, and the first disagreement, if any."""
+    size = await snapshot.projection_position(TREE)
+    if size > leaves:
+        if whole:
+            return leaves, _tree_break(
+                leaves + 1, f"the stored Merkle tree has {size} leaves, the log {leaves} events"
+            )
+        size = leaves
+    level, computed = LOWEST_STORED, list(blocks[: size // BLOCK])
+    while computed:
+        for start in range(0, len(computed), _COMPARE_PAGE):
+            expected = [digest.hex() for digest in computed[start : start + _COMPARE_PAGE]]
+            rows = await snapshot.subtrees(level, start, start + len(expected))
+            if [row[1] for row in rows] != expected:
+                stored = {row[0]: row[1] for row in rows}
+                index = next(
+                    start + offset
+                    for offset, digest in enumerate(expected)
+                    if stored.get(start + offset) != digest
+                )
+                state = "does not hash to the log's entries" if index in stored else "is missing"
+                return size, _tree_break(
+                    (index << level) + 1,
+                    f"the stored Merkle tree's subtree at level {level}, index {index} "
+                    f"(positions {(index << level) + 1}..{(index + 1) << level}) {state}",
+                )
+        level += 1
+        pairs = zip(computed[::2], computed[1::2], strict=False)  # an odd last one waits
+        computed = [merkle.node_hash(a, b) for a, b in pairs]
+    beyond = await snapshot.subtree_beyond(size) if whole else None
+    if beyond is not None:
+        level, index = beyond
+        return size, _tree_break(
+            (index << level) + 1,
+            f"the stored Merkle tree has a subtree at level {level}, index {index}, beyond its "
+            f"{size} leaves",
+        )
     return size, None
 
 
-async def _compare(store: EventStore, computed: list[tuple[int, int, bytes]]) -> str | None:
-    by_level: dict[int, dict[int, bytes]] = {}
-    for level, index, digest in computed:
-        by_level.setdefault(level, {})[index] = digest
-    for level, nodes in sorted(by_level.items()):
-        rows = await store.read(
-            select(merkle_subtrees.c.idx, merkle_subtrees.c.hash)
-            .where(
-                merkle_subtrees.c.level == level,
-                merkle_subtrees.c.idx >= min(nodes),
-                merkle_subtrees.c.idx <= max(nodes),
-            )
-            .order_by(merkle_subtrees.c.idx)
-        )
-        stored = {row.idx: row.hash for row in rows}
-        for index, digest in sorted(nodes.items()):
-            if stored.get(index) != digest.hex():
-                first, last = index << level, ((index + 1) << level) - 1
-                return (
-                    f"the stored Merkle tree's subtree at level {level}, index {index} (positions "
-                    f"{first + 1}..{last + 1}) does not hash to the log's entries"
-                )
-    return None
+def _tree_break(position: int, message: str) -> LogBreak:
+    return LogBreak(position=position, reason=BreakReason.TREE_MISMATCH, message=message)

@@ -3,10 +3,12 @@
 Every hash is recomputed from the stored bytes (never re-serialised): the global chain, each
 decision's stream links and versions, positions without gaps up to the recorded head, and the
 columns against the hashed body, and that every event id is the one derived from its decision and
-version (which, stream versions being unique, keeps ids unique). A large log is
-checked in position ranges by worker processes (one per core), merged into the same report a
-single pass gives. The side logs (store.side_logs: refusals, access events) are checked the same
-way: every hash and link recomputed, positions without gaps up to each log's recorded head.
+version (which, stream versions being unique, keeps ids unique). The same pass folds the
+entries into the Merkle roots of their blocks of 16, against which every stored subtree of the
+log's tree (audit.tree) is then compared. A large log is checked in position ranges by worker
+processes (one per core), merged into the same report a single pass gives. The side logs
+(store.side_logs: refusals, access events) are checked the same way: every hash and link
+recomputed, positions without gaps up to each log's recorded head.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, ConfigDict
 
 from audit.chain_check import BreakReason, Broken, LogBreak, RangeOutcome, check_range
+from audit.merkle import BLOCK_HEIGHT, joined_blocks
+from audit.tree import TREE, compare_stored
 from audit.verify_ranges import check_in_processes
 from store.hashing import GENESIS_HASH, chain_hash
 from store.side_logs import ACCESS_EVENTS, REFUSALS, SideLog, hashed_body
@@ -53,14 +57,19 @@ class VerificationReport(BaseModel):
     refusals_break: LogBreak | None = None
     access_events_checked: int = 0
     access_events_break: LogBreak | None = None
+    tree_size: int = 0
+    """The leaves of the stored Merkle tree compared with the tree recomputed from the log."""
+    tree_break: LogBreak | None = None
 
     @property
     def breaks(self) -> dict[str, LogBreak]:
-        """The first break of each broken log: "events", "refusals", "access_events"."""
+        """The first break of each broken log: "events", "refusals", "access_events", and of
+        the Merkle tree, "merkle_tree"."""
         found = {
             "events": self.first_break,
             REFUSALS.name: self.refusals_break,
             ACCESS_EVENTS.name: self.access_events_break,
+            TREE: self.tree_break,
         }
         return {log: log_break for log, log_break in found.items() if log_break is not None}
 
@@ -92,15 +101,20 @@ async def verify_log(
     `progress` is called with the number of events checked so far. `workers` processes share
     the work (default: one per core, up to 4, for logs of PARALLEL_FROM events or more).
     """
-    head_position, _ = await store.head()
-    if workers is None:
-        cores = min(os.cpu_count() or 1, 4)
-        workers = cores if head_position >= PARALLEL_FROM else 1
-    if workers > 1 and head_position >= 2 * workers:
-        report = merged_report(await check_in_processes(store, workers, progress))
-    else:
-        async with store.snapshot() as snapshot:
-            report = merged_report([await check_range(snapshot, progress=progress)])
+    async with store.snapshot() as snapshot:
+        head_position, _ = await snapshot.head()
+        if workers is None:
+            cores = min(os.cpu_count() or 1, 4)
+            workers = cores if head_position >= PARALLEL_FROM else 1
+        if workers > 1 and head_position >= 2 * workers:
+            outcomes = await check_in_processes(store, snapshot, workers, progress)
+        else:
+            outcomes = [await check_range(snapshot, progress=progress)]
+        report = merged_report(outcomes)
+        blocks = joined_blocks([outcome.tree for outcome in outcomes], BLOCK_HEIGHT)
+        tree_size, tree_break = await compare_stored(
+            snapshot, blocks, report.events_checked, whole=report.first_break is None
+        )
     refusals = await verify_side_log(store, REFUSALS)
     access_events = await verify_side_log(store, ACCESS_EVENTS)
     return report.model_copy(
@@ -109,6 +123,8 @@ async def verify_log(
             "refusals_break": refusals.first_break,
             "access_events_checked": access_events.checked,
             "access_events_break": access_events.first_break,
+            "tree_size": tree_size,
+            "tree_break": tree_break,
         }
     )
 

@@ -106,11 +106,12 @@ async def verify_only(url: str, workers: int | None) -> None:
         seconds = time.perf_counter() - started
     finally:
         await store.close()
-    assert report.ok, report.first_break
+    assert report.ok, report.breaks
     print(
         json.dumps(
             {
                 "events": report.events_checked,
+                "tree_leaves": report.tree_size,
                 "seconds": round(seconds, 2),
                 "events_per_second": round(report.events_checked / seconds),
                 "peak_rss_mib": _peak_mib(resource.RUSAGE_SELF),

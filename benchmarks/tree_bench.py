@@ -1,64 +1,108 @@
-"""Transparency-log benchmark: the Merkle tree kept for a log of N events, its verification
-against the entries, and inclusion and consistency proofs read from the store.
+"""Transparency-log benchmark: the Merkle tree kept for a log of N events, the verification
+of the whole chain and tree (as `concord audit verify` runs it, in a fresh process), and
+inclusion and consistency proofs read from the store.
 
 Run by hand (not a test), e.g.:
     .venv/bin/python benchmarks/tree_bench.py --events 1000000
+    .venv/bin/python benchmarks/tree_bench.py --events 1000000 --backend postgres
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
+import multiprocessing
 import statistics
 import sys
-import tempfile
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from store_bench import batches
+from store_bench import batches, database, measure_verify
 
 from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
-from audit.tree import MerkleProjection, StoredTree, verify_tree
+from audit.tree import TREE, MerkleProjection, StoredTree
 from store.eventstore import open_store
 from store.migrate import upgrade
 from store.projections import ProjectionRunner
 from store.schema import events
 
 
-def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _start_projector(url: str) -> tuple[BaseProcess, Any]:
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    process = context.Process(target=_keep_tree, args=(url, stop))
+    process.start()
+    return process, stop
 
 
-async def bench(total: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{tmp}/concord.db"
+def _keep_tree(url: str, stop: Any) -> None:
+    """Keep the tree up with the log until `stop` is set, then catch up once more."""
+
+    async def keep() -> None:
+        store = await open_store(url)
+        runner = ProjectionRunner(store, [MerkleProjection()])
+        try:
+            while not stop.is_set():
+                if not await runner.catch_up():
+                    await asyncio.sleep(0.05)
+            await runner.catch_up()
+        finally:
+            await store.close()
+
+    asyncio.run(keep())
+
+
+async def bench(total: int, backend: str, server: str, runs: int) -> None:
+    async with database(backend, server) as url:
         await upgrade(url)
         store = await open_store(url)
         try:
-            started = time.perf_counter()
-            for decision_id, version, records in batches(total, 100, 1):
-                await store.append(decision_id, version, records)
-            filled = time.perf_counter() - started
-            print(f"filled {total:,} events in {filled:.1f} s ({total / filled:,.0f}/s)")
+            # Appends alternate, a quarter of the log at a time, without and with the projector
+            # keeping the tree in a process of its own (as `concord project` does).
+            rates: dict[bool, list[float]] = {False: [], True: []}
+            batch_list = list(batches(total, 100, 1))
+            quarter = -(-len(batch_list) // 4)
+            for part in range(4):
+                live = part % 2 == 1
+                projector = _start_projector(url) if live else None
+                started = time.perf_counter()
+                chunk = batch_list[part * quarter : (part + 1) * quarter]
+                for decision_id, version, records in chunk:
+                    await store.append(decision_id, version, records)
+                spent = time.perf_counter() - started
+                rates[live].append(sum(len(records) for _, _, records in chunk) / spent)
+                if projector is not None:
+                    projector[1].set()
+                    projector[0].join()
+            for live, measured in rates.items():
+                print(
+                    f"appends, batches of 100, projector {'keeping the tree' if live else 'off'}: "
+                    + ", ".join(f"{rate:,.0f}" for rate in measured)
+                    + " events/s"
+                )
 
+            # Then the whole tree again, from nothing, timed.
             runner = ProjectionRunner(store, [MerkleProjection()], batch_size=5_000)
+            await store.reset_projection(TREE, MerkleProjection().tables)
             started = time.perf_counter()
             await runner.catch_up()
             kept = time.perf_counter() - started
             print(f"tree kept for {total:,} events in {kept:.1f} s ({total / kept:,.0f} events/s)")
 
-            started = time.perf_counter()
-            checked, finding = await verify_tree(store)
-            verified = time.perf_counter() - started
-            print(
-                f"tree verified against the entries: {checked:,} leaves in {verified:.2f} s, "
-                f"finding {finding}, peak RSS {peak_mib():.0f} MiB"
-            )
+            for _ in range(runs):
+                result = measure_verify(url, None)
+                print(
+                    f"chain and tree verified: {result['events']:,.0f} events, "
+                    f"{result['tree_leaves']:,.0f} leaves in {result['seconds']:.2f} s, peak RSS "
+                    f"{result['peak_rss_mib']:.0f} MiB, worker "
+                    f"{result['worker_peak_rss_mib']:.0f} MiB"
+                )
 
             tree = StoredTree(store)
             size = await tree.size()
@@ -95,7 +139,15 @@ async def bench(total: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
-    asyncio.run(bench(parser.parse_args().events))
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--server",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL server (a throwaway database is created on it)",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="verifications timed")
+    arguments = parser.parse_args()
+    asyncio.run(bench(arguments.events, arguments.backend, arguments.server, arguments.runs))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ from typing import Annotated, Final, TypeVar
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
+from audit import departure
 from audit.asof import state_as_of
 from audit.checkpoint import open_checkpoint
 from audit.merkle import verify_consistency
 from audit.replay import replay_decision
-from audit.tree import caught_up, verify_tree
+from audit.tree import caught_up
 from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of, read_text_file
 from cli.session import JsonOption, decisions, emit, event_store, out, run, settings, shown
@@ -32,6 +33,7 @@ _LOG_NAMES: Final = {
     "events": "the log",
     "refusals": "the refusals log",
     "access_events": "the access events log",
+    "merkle_tree": "the Merkle tree",
 }
 
 app = typer.Typer(help="Verify, reconstruct and replay histories.", no_args_is_help=True)
@@ -44,12 +46,20 @@ def verify(
         Path | None,
         typer.Option(help="Also prove the log extends this signed checkpoint unchanged."),
     ] = None,
+    tiles: Annotated[
+        Path | None,
+        typer.Option(
+            help="The tiles saved with --checkpoint (`concord audit tiles`): where the log "
+            "departs from it is then found exactly.",
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Recompute every hash of the log and of the side logs; exit 0 only when all verifies.
     With --checkpoint, also prove (RFC 9162 consistency) that today's log extends the one the
-    checkpoint signed.
+    checkpoint signed, and where a log that does not departs from it.
 
-    Example: concord audit verify --checkpoint cp-2026-11-26
+    Example: concord audit verify --checkpoint cp-2026-11-26 --tiles ./tiles-2026-11-26
     """
 
     async def work() -> None:
@@ -64,18 +74,14 @@ def verify(
             ) as bar:
                 task = bar.add_task("verify", total=total)
                 report = await verify_log(store, lambda n: bar.update(task, completed=n))
-            extends = await _extends(store, checkpoint) if checkpoint else None
-            leaves, tree_finding = await verify_tree(store)
+            extends = await _extends(store, checkpoint, tiles) if checkpoint else None
         broken = [
             f"{_LOG_NAMES[log]} is broken at {_described(log_break)}"
             for log, log_break in report.breaks.items()
         ]
         if extends is not None and not extends[0]:
             broken.append(f"the log {extends[1]}")
-        if tree_finding:
-            broken.append(tree_finding)
         found: dict[str, object] = {"checkpoint": extends[1]} if extends else {}
-        found |= {"tree_leaves_checked": leaves, "tree_break": tree_finding}
         emit(
             report.model_dump(mode="json") | {"ok": not broken} | found,
             as_json,
@@ -83,7 +89,7 @@ def verify(
                 f"[green]verified[/green] {report.events_checked} events; head "
                 f"{report.head_position} {report.head_hash}; {report.refusals_checked} "
                 f"refusals and {report.access_events_checked} access events; the Merkle tree "
-                f"of {leaves}" + (f"; the log {extends[1]}" if extends else "")
+                f"of {report.tree_size}" + (f"; the log {extends[1]}" if extends else "")
                 if not broken
                 else "\n".join(f"[red]broken[/red]: {line}" for line in broken)
             ),
@@ -94,24 +100,27 @@ def verify(
     run(work())
 
 
-async def _extends(store: EventStore, path: Path) -> tuple[bool, str]:
+async def _extends(store: EventStore, path: Path, tiles: Path | None) -> tuple[bool, str]:
     """Whether today's log extends the signed checkpoint at `path` (RFC 9162 consistency), and
-    what was found."""
+    what was found: where it departs from it, when it does not."""
     current = settings()
-    old = open_checkpoint(
-        read_text_file(path, "checkpoint"), signer(current).verifier, current.log_origin
-    )
+    key = signer(current).verifier
+    old = open_checkpoint(read_text_file(path, "checkpoint"), key, current.log_origin)
     tree = await caught_up(store)
     size = await tree.size()
-    if size < old.size:
-        return False, f"has {size} events, fewer than the checkpoint's {old.size}"
-    proof = await tree.consistency(old.size, size)
-    if verify_consistency(old.size, size, old.root, await tree.root(size), proof):
-        return True, f"extends the checkpoint of {old.size} events unchanged"
-    return False, (
-        f"does not extend the checkpoint of {old.size} events: its first {old.size} events no "
-        "longer hash to the checkpoint's root (rewritten or removed)"
+    if size >= old.size:
+        proof = await tree.consistency(old.size, size)
+        if verify_consistency(old.size, size, old.root, await tree.root(size), proof):
+            return True, f"extends the checkpoint of {old.size} events unchanged"
+        found = f"does not extend the checkpoint of {old.size} events (rewritten or removed)"
+    else:
+        found = f"has {size} events, fewer than the checkpoint's {old.size}"
+    where = (
+        await departure.from_tiles(tree, old, tiles)
+        if tiles is not None
+        else await departure.from_kept(tree, store, old, key)
     )
+    return False, f"{found}: {where}"
 
 
 @app.command()

@@ -41,6 +41,16 @@ _PAGE: Final = (
     "ORDER BY position LIMIT {1}"
 )
 _LINKS: Final = "SELECT prev_hash, hash FROM events WHERE position = {0}"
+_PROJECTION: Final = "SELECT position FROM projection_positions WHERE name = {0}"
+_SUBTREES: Final = (
+    "SELECT idx, hash FROM merkle_subtrees WHERE level = {0} AND idx >= {1} AND idx < {2} "
+    "ORDER BY idx"
+)
+_SUBTREE_BEYOND: Final = (
+    "SELECT level, idx FROM merkle_subtrees WHERE idx >= (CAST({0} AS BIGINT) >> level) "
+    "ORDER BY level, idx "
+    "LIMIT 1"
+)
 _LAST_POSITION: Final = 2**63 - 1
 _POSITION: Final = LOG_COLUMNS.index("position")
 
@@ -64,6 +74,18 @@ class LogPages(Protocol):
 
     async def links(self, position: int) -> tuple[str, str] | None:
         """The (prev_hash, hash) of the row at `position`; None when there is none."""
+        ...
+
+    async def projection_position(self, name: str) -> int:
+        """How far the projection `name` has applied the log (0 before its first run)."""
+        ...
+
+    async def subtrees(self, level: int, first: int, end: int) -> Sequence[Sequence[Any]]:
+        """The stored Merkle subtrees (idx, hash) of `level` with first <= idx < end, in order."""
+        ...
+
+    async def subtree_beyond(self, size: int) -> tuple[int, int] | None:
+        """A stored Merkle subtree (level, idx) that is not within the first `size` leaves."""
         ...
 
 
@@ -141,6 +163,9 @@ class RawPages:
         self._fetch = fetch
         self._page = _PAGE.format(*placeholders)
         self._links = _LINKS.format(placeholders[0])
+        self._projection = _PROJECTION.format(placeholders[0])
+        self._subtrees = _SUBTREES.format(*placeholders)
+        self._subtree_beyond = _SUBTREE_BEYOND.format(placeholders[0])
 
     async def head(self) -> tuple[int, str]:
         rows = await self._fetch(HEAD_QUERY)
@@ -161,6 +186,17 @@ class RawPages:
             return None
         prev_hash, hash_ = rows[0]
         return str(prev_hash), str(hash_)
+
+    async def projection_position(self, name: str) -> int:
+        rows = await self._fetch(self._projection, name)
+        return int(rows[0][0]) if rows else 0
+
+    async def subtrees(self, level: int, first: int, end: int) -> Sequence[Sequence[Any]]:
+        return await self._fetch(self._subtrees, level, first, end)
+
+    async def subtree_beyond(self, size: int) -> tuple[int, int] | None:
+        rows = await self._fetch(self._subtree_beyond, size)
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
 
 
 @asynccontextmanager

@@ -215,6 +215,11 @@ class EventStore:
         """The rows of a read-only query on the read models' tables."""
         return await self._backend.rows(query)
 
+    async def read_each(self, *queries: Select[Any]) -> list[Sequence[Row[Any]]]:
+        """The rows of each read-only query, all run on one connection."""
+        async with self._backend.reading() as connection:
+            return [(await connection.execute(query)).all() for query in queries]
+
     async def projection_position(self, name: str) -> int:
         """The last log position the projection `name` has applied (0 before its first run)."""
         rows = await self._backend.rows(

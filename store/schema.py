@@ -273,8 +273,8 @@ merkle_subtrees = Table(
     Column("idx", Position, primary_key=True, autoincrement=False),
     Column("hash", HASH, nullable=False),
 )
-"""The log's Merkle tree (audit.tree): the hash of each complete subtree, level L index k
-covering leaves [k * 2^L, (k + 1) * 2^L), leaf i being the event at position i + 1."""
+"""The log's Merkle tree (audit.tree): the hash of each complete subtree of level 4 and up, level
+L index k covering leaves [k * 2^L, (k + 1) * 2^L), leaf i being the event at position i + 1."""
 
 checkpoints = Table(
     "checkpoints",

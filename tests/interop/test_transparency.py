@@ -167,6 +167,23 @@ def test_checkpoints_and_proofs_verify_outside_concord_and_fail_when_altered(
     assert go(go_verifier, wrong, audit.home / "in1").returncode == 1
 
 
+async def rewrite(url: str, position: int, old: str, new: str) -> None:
+    """An operator edits the event at `position` (`old` becomes `new` in its stored bytes) and
+    rebuilds everything derived from the log."""
+    async with raw_transaction(url) as connection:
+        await connection.execute(
+            text(
+                "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), :old, :new) AS BLOB) "
+                "WHERE position = :position"
+            ),
+            {"old": old, "new": new, "position": position},
+        )
+        await connection.execute(text("DELETE FROM merkle_subtrees"))
+        await connection.execute(
+            text("UPDATE projection_positions SET position = 0 WHERE name = 'merkle_tree'")
+        )
+
+
 def test_a_log_rewritten_after_a_checkpoint_is_caught_by_the_consistency_proof(
     auditor: tuple[Auditor, str], go_verifier: str
 ) -> None:
@@ -175,21 +192,7 @@ def test_a_log_rewritten_after_a_checkpoint_is_caught_by_the_consistency_proof(
     vkey = audit.ok("keygen").strip().splitlines()[-1]
     old = audit.file("old", "checkpoint")
 
-    async def rewrite() -> None:
-        # An operator edits an event and rebuilds everything derived from the log.
-        async with raw_transaction(url) as connection:
-            await connection.execute(
-                text(
-                    "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'POL', 'USA') "
-                    "AS BLOB) WHERE position = 1"
-                )
-            )
-            await connection.execute(text("DELETE FROM merkle_subtrees"))
-            await connection.execute(
-                text("UPDATE projection_positions SET position = 0 WHERE name = 'merkle_tree'")
-            )
-
-    asyncio.run(rewrite())
+    asyncio.run(rewrite(url, 1, "POL", "USA"))
     asyncio.run(grow(url, "d-two"))
     rewritten = audit.file("proof", "prove", "--since", str(old))
     caught = audit.run("verify", "--checkpoint", str(old))
@@ -225,6 +228,58 @@ async def synthetic(url: str, decision_id: str, count: int) -> None:
         await store.append(decision_id, version, events)
     finally:
         await store.close()
+
+
+async def keep_checkpoints(url: str, key_file: Path, sizes: tuple[int, ...]) -> None:
+    """Keep signed checkpoints of the tree at `sizes`, as the checkpoint schedule does."""
+    from audit.checkpoint import Checkpoint
+    from audit.note import Signer
+    from audit.tree import caught_up
+    from store.eventstore import open_store
+
+    key = Signer.parse(key_file.read_text())
+    store: EventStore = await open_store(url)
+    try:
+        tree = await caught_up(store)
+        for size in sizes:
+            root = await tree.root(size)
+            signed = key.sign(Checkpoint("nrc.example/concord", size, root).text())
+            await store.keep_checkpoint(size, root, signed)
+    finally:
+        await store.close()
+
+
+def test_verify_says_where_a_rewritten_log_departs_from_a_checkpoint(
+    auditor: tuple[Auditor, str],
+) -> None:
+    audit, url = auditor
+    asyncio.run(grow(url, "d-one"))
+    asyncio.run(grow(url, "d-two"))
+    audit.ok("keygen")
+    old = audit.file("old", "checkpoint")
+    size = int(old.read_text().splitlines()[1])
+    assert size >= 6
+    saved = audit.home / "tiles-then"
+    audit.ok("tiles", "-o", str(saved))
+    asyncio.run(keep_checkpoints(url, audit.home / "keys" / "log.key", (2, 5)))
+
+    asyncio.run(rewrite(url, 4, '"occurred_at":"', '"occurred_at":"1'))
+    bounded = audit.run("verify", "--checkpoint", str(old))
+    assert bounded.returncode == 1
+    assert "does not extend the checkpoint" in bounded.stderr
+    assert "departs between positions 3 and 5" in " ".join(bounded.stderr.split())
+
+    exact = audit.run("verify", "--checkpoint", str(old), "--tiles", str(saved))
+    said = " ".join(exact.stderr.split())
+    assert exact.returncode == 1
+    assert "departs at position 4: the checkpoint's log has" in said
+    assert "(occurred 1" in said, "today's side shows the rewritten instant"
+
+    other = audit.home / "tiles-other"
+    shutil.copytree(saved, other)
+    (other / "tile" / "entries" / "000.p" / str(size)).write_bytes(b"\x00\x01x")
+    refused = audit.run("verify", "--checkpoint", str(old), "--tiles", str(other))
+    assert refused.returncode != 0 and "tiles" in refused.stderr
 
 
 def test_the_tiles_are_verified_by_go_and_written_again_only_where_the_log_grew(
