@@ -218,11 +218,15 @@ def router() -> APIRouter:
         caller: Authenticated,
         found: Found,
         as_of: AwareDatetime,
+        version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> StateAt:
-        """The decision's state at `as_of` alone (no events): from the latest signed snapshot
-        that still verifies, when the installation has a log key, in milliseconds."""
+        """The decision's state at `as_of` (and no later than stream `version`) alone, no
+        events: from the latest signed snapshot that still verifies, when the installation has a
+        log key, in milliseconds."""
         may_audit(caller)
-        at, snapshot = await state_at(found.store, decision_id, as_of, found.signer)
+        at, snapshot = await state_at(
+            found.store, decision_id, as_of, found.signer, through=version
+        )
         return StateAt(decision_id=decision_id, as_of=as_of, state=at, from_snapshot=snapshot)
 
     @routes.get("/audit/refusals", response_model=RefusalPage, tags=["audit"])
@@ -248,11 +252,12 @@ def router() -> APIRouter:
         caller: Authenticated,
         found: Found,
         as_of: AwareDatetime,
+        version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> AsOf:
-        """The decision as it stood at `as_of` (an instant with its timezone), and its events
-        up to then, by the instant each took effect."""
+        """The decision as it stood at `as_of` (an instant with its timezone; and no later than
+        stream `version`), and its events up to then, by the instant each took effect."""
         may_audit(caller)
-        state, stored = await state_as_of(found.store, decision_id, as_of)
+        state, stored = await state_as_of(found.store, decision_id, as_of, through=version)
         return AsOf(
             decision_id=decision_id,
             as_of=as_of,

@@ -13,10 +13,11 @@ from store.records import StoredEvent
 
 
 async def state_as_of(
-    store: EventStore, decision_id: str, instant: datetime
+    store: EventStore, decision_id: str, instant: datetime | None, *, through: int | None = None
 ) -> tuple[DecisionState | None, list[StoredEvent]]:
-    """The events of `decision_id` up to `instant` and the state they fold to (None: none yet)."""
-    events = await store.events_until(decision_id, instant)
+    """The events of `decision_id` up to `instant` (None: any time) and, with `through`, up to
+    that stream version, and the state they fold to (None: none yet)."""
+    events = await store.events_until(decision_id, instant, through=through)
     if not events and await store.stream_version(decision_id) == 0:
         raise NotFound(f"no decision {decision_id} in the event store")
     state: DecisionState | None = None

@@ -61,20 +61,26 @@ async def _verified(store: EventStore, row: Any, verifier: Verifier) -> Decision
 
 
 async def state_at(
-    store: EventStore, decision_id: str, instant: datetime, key: Signer | None
+    store: EventStore,
+    decision_id: str,
+    instant: datetime | None,
+    key: Signer | None,
+    *,
+    through: int | None = None,
 ) -> tuple[DecisionState | None, int | None]:
-    """The decision's state at `instant` (its events that took effect by then, folded) and the
-    version of the snapshot it started from (None: folded from the start). With `key`, the
-    snapshots it passes are kept for the next time."""
+    """The decision's state at `instant` (its events that took effect by then, folded; None:
+    all of them) and, with `through`, no later than that stream version; and the version of
+    the snapshot it started from (None: folded from the start). With `key`, the snapshots it
+    passes are kept for the next time."""
     start, state = 1, None
     if key is not None:
-        row = await store.latest_snapshot(decision_id, instant)
+        row = await store.latest_snapshot(decision_id, instant, through=through)
         if row is not None:
             state = await _verified(store, row, key.verifier)
             if state is not None:
                 start = row.stream_version + 1
     used = start - 1 if start > 1 else None
-    events = await store.events_until(decision_id, instant, start)
+    events = await store.events_until(decision_id, instant, start, through=through)
     if state is None and not events and await store.stream_version(decision_id) == 0:
         raise NotFound(f"no decision {decision_id} in the event store")
     kept: list[dict[str, Any]] = []

@@ -16,6 +16,7 @@ from audit.asof import state_as_of
 from audit.checkpoint import open_checkpoint
 from audit.merkle import verify_consistency
 from audit.replay import replay_decision
+from audit.snapshots import state_at
 from audit.tree import caught_up
 from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of, read_text_file
@@ -27,6 +28,17 @@ from store.eventstore import EventStore
 from store.side_logs import StoredAccessEvent, StoredRefusal
 
 R = TypeVar("R", StoredRefusal, StoredAccessEvent)
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="An ISO-8601 instant, a date (its start, UTC) or a duration ago (2d); default: now.",
+    ),
+]
+VersionOption = Annotated[
+    int | None,
+    typer.Option("--version", min=1, help="The decision's stream version to stop at."),
+]
 
 _PAGE: Final = 1_000
 _LOG_NAMES: Final = {
@@ -126,17 +138,11 @@ async def _extends(store: EventStore, path: Path, tiles: Path | None) -> tuple[b
 @app.command()
 def history(
     decision_id: Annotated[str, typer.Argument(metavar="ID")],
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            help="An ISO-8601 instant, a date (its start, UTC) or a duration ago (2d); "
-            "default: now.",
-        ),
-    ] = None,
+    as_of: AsOfOption = None,
+    version: VersionOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A decision's events and its state rebuilt at an instant.
+    """A decision's events and its state rebuilt at an instant (and no later than a version).
 
     Example: concord audit history d-1 --as-of 2026-12-01T12:00:00Z
     """
@@ -144,10 +150,11 @@ def history(
     async def work() -> None:
         instant = parse_as_of(as_of, "as-of")
         async with event_store() as store:
-            state, events = await state_as_of(store, decision_id, instant)
+            state, events = await state_as_of(store, decision_id, instant, through=version)
         document = {
             "decision_id": decision_id,
             "as_of": instant.isoformat(),
+            "version": version,
             "events": [
                 {
                     "position": e.position,
@@ -177,11 +184,53 @@ def history(
                 out.print(f"        {shown(payload)}")
                 out.print(f"        prev {e.prev_hash}  hash {e.hash}", style="dim")
             out.print(
-                f"state as of {instant.isoformat()}: "
-                f"{state.status.value if state else 'not yet proposed'}"
+                f"state as of {instant.isoformat()}"
+                + (f", version {version} at most" if version else "")
+                + f": {state.status.value if state else 'not yet proposed'}"
             )
 
         emit(document, as_json, human)
+
+    run(work())
+
+
+@app.command()
+def state(
+    decision_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_of: AsOfOption = None,
+    version: VersionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A decision's state alone at an instant (and no later than a version), in milliseconds
+    for long decisions: it starts from the latest signed snapshot that still checks against
+    the log, when the installation has a log key, and keeps the ones it passes.
+
+    Example: concord audit state d-1 --as-of 2026-12-01 --json
+    """
+
+    async def work() -> None:
+        instant = parse_as_of(as_of, "as-of")
+        current = settings()
+        key = signer(current) if current.signing_key_file.exists() else None
+        async with event_store() as store:
+            at, snapshot = await state_at(store, decision_id, instant, key, through=version)
+        document = {
+            "decision_id": decision_id,
+            "as_of": instant.isoformat(),
+            "version": version,
+            "from_snapshot": snapshot,
+            "state": status_document(at) if at else None,
+        }
+        emit(
+            document,
+            as_json,
+            lambda: out.print(
+                f"{decision_id} as of {instant.isoformat()}"
+                + (f", version {version} at most" if version else "")
+                + f": {at.status.value if at else 'not yet proposed'}"
+                + (f" (from the snapshot at v{snapshot})" if snapshot else "")
+            ),
+        )
 
     run(work())
 

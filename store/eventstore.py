@@ -108,35 +108,37 @@ class EventStore:
         return int(row[0] or 0)
 
     async def events_until(
-        self, decision_id: str, instant: datetime, from_version: int = 1
+        self,
+        decision_id: str,
+        instant: datetime | None,
+        from_version: int = 1,
+        *,
+        through: int | None = None,
     ) -> list[StoredEvent]:
-        """The decision's events from `from_version` on that occurred at or before `instant`,
-        in stream order."""
-        try:
-            until = format_instant(instant)
-        except ValueError:
-            raise InvalidInput("instant", "must be timezone-aware") from None
-        return await self._select(
-            select(*BODY_COLUMNS)
-            .where(
-                events.c.decision_id == decision_id,
-                events.c.occurred_at <= until,
-                events.c.stream_version >= from_version,
-            )
-            .order_by(events.c.stream_version)
+        """The decision's events from `from_version` on that occurred at or before `instant`
+        (None: any time) and, with `through`, up to that stream version, in stream order."""
+        query = select(*BODY_COLUMNS).where(
+            events.c.decision_id == decision_id, events.c.stream_version >= from_version
         )
+        if instant is not None:
+            query = query.where(events.c.occurred_at <= _instant(instant))
+        if through is not None:
+            query = query.where(events.c.stream_version <= through)
+        return await self._select(query.order_by(events.c.stream_version))
 
-    async def latest_snapshot(self, decision_id: str, instant: datetime) -> Row[Any] | None:
-        """The decision's latest state snapshot taken at or before `instant` (a raw row: the
-        caller verifies it before trusting it)."""
+    async def latest_snapshot(
+        self, decision_id: str, instant: datetime | None, *, through: int | None = None
+    ) -> Row[Any] | None:
+        """The decision's latest state snapshot taken at or before `instant` (None: any time)
+        and, with `through`, at or before that stream version (a raw row: the caller verifies
+        it before trusting it)."""
+        query = select(state_snapshots).where(state_snapshots.c.decision_id == decision_id)
+        if instant is not None:
+            query = query.where(state_snapshots.c.occurred_at <= _instant(instant))
+        if through is not None:
+            query = query.where(state_snapshots.c.stream_version <= through)
         rows = await self._backend.rows(
-            select(state_snapshots)
-            .where(
-                state_snapshots.c.decision_id == decision_id,
-                state_snapshots.c.occurred_at <= format_instant(instant),
-            )
-            .order_by(state_snapshots.c.stream_version.desc())
-            .limit(1)
+            query.order_by(state_snapshots.c.stream_version.desc()).limit(1)
         )
         return rows[0] if rows else None
 
@@ -458,3 +460,11 @@ def _check_batch(decision_id: str, expected_version: int, batch: Sequence[NewEve
                 f"event {new.event_id} has version {new.stream_version}; the batch must run "
                 f"{expected_version + 1}..{expected_version + len(batch)} without gaps",
             )
+
+
+def _instant(instant: datetime) -> str:
+    """An instant as the log stores it; InvalidInput for one without a timezone."""
+    try:
+        return format_instant(instant)
+    except ValueError:
+        raise InvalidInput("instant", "must be timezone-aware") from None

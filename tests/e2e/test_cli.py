@@ -121,6 +121,12 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
     assert {e["recorded_by"] for e in history["events"]} >= {"operator:secretariat"}
     replayed = stack.ok("audit", "replay", "d-cli")
     assert replayed["ok"] is True and replayed["events_implied"] == len(history["events"])
+    early = stack.ok("audit", "history", "d-cli", "--version", "1")
+    assert [e["type"] for e in early["events"]] == ["ProposalSubmitted"]
+    at_one = stack.ok("audit", "state", "d-cli", "--version", "1")
+    assert at_one["state"] == early["state"] and at_one["state"]["state"] == "proposed"
+    assert stack.ok("audit", "state", "d-cli")["state"] == history["state"]
+    assert "--version" in stack.fails(2, "audit", "state", "d-cli", "--version", "0")
 
 
 def test_a_later_decision_supersedes_an_earlier_one_and_both_show_the_link(stack: Stack) -> None:

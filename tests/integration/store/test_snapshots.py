@@ -4,13 +4,20 @@ checks is reported and not used."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from audit.note import Signer
 from audit.snapshots import SNAPSHOT_EVERY, state_at
 from domain.evolve import replay
 from store.decision_events import domain_event, new_event
-from store.eventstore import EventStore
+from store.eventstore import EventStore, open_store
+from store.migrate import upgrade
 from store.schema import state_snapshots
 from tests.integration.store.raw_sql import raw_transaction
 from tests.unit.domain.scenario import Scenario
@@ -56,6 +63,24 @@ async def test_the_state_at_any_instant_is_the_fold_of_its_events_with_or_withou
     assert used is None and without_key == first
 
 
+async def test_the_state_through_a_version_is_the_fold_of_its_first_events(
+    store: EventStore,
+) -> None:
+    scenario = await long_decision(store, 2_200)
+    key = Signer.generate("nrc.example/concord")
+    last = scenario.events[-1].occurred_at
+    await state_at(store, scenario.decision_id, last, key)  # keeps the snapshots
+    stream = await store.stream(scenario.decision_id)
+    expected = ((1, None), (999, None), (1_000, 1_000), (1_750, 1_000), (2_200, 2_000))
+    for version, snapshot in expected:
+        state, used = await state_at(store, scenario.decision_id, None, key, through=version)
+        assert used == snapshot
+        assert state == replay(domain_event(e) for e in stream[:version])
+    early = scenario.events[500].occurred_at
+    state, used = await state_at(store, scenario.decision_id, early, key, through=1_750)
+    assert used is None and state == await folded(store, scenario, early)
+
+
 async def test_a_snapshot_altered_or_outlived_by_a_rewritten_log_is_not_used(
     store: EventStore,
 ) -> None:
@@ -89,3 +114,44 @@ async def test_a_snapshot_altered_or_outlived_by_a_rewritten_log_is_not_used(
     before = scenario.events[SNAPSHOT_EVERY + 50].occurred_at
     state, used = await state_at(store, scenario.decision_id, before, key)
     assert used is None, "the log's event no longer carries the hash the snapshot was taken on"
+
+
+def test_the_state_at_any_instant_and_version_is_the_fold_of_the_events_by_then(
+    tmp_path: Path,
+) -> None:
+    """Property: for any instant and any version bound, with or without the log's key (and so
+    with or without snapshots), the state is the fold of exactly the events by then."""
+    loop = asyncio.new_event_loop()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
+    loop.run_until_complete(upgrade(url))
+    store = loop.run_until_complete(open_store(url))
+    try:
+        scenario = loop.run_until_complete(long_decision(store, 2_300))
+        decision_id = scenario.decision_id
+        stream = loop.run_until_complete(store.stream(decision_id))
+        key = Signer.generate("nrc.example/concord")
+        first, last = stream[0].occurred_at, stream[-1].occurred_at
+        span = int((last - first).total_seconds())
+
+        @settings(max_examples=60, deadline=None)
+        @given(
+            offset=st.integers(-3_600, span + 3_600),
+            through=st.none() | st.integers(1, len(stream) + 5),
+            keyed=st.booleans(),
+        )
+        def check(offset: int, through: int | None, keyed: bool) -> None:
+            instant = first + timedelta(seconds=offset)
+            state, _ = loop.run_until_complete(
+                state_at(store, decision_id, instant, key if keyed else None, through=through)
+            )
+            by_then = [
+                domain_event(e)
+                for e in stream
+                if e.occurred_at <= instant and (through is None or e.stream_version <= through)
+            ]
+            assert state == replay(by_then)
+
+        check()
+    finally:
+        loop.run_until_complete(store.close())
+        loop.close()
