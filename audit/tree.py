@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, Table, and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit import merkle
 from audit.chain_check import BreakReason, LogBreak
@@ -18,7 +17,6 @@ from domain.errors import InvalidHistory, NotFound
 from store.backends import LogPages
 from store.eventstore import EventStore
 from store.projections import ProjectionRunner
-from store.records import StoredEvent
 from store.schema import events, merkle_subtrees
 
 T = TypeVar("T")
@@ -80,6 +78,9 @@ class Frontier:
         self.size = size
         self._stack = list(stack)
 
+    def copy(self) -> Frontier:
+        return Frontier(self.size, self._stack)
+
     def root(self) -> bytes:
         """The root of the tree grown so far: its edge's subtrees, hashed right to left."""
         if not self._stack:
@@ -103,57 +104,66 @@ class Frontier:
 
 
 class MerkleProjection:
-    """Extends the stored tree with each batch of the log (every event, in position order).
+    """Extends the stored tree with the log, every event in position order (a store Keeper):
+    the new entries are read and hashed outside any lock, then the subtrees they complete and
+    the tree's new size are stored in one short transaction, so appends do not wait on it.
 
-    The frontier of the last batch is kept between batches; after a restart (or a batch that
-    was not committed) it is rebuilt from the stored subtrees and the entries of the last,
-    incomplete block."""
+    The frontier of the last batch is kept between batches; after a restart (or when another
+    runner moved the tree first) it is rebuilt from the stored subtrees and the entries of the
+    last, incomplete block."""
 
     name = TREE
 
-    def __init__(self) -> None:
+    def __init__(self, batch_size: int | None = None) -> None:
         self._frontier = Frontier()
+        self.batch_size = batch_size
+        """Events read and stored per transaction (None: the runner's batch size)."""
 
     @property
     def tables(self) -> Sequence[Table]:
         return (merkle_subtrees,)
 
-    async def apply(self, connection: AsyncConnection, batch: Sequence[StoredEvent]) -> None:
-        if not batch:
-            return
-        size = batch[0].position - 1
-        frontier = self._frontier
-        if frontier.size != size:
-            frontier = await self._rebuilt(connection, size)
-        new: list[dict[str, object]] = []
-        for event in batch:
-            if event.position != frontier.size + 1:
-                raise InvalidHistory(
-                    f"the Merkle tree takes every position in order: {event.position} came "
-                    f"after {frontier.size}"
-                )
-            new += (
-                {"level": level, "idx": index, "hash": digest.hex()}
-                for level, index, digest in frontier.append(merkle.leaf_hash(event.body))
-                if level >= LOWEST_STORED
+    async def keep_up(self, store: EventStore, batch_size: int) -> int:
+        batch_size = self.batch_size or batch_size
+        applied = 0
+        while True:
+            size = await store.projection_position(TREE)
+            rows = await store.read(_entries(size, size + batch_size))
+            if not rows:
+                return applied
+            end = size + len(rows)
+            leaves = _leaves(rows, size, end)
+            frontier = (
+                self._frontier.copy()
+                if self._frontier.size == size
+                else await self._rebuilt(store, size)
             )
-        if new:
-            await connection.execute(merkle_subtrees.insert(), new)
-        self._frontier = frontier
+            new = [
+                {"level": level, "idx": index, "hash": digest.hex()}
+                for leaf in leaves
+                for level, index, digest in frontier.append(leaf)
+                if level >= LOWEST_STORED
+            ]
+            if await store.advance_projection(TREE, size, end, [(merkle_subtrees, new)]):
+                self._frontier = frontier
+                applied += len(rows)
+                if len(rows) < batch_size:
+                    return applied
+            else:
+                self._frontier = Frontier()  # another runner moved the tree: read it again
 
     @staticmethod
-    async def _rebuilt(connection: AsyncConnection, size: int) -> Frontier:
+    async def _rebuilt(store: EventStore, size: int) -> Frontier:
         """The frontier of the stored tree of `size` leaves."""
         blocks = size - size % BLOCK
         wanted = edge(blocks)
-        stored = (
-            {
-                (row.level, row.idx): bytes.fromhex(row.hash)
-                for row in await connection.execute(select(merkle_subtrees).where(_among(wanted)))
-            }
-            if wanted
-            else {}
-        )
+        queries = [_entries(blocks, size)]
+        if wanted:
+            queries.append(select(merkle_subtrees).where(_among(wanted)))
+        found = await store.read_each(*queries)
+        stored = {
+            (row.level, row.idx): bytes.fromhex(row.hash) for rows in found[1:] for row in rows
+        }
         if len(stored) != len(wanted):
             raise InvalidHistory(
                 f"the stored Merkle tree lacks subtrees of its first {blocks} leaves"
@@ -161,8 +171,7 @@ class MerkleProjection:
         frontier = Frontier(
             blocks, [(level, index, stored[(level, index)]) for level, index in wanted]
         )
-        rows = (await connection.execute(_entries(blocks, size))).all()
-        for leaf in _leaves(rows, blocks, size):
+        for leaf in _leaves(found[0], blocks, size):
             frontier.append(leaf)
         return frontier
 

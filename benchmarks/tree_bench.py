@@ -27,6 +27,7 @@ from store_bench import batches, database, measure_verify
 
 from audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from audit.tree import TREE, MerkleProjection, StoredTree
+from runtime.bootstrap import PROJECTION_INTERVAL_S, TREE_BATCH
 from store.eventstore import open_store
 from store.migrate import upgrade
 from store.projections import ProjectionRunner
@@ -42,15 +43,16 @@ def _start_projector(url: str) -> tuple[BaseProcess, Any]:
 
 
 def _keep_tree(url: str, stop: Any) -> None:
-    """Keep the tree up with the log until `stop` is set, then catch up once more."""
+    """Keep the tree up with the log until `stop` is set, then catch up once more: as
+    `concord project` keeps it (its interval, its batches)."""
 
     async def keep() -> None:
         store = await open_store(url)
-        runner = ProjectionRunner(store, [MerkleProjection()])
+        runner = ProjectionRunner(store, [MerkleProjection(batch_size=TREE_BATCH)])
         try:
-            while not stop.is_set():
-                if not await runner.catch_up():
-                    await asyncio.sleep(0.05)
+            while not stop.is_set():  # as the projector follows the log
+                await runner.catch_up()
+                await asyncio.sleep(PROJECTION_INTERVAL_S)
             await runner.catch_up()
         finally:
             await store.close()
@@ -66,17 +68,21 @@ async def bench(total: int, backend: str, server: str, runs: int) -> None:
             # Appends alternate, a quarter of the log at a time, without and with the projector
             # keeping the tree in a process of its own (as `concord project` does).
             rates: dict[bool, list[float]] = {False: [], True: []}
-            batch_list = list(batches(total, 100, 1))
-            quarter = -(-len(batch_list) // 4)
+            # (Batches are made as they go: a list of them all would be the benchmark's memory,
+            # and Linux hands a process's peak RSS on to the verifier it starts.)
+            made = batches(total, 100, 1)
             for part in range(4):
                 live = part % 2 == 1
                 projector = _start_projector(url) if live else None
-                started = time.perf_counter()
-                chunk = batch_list[part * quarter : (part + 1) * quarter]
-                for decision_id, version, records in chunk:
+                appended, spent = 0, 0.0
+                for decision_id, version, records in made:
+                    started = time.perf_counter()
                     await store.append(decision_id, version, records)
-                spent = time.perf_counter() - started
-                rates[live].append(sum(len(records) for _, _, records in chunk) / spent)
+                    spent += time.perf_counter() - started
+                    appended += len(records)
+                    if appended >= total // 4:
+                        break
+                rates[live].append(appended / spent)
                 if projector is not None:
                     projector[1].set()
                     projector[0].join()
@@ -88,7 +94,7 @@ async def bench(total: int, backend: str, server: str, runs: int) -> None:
                 )
 
             # Then the whole tree again, from nothing, timed.
-            runner = ProjectionRunner(store, [MerkleProjection()], batch_size=5_000)
+            runner = ProjectionRunner(store, [MerkleProjection(batch_size=TREE_BATCH)])
             await store.reset_projection(TREE, MerkleProjection().tables)
             started = time.perf_counter()
             await runner.catch_up()

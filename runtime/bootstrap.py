@@ -61,6 +61,9 @@ PASSTHROUGH: Final = (
 UI_PORT_OFFSET: Final = 1000
 """The Web UI listens on the frontend's port + 1000 (7233 → 8233), as the dev server does."""
 PROJECTION_INTERVAL_S: Final = 0.5
+TREE_BATCH: Final = 5_000
+"""Events the Merkle tree takes per transaction: it reads and hashes them outside the write
+lock, so a large batch costs appends one short commit instead of ten."""
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -142,7 +145,7 @@ def build_worker(
 def projector(store: EventStore) -> ProjectionRunner:
     """The read models' follower (and the log's Merkle tree): one per deployment, never one
     per worker."""
-    return ProjectionRunner(store, [DecisionsProjection(), MerkleProjection()])
+    return ProjectionRunner(store, [DecisionsProjection(), MerkleProjection(batch_size=TREE_BATCH)])
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 import structlog
 from sqlalchemy import Table
@@ -39,6 +39,24 @@ class Projection(Protocol):
         ...
 
 
+@runtime_checkable
+class Keeper(Protocol):
+    """A read model that reads the log itself, outside any lock, and holds the database's write
+    lock only to store what it made and move its position (checked unmoved), so that appends
+    are not kept waiting while it works (audit.tree's Merkle tree)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> Sequence[Table]: ...
+
+    async def keep_up(self, store: EventStore, batch_size: int) -> int:
+        """Apply every event appended since its position, `batch_size` at a time; the number
+        applied. InvalidHistory when the log cannot be applied (nothing is parked)."""
+        ...
+
+
 _log = structlog.get_logger(__name__)
 
 
@@ -54,7 +72,7 @@ class ProjectionRunner:
     def __init__(
         self,
         store: EventStore,
-        projections: Sequence[Projection],
+        projections: Sequence[Projection | Keeper],
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
@@ -101,7 +119,9 @@ class ProjectionRunner:
         await self.store.reset_projection(name, projection.tables)
         return await self._catch_up(projection)
 
-    async def _catch_up(self, projection: Projection) -> int:
+    async def _catch_up(self, projection: Projection | Keeper) -> int:
+        if isinstance(projection, Keeper):
+            return await projection.keep_up(self.store, self.batch_size)
         applied = 0
         singly = 0  # events left to apply one at a time, to find the one a batch failed on
         while True:
@@ -131,7 +151,7 @@ class ProjectionRunner:
         )
         await self.store.park_decision(name, failure_now(position, decision_id, unapplied.reason))
 
-    def _projection(self, name: str) -> Projection:
+    def _projection(self, name: str) -> Projection | Keeper:
         try:
             return self.projections[name]
         except KeyError:

@@ -5,6 +5,7 @@ finds any stored subtree that does not hash to the log."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -180,3 +181,18 @@ async def test_a_proof_reads_no_more_than_two_blocks_of_entries(
     logged = await entries(store)
     root = await StoredTree(store).root(size)
     assert verify_inclusion(leaf_hash(logged[20]), 20, size, proof, root)
+
+
+async def test_two_runners_keeping_the_tree_at_once_store_it_once(
+    store: EventStore, new_event: EventFactory
+) -> None:
+    await grown(store, new_event, "d-tree", 1_000)
+    first = ProjectionRunner(store, [MerkleProjection()], batch_size=97)
+    second = ProjectionRunner(store, [MerkleProjection()], batch_size=61)
+    applied = await asyncio.gather(first.catch_up(), second.catch_up())
+    assert sum(applied) == 1_000, "each event is applied by one of them"
+    memory = MemoryTree()
+    for entry in await entries(store):
+        memory.append(leaf_hash(entry))
+    assert await StoredTree(store).root(1_000) == await memory.root()
+    assert (await verify_log(store)).ok
