@@ -36,6 +36,8 @@ async def bench() -> None:
                 scenario = Scenario(f"d-asof-{total}").planned()
                 members = scenario.s.rounds[0].members
                 while len(scenario.events) < total:
+                    if len(scenario.events) % 100 == 0:
+                        scenario.advance(hours=1)
                     member = members[len(scenario.events) % len(members)]
                     scenario.do("report_progress", member, item_id="A1", summary="Part done")
                 records = [new_event(e) for e in scenario.events]
@@ -57,14 +59,11 @@ async def bench() -> None:
                         key_times.append(time.perf_counter() - started)
                     assert at == state
                     print(
-                        f"  with signed snapshots (from v{used}): p50 "
-                        f"{statistics.median(key_times[1:]) * 1000:.1f} ms, the first call "
-                        f"(folds and keeps them) {key_times[0] * 1000:.0f} ms"
-                    )
-                    print(
                         f"as-of of a {len(records):,}-event decision at its {label} instant "
-                        f"({len(events):,} events folded): p50 "
-                        f"{statistics.median(times) * 1000:.0f} ms"
+                        f"({len(events):,} events): every event folded, p50 "
+                        f"{statistics.median(times) * 1000:.0f} ms; from the signed snapshot at "
+                        f"v{used}, p50 {statistics.median(key_times[1:]) * 1000:.1f} ms (the "
+                        f"first call, which folds and keeps them, {key_times[0] * 1000:.0f} ms)"
                     )
         finally:
             await store.close()
