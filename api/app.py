@@ -7,11 +7,13 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import commands, errors, log, reads, webhooks
 from api.limits import BodyLimit
+from api.portal import pages
 from api.services import Services
 
 access_log = structlog.get_logger("concord.api.access")
@@ -74,11 +76,13 @@ def create_app(found: Services) -> FastAPI:
         version="1.0",
     )
     app.state.services = found
-    errors.install(app)
+    errors.install(app, pages.problem_page)
     app.include_router(commands.router())
     app.include_router(reads.router())
     app.include_router(log.router())
     app.include_router(webhooks.router())
+    app.include_router(pages.router())
+    app.mount("/portal/static", StaticFiles(directory=pages.STATIC), name="portal-static")
 
     @app.get("/health", response_model=Health, tags=["service"])
     async def health() -> Health:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
@@ -79,16 +80,25 @@ def respond(error: ConcordError, headers: dict[str, str] | None = None) -> JSONR
     return JSONResponse(error.document(), status_code=error.http_status, headers=headers)
 
 
-def install(app: FastAPI) -> None:
-    """Every failure leaves as the error document: Concord's errors with their status, bad
-    input as 422 naming the field, anything unexpected as 500 without its traceback."""
+PageFor = Callable[[Request, ConcordError], Response]
+"""How the portal shows an error as a page (for paths under /portal)."""
+
+
+def install(app: FastAPI, page_for: PageFor) -> None:
+    """Every failure leaves as the error document (a page, under /portal): Concord's errors
+    with their status, bad input as 422 naming the field, anything unexpected as 500 without
+    its traceback."""
 
     @app.exception_handler(ConcordError)
-    async def concord_error(request: Request, error: ConcordError) -> JSONResponse:
+    async def concord_error(request: Request, error: ConcordError) -> Response:
+        if request.url.path.startswith("/portal"):
+            return page_for(request, error)
         return respond(error)
 
     @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def bad_request(request: Request, error: RequestValidationError) -> Response:
+        if request.url.path.startswith("/portal"):
+            return page_for(request, invalid(error))
         return respond(invalid(error))
 
     @app.exception_handler(ValidationError)

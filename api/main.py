@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.limits import Limits
+from api.portal.sessions import Sessions, portal_key
 from api.server import EmbeddedServer, serving
 from api.services import Services
 from audit.note import Signer
@@ -34,13 +35,13 @@ def api_app(
     """The API over a decisions client and an event store; refusals go to the store's log; with
     `settings` naming a log signing key that exists, it serves signed checkpoints too."""
     commands = Commands(decisions, store.record_refusal)
-    signer = None
-    origin = "concord.local/log"
+    found = Services(commands, store, Tokens(store), limits or Limits())
     if settings is not None:
-        origin = settings.log_origin
+        found.origin = settings.log_origin
         if settings.signing_key_file.exists():
-            signer = Signer.parse(settings.signing_key_file.read_text())
-    return create_app(Services(commands, store, Tokens(store), limits or Limits(), signer, origin))
+            found.signer = Signer.parse(settings.signing_key_file.read_text())
+        found.sessions = Sessions(portal_key(settings.data_dir / "portal.key"))
+    return create_app(found)
 
 
 @contextlib.asynccontextmanager

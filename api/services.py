@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from api.limits import Limits, RateLimiter
+from api.portal.sessions import Sessions
 from api.principals import TokenBook
 from audit.note import Signer
 from runtime.commands import Commands
@@ -22,6 +24,8 @@ class Services:
     signer: Signer | None = None
     """The log's signing key, when the installation has one: the API serves checkpoints."""
     origin: str = "concord.local/log"
+    sessions: Sessions = field(default_factory=lambda: Sessions(secrets.token_bytes(32)))
+    """The portal's sessions (by default under a key of this process alone)."""
     rate: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -6,143 +6,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from api.limits import Limits
 from api.main import api_app
 from api.server import serving
 from audit.checkpoint import open_checkpoint
 from audit.merkle import leaf_hash, root_of
-from audit.note import Signer, Verifier
 from audit.tree import caught_up
-from domain.nrc import NRC_ROSTERS
-from runtime.access import Role, Tokens
-from runtime.bootstrap import build_worker, following, projector
-from runtime.decisions import DecisionClient
+from runtime.access import Role
 from runtime.logging import configure_logging
-from runtime.settings import Settings
-from store.eventstore import EventStore, open_store
-from store.migrate import upgrade
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import MEMBERS, Api, free_port, proposed, round_open
 
 pytestmark = pytest.mark.e2e
-
-MEMBERS = NRC_ROSTERS.latest.member_codes
-
-
-@dataclass
-class Api:
-    http: httpx.AsyncClient
-    store: EventStore
-    tokens: Tokens
-    keys: dict[str, str]
-    """Each principal's token: members by code, `operator`, `auditor`."""
-    log_key: Verifier
-    decisions: DecisionClient
-
-    def auth(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[who]}"}
-
-    async def post(
-        self, who: str, path: str, body: dict[str, Any], key: str | None = None
-    ) -> httpx.Response:
-        headers = self.auth(who) | ({"Idempotency-Key": key} if key else {})
-        return await self.http.post(path, json=body, headers=headers)
-
-    async def ok(self, who: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self.post(who, path, body)
-        assert response.status_code == 201, response.text
-        document: dict[str, Any] = response.json()
-        return document
-
-    async def get(self, who: str, path: str, **params: Any) -> dict[str, Any]:
-        response = await self.http.get(path, headers=self.auth(who), params=params)
-        assert response.status_code == 200, response.text
-        document: dict[str, Any] = response.json()
-        return document
-
-    async def eventually(
-        self, who: str, path: str, holds: Callable[[dict[str, Any]], bool], **params: Any
-    ) -> dict[str, Any]:
-        """The document once `holds` is true of it: the read models follow the log shortly."""
-        for _ in range(100):
-            document = await self.get(who, path, **params)
-            if holds(document):
-                return document
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{path} never got there: {document}")
-
-    async def log_size(self) -> int:
-        return (await self.store.head())[0]
-
-
-@pytest.fixture
-async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
-    await upgrade(url)
-    store = await open_store(url)
-    task_queue = f"concord-api-{uuid.uuid4().hex[:8]}"
-    try:
-        async with build_worker(dev_server.client, store, task_queue), following(projector(store)):
-            decisions = DecisionClient(dev_server.client, task_queue)
-            port = free_port()
-            key = Signer.generate("nrc.example/concord")
-            (tmp_path / "log.key").write_text(key.encode())
-            settings = Settings(
-                data_dir=tmp_path,
-                database_url=url,
-                log_origin="nrc.example/concord",
-                log_key_file=tmp_path / "log.key",
-            )
-            async with (
-                serving(api_app(decisions, store, None, settings), "127.0.0.1", port),
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
-            ):
-                tokens = Tokens(store)
-                keys = {
-                    code: (await tokens.issue(Role.MEMBER, code, "operator:test")).token
-                    for code in MEMBERS
-                }
-                keys["operator"] = (
-                    await tokens.issue(Role.OPERATOR, "secretariat", "operator:test")
-                ).token
-                keys["auditor"] = (await tokens.issue(Role.AUDITOR, "ana", "operator:test")).token
-                yield Api(http, store, tokens, keys, key.verifier, decisions)
-    finally:
-        await store.close()
-
-
-async def proposed(api: Api, decision_id: str) -> dict[str, Any]:
-    return await api.ok(
-        "POL",
-        "/decisions",
-        {
-            "decision_id": decision_id,
-            "title": "Action Plan on Terrorism",
-            "text": "The NRC rejects terrorism in all its manifestations.",
-            "area": "struggle_against_terrorism",
-        },
-    )
-
-
-async def round_open(api: Api, decision_id: str) -> tuple[int, str]:
-    await proposed(api, decision_id)
-    await api.ok("operator", f"/decisions/{decision_id}/referral", {})
-    await api.ok("operator", f"/decisions/{decision_id}/review", {"outcome": "forward"})
-    deadline = "2099-01-01T00:00:00Z"
-    await api.ok("operator", f"/decisions/{decision_id}/rounds", {"deadline": deadline})
-    state = await api.get("auditor", f"/decisions/{decision_id}")
-    [opened] = state["rounds"]
-    return opened["number"], opened["text_hash"]
 
 
 async def test_a_decision_runs_its_whole_life_by_each_delegations_own_token(api: Api) -> None:

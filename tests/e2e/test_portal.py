@@ -1,0 +1,138 @@
+"""The portal in a browser (Playwright driving Debian's Chromium) against the real stack: the
+Temporal dev server, a worker, the event store and the API's process serving the pages."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.e2e.conftest import MEMBERS, Api, round_open
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        message = "chromium is not installed"
+        if os.environ.get("CONCORD_REQUIRE_INTEROP") == "1":
+            pytest.fail(f"{message}; CONCORD_REQUIRE_INTEROP=1 requires it", pytrace=False)
+        pytest.skip(message)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def signed_in(browser: Browser, api: Api, who: str) -> Page:
+    page = await browser.new_page()
+    await page.goto(f"{api.http.base_url}/portal")
+    await expect(page).to_have_url(re.compile(r"/portal/sign-in$"))
+    await page.get_by_label("Access token").fill(api.keys[who])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).to_have_url(re.compile(r"/portal$"))
+    return page
+
+
+async def test_a_delegation_objects_then_withdraws_and_concurs_in_its_browser(
+    api: Api, browser: Browser
+) -> None:
+    number, text_hash = await round_open(api, "d-portal")
+    page = await signed_in(browser, api, "FRA")
+    owed = page.get_by_role("table").first
+    await expect(owed).to_contain_text(f"Round {number} on the decision")
+    await page.get_by_role("link", name="Action Plan on Terrorism").first.click()
+    await expect(page.get_by_text(f"0 of {len(MEMBERS)} concurred")).to_be_visible()
+    await expect(page.get_by_text(text_hash)).to_be_visible()
+    await page.screenshot(path=str(DOCS / "portal-delegation.png"), full_page=True)
+
+    await page.get_by_label("Reasons").fill("Paragraph 3 needs another reading.")
+    await page.get_by_role("button", name="Object").click()
+    await expect(page.get_by_role("cell", name="SilenceBroken")).to_be_visible()
+    await page.get_by_role("link", name="Back to the decision").click()
+    objected = page.get_by_text("FRA objected: Paragraph 3 needs another reading.")
+    await expect(objected).to_be_visible()
+
+    await page.get_by_role("button", name="Withdraw objection").click()
+    await expect(page.get_by_role("cell", name="ObjectionWithdrawn")).to_be_visible()
+    await page.get_by_role("link", name="Back to the decision").click()
+    await page.get_by_role("button", name="Concur").click()
+    await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
+    await page.get_by_role("link", name="Back to the decision").click()
+    await expect(page.get_by_text(f"1 of {len(MEMBERS)} concurred")).to_be_visible()
+    await expect(page.get_by_text("Your answer: concurred")).to_be_visible()
+
+    state = await api.get("auditor", "/decisions/d-portal")
+    [opened] = state["rounds"]
+    assert opened["concurred"] == ["FRA"] and opened["objections"] == {}
+    events = await api.get("auditor", "/decisions/d-portal/events")
+    answers = [e for e in events["events"] if e["actor"] == "FRA"]
+    assert [e["type"] for e in answers] == [
+        "SilenceBroken",
+        "ObjectionWithdrawn",
+        "ConcurrenceRecorded",
+    ]
+    assert {e["recorded_by"] for e in answers} == {"member:FRA"}
+
+
+async def test_a_refused_answer_is_a_page_naming_the_rule_and_is_kept_as_a_refusal(
+    api: Api, browser: Browser
+) -> None:
+    await round_open(api, "d-portal-refused")
+    page = await signed_in(browser, api, "DEU")
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-refused")
+    await page.get_by_role("button", name="Concur").click()
+    await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
+    # The same form, sent again from the page the browser still has: the rule refuses it.
+    await page.go_back()
+    await page.get_by_role("button", name="Concur").click()
+    await expect(page.get_by_role("heading", name="Refused by the procedure")).to_be_visible()
+    await expect(page.get_by_role("alert")).to_contain_text("DEU")
+    assert "Traceback" not in await page.content()
+    refusals = await api.get("auditor", "/audit/refusals", decision_id="d-portal-refused")
+    assert [r["principal"] for r in refusals["refusals"]] == ["member:DEU"]
+
+
+async def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing(
+    api: Api, browser: Browser
+) -> None:
+    number, text_hash = await round_open(api, "d-portal-csrf")
+    page = await signed_in(browser, api, "ITA")
+    [session] = [c for c in await page.context.cookies() if c["name"] == "concord_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    before = await api.log_size()
+    async with httpx.AsyncClient(
+        base_url=str(api.http.base_url), cookies={"concord_session": session["value"]}
+    ) as other_site:
+        forged = await other_site.post(
+            "/portal/decisions/d-portal-csrf/concur",
+            data={"round": str(number), "text_hash": text_hash, "csrf": "guessed"},
+        )
+    assert forged.status_code == 403 and "Not yours to do" in forged.text
+    assert await api.log_size() == before
+
+
+async def test_the_secretariat_cannot_answer_for_a_member_and_a_revoked_token_ends_its_session(
+    api: Api, browser: Browser
+) -> None:
+    await round_open(api, "d-portal-roles")
+    page = await signed_in(browser, api, "operator")
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-roles")
+    await expect(page.get_by_role("button", name="Concur")).to_have_count(0)
+
+    member = await signed_in(browser, api, "NOR")
+    [record] = [t for t in await api.tokens.list() if t.name == "NOR" and t.revoked_at is None]
+    await api.tokens.revoke(record.token_id, "operator:test")
+    await member.goto(f"{api.http.base_url}/portal/decisions/d-portal-roles")
+    await expect(member).to_have_url(re.compile(r"/portal/sign-in$"))
