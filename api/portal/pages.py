@@ -7,14 +7,16 @@ session's CSRF token; a post without it is refused and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import orjson
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
@@ -31,10 +33,12 @@ from domain.errors import (
     Unauthenticated,
 )
 from domain.evolve import replay
+from domain.state import ConsensusRound, DecisionState
 from store.decision_events import domain_event
 from store.queries import list_decisions, pending_for_member
 
 HERE: Final = Path(__file__).parent
+BOARD_INTERVAL_S: Final = 0.5
 STATIC: Final = HERE / "static"
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -161,18 +165,61 @@ def router() -> APIRouter:
 
     @routes.get("/decisions/{decision_id}")
     async def decision(decision_id: str, visit: SignedIn, found: Found) -> HTMLResponse:
-        stored = await found.store.stream(decision_id)
-        state = replay(domain_event(e) for e in stored)
-        if state is None:
-            raise NotFound(f"there is no decision {decision_id}")
+        state = await _state(found, decision_id)
         member = visit.caller.name if visit.caller.role is Role.MEMBER else None
         return page(
             "decision.html",
             title=state.title,
             state=state,
-            rounds=sorted(state.rounds, key=lambda r: (not r.is_open, -r.number)),
+            rounds=_ordered(state.rounds),
             member=member,
             **visit.context(),
+        )
+
+    @routes.get("/board/{decision_id}")
+    async def board(decision_id: str, visit: SignedIn, found: Found) -> HTMLResponse:
+        may_watch(visit.caller)
+        state = await _state(found, decision_id)
+        return page(
+            "board.html",
+            title=f"Board: {state.title}",
+            state=state,
+            rounds=_ordered(state.rounds),
+            **visit.context(),
+        )
+
+    @routes.get("/board/{decision_id}/stream")
+    async def board_stream(
+        decision_id: str, request: Request, visit: SignedIn, found: Found
+    ) -> StreamingResponse:
+        """The board's grid again each time the decision's log grows (server-sent events),
+        until the browser goes or the session's token stops being valid."""
+        may_watch(visit.caller)
+        await _state(found, decision_id)
+
+        async def grids() -> AsyncIterator[str]:
+            shown = -1
+            while not await request.is_disconnected():
+                try:
+                    await found.tokens.caller(visit.session.token)
+                except Unauthenticated:
+                    return
+                version = await found.store.stream_version(decision_id)
+                if version != shown:
+                    shown = version
+                    state = await _state(found, decision_id)
+                    html = templates.get_template("board_grid.html").render(
+                        state=state, rounds=_ordered(state.rounds)
+                    )
+                    yield (
+                        "event: grid\n"
+                        + "".join(f"data: {line}\n" for line in html.splitlines())
+                        + "\n"
+                    )
+                await asyncio.sleep(BOARD_INTERVAL_S)
+
+        return StreamingResponse(
+            grids(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )
 
     @routes.post("/decisions/{decision_id}/{action}")
@@ -229,6 +276,26 @@ def router() -> APIRouter:
 
 
 Answer = cmd.Concur | cmd.BreakSilence | cmd.WithdrawObjection | cmd.RegisterConcern
+
+
+async def _state(found: Services, decision_id: str) -> DecisionState:
+    """The decision as its stored events make it; NotFound when it has none."""
+    state = replay(domain_event(e) for e in await found.store.stream(decision_id))
+    if state is None:
+        raise NotFound(f"there is no decision {decision_id}")
+    return state
+
+
+def _ordered(rounds: Sequence[ConsensusRound]) -> list[ConsensusRound]:
+    """Open rounds first, then the latest."""
+    return sorted(rounds, key=lambda r: (not r.is_open, -r.number))
+
+
+def may_watch(caller: Caller) -> None:
+    if caller.role is Role.MEMBER:
+        raise Forbidden("the board is the secretariat's: a delegation sees its own page")
+
+
 _FORMS: Final[dict[str, tuple[type[Answer], tuple[str, ...]]]] = {
     "concur": (cmd.Concur, ("round", "text_hash")),
     "object": (cmd.BreakSilence, ("round", "text_hash", "reasons")),

@@ -136,3 +136,35 @@ async def test_the_secretariat_cannot_answer_for_a_member_and_a_revoked_token_en
     await api.tokens.revoke(record.token_id, "operator:test")
     await member.goto(f"{api.http.base_url}/portal/decisions/d-portal-roles")
     await expect(member).to_have_url(re.compile(r"/portal/sign-in$"))
+
+
+async def test_the_secretariats_board_shows_answers_as_they_arrive_without_a_reload(
+    api: Api, browser: Browser
+) -> None:
+    number, text_hash = await round_open(api, "d-portal-board")
+    page = await signed_in(browser, api, "operator")
+    await page.get_by_role("link", name="Board of Action Plan on Terrorism").first.click()
+    await expect(page).to_have_url(re.compile(r"/portal/board/d-portal-board$"))
+    grid = page.get_by_role("table")
+    await expect(grid).to_contain_text(f"0 of {len(MEMBERS)} concurred")
+    await expect(page.locator("#r1-POL")).to_contain_text("Silent")
+    loaded = await page.evaluate("performance.timeOrigin")
+
+    answer = {"round": number, "text_hash": text_hash}
+    await api.ok("POL", "/decisions/d-portal-board/concurrences", answer)
+    await api.ok("DEU", "/decisions/d-portal-board/objections", answer | {"reasons": "Not yet."})
+    await expect(page.locator("#r1-POL")).to_contain_text("Concurred", timeout=10_000)
+    await expect(page.locator("#r1-DEU")).to_contain_text("Objected: Not yet.")
+    await expect(grid).to_contain_text(f"1 of {len(MEMBERS)} concurred, 1 objected")
+    assert await page.evaluate("performance.timeOrigin") == loaded, "the page was not reloaded"
+    await page.screenshot(path=str(DOCS / "portal-board.png"), full_page=True)
+
+
+async def test_a_delegations_session_cannot_reach_the_secretariats_board(
+    api: Api, browser: Browser
+) -> None:
+    await round_open(api, "d-portal-board-403")
+    page = await signed_in(browser, api, "GBR")
+    response = await page.goto(f"{api.http.base_url}/portal/board/d-portal-board-403")
+    assert response is not None and response.status == 403
+    await expect(page.get_by_role("heading", name="Not yours to do")).to_be_visible()
