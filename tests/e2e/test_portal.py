@@ -18,6 +18,9 @@ pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS = Path(__file__).parents[2] / "docs"
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+"""axe-core (MPL-2.0, vendor/axe-core-LICENSE), vendored: the suite runs offline."""
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
 @pytest.fixture
@@ -168,3 +171,40 @@ async def test_a_delegations_session_cannot_reach_the_secretariats_board(
     response = await page.goto(f"{api.http.base_url}/portal/board/d-portal-board-403")
     assert response is not None and response.status == 403
     await expect(page.get_by_role("heading", name="Not yours to do")).to_be_visible()
+
+
+async def serious_violations(page: Page) -> list[dict[str, object]]:
+    """What axe-core finds on the page that is serious or critical (WCAG 2.2 A and AA)."""
+    await page.add_script_tag(path=str(AXE))
+    found: list[dict[str, object]] = await page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map((n) => n.target.join(" ")),
+            }));
+        }""",
+        WCAG,
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+async def test_every_page_passes_an_axe_core_scan(api: Api, browser: Browser) -> None:
+    await round_open(api, "d-portal-axe")
+    anonymous = await browser.new_page()
+    await anonymous.goto(f"{api.http.base_url}/portal/sign-in")
+    scanned = {"sign-in": await serious_violations(anonymous)}
+    member = await signed_in(browser, api, "CAN")
+    scanned["pending"] = await serious_violations(member)
+    await member.goto(f"{api.http.base_url}/portal/decisions/d-portal-axe")
+    scanned["decision"] = await serious_violations(member)
+    await member.get_by_role("button", name="Concur").click()
+    await expect(member.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
+    scanned["receipt"] = await serious_violations(member)
+    await member.goto(f"{api.http.base_url}/portal/board/d-portal-axe")
+    scanned["forbidden"] = await serious_violations(member)
+    operator = await signed_in(browser, api, "operator")
+    scanned["decisions"] = await serious_violations(operator)
+    await operator.goto(f"{api.http.base_url}/portal/board/d-portal-axe")
+    scanned["board"] = await serious_violations(operator)
+    assert {name: found for name, found in scanned.items() if found} == {}
