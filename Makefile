@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo clean
+.PHONY: install test lint typecheck unit demo messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ unit: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/concord demo
+
+# The portal's messages: extracted again, and each catalogue updated (new ones to translate).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F api/portal/babel.cfg -k N_ --no-location --omit-header \
+		--sort-output -o api/portal/locales/messages.pot .
+	for language in fr ru; do \
+		$(BIN)/pybabel update -i api/portal/locales/messages.pot -l $$language \
+			-o api/portal/locales/$$language.po --no-fuzzy-matching --ignore-obsolete; \
+	done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache var

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
-from domain.errors import ConcordError, InvalidInput
+from domain.errors import ConcordError, InvalidInput, NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +106,9 @@ def install(app: FastAPI, page_for: PageFor) -> None:
         return respond(invalid(error))
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if request.url.path.startswith("/portal"):
+            return page_for(request, NotFound(f"there is no page {request.url.path}"))
         codes = {404: "not_found", 405: "method_not_allowed"}
         document = {
             "error": {

@@ -1,5 +1,6 @@
 """The portal's pages: sign-in, what a delegation has to answer, a decision with the controls
-to answer its round, the receipt of each answer, and pages that say what went wrong.
+to answer its round, the receipt of each answer, the secretariat's live board, and pages that
+say what went wrong, in English, French or Russian.
 
 Each answer goes through `runtime.commands.Commands` as the API's do: the same principal from
 the same token, the same rules, every refusal kept in the refusals log. Forms carry the
@@ -10,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import orjson
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
+from api.portal import i18n
 from api.portal.sessions import COOKIE, Session
 from api.principals import Caller, Role, acting
 from api.services import Services, services
@@ -38,8 +40,9 @@ from store.decision_events import domain_event
 from store.queries import list_decisions, pending_for_member
 
 HERE: Final = Path(__file__).parent
-BOARD_INTERVAL_S: Final = 0.5
 STATIC: Final = HERE / "static"
+BOARD_INTERVAL_S: Final = 0.5
+LANGUAGE_KEPT: Final = timedelta(days=365)
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -49,31 +52,61 @@ templates = Environment(
 Found = Annotated[Services, Depends(services)]
 
 
-def left(deadline: datetime) -> str:
-    """Time left before a deadline, as a person says it."""
-    seconds = int((deadline - datetime.now(UTC)).total_seconds())
-    if seconds <= 0:
-        return "the deadline has passed"
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes = rest // 60
-    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
-    said = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n][:2]
-    return "ends in " + (" ".join(said) if said else "less than a minute")
+class Speech(i18n.Words):
+    """The language of one request, and whether it was just chosen with the switch."""
+
+    def __init__(self, language: str, here: str) -> None:
+        super().__init__(language)
+        self.here = here
+        """The page to come back to after switching languages."""
+
+    def context(self) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        return {
+            "_": self,
+            "language": self.language,
+            "languages": i18n.LANGUAGES,
+            "here": self.here,
+            "status": self.status,
+            "role_name": self.role,
+            "subject": self.subject,
+            "when": self.when,
+            "left": lambda deadline: self.left(deadline, now),
+        }
 
 
-templates.globals["left"] = left
+def speech_of(request: Request) -> Speech:
+    language = i18n.chosen(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
+    here = request.url.path if request.method == "GET" else "/portal"
+    return Speech(language, here)
 
 
-def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(**context), status_code=status)
+Spoken = Annotated[Speech, Depends(speech_of)]
+
+
+def page(speech: Speech, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = templates.get_template(name).render(**speech.context(), **context)
+    return HTMLResponse(html, status_code=status)
 
 
 def problem(
-    title: str, message: str, advice: str, status: int, back: str = "/portal", **more: Any
+    speech: Speech,
+    title: str,
+    message: str,
+    advice: str,
+    status: int,
+    back: str = "/portal",
+    **more: Any,
 ) -> HTMLResponse:
     return page(
-        "problem.html", status, title=title, message=message, advice=advice, back=back, **more
+        speech,
+        "problem.html",
+        status,
+        title=title,
+        message=message,
+        advice=advice,
+        back=back,
+        **more,
     )
 
 
@@ -109,24 +142,48 @@ def checked(visit: Visitor, csrf: str) -> None:
 def router() -> APIRouter:
     routes = APIRouter(prefix="/portal", include_in_schema=False)
 
+    @routes.get("/language/{language}")
+    async def switch_language(
+        language: str, going: Annotated[str, Query(alias="next", max_length=500)] = "/portal"
+    ) -> Response:
+        """Keep the language chosen with the switch (a cookie), and go back to the page."""
+        if language not in i18n.LANGUAGES:
+            raise NotFound(f"the portal speaks {', '.join(i18n.LANGUAGES)}, not {language}")
+        back = going if going.startswith("/portal") and "//" not in going else "/portal"
+        response = RedirectResponse(back, status_code=303)
+        response.set_cookie(
+            i18n.COOKIE,
+            language,
+            max_age=int(LANGUAGE_KEPT.total_seconds()),
+            samesite="strict",
+            path="/portal",
+        )
+        return response
+
     @routes.get("/sign-in")
-    async def sign_in_page() -> HTMLResponse:
-        return page("sign_in.html", title="Sign in")
+    async def sign_in_page(speech: Spoken) -> HTMLResponse:
+        _ = speech
+        return page(speech, "sign_in.html", title=_("Sign in"))
 
     @routes.post("/sign-in")
     async def sign_in(
-        request: Request, found: Found, token: Annotated[str, Form(max_length=200)] = ""
+        request: Request,
+        found: Found,
+        speech: Spoken,
+        token: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
+        _ = speech
         try:
             await found.tokens.caller(token.strip())
         except Unauthenticated:
             return page(
+                speech,
                 "sign_in.html",
                 401,
-                title="Sign in",
-                problem="That access token is not valid: it is unknown, revoked or expired.",
+                title=_("Sign in"),
+                problem=_("That access token is not valid: it is unknown, revoked or expired."),
             )
-        cookie, _ = found.sessions.open(token.strip())
+        cookie, _session = found.sessions.open(token.strip())
         response = RedirectResponse("/portal", status_code=303)
         response.set_cookie(
             COOKIE,
@@ -147,42 +204,49 @@ def router() -> APIRouter:
         return response
 
     @routes.get("")
-    async def home(visit: SignedIn, found: Found) -> HTMLResponse:
+    async def home(visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
+        _ = speech
         caller = visit.caller
         pending = (
             await pending_for_member(found.store, caller.name)
             if caller.role is Role.MEMBER
             else None
         )
-        decisions = await list_decisions(found.store, limit=200)
         return page(
+            speech,
             "home.html",
-            title="Your delegation" if pending is not None else "Decisions",
+            title=_("Your delegation") if pending is not None else _("Decisions"),
             pending=pending,
-            decisions=decisions,
+            decisions=await list_decisions(found.store, limit=200),
             **visit.context(),
         )
 
     @routes.get("/decisions/{decision_id}")
-    async def decision(decision_id: str, visit: SignedIn, found: Found) -> HTMLResponse:
+    async def decision(
+        decision_id: str, visit: SignedIn, found: Found, speech: Spoken
+    ) -> HTMLResponse:
         state = await _state(found, decision_id)
-        member = visit.caller.name if visit.caller.role is Role.MEMBER else None
         return page(
+            speech,
             "decision.html",
             title=state.title,
             state=state,
             rounds=_ordered(state.rounds),
-            member=member,
+            member=visit.caller.name if visit.caller.role is Role.MEMBER else None,
             **visit.context(),
         )
 
     @routes.get("/board/{decision_id}")
-    async def board(decision_id: str, visit: SignedIn, found: Found) -> HTMLResponse:
+    async def board(
+        decision_id: str, visit: SignedIn, found: Found, speech: Spoken
+    ) -> HTMLResponse:
+        _ = speech
         may_watch(visit.caller)
         state = await _state(found, decision_id)
         return page(
+            speech,
             "board.html",
-            title=f"Board: {state.title}",
+            title=_("Board: %(title)s") % {"title": state.title},
             state=state,
             rounds=_ordered(state.rounds),
             **visit.context(),
@@ -190,7 +254,7 @@ def router() -> APIRouter:
 
     @routes.get("/board/{decision_id}/stream")
     async def board_stream(
-        decision_id: str, request: Request, visit: SignedIn, found: Found
+        decision_id: str, request: Request, visit: SignedIn, found: Found, speech: Spoken
     ) -> StreamingResponse:
         """The board's grid again each time the decision's log grows (server-sent events),
         until the browser goes or the session's token stops being valid."""
@@ -209,13 +273,10 @@ def router() -> APIRouter:
                     shown = version
                     state = await _state(found, decision_id)
                     html = templates.get_template("board_grid.html").render(
-                        state=state, rounds=_ordered(state.rounds)
+                        **speech.context(), state=state, rounds=_ordered(state.rounds)
                     )
-                    yield (
-                        "event: grid\n"
-                        + "".join(f"data: {line}\n" for line in html.splitlines())
-                        + "\n"
-                    )
+                    lines = "".join(f"data: {line}\n" for line in html.splitlines())
+                    yield f"event: grid\n{lines}\n"
                 await asyncio.sleep(BOARD_INTERVAL_S)
 
         return StreamingResponse(
@@ -228,12 +289,14 @@ def router() -> APIRouter:
         action: str,
         visit: SignedIn,
         found: Found,
+        speech: Spoken,
         csrf: Annotated[str, Form()] = "",
         round: Annotated[int, Form(ge=1)] = 1,
         text_hash: Annotated[str, Form(max_length=100)] = "",
         reasons: Annotated[str, Form(max_length=20_000)] = "",
         statement: Annotated[str, Form(max_length=20_000)] = "",
     ) -> HTMLResponse:
+        _ = speech
         checked(visit, csrf)
         if action not in _FORMS:
             raise NotFound(f"there is no action {action}")
@@ -253,9 +316,10 @@ def router() -> APIRouter:
             error = invalid.errors()[0]
             field = ".".join(str(part) for part in error["loc"]) or action
             return problem(
-                "Not sent",
+                speech,
+                _("Not sent"),
                 f"{field}: {error['msg']}",
-                "Go back, correct it and send it again; nothing was recorded.",
+                _("Go back, correct it and send it again; nothing was recorded."),
                 422,
                 back=f"/portal/decisions/{decision_id}",
                 **visit.context(),
@@ -263,9 +327,10 @@ def router() -> APIRouter:
         receipt = await found.commands.execute(command, None, "api")
         document = receipt.model_dump(mode="json")
         return page(
+            speech,
             "receipt.html",
             201,
-            title="Your answer is recorded",
+            title=_("Your answer is recorded"),
             receipt=receipt,
             rows=list(zip(receipt.event_types, receipt.event_ids, receipt.hashes, strict=True)),
             document=orjson.dumps(document, option=orjson.OPT_INDENT_2).decode(),
@@ -273,9 +338,6 @@ def router() -> APIRouter:
         )
 
     return routes
-
-
-Answer = cmd.Concur | cmd.BreakSilence | cmd.WithdrawObjection | cmd.RegisterConcern
 
 
 async def _state(found: Services, decision_id: str) -> DecisionState:
@@ -296,6 +358,7 @@ def may_watch(caller: Caller) -> None:
         raise Forbidden("the board is the secretariat's: a delegation sees its own page")
 
 
+Answer = cmd.Concur | cmd.BreakSilence | cmd.WithdrawObjection | cmd.RegisterConcern
 _FORMS: Final[dict[str, tuple[type[Answer], tuple[str, ...]]]] = {
     "concur": (cmd.Concur, ("round", "text_hash")),
     "object": (cmd.BreakSilence, ("round", "text_hash", "reasons")),
@@ -315,38 +378,44 @@ def problem_page(request: Request, error: ConcordError) -> Response:
     """What a portal page shows when something was refused or went wrong: never a trace."""
     if isinstance(error, Unauthenticated):
         return RedirectResponse("/portal/sign-in", status_code=303)
+    speech = speech_of(request)
+    _ = speech
     back = request.headers.get("referer") or "/portal"
     if isinstance(error, Refusal):
         return problem(
-            "Refused by the procedure",
+            speech,
+            _("Refused by the procedure"),
             error.message,
-            "The rule named below decided; nothing was recorded but the refusal itself.",
+            _("The rule named below decided; nothing was recorded but the refusal itself."),
             409,
             back=back,
             code=error.code,
         )
     if isinstance(error, Forbidden):
         return problem(
-            "Not yours to do",
+            speech,
+            _("Not yours to do"),
             error.message,
-            "Sign in with the token of whoever may do this.",
+            _("Sign in with the token of whoever may do this."),
             403,
             back=back,
         )
     if isinstance(error, NotFound):
-        return problem("Not found", error.message, "Check the address.", 404, back=back)
+        return problem(speech, _("Not found"), error.message, _("Check the address."), 404, back)
     if isinstance(error, InvalidInput):
         return problem(
-            "Not sent",
+            speech,
+            _("Not sent"),
             error.message,
-            "Go back, correct it and send it again; nothing was recorded.",
+            _("Go back, correct it and send it again; nothing was recorded."),
             422,
             back=back,
         )
     return problem(
-        "Something went wrong",
+        speech,
+        _("Something went wrong"),
         error.message,
-        "Try again in a moment; if it persists, tell your secretariat.",
+        _("Try again in a moment; if it persists, tell your secretariat."),
         503,
         back=back,
     )

@@ -208,3 +208,29 @@ async def test_every_page_passes_an_axe_core_scan(api: Api, browser: Browser) ->
     await operator.goto(f"{api.http.base_url}/portal/board/d-portal-axe")
     scanned["board"] = await serious_violations(operator)
     assert {name: found for name, found in scanned.items() if found} == {}
+
+
+async def test_a_french_browser_gets_french_and_the_switch_gives_russian(
+    api: Api, browser: Browser
+) -> None:
+    number, _ = await round_open(api, "d-portal-fr")
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    await page.goto(f"{api.http.base_url}/portal")
+    assert await page.get_attribute("html", "lang") == "fr"
+    await page.get_by_label("Jeton d'accès").fill(api.keys["BEL"])
+    await page.get_by_role("button", name="Se connecter").click()
+    await expect(page.get_by_role("heading", name="Ce à quoi vous devez répondre")).to_be_visible()
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-fr")
+    await expect(page.get_by_text(f"0 sur {len(MEMBERS)} ont donné leur accord")).to_be_visible()
+    await expect(page.get_by_role("heading", name=f"Tour {number} sur la décision")).to_be_visible()
+    await page.get_by_label("Motifs").fill("Le paragraphe 2 reste ambigu.")
+    await page.get_by_role("button", name="Formuler une objection").click()
+    await expect(page.get_by_role("heading", name="Votre réponse est enregistrée")).to_be_visible()
+
+    await page.get_by_role("link", name="Русский").click()
+    assert await page.get_attribute("html", "lang") == "ru"
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-fr")
+    await expect(page.get_by_role("button", name="Отозвать возражение")).to_be_visible()
+    await expect(page.get_by_text("BEL возражает: Le paragraphe 2 reste ambigu.")).to_be_visible()
+    await context.close()
