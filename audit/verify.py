@@ -28,12 +28,14 @@ from store.side_logs import ACCESS_EVENTS, REFUSALS, SideLog, hashed_body
 
 if TYPE_CHECKING:
     from store.eventstore import EventStore
+    from store.records import StoredEvent
 
 __all__ = [
     "BreakReason",
     "LogBreak",
     "SideLogReport",
     "VerificationReport",
+    "stream_break",
     "verify_log",
     "verify_side_log",
 ]
@@ -155,6 +157,35 @@ async def verify_side_log(store: EventStore, log: SideLog[Any, Any]) -> SideLogR
     except Broken as broken:
         return SideLogReport(checked=checked, first_break=broken.log_break)
     return SideLogReport(checked=checked, first_break=None)
+
+
+def stream_break(stream: Sequence[StoredEvent]) -> LogBreak | None:
+    """The first break in one decision's events alone: each one's hash recomputed from its
+    stored bytes and its recorded predecessor, its version and its link to the decision's
+    previous event. (The global chain between decisions is `verify_log`'s.)"""
+    link, version = GENESIS_HASH, 0
+    for event in stream:
+        if event.stream_version != version + 1:
+            return LogBreak(
+                position=event.position,
+                reason=BreakReason.STREAM_VERSION_GAP,
+                message=f"version {version} is followed by {event.stream_version}",
+            )
+        if event.stream_prev_hash != link:
+            return LogBreak(
+                position=event.position,
+                reason=BreakReason.STREAM_LINK_MISMATCH,
+                message=f"it links to {event.stream_prev_hash}, not to {link}",
+            )
+        computed = chain_hash(event.prev_hash, event.body)
+        if computed != event.hash:
+            return LogBreak(
+                position=event.position,
+                reason=BreakReason.HASH_MISMATCH,
+                message=f"its bytes hash to {computed}, not the recorded {event.hash}",
+            )
+        link, version = event.hash, event.stream_version
+    return None
 
 
 def merged_report(outcomes: Sequence[RangeOutcome]) -> VerificationReport:

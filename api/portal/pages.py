@@ -19,12 +19,14 @@ import orjson
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 
 from api.portal import i18n
 from api.portal.sessions import COOKIE, Session
 from api.principals import Caller, Role, acting
 from api.services import Services, services
+from audit.snapshots import state_at
+from audit.verify import stream_break
 from domain import commands as cmd
 from domain.errors import (
     ConcordError,
@@ -38,6 +40,7 @@ from domain.evolve import replay
 from domain.state import ConsensusRound, DecisionState
 from store.decision_events import domain_event
 from store.queries import list_decisions, pending_for_member
+from store.records import StoredEvent
 
 HERE: Final = Path(__file__).parent
 STATIC: Final = HERE / "static"
@@ -252,6 +255,43 @@ def router() -> APIRouter:
             **visit.context(),
         )
 
+    @routes.get("/audit/{decision_id}")
+    async def audit(
+        decision_id: str,
+        visit: SignedIn,
+        found: Found,
+        speech: Spoken,
+        as_of: Annotated[AwareDatetime | None, Query()] = None,
+    ) -> HTMLResponse:
+        """A decision for its auditors: its timeline, whether its events still hash to what
+        was recorded, the commands refused on it, and its state at an instant of the timeline."""
+        _ = speech
+        may_watch(visit.caller)
+        stored = await found.store.stream(decision_id)
+        state = replay(domain_event(e) for e in stored)
+        if state is None:
+            raise NotFound(f"there is no decision {decision_id}")
+        broken = stream_break(stored)
+        at_state = None
+        if as_of is not None:
+            at_state, _snapshot = await state_at(found.store, decision_id, as_of, found.signer)
+        refused = await found.store.refusals(decision_id=decision_id, limit=200)
+        return page(
+            speech,
+            "audit.html",
+            title=_("Audit: %(title)s") % {"title": state.title},
+            state=state,
+            events=stored,
+            broken=(
+                None if broken is None else (_version_at(stored, broken.position), broken.message)
+            ),
+            at=as_of is not None,
+            as_of=as_of,
+            at_state=at_state,
+            refusals=refused,
+            **visit.context(),
+        )
+
     @routes.get("/board/{decision_id}/stream")
     async def board_stream(
         decision_id: str, request: Request, visit: SignedIn, found: Found, speech: Spoken
@@ -351,6 +391,10 @@ async def _state(found: Services, decision_id: str) -> DecisionState:
 def _ordered(rounds: Sequence[ConsensusRound]) -> list[ConsensusRound]:
     """Open rounds first, then the latest."""
     return sorted(rounds, key=lambda r: (not r.is_open, -r.number))
+
+
+def _version_at(stream: Sequence[StoredEvent], position: int) -> int:
+    return next(e.stream_version for e in stream if e.position == position)
 
 
 def may_watch(caller: Caller) -> None:

@@ -207,6 +207,10 @@ async def test_every_page_passes_an_axe_core_scan(api: Api, browser: Browser) ->
     scanned["decisions"] = await serious_violations(operator)
     await operator.goto(f"{api.http.base_url}/portal/board/d-portal-axe")
     scanned["board"] = await serious_violations(operator)
+    await operator.goto(f"{api.http.base_url}/portal/audit/d-portal-axe")
+    scanned["audit"] = await serious_violations(operator)
+    await operator.goto(f"{api.http.base_url}/portal/language/fr?next=/portal/audit/d-portal-axe")
+    scanned["audit in French"] = await serious_violations(operator)
     assert {name: found for name, found in scanned.items() if found} == {}
 
 
@@ -234,3 +238,30 @@ async def test_a_french_browser_gets_french_and_the_switch_gives_russian(
     await expect(page.get_by_role("button", name="Отозвать возражение")).to_be_visible()
     await expect(page.get_by_text("BEL возражает: Le paragraphe 2 reste ambigu.")).to_be_visible()
     await context.close()
+
+
+async def test_an_auditor_reads_the_timeline_the_refusals_and_the_state_at_an_instant(
+    api: Api, browser: Browser
+) -> None:
+    number, text_hash = await round_open(api, "d-portal-audit")
+    answer = {"round": number, "text_hash": text_hash}
+    await api.ok("RUS", "/decisions/d-portal-audit/concurrences", answer)
+    refused = await api.post("RUS", "/decisions/d-portal-audit/concurrences", answer)
+    assert refused.status_code == 409
+    page = await signed_in(browser, api, "auditor")
+    await page.get_by_role("link", name="Audit of Action Plan on Terrorism").first.click()
+    await expect(page).to_have_url(re.compile(r"/portal/audit/d-portal-audit$"))
+    await expect(page.get_by_text("Intact: each of its 5 events")).to_be_visible()
+    timeline = page.get_by_role("table").first
+    for kind in ("ProposalSubmitted", "ConsensusRoundOpened", "ConcurrenceRecorded"):
+        await expect(timeline).to_contain_text(kind)
+    refusals = page.get_by_role("table").nth(1)
+    await expect(refusals).to_contain_text("member:RUS")
+    await page.screenshot(path=str(DOCS / "portal-auditor.png"), full_page=True)
+
+    await page.get_by_role("link", name="The state as of version 1").click()
+    await expect(page.get_by_text("State then: proposed")).to_be_visible()
+
+    member = await signed_in(browser, api, "RUS")
+    response = await member.goto(f"{api.http.base_url}/portal/audit/d-portal-audit")
+    assert response is not None and response.status == 403
