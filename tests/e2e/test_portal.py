@@ -259,7 +259,7 @@ async def test_an_auditor_reads_the_timeline_the_refusals_and_the_state_at_an_in
     await expect(refusals).to_contain_text("member:RUS")
     await page.screenshot(path=str(DOCS / "portal-auditor.png"), full_page=True)
 
-    await page.get_by_role("link", name="The state as of version 1").click()
+    await page.get_by_role("link", name=re.compile(r"The state as of version 1$")).click()
     await expect(page.get_by_text("State then: proposed")).to_be_visible()
 
     member = await signed_in(browser, api, "RUS")
