@@ -9,6 +9,7 @@ session's CSRF token; a post without it is refused and changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import difflib
 import hmac
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -228,14 +229,20 @@ def router() -> APIRouter:
     async def decision(
         decision_id: str, visit: SignedIn, found: Found, speech: Spoken
     ) -> HTMLResponse:
-        state = await _state(found, decision_id)
+        stored = await found.store.stream(decision_id)
+        state = replay(domain_event(e) for e in stored)
+        if state is None:
+            raise NotFound(f"there is no decision {decision_id}")
+        member = visit.caller.name if visit.caller.role is Role.MEMBER else None
         return page(
             speech,
             "decision.html",
             title=state.title,
             state=state,
             rounds=_ordered(state.rounds),
-            member=visit.caller.name if visit.caller.role is Role.MEMBER else None,
+            member=member,
+            changes=_changes(state),
+            reports=[e for e in stored if e.type == "ProgressReported" and e.actor == member],
             **visit.context(),
         )
 
@@ -335,6 +342,11 @@ def router() -> APIRouter:
         text_hash: Annotated[str, Form(max_length=100)] = "",
         reasons: Annotated[str, Form(max_length=20_000)] = "",
         statement: Annotated[str, Form(max_length=20_000)] = "",
+        item_id: Annotated[str, Form(max_length=40)] = "",
+        summary: Annotated[str, Form(max_length=20_000)] = "",
+        title: Annotated[str, Form(max_length=200)] = "",
+        description: Annotated[str, Form(max_length=20_000)] = "",
+        reason: Annotated[str, Form(max_length=20_000)] = "",
     ) -> HTMLResponse:
         _ = speech
         checked(visit, csrf)
@@ -349,6 +361,11 @@ def router() -> APIRouter:
             "text_hash": text_hash,
             "reasons": reasons,
             "statement": statement,
+            "item_id": item_id or None,
+            "summary": summary,
+            "title": title,
+            "description": description,
+            "reason": reason,
         }
         try:
             command = _command(action, envelope, fields)
@@ -393,6 +410,18 @@ def _ordered(rounds: Sequence[ConsensusRound]) -> list[ConsensusRound]:
     return sorted(rounds, key=lambda r: (not r.is_open, -r.number))
 
 
+def _changes(state: DecisionState) -> list[tuple[str, str]]:
+    """The current text against the revision before it, line by line: ("+" | "-" | " ", line);
+    empty for a first revision."""
+    if len(state.revisions) < 2:
+        return []
+    before = state.revisions[-2].text.splitlines()
+    after = state.current_revision.text.splitlines()
+    return [
+        (line[0], line[2:]) for line in difflib.ndiff(before, after) if not line.startswith("? ")
+    ]
+
+
 def _version_at(stream: Sequence[StoredEvent], position: int) -> int:
     return next(e.stream_version for e in stream if e.position == position)
 
@@ -402,12 +431,23 @@ def may_watch(caller: Caller) -> None:
         raise Forbidden("the board is the secretariat's: a delegation sees its own page")
 
 
-Answer = cmd.Concur | cmd.BreakSilence | cmd.WithdrawObjection | cmd.RegisterConcern
+Answer = (
+    cmd.Concur
+    | cmd.BreakSilence
+    | cmd.WithdrawObjection
+    | cmd.RegisterConcern
+    | cmd.ReportProgress
+    | cmd.RaiseIssue
+    | cmd.RequestMeeting
+)
 _FORMS: Final[dict[str, tuple[type[Answer], tuple[str, ...]]]] = {
     "concur": (cmd.Concur, ("round", "text_hash")),
     "object": (cmd.BreakSilence, ("round", "text_hash", "reasons")),
     "withdraw": (cmd.WithdrawObjection, ("round",)),
     "concern": (cmd.RegisterConcern, ("round", "statement")),
+    "progress": (cmd.ReportProgress, ("item_id", "summary")),
+    "issue": (cmd.RaiseIssue, ("title", "description")),
+    "meeting": (cmd.RequestMeeting, ("reason",)),
 }
 """Each answer a page's form gives: its command and the form fields it takes."""
 

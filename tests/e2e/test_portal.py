@@ -3,6 +3,7 @@ Temporal dev server, a worker, the event store and the API's process serving the
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.e2e.conftest import MEMBERS, Api, round_open
+from tests.e2e.conftest import MEMBERS, Api, proposed, round_open
 
 pytestmark = pytest.mark.e2e
 
@@ -265,3 +266,60 @@ async def test_an_auditor_reads_the_timeline_the_refusals_and_the_state_at_an_in
     member = await signed_in(browser, api, "RUS")
     response = await member.goto(f"{api.http.base_url}/portal/audit/d-portal-audit")
     assert response is not None and response.status == 403
+
+
+async def adopted_and_planned(api: Api, decision_id: str) -> None:
+    """A decision amended once, adopted by every member's concurrence, and planned."""
+    await proposed(api, decision_id)
+    amended = "The NRC rejects terrorism in all its manifestations.\nIt acts together."
+    await api.ok("POL", f"/decisions/{decision_id}/amendments", {"text": amended})
+    await api.ok("operator", f"/decisions/{decision_id}/referral", {})
+    await api.ok("operator", f"/decisions/{decision_id}/review", {"outcome": "forward"})
+    await api.ok(
+        "operator", f"/decisions/{decision_id}/rounds", {"deadline": "2099-01-01T00:00:00Z"}
+    )
+    [opened] = (await api.get("auditor", f"/decisions/{decision_id}"))["rounds"]
+    answer = {"round": opened["number"], "text_hash": opened["text_hash"]}
+    await asyncio.gather(
+        *(api.ok(m, f"/decisions/{decision_id}/concurrences", answer) for m in MEMBERS)
+    )
+    item = {"item_id": "A1", "description": "Joint assessment", "assignee": {"kind": "all_members"}}
+    await api.ok(
+        "operator",
+        f"/decisions/{decision_id}/implementation-plan",
+        {"action_items": [item], "report_back_deadline": "2099-06-01T00:00:00Z"},
+    )
+
+
+async def test_a_delegation_sees_the_changes_reports_progress_raises_an_issue_and_asks_to_meet(
+    api: Api, browser: Browser
+) -> None:
+    await adopted_and_planned(api, "d-portal-plan")
+    page = await signed_in(browser, api, "FRA")
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-plan")
+    changes = page.locator(".diff")
+    await expect(changes).to_contain_text("+ added: It acts together.")
+    await expect(page.get_by_role("heading", name="Implementation", exact=True)).to_be_visible()
+    await expect(page.get_by_role("table")).to_contain_text("A1: Joint assessment")
+    assert await serious_violations(page) == []
+
+    await page.get_by_label("Action item (empty: the plan as a whole)").select_option("A1")
+    await page.get_by_label("Progress").fill("The French part is drafted.")
+    await page.get_by_role("button", name="Report progress").click()
+    await expect(page.get_by_role("cell", name="ProgressReported")).to_be_visible()
+    await page.get_by_role("link", name="Back to the decision").click()
+    await expect(page.get_by_role("heading", name="Your progress reports")).to_be_visible()
+    await expect(page.get_by_text("(A1): The French part is drafted.")).to_be_visible()
+
+    await page.get_by_label("Issue", exact=True).fill("Financing is unclear")
+    await page.get_by_label("Description").fill("Who pays for the joint assessment?")
+    await page.get_by_role("button", name="Raise the issue").click()
+    await expect(page.get_by_role("cell", name="ImplementationIssueRaised")).to_be_visible()
+    await page.get_by_role("link", name="Back to the decision").click()
+    await page.get_by_label("Why the Council should meet").fill("The issue needs ministers.")
+    await page.get_by_role("button", name="Request a meeting").click()
+    await expect(page.get_by_role("heading", name="Your answer is recorded")).to_be_visible()
+
+    state = await api.get("auditor", "/decisions/d-portal-plan")
+    assert [issue["raised_by"] for issue in state["issues"]] == ["FRA"]
+    assert [meeting["requested_by"] for meeting in state["meetings"]] == ["FRA"]
