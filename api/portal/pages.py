@@ -42,6 +42,7 @@ from domain.state import ConsensusRound, DecisionState
 from store.decision_events import domain_event
 from store.queries import list_decisions, pending_for_member
 from store.records import StoredEvent
+from workflows.messages import Receipt
 
 HERE: Final = Path(__file__).parent
 STATIC: Final = HERE / "static"
@@ -259,6 +260,7 @@ def router() -> APIRouter:
             title=_("Board: %(title)s") % {"title": state.title},
             state=state,
             rounds=_ordered(state.rounds),
+            chair=visit.caller.role is Role.OPERATOR,
             **visit.context(),
         )
 
@@ -330,69 +332,34 @@ def router() -> APIRouter:
             grids(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )
 
+    @routes.post("/chair/{decision_id}/{action}")
+    async def chair(
+        decision_id: str,
+        action: str,
+        request: Request,
+        visit: SignedIn,
+        found: Found,
+        speech: Spoken,
+    ) -> HTMLResponse:
+        """One of the chair's commands, given by the secretariat from the board."""
+        _ = speech
+        back = f"/portal/board/{decision_id}"
+        return await _given(request, found, visit, speech, decision_id, action, back, _("Recorded"))
+
     @routes.post("/decisions/{decision_id}/{action}")
     async def answer(
         decision_id: str,
         action: str,
+        request: Request,
         visit: SignedIn,
         found: Found,
         speech: Spoken,
-        csrf: Annotated[str, Form()] = "",
-        round: Annotated[int, Form(ge=1)] = 1,
-        text_hash: Annotated[str, Form(max_length=100)] = "",
-        reasons: Annotated[str, Form(max_length=20_000)] = "",
-        statement: Annotated[str, Form(max_length=20_000)] = "",
-        item_id: Annotated[str, Form(max_length=40)] = "",
-        summary: Annotated[str, Form(max_length=20_000)] = "",
-        title: Annotated[str, Form(max_length=200)] = "",
-        description: Annotated[str, Form(max_length=20_000)] = "",
-        reason: Annotated[str, Form(max_length=20_000)] = "",
     ) -> HTMLResponse:
+        """A delegation's answer or report, given from its decision page in its own name."""
         _ = speech
-        checked(visit, csrf)
-        if action not in _FORMS:
-            raise NotFound(f"there is no action {action}")
-        actor, recorded_by = acting(visit.caller, None, chairs=False, kind=action)
-        if visit.caller.role is not Role.MEMBER:
-            raise Forbidden("a delegation answers a round in its own name, with its own token")
-        envelope = {"decision_id": decision_id, "actor": actor, "recorded_by": recorded_by}
-        fields = {
-            "round": round,
-            "text_hash": text_hash,
-            "reasons": reasons,
-            "statement": statement,
-            "item_id": item_id or None,
-            "summary": summary,
-            "title": title,
-            "description": description,
-            "reason": reason,
-        }
-        try:
-            command = _command(action, envelope, fields)
-        except ValidationError as invalid:
-            error = invalid.errors()[0]
-            field = ".".join(str(part) for part in error["loc"]) or action
-            return problem(
-                speech,
-                _("Not sent"),
-                f"{field}: {error['msg']}",
-                _("Go back, correct it and send it again; nothing was recorded."),
-                422,
-                back=f"/portal/decisions/{decision_id}",
-                **visit.context(),
-            )
-        receipt = await found.commands.execute(command, None, "api")
-        document = receipt.model_dump(mode="json")
-        return page(
-            speech,
-            "receipt.html",
-            201,
-            title=_("Your answer is recorded"),
-            receipt=receipt,
-            rows=list(zip(receipt.event_types, receipt.event_ids, receipt.hashes, strict=True)),
-            document=orjson.dumps(document, option=orjson.OPT_INDENT_2).decode(),
-            **visit.context(),
-        )
+        back = f"/portal/decisions/{decision_id}"
+        title = _("Your answer is recorded")
+        return await _given(request, found, visit, speech, decision_id, action, back, title)
 
     return routes
 
@@ -408,6 +375,154 @@ async def _state(found: Services, decision_id: str) -> DecisionState:
 def _ordered(rounds: Sequence[ConsensusRound]) -> list[ConsensusRound]:
     """Open rounds first, then the latest."""
     return sorted(rounds, key=lambda r: (not r.is_open, -r.number))
+
+
+async def _given(
+    request: Request,
+    found: Services,
+    visit: Visitor,
+    speech: Speech,
+    decision_id: str,
+    action: str,
+    back: str,
+    title: str,
+) -> HTMLResponse:
+    """Give the command a page's form stands for: a delegation's own answers on its decision's
+    page, the chair's commands on the board; its receipt, or a page saying what was wrong."""
+    _ = speech
+    form = await request.form()
+    checked(visit, str(form.get("csrf", "")))
+    chairs = back.startswith("/portal/board/")
+    forms = _CHAIR if chairs else _ANSWERS
+    if action not in forms:
+        raise NotFound(f"there is no action {action} here")
+    model, names = forms[action]
+    actor, recorded_by = acting(visit.caller, None, chairs=chairs, kind=action)
+    if not chairs and visit.caller.role is not Role.MEMBER:
+        raise Forbidden("a delegation answers in its own name, with its own token")
+    envelope = {"decision_id": decision_id, "actor": actor, "recorded_by": recorded_by}
+    try:
+        fields = {name: _form_value(name, str(form.get(name, ""))) for name in names}
+        command = model.model_validate(
+            envelope | {name: value for name, value in fields.items() if value is not None}
+        )
+    except (ValidationError, ValueError) as invalid:
+        return problem(
+            speech,
+            _("Not sent"),
+            _invalid_message(invalid),
+            _("Go back, correct it and send it again; nothing was recorded."),
+            422,
+            back=back,
+            **visit.context(),
+        )
+    if isinstance(command, cmd.SupersedeDecision):
+        receipt = (await found.commands.supersede(command, None, "api")).superseded
+    else:
+        receipt = await found.commands.execute(command, None, "api")
+    return _receipt_page(speech, receipt, visit, back, title)
+
+
+def _receipt_page(
+    speech: Speech, receipt: Receipt, visit: Visitor, back: str, title: str
+) -> HTMLResponse:
+    document = receipt.model_dump(mode="json")
+    return page(
+        speech,
+        "receipt.html",
+        201,
+        title=title,
+        receipt=receipt,
+        rows=list(zip(receipt.event_types, receipt.event_ids, receipt.hashes, strict=True)),
+        document=orjson.dumps(document, option=orjson.OPT_INDENT_2).decode(),
+        back=back,
+        **visit.context(),
+    )
+
+
+def _invalid_message(invalid: ValidationError | ValueError) -> str:
+    if isinstance(invalid, ValidationError):
+        error = invalid.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        return f"{field}: {error['msg']}"
+    return str(invalid)
+
+
+Answer = (
+    cmd.Concur
+    | cmd.BreakSilence
+    | cmd.WithdrawObjection
+    | cmd.RegisterConcern
+    | cmd.ReportProgress
+    | cmd.RaiseIssue
+    | cmd.RequestMeeting
+)
+_ANSWERS: Final[dict[str, tuple[type[Given], tuple[str, ...]]]] = {
+    "concur": (cmd.Concur, ("round", "text_hash")),
+    "object": (cmd.BreakSilence, ("round", "text_hash", "reasons")),
+    "withdraw": (cmd.WithdrawObjection, ("round",)),
+    "concern": (cmd.RegisterConcern, ("round", "statement")),
+    "progress": (cmd.ReportProgress, ("item_id", "summary")),
+    "issue": (cmd.RaiseIssue, ("title", "description")),
+    "meeting": (cmd.RequestMeeting, ("reason",)),
+}
+"""Each answer a page's form gives: its command and the form fields it takes."""
+
+
+Chair = (
+    cmd.ReferToPreparatoryCommittee
+    | cmd.CompleteReview
+    | cmd.OpenRound
+    | cmd.ExtendDeadline
+    | cmd.CloseRound
+    | cmd.SendReminders
+    | cmd.PlanImplementation
+    | cmd.CompleteDecision
+    | cmd.SupersedeDecision
+    | cmd.SuspendDecision
+    | cmd.ResumeDecision
+)
+_CHAIR: Final[dict[str, tuple[type[Given], tuple[str, ...]]]] = {
+    "refer": (cmd.ReferToPreparatoryCommittee, ()),
+    "review": (cmd.CompleteReview, ("outcome", "reasons")),
+    "open-round": (cmd.OpenRound, ("deadline",)),
+    "extend": (cmd.ExtendDeadline, ("target", "round", "new_deadline", "reason")),
+    "close-round": (cmd.CloseRound, ("round",)),
+    "remind": (cmd.SendReminders, ("target", "round")),
+    "plan": (cmd.PlanImplementation, ("action_items", "report_back_deadline")),
+    "complete": (cmd.CompleteDecision, ("summary",)),
+    "supersede": (cmd.SupersedeDecision, ("superseded_by", "reason")),
+    "suspend": (cmd.SuspendDecision, ("reason",)),
+    "resume": (cmd.ResumeDecision, ("reason",)),
+}
+"""The chair's commands the board gives, and the form fields each takes."""
+Given = Answer | Chair
+
+
+def _form_value(name: str, value: str) -> object:
+    """A board form's field as its command takes it: None when left empty (the command's
+    default then applies); a `datetime-local` deadline as UTC; the plan's items, one per line
+    as `id | description | member code, or "all" | due date (optional)`."""
+    value = value.strip()
+    if not value:
+        return None
+    if name.endswith("deadline") and len(value) == 16:
+        return f"{value}:00Z"
+    if name == "action_items":
+        return [_action_item(line) for line in value.splitlines() if line.strip()]
+    return value
+
+
+def _action_item(line: str) -> dict[str, object]:
+    parts = [part.strip() for part in line.split("|")]
+    if len(parts) not in (3, 4):
+        raise ValueError(f"action item {line!r}: write `id | description | member or all | due`")
+    who = parts[2]
+    assignee = {"kind": "all_members"} if who.lower() == "all" else {"kind": "member", "code": who}
+    item: dict[str, object] = {"item_id": parts[0], "description": parts[1], "assignee": assignee}
+    if len(parts) == 4 and parts[3]:
+        item["due"] = f"{parts[3]}T00:00:00Z" if len(parts[3]) == 10 else parts[3]
+    return item
 
 
 def _changes(state: DecisionState) -> list[tuple[str, str]]:
@@ -429,33 +544,6 @@ def _version_at(stream: Sequence[StoredEvent], position: int) -> int:
 def may_watch(caller: Caller) -> None:
     if caller.role is Role.MEMBER:
         raise Forbidden("the board is the secretariat's: a delegation sees its own page")
-
-
-Answer = (
-    cmd.Concur
-    | cmd.BreakSilence
-    | cmd.WithdrawObjection
-    | cmd.RegisterConcern
-    | cmd.ReportProgress
-    | cmd.RaiseIssue
-    | cmd.RequestMeeting
-)
-_FORMS: Final[dict[str, tuple[type[Answer], tuple[str, ...]]]] = {
-    "concur": (cmd.Concur, ("round", "text_hash")),
-    "object": (cmd.BreakSilence, ("round", "text_hash", "reasons")),
-    "withdraw": (cmd.WithdrawObjection, ("round",)),
-    "concern": (cmd.RegisterConcern, ("round", "statement")),
-    "progress": (cmd.ReportProgress, ("item_id", "summary")),
-    "issue": (cmd.RaiseIssue, ("title", "description")),
-    "meeting": (cmd.RequestMeeting, ("reason",)),
-}
-"""Each answer a page's form gives: its command and the form fields it takes."""
-
-
-def _command(action: str, envelope: dict[str, str], fields: dict[str, Any]) -> Answer:
-    """The command an answer's form stands for (ValidationError for bad fields)."""
-    model, names = _FORMS[action]
-    return model.model_validate(envelope | {name: fields[name] for name in names})
 
 
 def problem_page(request: Request, error: ConcordError) -> Response:

@@ -323,3 +323,46 @@ async def test_a_delegation_sees_the_changes_reports_progress_raises_an_issue_an
     state = await api.get("auditor", "/decisions/d-portal-plan")
     assert [issue["raised_by"] for issue in state["issues"]] == ["FRA"]
     assert [meeting["requested_by"] for meeting in state["meetings"]] == ["FRA"]
+
+
+async def test_the_secretariat_gives_the_chairs_commands_from_the_board(
+    api: Api, browser: Browser
+) -> None:
+    await proposed(api, "d-portal-chair")
+    page = await signed_in(browser, api, "operator")
+    board = f"{api.http.base_url}/portal/board/d-portal-chair"
+    await page.goto(board)
+
+    async def done(button: str) -> None:
+        await page.get_by_role("button", name=button, exact=True).click()
+        await expect(page.get_by_role("heading", name="Recorded")).to_be_visible()
+        await page.get_by_role("link", name="Back to the decision").click()
+        await expect(page).to_have_url(board)
+
+    await done("Refer to the Preparatory Committee")
+    await page.get_by_label("Review outcome").select_option("forward")
+    await done("Record the review")
+    await page.get_by_label("Round deadline (UTC)").fill("2099-01-01T12:00")
+    await done("Open a round")
+    await expect(page.get_by_role("table")).to_contain_text(f"0 of {len(MEMBERS)} concurred")
+    await page.get_by_label("Round number (for a round)").first.fill("1")
+    await page.get_by_label("New deadline (UTC)").fill("2099-02-01T12:00")
+    await page.get_by_label("Reason for the extension").fill("Capitals need more time.")
+    await done("Extend the deadline")
+    await expect(page.get_by_role("table")).to_contain_text("1 February 2099")
+    await page.get_by_label("Reason for suspending").fill("Awaiting the summit.")
+    await done("Suspend")
+    await expect(page.locator(".state")).to_contain_text("suspended")
+
+    # A command the rules refuse says which rule, and is kept as a refusal.
+    await page.get_by_label("Round to close").fill("1")
+    await page.get_by_role("button", name="Close the blocked round").click()
+    await expect(page.get_by_role("heading", name="Refused by the procedure")).to_be_visible()
+    refusals = await api.get("auditor", "/audit/refusals", decision_id="d-portal-chair")
+    assert [r["kind"] for r in refusals["refusals"]] == ["close_round"]
+
+    await page.goto(board)
+    await done("Resume")
+    state = await api.get("auditor", "/decisions/d-portal-chair")
+    assert state["status"] == "under_consensus"
+    assert state["rounds"][0]["deadline"].startswith("2099-02-01T12:00")
