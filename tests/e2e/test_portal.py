@@ -59,6 +59,8 @@ async def test_a_delegation_objects_then_withdraws_and_concurs_in_its_browser(
     await page.get_by_role("link", name="Action Plan on Terrorism").first.click()
     await expect(page.get_by_text(f"0 of {len(MEMBERS)} concurred")).to_be_visible()
     await expect(page.get_by_text(text_hash)).to_be_visible()
+    # The deadline counts down in the page (the script formats the number as the language does).
+    await expect(page.locator(".countdown")).to_have_text(re.compile(r"^ends in \d{2},\d{3} days"))
     await page.screenshot(path=str(DOCS / "portal-delegation.png"), full_page=True)
 
     await page.get_by_label("Reasons").fill("Paragraph 3 needs another reading.")
@@ -323,6 +325,12 @@ async def test_a_delegation_sees_the_changes_reports_progress_raises_an_issue_an
     state = await api.get("auditor", "/decisions/d-portal-plan")
     assert [issue["raised_by"] for issue in state["issues"]] == ["FRA"]
     assert [meeting["requested_by"] for meeting in state["meetings"]] == ["FRA"]
+
+    board = await signed_in(browser, api, "operator")
+    await board.goto(f"{api.http.base_url}/portal/board/d-portal-plan")
+    plan = board.locator("#plan-heading + p")
+    await expect(plan).to_contain_text("1 progress report(s)")
+    await expect(board.get_by_text("Issue 1, raised by FRA: Financing is unclear")).to_be_visible()
 
 
 async def test_the_secretariat_gives_the_chairs_commands_from_the_board(
