@@ -374,3 +374,50 @@ async def test_the_secretariat_gives_the_chairs_commands_from_the_board(
     state = await api.get("auditor", "/decisions/d-portal-chair")
     assert state["status"] == "under_consensus"
     assert state["rounds"][0]["deadline"].startswith("2099-02-01T12:00")
+
+
+async def test_the_portal_works_from_the_keyboard_alone(api: Api, browser: Browser) -> None:
+    await round_open(api, "d-portal-keys")
+    page = await browser.new_page()
+    await page.goto(f"{api.http.base_url}/portal/sign-in")
+
+    async def tab_to(selector: str) -> None:
+        for _ in range(40):
+            await page.keyboard.press("Tab")
+            if await page.evaluate(f"document.activeElement.matches({selector!r})"):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    await tab_to("#token")
+    await page.keyboard.type(api.keys["NLD"])
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(r"/portal$"))
+    await tab_to("a[href='/portal/decisions/d-portal-keys']")
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(r"/portal/decisions/d-portal-keys$"))
+    await tab_to("form[action$='/concur'] button")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
+
+
+async def test_a_delegation_cannot_answer_in_another_members_name(
+    api: Api, browser: Browser
+) -> None:
+    number, text_hash = await round_open(api, "d-portal-impostor")
+    page = await signed_in(browser, api, "ESP")
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-impostor")
+    csrf = await page.locator("input[name=csrf]").first.get_attribute("value")
+    assert csrf
+    sent = await page.request.post(
+        f"{api.http.base_url}/portal/decisions/d-portal-impostor/concur",
+        form={
+            "csrf": csrf,
+            "round": str(number),
+            "text_hash": text_hash,
+            "actor": "GBR",
+            "recorded_by": "member:GBR",
+        },
+    )
+    assert sent.status == 201
+    state = await api.get("auditor", "/decisions/d-portal-impostor")
+    assert state["rounds"][0]["concurred"] == ["ESP"]
