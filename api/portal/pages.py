@@ -27,7 +27,7 @@ from api.portal.sessions import COOKIE, Session
 from api.principals import Caller, Role, acting
 from api.services import Services, services
 from audit.snapshots import state_at
-from audit.verify import stream_break
+from audit.verify import stream_break, verify_log
 from domain import commands as cmd
 from domain.errors import (
     ConcordError,
@@ -298,6 +298,22 @@ def router() -> APIRouter:
             as_of=as_of,
             at_state=at_state,
             refusals=refused,
+            **visit.context(),
+        )
+
+    @routes.get("/verify")
+    async def verify(visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
+        """The whole log verified now: every hash and link of the events, the side logs and
+        the Merkle tree (what `concord audit verify` does)."""
+        _ = speech
+        may_watch(visit.caller)
+        report = await verify_log(found.store, workers=1)
+        return page(
+            speech,
+            "verified.html",
+            200 if report.ok else 409,
+            title=_("The whole log verified"),
+            report=report,
             **visit.context(),
         )
 

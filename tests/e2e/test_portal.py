@@ -264,6 +264,8 @@ async def test_an_auditor_reads_the_timeline_the_refusals_and_the_state_at_an_in
 
     await page.get_by_role("link", name=re.compile(r"The state as of version 1$")).click()
     await expect(page.get_by_text("State then: proposed")).to_be_visible()
+    await page.get_by_role("link", name="Verify the whole log now").click()
+    await expect(page.get_by_role("status")).to_contain_text("Intact:")
 
     member = await signed_in(browser, api, "RUS")
     response = await member.goto(f"{api.http.base_url}/portal/audit/d-portal-audit")
