@@ -360,7 +360,8 @@ def router() -> APIRouter:
         """One of the chair's commands, given by the secretariat from the board."""
         _ = speech
         back = f"/portal/board/{decision_id}"
-        return await _given(request, found, visit, speech, decision_id, action, back, _("Recorded"))
+        given = (decision_id, action, True)
+        return await _given(request, found, visit, speech, given, back, _("Recorded"))
 
     @routes.post("/decisions/{decision_id}/{action}")
     async def answer(
@@ -374,8 +375,9 @@ def router() -> APIRouter:
         """A delegation's answer or report, given from its decision page in its own name."""
         _ = speech
         back = f"/portal/decisions/{decision_id}"
+        given = (decision_id, action, False)
         title = _("Your answer is recorded")
-        return await _given(request, found, visit, speech, decision_id, action, back, title)
+        return await _given(request, found, visit, speech, given, back, title)
 
     return routes
 
@@ -398,17 +400,17 @@ async def _given(
     found: Services,
     visit: Visitor,
     speech: Speech,
-    decision_id: str,
-    action: str,
+    given: tuple[str, str, bool],
     back: str,
     title: str,
 ) -> HTMLResponse:
-    """Give the command a page's form stands for: a delegation's own answers on its decision's
-    page, the chair's commands on the board; its receipt, or a page saying what was wrong."""
+    """Give the command a page's form stands for (`given`: the decision, the action, and
+    whether it is the chair's): a delegation's own answers on its decision's page, the chair's
+    commands on the board; its receipt, or a page saying what was wrong."""
     _ = speech
+    decision_id, action, chairs = given
     form = await request.form()
     checked(visit, str(form.get("csrf", "")))
-    chairs = back.startswith("/portal/board/")
     forms = _CHAIR if chairs else _ANSWERS
     if action not in forms:
         raise NotFound(f"there is no action {action} here")
