@@ -189,7 +189,8 @@ async def test_a_worker_killed_mid_round_loses_and_doubles_nothing(
 async def test_a_round_agreed_by_silence_while_no_worker_ran_is_agreed_at_its_deadline(
     dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
 ) -> None:
-    d = await round_opened(dev_server, worker_process, "d-legal", later(seconds=2))
+    # Room for the four commands before the round opens, on a loaded machine too.
+    d = await round_opened(dev_server, worker_process, "d-legal", later(seconds=6))
     decision_id = d.decision_id
     deadline = (await d.client.status(decision_id)).state.rounds[0].deadline  # type: ignore[union-attr]
     worker_process.stop()
