@@ -24,13 +24,72 @@ ED25519: Final = b"\x01"
 DASH: Final = "\u2014 "
 
 
-def key_id(name: str, public: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519 + public).digest()[:4]
+def key_id(name: str, public: bytes, algorithm: bytes = ED25519) -> bytes:
+    """The first 4 bytes of SHA-256(name || "\\n" || algorithm || public key)."""
+    return hashlib.sha256(name.encode() + b"\n" + algorithm + public).digest()[:4]
 
 
-def _check_name(name: str) -> str:
+def public_of(seed: bytes) -> bytes:
+    """The Ed25519 public key of a private key's seed."""
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def public_key_text(name: str, public: bytes, algorithm: bytes = ED25519) -> str:
+    """`<name>+<id hex>+<base64(algorithm || key)>`: a verifier key as Go's note writes it."""
+    encoded = base64.b64encode(algorithm + public).decode()
+    return f"{name}+{key_id(name, public, algorithm).hex()}+{encoded}"
+
+
+def private_key_text(name: str, seed: bytes, algorithm: bytes = ED25519) -> str:
+    """`PRIVATE+KEY+<name>+<id hex>+<base64(algorithm || seed)>`: a signer key."""
+    encoded = base64.b64encode(algorithm + seed).decode()
+    return f"PRIVATE+KEY+{name}+{key_id(name, public_of(seed), algorithm).hex()}+{encoded}"
+
+
+def parsed_public_key(
+    text: str, algorithm: bytes = ED25519, field: str = "key", kind: str = "a verifier key"
+) -> tuple[str, bytes]:
+    """(name, public key) of a key written by `public_key_text`; InvalidInput naming `field`
+    for anything else, or for an id that does not match the name and key."""
+    parts = text.strip().split("+", 2)  # the base64 key may hold '+' itself
+    if len(parts) != 3:
+        raise InvalidInput(field, f"{kind} reads <name>+<id>+<base64 key>")
+    name, hex_id, encoded = parts
+    public = _key_bytes(encoded, algorithm, field, kind)
+    if key_id(_check_name(name, field), public, algorithm).hex() != hex_id:
+        raise InvalidInput(field, "its id does not match its name and key")
+    return name, public
+
+
+def parsed_private_key(
+    text: str, algorithm: bytes = ED25519, field: str = "key", kind: str = "a signer key"
+) -> tuple[str, bytes]:
+    """(name, seed) of a key written by `private_key_text`; InvalidInput naming `field` for
+    anything else, or for an id that does not match the name and key."""
+    parts = text.strip().split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        raise InvalidInput(field, f"{kind} reads PRIVATE+KEY+<name>+<id>+<base64 key>")
+    name, hex_id, encoded = parts[2:]
+    seed = _key_bytes(encoded, algorithm, field, kind)
+    if key_id(_check_name(name, field), public_of(seed), algorithm).hex() != hex_id:
+        raise InvalidInput(field, "its id does not match its name and key")
+    return name, seed
+
+
+def _key_bytes(encoded: str, algorithm: bytes, field: str, kind: str) -> bytes:
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise InvalidInput(field, "its key part is not base64") from None
+    if len(raw) != 33 or raw[:1] != algorithm:
+        raise InvalidInput(field, f"{kind} holds no Ed25519 key of type 0x{algorithm.hex()}")
+    return raw[1:]
+
+
+def _check_name(name: str, field: str = "name") -> str:
     if not name or any(c.isspace() or c == "+" for c in name) or not name.isprintable():
-        raise InvalidInput("name", "a key name has no spaces, no '+' and no control characters")
+        raise InvalidInput(field, "a key name has no spaces, no '+' and no control characters")
     return name
 
 
@@ -44,24 +103,11 @@ class Verifier:
         return key_id(self.name, self.public)
 
     def encode(self) -> str:
-        return f"{self.name}+{self.id.hex()}+{base64.b64encode(ED25519 + self.public).decode()}"
+        return public_key_text(self.name, self.public)
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
-        parts = text.strip().split("+", 2)  # the base64 key may hold '+' itself
-        if len(parts) != 3:
-            raise InvalidInput("key", "a verifier key reads <name>+<id>+<base64 key>")
-        name, hex_id, encoded = parts
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-        except ValueError:
-            raise InvalidInput("key", "its key part is not base64") from None
-        if len(raw) != 33 or raw[:1] != ED25519:
-            raise InvalidInput("key", "not an Ed25519 verifier key")
-        verifier = cls(_check_name(name), raw[1:])
-        if verifier.id.hex() != hex_id:
-            raise InvalidInput("key", "its id does not match its name and key")
-        return verifier
+        return cls(*parsed_public_key(text))
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         try:
@@ -86,28 +132,14 @@ class Signer:
 
     @property
     def verifier(self) -> Verifier:
-        key = Ed25519PrivateKey.from_private_bytes(self.seed)
-        return Verifier(self.name, key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+        return Verifier(self.name, public_of(self.seed))
 
     def encode(self) -> str:
-        encoded = base64.b64encode(ED25519 + self.seed).decode()
-        return f"PRIVATE+KEY+{self.name}+{self.verifier.id.hex()}+{encoded}"
+        return private_key_text(self.name, self.seed)
 
     @classmethod
     def parse(cls, text: str) -> Signer:
-        parts = text.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise InvalidInput("key", "a signer key reads PRIVATE+KEY+<name>+<id>+<base64 key>")
-        try:
-            raw = base64.b64decode(parts[4], validate=True)
-        except ValueError:
-            raise InvalidInput("key", "its key part is not base64") from None
-        if len(raw) != 33 or raw[:1] != ED25519:
-            raise InvalidInput("key", "not an Ed25519 signer key")
-        signer = cls(_check_name(parts[2]), raw[1:])
-        if signer.verifier.id.hex() != parts[3]:
-            raise InvalidInput("key", "its id does not match its name and key")
-        return signer
+        return cls(*parsed_private_key(text))
 
     def sign_bytes(self, message: bytes) -> bytes:
         """A bare Ed25519 signature of `message` (for records the log's key vouches for)."""

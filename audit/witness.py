@@ -5,10 +5,8 @@ different people without a witness catching it."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -19,12 +17,11 @@ from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
-    PublicFormat,
 )
 
 from audit import merkle, note
 from audit.checkpoint import Checkpoint, ConsistencyProof, open_checkpoint, unb64
-from domain.errors import AuditFailed, InvalidInput
+from domain.errors import AuditFailed
 
 COSIGNATURE_V1: Final = b"\x04"
 KEY_FILE: Final = "witness.key"
@@ -43,29 +40,14 @@ class CosignerKey:
 
     @property
     def id(self) -> bytes:
-        return hashlib.sha256(self.name.encode() + b"\n" + COSIGNATURE_V1 + self.public).digest()[
-            :4
-        ]
+        return note.key_id(self.name, self.public, COSIGNATURE_V1)
 
     def encode(self) -> str:
-        encoded = base64.b64encode(COSIGNATURE_V1 + self.public).decode()
-        return f"{self.name}+{self.id.hex()}+{encoded}"
+        return note.public_key_text(self.name, self.public, COSIGNATURE_V1)
 
     @classmethod
     def parse(cls, text: str) -> CosignerKey:
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3:
-            raise InvalidInput("witness-key", "a witness key reads <name>+<id>+<base64 key>")
-        try:
-            raw = base64.b64decode(parts[2], validate=True)
-        except ValueError:
-            raise InvalidInput("witness-key", "its key part is not base64") from None
-        if len(raw) != 33 or raw[:1] != COSIGNATURE_V1:
-            raise InvalidInput("witness-key", "not an Ed25519 cosignature/v1 key")
-        key = cls(parts[0], raw[1:])
-        if key.id.hex() != parts[1]:
-            raise InvalidInput("witness-key", "its id does not match its name and key")
-        return key
+        return cls(*note.parsed_public_key(text, COSIGNATURE_V1, "witness-key", "a witness key"))
 
     def timestamp_of(self, text: str, signature: note.Signature) -> int | None:
         """When this witness cosigned `text`, if `signature` is its valid cosignature."""
@@ -90,10 +72,7 @@ class Witness:
 
     @property
     def key(self) -> CosignerKey:
-        private = Ed25519PrivateKey.from_private_bytes(self.seed)
-        return CosignerKey(
-            self.name, private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        )
+        return CosignerKey(self.name, note.public_of(self.seed))
 
     def cosignature(self, text: str, timestamp: int) -> note.Signature:
         signature = Ed25519PrivateKey.from_private_bytes(self.seed).sign(
@@ -106,21 +85,16 @@ class Witness:
         """The witness kept in `state` (made there, mode 0600, on first use)."""
         path = state / KEY_FILE
         if path.exists():
-            line = path.read_text().strip()
-            match = re.fullmatch(r"PRIVATE\+KEY\+([^+\s]+)\+([0-9a-f]{8})\+(\S+)", line)
-            raw = base64.b64decode(match.group(3)) if match else b""
-            if match is None or len(raw) != 33 or raw[:1] != COSIGNATURE_V1:
-                raise InvalidInput("state", f"{path} is not a witness key")
-            return cls(match.group(1), raw[1:])
+            kind = f"the witness key in {path}"
+            return cls(*note.parsed_private_key(path.read_text(), COSIGNATURE_V1, "state", kind))
         state.mkdir(parents=True, exist_ok=True)
         seed = Ed25519PrivateKey.generate().private_bytes(
             Encoding.Raw, PrivateFormat.Raw, NoEncryption()
         )
         witness = cls(name, seed)
-        encoded = base64.b64encode(COSIGNATURE_V1 + seed).decode()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as file:
-            file.write(f"PRIVATE+KEY+{name}+{witness.key.id.hex()}+{encoded}\n")
+            file.write(note.private_key_text(name, seed, COSIGNATURE_V1) + "\n")
         return witness
 
 

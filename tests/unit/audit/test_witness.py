@@ -12,7 +12,7 @@ import pytest
 
 from audit.checkpoint import Checkpoint, ConsistencyProof, b64
 from audit.merkle import MemoryTree, consistency_proof, leaf_hash
-from audit.note import Signer, open_note, split
+from audit.note import Signer, Verifier, open_note, split
 from audit.witness import CosignerKey, Witness, cosigned_message, witness
 from domain.errors import AuditFailed, InvalidInput
 
@@ -93,3 +93,24 @@ def test_a_tampered_cosignature_does_not_verify(tmp_path: Path) -> None:
     forged = type(mine)(mine.name, mine.id, bytes(raw))
     assert key.timestamp_of(text, mine) == 5 and key.timestamp_of(text, forged) is None
     assert base64.b64decode(cosigned.splitlines()[-1].split(" ")[-1])[:4] == key.id
+
+
+def test_keys_are_written_and_read_back_and_never_taken_for_another_kind(tmp_path: Path) -> None:
+    witness = Witness.in_state(tmp_path / "w", "witness.example")
+    again = Witness.in_state(tmp_path / "w", "ignored: the file names it")
+    assert again == witness and (tmp_path / "w" / "witness.key").stat().st_mode & 0o777 == 0o600
+    assert CosignerKey.parse(witness.key.encode()) == witness.key
+    signer = Signer.generate("nrc.example/concord")
+    assert Signer.parse(signer.encode()) == signer
+    assert Verifier.parse(signer.verifier.encode()) == signer.verifier
+
+    with pytest.raises(InvalidInput, match="no Ed25519 key of type 0x04"):
+        CosignerKey.parse(signer.verifier.encode())  # a log's key is not a witness's
+    with pytest.raises(InvalidInput, match="no Ed25519 key of type 0x01"):
+        Verifier.parse(witness.key.encode())
+    name, _, encoded = witness.key.encode().split("+", 2)
+    with pytest.raises(InvalidInput, match="id does not match"):
+        CosignerKey.parse(f"{name}+{'0' * 8}+{encoded}")
+    (tmp_path / "w" / "witness.key").write_text(signer.encode())
+    with pytest.raises(InvalidInput, match=r"witness key in .* holds no Ed25519 key of type 0x04"):
+        Witness.in_state(tmp_path / "w", "witness.example")
