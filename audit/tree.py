@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, or_, select
 
 from audit import merkle
 from audit.chain_check import BreakReason, LogBreak
@@ -63,11 +63,12 @@ def _entries(first: int, end: int) -> Select[Any]:
     )
 
 
-def _leaves(rows: Sequence[Row[Any]], first: int, end: int) -> list[bytes]:
-    """The leaf hashes of rows read by `_entries(first, end)`; InvalidHistory if any is missing."""
-    if [row.position for row in rows] != list(range(first + 1, end + 1)):
+def _leaves(rows: Sequence[Sequence[Any]], first: int, end: int) -> list[bytes]:
+    """The leaf hashes of (position, body) rows of leaves [first, end); InvalidHistory if any
+    is missing."""
+    if [row[0] for row in rows] != list(range(first + 1, end + 1)):
         raise InvalidHistory(f"the log lacks events among positions {first + 1}..{end}")
-    return [merkle.leaf_hash(bytes(row.body)) for row in rows]
+    return [merkle.leaf_hash(bytes(row[1])) for row in rows]
 
 
 class Frontier:
@@ -127,8 +128,9 @@ class MerkleProjection:
         batch_size = self.batch_size or batch_size
         applied = 0
         while True:
-            size = await store.projection_position(TREE)
-            rows = await store.read(_entries(size, size + batch_size))
+            async with store.snapshot() as snapshot:  # raw rows: a third of the reading's cost
+                size = await snapshot.projection_position(TREE)
+                rows = await snapshot.entries(size, batch_size)
             if not rows:
                 return applied
             end = size + len(rows)

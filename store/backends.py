@@ -46,6 +46,9 @@ _SUBTREES: Final = (
     "SELECT idx, hash FROM merkle_subtrees WHERE level = {0} AND idx >= {1} AND idx < {2} "
     "ORDER BY idx"
 )
+_ENTRIES: Final = (
+    "SELECT position, body FROM events WHERE position > {0} ORDER BY position LIMIT {1}"
+)
 _SUBTREE_BEYOND: Final = (
     "SELECT level, idx FROM merkle_subtrees WHERE idx >= (CAST({0} AS BIGINT) >> level) "
     "ORDER BY level, idx "
@@ -86,6 +89,10 @@ class LogPages(Protocol):
 
     async def subtree_beyond(self, size: int) -> tuple[int, int] | None:
         """A stored Merkle subtree (level, idx) that is not within the first `size` leaves."""
+        ...
+
+    async def entries(self, after: int, limit: int) -> Sequence[Sequence[Any]]:
+        """Up to `limit` (position, body) rows after position `after`, in order."""
         ...
 
 
@@ -166,6 +173,7 @@ class RawPages:
         self._projection = _PROJECTION.format(placeholders[0])
         self._subtrees = _SUBTREES.format(*placeholders)
         self._subtree_beyond = _SUBTREE_BEYOND.format(placeholders[0])
+        self._entries = _ENTRIES.format(placeholders[0], placeholders[1])
 
     async def head(self) -> tuple[int, str]:
         rows = await self._fetch(HEAD_QUERY)
@@ -197,6 +205,9 @@ class RawPages:
     async def subtree_beyond(self, size: int) -> tuple[int, int] | None:
         rows = await self._fetch(self._subtree_beyond, size)
         return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    async def entries(self, after: int, limit: int) -> Sequence[Sequence[Any]]:
+        return await self._fetch(self._entries, after, limit)
 
 
 @asynccontextmanager
