@@ -22,11 +22,16 @@ async def state_as_of(
         raise NotFound(f"no decision {decision_id} in the event store")
     state: DecisionState | None = None
     for stored in events:
-        try:
-            state = evolve(state, domain_event(stored))
-        except InvalidHistory as broken:
-            raise InvalidHistory(
-                f"the log at position {stored.position} (decision {decision_id} v"
-                f"{stored.stream_version}): {broken.message}"
-            ) from None
+        state = evolved(state, stored)
     return state, events
+
+
+def evolved(state: DecisionState | None, stored: StoredEvent) -> DecisionState:
+    """The state after one stored event; InvalidHistory naming where the log breaks the rules."""
+    try:
+        return evolve(state, domain_event(stored))
+    except InvalidHistory as broken:
+        raise InvalidHistory(
+            f"the log at position {stored.position} (decision {stored.decision_id} v"
+            f"{stored.stream_version}): {broken.message}"
+        ) from None

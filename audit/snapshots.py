@@ -13,11 +13,10 @@ from typing import Any, Final
 
 import structlog
 
+from audit.asof import evolved
 from audit.note import Signer, Verifier
-from domain.errors import InvalidHistory, NotFound
-from domain.evolve import evolve
+from domain.errors import NotFound
 from domain.state import DecisionState
-from store.decision_events import domain_event
 from store.eventstore import EventStore
 from store.hashing import format_instant
 
@@ -85,13 +84,7 @@ async def state_at(
         raise NotFound(f"no decision {decision_id} in the event store")
     kept: list[dict[str, Any]] = []
     for stored in events:
-        try:
-            state = evolve(state, domain_event(stored))
-        except InvalidHistory as broken:
-            raise InvalidHistory(
-                f"the log at position {stored.position} (decision {decision_id} v"
-                f"{stored.stream_version}): {broken.message}"
-            ) from None
+        state = evolved(state, stored)
         if key is not None and stored.stream_version % SNAPSHOT_EVERY == 0:
             text = state.model_dump_json()
             occurred = format_instant(stored.occurred_at)

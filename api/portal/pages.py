@@ -230,10 +230,7 @@ def router() -> APIRouter:
     async def decision(
         decision_id: str, visit: SignedIn, found: Found, speech: Spoken
     ) -> HTMLResponse:
-        stored = await found.store.stream(decision_id)
-        state = replay(domain_event(e) for e in stored)
-        if state is None:
-            raise NotFound(f"there is no decision {decision_id}")
+        stored, state = await _stream(found, decision_id)
         member = visit.caller.name if visit.caller.role is Role.MEMBER else None
         return page(
             speech,
@@ -276,10 +273,7 @@ def router() -> APIRouter:
         was recorded, the commands refused on it, and its state at an instant of the timeline."""
         _ = speech
         may_watch(visit.caller)
-        stored = await found.store.stream(decision_id)
-        state = replay(domain_event(e) for e in stored)
-        if state is None:
-            raise NotFound(f"there is no decision {decision_id}")
+        stored, state = await _stream(found, decision_id)
         broken = stream_break(stored)
         at_state = None
         if as_of is not None:
@@ -382,12 +376,18 @@ def router() -> APIRouter:
     return routes
 
 
-async def _state(found: Services, decision_id: str) -> DecisionState:
-    """The decision as its stored events make it; NotFound when it has none."""
-    state = replay(domain_event(e) for e in await found.store.stream(decision_id))
+async def _stream(found: Services, decision_id: str) -> tuple[list[StoredEvent], DecisionState]:
+    """The decision's stored events and the state they make; NotFound when it has none."""
+    stored = await found.store.stream(decision_id)
+    state = replay(domain_event(e) for e in stored)
     if state is None:
         raise NotFound(f"there is no decision {decision_id}")
-    return state
+    return stored, state
+
+
+async def _state(found: Services, decision_id: str) -> DecisionState:
+    """The decision as its stored events make it; NotFound when it has none."""
+    return (await _stream(found, decision_id))[1]
 
 
 def _ordered(rounds: Sequence[ConsensusRound]) -> list[ConsensusRound]:
