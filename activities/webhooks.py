@@ -39,6 +39,8 @@ from domain.events import (
     ReportDeadlineMissed,
 )
 from domain.nrc import NRC_ROSTERS
+from domain.roster import RosterBook
+from store.councils import Councils
 from store.eventstore import EventStore
 from store.records import event_id_for
 from store.webhooks import DeliveryAttempt
@@ -95,12 +97,12 @@ def concerns(event: Event, principal: str, members: Collection[str]) -> bool:
     return False
 
 
-def members_at(instant: datetime) -> tuple[str, ...]:
-    """The Council's members at `instant` (the first roster's before it took effect)."""
+def members_at(instant: datetime, rosters: RosterBook = NRC_ROSTERS) -> tuple[str, ...]:
+    """The council's members at `instant` (the first roster's before it took effect)."""
     try:
-        return NRC_ROSTERS.snapshot_at(instant).member_codes
+        return rosters.snapshot_at(instant).member_codes
     except NotFound:
-        return NRC_ROSTERS.rosters[0].member_codes
+        return rosters.rosters[0].member_codes
 
 
 def signature(secret: str, body: bytes, timestamp: int) -> str:
@@ -195,7 +197,7 @@ class FanOutActivities:
     async def fan_out_webhooks(self, input: WebhookFanOutInput) -> WebhookFanOutResult:
         """Start a delivery for each webhook the event concerns (a retry starts none twice)."""
         event = input.event
-        members = members_at(event.occurred_at)
+        members = members_at(event.occurred_at, await Councils(self._store).roster_book())
         started = 0
         for webhook in await self._store.webhooks():
             if not concerns(event, webhook.principal, members):

@@ -21,6 +21,7 @@ from runtime.commands import Commands
 from runtime.decisions import DecisionClient
 from runtime.settings import Settings
 from runtime.temporal import connect
+from store.councils import Councils
 from store.eventstore import EventStore
 
 log = structlog.get_logger(__name__)
@@ -59,9 +60,10 @@ async def run_api(settings: Settings, stop: asyncio.Event | None = None) -> None
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
     client = await connect(settings.temporal_address, settings.temporal_namespace)
-    decisions = DecisionClient(client, settings.task_queue)
-    async with opened_store(settings) as store, api_serving(settings, decisions, store):
-        log.info("api running", address=f"http://{settings.api_host}:{settings.api_port}")
-        await stop.wait()
-        log.info("api stopping")
+    async with opened_store(settings) as store:
+        decisions = DecisionClient(client, settings.task_queue, rosters=Councils(store).roster_book)
+        async with api_serving(settings, decisions, store):
+            log.info("api running", address=f"http://{settings.api_host}:{settings.api_port}")
+            await stop.wait()
+            log.info("api stopping")
     log.info("api stopped")

@@ -22,10 +22,10 @@ from audit.snapshots import state_at
 from audit.verify import VerificationReport, verify_log
 from domain.decider import replay
 from domain.errors import InvalidInput, NotFound
-from domain.nrc import NRC_ROSTERS
 from domain.roster import Roster
 from domain.state import DecisionState
 from domain.values import Status
+from store.councils import Councils
 from store.decision_events import domain_event
 from store.queries import DecisionRow, PendingRow, list_decisions, pending_for_member
 from store.records import StoredEvent
@@ -192,19 +192,20 @@ def router() -> APIRouter:
     ) -> Pending:
         """What a member owes, soonest first: answers in open rounds, action items."""
         may_see_pending(caller, member)
-        if not any(roster.is_member(member) for roster in NRC_ROSTERS.rosters):
-            raise NotFound(f"no member {member} on any roster of the Council")
+        rosters = await Councils(found.store).roster_book()
+        if not any(roster.is_member(member) for roster in rosters.rosters):
+            raise NotFound(f"no member {member} on any roster of the council")
         return Pending(member=member, pending=await pending_for_member(found.store, member))
 
     @routes.get("/roster", response_model=Roster, tags=["council"])
     async def roster(
         caller: Authenticated,
+        found: Found,
         version: Annotated[int | None, Query(ge=1, le=1_000)] = None,
     ) -> Roster:
-        """The Council's roster: members, chair, bodies (the latest version by default)."""
-        if version is None:
-            return NRC_ROSTERS.latest
-        return NRC_ROSTERS.version(version)
+        """The council's roster: members, chair, bodies (the latest version by default)."""
+        rosters = await Councils(found.store).roster_book()
+        return rosters.latest if version is None else rosters.version(version)
 
     @routes.get("/audit/verify", response_model=VerificationReport, tags=["audit"])
     async def verify(caller: Authenticated, found: Found) -> VerificationReport:

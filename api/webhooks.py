@@ -13,6 +13,8 @@ from api.errors import ERRORS
 from api.principals import Caller, Role
 from api.services import Services, services
 from domain.errors import Forbidden
+from domain.roster import RosterBook
+from store.councils import Councils
 from store.webhooks import MAX_URL_LENGTH, WebhookRecord, participant_principal
 
 Found = Annotated[Services, Depends(services)]
@@ -45,7 +47,7 @@ class WebhookList(BaseModel):
     webhooks: list[WebhookRecord]
 
 
-def served_principal(caller: Caller, member: str | None) -> str:
+def served_principal(caller: Caller, member: str | None, rosters: RosterBook) -> str:
     """Whom a webhook `caller` registers serves: a member only itself, an operator any member
     or body of the Council (or, without one, its own principal), an auditor none."""
     if caller.role is Role.AUDITOR:
@@ -54,7 +56,7 @@ def served_principal(caller: Caller, member: str | None) -> str:
         if member not in (None, caller.name):
             raise Forbidden(f"member {caller.name} registers webhooks for itself, not {member}")
         return caller.principal
-    return participant_principal(member) if member else caller.principal
+    return participant_principal(member, rosters) if member else caller.principal
 
 
 def may_remove(caller: Caller, webhook: WebhookRecord) -> None:
@@ -73,7 +75,8 @@ def router() -> APIRouter:
     ) -> RegisteredWebhook:
         """Register an endpoint told of the notable events that concern its principal (an
         operator's, of every one); the answer holds its signing secret, shown only once."""
-        principal = served_principal(caller, body.member)
+        rosters = await Councils(found.store).roster_book()
+        principal = served_principal(caller, body.member, rosters)
         record, secret = await found.store.register_webhook(principal, body.url, caller.principal)
         return RegisteredWebhook(**record.model_dump(), secret=secret)
 

@@ -21,6 +21,7 @@ from runtime.decisions import DecisionClient
 from runtime.logging import configure_logging
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
+from store.councils import Councils
 from store.eventstore import EventStore, open_store
 from workflows.messages import Receipt
 
@@ -232,7 +233,10 @@ async def _stack(settings: Settings) -> AsyncIterator[tuple[DecisionClient, Even
     out.print(f"Using the running stack at {settings.temporal_address}")
     store = await open_store(settings.database_url)
     try:
-        yield DecisionClient(client, settings.task_queue), store
+        yield (
+            DecisionClient(client, settings.task_queue, rosters=Councils(store).roster_book),
+            store,
+        )
     finally:
         await store.close()
 

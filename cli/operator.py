@@ -23,6 +23,7 @@ from cli.session import (
     KeyOption,
     commands,
     decisions,
+    event_store,
     principal,
     run,
     settings,
@@ -32,9 +33,9 @@ from cli.session import (
 from domain import commands as cmd
 from domain.areas import Area
 from domain.errors import InvalidInput
-from domain.nrc import NRC_ROSTERS
-from domain.roster import CHAIR, CouncilLevel
+from domain.roster import CHAIR, CouncilLevel, Roster
 from domain.values import DeadlineTarget, ReviewOutcome
+from store.councils import Councils
 
 app = typer.Typer()
 
@@ -47,7 +48,17 @@ def propose(
     text: TextOption = None,
     text_file: TextFileOption = None,
     area_label: Annotated[str | None, typer.Option(help="Label when the area is 'other'.")] = None,
-    level: Annotated[CouncilLevel, typer.Option(help="Council level.")] = CouncilLevel.AMBASSADORS,
+    level: Annotated[
+        CouncilLevel | None,
+        typer.Option(help="Council level (default: the council's first deciding body)."),
+    ] = None,
+    body: Annotated[
+        str | None, typer.Option(help="The deciding body, e.g. WG-TERRORISM (or --level).")
+    ] = None,
+    roster_on: Annotated[
+        str | None,
+        typer.Option(help="YYYY-MM-DD: the roster of that day binds the decision."),
+    ] = None,
     decision_id: Annotated[
         str | None, typer.Option("--id", help="Decision id (default: from the title).")
     ] = None,
@@ -74,6 +85,8 @@ def propose(
             area=area,
             area_label=area_label,
             level=level,
+            body=body,
+            roster_on=roster_on,
             max_failed_rounds=max_failed_rounds,
             review_period_seconds=duration_seconds(review_period, "review-period"),
         )
@@ -250,7 +263,7 @@ def close_round(
     run(send(cmd.CloseRound, decision_id, actor, key, as_json, round=round_number))
 
 
-def _action_item(spec: str) -> dict[str, Any]:
+def _action_item(spec: str, roster: Roster) -> dict[str, Any]:
     parts = spec.split(":", 2)
     if len(parts) != 3 or not all(p.strip() for p in parts):
         raise InvalidInput(
@@ -259,7 +272,6 @@ def _action_item(spec: str) -> dict[str, Any]:
             "(assignee: a member code, `all`, or a body code)",
         )
     item_id, assignee, description = (p.strip() for p in parts)
-    roster = NRC_ROSTERS.latest
     if assignee == "all":
         who: dict[str, Any] = {"kind": "all_members"}
     elif roster.is_body(assignee):
@@ -287,19 +299,23 @@ def plan(
     Example: concord plan d-1 --item "A1:all:Joint assessment" --report-back 180d
     """
     before = duration_seconds(remind_before, "remind-before")
-    run(
-        send(
+
+    async def work() -> None:
+        async with event_store() as store:
+            roster = (await Councils(store).roster_book()).latest
+        await send(
             cmd.PlanImplementation,
             decision_id,
             actor,
             key,
             as_json,
-            action_items=[_action_item(spec) for spec in items],
+            action_items=[_action_item(spec, roster) for spec in items],
             monitoring_body=monitoring_body,
             report_back_deadline=parse_deadline(report_back, "report-back"),
             reminder_before_seconds=before,
         )
-    )
+
+    run(work())
 
 
 @app.command("resolve-issue")

@@ -14,10 +14,12 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
+from domain.roster import RosterBook
 from runtime.commands import Commands
 from runtime.decisions import DecisionClient
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
+from store.councils import Councils
 from store.eventstore import EventStore, open_store
 from store.side_logs import RefusalRecord
 from workflows.messages import Receipt
@@ -71,7 +73,12 @@ def principal(current: Settings) -> str:
 async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionClient]:
     current = current or settings()
     client = await connect(current.temporal_address, current.temporal_namespace)
-    yield DecisionClient(client, current.task_queue)
+
+    async def rosters() -> RosterBook:
+        async with event_store(current) as store:
+            return await Councils(store).roster_book()
+
+    yield DecisionClient(client, current.task_queue, rosters=rosters)
 
 
 @asynccontextmanager

@@ -14,9 +14,9 @@ from cli.session import JsonOption, decisions, emit, event_store, out, run, show
 from domain.areas import Area
 from domain.errors import NotFound, Unavailable
 from domain.evolve import replay
-from domain.nrc import NRC_ROSTERS
 from domain.state import DecisionState
 from domain.values import Status
+from store.councils import Councils
 from store.decision_events import domain_event
 from store.eventstore import EventStore
 from store.queries import list_decisions, pending_for_member
@@ -53,10 +53,11 @@ async def read_model_freshness(store: EventStore) -> Freshness:
     )
 
 
-def known_member(code: str) -> None:
-    """NotFound unless `code` is a member of a roster of the Council (any version)."""
-    if not any(roster.is_member(code) for roster in NRC_ROSTERS.rosters):
-        raise NotFound(f"no member {code!r} on any roster of the Council")
+async def known_member(store: EventStore, code: str) -> None:
+    """NotFound unless `code` is a member of a roster of the council (any version)."""
+    rosters = await Councils(store).roster_book()
+    if not any(roster.is_member(code) for roster in rosters.rosters):
+        raise NotFound(f"no member {code!r} on any roster of the council")
 
 
 def status_document(state: DecisionState) -> dict[str, Any]:
@@ -330,9 +331,9 @@ def list_(
     """
 
     async def work() -> None:
-        if member is not None:
-            known_member(member)
         async with event_store() as store:
+            if member is not None:
+                await known_member(store, member)
             rows = await list_decisions(
                 store,
                 state=state.value if state else None,
@@ -387,8 +388,8 @@ def pending(
     """
 
     async def work() -> None:
-        known_member(member)
         async with event_store() as store:
+            await known_member(store, member)
             rows = await pending_for_member(store, member)
 
         def human() -> None:
@@ -423,7 +424,9 @@ def roster_show(
     """
 
     async def work() -> None:
-        roster = NRC_ROSTERS.latest if version is None else NRC_ROSTERS.version(version)
+        async with event_store() as store:
+            rosters = await Councils(store).roster_book()
+        roster = rosters.latest if version is None else rosters.version(version)
 
         def human() -> None:
             out.print(

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from cli.session import JsonOption, emit, event_store, out, principal, run, settings, shown
+from store.councils import Councils
 from store.webhooks import participant_principal
 
 app = typer.Typer(
@@ -33,8 +34,9 @@ def add(
     async def work() -> None:
         current = settings()
         operator = principal(current)
-        served = participant_principal(member) if member else operator
         async with event_store(current) as store:
+            rosters = await Councils(store).roster_book()
+            served = participant_principal(member, rosters) if member else operator
             record, secret = await store.register_webhook(served, url, operator)
 
         def human() -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from domain import commands as cmd
 from domain import events as ev
-from domain.errors import InvalidInput, Refusal, Rule
+from domain.errors import InvalidInput, NotFound, Refusal, Rule
 from domain.roster import CHAIR, Roster, RosterBook
 from domain.state import ConsensusRound, DecisionState
 from domain.values import PROCEDURE_PRINCIPAL, SYSTEM, ActionItem, AssigneeKind, Status
@@ -59,7 +59,15 @@ class Deciding:
         return self.command.actor
 
     def roster(self) -> Roster:
-        return self.rosters.snapshot_at(self.now)
+        """The roster that binds this command: that of the day the decision names, or the one
+        in force now."""
+        day = self._state.roster_on if self._state else None
+        if self._state is None and isinstance(self.command, cmd.SubmitProposal):
+            day = self.command.roster_on
+        try:
+            return self.rosters.on(day) if day else self.rosters.snapshot_at(self.now)
+        except NotFound as missing:
+            raise Refusal(Rule.NOT_ON_ROSTER, str(missing)) from None
 
     def envelope(self) -> ev.Envelope:
         """The envelope of the next event: spread it into the event's constructor, then emit."""

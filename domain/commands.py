@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Final, Literal, TypedDict
 
 from pydantic import Field, TypeAdapter
 
 from domain.areas import Area
-from domain.roster import CHAIR, PREPARATORY_COMMITTEE, CouncilLevel
+from domain.roster import CHAIR, PREPARATORY_COMMITTEE, BodyCode, CouncilLevel
 from domain.values import (
     SYSTEM,
     ActionItem,
@@ -52,7 +53,14 @@ class SubmitProposal(CommandBase):
     text: CleanText
     area: Area
     area_label: Annotated[str, Field(max_length=200)] | None = None
-    level: CouncilLevel = CouncilLevel.AMBASSADORS
+    level: CouncilLevel | None = None
+    """The Council level that decides (its body at that level); the council's first deciding
+    body when neither this nor `body` is given."""
+    body: BodyCode | None = None
+    """The body that decides: the Council at a level, or a working group."""
+    roster_on: date | None = None
+    """The day whose roster binds the decision; the roster in force as each step is taken when
+    None."""
     plan_draft: tuple[ActionItem, ...] = ()
     max_failed_rounds: int = Field(default=3, ge=1, le=20)
     review_period_seconds: Seconds = DEFAULT_REVIEW_PERIOD

@@ -35,6 +35,12 @@ def open_round(c: cmd.OpenRound, d: Deciding) -> None:
         )
     require_future(d, c.deadline, "deadline")
     roster = d.roster()
+    members = roster.body_members(d.state.body) if roster.is_body(d.state.body) else ()
+    if not members:
+        raise Refusal(
+            Rule.NOT_ON_ROSTER,
+            f"{d.state.body} has no members on roster version {roster.version}",
+        )
     d.emit(
         ev.ConsensusRoundOpened(
             **d.envelope(),
@@ -42,7 +48,7 @@ def open_round(c: cmd.OpenRound, d: Deciding) -> None:
             revision=current.number,
             text_hash=current.text_hash,
             roster_version=roster.version,
-            members=roster.member_codes,
+            members=members,
             deadline=c.deadline,
             reminder_at=reminder_at(d, c.deadline, c.reminder_before_seconds),
         )

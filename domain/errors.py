@@ -33,6 +33,7 @@ class Rule(StrEnum):
     NO_SUCH_DECISION = "no_such_decision"
     DECISION_EXISTS = "decision_exists"
     NOT_ON_ROSTER = "not_on_roster"
+    COUNCIL_CHANGE = "council_change"
     NOT_ON_ROUND_ROSTER = "not_on_round_roster"
     WRONG_ROLE = "wrong_role"
     ACTING_FOR_ANOTHER = "acting_for_another"

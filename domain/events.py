@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Final, Literal, TypedDict
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Final, Literal, TypedDict
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -43,6 +43,10 @@ ENVELOPE_FIELDS: Final = frozenset({"type", *Envelope.__required_keys__})
 class EventBase(Frozen):
     """The envelope every event carries: whose stream, which version, when, for whom, by whom."""
 
+    added_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields added after events of the type were first stored: left out of the stored payload
+    while None, so the events stored before them replay to the same bytes."""
+
     decision_id: DecisionId
     stream_version: int = Field(ge=1)
     occurred_at: AwareDatetime
@@ -58,12 +62,15 @@ class ProposalSubmitted(EventBase):
     area: Area
     area_label: str | None = None
     body: str
-    level: CouncilLevel
+    level: CouncilLevel | None
     proposer: ActorCode
     roster_version: int
     plan_draft: tuple[ActionItem, ...] = ()
     max_failed_rounds: int
     review_period_seconds: Seconds
+    roster_on: date | None = None
+
+    added_fields = frozenset({"roster_on"})
 
 
 class ReferredToPreparatoryCommittee(EventBase):
@@ -321,7 +328,8 @@ EVENT_TYPES: Final = frozenset(
 
 def event_payload(event: EventBase) -> dict[str, Any]:
     """The event's own fields as JSON values, without its envelope: what the log stores."""
-    return event.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+    absent = {f for f in event.added_fields if getattr(event, f) is None}
+    return event.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS | absent))
 
 
 def parse_event(envelope: dict[str, Any], payload: dict[str, Any]) -> Event:

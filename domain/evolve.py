@@ -97,6 +97,7 @@ def _submitted(e: ev.ProposalSubmitted) -> DecisionState:
         level=e.level,
         proposer=e.proposer,
         roster_version=e.roster_version,
+        roster_on=e.roster_on,
         proposed_at=e.occurred_at,
         last_event_at=e.occurred_at,
         revisions=(

@@ -1,117 +1,24 @@
-"""The NATO-Russia Council's rosters as the seeds give them: Rome 2002, and the 2004 enlargement."""
+"""The NATO-Russia Council as the seeds give it (Rome 2002, the 2004 enlargement): Concord's
+default council, read from the council file that ships with it."""
 
 from __future__ import annotations
 
-from datetime import date
+from importlib.resources import files
+from typing import Final
 
-from domain.roster import (
-    PREPARATORY_COMMITTEE,
-    Body,
-    BodyKind,
-    CouncilLevel,
-    Member,
-    Roster,
-    RosterBook,
-)
+import yaml
 
-_ROME_2002_MEMBERS = (
-    ("BEL", "Kingdom of Belgium"),
-    ("CAN", "Canada"),
-    ("CZE", "Czech Republic"),
-    ("DNK", "Kingdom of Denmark"),
-    ("FRA", "French Republic"),
-    ("DEU", "Federal Republic of Germany"),
-    ("GRC", "Hellenic Republic"),
-    ("HUN", "Republic of Hungary"),
-    ("ISL", "Republic of Iceland"),
-    ("ITA", "Italian Republic"),
-    ("LUX", "Grand Duchy of Luxembourg"),
-    ("NLD", "Kingdom of the Netherlands"),
-    ("NOR", "Kingdom of Norway"),
-    ("POL", "Republic of Poland"),
-    ("PRT", "Portuguese Republic"),
-    ("RUS", "Russian Federation"),
-    ("ESP", "Kingdom of Spain"),
-    ("TUR", "Republic of Turkey"),
-    ("GBR", "United Kingdom of Great Britain and Northern Ireland"),
-    ("USA", "United States of America"),
-)
+from domain.council import Council, checked_council
+from domain.roster import Roster, RosterBook
 
-_ENLARGEMENT_2004_MEMBERS = (
-    ("BGR", "Republic of Bulgaria"),
-    ("EST", "Republic of Estonia"),
-    ("LVA", "Republic of Latvia"),
-    ("LTU", "Republic of Lithuania"),
-    ("ROU", "Romania"),
-    ("SVK", "Slovak Republic"),
-    ("SVN", "Republic of Slovenia"),
-)
+NRC_FILE: Final = files("domain.councils").joinpath("nrc.yaml")
+"""The shipped council file: the NRC's members, bodies, cadences and roster versions."""
 
-_BODIES = (
-    Body(
-        code="NRC-AMB",
-        name="NRC at the level of Ambassadors",
-        kind=BodyKind.COUNCIL,
-        level=CouncilLevel.AMBASSADORS,
-    ),
-    Body(
-        code="NRC-FM",
-        name="NRC at the level of Foreign Ministers",
-        kind=BodyKind.COUNCIL,
-        level=CouncilLevel.FOREIGN_MINISTERS,
-    ),
-    Body(
-        code="NRC-DM",
-        name="NRC at the level of Defence Ministers",
-        kind=BodyKind.COUNCIL,
-        level=CouncilLevel.DEFENCE_MINISTERS,
-    ),
-    Body(
-        code="NRC-HSG",
-        name="NRC at the level of Heads of State and Government",
-        kind=BodyKind.COUNCIL,
-        level=CouncilLevel.HEADS_OF_STATE_AND_GOVERNMENT,
-    ),
-    Body(
-        code="NRC-CHOD",
-        name="NRC Chiefs of Staff",
-        kind=BodyKind.COUNCIL,
-        level=CouncilLevel.CHIEFS_OF_STAFF,
-    ),
-    Body(
-        code="NRC-MR",
-        name="NRC Military Representatives",
-        kind=BodyKind.COUNCIL,
-        level=CouncilLevel.MILITARY_REPRESENTATIVES,
-    ),
-    Body(
-        code=PREPARATORY_COMMITTEE,
-        name="Preparatory Committee",
-        kind=BodyKind.PREPARATORY_COMMITTEE,
-    ),
-    Body(
-        code="WG-TERRORISM", name="Ad Hoc Working Group on Terrorism", kind=BodyKind.WORKING_GROUP
-    ),
-)
+NRC: Final[Council] = checked_council(yaml.safe_load(NRC_FILE.read_text(encoding="utf-8")))
+"""The council Concord uses until another is imported."""
 
+NRC_ROSTERS: Final[RosterBook] = NRC.roster_book()
+"""The NRC's roster versions, as the procedure reads them."""
 
-def _members(pairs: tuple[tuple[str, str], ...]) -> tuple[Member, ...]:
-    return tuple(Member(code=code, name=name) for code, name in pairs)
-
-
-ROME_2002 = Roster(
-    version=1,
-    effective_from=date(2002, 5, 28),
-    members=_members(_ROME_2002_MEMBERS),
-    bodies=_BODIES,
-)
-
-ENLARGEMENT_2004 = Roster(
-    version=2,
-    effective_from=date(2004, 3, 29),
-    members=_members(_ROME_2002_MEMBERS + _ENLARGEMENT_2004_MEMBERS),
-    bodies=_BODIES,
-)
-
-NRC_ROSTERS = RosterBook(rosters=(ROME_2002, ENLARGEMENT_2004))
-"""The roster book Concord uses unless configured otherwise."""
+ROME_2002: Final[Roster] = NRC_ROSTERS.version(1)
+ENLARGEMENT_2004: Final[Roster] = NRC_ROSTERS.version(2)

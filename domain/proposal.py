@@ -14,15 +14,21 @@ from domain.checks import (
     require_member,
     require_status,
 )
-from domain.errors import InvalidInput, Refusal, Rule
-from domain.roster import CHAIR
+from domain.errors import InvalidInput, NotFound, Refusal, Rule
+from domain.roster import CHAIR, DECIDING_KINDS, Body, Roster
 from domain.values import ReviewOutcome, Status, text_hash
 
 
 def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
     roster = d.roster()
+    body = _deciding_body(c, roster)
     if d.actor != CHAIR:
         require_member(d, "submit a proposal")
+        if d.actor not in roster.body_members(body.code):
+            raise Refusal(
+                Rule.NOT_ON_ROSTER,
+                f"{d.actor} is not a member of {body.code}; only its members propose to it",
+            )
     if c.area.value == "other" and not (c.area_label or "").strip():
         raise InvalidInput("area_label", "required when the area is 'other'")
     check_assignees(d, c.plan_draft, roster)
@@ -34,15 +40,39 @@ def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
             text_hash=text_hash(c.text),
             area=c.area,
             area_label=c.area_label,
-            body=roster.council_at(c.level).code,
-            level=c.level,
+            body=body.code,
+            level=body.level,
             proposer=d.actor,
             roster_version=roster.version,
+            roster_on=c.roster_on,
             plan_draft=c.plan_draft,
             max_failed_rounds=c.max_failed_rounds,
             review_period_seconds=c.review_period_seconds,
         )
     )
+
+
+def _deciding_body(c: cmd.SubmitProposal, roster: Roster) -> Body:
+    """The body a proposal goes to: the one it names, the Council at the level it names, or
+    the council's first deciding body."""
+    if c.body is not None and c.level is not None:
+        raise InvalidInput("body", "name the body or the level, not both")
+    if c.body is not None:
+        if not roster.is_body(c.body):
+            known = ", ".join(b.code for b in roster.bodies if b.kind in DECIDING_KINDS)
+            raise InvalidInput("body", f"no body {c.body} in the council (deciding: {known})")
+        body = roster.body(c.body)
+        if body.kind not in DECIDING_KINDS:
+            raise InvalidInput(
+                "body", f"{c.body} prepares decisions; a council or working group takes them"
+            )
+        return body
+    if c.level is not None:
+        try:
+            return roster.council_at(c.level)
+        except NotFound:
+            raise InvalidInput("level", f"the council sits at no level {c.level.value}") from None
+    return next(b for b in roster.bodies if b.kind in DECIDING_KINDS)
 
 
 def refer_to_preparatory_committee(c: cmd.ReferToPreparatoryCommittee, d: Deciding) -> None:

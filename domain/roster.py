@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.cadence import Cadence
 from domain.errors import NotFound
 
 CHAIR: Final = "chair"
@@ -56,13 +57,22 @@ class Chair(_Frozen):
     title: str = "NATO Secretary General"
 
 
+ALL_MEMBERS: Final = "all"
+DECIDING_KINDS: Final = (BodyKind.COUNCIL, BodyKind.WORKING_GROUP)
+"""The kinds of body that take decisions; the Preparatory Committee prepares them."""
+
+
 class Body(_Frozen):
-    """The Council at one level, the Preparatory Committee, or a committee or working group."""
+    """The Council at one level, the Preparatory Committee, or a committee or working group:
+    its members (every member of the roster in force, or a named subset of it) and when it
+    sits."""
 
     code: BodyCode
     name: str = Field(min_length=1)
     kind: BodyKind
     level: CouncilLevel | None = None
+    members: Literal["all"] | tuple[MemberCode, ...] = ALL_MEMBERS
+    cadence: Cadence | None = None
 
     @model_validator(mode="after")
     def _council_has_level(self) -> Body:
@@ -76,6 +86,8 @@ class Roster(_Frozen):
 
     version: int = Field(ge=1)
     effective_from: date
+    effective_until: date | None = None
+    """The first day it is no longer in force; open-ended (until the next version) if None."""
     members: tuple[Member, ...] = Field(min_length=1)
     chair: Chair = Chair()
     bodies: tuple[Body, ...] = ()
@@ -112,6 +124,19 @@ class Roster(_Frozen):
                 return b
         raise NotFound(f"no body {code!r} on roster version {self.version}")
 
+    def body_members(self, code: str) -> tuple[str, ...]:
+        """The members of body `code` on this roster, sorted: all members, or its subset of
+        them (a member of the subset no longer on the roster sits no more)."""
+        body = self.body(code)
+        if body.members == ALL_MEMBERS:
+            return self.member_codes
+        return tuple(sorted(m for m in body.members if self.is_member(m)))
+
+    def in_force_on(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_until is None or day < self.effective_until
+        )
+
     def council_at(self, level: CouncilLevel) -> Body:
         for b in self.bodies:
             if b.kind is BodyKind.COUNCIL and b.level is level:
@@ -138,15 +163,26 @@ class RosterBook(_Frozen):
                 raise ValueError("roster versions must run 1, 2, 3, ... without gaps")
             if after.effective_from <= before.effective_from:
                 raise ValueError("each roster version must take effect after the one before")
+            if before.effective_until is not None and before.effective_until > after.effective_from:
+                raise ValueError(
+                    f"roster version {before.version} is in force until "
+                    f"{before.effective_until.isoformat()}, after version {after.version} "
+                    f"takes effect on {after.effective_from.isoformat()}: versions overlap"
+                )
         return self
 
     def snapshot_at(self, instant: datetime) -> Roster:
         """The roster in force at `instant` (a roster takes effect at 00:00 UTC of its date)."""
-        day = instant.date()
-        in_force = [r for r in self.rosters if r.effective_from <= day]
-        if not in_force:
-            raise NotFound(f"no roster in force on {day.isoformat()}")
-        return in_force[-1]
+        return self.on(instant.astimezone(UTC).date())
+
+    def on(self, day: date) -> Roster:
+        """The roster in force on `day`."""
+        for roster in reversed(self.rosters):
+            if roster.effective_from <= day:
+                if roster.in_force_on(day):
+                    return roster
+                break
+        raise NotFound(f"no roster in force on {day.isoformat()}")
 
     def version(self, number: int) -> Roster:
         for r in self.rosters:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Self
 
 from pydantic import AwareDatetime, Field
@@ -142,9 +142,11 @@ class DecisionState(_Derived):
     area: Area
     area_label: str | None = None
     body: str
-    level: CouncilLevel
+    level: CouncilLevel | None
     proposer: str
     roster_version: int
+    roster_on: date | None = None
+    """The day whose roster binds the decision, when its proposal named one."""
     proposed_at: AwareDatetime
     last_event_at: AwareDatetime
     revisions: tuple[TextRevision, ...]

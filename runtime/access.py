@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from domain.errors import InvalidInput, NotFound
-from domain.nrc import NRC_ROSTERS
+from store.councils import Councils
 from store.eventstore import EventStore
 from store.tokens import TokenRecord
 
@@ -57,8 +57,9 @@ class Tokens:
     async def issue(
         self, role: Role, name: str, by: str, expires_in: timedelta | None = None
     ) -> Issued:
-        if role is Role.MEMBER and not any(r.is_member(name) for r in NRC_ROSTERS.rosters):
-            raise NotFound(f"no member {name!r} on any roster of the Council")
+        rosters = (await Councils(self._store).roster_book()).rosters
+        if role is Role.MEMBER and not any(r.is_member(name) for r in rosters):
+            raise NotFound(f"no member {name!r} on any roster of the council")
         if expires_in is not None and expires_in <= timedelta(0):
             raise InvalidInput("expires", "must be a positive duration")
         expires_at = datetime.now(UTC) + expires_in if expires_in else None

@@ -33,6 +33,7 @@ from runtime.devserver import DevServer
 from runtime.schedules import AuditTreeSigner, ensure_checkpoint_schedule
 from runtime.settings import Settings
 from runtime.temporal import connect
+from store.councils import Councils
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from store.projections import ProjectionRunner
@@ -106,7 +107,9 @@ def build_worker(
     notify = NotifyActivities(notifier or LogNotifier(), WebhookNotifier(client, task_queue))
     webhooks = WebhookActivities(store)
     fan_out = FanOutActivities(client, store, task_queue)
-    decisions = DecisionActivities(store, DecisionClient(client, task_queue).deliver)
+    decisions = DecisionActivities(
+        store, DecisionClient(client, task_queue, rosters=Councils(store).roster_book).deliver
+    )
     checkpoints = CheckpointActivities(
         store,
         signing_key_file,
@@ -268,8 +271,9 @@ async def embedded_stack(
                     settings.task_queue,
                     timedelta(seconds=settings.checkpoint_interval_seconds),
                 )
-                yield Stack(
-                    settings, server, store, DecisionClient(client, settings.task_queue), runner
+                decisions = DecisionClient(
+                    client, settings.task_queue, rosters=Councils(store).roster_book
                 )
+                yield Stack(settings, server, store, decisions, runner)
     finally:
         server.stop()

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +28,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.commands import Command, SubmitProposal, SupersedeDecision
 from domain.decider import decide
 from domain.errors import ConcordError, Fault, NotFound, Refusal, Rule, Unavailable
+from domain.nrc import NRC_ROSTERS
+from domain.roster import RosterBook
 from domain.state import DecisionState
 from workflows.decision import WORKFLOW_TASK_TIMEOUT, DecisionWorkflow
 from workflows.failures import from_failure
@@ -49,6 +51,9 @@ from workflows.messages import (
     workflow_id,
 )
 from workflows.supersession import SupersessionWorkflow
+
+RosterSource = Callable[[], Awaitable[RosterBook]]
+"""Where a client reads the roster versions of the council in force."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,9 @@ class DecisionClient:
         *,
         search_attributes: bool = True,
         max_events_per_run: int | None = None,
+        rosters: RosterSource | None = None,
     ) -> None:
+        self._rosters = rosters
         self._client = client
         self._task_queue = task_queue
         self._search_attributes = search_attributes
@@ -123,9 +130,12 @@ class DecisionClient:
         any other proposal for an existing decision is refused (decision_exists)."""
         # Decided here first (a pure call) so that a refused proposal never starts a workflow:
         # a decision's id, once its workflow has started, is never given to another.
-        decide(None, command, datetime.now(UTC))
+        rosters = await self._roster_book()
+        decide(None, command, datetime.now(UTC), rosters or NRC_ROSTERS)
         key = key or str(uuid.uuid4())
-        opening = self._input(command.decision_id, proposal=command, proposal_key=key)
+        opening = self._input(
+            command.decision_id, proposal=command, proposal_key=key, rosters=rosters
+        )
         try:
             return await self._update_with_start(
                 command, key, opening, WorkflowIDReusePolicy.REJECT_DUPLICATE
@@ -201,7 +211,10 @@ class DecisionClient:
         the one command it still takes (its supersession), with its stream's single writer."""
         command = input.command
         reopening = self._input(
-            command.decision_id, state=state, search_attributes=input.search_attributes
+            command.decision_id,
+            state=state,
+            search_attributes=input.search_attributes,
+            rosters=await self._roster_book(),
         )
         try:
             return await self._update_with_start(
@@ -209,6 +222,11 @@ class DecisionClient:
             )
         except RPCError as error:
             raise _unavailable(error) from None
+
+    async def _roster_book(self) -> RosterBook | None:
+        """The roster versions of the council in force, when this client was told where to
+        read them (None: the workflow decides with the NRC's)."""
+        return await self._rosters() if self._rosters else None
 
     def _input(self, decision_id: str, **fields: Any) -> DecisionInput:
         """A decision workflow's input with this client's settings (fields override them)."""

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.council import is_decision_stream
 from domain.errors import InvalidHistory
 from domain.events import Event
 from domain.evolve import evolve
@@ -33,6 +34,9 @@ class DecisionsProjection:
 
     async def apply(self, connection: AsyncConnection, batch: Sequence[StoredEvent]) -> None:
         """Fold the batch's events into their decisions' states; rewrite the touched rows."""
+        batch = [event for event in batch if is_decision_stream(event.decision_id)]
+        if not batch:
+            return
         stored = await _load_states(connection, {event.decision_id for event in batch})
         folded: dict[str, DecisionState] = {}
         last: dict[str, StoredEvent] = {}

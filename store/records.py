@@ -22,7 +22,8 @@ from pydantic import (
 from domain.errors import InvalidInput
 from store.hashing import MAX_SAFE_INTEGER
 
-DECISION_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,62}$"
+DECISION_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9.-]{0,62}$"
+"""A stream of the log: a decision's id, or (holding a dot) a council's or a meeting's."""
 EVENT_TYPE_PATTERN: Final = r"^[A-Z][A-Za-z0-9]{0,99}$"
 
 EVENT_ID_NAMESPACE: Final = uuid.UUID("6f1c2a0e-5d4b-4c8e-9a57-3b1f0d2e7c41")

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import InvalidInput, NotFound
 from domain.nrc import NRC_ROSTERS
+from domain.roster import RosterBook
 from store.hashing import format_instant, parse_instant
 from store.schema import webhook_deliveries, webhooks
 
@@ -97,10 +98,10 @@ def checked_url(url: str) -> str:
     return url
 
 
-def participant_principal(code: str) -> str:
-    """The principal a member state or a body of the Council is told as (`member:<code>`);
-    NotFound when no roster of the Council has it."""
-    if not any(r.is_member(code) or r.is_body(code) for r in NRC_ROSTERS.rosters):
+def participant_principal(code: str, rosters: RosterBook = NRC_ROSTERS) -> str:
+    """The principal a member state or a body of the council is told as (`member:<code>`);
+    NotFound when no roster of the council has it."""
+    if not any(r.is_member(code) or r.is_body(code) for r in rosters.rosters):
         raise NotFound(f"no member or body {code!r} on any roster of the Council")
     return f"member:{code}"
 

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.decider import Practice, decide, evolve
     from domain.errors import ConcordError, Fault, InvalidInput
     from domain.events import Event
+    from domain.nrc import NRC_ROSTERS
     from domain.state import DecisionState
     from domain.values import TERMINAL
     from workflows.failures import to_failure
@@ -110,6 +111,7 @@ class DecisionWorkflow:
         )
         self._decision_id = input.decision_id
         self._input = input
+        self._rosters = input.rosters or NRC_ROSTERS
         self._state: DecisionState | None = input.state
         self._stored_version = input.state.version if input.state else 0
         self._pending: list[Event] = []
@@ -230,6 +232,7 @@ class DecisionWorkflow:
                 self._state,
                 command,
                 at or workflow.now(),
+                self._rosters,
                 practice=self._practice,
             )
         except ConcordError as error:

@@ -15,6 +15,7 @@ from domain.commands import (
     SupersedeDecision,
 )
 from domain.events import Event
+from domain.roster import RosterBook
 from domain.state import DecisionState
 
 APPEND_EVENTS: Final = "concord.append_events"
@@ -93,6 +94,9 @@ class DecisionInput(Message):
     max_events_per_run: int = Field(default=MAX_EVENTS_PER_RUN, ge=10)
     max_updates_per_run: int = Field(default=MAX_UPDATES_PER_RUN, ge=10, le=1_900)
     search_attributes: bool = True
+    rosters: RosterBook | None = None
+    """The council's roster versions the decision is decided with; the NRC's when None (as
+    every decision started before councils were data)."""
 
 
 class DecisionResult(Message):

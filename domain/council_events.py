@@ -1,0 +1,241 @@
+"""Changes to a council as events of its own stream: what an import records, and the council
+folded back from them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
+
+from domain.council import COUNCIL_STREAM, Council, RosterVersion
+from domain.errors import InvalidHistory, Refusal, Rule
+from domain.roster import Body, Chair, Member
+from domain.values import ActorCode, Frozen, Principal
+
+CouncilStreamId = Annotated[str, StringConstraints(pattern=r"^council\.[a-z0-9-]{1,56}$")]
+Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class CouncilEventBase(Frozen):
+    """The envelope of a council's event: its stream, version, when, for whom, by whom."""
+
+    stream_id: CouncilStreamId
+    stream_version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    actor: ActorCode
+    recorded_by: Principal
+
+
+class CouncilFileImported(CouncilEventBase):
+    """A council file was imported: the changes that follow in the same batch are its."""
+
+    type: Literal["CouncilFileImported"] = "CouncilFileImported"
+    council: str
+    source: str
+    digest: Digest
+
+
+class CouncilConstituted(CouncilEventBase):
+    type: Literal["CouncilConstituted"] = "CouncilConstituted"
+    code: str
+    name: str
+    chair: Chair
+
+
+class CouncilDescribed(CouncilEventBase):
+    """The council's name or chair changed."""
+
+    type: Literal["CouncilDescribed"] = "CouncilDescribed"
+    name: str
+    chair: Chair
+
+
+class RosterVersionAdopted(CouncilEventBase):
+    """A roster version: who sits from `effective_from` until `effective_until` or the next."""
+
+    type: Literal["RosterVersionAdopted"] = "RosterVersionAdopted"
+    version: int
+    effective_from: date
+    effective_until: date | None = None
+    members: tuple[Member, ...]
+
+
+class BodyEstablished(CouncilEventBase):
+    type: Literal["BodyEstablished"] = "BodyEstablished"
+    body: Body
+
+
+class BodyChanged(CouncilEventBase):
+    """A body's name, members or cadence changed: `changed` names which."""
+
+    type: Literal["BodyChanged"] = "BodyChanged"
+    body: Body
+    changed: tuple[str, ...]
+
+
+class BodyDissolved(CouncilEventBase):
+    type: Literal["BodyDissolved"] = "BodyDissolved"
+    code: str
+
+
+CouncilEvent = Annotated[
+    CouncilFileImported
+    | CouncilConstituted
+    | CouncilDescribed
+    | RosterVersionAdopted
+    | BodyEstablished
+    | BodyChanged
+    | BodyDissolved,
+    Field(discriminator="type"),
+]
+COUNCIL_EVENT_ADAPTER: TypeAdapter[CouncilEvent] = TypeAdapter(CouncilEvent)
+COUNCIL_ENVELOPE = frozenset({"type", "stream_id", "stream_version", "occurred_at", "actor"})
+
+
+def council_payload(event: CouncilEventBase) -> dict[str, Any]:
+    """The event's own fields as JSON values, without its envelope: what the log stores."""
+    return event.model_dump(mode="json", exclude=set(COUNCIL_ENVELOPE | {"recorded_by"}))
+
+
+def parse_council_event(envelope: dict[str, Any], payload: dict[str, Any]) -> CouncilEvent:
+    """Rebuild a council's event from its stored envelope and payload."""
+    return COUNCIL_EVENT_ADAPTER.validate_python({**payload, **envelope})
+
+
+class CouncilImport:
+    """The events importing `council` records on the council folded from `recorded` events."""
+
+    def __init__(
+        self,
+        recorded: Council | None,
+        version: int,
+        now: datetime,
+        actor: str,
+        recorded_by: str,
+    ) -> None:
+        self._recorded = recorded
+        self._version = version
+        self._now = now
+        self._actor = actor
+        self._recorded_by = recorded_by
+        self.events: list[CouncilEvent] = []
+
+    def changes(self, council: Council, source: str, digest: str) -> list[CouncilEvent]:
+        """Every change `council` makes to the recorded one (none when they are the same);
+        Refusal when it would rewrite what rounds may already be bound to."""
+        old = self._recorded
+        if old is not None and old.code != council.code:
+            raise Refusal(
+                Rule.COUNCIL_CHANGE,
+                f"this installation records council {old.code}; a file for {council.code} "
+                "cannot be imported into it",
+            )
+        self._emit(CouncilFileImported, council=council.code, source=source, digest=digest)
+        if old is None:
+            self._emit(
+                CouncilConstituted,
+                code=council.code,
+                name=council.name,
+                chair=council.chair,
+            )
+        elif (old.name, old.chair) != (council.name, council.chair):
+            self._emit(CouncilDescribed, name=council.name, chair=council.chair)
+        self._rosters(old, council)
+        self._bodies(old, council)
+        return self.events if len(self.events) > 1 else []
+
+    def _rosters(self, old: Council | None, council: Council) -> None:
+        before = {r.version: r for r in old.rosters} if old else {}
+        after = {r.version: r for r in council.rosters}
+        for number, kept in before.items():
+            if number not in after:
+                raise Refusal(
+                    Rule.COUNCIL_CHANGE,
+                    f"roster version {number} is recorded; a council file cannot drop it",
+                )
+            if _without_names(after[number]) != _without_names(kept):
+                raise Refusal(
+                    Rule.COUNCIL_CHANGE,
+                    f"roster version {number} is recorded and rounds may be bound to it: add a "
+                    "new version instead of changing it",
+                )
+        for number in sorted(set(after) - set(before)):
+            r = after[number]
+            self._emit(
+                RosterVersionAdopted,
+                version=r.version,
+                effective_from=r.effective_from,
+                effective_until=r.effective_until,
+                members=tuple(Member(code=c, name=council.member_name(c)) for c in r.members),
+            )
+
+    def _bodies(self, old: Council | None, council: Council) -> None:
+        before = {b.code: b for b in old.bodies} if old else {}
+        for body in council.bodies:
+            kept = before.pop(body.code, None)
+            if kept is None:
+                self._emit(BodyEstablished, body=body)
+            elif kept != body:
+                changed = tuple(
+                    f for f in Body.model_fields if getattr(kept, f) != getattr(body, f)
+                )
+                self._emit(BodyChanged, body=body, changed=changed)
+        for code in before:
+            self._emit(BodyDissolved, code=code)
+
+    def _emit(self, kind: type[CouncilEventBase], **fields: Any) -> None:
+        event = kind(
+            stream_id=COUNCIL_STREAM,
+            stream_version=self._version + len(self.events) + 1,
+            occurred_at=self._now,
+            actor=self._actor,
+            recorded_by=self._recorded_by,
+            **fields,
+        )
+        self.events.append(event)  # type: ignore[arg-type]
+
+
+def _without_names(r: RosterVersion) -> tuple[Any, ...]:
+    return (r.effective_from, r.effective_until, tuple(sorted(r.members)))
+
+
+def folded_council(events: list[CouncilEvent]) -> Council | None:
+    """The council its recorded events describe; None before the first import."""
+    code = name = None
+    chair = Chair()
+    names: dict[str, str] = {}
+    bodies: dict[str, Body] = {}
+    rosters: dict[int, RosterVersion] = {}
+    for event in events:
+        match event:
+            case CouncilConstituted():
+                code, name, chair = event.code, event.name, event.chair
+            case CouncilDescribed():
+                name, chair = event.name, event.chair
+            case RosterVersionAdopted():
+                names.update({m.code: m.name for m in event.members})
+                rosters[event.version] = RosterVersion(
+                    version=event.version,
+                    effective_from=event.effective_from,
+                    effective_until=event.effective_until,
+                    members=tuple(m.code for m in event.members),
+                )
+            case BodyEstablished() | BodyChanged():
+                bodies[event.body.code] = event.body
+            case BodyDissolved():
+                bodies.pop(event.code, None)
+            case CouncilFileImported():
+                pass
+    if code is None or name is None:
+        if events:
+            raise InvalidHistory(f"council stream {events[0].stream_id} has no CouncilConstituted")
+        return None
+    return Council(
+        code=code,
+        name=name,
+        chair=chair,
+        members=tuple(Member(code=c, name=n) for c, n in names.items()),
+        bodies=tuple(bodies.values()),
+        rosters=tuple(rosters[v] for v in sorted(rosters)),
+    )
