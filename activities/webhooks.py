@@ -161,7 +161,7 @@ class WebhookNotifier:
 
     async def send(self, decision_id: str, event: Event) -> None:
         event_id = event_id_for(decision_id, event.stream_version)
-        await _start_once(
+        await start_once(
             self._client,
             WebhookFanOutWorkflow.run,
             WebhookFanOutInput(decision_id=decision_id, event_id=event_id, event=event),
@@ -170,7 +170,7 @@ class WebhookNotifier:
         )
 
 
-async def _start_once(
+async def start_once(
     client: Client, run: Any, input: Message, workflow_id: str, task_queue: str
 ) -> None:
     """Start the workflow unless a workflow of that id was ever started: never twice."""
@@ -203,7 +203,7 @@ class FanOutActivities:
             if not concerns(event, webhook.principal, members):
                 continue
             delivery_id = webhook_delivery_id(webhook.webhook_id, input.event_id)
-            await _start_once(
+            await start_once(
                 self._client,
                 WebhookDeliveryWorkflow.run,
                 WebhookDeliveryInput(

@@ -11,8 +11,10 @@ from typer.exceptions import TyperException
 from cli import (
     audit,
     checkpoints,
+    council,
     demo,
     doctor,
+    meetings,
     member,
     operator,
     stack,
@@ -37,6 +39,8 @@ for module in (operator, member, views, stack, demo, doctor):
 audit.app.registered_commands.extend(transparency.app.registered_commands)
 audit.app.registered_commands.extend(checkpoints.app.registered_commands)
 app.add_typer(audit.app, name="audit")
+app.add_typer(council.app, name="council")
+app.add_typer(meetings.app, name="meetings")
 app.add_typer(views.roster_app, name="roster")
 app.add_typer(stack.db_app, name="db")
 app.add_typer(tokens.app, name="tokens")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Final, Literal, TypedDict
 
-from pydantic import Field, TypeAdapter
+from pydantic import AwareDatetime, Field, TypeAdapter
 
 from domain.areas import Area
 from domain.roster import CHAIR, PREPARATORY_COMMITTEE, BodyCode, CouncilLevel
@@ -13,6 +13,7 @@ from domain.values import (
     SYSTEM,
     ActionItem,
     ActorCode,
+    AgendaItemKind,
     CleanStatement,
     CleanText,
     CleanTitle,
@@ -21,6 +22,7 @@ from domain.values import (
     DecisionId,
     Frozen,
     ItemId,
+    MeetingId,
     Principal,
     ReviewOutcome,
     Seconds,
@@ -213,6 +215,17 @@ class ResumeDecision(CommandBase):
     reason: CleanStatement = ""
 
 
+class ScheduleAgendaItem(CommandBase):
+    """Put the decision on a sitting's agenda: Concord's meetings do, as each sitting opens."""
+
+    kind: Literal["schedule_agenda_item"] = "schedule_agenda_item"
+    meeting_id: MeetingId
+    body: BodyCode
+    sitting_at: AwareDatetime
+    item: AgendaItemKind
+    detail: Annotated[str, Field(max_length=300)] = ""
+
+
 Command = Annotated[
     SubmitProposal
     | ReferToPreparatoryCommittee
@@ -238,7 +251,8 @@ Command = Annotated[
     | SupersedeDecision
     | RecordSupersession
     | SuspendDecision
-    | ResumeDecision,
+    | ResumeDecision
+    | ScheduleAgendaItem,
     Field(discriminator="kind"),
 ]
 

@@ -1,19 +1,21 @@
-"""Changes to a council as events of its own stream: what an import records, and the council
-folded back from them."""
+"""A council's own events: the changes an import records in the council's stream (and the
+council folded back from them), and the sittings of its bodies, each in its meeting's stream."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
+from domain.agenda import AgendaItem
 from domain.council import COUNCIL_STREAM, Council, RosterVersion
-from domain.errors import InvalidHistory, Refusal, Rule
-from domain.roster import Body, Chair, Member
-from domain.values import ActorCode, Frozen, Principal
+from domain.errors import InvalidHistory, InvalidInput, Refusal, Rule
+from domain.roster import CHAIR, Body, Chair, Member
+from domain.values import ActorCode, AgendaItemKind, Frozen, Principal
 
-CouncilStreamId = Annotated[str, StringConstraints(pattern=r"^council\.[a-z0-9-]{1,56}$")]
+CouncilStreamId = Annotated[str, StringConstraints(pattern=r"^(council|meeting)\.[a-z0-9-]{1,55}$")]
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
@@ -79,6 +81,41 @@ class BodyDissolved(CouncilEventBase):
     code: str
 
 
+class SittingKind(StrEnum):
+    REGULAR = "regular"
+    EXTRAORDINARY = "extraordinary"
+
+
+class SittingConvened(CouncilEventBase):
+    """A body sits, with the agenda that was pending at its instant (the first event of the
+    meeting's stream)."""
+
+    type: Literal["SittingConvened"] = "SittingConvened"
+    body: str
+    sitting_at: AwareDatetime
+    kind: SittingKind
+    agenda: tuple[AgendaItem, ...]
+    requested_by: str | None = None
+    request: str | None = None
+    """The extraordinary request the sitting answers: `<decision id>#<request number>`."""
+
+
+class ItemOutcome(Frozen):
+    """What a sitting concluded on one item of its agenda."""
+
+    decision_id: str
+    item: AgendaItemKind
+    outcome: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class SittingRecorded(CouncilEventBase):
+    """The record of a sitting the chair keeps: who was present, the outcome of each item."""
+
+    type: Literal["SittingRecorded"] = "SittingRecorded"
+    present: tuple[str, ...]
+    outcomes: tuple[ItemOutcome, ...] = ()
+
+
 CouncilEvent = Annotated[
     CouncilFileImported
     | CouncilConstituted
@@ -86,7 +123,9 @@ CouncilEvent = Annotated[
     | RosterVersionAdopted
     | BodyEstablished
     | BodyChanged
-    | BodyDissolved,
+    | BodyDissolved
+    | SittingConvened
+    | SittingRecorded,
     Field(discriminator="type"),
 ]
 COUNCIL_EVENT_ADAPTER: TypeAdapter[CouncilEvent] = TypeAdapter(CouncilEvent)
@@ -225,7 +264,7 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
                 bodies[event.body.code] = event.body
             case BodyDissolved():
                 bodies.pop(event.code, None)
-            case CouncilFileImported():
+            case CouncilFileImported() | SittingConvened() | SittingRecorded():
                 pass
     if code is None or name is None:
         if events:
@@ -238,4 +277,49 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
         members=tuple(Member(code=c, name=n) for c, n in names.items()),
         bodies=tuple(bodies.values()),
         rosters=tuple(rosters[v] for v in sorted(rosters)),
+    )
+
+
+def sitting_record(
+    sitting: SittingConvened,
+    recorded: bool,
+    members: tuple[str, ...],
+    present: tuple[str, ...],
+    outcomes: tuple[ItemOutcome, ...],
+    now: datetime,
+    recorded_by: str,
+) -> SittingRecorded:
+    """The record of `sitting` (whose body's members on its roster are `members`), kept once,
+    after it sat; a member not of the body, or an outcome for an item not on the agenda, is
+    refused by name."""
+    if recorded:
+        raise Refusal(Rule.WRONG_STATE, f"{sitting.stream_id} is recorded already")
+    if now < sitting.sitting_at:
+        raise Refusal(
+            Rule.WRONG_STATE,
+            f"{sitting.stream_id} sits at {sitting.sitting_at.isoformat()}: record it after",
+        )
+    if not present:
+        raise InvalidInput("present", "name the members recorded present")
+    for code in present:
+        if code not in members:
+            raise Refusal(Rule.NOT_ON_ROSTER, f"{code} is not a member of {sitting.body}")
+    if len(set(present)) != len(present):
+        raise InvalidInput("present", "names a member twice")
+    on_agenda = {(i.decision_id, i.item) for i in sitting.agenda}
+    for outcome in outcomes:
+        if (outcome.decision_id, outcome.item) not in on_agenda:
+            raise InvalidInput(
+                "outcome",
+                f"{outcome.decision_id} {outcome.item.value} is not on the agenda of "
+                f"{sitting.stream_id}",
+            )
+    return SittingRecorded(
+        stream_id=sitting.stream_id,
+        stream_version=2,
+        occurred_at=now,
+        actor=CHAIR,
+        recorded_by=recorded_by,
+        present=tuple(sorted(present)),
+        outcomes=outcomes,
     )

@@ -23,6 +23,7 @@ _WHILE_SUSPENDED = (
     cmd.WithdrawDecision,
     cmd.SupersedeDecision,
     cmd.RecordSupersession,
+    cmd.ScheduleAgendaItem,
 )
 
 
@@ -105,6 +106,8 @@ def _decide_by_kind(c: cmd.CommandBase, d: Deciding) -> None:
             lifecycle.suspend_decision(c, d)
         case cmd.ResumeDecision():
             lifecycle.resume_decision(c, d)
+        case cmd.ScheduleAgendaItem():
+            lifecycle.schedule_agenda_item(c, d)
         case _:
             raise InvalidInput("kind", f"unknown command {type(c).__name__}")
 

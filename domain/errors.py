@@ -34,6 +34,7 @@ class Rule(StrEnum):
     DECISION_EXISTS = "decision_exists"
     NOT_ON_ROSTER = "not_on_roster"
     COUNCIL_CHANGE = "council_change"
+    ALREADY_ON_AGENDA = "already_on_agenda"
     NOT_ON_ROUND_ROSTER = "not_on_round_roster"
     WRONG_ROLE = "wrong_role"
     ACTING_FOR_ANOTHER = "acting_for_another"

@@ -12,6 +12,7 @@ from domain.roster import CouncilLevel
 from domain.values import (
     ActionItem,
     ActorCode,
+    AgendaItemKind,
     DeadlineTarget,
     DecisionId,
     Frozen,
@@ -285,6 +286,17 @@ class DecisionResumed(EventBase):
     paused_seconds: int = Field(ge=0)
 
 
+class AgendaItemScheduled(EventBase):
+    """The decision is on a sitting's agenda (the sitting's own stream holds the whole one)."""
+
+    type: Literal["AgendaItemScheduled"] = "AgendaItemScheduled"
+    meeting_id: str
+    body: str
+    sitting_at: AwareDatetime
+    item: AgendaItemKind
+    detail: str = ""
+
+
 Event = Annotated[
     ProposalSubmitted
     | ReferredToPreparatoryCommittee
@@ -316,7 +328,8 @@ Event = Annotated[
     | DecisionSuperseded
     | DecisionSupersedes
     | DecisionSuspended
-    | DecisionResumed,
+    | DecisionResumed
+    | AgendaItemScheduled,
     Field(discriminator="type"),
 ]
 

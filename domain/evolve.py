@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from domain import events as ev
 from domain.errors import InvalidHistory, Refusal
 from domain.state import (
+    AgendaEntry,
     Concern,
     ConsensusRound,
     DecisionState,
@@ -338,6 +339,14 @@ def _(e: ev.ImplementationIssueRaised, s: DecisionState) -> DecisionState:
 def _(e: ev.ImplementationIssueResolved, s: DecisionState) -> DecisionState:
     issue = s.issue(e.issue).replace(resolved_at=e.occurred_at, resolution_hash=e.text_hash)
     return s.replace(issues=with_issue(s, issue))
+
+
+@_apply.register
+def _(e: ev.AgendaItemScheduled, s: DecisionState) -> DecisionState:
+    entry = AgendaEntry(
+        meeting_id=e.meeting_id, body=e.body, sitting_at=e.sitting_at, item=e.item, detail=e.detail
+    )
+    return s.replace(agenda=(*s.agenda, entry))
 
 
 @_apply.register

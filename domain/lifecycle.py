@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from domain import commands as cmd
 from domain import events as ev
-from domain.checks import Deciding, require_chair, require_member, require_status, require_text
+from domain.checks import (
+    Deciding,
+    require_chair,
+    require_member,
+    require_status,
+    require_system,
+    require_text,
+)
 from domain.errors import InvalidInput, Refusal, Rule
 from domain.roster import CHAIR
 from domain.values import IN_FORCE, TERMINAL, Status
@@ -114,3 +121,22 @@ def request_meeting(c: cmd.RequestMeeting, d: Deciding) -> None:
         require_member(d, "request an extraordinary meeting")
     reason = require_text(c.reason, "reason")
     d.emit(ev.ExtraordinaryMeetingRequested(**d.envelope(), level=c.level, reason=reason))
+
+
+def schedule_agenda_item(c: cmd.ScheduleAgendaItem, d: Deciding) -> None:
+    require_system(d, "put a decision on a sitting's agenda")
+    if any(a.meeting_id == c.meeting_id and a.item is c.item for a in d.state.agenda):
+        raise Refusal(
+            Rule.ALREADY_ON_AGENDA,
+            f"{c.item.value} is already on the agenda of {c.meeting_id}",
+        )
+    d.emit(
+        ev.AgendaItemScheduled(
+            **d.envelope(),
+            meeting_id=c.meeting_id,
+            body=c.body,
+            sitting_at=c.sitting_at,
+            item=c.item,
+            detail=c.detail,
+        )
+    )

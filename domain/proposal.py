@@ -53,20 +53,16 @@ def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
 
 
 def _deciding_body(c: cmd.SubmitProposal, roster: Roster) -> Body:
-    """The body a proposal goes to: the one it names, the Council at the level it names, or
-    the council's first deciding body."""
+    """The body a proposal goes to: the one it names (the Council at a level, the Preparatory
+    Committee, a working group), the Council at the level it names, or the council's first
+    deciding body."""
     if c.body is not None and c.level is not None:
         raise InvalidInput("body", "name the body or the level, not both")
     if c.body is not None:
         if not roster.is_body(c.body):
-            known = ", ".join(b.code for b in roster.bodies if b.kind in DECIDING_KINDS)
-            raise InvalidInput("body", f"no body {c.body} in the council (deciding: {known})")
-        body = roster.body(c.body)
-        if body.kind not in DECIDING_KINDS:
-            raise InvalidInput(
-                "body", f"{c.body} prepares decisions; a council or working group takes them"
-            )
-        return body
+            known = ", ".join(b.code for b in roster.bodies)
+            raise InvalidInput("body", f"no body {c.body} in the council (bodies: {known})")
+        return roster.body(c.body)
     if c.level is not None:
         try:
             return roster.council_at(c.level)

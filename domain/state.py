@@ -12,6 +12,7 @@ from domain.errors import Refusal, Rule
 from domain.roster import CouncilLevel
 from domain.values import (
     ActionItem,
+    AgendaItemKind,
     AssigneeKind,
     DecisionId,
     Frozen,
@@ -132,6 +133,16 @@ class MeetingRequest(_Derived):
     at: AwareDatetime
 
 
+class AgendaEntry(_Derived):
+    """A sitting that has the decision on its agenda, and why."""
+
+    meeting_id: str
+    body: str
+    sitting_at: AwareDatetime
+    item: AgendaItemKind
+    detail: str = ""
+
+
 class DecisionState(_Derived):
     """Everything known about one decision after its last event."""
 
@@ -162,6 +173,7 @@ class DecisionState(_Derived):
     plan: ImplementationPlan | None = None
     issues: tuple[ImplementationIssue, ...] = ()
     meetings: tuple[MeetingRequest, ...] = ()
+    agenda: tuple[AgendaEntry, ...] = ()
     suspended_from: Status | None = None
     suspended_at: AwareDatetime | None = None
     superseded_by: DecisionId | None = None

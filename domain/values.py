@@ -176,3 +176,17 @@ class DeadlineTarget(StrEnum):
 
 
 RoundCloser = Literal["deadline", "chair", "unanimous_concurrence"]
+
+
+class AgendaItemKind(StrEnum):
+    """Why a decision is on a sitting's agenda."""
+
+    PROPOSAL_FOR_REVIEW = "proposal_for_review"
+    ROUND_CLOSING = "round_closing"
+    IMPLEMENTATION_ISSUE = "implementation_issue"
+    REPORT_BACK_DUE = "report_back_due"
+    EXTRAORDINARY_REQUEST = "extraordinary_request"
+
+
+MeetingId = Annotated[str, StringConstraints(pattern=r"^meeting\.[a-z0-9-]{1,55}$")]
+"""A sitting's stream in the log: `meeting.<body>-<instant>`."""

@@ -24,12 +24,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.checkpoints import CheckpointActivities
 from activities.deliver import DecisionActivities
 from activities.events import EventActivities
+from activities.meetings import ExtraordinarySittings, MeetingActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
 from activities.webhooks import FanOutActivities, WebhookActivities, WebhookNotifier
 from audit.tree import MerkleProjection
 from domain.errors import InvalidInput
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
+from runtime.meetings import sync_meeting_schedules
 from runtime.schedules import AuditTreeSigner, ensure_checkpoint_schedule
 from runtime.settings import Settings
 from runtime.temporal import connect
@@ -40,6 +42,7 @@ from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
 from workflows.checkpoints import CheckpointWorkflow
 from workflows.decision import SEARCH_ATTRIBUTES, DecisionWorkflow
+from workflows.meeting import MeetingWorkflow
 from workflows.supersession import SupersessionWorkflow
 from workflows.webhooks import WebhookDeliveryWorkflow, WebhookFanOutWorkflow
 
@@ -104,12 +107,16 @@ def build_worker(
     go to `notifier` (the log by default) and to the webhooks they concern; checkpoints are
     signed with the key in `signing_key_file` (none without it) for `log_origin`."""
     events = EventActivities(store, client)
-    notify = NotifyActivities(notifier or LogNotifier(), WebhookNotifier(client, task_queue))
+    notify = NotifyActivities(
+        notifier or LogNotifier(),
+        WebhookNotifier(client, task_queue),
+        ExtraordinarySittings(client, task_queue),
+    )
     webhooks = WebhookActivities(store)
     fan_out = FanOutActivities(client, store, task_queue)
-    decisions = DecisionActivities(
-        store, DecisionClient(client, task_queue, rosters=Councils(store).roster_book).deliver
-    )
+    client_of_decisions = DecisionClient(client, task_queue, rosters=Councils(store).roster_book)
+    decisions = DecisionActivities(store, client_of_decisions.deliver)
+    meetings = MeetingActivities(store, client_of_decisions.execute)
     checkpoints = CheckpointActivities(
         store,
         signing_key_file,
@@ -126,6 +133,7 @@ def build_worker(
             WebhookFanOutWorkflow,
             WebhookDeliveryWorkflow,
             CheckpointWorkflow,
+            MeetingWorkflow,
         ],
         activities=[
             events.append_events,
@@ -133,6 +141,9 @@ def build_worker(
             notify.notify,
             decisions.read_decision,
             decisions.deliver_command,
+            meetings.convene_sitting,
+            meetings.plan_extraordinary_sitting,
+            meetings.schedule_agenda_item,
             webhooks.deliver_webhook,
             fan_out.fan_out_webhooks,
             checkpoints.publish_checkpoint,
@@ -271,8 +282,10 @@ async def embedded_stack(
                     settings.task_queue,
                     timedelta(seconds=settings.checkpoint_interval_seconds),
                 )
+                councils = Councils(store)
+                await sync_meeting_schedules(client, await councils.in_force(), settings.task_queue)
                 decisions = DecisionClient(
-                    client, settings.task_queue, rosters=Councils(store).roster_book
+                    client, settings.task_queue, rosters=councils.roster_book
                 )
                 yield Stack(settings, server, store, decisions, runner)
     finally:

@@ -432,6 +432,10 @@ class EventStore:
         async with self._backend.reading() as connection:
             return await checkpoint_book.latest(connection)
 
+    async def select_events(self, query: Select[Any]) -> list[StoredEvent]:
+        """The stored events a query over BODY_COLUMNS finds, upcast as every read is."""
+        return await self._select(query)
+
     async def _select(self, query: Select[Any]) -> list[StoredEvent]:
         rows = await self._backend.rows(query)
         return [stored_event(BodyRow._make(row), self.upcasters) for row in rows]

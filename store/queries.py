@@ -8,10 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select
 
+from domain.agenda import MEETING_STREAM_PREFIX
+from domain.council_events import SittingConvened
 from domain.state import DecisionState
-from domain.values import AssigneeKind, Status
+from domain.values import TERMINAL, AssigneeKind, Status
+from store.decision_events import council_event
 from store.eventstore import EventStore
-from store.schema import decision_states, decisions, pending_actions
+from store.schema import BODY_COLUMNS, decision_states, decisions, events, pending_actions
 
 
 class DecisionRow(BaseModel):
@@ -124,3 +127,41 @@ async def pending_for_member(store: EventStore, member: str) -> list[PendingRow]
         )
     latest = datetime.max.replace(tzinfo=UTC)
     return sorted(owed, key=lambda row: (row.deadline or latest, row.decision_id, row.kind))
+
+
+async def open_decision_states(store: EventStore) -> list[DecisionState]:
+    """The state of every decision the read model holds that is not closed."""
+    closed = [s.value for s in TERMINAL]
+    rows = await store.read(
+        select(decision_states.c.state_json)
+        .join(decisions, decisions.c.decision_id == decision_states.c.decision_id)
+        .where(decisions.c.state.not_in(closed))
+        .order_by(decision_states.c.decision_id)
+    )
+    return [DecisionState.model_validate_json(row.state_json) for row in rows]
+
+
+async def recorded_sittings(
+    store: EventStore, start: datetime, end: datetime, body: str | None = None
+) -> list[SittingConvened]:
+    """The sittings the log records in [start, end) (of `body` only, when named), in order."""
+    query = (
+        select(*BODY_COLUMNS)
+        .where(
+            events.c.type == "SittingConvened",
+            events.c.decision_id.startswith(MEETING_STREAM_PREFIX, autoescape=True),
+        )
+        .order_by(events.c.position)
+    )
+    stored = await store.select_events(query)
+    sittings = [council_event(e) for e in stored]
+    return sorted(
+        (
+            s
+            for s in sittings
+            if isinstance(s, SittingConvened)
+            and start <= s.sitting_at < end
+            and (body is None or s.body == body)
+        ),
+        key=lambda s: (s.sitting_at, s.body),
+    )

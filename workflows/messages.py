@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.agenda import AgendaItem
 from domain.commands import (
     Command,
     CommandBase,
     RecordSupersession,
+    ScheduleAgendaItem,
     SubmitProposal,
     SupersedeDecision,
 )
 from domain.events import Event
-from domain.roster import RosterBook
+from domain.roster import CouncilLevel, RosterBook
 from domain.state import DecisionState
 
 APPEND_EVENTS: Final = "concord.append_events"
@@ -275,3 +278,76 @@ class CheckpointResult(Message):
     size: int = 0
     root: str = ""
     """The tree's size and root hash (hex) as the run found it; 0 and "" without a key."""
+
+
+CONVENE_SITTING: Final = "concord.convene_sitting"
+PLAN_EXTRAORDINARY_SITTING: Final = "concord.plan_extraordinary_sitting"
+SCHEDULE_AGENDA_ITEM: Final = "concord.schedule_agenda_item"
+MEETING_ID_PREFIX: Final = "meeting-"
+"""Sittings' workflow ids: `meeting-<body>` for a schedule's (Temporal appends the sitting's
+time), `meeting-x-<decision>-<version>` for the sitting an extraordinary request calls."""
+
+
+def extraordinary_meeting_id(decision_id: str, stream_version: int) -> str:
+    return f"{MEETING_ID_PREFIX}x-{decision_id}-{stream_version}"
+
+
+class ExtraordinaryRequest(Message):
+    """A request for an extraordinary meeting, as its decision recorded it."""
+
+    decision_id: str
+    stream_version: int
+    level: CouncilLevel
+    requested_by: str
+    requested_at: datetime
+
+
+class MeetingInput(Message):
+    """A sitting of one body: a regular one (its schedule starts it at the sitting's instant) or
+    an extraordinary one (started when a member or the chair asks for it)."""
+
+    body: str = ""
+    """The sitting body's code; an extraordinary request names its level instead."""
+    sitting_at: datetime | None = None
+    """When it sits; a scheduled sitting's instant is the schedule's when None."""
+    request: ExtraordinaryRequest | None = None
+
+
+class ExtraordinaryPlan(Message):
+    """Which body sits for an extraordinary request, and when; no sitting when a regular one of
+    that body comes within the delay (its agenda carries the request)."""
+
+    body: str
+    sitting_at: datetime | None
+    regular_at: datetime | None = None
+
+
+class ConveneInput(Message):
+    body: str
+    sitting_at: datetime
+    request: ExtraordinaryRequest | None = None
+
+
+class ConveneResult(Message):
+    """The sitting as its meeting's stream records it."""
+
+    meeting_id: str
+    agenda: tuple[AgendaItem, ...]
+
+
+class ScheduleItemInput(Message):
+    command: ScheduleAgendaItem
+    idempotency_key: str
+
+
+class ScheduleItemResult(Message):
+    scheduled: bool
+    refused: str = ""
+    """Why the decision refused the item (closed since, say): the sitting goes on without it."""
+
+
+class MeetingResult(Message):
+    meeting_id: str | None
+    agenda: tuple[AgendaItem, ...] = ()
+    scheduled: int = 0
+    refused: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -372,3 +373,14 @@ async def round_open(api: Api, decision_id: str) -> tuple[int, str]:
     state = await api.get("auditor", f"/decisions/{decision_id}")
     [opened] = state["rounds"]
     return opened["number"], opened["text_hash"]
+
+
+@contextmanager
+def running_stack(data_dir: Path) -> Iterator[Stack]:
+    """`concord dev` on `data_dir` for a module's tests; stopped cleanly, leaving nothing."""
+    running = Stack(data_dir)
+    running.start()
+    yield running
+    if running.process is not None and running.process.poll() is None:
+        assert running.stop() == 0
+    assert running.leftovers() == []

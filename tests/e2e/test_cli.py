@@ -11,19 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack, free_port
+from tests.e2e.conftest import Stack, free_port, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("concord-dev"))
-    running.start()
-    yield running
-    if running.process is not None and running.process.poll() is None:
-        assert running.stop() == 0
-    assert running.leftovers() == []
+    with running_stack(tmp_path_factory.mktemp("concord-dev")) as running:
+        yield running
 
 
 def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: Path) -> None:
@@ -127,6 +123,25 @@ def test_a_decision_runs_its_whole_life_through_the_cli(stack: Stack, tmp_path: 
     assert at_one["state"] == early["state"] and at_one["state"]["state"] == "proposed"
     assert stack.ok("audit", "state", "d-cli")["state"] == history["state"]
     assert "--version" in stack.fails(2, "audit", "state", "d-cli", "--version", "0")
+
+
+@pytest.mark.parametrize(
+    ("day", "members", "version"), [("2003-06-01", 20, 1), ("2005-06-01", 27, 2)]
+)
+def test_a_round_is_among_the_roster_of_the_day_its_decision_names_not_the_clocks(
+    stack: Stack, day: str, members: int, version: int
+) -> None:
+    decision_id = f"d-roster-{version}"
+    stack.ok(
+        "propose", "--id", decision_id, "--as", "ITA", "--title", f"Roster of {day}",
+        "--area", "civil_emergencies", "--text", "x", "--roster-on", day,
+    )  # fmt: skip
+    stack.ok("refer", decision_id)
+    stack.ok("review", decision_id, "--outcome", "forward")
+    stack.ok("open-round", decision_id, "--deadline", "1h")
+    round_one = stack.ok("status", decision_id)["rounds"][0]
+    assert len(round_one["members"]) == members and round_one["roster_version"] == version
+    assert ("EST" in round_one["members"]) is (version == 2)
 
 
 def test_a_later_decision_supersedes_an_earlier_one_and_both_show_the_link(stack: Stack) -> None:

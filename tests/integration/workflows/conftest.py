@@ -16,6 +16,7 @@ from runtime.bootstrap import build_worker
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
+from tests.integration.workflows.council import Council
 from tests.temporal import TEST_SERVER, binary
 
 
@@ -64,6 +65,16 @@ async def worker(
 @pytest.fixture
 def decisions(env: WorkflowEnvironment, task_queue: str, worker: Worker) -> DecisionClient:
     return DecisionClient(env.client, task_queue, search_attributes=False)
+
+
+@pytest.fixture
+async def council(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
+) -> AsyncIterator[Council]:
+    """One decision of its own, driven command by command; its workflow ended afterwards."""
+    driver = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
+    yield driver
+    await driver.end()
 
 
 async def env_now(env: WorkflowEnvironment) -> datetime:

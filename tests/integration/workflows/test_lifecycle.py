@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from domain.errors import InvalidInput, Rule
-from runtime.decisions import DecisionClient
-from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
-
-
-@pytest.fixture
-async def council(
-    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
-) -> AsyncIterator[Council]:
-    driver = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
-    yield driver
-    await driver.end()
 
 
 async def test_a_round_is_adopted_by_silence_when_its_deadline_passes(council: Council) -> None:

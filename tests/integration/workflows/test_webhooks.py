@@ -8,8 +8,7 @@ import asyncio
 import json
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,7 +24,6 @@ from activities.webhooks import (
     signature_holds,
 )
 from domain.events import Event
-from runtime.decisions import DecisionClient
 from store.decision_events import domain_event
 from store.eventstore import EventStore
 from store.records import event_id_for
@@ -102,15 +100,6 @@ def receiver() -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-@pytest.fixture
-async def council(
-    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
-) -> AsyncIterator[Council]:
-    driver = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
-    yield driver
-    await driver.end()
 
 
 async def opened_round(council: Council) -> tuple[int, Event]:

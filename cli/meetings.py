@@ -1,0 +1,345 @@
+"""`concord meetings`: the bodies' sittings — their schedules, their records and agendas, and
+whether each body kept its minimum."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli.parsing import parse_as_of
+from cli.session import JsonOption, emit, event_store, out, principal, run, settings, shown
+from domain.agenda import agenda_for, periods_held
+from domain.council import Council
+from domain.council_events import ItemOutcome, SittingConvened, sitting_record
+from domain.errors import Conflict, InvalidInput, NotFound, Refusal, Rule
+from domain.roster import Body
+from domain.values import AgendaItemKind
+from runtime.meetings import sync_meeting_schedules
+from runtime.temporal import connect
+from store.councils import Councils
+from store.decision_events import council_event, new_council_event
+from store.queries import open_decision_states, recorded_sittings
+
+app = typer.Typer(
+    help="The bodies' sittings: schedules, records, agendas, compliance.", no_args_is_help=True
+)
+
+FromOption = Annotated[str | None, typer.Option("--from", help="Start (YYYY-MM-DD or instant).")]
+ToOption = Annotated[str | None, typer.Option("--to", help="End, excluded (default: now).")]
+
+
+def _window(start: str | None, end: str | None, default_days: int) -> tuple[datetime, datetime]:
+    until = parse_as_of(end, "to")
+    since = parse_as_of(start, "from") if start else until - timedelta(days=default_days)
+    if since >= until:
+        raise InvalidInput("from", f"must be before --to ({until.isoformat()})")
+    return since, until
+
+
+def _body(council: Council, code: str) -> Body:
+    body = council.body(code)
+    if body is None:
+        known = ", ".join(b.code for b in council.bodies)
+        raise NotFound(f"council {council.code} has no body {code} (bodies: {known})")
+    return body
+
+
+async def _council() -> Council:
+    async with event_store() as store:
+        return await Councils(store).in_force()
+
+
+@app.command("sync")
+def sync(as_json: JsonOption = False) -> None:
+    """Create or update one Temporal Schedule per body with a rule (`sittings-<body>`), from the
+    council in force; running it again changes nothing. `concord dev` runs it at each start.
+
+    Example: concord meetings sync
+    """
+
+    async def work() -> list[dict[str, Any]]:
+        current = settings()
+        council = await _council()
+        client = await connect(current.temporal_address, current.temporal_namespace)
+        synced = await sync_meeting_schedules(client, council, current.task_queue)
+        return [
+            {
+                "body": s.body,
+                "schedule_id": s.schedule_id,
+                "outcome": s.outcome,
+                "next_sitting": s.next_sitting.isoformat() if s.next_sitting else None,
+            }
+            for s in synced
+        ]
+
+    rows = run(work())
+
+    def human() -> None:
+        table = Table("body", "schedule", "outcome", "next sitting")
+        for row in rows:
+            table.add_row(row["body"], row["schedule_id"], row["outcome"], row["next_sitting"])
+        out.print(table)
+
+    emit({"schedules": rows}, as_json, human)
+
+
+@app.command("list")
+def list_sittings(
+    body: Annotated[str | None, typer.Option(help="Only this body's sittings.")] = None,
+    start: FromOption = None,
+    end: ToOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The sittings the log records (the last year's by default).
+
+    Example: concord meetings list --body PC --from 2026-01-01
+    """
+    since, until = _window(start, end, 365)
+
+    async def work() -> list[dict[str, Any]]:
+        async with event_store() as store:
+            sittings = await recorded_sittings(store, since, until, body)
+        return [
+            {
+                "meeting_id": s.stream_id,
+                "body": s.body,
+                "sitting_at": s.sitting_at.isoformat(),
+                "kind": s.kind.value,
+                "agenda_items": len(s.agenda),
+                "request": s.request,
+            }
+            for s in sittings
+        ]
+
+    rows = run(work())
+
+    def human() -> None:
+        table = Table("meeting", "body", "sitting at", "kind", "agenda")
+        for row in rows:
+            table.add_row(
+                row["meeting_id"],
+                row["body"],
+                row["sitting_at"],
+                row["kind"],
+                str(row["agenda_items"]),
+            )
+        out.print(table)
+
+    emit({"sittings": rows}, as_json, human)
+
+
+@app.command("show")
+def show(meeting_id: str, as_json: JsonOption = False) -> None:
+    """One sitting as its stream records it: body, instant, kind, agenda.
+
+    Example: concord meetings show meeting.pc-20261209t1000z
+    """
+
+    async def work() -> dict[str, Any]:
+        async with event_store() as store:
+            stored = await store.stream(_meeting(meeting_id))
+        if not stored:
+            raise NotFound(f"no sitting {meeting_id} in the log")
+        sitting = council_event(stored[0])
+        document = sitting.model_dump(mode="json")
+        document["position"] = stored[0].position
+        record = council_event(stored[1]) if len(stored) > 1 else None
+        document["record"] = record.model_dump(mode="json") if record else None
+        return document
+
+    document = run(work())
+
+    def human() -> None:
+        out.print(
+            f"{shown(document['stream_id'])}: {document['body']} sat {document['sitting_at']} "
+            f"({document['kind']})"
+        )
+        _print_agenda(document["agenda"])
+        if document["record"]:
+            out.print(f"present: {', '.join(document['record']['present'])}")
+            for o in document["record"]["outcomes"]:
+                out.print(f"  {o['decision_id']} {o['item']}: {shown(o['outcome'])}")
+
+    emit(document, as_json, human)
+
+
+@app.command("record")
+def record(
+    meeting_id: str,
+    present: Annotated[
+        list[str], typer.Option("--present", help="A member recorded present; repeat for each.")
+    ],
+    outcomes: Annotated[
+        list[str] | None,
+        typer.Option("--outcome", help="DECISION:ITEM:OUTCOME for an agenda item; repeat."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Keep a sitting's record, once, after it sat: who was present, what each item concluded.
+
+    Example: concord meetings record meeting.pc-20261209t1000z --present POL --present RUS
+    --outcome "d-terror:proposal_for_review:Forwarded to the Ambassadors"
+    """
+    concluded = tuple(_outcome(spec) for spec in outcomes or [])
+
+    async def work() -> dict[str, Any]:
+        current = settings()
+        async with event_store(current) as store:
+            stored = await store.stream(_meeting(meeting_id))
+            if not stored:
+                raise NotFound(f"no sitting {meeting_id} in the log")
+            sitting = council_event(stored[0])
+            assert isinstance(sitting, SittingConvened)
+            council = await Councils(store).in_force()
+            roster = council.roster_book().snapshot_at(sitting.sitting_at)
+            members = roster.body_members(sitting.body) if roster.is_body(sitting.body) else ()
+            kept = sitting_record(
+                sitting,
+                len(stored) > 1,
+                members,
+                tuple(present),
+                concluded,
+                datetime.now(UTC),
+                principal(current),
+            )
+            try:
+                [written] = await store.append(meeting_id, 1, [new_council_event(kept)])
+            except Conflict:
+                raise Refusal(Rule.WRONG_STATE, f"{meeting_id} is recorded already") from None
+        return {"meeting_id": meeting_id, "position": written.position, "hash": written.hash}
+
+    document = run(work())
+    emit(document, as_json, lambda: out.print(f"{meeting_id}: recorded at {document['position']}"))
+
+
+def _meeting(meeting_id: str) -> str:
+    if not meeting_id.startswith("meeting."):
+        raise InvalidInput("meeting_id", "a sitting's id starts with `meeting.`")
+    return meeting_id
+
+
+def _outcome(spec: str) -> ItemOutcome:
+    parts = [p.strip() for p in spec.split(":", 2)]
+    if len(parts) != 3 or not all(parts):
+        raise InvalidInput("outcome", f"{spec!r} is not DECISION:ITEM:OUTCOME")
+    kinds = ", ".join(k.value for k in AgendaItemKind)
+    if parts[1] not in {k.value for k in AgendaItemKind}:
+        raise InvalidInput("outcome", f"{parts[1]!r} is not an agenda item ({kinds})")
+    return ItemOutcome(decision_id=parts[0], item=AgendaItemKind(parts[1]), outcome=parts[2])
+
+
+@app.command("agenda")
+def agenda(
+    body: str,
+    at: Annotated[str | None, typer.Option(help="Instant (default: now).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What a body would have before it at a sitting now (or at `--at`): read, not recorded.
+
+    Example: concord meetings agenda NRC-AMB
+    """
+    instant = parse_as_of(at, "at")
+
+    async def work() -> dict[str, Any]:
+        async with event_store() as store:
+            council = await Councils(store).in_force()
+            sitting = _body(council, body)
+            states = await open_decision_states(store)
+        following = (
+            sitting.cadence.next_sitting(council.anchor, instant) if sitting.cadence else None
+        )
+        items = agenda_for(sitting, states, instant, following)
+        return {
+            "body": sitting.code,
+            "at": instant.isoformat(),
+            "next_sitting": following.isoformat() if following else None,
+            "agenda": [i.model_dump(mode="json") for i in items],
+        }
+
+    document = run(work())
+
+    def human() -> None:
+        out.print(
+            f"{document['body']} at {document['at']}; next sitting {document['next_sitting']}"
+        )
+        _print_agenda(document["agenda"])
+
+    emit(document, as_json, human)
+
+
+@app.command("report")
+def report(start: FromOption = None, end: ToOption = None, as_json: JsonOption = False) -> None:
+    """Per body: the sittings its rule sets, those held, and every period below its minimum
+    (flagged). Exit code 0 either way: the report is the finding.
+
+    Example: concord meetings report --from 2026-01-01 --to 2027-01-01
+    """
+    since, until = _window(start, end, 365)
+
+    async def work() -> list[dict[str, Any]]:
+        async with event_store() as store:
+            council = await Councils(store).in_force()
+            sittings = await recorded_sittings(store, since, until)
+        rows = []
+        for body in council.bodies:
+            held = [s.sitting_at for s in sittings if s.body == body.code]
+            cadence = body.cadence
+            periods = periods_held(cadence, held, since, until) if cadence else []
+            short = [p for p in periods if p.short]
+            rows.append(
+                {
+                    "body": body.code,
+                    "minimum": cadence.at_least.label() if cadence and cadence.at_least else None,
+                    "set_by_rule": len(cadence.sittings_between(council.anchor, since, until))
+                    if cadence
+                    else 0,
+                    "required": sum(p.required for p in periods),
+                    "held": len(held),
+                    "below_minimum": bool(short),
+                    "short_periods": [
+                        {"from": p.start.isoformat(), "held": p.held, "required": p.required}
+                        for p in short
+                    ],
+                }
+            )
+        return rows
+
+    rows = run(work())
+
+    def human() -> None:
+        table = Table("body", "minimum", "set by rule", "required", "held", "finding")
+        for row in rows:
+            finding = (
+                f"[red]below minimum in {len(row['short_periods'])} period(s)[/red]"
+                if row["below_minimum"]
+                else "kept"
+            )
+            table.add_row(
+                row["body"],
+                row["minimum"] or "ad hoc",
+                str(row["set_by_rule"]),
+                str(row["required"]),
+                str(row["held"]),
+                finding,
+            )
+        out.print(f"sittings from {since.isoformat()} to {until.isoformat()}")
+        out.print(table)
+
+    emit(
+        {"from": since.isoformat(), "to": until.isoformat(), "bodies": rows},
+        as_json,
+        human,
+    )
+
+
+def _print_agenda(items: list[dict[str, Any]]) -> None:
+    if not items:
+        out.print("  nothing on the agenda")
+        return
+    table = Table("decision", "item", "detail")
+    for item in items:
+        table.add_row(item["decision_id"], item["item"], shown(item["detail"]))
+    out.print(table)
