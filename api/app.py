@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import commands, errors, log, reads, webhooks
+from api import commands, council, errors, log, reads, webhooks
 from api.limits import BodyLimit
 from api.portal import pages
 from api.services import Services
@@ -79,6 +79,7 @@ def create_app(found: Services) -> FastAPI:
     errors.install(app, pages.problem_page)
     app.include_router(commands.router())
     app.include_router(reads.router())
+    app.include_router(council.router())
     app.include_router(log.router())
     app.include_router(webhooks.router())
     app.include_router(pages.router())

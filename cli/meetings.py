@@ -3,7 +3,7 @@ whether each body kept its minimum."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -11,17 +11,22 @@ from rich.table import Table
 
 from cli.parsing import parse_as_of
 from cli.session import JsonOption, emit, event_store, out, principal, run, settings, shown
-from domain.agenda import agenda_for, periods_held
 from domain.council import Council
 from domain.council_events import ItemOutcome, SittingConvened, sitting_record
 from domain.errors import Conflict, InvalidInput, NotFound, Refusal, Rule
-from domain.roster import Body
 from domain.values import AgendaItemKind
 from runtime.meetings import sync_meeting_schedules
 from runtime.temporal import connect
-from store.councils import Councils
+from store.councils import (
+    BodyCompliance,
+    Councils,
+    PendingAgenda,
+    compliance,
+    pending_agenda,
+    window,
+)
 from store.decision_events import council_event, new_council_event
-from store.queries import open_decision_states, recorded_sittings
+from store.queries import recorded_sittings
 
 app = typer.Typer(
     help="The bodies' sittings: schedules, records, agendas, compliance.", no_args_is_help=True
@@ -31,20 +36,8 @@ FromOption = Annotated[str | None, typer.Option("--from", help="Start (YYYY-MM-D
 ToOption = Annotated[str | None, typer.Option("--to", help="End, excluded (default: now).")]
 
 
-def _window(start: str | None, end: str | None, default_days: int) -> tuple[datetime, datetime]:
-    until = parse_as_of(end, "to")
-    since = parse_as_of(start, "from") if start else until - timedelta(days=default_days)
-    if since >= until:
-        raise InvalidInput("from", f"must be before --to ({until.isoformat()})")
-    return since, until
-
-
-def _body(council: Council, code: str) -> Body:
-    body = council.body(code)
-    if body is None:
-        known = ", ".join(b.code for b in council.bodies)
-        raise NotFound(f"council {council.code} has no body {code} (bodies: {known})")
-    return body
+def _window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    return window(parse_as_of(start, "from") if start else None, parse_as_of(end, "to"))
 
 
 async def _council() -> Council:
@@ -97,7 +90,7 @@ def list_sittings(
 
     Example: concord meetings list --body PC --from 2026-01-01
     """
-    since, until = _window(start, end, 365)
+    since, until = _window(start, end)
 
     async def work() -> list[dict[str, Any]]:
         async with event_store() as store:
@@ -243,28 +236,16 @@ def agenda(
     """
     instant = parse_as_of(at, "at")
 
-    async def work() -> dict[str, Any]:
+    async def work() -> PendingAgenda:
         async with event_store() as store:
-            council = await Councils(store).in_force()
-            sitting = _body(council, body)
-            states = await open_decision_states(store)
-        following = (
-            sitting.cadence.next_sitting(council.anchor, instant) if sitting.cadence else None
-        )
-        items = agenda_for(sitting, states, instant, following)
-        return {
-            "body": sitting.code,
-            "at": instant.isoformat(),
-            "next_sitting": following.isoformat() if following else None,
-            "agenda": [i.model_dump(mode="json") for i in items],
-        }
+            return await pending_agenda(store, body, instant)
 
-    document = run(work())
+    pending = run(work())
+    document = pending.model_dump(mode="json")
 
     def human() -> None:
-        out.print(
-            f"{document['body']} at {document['at']}; next sitting {document['next_sitting']}"
-        )
+        following = document["next_sitting"] or "none set"
+        out.print(f"{document['body']} at {document['at']}; next sitting {following}")
         _print_agenda(document["agenda"])
 
     emit(document, as_json, human)
@@ -277,35 +258,11 @@ def report(start: FromOption = None, end: ToOption = None, as_json: JsonOption =
 
     Example: concord meetings report --from 2026-01-01 --to 2027-01-01
     """
-    since, until = _window(start, end, 365)
+    since, until = _window(start, end)
 
-    async def work() -> list[dict[str, Any]]:
+    async def work() -> list[BodyCompliance]:
         async with event_store() as store:
-            council = await Councils(store).in_force()
-            sittings = await recorded_sittings(store, since, until)
-        rows = []
-        for body in council.bodies:
-            held = [s.sitting_at for s in sittings if s.body == body.code]
-            cadence = body.cadence
-            periods = periods_held(cadence, held, since, until) if cadence else []
-            short = [p for p in periods if p.short]
-            rows.append(
-                {
-                    "body": body.code,
-                    "minimum": cadence.at_least.label() if cadence and cadence.at_least else None,
-                    "set_by_rule": len(cadence.sittings_between(council.anchor, since, until))
-                    if cadence
-                    else 0,
-                    "required": sum(p.required for p in periods),
-                    "held": len(held),
-                    "below_minimum": bool(short),
-                    "short_periods": [
-                        {"from": p.start.isoformat(), "held": p.held, "required": p.required}
-                        for p in short
-                    ],
-                }
-            )
-        return rows
+            return await compliance(store, since, until)
 
     rows = run(work())
 
@@ -313,26 +270,27 @@ def report(start: FromOption = None, end: ToOption = None, as_json: JsonOption =
         table = Table("body", "minimum", "set by rule", "required", "held", "finding")
         for row in rows:
             finding = (
-                f"[red]below minimum in {len(row['short_periods'])} period(s)[/red]"
-                if row["below_minimum"]
+                f"[red]below minimum in {len(row.short_periods)} period(s)[/red]"
+                if row.below_minimum
                 else "kept"
             )
             table.add_row(
-                row["body"],
-                row["minimum"] or "ad hoc",
-                str(row["set_by_rule"]),
-                str(row["required"]),
-                str(row["held"]),
+                row.body,
+                row.minimum or "ad hoc",
+                str(row.set_by_rule),
+                str(row.required),
+                str(row.held),
                 finding,
             )
         out.print(f"sittings from {since.isoformat()} to {until.isoformat()}")
         out.print(table)
 
-    emit(
-        {"from": since.isoformat(), "to": until.isoformat(), "bodies": rows},
-        as_json,
-        human,
-    )
+    document = {
+        "from": since.isoformat(),
+        "to": until.isoformat(),
+        "bodies": [r.model_dump(mode="json") for r in rows],
+    }
+    emit(document, as_json, human)
 
 
 def _print_agenda(items: list[dict[str, Any]]) -> None:

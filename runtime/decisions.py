@@ -121,6 +121,11 @@ class DecisionClient:
         """The Temporal client this one speaks through."""
         return self._client
 
+    @property
+    def task_queue(self) -> str:
+        """The task queue of the workers that run decisions (and sittings)."""
+        return self._task_queue
+
     def handle(self, decision_id: str) -> WorkflowHandle[DecisionWorkflow, DecisionResult]:
         return self._client.get_workflow_handle_for(DecisionWorkflow.run, workflow_id(decision_id))
 

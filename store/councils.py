@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
+from pydantic import BaseModel, ConfigDict
+
+from domain.agenda import AgendaItem, agenda_for, periods_held
 from domain.council import COUNCIL_STREAM, Council
 from domain.council_events import CouncilImport, folded_council
-from domain.errors import Conflict, Refusal, Rule
+from domain.errors import Conflict, InvalidInput, NotFound, Refusal, Rule
 from domain.nrc import NRC
-from domain.roster import CHAIR, RosterBook
+from domain.roster import CHAIR, Body, RosterBook
 from store.decision_events import council_event, new_council_event
 from store.eventstore import EventStore
+from store.queries import open_decision_states, recorded_sittings
 from store.records import StoredEvent
 
 
@@ -93,3 +98,118 @@ class Councils:
             ) from None
         self._cached = None
         return Imported(council=council, stored=stored)
+
+
+class PendingAgenda(BaseModel):
+    """What a body would have before it at a sitting at `at`: read, not recorded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    body: str
+    at: datetime
+    next_sitting: datetime | None
+    agenda: list[AgendaItem]
+
+
+async def pending_agenda(store: EventStore, code: str, at: datetime) -> PendingAgenda:
+    """The agenda `code` would have at `at`, from the read model's open decisions; NotFound
+    when the council in force has no such body."""
+    council = await Councils(store).in_force()
+    body = council.body(code)
+    if body is None:
+        known = ", ".join(b.code for b in council.bodies)
+        raise NotFound(f"council {council.code} has no body {code} (bodies: {known})")
+    following = _next_sitting(council, body, at)
+    states = await open_decision_states(store)
+    return PendingAgenda(
+        body=body.code,
+        at=at,
+        next_sitting=following,
+        agenda=agenda_for(body, states, at, following),
+    )
+
+
+class ShortPeriod(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    held: int
+    required: int
+
+
+class BodyCompliance(BaseModel):
+    """A body's sittings over a window: set by its rule, required by its minimum, held; and
+    each whole period of the minimum that fell short."""
+
+    model_config = ConfigDict(frozen=True)
+
+    body: str
+    minimum: str | None
+    set_by_rule: int
+    required: int
+    held: int
+    below_minimum: bool
+    short_periods: list[ShortPeriod]
+
+
+async def compliance(store: EventStore, since: datetime, until: datetime) -> list[BodyCompliance]:
+    """Per body of the council in force, the sittings the log records in [since, until)
+    against what its cadence sets and requires."""
+    check_window(since, until)
+    council = await Councils(store).in_force()
+    sittings = await recorded_sittings(store, since, until)
+    found = []
+    for body in council.bodies:
+        held = [s.sitting_at for s in sittings if s.body == body.code]
+        cadence = body.cadence
+        periods = periods_held(cadence, held, since, until) if cadence else []
+        short = [
+            ShortPeriod(start=p.start, held=p.held, required=p.required) for p in periods if p.short
+        ]
+        found.append(
+            BodyCompliance(
+                body=body.code,
+                minimum=cadence.at_least.label() if cadence and cadence.at_least else None,
+                set_by_rule=len(cadence.sittings_between(council.anchor, since, until))
+                if cadence
+                else 0,
+                required=sum(p.required for p in periods),
+                held=len(held),
+                below_minimum=bool(short),
+                short_periods=short,
+            )
+        )
+    return found
+
+
+MAX_WINDOW: Final = timedelta(days=3653)
+"""The longest window a report or a list of sittings covers: ten years."""
+
+
+def window(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """The window a list or report covers: until `until` (now by default), from `since` (a
+    year before by default), checked."""
+    end = until or datetime.now(UTC)
+    try:
+        start = since or end - timedelta(days=365)
+    except OverflowError:
+        raise InvalidInput("to", "is before the first year a calendar can name") from None
+    check_window(start, end)
+    return start, end
+
+
+def check_window(since: datetime, until: datetime) -> None:
+    """InvalidInput unless `since` is before `until`, at most MAX_WINDOW apart."""
+    if since >= until:
+        raise InvalidInput("from", f"must be before `to` ({until.isoformat()})")
+    if until - since > MAX_WINDOW:
+        raise InvalidInput("from", "a window covers at most ten years")
+
+
+def _next_sitting(council: Council, body: Body, at: datetime) -> datetime | None:
+    if body.cadence is None:
+        return None
+    try:
+        return body.cadence.next_sitting(council.anchor, at)
+    except (OverflowError, ValueError):  # past the last year a calendar can name
+        return None

@@ -246,3 +246,37 @@ async def test_a_token_over_its_rate_gets_429_naming_the_limit(api: Api) -> None
     error = limited.json()["error"]
     assert error["code"] == "rate_limited" and "0.5 requests per second" in error["message"]
     assert other.status_code == 200, "each token has its own rate"
+
+
+async def test_the_council_its_sittings_and_a_bodys_pending_agenda_are_read_over_http(
+    api: Api,
+) -> None:
+    council = await api.get("RUS", "/council")
+    assert council["code"] == "NRC" and len(council["rosters"]) == 2
+    assert {b["code"] for b in council["bodies"]} >= {"PC", "NRC-AMB", "WG-TERRORISM"}
+
+    await proposed(api, "d-api-agenda")
+    await api.ok("operator", "/decisions/d-api-agenda/referral", {})
+    pending = await api.eventually(
+        "auditor",
+        "/bodies/PC/agenda",
+        lambda a: any(i["decision_id"] == "d-api-agenda" for i in a["agenda"]),
+    )
+    item = next(i for i in pending["agenda"] if i["decision_id"] == "d-api-agenda")
+    assert item["item"] == "proposal_for_review" and pending["next_sitting"] is not None
+
+    assert (await api.get("operator", "/meetings"))["sittings"] == []
+    report = {b["body"]: b for b in (await api.get("auditor", "/meetings/report"))["bodies"]}
+    assert report["PC"]["held"] == 0 and report["PC"]["below_minimum"] is True
+    assert report["NRC-HSG"]["minimum"] is None and report["NRC-HSG"]["below_minimum"] is False
+
+    unknown = await api.http.get("/bodies/NOPE/agenda", headers=api.auth("RUS"))
+    assert unknown.status_code == 404 and "no body NOPE" in unknown.json()["error"]["message"]
+    missing = await api.http.get("/meetings/meeting.pc-20250108t1000z", headers=api.auth("RUS"))
+    assert missing.status_code == 404
+    reversed_window = await api.http.get(
+        "/meetings",
+        params={"from": "2026-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"},
+        headers=api.auth("RUS"),
+    )
+    assert reversed_window.status_code == 422 and reversed_window.json()["error"]["field"] == "from"

@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,8 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.e2e.conftest import MEMBERS, Api, proposed, round_open
+from workflows.meeting import MeetingWorkflow
+from workflows.messages import MeetingInput
 
 pytestmark = pytest.mark.e2e
 
@@ -327,6 +330,25 @@ async def test_a_delegation_sees_the_changes_reports_progress_raises_an_issue_an
     state = await api.get("auditor", "/decisions/d-portal-plan")
     assert [issue["raised_by"] for issue in state["issues"]] == ["FRA"]
     assert [meeting["requested_by"] for meeting in state["meetings"]] == ["FRA"]
+
+    await api.eventually(  # the read model has the request: a sitting now has it on its agenda
+        "auditor",
+        "/bodies/NRC-AMB/agenda",
+        lambda a: any(i["item"] == "extraordinary_request" for i in a["agenda"]),
+    )
+    sitting = await api.decisions.temporal.execute_workflow(
+        MeetingWorkflow.run,
+        MeetingInput(body="NRC-AMB", sitting_at=datetime.now(UTC)),
+        id="meeting-nrc-amb-portal",
+        task_queue=api.decisions.task_queue,
+    )
+    assert sitting.scheduled >= 2  # the issue, the request (and the report-back when due)
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-plan")
+    agenda = page.locator("ul.agenda")
+    await expect(page.get_by_role("heading", name="On the agenda")).to_be_visible()
+    await expect(agenda).to_contain_text("NRC-AMB, sitting of")
+    await expect(agenda).to_contain_text("request 1 by FRA: The issue needs ministers.")
+    assert await serious_violations(page) == []
 
     board = await signed_in(browser, api, "operator")
     await board.goto(f"{api.http.base_url}/portal/board/d-portal-plan")
