@@ -1,0 +1,526 @@
+"""Lifecycle benchmark: Concord's decisions against bare Temporal workflows of the same shape,
+on one dev server, the systems alternating within one run, each worker a process of its own.
+
+  (a) full lifecycles, N at a time: start + 36 updates (refer, review, open a round, 27
+      concurrences at once, plan, two reports, two items completed, completion), through the
+      decision client the CLI and the API use; beside the bare shape with one activity per
+      update and with one local activity per update;
+  (b) a lone member action: concurrences one at a time, against a bare update with one local
+      activity;
+  (c) a simultaneous round: 40 decisions, every member answering at once, against the bare
+      shape that stores each answer with its own activity, one at a time per workflow.
+
+It prints, and writes to docs/benchmarks.md (between its markers), lifecycles/s, commands/s,
+p50/p95 command latency, Temporal history events per decision, dev-server and worker CPU,
+worker RSS, each with its baseline and the ratio Concord/baseline. Run by hand:
+    .venv/bin/python benchmarks/lifecycle.py --lifecycles 40 --concurrency 20 --runs 3
+    .venv/bin/python benchmarks/lifecycle.py --backend postgres
+    .venv/bin/python benchmarks/lifecycle.py --smoke        # seconds; what the suite runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bare_shape import BareAction, BareDecision, BareStart, Variant
+from store_bench import database
+
+from domain.commands import command_of
+from domain.nrc import NRC_ROSTERS
+from runtime.decisions import MAX_IN_FLIGHT, DecisionClient
+from runtime.devserver import DevServer, port_is_free
+from runtime.temporal import connect
+from store.migrate import upgrade
+from workflows.decision import SEARCH_ATTRIBUTES
+from workflows.messages import workflow_id
+
+ROOT = Path(__file__).parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- lifecycle benchmark -->", "<!-- /lifecycle benchmark -->"
+MEMBERS = NRC_ROSTERS.latest.member_codes
+CONCORD_QUEUE, BARE_QUEUE = "bench-concord", "bench-bare"
+FAR = "2099-01-01T00:00:00Z"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Proc:
+    """A process whose CPU time and memory the benchmark reads from /proc."""
+
+    pid: int
+
+    def cpu(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+
+@dataclass
+class Sample:
+    """One system's measurements in one phase."""
+
+    seconds: float
+    latencies: list[float]
+    units: int
+    commands: int
+    history: float = 0.0
+    server_cpu: float = 0.0
+    worker_cpu: float = 0.0
+    worker_rss: float = 0.0
+
+    def rate(self) -> float:
+        return self.units / self.seconds
+
+    def p(self, q: int) -> float:
+        if len(self.latencies) < 2:
+            return self.latencies[0] * 1000 if self.latencies else 0.0
+        return statistics.quantiles(self.latencies, n=100)[q - 1] * 1000
+
+
+@dataclass
+class Stack:
+    client: Client
+    decisions: DecisionClient
+    server: Proc
+    concord: list[Proc]
+    bare: Proc
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+
+
+def free_port() -> int:
+    import socket
+
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port + 1000 < 65536 and port_is_free("127.0.0.1", port + 1000):
+            return port
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[Proc]:
+    with log.open("ab") as out:
+        running = subprocess.Popen(command, env=env, stdout=out, stderr=out, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while ready.encode() not in log.read_bytes():
+            if running.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{command} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield Proc(running.pid)
+    finally:
+        running.terminate()
+        try:
+            running.wait(30)
+        except subprocess.TimeoutExpired:
+            running.kill()
+
+
+@asynccontextmanager
+async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[Stack]:
+    port = free_port()
+    server = DevServer(
+        folder / "temporal",
+        "127.0.0.1",
+        port,
+        port + 1000,
+        keyword_attributes=[k.name for k in SEARCH_ATTRIBUTES],
+    )
+    server.start()
+    try:
+        await server.wait_ready()
+        assert server.process is not None
+        async with database(backend, server_url) as url:
+            await upgrade(url)
+            env = os.environ | {
+                "CONCORD_TEMPORAL_ADDRESS": server.address,
+                "CONCORD_DATABASE_URL": url,
+                "CONCORD_TASK_QUEUE": CONCORD_QUEUE,
+                "CONCORD_LOG_FORMAT": "json",
+            }
+            python, concord = sys.executable, str(Path(sys.executable).parent / "concord")
+            with (
+                process([python, "worker.py"], env, folder / "worker.log", "worker running") as w,
+                process([concord, "project"], env, folder / "projector.log", "projector") as p,
+                process(
+                    [python, str(Path(__file__).parent / "bare_shape.py"), "--address",
+                     server.address, "--task-queue", BARE_QUEUE],
+                    env, folder / "bare.log", "bare worker running",
+                ) as bare,
+            ):  # fmt: skip
+                client = await connect(server.address, "default")
+                decisions = DecisionClient(client, CONCORD_QUEUE, search_attributes=True)
+                yield Stack(client, decisions, Proc(server.process.pid), [w, p], bare)
+    finally:
+        server.stop()
+
+
+async def timed(action: Awaitable[Any], into: list[float]) -> Any:
+    started = time.perf_counter()
+    result = await action
+    into.append(time.perf_counter() - started)
+    return result
+
+
+# --- Concord ---------------------------------------------------------------------------------
+
+
+async def concord_round_open(s: Stack, decision_id: str, latencies: list[float]) -> str:
+    """Propose, refer, forward and open a round; the round's text hash."""
+    proposal = command_of(
+        "submit_proposal",
+        decision_id,
+        "POL",
+        title="Bench",
+        text=decision_id,
+        area="crisis_management",
+    )
+    await timed(s.decisions.propose(proposal), latencies)  # type: ignore[arg-type]
+    for kind, fields in (("refer", {}), ("complete_review", {"outcome": "forward"}),
+                         ("open_round", {"deadline": FAR})):  # fmt: skip
+        await timed(
+            s.decisions.execute(command_of(kind, decision_id, "chair", **fields)), latencies
+        )
+    state = (await s.decisions.status(decision_id)).state
+    assert state is not None
+    return state.rounds[0].text_hash
+
+
+def concur(s: Stack, decision_id: str, member: str, text_hash: str) -> Awaitable[Any]:
+    command = command_of("concur", decision_id, member, round=1, text_hash=text_hash)
+    return s.decisions.execute(command)
+
+
+async def concord_lifecycle(s: Stack, decision_id: str, latencies: list[float]) -> None:
+    text_hash = await concord_round_open(s, decision_id, latencies)
+    await asyncio.gather(*(timed(concur(s, decision_id, m, text_hash), latencies) for m in MEMBERS))
+    items = [
+        {"item_id": "A1", "description": "Joint assessment", "assignee": {"kind": "all_members"}},
+        {"item_id": "A2", "description": "Exchange", "assignee": {"kind": "member", "code": "RUS"}},
+    ]
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("plan_implementation", "chair", {"action_items": items, "report_back_deadline": FAR}),
+        ("report_progress", "RUS", {"item_id": "A2", "summary": "Done"}),
+        ("report_progress", "GBR", {"item_id": "A1", "summary": "UK part"}),
+        ("complete_action_item", "RUS", {"item_id": "A2"}),
+        ("complete_action_item", "chair", {"item_id": "A1"}),
+        ("complete", "chair", {"summary": "Implemented"}),
+    ]
+    for kind, actor, fields in steps:
+        await timed(s.decisions.execute(command_of(kind, decision_id, actor, **fields)), latencies)
+
+
+# --- bare --------------------------------------------------------------------------------------
+
+
+async def bare_started(
+    s: Stack, variant: Variant, latencies: list[float]
+) -> WorkflowHandle[Any, Any]:
+    return await timed(  # type: ignore[no-any-return]
+        s.client.start_workflow(
+            BareDecision.run,
+            BareStart(variant=variant, members=MEMBERS),
+            id=f"bare-{uuid.uuid4().hex}",
+            task_queue=BARE_QUEUE,
+        ),
+        latencies,
+    )
+
+
+async def act(handle: WorkflowHandle[Any, Any], kind: str, member: str = "") -> Any:
+    return await handle.execute_update(BareDecision.act, BareAction(kind=kind, member=member))
+
+
+async def bare_concurrences(handle: WorkflowHandle[Any, Any], latencies: list[float]) -> None:
+    """Every member at once, at most MAX_IN_FLIGHT in flight (Temporal's limit per workflow)."""
+    slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    async def one(member: str) -> None:
+        async with slots:
+            await timed(act(handle, "concur", member), latencies)
+
+    await asyncio.gather(*(one(m) for m in MEMBERS))
+
+
+async def bare_lifecycle(s: Stack, variant: Variant, latencies: list[float]) -> str:
+    handle = await bare_started(s, variant, latencies)
+    for kind in ("refer", "review", "open"):
+        await timed(act(handle, kind), latencies)
+    await bare_concurrences(handle, latencies)
+    for kind in ("plan", "report", "report", "complete_item", "complete_item", "complete"):
+        await timed(act(handle, kind), latencies)
+    return handle.id
+
+
+# --- phases -------------------------------------------------------------------------------------
+
+
+async def measured(
+    s: Stack,
+    concord: bool,
+    units: int,
+    commands: int,
+    work: Callable[[list[float]], Awaitable[list[str]]],
+) -> Sample:
+    workers = s.concord if concord else [s.bare]
+    server_before, workers_before = s.server.cpu(), sum(w.cpu() for w in workers)
+    latencies: list[float] = []
+    started = time.perf_counter()
+    workflow_ids = await work(latencies)
+    seconds = time.perf_counter() - started
+    sample = Sample(
+        seconds=seconds,
+        latencies=latencies,
+        units=units,
+        commands=commands,
+        server_cpu=s.server.cpu() - server_before,
+        worker_cpu=sum(w.cpu() for w in workers) - workers_before,
+        worker_rss=workers[0].rss_mib(),
+    )
+    if workflow_ids:
+        lengths = [
+            (
+                await s.client.get_workflow_handle(w).describe()
+            ).raw_description.workflow_execution_info.history_length
+            for w in workflow_ids[:10]
+        ]
+        sample.history = statistics.mean(lengths)
+    return sample
+
+
+async def lifecycles(s: Stack, system: str, count: int, concurrency: int) -> Sample:
+    slots = asyncio.Semaphore(concurrency)
+    batch = uuid.uuid4().hex[:6]
+
+    async def work(latencies: list[float]) -> list[str]:
+        async def one(n: int) -> str:
+            async with slots:
+                if system == "concord":
+                    decision_id = f"life-{batch}-{n}"
+                    await concord_lifecycle(s, decision_id, latencies)
+                    return workflow_id(decision_id)
+                return await bare_lifecycle(s, system, latencies)  # type: ignore[arg-type]
+
+        return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+    return await measured(s, system == "concord", count, count * 37, work)
+
+
+async def lone_actions(s: Stack, system: str, decisions: int) -> Sample:
+    """Concurrences one at a time, each timed alone (the setup is not timed)."""
+    batch = uuid.uuid4().hex[:6]
+    prepared: list[Any] = []
+    for n in range(decisions):
+        if system == "concord":
+            decision_id = f"lone-{batch}-{n}"
+            prepared.append((decision_id, await concord_round_open(s, decision_id, [])))
+        else:
+            prepared.append(await bare_started(s, "local", []))
+
+    async def work(latencies: list[float]) -> list[str]:
+        for item in prepared:
+            for member in MEMBERS[:-1]:  # the last would close the round: another shape
+                if system == "concord":
+                    await timed(concur(s, item[0], member, item[1]), latencies)
+                else:
+                    await timed(act(item, "concur", member), latencies)
+        return []
+
+    count = decisions * (len(MEMBERS) - 1)
+    return await measured(s, system == "concord", count, count, work)
+
+
+async def simultaneous_round(s: Stack, system: str, decisions: int) -> Sample:
+    batch = uuid.uuid4().hex[:6]
+    prepared: list[Any] = []
+    for n in range(decisions):
+        if system == "concord":
+            decision_id = f"round-{batch}-{n}"
+            prepared.append((decision_id, await concord_round_open(s, decision_id, [])))
+        else:
+            prepared.append(await bare_started(s, "serialised", []))
+
+    async def work(latencies: list[float]) -> list[str]:
+        if system == "concord":
+            await asyncio.gather(
+                *(timed(concur(s, d, m, h), latencies) for d, h in prepared for m in MEMBERS)
+            )
+        else:
+            await asyncio.gather(*(bare_concurrences(h, latencies) for h in prepared))
+        return []
+
+    count = decisions * len(MEMBERS)
+    return await measured(s, system == "concord", count, count, work)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    low, high = min(values), max(values)
+    return (
+        f"{low:,.{digits}f}"
+        if round(low, digits) == round(high, digits)
+        else f"{low:,.{digits}f}-{high:,.{digits}f}"
+    )
+
+
+def ratio(ours: list[float], theirs: list[float]) -> str:
+    return f"{statistics.mean(ours) / statistics.mean(theirs):.2f}x"
+
+
+def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -> list[str]:
+    lines = [
+        "| phase | system | units/s | commands/s | p50 ms | p95 ms | history events "
+        "| server CPU s | worker CPU s | worker RSS MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, samples in results.items():
+        lines.append(
+            f"| {name.split(':')[0]} | {name.split(':')[1]} "
+            f"| {spread([x.rate() for x in samples], 2)} "
+            f"| {spread([x.commands / x.seconds for x in samples])} "
+            f"| {spread([x.p(50) for x in samples])} | {spread([x.p(95) for x in samples])} "
+            f"| {spread([x.history for x in samples], 0)} "
+            f"| {spread([x.server_cpu for x in samples])} "
+            f"| {spread([x.worker_cpu for x in samples])} "
+            f"| {spread([x.worker_rss for x in samples], 0)} |"
+        )
+    lines += ["", "| ratio, Concord / baseline | units/s | p50 | p95 |", "|---|---:|---:|---:|"]
+    for label, ours, theirs in pairs:
+        a, b = results[ours], results[theirs]
+        lines.append(
+            f"| {label} | {ratio([x.rate() for x in a], [x.rate() for x in b])} "
+            f"| {ratio([x.p(50) for x in a], [x.p(50) for x in b])} "
+            f"| {ratio([x.p(95) for x in a], [x.p(95) for x in b])} |"
+        )
+    return lines
+
+
+def write(lines: list[str], command: str) -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    section = "\n".join(
+        [
+            BEGIN,
+            "## Lifecycles against bare Temporal",
+            "",
+            f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine}); each row is "
+            "the range over the runs, the systems alternating within each run.",
+            "",
+            *lines,
+            END,
+        ]
+    )
+    text = DOC.read_text(encoding="utf-8")
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+async def bench(arguments: argparse.Namespace) -> list[str]:
+    results: dict[str, list[Sample]] = {}
+
+    def keep(name: str, sample: Sample) -> None:
+        results.setdefault(name, []).append(sample)
+        print(
+            f"{name}: {sample.rate():,.2f}/s, p50 {sample.p(50):.1f} ms, "
+            f"p95 {sample.p(95):.1f} ms, "
+            f"server {sample.server_cpu:.1f} s, worker {sample.worker_cpu:.1f} s CPU",
+            flush=True,
+        )
+
+    with tempfile.TemporaryDirectory(prefix="concord-lifecycle-") as folder:
+        async with stack(arguments.backend, arguments.server, Path(folder)) as s:
+            for _ in range(arguments.runs):
+                for system in ("concord", "activity", "local"):
+                    keep(
+                        f"lifecycles:{system}",
+                        await lifecycles(s, system, arguments.lifecycles, arguments.concurrency),
+                    )
+                for system in ("concord", "local"):
+                    keep(f"lone action:{system}", await lone_actions(s, system, arguments.lone))
+                for system in ("concord", "serialised"):
+                    keep(
+                        f"simultaneous round:{system}",
+                        await simultaneous_round(s, system, arguments.round_decisions),
+                    )
+    return table(
+        results,
+        [
+            ("lifecycles vs one activity per update", "lifecycles:concord", "lifecycles:activity"),
+            (
+                "lifecycles vs one local activity per update",
+                "lifecycles:concord",
+                "lifecycles:local",
+            ),
+            (
+                "lone action vs an update with one local activity",
+                "lone action:concord",
+                "lone action:local",
+            ),
+            (
+                "simultaneous round vs one serialised append per update",
+                "simultaneous round:concord",
+                "simultaneous round:serialised",
+            ),
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lifecycles", type=int, default=40)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--lone", type=int, default=3, help="decisions answered one at a time")
+    parser.add_argument("--round-decisions", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--server", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, nothing written")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    arguments = parser.parse_args(argv)
+    if arguments.smoke:
+        arguments.lifecycles, arguments.concurrency, arguments.lone = 2, 2, 1
+        arguments.round_decisions, arguments.runs, arguments.no_write = 2, 1, True
+    lines = asyncio.run(bench(arguments))
+    print("\n".join(lines))
+    if not arguments.no_write:
+        write(
+            lines,
+            "python benchmarks/lifecycle.py "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
