@@ -11,6 +11,7 @@ from temporalio.worker import (
     Interceptor,
     Replayer,
     StartActivityInput,
+    StartLocalActivityInput,
     UnsandboxedWorkflowRunner,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
@@ -74,6 +75,13 @@ class _Outbound(WorkflowOutboundInterceptor):
         if input.activity == APPEND_EVENTS and input.args:
             self._recorder.appended.append(input.args[0])
         return super().start_activity(input)
+
+    def start_local_activity(self, input: StartLocalActivityInput) -> ActivityHandle[Any]:
+        # A local activity's marker keeps only its result: its input is seen here, as the
+        # code recomputes it during the replay.
+        if input.activity == APPEND_EVENTS and input.args:
+            self._recorder.appended.append(input.args[0])
+        return super().start_local_activity(input)
 
 
 def _same(implied: NewEvent, stored: Any) -> bool:

@@ -88,6 +88,9 @@ WORKFLOW_TASK_TIMEOUT: Final = timedelta(seconds=5)
 not after Temporal's default of 10 s, so a worker loss delays the decision's commands briefly."""
 NOTIFY_IN_BACKGROUND: Final = "notify-in-background"
 """Patch: notifications are sent beside the run loop instead of between two appends."""
+STEADY_ALARM: Final = "steady-alarm"
+"""Patch: the run loop keeps one timer for the next deadline (or one idle wake) across its
+waits, instead of starting and cancelling a timer at each wait."""
 CLOCK_AT_EFFECTIVE_TIME: Final = "clock-at-effective-time"
 """Patch: the clock's commands are decided at the instant they fall due, not when they ran."""
 OUTCOMES_BY_PROCEDURE: Final = "outcomes-by-procedure"
@@ -125,6 +128,9 @@ class DecisionWorkflow:
         self._indexed: tuple[str, ...] = ()
         self._refused_clock: set[str] = set()
         self._notifying: set[asyncio.Task[None]] = set()
+        self._steady_alarm = workflow.patched(STEADY_ALARM)
+        self._alarm: asyncio.Task[None] | None = None
+        self._alarm_at: datetime | None = None
         if input.state is None and input.proposal is not None:
             try:
                 self._accept(input.proposal, input.proposal_key or "proposal")
@@ -298,6 +304,9 @@ class DecisionWorkflow:
     async def _wait_for_work(self) -> None:
         assert self._state is not None
         due = self._due()
+        if self._steady_alarm:
+            await self._wait_with_alarm(due[0].at if due else None)
+            return
         timeout = (due[0].at - workflow.now()) if due else IDLE_WAKE
         if timeout <= timedelta(0):
             return
@@ -309,6 +318,31 @@ class DecisionWorkflow:
                 ),
                 timeout=timeout,
             )
+
+    async def _wait_with_alarm(self, at: datetime | None) -> None:
+        """Wait for work, or for the alarm of the next deadline (`at`; an idle wake when None):
+        the alarm runs across waits and is replaced only when the deadline moves."""
+        now = workflow.now()
+        if at is not None and at <= now:
+            return
+        idle_wake_running = at is None and self._alarm is not None and self._alarm_at is None
+        if not idle_wake_running and (self._alarm is None or at != self._alarm_at):
+            if self._alarm is not None:
+                self._alarm.cancel()
+            wake = at if at is not None else now + IDLE_WAKE
+            self._alarm = asyncio.create_task(asyncio.sleep((wake - now).total_seconds()))
+            self._alarm_at = at
+        alarm = self._alarm
+        assert alarm is not None
+        await workflow.wait_condition(
+            lambda: (
+                bool(self._pending)
+                or (self._wants_to_end() and workflow.all_handlers_finished())
+                or alarm.done()
+            )
+        )
+        if alarm.done():
+            self._alarm, self._alarm_at = None, None
 
     def _closed(self) -> bool:
         return self._state is not None and self._state.status in TERMINAL
@@ -323,13 +357,14 @@ class DecisionWorkflow:
 
     async def _store_pending(self) -> None:
         batch, self._pending = self._pending, []
+        appending = AppendInput(
+            decision_id=self._decision_id,
+            expected_version=batch[0].stream_version - 1,
+            events=tuple(batch),
+        )
         result: AppendResult = await workflow.execute_activity(
             APPEND_EVENTS,
-            AppendInput(
-                decision_id=self._decision_id,
-                expected_version=batch[0].stream_version - 1,
-                events=tuple(batch),
-            ),
+            appending,
             result_type=AppendResult,
             start_to_close_timeout=APPEND_TIMEOUT,
             retry_policy=_STORE_RETRY,

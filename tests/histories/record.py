@@ -100,6 +100,26 @@ async def joint_item_by_monitoring_body(c: Council) -> None:
     await implemented_and_completed(c)
 
 
+async def extended_deadline_with_a_steady_alarm(c: Council) -> None:
+    """The run loop's one alarm across waits (2026-11-26), moved when a deadline moves: a round
+    extended, agreed by silence at its new deadline, then implemented, in a decision whose
+    agenda a sitting set."""
+    await c.forwarded()
+    number = await c.round_open(days=2)
+    await c.do(
+        "extend_deadline", "chair", target="round", round=number,
+        new_deadline=await c.later(days=3), reason="Capitals need time",
+    )
+    await c.sleep(days=1)
+    await c.do(
+        "schedule_agenda_item", "system", principal="system:meetings",
+        meeting_id="meeting.nrc-amb-20261217t1000z", body="NRC-AMB",
+        sitting_at=await c.later(hours=1), item="round_closing", detail="round 1",
+    )
+    await c.sleep(days=2, minutes=1)
+    await implemented_and_completed(c)
+
+
 SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "consensus_then_implementation": consensus_then_implementation,
     "objection_and_second_round": objection_and_second_round,
@@ -107,6 +127,7 @@ SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "silence_then_completion": silence_then_completion,
     "unanimous_adoption": unanimous_adoption,
     "joint_item_by_monitoring_body": joint_item_by_monitoring_body,
+    "extended_deadline_with_a_steady_alarm": extended_deadline_with_a_steady_alarm,
 }
 
 
