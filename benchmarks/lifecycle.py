@@ -340,7 +340,7 @@ async def lone_actions(s: Stack, system: str, decisions: int) -> Sample:
             decision_id = f"lone-{batch}-{n}"
             prepared.append((decision_id, await concord_round_open(s, decision_id, [])))
         else:
-            prepared.append(await bare_started(s, "local", []))
+            prepared.append(await bare_started(s, system, []))  # type: ignore[arg-type]
 
     async def work(latencies: list[float]) -> list[str]:
         for item in prepared:
@@ -464,7 +464,7 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
                         f"lifecycles:{system}",
                         await lifecycles(s, system, arguments.lifecycles, arguments.concurrency),
                     )
-                for system in ("concord", "local"):
+                for system in ("concord", "activity", "local"):
                     keep(f"lone action:{system}", await lone_actions(s, system, arguments.lone))
                 for system in ("concord", "serialised"):
                     keep(
@@ -479,6 +479,11 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
                 "lifecycles vs one local activity per update",
                 "lifecycles:concord",
                 "lifecycles:local",
+            ),
+            (
+                "lone action vs an update with one activity",
+                "lone action:concord",
+                "lone action:activity",
             ),
             (
                 "lone action vs an update with one local activity",
