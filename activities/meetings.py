@@ -19,9 +19,9 @@ from domain.errors import ConcordError, InvalidInput, NotFound, Unavailable
 from domain.events import Event, ExtraordinaryMeetingRequested
 from domain.roster import CHAIR, Body
 from store.councils import Councils
-from store.decision_events import council_event, new_council_event
+from store.decision_events import new_council_event
 from store.eventstore import EventStore
-from store.queries import open_decision_states
+from store.queries import kept_sitting, open_decision_states
 from workflows.failures import to_failure
 from workflows.meeting import MEETINGS_PRINCIPAL, MeetingWorkflow
 from workflows.messages import (
@@ -59,11 +59,9 @@ class MeetingActivities:
         body = _body(council, input.body)
         kind = SittingKind.EXTRAORDINARY if input.request else SittingKind.REGULAR
         stream = meeting_id(body.code, input.sitting_at, extraordinary=input.request is not None)
-        stored = await self._store.stream(stream)
-        if stored:
-            recorded = council_event(stored[0])
-            assert isinstance(recorded, SittingConvened)
-            return ConveneResult(meeting_id=stream, agenda=recorded.agenda)
+        kept = await kept_sitting(self._store, stream)
+        if kept is not None:
+            return ConveneResult(meeting_id=stream, agenda=kept.convened.agenda)
         following = None
         if body.cadence is not None:
             following = body.cadence.next_sitting(council.anchor, input.sitting_at)

@@ -24,8 +24,7 @@ from store.councils import (
     pending_agenda,
     window,
 )
-from store.decision_events import council_event
-from store.queries import recorded_sittings
+from store.queries import kept_sitting, recorded_sittings
 
 BodyCode = Annotated[str, Path(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")]
 MeetingId = Annotated[str, Path(pattern=r"^meeting\.[a-z0-9-]{1,55}$")]
@@ -105,14 +104,10 @@ def router() -> APIRouter:
     @routes.get("/meetings/{meeting_id}", response_model=Sitting, tags=["council"])
     async def meeting(caller: Authenticated, found: Found, meeting_id: MeetingId) -> Sitting:
         """One sitting: its body, instant, kind, agenda, and its record once kept."""
-        stored = await found.store.stream(meeting_id)
-        if not stored:
+        kept = await kept_sitting(found.store, meeting_id)
+        if kept is None:
             raise NotFound(f"no sitting {meeting_id} in the log")
-        convened = council_event(stored[0])
-        record = council_event(stored[1]) if len(stored) > 1 else None
-        if not isinstance(convened, SittingConvened):
-            raise NotFound(f"{meeting_id} is not a sitting")
-        return Sitting.of(convened, record if isinstance(record, SittingRecorded) else None)
+        return Sitting.of(kept.convened, kept.record)
 
     @routes.get("/bodies/{body}/agenda", response_model=PendingAgenda, tags=["council"])
     async def agenda(

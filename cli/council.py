@@ -12,7 +12,17 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from cli.session import JsonOption, emit, event_store, out, principal, run, settings, shown
+from cli.session import (
+    JsonOption,
+    council_in_force,
+    emit,
+    event_store,
+    out,
+    principal,
+    run,
+    settings,
+    shown,
+)
 from domain.cadence import Cadence
 from domain.council import Council
 from domain.errors import InvalidInput, Unavailable
@@ -36,12 +46,6 @@ complaints = Console(stderr=True, highlight=False, soft_wrap=True)
 """Where a file's problems are printed, one a line: keys quoted from the file made safe."""
 
 FileArgument = Annotated[Path, typer.Argument(metavar="FILE", help="A council file (YAML).")]
-
-
-async def _council_in_force() -> Council:
-    """The council Concord decides in: the one the log records, else the NRC it ships with."""
-    async with event_store() as store:
-        return await Councils(store).in_force()
 
 
 def _read(file: Path, as_json: bool) -> Council:
@@ -133,7 +137,7 @@ def show(
     """
     if as_json and as_yaml:
         raise InvalidInput("--yaml", "give --json or --yaml, not both")
-    council = run(_council_in_force()) if file is None else _read(file, as_json)
+    council = run(council_in_force()) if file is None else _read(file, as_json)
     if as_yaml:
         sys.stdout.write(council_document(council))
         return

@@ -10,9 +10,18 @@ import typer
 from rich.table import Table
 
 from cli.parsing import parse_as_of
-from cli.session import JsonOption, emit, event_store, out, principal, run, settings, shown
-from domain.council import Council
-from domain.council_events import ItemOutcome, SittingConvened, sitting_record
+from cli.session import (
+    JsonOption,
+    council_in_force,
+    emit,
+    event_store,
+    out,
+    principal,
+    run,
+    settings,
+    shown,
+)
+from domain.council_events import ItemOutcome, sitting_record
 from domain.errors import Conflict, InvalidInput, NotFound, Refusal, Rule
 from domain.values import AgendaItemKind
 from runtime.meetings import sync_meeting_schedules
@@ -25,8 +34,8 @@ from store.councils import (
     pending_agenda,
     window,
 )
-from store.decision_events import council_event, new_council_event
-from store.queries import recorded_sittings
+from store.decision_events import new_council_event
+from store.queries import kept_sitting, recorded_sittings
 
 app = typer.Typer(
     help="The bodies' sittings: schedules, records, agendas, compliance.", no_args_is_help=True
@@ -40,11 +49,6 @@ def _window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     return window(parse_as_of(start, "from") if start else None, parse_as_of(end, "to"))
 
 
-async def _council() -> Council:
-    async with event_store() as store:
-        return await Councils(store).in_force()
-
-
 @app.command("sync")
 def sync(as_json: JsonOption = False) -> None:
     """Create or update one Temporal Schedule per body with a rule (`sittings-<body>`), from the
@@ -55,7 +59,7 @@ def sync(as_json: JsonOption = False) -> None:
 
     async def work() -> list[dict[str, Any]]:
         current = settings()
-        council = await _council()
+        council = await council_in_force()
         client = await connect(current.temporal_address, current.temporal_namespace)
         synced = await sync_meeting_schedules(client, council, current.task_queue)
         return [
@@ -133,14 +137,12 @@ def show(meeting_id: str, as_json: JsonOption = False) -> None:
 
     async def work() -> dict[str, Any]:
         async with event_store() as store:
-            stored = await store.stream(_meeting(meeting_id))
-        if not stored:
+            kept = await kept_sitting(store, _meeting(meeting_id))
+        if kept is None:
             raise NotFound(f"no sitting {meeting_id} in the log")
-        sitting = council_event(stored[0])
-        document = sitting.model_dump(mode="json")
-        document["position"] = stored[0].position
-        record = council_event(stored[1]) if len(stored) > 1 else None
-        document["record"] = record.model_dump(mode="json") if record else None
+        document = kept.convened.model_dump(mode="json")
+        document["position"] = kept.position
+        document["record"] = kept.record.model_dump(mode="json") if kept.record else None
         return document
 
     document = run(work())
@@ -181,17 +183,16 @@ def record(
     async def work() -> dict[str, Any]:
         current = settings()
         async with event_store(current) as store:
-            stored = await store.stream(_meeting(meeting_id))
-            if not stored:
+            kept = await kept_sitting(store, _meeting(meeting_id))
+            if kept is None:
                 raise NotFound(f"no sitting {meeting_id} in the log")
-            sitting = council_event(stored[0])
-            assert isinstance(sitting, SittingConvened)
+            sitting = kept.convened
             council = await Councils(store).in_force()
             roster = council.roster_book().snapshot_at(sitting.sitting_at)
             members = roster.body_members(sitting.body) if roster.is_body(sitting.body) else ()
-            kept = sitting_record(
+            record = sitting_record(
                 sitting,
-                len(stored) > 1,
+                kept.record is not None,
                 members,
                 tuple(present),
                 concluded,
@@ -199,7 +200,7 @@ def record(
                 principal(current),
             )
             try:
-                [written] = await store.append(meeting_id, 1, [new_council_event(kept)])
+                [written] = await store.append(meeting_id, 1, [new_council_event(record)])
             except Conflict:
                 raise Refusal(Rule.WRONG_STATE, f"{meeting_id} is recorded already") from None
         return {"meeting_id": meeting_id, "position": written.position, "hash": written.hash}

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
+from domain.council import Council
 from domain.roster import RosterBook
 from runtime.commands import Commands
 from runtime.decisions import DecisionClient
@@ -142,3 +143,9 @@ def receipt_document(receipt: Receipt) -> dict[str, Any]:
 def _accepted(receipt: Receipt) -> None:
     events = ", ".join(receipt.event_types)
     out.print(f"[green]accepted[/green] {receipt.decision_id} v{receipt.stream_version}: {events}")
+
+
+async def council_in_force(current: Settings | None = None) -> Council:
+    """The council decisions are taken in: the one the log records, else the shipped NRC."""
+    async with event_store(current) as store:
+        return await Councils(store).in_force()

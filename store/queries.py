@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -9,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import or_, select
 
 from domain.agenda import MEETING_STREAM_PREFIX
-from domain.council_events import SittingConvened
+from domain.council_events import SittingConvened, SittingRecorded
+from domain.errors import InvalidHistory
 from domain.state import DecisionState
 from domain.values import TERMINAL, AssigneeKind, Status
 from store.decision_events import council_event
@@ -165,3 +167,25 @@ async def recorded_sittings(
         ),
         key=lambda s: (s.sitting_at, s.body),
     )
+
+
+@dataclass(frozen=True)
+class KeptSitting:
+    """A sitting as its meeting's stream holds it: convened (at `position`), and its record
+    once kept."""
+
+    convened: SittingConvened
+    position: int
+    record: SittingRecorded | None
+
+
+async def kept_sitting(store: EventStore, meeting_id: str) -> KeptSitting | None:
+    """The sitting `meeting_id` names; None when the log has no such stream."""
+    stored = await store.stream(meeting_id)
+    if not stored:
+        return None
+    convened = council_event(stored[0])
+    record = council_event(stored[1]) if len(stored) > 1 else None
+    if not isinstance(convened, SittingConvened) or not isinstance(record, SittingRecorded | None):
+        raise InvalidHistory(f"{meeting_id} does not hold a sitting and its record")
+    return KeptSitting(convened=convened, position=stored[0].position, record=record)
