@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import structlog
 from temporalio import activity
 from temporalio.client import Client
 
 from domain.errors import Conflict, InvalidInput
-from store.decision_events import new_event
+from store.decision_events import domain_event, new_event
 from store.eventstore import EventStore
-from store.records import ArchivedHistory
+from store.records import Appended, ArchivedHistory, CommandRange
 from workflows.failures import to_failure
 from workflows.messages import (
     APPEND_EVENTS,
@@ -18,6 +20,7 @@ from workflows.messages import (
     AppendResult,
     ArchiveInput,
     ArchiveResult,
+    StoredCommand,
     StoredRef,
 )
 
@@ -42,10 +45,20 @@ class EventActivities:
 
     @activity.defn(name=APPEND_EVENTS)
     async def append_events(self, input: AppendInput) -> AppendResult:
-        """Store a batch at the expected version; a retry of a stored batch stores nothing."""
+        """Store a batch at the expected version; a retry of a stored batch stores nothing, and
+        an adopting append gives back what an earlier attempt stored instead."""
         records = [new_event(event) for event in input.events]
         try:
-            stored = await self._store.append(input.decision_id, input.expected_version, records)
+            if input.adopt:
+                commands = [CommandRange(**c.model_dump()) for c in input.commands]
+                appended = await self._store.append_adopting(
+                    input.decision_id, input.expected_version, records, commands
+                )
+            else:
+                stored = await self._store.append(
+                    input.decision_id, input.expected_version, records
+                )
+                appended = Appended(stored, [], adopted=False)
         except (Conflict, InvalidInput) as error:
             # A defect, or a log changed behind Concord's back: the accepted events must still be
             # stored, so the attempt fails loudly and is retried (the decision waits, visibly, as
@@ -54,21 +67,31 @@ class EventActivities:
                 "the store refused a batch", error=error.line(), attempt=activity.info().attempt
             )
             raise to_failure(error, retryable=True) from error
-        _bound(input.decision_id).info(
-            "events stored",
-            versions=f"{records[0].stream_version}..{records[-1].stream_version}",
-            head=stored[-1].position,
+        stored = appended.events
+        refs = tuple(
+            StoredRef(
+                event_id=e.event_id,
+                stream_version=e.stream_version,
+                position=e.position,
+                hash=e.hash,
+            )
+            for e in stored
+        )
+        versions = f"{stored[0].stream_version}..{stored[-1].stream_version}"
+        if not appended.adopted:
+            _bound(input.decision_id).info(
+                "events stored", versions=versions, head=stored[-1].position
+            )
+            return AppendResult(events=refs)
+        _bound(input.decision_id).warning(
+            "an earlier attempt's batch is adopted",
+            versions=versions,
+            instead_of=f"{records[0].stream_version}..{records[-1].stream_version}",
         )
         return AppendResult(
-            events=tuple(
-                StoredRef(
-                    event_id=e.event_id,
-                    stream_version=e.stream_version,
-                    position=e.position,
-                    hash=e.hash,
-                )
-                for e in stored
-            )
+            events=refs,
+            adopted=tuple(domain_event(event) for event in stored),
+            commands=tuple(StoredCommand(**dataclasses.asdict(c)) for c in appended.commands),
         )
 
     @activity.defn(name=ARCHIVE_HISTORY)

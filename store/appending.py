@@ -21,7 +21,7 @@ from store.hashing import (
     join_body,
     parse_instant,
 )
-from store.records import NewEvent, StoredEvent
+from store.records import Appended, CommandRange, NewEvent, StoredEvent
 from store.schema import BodyRow, LogRow
 from store.upcasting import Upcasters
 
@@ -70,6 +70,14 @@ class AppendSession(Protocol):
         """Record the new last position and hash."""
         ...
 
+    async def insert_commands(self, decision_id: str, commands: Sequence[CommandRange]) -> None:
+        """Record which stream versions each command's events hold."""
+        ...
+
+    async def commands_after(self, decision_id: str, version: int) -> list[CommandRange]:
+        """The decision's commands whose events come after stream version `version`."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Written:
@@ -81,10 +89,25 @@ class Written:
 
 @dataclass(frozen=True, slots=True)
 class NotWritten:
-    """The stream is not at the expected version: what it holds at the batch's versions."""
+    """The stream is not at the expected version: what it holds at the batch's versions (when
+    adopting: at every version after the expected one, with the commands they hold)."""
 
     current_version: int
     found: Sequence[BodyRow]
+    commands: Sequence[CommandRange] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    """One append, prepared: the batch for the stream at `expected_version`, with the ranges of
+    its commands; `adopt`: give back what the stream holds past that version instead of a
+    Conflict."""
+
+    decision_id: str
+    expected_version: int
+    batch: Sequence[PreparedEvent]
+    commands: Sequence[CommandRange] = ()
+    adopt: bool = False
 
 
 def prepare(batch: Sequence[NewEvent]) -> list[PreparedEvent]:
@@ -107,22 +130,29 @@ def prepare(batch: Sequence[NewEvent]) -> list[PreparedEvent]:
     return prepared
 
 
-async def append_locked(
-    session: AppendSession,
-    decision_id: str,
-    expected_version: int,
-    batch: Sequence[PreparedEvent],
-) -> Written | NotWritten:
+async def append_locked(session: AppendSession, request: AppendRequest) -> Written | NotWritten:
     """The append itself, on any backend: lock the head, check the stream's version, then
-    chain and write the batch and move the head, or return what the versions already hold."""
+    chain and write the batch (and its commands' ranges) and move the head, or return what the
+    versions already hold: the batch's, or with `adopt` every version after the expected one."""
+    decision_id, expected_version, batch = (
+        request.decision_id,
+        request.expected_version,
+        request.batch,
+    )
     head = await session.head()
     current_version, stream_hash = await session.tail(decision_id) or (0, GENESIS_HASH)
     if current_version != expected_version:
+        if request.adopt and current_version > expected_version:
+            found = await session.stored(decision_id, expected_version, current_version)
+            ranges = await session.commands_after(decision_id, expected_version)
+            return NotWritten(current_version, found, ranges)
         found = await session.stored(decision_id, expected_version, expected_version + len(batch))
         return NotWritten(current_version, found)
     recorded_at = datetime.now(UTC)
     rows = chain_rows(batch, head, stream_hash, recorded_at)
     await session.insert(rows)
+    if request.commands:
+        await session.insert_commands(decision_id, request.commands)
     await session.move_head(rows[-1].position, rows[-1].hash)
     return Written(rows, recorded_at)
 
@@ -134,6 +164,26 @@ def outcome_events(
     if isinstance(outcome, Written):
         return appended_events(batch, outcome.rows, outcome.recorded_at, upcasters)
     return stored_batch(batch, outcome.current_version, outcome.found, upcasters)
+
+
+def adopting_outcome(
+    batch: Sequence[NewEvent], outcome: Written | NotWritten, upcasters: Upcasters
+) -> Appended:
+    """What an adopting append returns: the batch as written or as stored by a retry of the
+    same content; else, when the stream went past the expected version, what it holds there."""
+    if isinstance(outcome, Written):
+        return Appended(
+            appended_events(batch, outcome.rows, outcome.recorded_at, upcasters), [], False
+        )
+    if outcome.current_version < batch[0].stream_version:
+        return Appended(
+            stored_batch(batch, outcome.current_version, outcome.found, upcasters), [], False
+        )
+    stored = [stored_event(row, upcasters) for row in outcome.found]
+    same = len(stored) == len(batch) and not any(
+        _differing_fields(new, event) for new, event in zip(batch, stored, strict=True)
+    )
+    return Appended(stored, list(outcome.commands), adopted=not same)
 
 
 def run_without_suspending(coroutine: Coroutine[Any, Any, T]) -> T:

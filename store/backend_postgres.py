@@ -9,16 +9,19 @@ from typing import Any, Final
 
 import asyncpg
 
-from store.appending import NotWritten, PreparedEvent, Written, append_locked
+from store.appending import AppendRequest, NotWritten, Written, append_locked
 from store.backends import (
+    COMMANDS_AFTER_QUERY,
     HEAD_QUERY,
     STORED_QUERY,
     TAIL_QUERY,
+    WRITE_COMMAND,
     LogBackend,
     LogPages,
     RawPages,
     driver_connection,
 )
+from store.records import CommandRange
 from store.schema import LOG_COLUMNS, BodyRow, LogRow
 
 _HEAD_MOVE: Final = "UPDATE log_head SET position = $1, hash = $2 WHERE id = 1"
@@ -30,11 +33,9 @@ class PostgresBackend(LogBackend):
 
     INTEGRITY_ERRORS = (asyncpg.UniqueViolationError,)
 
-    async def _append(
-        self, decision_id: str, expected_version: int, batch: Sequence[PreparedEvent]
-    ) -> Written | NotWritten:
+    async def _append(self, request: AppendRequest) -> Written | NotWritten:
         async with driver_connection(self._engine) as connection, connection.transaction():
-            return await append_locked(_Session(connection), decision_id, expected_version, batch)
+            return await append_locked(_Session(connection), request)
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[LogPages]:
@@ -71,3 +72,18 @@ class _Session:
 
     async def move_head(self, position: int, hash: str) -> None:
         await self._connection.execute(_HEAD_MOVE, position, hash)
+
+    async def insert_commands(self, decision_id: str, commands: Sequence[CommandRange]) -> None:
+        await self._connection.executemany(
+            WRITE_COMMAND.format("$1", "$2", "$3", "$4", "$5"),
+            [
+                (decision_id, c.first_version, c.last_version, c.idempotency_key, c.command_digest)
+                for c in commands
+            ],
+        )
+
+    async def commands_after(self, decision_id: str, version: int) -> list[CommandRange]:
+        rows = await self._connection.fetch(
+            COMMANDS_AFTER_QUERY.format("$1", "$2"), decision_id, version
+        )
+        return [CommandRange(*row) for row in rows]

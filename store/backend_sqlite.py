@@ -18,22 +18,25 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store.appending import (
+    AppendRequest,
     NotWritten,
-    PreparedEvent,
     Written,
     append_locked,
     run_without_suspending,
 )
 from store.backends import (
+    COMMANDS_AFTER_QUERY,
     HEAD_QUERY,
     STORED_QUERY,
     TAIL_QUERY,
+    WRITE_COMMAND,
     LogBackend,
     LogPages,
     RawPages,
     driver_connection,
 )
 from store.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
+from store.records import CommandRange
 from store.schema import LOG_COLUMNS, BodyRow, LogRow
 from store.unavailable import unavailable_on_failure
 
@@ -55,25 +58,19 @@ class SqliteBackend(LogBackend):
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="concord-sqlite")
         self._connection: sqlite3.Connection | None = None
 
-    async def _append(
-        self, decision_id: str, expected_version: int, batch: Sequence[PreparedEvent]
-    ) -> Written | NotWritten:
+    async def _append(self, request: AppendRequest) -> Written | NotWritten:
         # Work handed to the single writer thread runs to its end even if the caller is
         # cancelled; the thread never interleaves two transactions on its connection.
         with unavailable_on_failure("written"):
             return await asyncio.get_running_loop().run_in_executor(
-                self._thread, self._append_on_thread, decision_id, expected_version, batch
+                self._thread, self._append_on_thread, request
             )
 
-    def _append_on_thread(
-        self, decision_id: str, expected_version: int, batch: Sequence[PreparedEvent]
-    ) -> Written | NotWritten:
+    def _append_on_thread(self, request: AppendRequest) -> Written | NotWritten:
         connection = self._open()
         connection.execute("BEGIN IMMEDIATE")
         try:
-            outcome = run_without_suspending(
-                append_locked(_Session(connection), decision_id, expected_version, batch)
-            )
+            outcome = run_without_suspending(append_locked(_Session(connection), request))
             connection.execute("COMMIT" if isinstance(outcome, Written) else "ROLLBACK")
         except BaseException:
             if connection.in_transaction:
@@ -143,3 +140,18 @@ class _Session:
 
     async def move_head(self, position: int, hash: str) -> None:
         self._connection.execute(_HEAD_MOVE, (position, hash))
+
+    async def insert_commands(self, decision_id: str, commands: Sequence[CommandRange]) -> None:
+        self._connection.executemany(
+            WRITE_COMMAND.format("?", "?", "?", "?", "?"),
+            [
+                (decision_id, c.first_version, c.last_version, c.idempotency_key, c.command_digest)
+                for c in commands
+            ],
+        )
+
+    async def commands_after(self, decision_id: str, version: int) -> list[CommandRange]:
+        rows = self._connection.execute(
+            COMMANDS_AFTER_QUERY.format("?", "?"), (decision_id, version)
+        ).fetchall()
+        return [CommandRange(*row) for row in rows]

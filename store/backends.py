@@ -18,9 +18,16 @@ from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import Conflict
-from store.appending import NotWritten, PreparedEvent, Written, outcome_events, prepare
+from store.appending import (
+    AppendRequest,
+    NotWritten,
+    Written,
+    adopting_outcome,
+    outcome_events,
+    prepare,
+)
 from store.engine import WRITE_OPTION
-from store.records import NewEvent, StoredEvent
+from store.records import Appended, CommandRange, NewEvent, StoredEvent
 from store.schema import LOG_COLUMNS, BodyRow
 from store.unavailable import UNREACHABLE, unavailable_on_failure
 from store.upcasting import Upcasters
@@ -29,6 +36,15 @@ HEAD_QUERY: Final = "SELECT position, hash FROM log_head WHERE id = 1"
 TAIL_QUERY: Final = (
     "SELECT stream_version, hash FROM events WHERE decision_id = {0} "
     "ORDER BY stream_version DESC LIMIT 1"
+)
+COMMANDS_AFTER_QUERY: Final = (
+    "SELECT idempotency_key, first_version, last_version, command_digest FROM command_ranges "
+    "WHERE decision_id = {0} AND last_version > {1} ORDER BY first_version"
+)
+WRITE_COMMAND: Final = (
+    "INSERT INTO command_ranges "
+    "(decision_id, first_version, last_version, idempotency_key, command_digest) "
+    "VALUES ({0}, {1}, {2}, {3}, {4})"
 )
 STORED_QUERY: Final = (
     f"SELECT {', '.join(BodyRow._fields)} FROM events WHERE decision_id = {{0}} "
@@ -120,17 +136,33 @@ class LogBackend(ABC):
         upcasters: Upcasters,
     ) -> list[StoredEvent]:
         """Append under the head lock; Conflict on a stale version or a row in the way."""
-        prepared = prepare(batch)
-        try:
-            outcome = await self._append(decision_id, expected_version, prepared)
-        except self.INTEGRITY_ERRORS as error:
-            raise _unaccounted_row(decision_id, error) from error
+        outcome = await self._append_prepared(
+            AppendRequest(decision_id, expected_version, prepare(batch))
+        )
         return outcome_events(batch, outcome, upcasters)
 
+    async def append_adopting(
+        self,
+        decision_id: str,
+        expected_version: int,
+        batch: Sequence[NewEvent],
+        commands: Sequence[CommandRange],
+        upcasters: Upcasters,
+    ) -> Appended:
+        """Append with the commands' ranges; or what the stream holds past the expected version."""
+        outcome = await self._append_prepared(
+            AppendRequest(decision_id, expected_version, prepare(batch), commands, adopt=True)
+        )
+        return adopting_outcome(batch, outcome, upcasters)
+
+    async def _append_prepared(self, request: AppendRequest) -> Written | NotWritten:
+        try:
+            return await self._append(request)
+        except self.INTEGRITY_ERRORS as error:
+            raise _unaccounted_row(request.decision_id, error) from error
+
     @abstractmethod
-    async def _append(
-        self, decision_id: str, expected_version: int, batch: Sequence[PreparedEvent]
-    ) -> Written | NotWritten:
+    async def _append(self, request: AppendRequest) -> Written | NotWritten:
         """Run `store.appending.append_locked` in one transaction that locks the head."""
 
     @asynccontextmanager

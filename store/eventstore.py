@@ -29,7 +29,7 @@ from store.engine import (
 from store.hashing import format_instant
 from store.migrate import UPGRADE_COMMAND
 from store.migrate import check_schema as check_schema_revision
-from store.records import ArchivedHistory, NewEvent, StoredEvent
+from store.records import Appended, ArchivedHistory, CommandRange, NewEvent, StoredEvent
 from store.schema import (
     BODY_COLUMNS,
     BodyRow,
@@ -89,6 +89,36 @@ class EventStore:
         if not events:
             return []
         return await self._backend.append(decision_id, expected_version, events, self.upcasters)
+
+    async def append_adopting(
+        self,
+        decision_id: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        commands: Sequence[CommandRange] = (),
+    ) -> Appended:
+        """Append `events`, with the ranges of the commands they come from, for a writer that
+        may have stored another batch at these versions in an attempt whose outcome it lost.
+
+        The batch stored, or found stored with the same content, is returned as `append` does;
+        when the stream holds other events after `expected_version`, nothing is written and all
+        of those come back `adopted`, with their commands' ranges: the log is the truth, and
+        the writer takes them on. Conflict when the stream is short of `expected_version`.
+        """
+        _check_batch(decision_id, expected_version, events)
+        if not events:
+            raise InvalidInput("events", "an adopting append takes at least one event")
+        first, last = events[0].stream_version, events[-1].stream_version
+        for command in commands:
+            if not first <= command.first_version <= command.last_version <= last:
+                raise InvalidInput(
+                    "commands",
+                    f"{command.idempotency_key!r} names versions {command.first_version}.."
+                    f"{command.last_version}, outside the batch's {first}..{last}",
+                )
+        return await self._backend.append_adopting(
+            decision_id, expected_version, events, commands, self.upcasters
+        )
 
     async def stream(self, decision_id: str, from_version: int = 1) -> list[StoredEvent]:
         """The decision's events from `from_version` on, in stream order (empty if none)."""

@@ -160,6 +160,27 @@ class StoredEvent:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class CommandRange:
+    """The stream versions an accepted command's events hold, stored with them."""
+
+    idempotency_key: str
+    first_version: int
+    last_version: int
+    command_digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What an adopting append gives back: the batch as stored; or, when an earlier attempt
+    whose outcome its caller never saw stored other events at the batch's versions (`adopted`),
+    every event the stream holds after the expected version, with the commands they hold."""
+
+    events: list[StoredEvent]
+    commands: list[CommandRange]
+    adopted: bool
+
+
 class ArchivedHistory(BaseModel):
     """A closed Temporal workflow run's history, kept for replay audits after retention ends."""
 

@@ -301,3 +301,16 @@ state_snapshots = Table(
 """A decision's state after its event at `stream_version` (audit.snapshots), bound to that
 event's chain hash and signed with the log's key: a point-in-time view starts from the latest
 one that still verifies, instead of folding every event."""
+
+command_ranges = Table(
+    "command_ranges",
+    metadata,
+    Column("decision_id", String(63), primary_key=True),
+    Column("first_version", Integer, primary_key=True, autoincrement=False),
+    Column("last_version", Integer, nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("command_digest", HASH, nullable=False),
+)
+"""Which stream versions each accepted command's events hold, written with them in the same
+transaction: a decision's workflow whose task failed after its batch was stored finds, on its
+next attempt, which commands that batch held (`store.appending` adopts it)."""

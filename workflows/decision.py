@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         Receipt,
         StatusInput,
         StatusResult,
+        StoredCommand,
         command_digest,
     )
 
@@ -73,8 +75,8 @@ _STORE_RETRY: Final = RetryPolicy(
 )
 """The store being down must delay a receipt, never lose an accepted event: retry forever."""
 APPEND_TIMEOUT: Final = timedelta(seconds=3)
-"""An append takes milliseconds: an attempt that has not reported by then lost its worker (or
-its connection), and the retry goes to a live worker; a retry of a stored batch stores nothing.
+"""An append takes milliseconds: an attempt that has not reported by then lost its connection
+(or, as a regular activity, its worker) and is retried; a retry of a stored batch stores nothing.
 """
 _ARCHIVE_RETRY: Final = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -91,6 +93,10 @@ NOTIFY_IN_BACKGROUND: Final = "notify-in-background"
 STEADY_ALARM: Final = "steady-alarm"
 """Patch: the run loop keeps one timer for the next deadline (or one idle wake) across its
 waits, instead of starting and cancelling a timer at each wait."""
+APPEND_LOCALLY: Final = "append-locally"
+"""Patch: batches are stored by a local activity in the task that decided them (no round trip
+through the server's task queues); a batch an earlier, failed attempt of the task stored is
+adopted as the log holds it."""
 CLOCK_AT_EFFECTIVE_TIME: Final = "clock-at-effective-time"
 """Patch: the clock's commands are decided at the instant they fall due, not when they ran."""
 OUTCOMES_BY_PROCEDURE: Final = "outcomes-by-procedure"
@@ -99,6 +105,20 @@ JOINT_ITEMS_BY_CHAIR: Final = "joint-items-by-chair"
 """Patch: an item assigned to all members jointly is completed by the chair or monitoring body."""
 ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """A command whose events wait to be stored: enough to decide it again on another state."""
+
+    key: str | None
+    """None for the clock's commands."""
+    command: CommandBase
+    at: datetime
+    first_version: int
+    last_version: int
+    state: DecisionState
+    """The decision's state after its events."""
 
 
 @workflow.defn
@@ -118,6 +138,9 @@ class DecisionWorkflow:
         self._state: DecisionState | None = input.state
         self._stored_version = input.state.version if input.state else 0
         self._pending: list[Event] = []
+        self._accepted: list[_Accepted] = []
+        self._stored_state = input.state
+        self._refused: dict[str, ApplicationError] = {}
         self._awaiting: dict[str, tuple[int, int]] = {}
         self._digests: dict[str, str] = {}
         self._receipts: dict[str, Receipt] = {r.idempotency_key: r for r in input.receipts}
@@ -131,6 +154,7 @@ class DecisionWorkflow:
         self._steady_alarm = workflow.patched(STEADY_ALARM)
         self._alarm: asyncio.Task[None] | None = None
         self._alarm_at: datetime | None = None
+        self._append_locally = workflow.patched(APPEND_LOCALLY)
         if input.state is None and input.proposal is not None:
             try:
                 self._accept(input.proposal, input.proposal_key or "proposal")
@@ -146,7 +170,9 @@ class DecisionWorkflow:
         if key not in self._receipts and key not in self._awaiting:
             self._updates += 1
             self._accept(input.command, key)
-        await workflow.wait_condition(lambda: key in self._receipts)
+        await workflow.wait_condition(lambda: key in self._receipts or key in self._refused)
+        if key in self._refused:
+            raise self._refused.pop(key)
         return self._receipts[key]
 
     @execute.validator
@@ -246,6 +272,7 @@ class DecisionWorkflow:
 
     def _accept(self, command: CommandBase, key: str | None, at: datetime | None = None) -> None:
         """Apply an accepted command's events now, so the next validator sees them; queue them."""
+        at = at or workflow.now()
         events = self._decide(command, at)
         state = self._state
         try:
@@ -264,6 +291,9 @@ class DecisionWorkflow:
         self._state = state
         self._pending.extend(events)
         self._events += len(events)
+        if events and state is not None:
+            first, last = events[0].stream_version, events[-1].stream_version
+            self._accepted.append(_Accepted(key, command, at, first, last, state))
         if events and key is not None:
             self._awaiting[key] = (events[0].stream_version, events[-1].stream_version)
             self._digests[key] = command_digest(command)
@@ -357,18 +387,44 @@ class DecisionWorkflow:
 
     async def _store_pending(self) -> None:
         batch, self._pending = self._pending, []
+        accepted, self._accepted = self._accepted, []
         appending = AppendInput(
             decision_id=self._decision_id,
             expected_version=batch[0].stream_version - 1,
             events=tuple(batch),
+            commands=tuple(
+                StoredCommand(
+                    idempotency_key=a.key,
+                    first_version=a.first_version,
+                    last_version=a.last_version,
+                    command_digest=self._digests.get(a.key, ""),
+                )
+                for a in accepted
+                if a.key is not None
+            ),
+            adopt=self._append_locally,
         )
-        result: AppendResult = await workflow.execute_activity(
-            APPEND_EVENTS,
-            appending,
-            result_type=AppendResult,
-            start_to_close_timeout=APPEND_TIMEOUT,
-            retry_policy=_STORE_RETRY,
-        )
+        if self._append_locally:
+            result: AppendResult = await workflow.execute_local_activity(
+                APPEND_EVENTS,
+                appending,
+                result_type=AppendResult,
+                start_to_close_timeout=APPEND_TIMEOUT,
+                retry_policy=_STORE_RETRY,
+            )
+            if result.adopted:
+                batch = list(result.adopted)
+                self._adopt(result, [*accepted, *self._accepted])
+            else:
+                self._stored_state = accepted[-1].state
+        else:
+            result = await workflow.execute_activity(
+                APPEND_EVENTS,
+                appending,
+                result_type=AppendResult,
+                start_to_close_timeout=APPEND_TIMEOUT,
+                retry_policy=_STORE_RETRY,
+            )
         for ref in result.events:
             self._refs[ref.stream_version] = (ref.event_id, ref.hash)
         self._stored_version = batch[-1].stream_version
@@ -383,6 +439,45 @@ class DecisionWorkflow:
             self._notifying.add(asyncio.create_task(self._notify(notable)))
         else:
             await self._notify(notable)
+
+    def _adopt(self, result: AppendResult, undecided: list[_Accepted]) -> None:
+        """Take on the events an earlier attempt of this task stored (its outcome was lost with
+        its worker) in place of the batch decided again: the log is the truth. The commands
+        those events hold get their receipts; the others are decided again after them, and the
+        clock's commands are found again by the clock."""
+        state = self._stored_state
+        try:
+            for event in result.adopted:
+                state = evolve(state, event)
+        except ConcordError as defect:
+            # What the log holds cannot be applied: a defect, or a log changed behind Concord's
+            # back. The task fails and is retried: the decision waits, visibly, until repaired.
+            raise RuntimeError(f"the stored events cannot be applied: {defect.line()}") from None
+        self._state = self._stored_state = state
+        self._pending, self._accepted = [], []
+        workflow.logger.warning(
+            "a batch stored by an earlier attempt of the task is adopted",
+            extra={
+                "decision_id": self._decision_id,
+                "versions": f"{result.adopted[0].stream_version}.."
+                f"{result.adopted[-1].stream_version}",
+            },
+        )
+        held = set()
+        for command in result.commands:
+            held.add(command.idempotency_key)
+            self._awaiting[command.idempotency_key] = (command.first_version, command.last_version)
+            self._digests[command.idempotency_key] = command.command_digest
+        for entry in undecided:
+            if entry.key is None or entry.key in held:
+                continue
+            del self._awaiting[entry.key]
+            assert state is not None
+            try:
+                self._accept(entry.command, entry.key, max(entry.at, state.last_event_at))
+            except ApplicationError as refused:
+                self._digests.pop(entry.key, None)
+                self._refused[entry.key] = refused
 
     async def _notifications_sent(self) -> None:
         if self._notifying:

@@ -145,10 +145,24 @@ class PendingResult(Message):
     rounds: tuple[PendingRound, ...]
 
 
+class StoredCommand(Message):
+    """The stream versions one accepted command's events hold."""
+
+    idempotency_key: str
+    first_version: int
+    last_version: int
+    command_digest: str
+
+
 class AppendInput(Message):
     decision_id: str
     expected_version: int
     events: tuple[Event, ...]
+    commands: tuple[StoredCommand, ...] = ()
+    """The commands the batch's events come from (clock's commands have no key: not listed)."""
+    adopt: bool = False
+    """Stored by a local activity, within the task that decided the batch: a failed earlier
+    attempt of that task may have stored a batch decided then; if so it is adopted."""
 
 
 class StoredRef(Message):
@@ -160,6 +174,12 @@ class StoredRef(Message):
 
 class AppendResult(Message):
     events: tuple[StoredRef, ...]
+    adopted: tuple[Event, ...] = ()
+    """When the stream already held other events past the expected version (stored by an
+    attempt of the deciding task that failed after storing them): all of them, in order, which
+    the decision takes on instead of its batch; `events` are then their references."""
+    commands: tuple[StoredCommand, ...] = ()
+    """The commands the adopted events came from."""
 
 
 class ArchiveInput(Message):

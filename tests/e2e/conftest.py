@@ -78,7 +78,15 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 class WorkerProcess:
     """`python worker.py` as a separate process, the way production runs it."""
 
-    def __init__(self, address: str, database_url: str, task_queue: str, log: Path) -> None:
+    def __init__(
+        self,
+        address: str,
+        database_url: str,
+        task_queue: str,
+        log: Path,
+        program: tuple[str, ...] = (str(ROOT / "worker.py"),),
+    ) -> None:
+        self.program = program
         self.env = {
             **os.environ,
             "CONCORD_TEMPORAL_ADDRESS": address,
@@ -93,7 +101,7 @@ class WorkerProcess:
         running_before = self.log.read_bytes().count(b"worker running") if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, str(ROOT / "worker.py")],
+                [sys.executable, *self.program],
                 env=self.env,
                 stdout=out,
                 stderr=out,

@@ -120,6 +120,24 @@ async def extended_deadline_with_a_steady_alarm(c: Council) -> None:
     await implemented_and_completed(c)
 
 
+async def appended_locally(c: Council) -> None:
+    """Batches stored by a local activity in the task that decided them (2026-11-26): an
+    objection, an amended text, a round every member answers at once, then implementation."""
+    await objection_then_unanimity(c)
+    await implemented_and_completed(c)
+
+
+async def objection_then_unanimity(c: Council) -> None:
+    await c.forwarded()
+    first = await c.round_open(days=3)
+    text_hash = (await c.state()).round(first).text_hash
+    await c.do("break_silence", "RUS", round=first, text_hash=text_hash, reasons="Too narrow")
+    await c.sleep(days=3, minutes=1)
+    await c.do("complete_review", "chair", outcome="amend", text="Amended text")
+    second = await c.round_open(days=2)
+    await c.all_concur(second)
+
+
 SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "consensus_then_implementation": consensus_then_implementation,
     "objection_and_second_round": objection_and_second_round,
@@ -128,6 +146,7 @@ SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "unanimous_adoption": unanimous_adoption,
     "joint_item_by_monitoring_body": joint_item_by_monitoring_body,
     "extended_deadline_with_a_steady_alarm": extended_deadline_with_a_steady_alarm,
+    "appended_locally": appended_locally,
 }
 
 

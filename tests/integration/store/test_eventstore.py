@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 from domain.errors import Conflict, InvalidHistory, InvalidInput
 from store.eventstore import EventStore
 from store.hashing import GENESIS_HASH, chain_hash
-from store.schema import events
+from store.records import CommandRange
+from store.schema import command_ranges, events
 from tests.integration.store.conftest import T0, EventFactory
 from tests.integration.store.raw_sql import raw_transaction
 
@@ -118,6 +119,61 @@ async def test_a_retry_that_differs_only_in_a_boolean_for_an_integer_is_a_confli
 
     with pytest.raises(Conflict, match="payload"):
         await store.append("d-1", 0, [new_event("d-1", 1, payload={"flag": True})])
+
+
+def _range(key: str, first: int, last: int) -> CommandRange:
+    return CommandRange(key, first, last, f"{key}-digest")
+
+
+async def test_an_adopting_append_stores_the_batch_with_the_versions_of_its_commands(
+    store: EventStore, new_event: EventFactory
+) -> None:
+    batch = [new_event("d-1", 1), new_event("d-1", 2), new_event("d-1", 3)]
+    ranges = [_range("propose", 1, 1), _range("refer", 2, 3)]
+
+    appended = await store.append_adopting("d-1", 0, batch, ranges)
+    again = await store.append_adopting("d-1", 0, batch, ranges)
+
+    assert not appended.adopted and [e.stream_version for e in appended.events] == [1, 2, 3]
+    assert not again.adopted and again.events == appended.events, "a retry stores nothing"
+    rows = await store.read(select(command_ranges).order_by(command_ranges.c.first_version))
+    assert [(r.decision_id, r.idempotency_key, r.first_version, r.last_version) for r in rows] == [
+        ("d-1", "propose", 1, 1),
+        ("d-1", "refer", 2, 3),
+    ]
+    assert await _event_count(store) == 3
+
+
+async def test_an_adopting_append_finding_other_events_returns_all_of_them_and_writes_nothing(
+    store: EventStore, new_event: EventFactory
+) -> None:
+    await store.append_adopting("d-1", 0, [new_event("d-1", 1)], [_range("propose", 1, 1)])
+    first_attempt = [new_event("d-1", 2), new_event("d-1", 3, actor="USA")]
+    stored = await store.append_adopting("d-1", 1, first_attempt, [_range("a", 2, 2)])
+    # Decided again later, by a task whose earlier attempt stored `first_attempt`:
+    decided_again = [new_event("d-1", 2, occurred_at=T0 + timedelta(seconds=5))]
+
+    adopted = await store.append_adopting("d-1", 1, decided_again, [_range("a", 2, 2)])
+
+    assert adopted.adopted
+    assert adopted.events == stored.events
+    assert adopted.commands == [_range("a", 2, 2)]
+    assert await _event_count(store) == 3
+    with pytest.raises(Conflict, match="expected stream version 1, but it is at 3"):
+        await store.append("d-1", 1, decided_again)
+
+
+async def test_an_adopting_append_behind_a_gap_is_a_conflict_and_bad_ranges_are_invalid(
+    store: EventStore, new_event: EventFactory
+) -> None:
+    with pytest.raises(Conflict, match="expected stream version 2, but it is at 0"):
+        await store.append_adopting("d-1", 2, [new_event("d-1", 3)])
+    with pytest.raises(InvalidInput, match=r"commands: 'x' names versions 1..2, outside .* 1..1"):
+        await store.append_adopting("d-1", 0, [new_event("d-1", 1)], [_range("x", 1, 2)])
+    with pytest.raises(InvalidInput, match="events"):
+        await store.append_adopting("d-1", 0, [])
+
+    assert await _event_count(store) == 0
 
 
 async def test_a_batch_whose_versions_do_not_follow_the_expected_version_is_invalid(

@@ -1,0 +1,114 @@
+"""A worker lost between storing a batch and completing the task that decided it: the next
+attempt decides the commands again (at a later instant) and adopts what the log holds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+
+from audit.verify import verify_log
+from domain.commands import SubmitProposal, command_of
+from runtime.decisions import DecisionClient
+from store.eventstore import open_store
+from store.schema import command_ranges
+from tests.e2e.conftest import WorkerProcess
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+TEXT = "The NATO-Russia Council adopts an Action Plan on Terrorism."
+
+
+async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_naming_it(
+    dev_server: WorkflowEnvironment, store_url: str, tmp_path: Path
+) -> None:
+    decision = f"lost-append-{uuid.uuid4().hex[:8]}"
+    address = dev_server.client.service_client.config.target_host
+    queue = f"concord-lost-{tmp_path.name}"
+    mark = tmp_path / "stored"
+    lost = WorkerProcess(
+        address, store_url, queue, tmp_path / "lost.log", ("-m", "tests.e2e.lost_worker")
+    )
+    lost.env |= {
+        "CONCORD_TEST_LOSE_AFTER": "ReferredToPreparatoryCommittee",
+        "CONCORD_TEST_LOSE_MARK": str(mark),
+    }
+    successor = WorkerProcess(address, store_url, queue, tmp_path / "successor.log")
+    client = DecisionClient(dev_server.client, queue)
+    lost.start()
+    try:
+        proposal = command_of(
+            "submit_proposal",
+            decision,
+            "POL",
+            title="Action Plan on Terrorism",
+            text=TEXT,
+            area="struggle_against_terrorism",
+        )
+        assert isinstance(proposal, SubmitProposal)
+        await client.propose(proposal, key="proposal")
+        referring = asyncio.create_task(
+            client.execute(command_of("refer", decision, "chair"), key="refer")
+        )
+        deadline = time.monotonic() + 30
+        while not mark.exists():
+            assert time.monotonic() < deadline, lost.log.read_text()[-3000:]
+            await asyncio.sleep(0.02)
+        lost.kill()
+        killed_at = datetime.now(UTC)
+        # Given while no worker runs: decided in the next attempt, after the adopted batch.
+        forwarding = asyncio.create_task(
+            client.execute(
+                command_of("complete_review", decision, "chair", outcome="forward"),
+                key="forward",
+            )
+        )
+        await asyncio.sleep(0.5)
+        successor.start()
+        referred, forwarded = await asyncio.wait_for(
+            asyncio.gather(referring, forwarding), timeout=60
+        )
+    finally:
+        for worker in (lost, successor):
+            if worker.process is not None and worker.process.poll() is None:
+                worker.stop()
+
+    store = await open_store(store_url)
+    try:
+        stream = await store.stream(decision)
+        ranges = await store.read(
+            select(command_ranges).where(command_ranges.c.decision_id == decision)
+        )
+        report = await verify_log(store)
+    finally:
+        await store.close()
+
+    types = [event.type for event in stream]
+    assert types == [
+        "ProposalSubmitted",
+        "ReferredToPreparatoryCommittee",
+        "ReviewCompleted",
+    ], types
+    assert [e.stream_version for e in stream] == [1, 2, 3]
+    referral = stream[1]
+    assert referral.occurred_at < killed_at, "the lost attempt's event, not one decided again"
+    assert referred.event_types == ("ReferredToPreparatoryCommittee",)
+    assert (referred.stream_version, referred.event_ids, referred.hashes) == (
+        2,
+        (referral.event_id,),
+        (referral.hash,),
+    )
+    assert forwarded.stream_version == 3 and forwarded.hashes == (stream[2].hash,)
+    assert {(r.idempotency_key, r.first_version, r.last_version) for r in ranges} == {
+        ("proposal", 1, 1),
+        ("refer", 2, 2),
+        ("forward", 3, 3),
+    }
+    assert report.ok
+    assert "adopted" in successor.log.read_text()
