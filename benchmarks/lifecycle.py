@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,7 @@ from temporalio.client import Client, WorkflowHandle
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bare_shape import BareAction, BareDecision, BareStart, Variant
+from sections import machine, replace_section
 from store_bench import database
 
 from domain.commands import command_of
@@ -54,8 +55,6 @@ from workflows.decision import SEARCH_ATTRIBUTES
 from workflows.messages import workflow_id
 
 ROOT = Path(__file__).parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- lifecycle benchmark -->", "<!-- /lifecycle benchmark -->"
 MEMBERS = NRC_ROSTERS.latest.member_codes
 CONCORD_QUEUE, BARE_QUEUE = "bench-concord", "bench-bare"
 FAR = "2099-01-01T00:00:00Z"
@@ -107,8 +106,18 @@ class Stack:
     decisions: DecisionClient
     server: Proc
     concord: list[Proc]
+    """Concord's worker, then its projector."""
     bare: Proc
+    workers: ExitStack
+    """Holds Concord's worker process: closed and entered again to replace it."""
+    start_worker: Callable[[], AbstractContextManager[Proc]]
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+
+
+async def restarted_worker(s: Stack) -> None:
+    """Replace Concord's worker by a new process, whose cache holds no decision yet."""
+    s.workers.close()
+    s.concord[0] = s.workers.enter_context(s.start_worker())
 
 
 def free_port() -> int:
@@ -164,8 +173,15 @@ async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[St
                 "CONCORD_LOG_FORMAT": "json",
             }
             python, concord = sys.executable, str(Path(sys.executable).parent / "concord")
+
+            started = itertools.count(1)
+
+            def start_worker() -> AbstractContextManager[Proc]:
+                log = folder / f"worker-{next(started)}.log"  # a new one: its "running" is new
+                return process([python, "worker.py"], env, log, "worker running")
+
             with (
-                process([python, "worker.py"], env, folder / "worker.log", "worker running") as w,
+                ExitStack() as workers,
                 process([concord, "project"], env, folder / "projector.log", "projector") as p,
                 process(
                     [python, str(Path(__file__).parent / "bare_shape.py"), "--address",
@@ -173,9 +189,18 @@ async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[St
                     env, folder / "bare.log", "bare worker running",
                 ) as bare,
             ):  # fmt: skip
+                w = workers.enter_context(start_worker())
                 client = await connect(server.address, "default")
                 decisions = DecisionClient(client, CONCORD_QUEUE, search_attributes=True)
-                yield Stack(client, decisions, Proc(server.process.pid), [w, p], bare)
+                yield Stack(
+                    client,
+                    decisions,
+                    Proc(server.process.pid),
+                    [w, p],
+                    bare,
+                    workers,
+                    start_worker,
+                )
     finally:
         server.stop()
 
@@ -423,25 +448,17 @@ def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -
 
 
 def write(lines: list[str], command: str) -> None:
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    section = "\n".join(
+    replace_section(
+        "lifecycle benchmark",
         [
-            BEGIN,
             "## Lifecycles against bare Temporal",
             "",
-            f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine}); each row is "
+            f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine()}); each row is "
             "the range over the runs, the systems alternating within each run.",
             "",
             *lines,
-            END,
-        ]
+        ],
     )
-    text = DOC.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
 
 
 async def bench(arguments: argparse.Namespace) -> list[str]:

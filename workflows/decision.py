@@ -141,6 +141,9 @@ class DecisionWorkflow:
         self._accepted: list[_Accepted] = []
         self._stored_state = input.state
         self._refused: dict[str, ApplicationError] = {}
+        self._validated: dict[str, tuple[CommandBase, int, datetime, list[Event]]] = {}
+        """What the validator decided for an update's command, on which state version and at
+        which instant: the handler that follows at once takes it instead of deciding again."""
         self._awaiting: dict[str, tuple[int, int]] = {}
         self._digests: dict[str, str] = {}
         self._receipts: dict[str, Receipt] = {r.idempotency_key: r for r in input.receipts}
@@ -189,7 +192,9 @@ class DecisionWorkflow:
                     )
                 )
             return
-        self._decide(input.command)
+        events = self._decide(input.command)
+        version = self._state.version if self._state is not None else 0
+        self._validated[key] = (input.command, version, workflow.now(), events)
 
     @workflow.query
     def status(self, input: StatusInput) -> StatusResult:
@@ -273,7 +278,7 @@ class DecisionWorkflow:
     def _accept(self, command: CommandBase, key: str | None, at: datetime | None = None) -> None:
         """Apply an accepted command's events now, so the next validator sees them; queue them."""
         at = at or workflow.now()
-        events = self._decide(command, at)
+        events = self._validated_events(command, key, at) or self._decide(command, at)
         state = self._state
         try:
             for event in events:
@@ -297,6 +302,19 @@ class DecisionWorkflow:
         if events and key is not None:
             self._awaiting[key] = (events[0].stream_version, events[-1].stream_version)
             self._digests[key] = command_digest(command)
+
+    def _validated_events(
+        self, command: CommandBase, key: str | None, at: datetime
+    ) -> list[Event] | None:
+        """The validator's events for this very command, if nothing changed since it decided."""
+        validated = self._validated.pop(key, None) if key is not None else None
+        if validated is None:
+            return None
+        validated_command, version, validated_at, events = validated
+        current = self._state.version if self._state is not None else 0
+        if validated_command is not command or version != current or validated_at != at:
+            return None
+        return events
 
     def _run_due_clock(self) -> bool:
         """Issue the clock's commands that have fallen due; True when any was accepted."""

@@ -39,3 +39,26 @@ def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> 
     assert float(concord[2]) > 0 and float(concord[6]) > 30, "lifecycles/s; history events"
     ratios = [r for r in rows if len(r) == 4 and r[0].strip().startswith(("lifecycles", "lone"))]
     assert len(ratios) == 4 and all(r[1].strip().endswith("x") for r in ratios)
+
+
+def test_the_long_lives_benchmark_measures_runs_status_and_the_workers_memory() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "long_lives.py"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {
+        cells[0].strip(): cells[1].strip()
+        for line in result.stdout.splitlines()
+        if line.startswith("| ") and len(cells := line.split("|")[1:-1]) == 2
+    }
+    assert rows["progress reports"].startswith("60 ")
+    assert rows["runs (continue-as-new)"] == "1"
+    assert rows["longest run's history"].endswith(" events")
+    assert "target ≤ 50 ms" in rows["status, cached: p50 / p95"]
+    assert rows["open decisions, each with a round open"].startswith("3 ")
+    assert "MiB" in rows["worker RSS before / after"]
