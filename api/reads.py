@@ -20,16 +20,15 @@ from api.services import Services, services
 from audit.asof import state_as_of
 from audit.snapshots import state_at
 from audit.verify import VerificationReport, verify_log
-from domain.decider import replay
 from domain.errors import InvalidInput, NotFound
 from domain.roster import Roster
 from domain.state import DecisionState
 from domain.values import Status
 from store.councils import Councils
-from store.decision_events import domain_event
 from store.queries import DecisionRow, PendingRow, list_decisions, pending_for_member
 from store.records import StoredEvent
 from store.side_logs import StoredRefusal
+from store.states import state_now
 
 Found = Annotated[Services, Depends(services)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size (at most {MAX_PAGE}).")]
@@ -160,10 +159,10 @@ def router() -> APIRouter:
     async def decision(decision_id: DecisionPath, caller: Authenticated, found: Found) -> Any:
         """The decision's whole state as its stored events make it: texts, rounds and every
         answer, plan, issues, meetings."""
-        stored = await found.store.stream(decision_id)
-        if not stored:
+        state = await state_now(found.store, decision_id)
+        if state is None:
             raise NotFound(f"no decision {decision_id}")
-        return replay(domain_event(e) for e in stored)
+        return state
 
     @routes.get("/decisions/{decision_id}/events", response_model=EventPage, tags=["decisions"])
     async def events(

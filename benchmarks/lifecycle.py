@@ -111,6 +111,7 @@ class Stack:
     workers: ExitStack
     """Holds Concord's worker process: closed and entered again to replace it."""
     start_worker: Callable[[], AbstractContextManager[Proc]]
+    store_url: str
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
 
 
@@ -200,6 +201,7 @@ async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[St
                     bare,
                     workers,
                     start_worker,
+                    url,
                 )
     finally:
         server.stop()

@@ -32,6 +32,8 @@ from lifecycle import MEMBERS, Stack, concord_round_open, concur, restarted_work
 from sections import machine, replace_section
 
 from domain.commands import command_of
+from store.eventstore import EventStore, open_store
+from store.states import state_now
 
 PLAN_ITEMS = [
     {"item_id": "A1", "description": "Exchange", "assignee": {"kind": "member", "code": "RUS"}}
@@ -50,6 +52,13 @@ def quantile(values: list[float], q: int) -> float:
 async def status_ms(s: Stack, decision_id: str) -> float:
     started = time.perf_counter()
     await s.decisions.status(decision_id)
+    return (time.perf_counter() - started) * 1000
+
+
+async def read_ms(store: EventStore, decision_id: str) -> float:
+    started = time.perf_counter()
+    state = await state_now(store, decision_id)
+    assert state is not None
     return (time.perf_counter() - started) * 1000
 
 
@@ -88,20 +97,34 @@ async def long_decision(s: Stack, reports: int, queries: int) -> list[str]:
         handle = s.client.get_workflow_handle(execution.id, run_id=execution.run_id)
         info = (await handle.describe()).raw_description.workflow_execution_info
         histories.append(info.history_length)
+    await asyncio.sleep(1.5)  # the projector's interval, thrice: the read model has caught up
+    store = await open_store(s.store_url)
+    try:
+        read = [await read_ms(store, decision_id) for _ in range(queries)]
+    finally:
+        await store.close()
     await restarted_worker(s)
     cold = await status_ms(s, decision_id)
-    rewarmed = [await status_ms(s, decision_id) for _ in range(queries)]
-    verdict = "met" if quantile(warm, 95) <= TARGET_MS else "NOT met"
+    later = [await status_ms(s, decision_id) for _ in range(queries)]
+
+    def verdict(values: list[float]) -> str:
+        met = "met" if quantile(values, 95) <= TARGET_MS else "NOT met"
+        return f"target ≤ {TARGET_MS:.0f} ms: {met}"
+
+    def spread(values: list[float]) -> str:
+        return f"{quantile(values, 50):.1f} / {quantile(values, 95):.1f} ms"
+
     return [
         f"| progress reports | {reports:,} ({reports / seconds:,.0f}/s, 50 at a time) |",
         f"| runs (continue-as-new) | {len(histories)} |",
         f"| longest run's history | {max(histories):,} events |",
-        f"| status, cached: p50 / p95 | {quantile(warm, 50):.1f} / {quantile(warm, 95):.1f} ms "
-        f"({queries} calls; target ≤ {TARGET_MS:.0f} ms: {verdict}) |",
-        f"| status, first call after the worker was replaced | {cold:,.0f} ms "
-        "(replays the current run) |",
-        f"| status, cached again: p50 / p95 | {quantile(rewarmed, 50):.1f} / "
-        f"{quantile(rewarmed, 95):.1f} ms |",
+        f"| state from the read model and the log (API, CLI): p50 / p95 | {spread(read)} "
+        f"({verdict(read)}) |",
+        f"| status query, worker holding the decision: p50 / p95 | {spread(warm)} "
+        f"({verdict(warm)}) |",
+        f"| status query, first after the worker was replaced | {cold:,.0f} ms |",
+        f"| status query, later calls to the new worker: p50 / p95 | {spread(later)} "
+        f"({verdict(later)}) |",
     ]
 
 

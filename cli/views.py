@@ -13,15 +13,14 @@ from rich.table import Column, Table
 from cli.session import JsonOption, decisions, emit, event_store, out, run, shown
 from domain.areas import Area
 from domain.errors import NotFound, Unavailable
-from domain.evolve import replay
 from domain.state import DecisionState
 from domain.values import Status
 from store.councils import Councils
-from store.decision_events import domain_event
 from store.eventstore import EventStore
 from store.queries import list_decisions, pending_for_member
 from store.read_models import DECISIONS_PROJECTION
 from store.records import StoredEvent
+from store.states import state_now
 
 app = typer.Typer()
 roster_app = typer.Typer(help="The Council's roster.", no_args_is_help=True)
@@ -170,20 +169,16 @@ def _print_status(state: DecisionState) -> None:
         )
 
 
-async def current_state(decision_id: str, logged: list[StoredEvent] | None = None) -> DecisionState:
-    """The decision's state from its workflow, or from the log once Temporal has forgotten it
-    (`logged`: its stream, when the caller has read it already)."""
+async def current_state(decision_id: str) -> DecisionState:
+    """The decision's state after every event the log holds (the read model's copy, topped up
+    from the log); from its workflow when the log cannot be read."""
+    state: DecisionState | None
     try:
-        async with decisions() as client:
-            status = await client.status(decision_id)
-        if status.state is not None:
-            return status.state
-    except (NotFound, Unavailable):
-        pass  # closed beyond retention, or Temporal is down: the log still knows
-    if logged is None:
         async with event_store() as store:
-            logged = await store.stream(decision_id)
-    state = replay(domain_event(e) for e in logged)
+            state = await state_now(store, decision_id)
+    except Unavailable:
+        async with decisions() as client:
+            state = (await client.status(decision_id)).state
     if state is None:
         raise NotFound(f"no decision {decision_id}")
     return state
@@ -209,7 +204,7 @@ def status(
 
     async def work() -> None:
         logged = await logged_stream(decision_id)
-        state = await current_state(decision_id, logged)
+        state = await current_state(decision_id)
         said = statements(logged or [])
         document = status_document(state) | {
             "said": [entry.model_dump(mode="json") for entry in said]
