@@ -90,6 +90,8 @@ WORKFLOW_TASK_TIMEOUT: Final = timedelta(seconds=5)
 not after Temporal's default of 10 s, so a worker loss delays the decision's commands briefly."""
 NOTIFY_IN_BACKGROUND: Final = "notify-in-background"
 """Patch: notifications are sent beside the run loop instead of between two appends."""
+ARCHIVE_IN_BACKGROUND: Final = "archive-in-background"
+"""Patch: a run archives the previous run's history beside its loop, not before it."""
 STEADY_ALARM: Final = "steady-alarm"
 """Patch: the run loop keeps one timer for the next deadline (or one idle wake) across its
 waits, instead of starting and cancelling a timer at each wait."""
@@ -153,7 +155,10 @@ class DecisionWorkflow:
         self._start_refusal: ApplicationError | None = None
         self._indexed: tuple[str, ...] = ()
         self._refused_clock: set[str] = set()
-        self._notifying: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        """Work beside the run loop (notifications, the previous run's archive): finished before
+        the run ends."""
+        self._previous_archived = True
         self._steady_alarm = workflow.patched(STEADY_ALARM)
         self._alarm: asyncio.Task[None] | None = None
         self._alarm_at: datetime | None = None
@@ -225,9 +230,15 @@ class DecisionWorkflow:
 
     @workflow.run
     async def run(self, input: DecisionInput) -> DecisionResult:
-        archived = True
         if input.previous_run_id is not None:
-            archived = await self._archive(input.previous_run_id)
+            if workflow.patched(ARCHIVE_IN_BACKGROUND):
+                # The previous run's history is archived beside the loop: commands that came
+                # in with the continue-as-new are not kept waiting for it.
+                self._background.add(
+                    asyncio.create_task(self._archive_previous(input.previous_run_id))
+                )
+            else:
+                self._previous_archived = await self._archive(input.previous_run_id)
         if self._state is None:
             raise self._start_refusal or to_failure(
                 InvalidInput("proposal", "a decision starts with its proposal")
@@ -240,11 +251,12 @@ class DecisionWorkflow:
             if self._run_due_clock():
                 continue
             if self._wants_to_end() and workflow.all_handlers_finished():
-                if self._notifying:
-                    await self._notifications_sent()
+                if self._background:
+                    await self._background_done()
                     continue  # commands may have come in meanwhile: they are stored first
                 break
             await self._wait_for_work()
+        archived = self._previous_archived
         if self._closed():
             archived = await self._archive(workflow.info().run_id) and archived
             return DecisionResult(
@@ -454,7 +466,7 @@ class DecisionWorkflow:
         if workflow.patched(NOTIFY_IN_BACKGROUND):
             # People are told in the background: a slow or failing channel never delays the
             # next batch; the run waits for what is still being sent only before it ends.
-            self._notifying.add(asyncio.create_task(self._notify(notable)))
+            self._background.add(asyncio.create_task(self._notify(notable)))
         else:
             await self._notify(notable)
 
@@ -497,10 +509,10 @@ class DecisionWorkflow:
                 self._digests.pop(entry.key, None)
                 self._refused[entry.key] = refused
 
-    async def _notifications_sent(self) -> None:
-        if self._notifying:
-            await asyncio.gather(*self._notifying)
-            self._notifying.clear()
+    async def _background_done(self) -> None:
+        running = tuple(self._background)
+        await asyncio.gather(*running)
+        self._background.difference_update(running)
 
     async def _notify(self, events: tuple[Event, ...]) -> None:
         """Tell people; a failing channel is logged and never holds up the decision."""
@@ -551,6 +563,9 @@ class DecisionWorkflow:
                 PROPOSER_ATTRIBUTE.value_set(self._state.proposer),
             ]
         )
+
+    async def _archive_previous(self, run_id: str) -> None:
+        self._previous_archived = await self._archive(run_id)
 
     async def _archive(self, run_id: str) -> bool:
         """Archive a run's history; False, logged and counted, when every attempt failed."""

@@ -10,6 +10,7 @@ import asyncio
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Final
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -150,6 +151,21 @@ SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
 }
 
 
+async def continued_as_new(c: Council) -> None:
+    """A decision whose runs continue as new after 10 events (the client's setting here): the
+    last run archives the one before beside its loop (2026-11-26) while reports come in."""
+    await c.planned(report_days=30)
+    for n in range(12):
+        await c.do("report_progress", "RUS", key=f"report-{n}", item_id="A2", summary=f"R{n}")
+    await c.do("complete_action_item", "chair", item_id="A1")
+    await c.do("complete_action_item", "RUS", item_id="A2")
+    await c.do("complete", "chair", summary="Done")
+
+
+CONTINUED: Final = "continued_as_new"
+"""Recorded with a client whose decisions continue as new after 10 events: its last run."""
+
+
 SUPERSESSION: tuple[str, str] = ("supersession", "superseded_after_completion")
 """The supersession's own workflow, and the new run a completed decision took it in."""
 
@@ -198,6 +214,20 @@ async def record() -> None:
                     history = await decisions.handle(council.decision_id).fetch_history()
                     (HERE / f"{name}.json").write_text(history.to_json())
                     print(f"recorded {name}: {len(history.events)} events")
+                if not (HERE / f"{CONTINUED}.json").exists():
+                    short_runs = DecisionClient(
+                        env.client,
+                        "record-histories",
+                        search_attributes=False,
+                        max_events_per_run=10,
+                    )
+                    council = Council(env, short_runs, store, decision_id="continued-as-new")
+                    await continued_as_new(council)
+                    handle = decisions.handle(council.decision_id)
+                    await handle.result()
+                    history = await handle.fetch_history()
+                    (HERE / f"{CONTINUED}.json").write_text(history.to_json())
+                    print(f"recorded {CONTINUED}: {len(history.events)} events")
                 await supersession(env, decisions, store)
         finally:
             await store.close()
