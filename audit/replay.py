@@ -24,7 +24,7 @@ from store.decision_events import new_event
 from store.eventstore import EventStore
 from store.records import NewEvent
 from workflows.decision import DecisionWorkflow
-from workflows.messages import APPEND_EVENTS, AppendInput
+from workflows.messages import APPEND_EVENTS, AppendInput, AppendResult
 
 
 class ReplayReport(BaseModel):
@@ -78,10 +78,24 @@ class _Outbound(WorkflowOutboundInterceptor):
 
     def start_local_activity(self, input: StartLocalActivityInput) -> ActivityHandle[Any]:
         # A local activity's marker keeps only its result: its input is seen here, as the
-        # code recomputes it during the replay.
+        # code recomputes it during the replay; when the result says the store held a batch
+        # an earlier attempt stored (adopted), that batch is what the history implies.
+        handle = super().start_local_activity(input)
         if input.activity == APPEND_EVENTS and input.args:
-            self._recorder.appended.append(input.args[0])
-        return super().start_local_activity(input)
+            appending: AppendInput = input.args[0]
+            recorded = self._recorder.appended
+            place = len(recorded)
+            recorded.append(appending)
+
+            def adopted(done: ActivityHandle[Any]) -> None:
+                if done.cancelled() or done.exception() is not None:
+                    return
+                result = done.result()
+                if isinstance(result, AppendResult) and result.adopted:
+                    recorded[place] = appending.model_copy(update={"events": result.adopted})
+
+            handle.add_done_callback(adopted)
+        return handle
 
 
 def _same(implied: NewEvent, stored: Any) -> bool:

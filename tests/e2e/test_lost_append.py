@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from audit.replay import replay_decision
 from audit.verify import verify_log
 from domain.commands import SubmitProposal, command_of
 from runtime.decisions import DecisionClient
@@ -74,6 +75,7 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
         referred, forwarded = await asyncio.wait_for(
             asyncio.gather(referring, forwarding), timeout=60
         )
+        live = await client.live_history(decision)
     finally:
         for worker in (lost, successor):
             if worker.process is not None and worker.process.poll() is None:
@@ -86,6 +88,7 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
             select(command_ranges).where(command_ranges.c.decision_id == decision)
         )
         report = await verify_log(store)
+        replayed = await replay_decision(store, decision, live)
     finally:
         await store.close()
 
@@ -111,4 +114,6 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
         ("forward", 3, 3),
     }
     assert report.ok
+    assert replayed.failures == (), "the replay audit implies the adopted events"
+    assert replayed.events_implied == 3
     assert "adopted" in successor.log.read_text()
