@@ -219,18 +219,24 @@ class DecisionState(_Derived):
             return ()
         return tuple(r for r in self.open_rounds if member in r.pending())
 
-    def items_owed_by(self, member: str) -> tuple[ActionItem, ...]:
-        """The outstanding action items `member` answers for, alone or jointly with all."""
+    def items_owed(self) -> tuple[ActionItem, ...]:
+        """The outstanding action items members answer for, one member alone or all jointly
+        (none but in implementation), in the plan's order."""
         if self.status is not Status.IN_IMPLEMENTATION or self.plan is None:
             return ()
         return tuple(
             item
             for item in self.plan.action_items
             if item.item_id not in self.plan.completed_items
-            and (
-                item.assignee.kind is AssigneeKind.ALL_MEMBERS
-                or (item.assignee.kind is AssigneeKind.MEMBER and item.assignee.code == member)
-            )
+            and item.assignee.kind in (AssigneeKind.MEMBER, AssigneeKind.ALL_MEMBERS)
+        )
+
+    def items_owed_by(self, member: str) -> tuple[ActionItem, ...]:
+        """The outstanding action items `member` answers for, alone or jointly with all."""
+        return tuple(
+            item
+            for item in self.items_owed()
+            if item.assignee.kind is AssigneeKind.ALL_MEMBERS or item.assignee.code == member
         )
 
     def failed_revisions(self) -> frozenset[int]:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from domain.agenda import MEETING_STREAM_PREFIX
 from domain.council_events import SittingConvened, SittingRecorded
 from domain.errors import InvalidHistory
 from domain.state import DecisionState
-from domain.values import TERMINAL, AssigneeKind, Status
+from domain.values import TERMINAL
 from store.decision_events import council_event
 from store.eventstore import EventStore
-from store.schema import BODY_COLUMNS, decision_states, decisions, events, pending_actions
+from store.schema import (
+    BODY_COLUMNS,
+    SITTING_CONVENED,
+    decision_states,
+    decisions,
+    events,
+    owed_actions,
+    pending_actions,
+)
 
 
 class DecisionRow(BaseModel):
@@ -64,6 +72,22 @@ async def list_decisions(
 ) -> list[DecisionRow]:
     """Decisions filtered by state, area, and a member (its proposals and its pending answers),
     most recently changed first; a page of `limit` of them changed before `before_position`."""
+    query = decisions_query(
+        state=state, area=area, member=member, limit=limit, before_position=before_position
+    )
+    rows = await store.read(query)
+    return [DecisionRow.model_validate(dict(row._mapping)) for row in rows]
+
+
+def decisions_query(
+    *,
+    state: str | None = None,
+    area: str | None = None,
+    member: str | None = None,
+    limit: int | None = None,
+    before_position: int | None = None,
+) -> Select[Any]:
+    """The read models' query `list_decisions` runs (benchmarks/scale.py shows its plan)."""
     query = select(decisions).order_by(decisions.c.last_position.desc())
     if before_position is not None:
         query = query.where(decisions.c.last_position < before_position)
@@ -78,57 +102,41 @@ async def list_decisions(
         query = query.where(
             or_(decisions.c.proposer == member, decisions.c.decision_id.in_(awaiting))
         )
-    rows = await store.read(query)
-    return [DecisionRow.model_validate(dict(row._mapping)) for row in rows]
+    return query
 
 
 async def pending_for_member(store: EventStore, member: str) -> list[PendingRow]:
     """Everything `member` owes across all decisions: rounds to answer (not in suspended
     decisions) and outstanding action items assigned to it alone or to all members jointly;
     soonest deadline first."""
-    answering = (
-        select(pending_actions.c.decision_id, decision_states.c.state_json)
-        .join(decision_states, decision_states.c.decision_id == pending_actions.c.decision_id)
-        .where(pending_actions.c.member == member)
-    )
-    implementing = (
-        select(decision_states.c.decision_id, decision_states.c.state_json)
-        .join(decisions, decisions.c.decision_id == decision_states.c.decision_id)
-        .where(decisions.c.state == Status.IN_IMPLEMENTATION.value)
-    )
-    states = {
-        row.decision_id: DecisionState.model_validate_json(row.state_json)
-        for query in (answering, implementing)
-        for row in await store.read(query)
-    }
-    owed: list[PendingRow] = []
-    for decision_id, state in states.items():
-        owed.extend(
-            PendingRow(
-                kind="answer",
-                decision_id=decision_id,
-                title=state.title,
-                round=r.number,
-                subject=r.subject,
-                deadline=r.deadline,
-            )
-            for r in state.pending_for(member)
+    owed = [
+        (
+            PendingRow.model_validate(
+                {
+                    "kind": row.kind,
+                    "decision_id": row.decision_id,
+                    "title": row.title,
+                    "round": row.round,
+                    "item_id": row.item_id,
+                    "subject": row.subject,
+                    "deadline": row.deadline,
+                    "joint": row.member is None,
+                }
+            ),
+            row.place,
         )
-        report_back = state.plan.report_back_deadline if state.plan else None
-        owed.extend(
-            PendingRow(
-                kind="action_item",
-                decision_id=decision_id,
-                title=state.title,
-                item_id=item.item_id,
-                subject=item.description,
-                deadline=item.due or report_back,
-                joint=item.assignee.kind is AssigneeKind.ALL_MEMBERS,
-            )
-            for item in state.items_owed_by(member)
-        )
+        for row in await store.read(pending_query(member))
+    ]
     latest = datetime.max.replace(tzinfo=UTC)
-    return sorted(owed, key=lambda row: (row.deadline or latest, row.decision_id, row.kind))
+    owed.sort(key=lambda o: (o[0].deadline or latest, o[0].decision_id, o[0].kind, o[1]))
+    return [row for row, _ in owed]
+
+
+def pending_query(member: str) -> Select[Any]:
+    """The read model's query `pending_for_member` runs: the member's rows and the joint ones."""
+    return select(owed_actions).where(
+        or_(owed_actions.c.member == member, owed_actions.c.member.is_(None))
+    )
 
 
 async def open_decision_states(store: EventStore) -> list[DecisionState]:
@@ -147,15 +155,7 @@ async def recorded_sittings(
     store: EventStore, start: datetime, end: datetime, body: str | None = None
 ) -> list[SittingConvened]:
     """The sittings the log records in [start, end) (of `body` only, when named), in order."""
-    query = (
-        select(*BODY_COLUMNS)
-        .where(
-            events.c.type == "SittingConvened",
-            events.c.decision_id.startswith(MEETING_STREAM_PREFIX, autoescape=True),
-        )
-        .order_by(events.c.position)
-    )
-    stored = await store.select_events(query)
+    stored = await store.select_events(sittings_query())
     sittings = [council_event(e) for e in stored]
     return sorted(
         (
@@ -166,6 +166,18 @@ async def recorded_sittings(
             and (body is None or s.body == body)
         ),
         key=lambda s: (s.sitting_at, s.body),
+    )
+
+
+def sittings_query() -> Select[Any]:
+    """The log's query `recorded_sittings` runs: every sitting convened, in log order."""
+    return (
+        select(*BODY_COLUMNS)
+        .where(
+            SITTING_CONVENED,
+            events.c.decision_id.startswith(MEETING_STREAM_PREFIX, autoescape=True),
+        )
+        .order_by(events.c.position)
     )
 
 

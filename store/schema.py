@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal,
 )
 
 metadata = MetaData(
@@ -58,6 +59,19 @@ events = Table(
     Index(None, "decision_id", "occurred_at"),
 )
 """The log. Columns repeat what `body` holds so SQL can select by them; verify checks they agree."""
+
+SITTING_CONVENED: Final = events.c.type == literal("SittingConvened", literal_execute=True)
+"""The events that convene a sitting (store.queries.recorded_sittings). The type is written into
+the SQL, not bound, so that each database sees the query's condition is the index's below."""
+
+# A partial index: the few events that convene sittings, found without reading the log, and
+# nothing for any other event to add on append.
+Index(
+    "ix_events_sittings_convened",
+    events.c.position,
+    sqlite_where=SITTING_CONVENED,
+    postgresql_where=SITTING_CONVENED,
+)
 
 
 class LogRow(NamedTuple):
@@ -155,13 +169,18 @@ decisions = Table(
     Column("decision_id", String(63), primary_key=True),
     Column("title", Text, nullable=False),
     Column("area", String(100), nullable=False),
-    Column("state", String(40), nullable=False, index=True),
+    Column("state", String(40), nullable=False),
     Column("proposer", String(200), nullable=False),
     Column("open_round", Integer),
     Column("round_deadline", INSTANT),
     Column("open_issues", Integer, nullable=False),
     Column("last_position", Position, nullable=False),
     Column("last_event_type", String(100), nullable=False),
+    # The list is read most recently changed first, a page at a time, by state or area or not
+    # at all (store.queries.decisions_query): each index gives a page in order without a sort.
+    Index(None, "last_position"),
+    Index(None, "state", "last_position"),
+    Index(None, "area", "last_position"),
 )
 """One row per decision: what operators watch, read from its domain state."""
 
@@ -174,6 +193,27 @@ pending_actions = Table(
     Index(None, "member"),
 )
 """Who has still to answer which open round: concur or break silence."""
+
+owed_actions = Table(
+    "owed_actions",
+    metadata,
+    Column("decision_id", String(63), nullable=False),
+    Column("member", String(200)),
+    Column("kind", String(20), nullable=False),
+    Column("place", Integer, nullable=False),
+    Column("round", Integer),
+    Column("item_id", String(32)),
+    Column("title", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("deadline", String(40)),
+    Index(None, "decision_id"),
+    Index(None, "member"),
+)
+"""What members owe, as the domain's state says (store.queries.pending_for_member): an answer
+in an open round they can give now (`round`), or an outstanding action item (`item_id`), one
+member's or, `member` NULL, all members' jointly. `place` orders a decision's rows of a kind (the
+round's number, the item's place in the plan); `deadline` is the round's, or the item's due date
+(else the plan's report-back deadline), as the state holds it (ISO-8601, its offset kept)."""
 
 refusals = Table(
     "refusals",

@@ -1,4 +1,4 @@
-"""The lifecycle benchmark runs at a smoke size, so it cannot rot between the runs by hand."""
+"""The benchmarks run at a smoke size, so that they cannot rot between the runs by hand."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]
 
 
-def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> None:
+def smoke(benchmark: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`benchmarks/<benchmark>.py` with `arguments` (a smoke size): it must succeed."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "lifecycle.py"), "--smoke"],
+        [sys.executable, str(ROOT / "benchmarks" / f"{benchmark}.py"), *arguments],
         capture_output=True,
         text=True,
         timeout=300,
@@ -23,6 +24,11 @@ def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> 
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> None:
+    result = smoke("lifecycle", "--smoke")
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| ")]
     measured = {(r[0].strip(), r[1].strip()): r for r in rows if len(r) == 10}
     assert set(measured) >= {
@@ -42,15 +48,7 @@ def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> 
 
 
 def test_the_long_lives_benchmark_measures_runs_status_and_the_workers_memory() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "long_lives.py"), "--smoke"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = smoke("long_lives", "--smoke")
     rows = {
         cells[0].strip(): cells[1].strip()
         for line in result.stdout.splitlines()
@@ -63,3 +61,24 @@ def test_the_long_lives_benchmark_measures_runs_status_and_the_workers_memory() 
     assert "target ≤ 50 ms" in rows["status query, worker holding the decision: p50 / p95"]
     assert rows["open decisions, each with a round open"].startswith("3 ")
     assert "MiB" in rows["worker RSS before / after"]
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_the_scale_benchmark_times_every_question_of_the_read_models_and_shows_its_plan(
+    backend: str,
+) -> None:
+    result = smoke("scale", "--smoke", "--backend", backend)
+    assert "building 120 decisions and 9,000 events" in result.stdout
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| ")]
+    timed = {row[0].strip(): row for row in rows[2:] if len(row) == 5}
+    assert {label.split(",")[0] for label in timed} >= {
+        "list",
+        "list --state under_consensus",
+        "list --member RUS",
+        "pending --member RUS",
+    }
+    assert int(timed["pending --member RUS"][1].replace(",", "")) > 0
+    plan = result.stdout.split("pending --member RUS:\n")[-1].split("\n\n")[0]
+    assert "owed_actions" in plan, plan

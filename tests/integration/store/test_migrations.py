@@ -19,9 +19,14 @@ from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store.engine import create_store_engine
 from store.eventstore import EventStore, open_store
 from store.migrate import current_revision, downgrade, head_revision, upgrade
+from store.projections import ProjectionRunner
+from store.queries import pending_for_member
+from store.read_models import DECISIONS_PROJECTION, DecisionsProjection
 from store.schema import metadata
 from tests.integration.store.conftest import BACKENDS, EventFactory, sqlite_url
+from tests.integration.store.test_read_models import record
 from tests.pg import throwaway_database
+from tests.unit.domain.scenario import Scenario
 
 
 @pytest.fixture(params=BACKENDS)
@@ -119,6 +124,29 @@ async def test_a_log_holding_an_event_id_not_derived_is_not_upgraded(
         assert await current_revision(engine) == "0002"
 
 
+async def test_upgrading_to_owed_actions_rebuilds_the_decisions_read_models_from_the_log(
+    blank_url: str,
+) -> None:
+    await upgrade(blank_url)
+    scenario = Scenario("d-2004-terrorism").planned()
+    async with _opened(blank_url) as store:
+        await record(store, scenario)
+        await ProjectionRunner(store, [DecisionsProjection()]).catch_up()
+        owed = await pending_for_member(store, "RUS")
+    await downgrade(blank_url, "0012")  # the read models as the release before kept them
+
+    await upgrade(blank_url)
+
+    async with _opened(blank_url) as store:
+        runner = ProjectionRunner(store, [DecisionsProjection()])
+        assert await runner.position(DECISIONS_PROJECTION) == 0
+        assert await pending_for_member(store, "RUS") == []
+        assert await runner.catch_up() == len(scenario.events)
+        assert await pending_for_member(store, "RUS") == owed
+    assert [row.item_id for row in owed] == ["A1", "A2"]
+    assert await _schema_differences(blank_url) == []
+
+
 async def test_a_schema_newer_than_the_code_is_refused(blank_url: str) -> None:
     await upgrade(blank_url)
     engine = create_store_engine(blank_url)
@@ -147,7 +175,7 @@ async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: st
     await upgrade(blank_url)
 
     assert await _schema_differences(blank_url) == []
-    assert head_revision() == "0012"
+    assert head_revision() == "0013"
 
 
 async def test_upgrading_twice_changes_nothing(blank_url: str) -> None:

@@ -12,7 +12,7 @@ from store.hashing import format_instant
 from store.projections import ProjectionRunner
 from store.queries import pending_for_member
 from store.read_models import DECISIONS_PROJECTION, DecisionsProjection
-from store.schema import decision_states, decisions, pending_actions
+from store.schema import decision_states, decisions, owed_actions, pending_actions
 from tests.integration.store.conftest import EventFactory
 from tests.unit.domain.scenario import Scenario
 
@@ -25,8 +25,19 @@ async def record(store: EventStore, scenario: Scenario) -> None:
 
 
 async def table(store: EventStore, name: str) -> list[dict[str, object]]:
-    chosen = {"decisions": decisions, "pending": pending_actions, "states": decision_states}[name]
-    rows = await store.read(select(chosen).order_by(*chosen.primary_key.columns))
+    chosen = {
+        "decisions": decisions,
+        "pending": pending_actions,
+        "states": decision_states,
+        "owed": owed_actions,
+    }[name]
+    order = list(chosen.primary_key.columns) or [
+        owed_actions.c.decision_id,
+        owed_actions.c.kind,
+        owed_actions.c.place,
+        owed_actions.c.member,
+    ]
+    rows = await store.read(select(chosen).order_by(*order))
     return [dict(row._mapping) for row in rows]
 
 
@@ -126,12 +137,13 @@ async def test_rebuilding_the_decisions_read_models_gives_the_incremental_rows(
         elif step == 1:
             rounds.answer(1, rounds.s.rounds[0].members[:3])
             issues.do("raise_issue", "RUS", title="Data exchange delayed", description="...")
-    incremental = [await table(store, name) for name in ("decisions", "pending", "states")]
+    names = ("decisions", "pending", "states", "owed")
+    incremental = [await table(store, name) for name in names]
 
     await runner.rebuild(DECISIONS_PROJECTION)
 
-    assert [await table(store, name) for name in ("decisions", "pending", "states")] == incremental
-    assert incremental[0] and incremental[1] and incremental[2]
+    assert [await table(store, name) for name in names] == incremental
+    assert all(incremental)
 
 
 async def test_an_event_the_domain_cannot_read_parks_its_decision_and_not_the_others(
