@@ -1,6 +1,8 @@
 """The bare Temporal shape of a joint decision, and its worker: a workflow started once and
 given updates, each checked by a validator (state built in `@workflow.init`) and running one
 activity, one local activity, or one activity serialised per workflow (one append at a time).
+Its worker runs the workflow unsandboxed on its task queue, and in the SDK's sandbox, with the
+runner Concord's worker uses, on the same queue suffixed with `-sandboxed`.
 
 Run by the lifecycle benchmark as a process of its own, so its CPU and memory are its own:
     python benchmarks/bare_shape.py --address 127.0.0.1:7233 --task-queue bench-bare
@@ -12,7 +14,7 @@ import argparse
 import asyncio
 import signal
 from datetime import timedelta
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
@@ -20,7 +22,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-Variant = Literal["activity", "local", "serialised"]
+Variant = Literal["activity", "local", "serialised", "sandboxed-local"]
+SANDBOXED: Final = "-sandboxed"
+"""The suffix of the task queue whose worker runs the workflow in the SDK's sandbox."""
 STEP: timedelta = timedelta(seconds=30)
 
 
@@ -40,7 +44,7 @@ async def store_one(value: int) -> int:
     return value
 
 
-@workflow.defn(name="BareDecision", sandboxed=False)
+@workflow.defn(name="BareDecision")
 class BareDecision:
     """Takes actions until told to finish; a member acts once per round."""
 
@@ -63,7 +67,7 @@ class BareDecision:
         if action.kind == "concur":
             self._acted.add(action.member)
         self._count += 1
-        if self._variant == "local":
+        if self._variant in ("local", "sandboxed-local"):
             stored: int = await workflow.execute_local_activity(
                 store_one, self._count, start_to_close_timeout=STEP
             )
@@ -94,12 +98,27 @@ async def serve(address: str, task_queue: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[BareDecision],
-        activities=[store_one],
-        workflow_runner=UnsandboxedWorkflowRunner(),
+    # The module by its name, not __main__: the sandbox imports a workflow's module afresh
+    # (and Concord's runner here only, not in the module the sandbox imports).
+    from bare_shape import BareDecision, store_one
+
+    from runtime.bootstrap import workflow_runner
+
+    async with (
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[BareDecision],
+            activities=[store_one],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ),
+        Worker(
+            client,
+            task_queue=task_queue + SANDBOXED,
+            workflows=[BareDecision],
+            activities=[store_one],
+            workflow_runner=workflow_runner(),
+        ),
     ):
         print("bare worker running", flush=True)
         await stop.wait()

@@ -41,7 +41,7 @@ from temporalio.client import Client, WorkflowHandle
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bare_shape import BareAction, BareDecision, BareStart, Variant
+from bare_shape import SANDBOXED, BareAction, BareDecision, BareStart, Variant
 from sections import machine, replace_section
 from store_bench import database
 
@@ -273,7 +273,7 @@ async def bare_started(
             BareDecision.run,
             BareStart(variant=variant, members=MEMBERS),
             id=f"bare-{uuid.uuid4().hex}",
-            task_queue=BARE_QUEUE,
+            task_queue=BARE_QUEUE + (SANDBOXED if variant == "sandboxed-local" else ""),
         ),
         latencies,
     )
@@ -483,7 +483,7 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
                         f"lifecycles:{system}",
                         await lifecycles(s, system, arguments.lifecycles, arguments.concurrency),
                     )
-                for system in ("concord", "activity", "local"):
+                for system in ("concord", "activity", "local", "sandboxed-local"):
                     keep(f"lone action:{system}", await lone_actions(s, system, arguments.lone))
                 for system in ("concord", "serialised"):
                     keep(
@@ -510,6 +510,11 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
                 "lone action:local",
             ),
             (
+                "lone action vs the same, sandboxed as Concord's workflow is",
+                "lone action:concord",
+                "lone action:sandboxed-local",
+            ),
+            (
                 "simultaneous round vs one serialised append per update",
                 "simultaneous round:concord",
                 "simultaneous round:serialised",
@@ -524,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--lifecycles", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--lone", type=int, default=3, help="decisions answered one at a time")
+    parser.add_argument("--lone", type=int, default=6, help="decisions answered one at a time")
     parser.add_argument("--round-decisions", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")

@@ -38,13 +38,14 @@ def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> 
         ("lone action", "concord"),
         ("lone action", "activity"),
         ("lone action", "local"),
+        ("lone action", "sandboxed-local"),
         ("simultaneous round", "concord"),
         ("simultaneous round", "serialised"),
     }
     concord = measured[("lifecycles", "concord")]
     assert float(concord[2]) > 0 and float(concord[6]) > 30, "lifecycles/s; history events"
     ratios = [r for r in rows if len(r) == 4 and r[0].strip().startswith(("lifecycles", "lone"))]
-    assert len(ratios) == 4 and all(r[1].strip().endswith("x") for r in ratios)
+    assert len(ratios) == 5 and all(r[1].strip().endswith("x") for r in ratios)
 
 
 def test_the_long_lives_benchmark_measures_runs_status_and_the_workers_memory() -> None:
