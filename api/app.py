@@ -8,11 +8,11 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import commands, council, errors, log, reads, webhooks
+from api import commands, council, errors, log, operations, reads, webhooks
 from api.limits import BodyLimit
+from api.operations import UNMATCHED, ApiMetrics, Health
 from api.portal import pages
 from api.services import Services
 
@@ -26,10 +26,6 @@ behalf (`actor` in the body); an auditor's token reads and verifies. Every error
 `{"error": {"code", "message", "field"}}`; a refusal by the procedure's rules is 409 with the
 rule's code, and is kept in the refusals log.
 """
-
-
-class Health(BaseModel):
-    status: str
 
 
 class AccessLog:
@@ -55,6 +51,11 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", UNMATCHED)
+            metrics: ApiMetrics | None = getattr(scope["app"].state, "metrics", None)
+            if metrics is not None:
+                metrics.answered(scope["method"], route, status, seconds)
             state: dict[str, Any] = scope.get("state") or {}
             params: dict[str, Any] = scope.get("path_params") or {}
             access_log.info(
@@ -62,7 +63,7 @@ class AccessLog:
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                latency_ms=round(seconds * 1000, 2),
                 principal=state.get("principal"),
                 decision_id=params.get("decision_id"),
             )
@@ -76,6 +77,7 @@ def create_app(found: Services) -> FastAPI:
         version="1.0",
     )
     app.state.services = found
+    app.state.metrics = ApiMetrics()
     errors.install(app, pages.problem_page)
     app.include_router(commands.router())
     app.include_router(reads.router())
@@ -83,11 +85,12 @@ def create_app(found: Services) -> FastAPI:
     app.include_router(log.router())
     app.include_router(webhooks.router())
     app.include_router(pages.router())
+    app.include_router(operations.router())
     app.mount("/portal/static", StaticFiles(directory=pages.STATIC), name="portal-static")
 
     @app.get("/health", response_model=Health, tags=["service"])
     async def health() -> Health:
-        """The API answers (no token needed)."""
+        """The API answers (no token needed); the same as `/healthz`."""
         return Health(status="ok")
 
     app.add_middleware(BodyLimit, limit=found.limits.max_body_bytes)

@@ -80,6 +80,9 @@ def respond(error: ConcordError, headers: dict[str, str] | None = None) -> JSONR
     return JSONResponse(error.document(), status_code=error.http_status, headers=headers)
 
 
+RETRY_AFTER_S: Final = "5"
+"""When a 503 tells the client to come back: the store or Temporal is down, briefly as a rule."""
+
 PageFor = Callable[[Request, ConcordError], Response]
 """How the portal shows an error as a page (for paths under /portal)."""
 
@@ -91,9 +94,13 @@ def install(app: FastAPI, page_for: PageFor) -> None:
 
     @app.exception_handler(ConcordError)
     async def concord_error(request: Request, error: ConcordError) -> Response:
+        metrics = getattr(request.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.refused(error)
         if request.url.path.startswith("/portal"):
             return page_for(request, error)
-        return respond(error)
+        # Unavailable (503): a dependency is down; the client should come back, not give up.
+        return respond(error, {"Retry-After": RETRY_AFTER_S} if error.http_status == 503 else None)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, error: RequestValidationError) -> Response:

@@ -27,6 +27,7 @@ from store.appending import (
     prepare,
 )
 from store.engine import WRITE_OPTION
+from store.migrate import check_schema
 from store.records import Appended, CommandRange, NewEvent, StoredEvent
 from store.schema import LOG_COLUMNS, BodyRow
 from store.unavailable import UNREACHABLE, unavailable_on_failure
@@ -127,6 +128,11 @@ class LogBackend(ABC):
     def url(self) -> str:
         """The database's URL, with its password: for processes that open their own store."""
         return self._engine.url.render_as_string(hide_password=False)
+
+    async def check_schema(self) -> None:
+        """Unavailable unless the database answers at exactly the schema revision of this code."""
+        with unavailable_on_failure():
+            await check_schema(self._engine)
 
     async def append(
         self,

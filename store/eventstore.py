@@ -71,6 +71,10 @@ class EventStore:
         """The database's URL (with its password), for processes that open their own store."""
         return self._backend.url
 
+    async def check_ready(self) -> None:
+        """Unavailable unless the database answers, at this code's schema revision."""
+        await self._backend.check_schema()
+
     async def close(self) -> None:
         """Stop the writer and close every pooled connection."""
         await self._backend.close()
