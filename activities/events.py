@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import structlog
 from temporalio import activity
@@ -48,6 +49,7 @@ class EventActivities:
         """Store a batch at the expected version; a retry of a stored batch stores nothing, and
         an adopting append gives back what an earlier attempt stored instead."""
         records = [new_event(event) for event in input.events]
+        started = time.perf_counter()
         try:
             if input.adopt:
                 commands = [CommandRange(**c.model_dump()) for c in input.commands]
@@ -68,6 +70,7 @@ class EventActivities:
             )
             raise to_failure(error, retryable=True) from error
         stored = appended.events
+        _measured(len(records), time.perf_counter() - started, appended.adopted)
         refs = tuple(
             StoredRef(
                 event_id=e.event_id,
@@ -104,6 +107,19 @@ class EventActivities:
             "history archived", run_id=input.run_id, history_events=archived.event_count
         )
         return ArchiveResult(archived=True, event_count=archived.event_count)
+
+
+def _measured(events: int, seconds: float, adopted: bool) -> None:
+    """Count the append in the SDK runtime's metrics (served when CONCORD_METRICS_PORT is set)."""
+    meter = activity.metric_meter()
+    outcome = {"outcome": "adopted" if adopted else "stored"}
+    meter.create_counter("concord_appends", "Batches appended to the event log.").add(1, outcome)
+    meter.create_histogram(
+        "concord_append_batch_events", "Events in each appended batch.", "events"
+    ).record(events)
+    meter.create_histogram_float(
+        "concord_append_seconds", "Time to append a batch to the event log.", "s"
+    ).record(seconds)
 
 
 async def archive_run(

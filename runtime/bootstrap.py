@@ -32,6 +32,7 @@ from domain.errors import InvalidInput
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
 from runtime.meetings import sync_meeting_schedules
+from runtime.metrics import serve_projector_metrics
 from runtime.schedules import AuditTreeSigner, ensure_checkpoint_schedule
 from runtime.settings import Settings
 from runtime.temporal import connect
@@ -182,7 +183,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Run a worker until `stop` is set or the process receives SIGTERM or SIGINT."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    client = await connect(
+        settings.temporal_address, settings.temporal_namespace, settings.metrics_port
+    )
     async with (
         opened_store(settings) as store,
         build_worker(
@@ -205,10 +208,15 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
     """Keep the read models current until `stop` is set or SIGTERM or SIGINT arrives."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
-    async with opened_store(settings) as store, following(projector(store)):
+    async with opened_store(settings) as store, following(projector(store)) as runner:
         database = make_url(settings.database_url).render_as_string(hide_password=True)
+        watching = None
+        if settings.metrics_port is not None:
+            watching = asyncio.create_task(serve_projector_metrics(runner, settings.metrics_port))
         log.info("projector running", database=database)
         await stop.wait()
+        if watching is not None:
+            watching.cancel()
         log.info("projector stopping")
 
 

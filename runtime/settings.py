@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = Field(default=50, ge=1, le=10_000)
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=2, le=10_000)
     worker_max_cached_workflows: int = Field(default=1000, ge=0, le=1_000_000)
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="where a worker or the projector serves its Prometheus metrics (none unset)",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
 from domain.errors import Unavailable
 
 
-async def connect(address: str, namespace: str) -> Client:
-    """A client for `address`; Unavailable, saying what to start, when no server answers."""
+async def connect(address: str, namespace: str, metrics_port: int | None = None) -> Client:
+    """A client for `address`; Unavailable, saying what to start, when no server answers. With
+    `metrics_port`, the SDK's runtime (and the metrics workflows and activities record through
+    it) serves Prometheus metrics on that port of every interface."""
+    runtime = None
+    if metrics_port is not None:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=f"0.0.0.0:{metrics_port}")
+            )
+        )
     try:
         return await Client.connect(
-            address, namespace=namespace, data_converter=pydantic_data_converter
+            address,
+            namespace=namespace,
+            data_converter=pydantic_data_converter,
+            runtime=runtime,
         )
     except (RuntimeError, RPCError):
         # The driver's own text (a tonic transport error) says nothing a person can act on.
