@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
+from sqlalchemy.engine import make_url
 
 from activities.events import archive_run
-from cli.session import JsonOption, decisions, emit, event_store, out, run
+from cli.session import JsonOption, decisions, emit, event_store, out, run, settings
 from domain.errors import ConcordError
 from domain.values import TERMINAL
+from runtime.bootstrap import projector
 from runtime.decisions import DecisionRun
+from store.migrate import head_revision
 from store.queries import list_decisions
 
 app = typer.Typer()
 
+LAG_LIMIT: Final = 1_000
+"""A projection this many events behind the log is reported: is `concord project` running?"""
 CLOSED_RUNS = ("Completed", "ContinuedAsNew")
 """Runs whose history a decision archives: the one it closed with and each it continued from."""
 
@@ -36,11 +41,25 @@ async def _findings(repair: bool) -> dict[str, Any]:
                     failed[r.run_id] = error.message
                 else:
                     repaired.append(r)
+        head_position, head_hash = await store.head()
+        runner = projector(store)
+        lag = {name: head_position - await runner.position(name) for name in runner.projections}
         terminal = {s.value for s in TERMINAL}
         ended = {row.decision_id for row in await list_decisions(store) if row.state in terminal}
         running = await client.runs("Running")
         not_closed = sorted(r.decision_id for r in running if r.decision_id in ended)
+    current = settings()
     return {
+        "settings": {
+            "temporal_address": current.temporal_address,
+            "temporal_namespace": current.temporal_namespace,
+            "task_queue": current.task_queue,
+            "database": make_url(current.database_url).render_as_string(hide_password=True),
+        },
+        "schema_revision": head_revision(),
+        "chain_head": {"position": head_position, "hash": head_hash},
+        "projector_lag": lag,
+        "projections_behind": sorted(name for name, events in lag.items() if events > LAG_LIMIT),
         "closed_runs": len(closed),
         "unarchived_runs": [
             {"decision_id": r.decision_id, "run_id": r.run_id, "status": r.status}
@@ -69,7 +88,22 @@ def doctor(
     findings = run(_findings(repair))
 
     def human() -> None:
-        out.print(f"Temporal and the event store answer; {findings['closed_runs']} closed runs.")
+        given = findings["settings"]
+        out.print(
+            f"Temporal answers at {given['temporal_address']} "
+            f"(namespace {given['temporal_namespace']}, task queue {given['task_queue']});"
+            f" the event store at {given['database']}, schema {findings['schema_revision']}."
+        )
+        head = findings["chain_head"]
+        out.print(f"The log's head: position {head['position']}, hash {head['hash']}.")
+        lags = ", ".join(f"{name} {events}" for name, events in findings["projector_lag"].items())
+        out.print(f"Events the projections have still to apply: {lags}.")
+        out.print(f"{findings['closed_runs']} closed runs.")
+        for name in findings["projections_behind"]:
+            out.print(
+                f"behind: the {name} projection lags the log by more than {LAG_LIMIT} events; "
+                "is `concord project` running?"
+            )
         for r in findings["archived_now"]:
             out.print(f"archived now: {r['decision_id']} run {r['run_id']}")
         for r in findings["unarchived_runs"]:
@@ -90,4 +124,8 @@ def doctor(
 
 
 def _unsound(findings: dict[str, Any]) -> bool:
-    return bool(findings["unarchived_runs"] or findings["ended_but_running"])
+    return bool(
+        findings["unarchived_runs"]
+        or findings["ended_but_running"]
+        or findings["projections_behind"]
+    )

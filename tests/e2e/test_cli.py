@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from store.migrate import head_revision
 from tests.e2e.conftest import Stack, free_port, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -317,7 +318,18 @@ def test_doctor_finds_a_closed_run_without_its_archive_and_repairs_it(stack: Sta
             break
         time.sleep(0.2)
     [(run_id,)] = archived
-    assert stack.concord("doctor").returncode == 0
+    sound = stack.concord("doctor")
+    assert sound.returncode == 0, sound.stdout
+    assert "The log's head: position" in sound.stdout
+    report = stack.ok("doctor")
+    assert report["schema_revision"] == head_revision()
+    assert report["settings"]["database"].endswith("concord.db")
+    assert report["chain_head"]["position"] >= 2 and len(report["chain_head"]["hash"]) == 64
+    assert set(report["projector_lag"]) == {"decisions", "merkle_tree"}, report["projector_lag"]
+    assert all(
+        0 <= lag <= report["chain_head"]["position"] for lag in report["projector_lag"].values()
+    )
+    assert report["projections_behind"] == []
     with sqlite3.connect(database) as db:
         db.execute("DELETE FROM workflow_histories WHERE run_id = ?", (run_id,))
 
