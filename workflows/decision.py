@@ -501,7 +501,7 @@ class DecisionWorkflow:
         for entry in undecided:
             if entry.key is None or entry.key in held:
                 continue
-            del self._awaiting[entry.key]
+            self._awaiting.pop(entry.key, None)
             assert state is not None
             try:
                 self._accept(entry.command, entry.key, max(entry.at, state.last_event_at))
