@@ -380,6 +380,15 @@ async def round_open(api: Api, decision_id: str) -> tuple[int, str]:
     await api.ok("operator", f"/decisions/{decision_id}/rounds", {"deadline": deadline})
     state = await api.get("auditor", f"/decisions/{decision_id}")
     [opened] = state["rounds"]
+    # The portal's lists come from the read models, which follow the log shortly after.
+    await api.eventually(
+        "auditor",
+        "/decisions",
+        lambda page: any(
+            row["decision_id"] == decision_id and row["open_round"] == opened["number"]
+            for row in page["decisions"]
+        ),
+    )
     return opened["number"], opened["text_hash"]
 
 
