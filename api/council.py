@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from api.auth import Authenticated
 from api.errors import ERRORS
-from api.reads import Found
+from api.services import Found
 from domain.agenda import AgendaItem
 from domain.council import Council
 from domain.council_events import SittingConvened, SittingRecorded

@@ -3,14 +3,14 @@ tlog-tiles (hash tiles and entry bundles) of the stored tree, with the spec's ca
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Final
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
 from api.auth import Authenticated
 from api.errors import ERRORS
-from api.services import Services, services
+from api.services import Found
 from audit import checkpoint as cp
 from audit.tiles import parse_path, tile_bytes
 from audit.tree import StoredTree
@@ -20,7 +20,6 @@ IMMUTABLE: Final = "public, max-age=31536000, immutable"
 """A tile's content at its width never changes."""
 FRESH: Final = "no-cache"
 """The checkpoint moves as the log grows."""
-Found = Annotated[Services, Depends(services)]
 
 
 def router() -> APIRouter:

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Annotated, Final, Literal
+from typing import Final, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from pydantic import BaseModel
 
 from api.errors import RETRY_AFTER_S
-from api.services import Services, services
+from api.services import Found
 from domain.errors import ConcordError
 
 CHECK_TIMEOUT_S: Final = 2.0
 """A readiness check that takes longer than this fails: a probe must answer promptly."""
 UNMATCHED: Final = "unmatched"
 """The route label of requests no route matched (their paths are not labels: unbounded)."""
-Found = Annotated[Services, Depends(services)]
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 

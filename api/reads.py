@@ -8,7 +8,7 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from api.auth import Authenticated
@@ -16,7 +16,7 @@ from api.commands import DecisionPath
 from api.errors import ERRORS
 from api.limits import DEFAULT_PAGE, MAX_PAGE
 from api.principals import may_audit, may_see_pending
-from api.services import Services, services
+from api.services import Found
 from audit.asof import state_as_of
 from audit.snapshots import state_at
 from audit.verify import VerificationReport, verify_log
@@ -30,7 +30,6 @@ from store.records import StoredEvent
 from store.side_logs import StoredRefusal
 from store.states import state_now
 
-Found = Annotated[Services, Depends(services)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size (at most {MAX_PAGE}).")]
 MemberCode = Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")]
 

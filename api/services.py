@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from api.limits import Limits, RateLimiter
 from api.portal.sessions import Sessions
@@ -35,3 +36,7 @@ class Services:
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
+
+
+Found = Annotated[Services, Depends(services)]
+"""A route's parameter for the application's services."""

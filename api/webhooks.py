@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Authenticated
 from api.errors import ERRORS
 from api.principals import Caller, Role
-from api.services import Services, services
+from api.services import Found
 from domain.errors import Forbidden
 from domain.roster import RosterBook
 from store.councils import Councils
 from store.webhooks import MAX_URL_LENGTH, WebhookRecord, participant_principal
 
-Found = Annotated[Services, Depends(services)]
 WebhookPath = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The webhook's id.")]
 
 
