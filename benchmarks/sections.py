@@ -14,13 +14,13 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def replace_section(name: str, lines: list[str]) -> None:
-    """Put `lines` between `<!-- name -->` and `<!-- /name -->` in docs/benchmarks.md."""
+def replace_section(name: str, lines: list[str], doc: Path = DOC) -> None:
+    """Put `lines` between `<!-- name -->` and `<!-- /name -->` in `doc` (docs/benchmarks.md)."""
     begin, end = f"<!-- {name} -->", f"<!-- /{name} -->"
     section = "\n".join([begin, *lines, end])
-    text = DOC.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
     if begin in text and end in text:
         text = text[: text.index(begin)] + section + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    doc.write_text(text, encoding="utf-8")

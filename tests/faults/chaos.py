@@ -111,14 +111,13 @@ class Report:
         return not self.problems
 
 
-class Chaos:
-    """One run: a dev server, workers, lanes of decisions, and the fault plan carried out."""
+class Cluster:
+    """The processes a fault plan acts on: a dev server on a persistent file and worker
+    processes, each killed, restarted or replaced as an orchestrator would."""
 
-    def __init__(self, workdir: Path, store_url: str, workers: int = 2, lanes: int = 3) -> None:
+    def __init__(self, workdir: Path, store_url: str, workers: int = 2) -> None:
         self.workdir = workdir
         self.store_url = store_url
-        self.backend = make_url(store_url).get_backend_name()
-        self.lanes = lanes
         port = free_port()
         while port + 1000 > 65535 or not port_is_free("127.0.0.1", port + 1000):
             port = free_port()
@@ -134,52 +133,32 @@ class Chaos:
             WorkerProcess(self.server.address, store_url, self.task_queue, workdir / f"w{i}.log")
             for i in range(workers)
         ]
-        self.timed: list[Timed] = []
-        self.decision_ids: list[str] = []
-        self.fault_windows: list[tuple[FaultKind, float, float]] = []
-        self.failures: list[str] = []
         self._killed = 0
         self.restart_failures = 0
+        """Starts of the dev server that exited at once and were tried again (logs kept)."""
 
-    # --- the run ----------------------------------------------------------------------------
-
-    async def run(self, plan: Sequence[Fault]) -> Report:
+    async def start(self) -> None:
         self.server.start()
-        try:
-            await self.server.wait_ready()
-            for worker in self.workers:
-                await asyncio.to_thread(worker.start)
-            client = await connect(self.server.address, "default")
-            self.decisions = DecisionClient(client, self.task_queue, search_attributes=False)
-            done = asyncio.Event()
-            lanes = [asyncio.create_task(self._lane(n, done)) for n in range(self.lanes)]
-            self.t0 = time.monotonic()
-            await self._carry_out(plan)
-            done.set()
-            await asyncio.gather(*lanes)
-            results = await asyncio.gather(*(self._closed(d) for d in self.decision_ids))
-            return await self._report(plan, results)
-        finally:
-            for worker in self.workers:
-                if worker.process is not None and worker.process.poll() is None:
-                    worker.process.kill()
-                    worker.process.wait(10)
-            self.server.stop()
+        await self.server.wait_ready()
+        for worker in self.workers:
+            await asyncio.to_thread(worker.start)
 
-    async def _carry_out(self, plan: Sequence[Fault]) -> None:
-        for fault in sorted(plan, key=lambda f: f.at):
-            await asyncio.sleep(max(0.0, self.t0 + fault.at - time.monotonic()))
-            started = time.monotonic()
-            if fault.kind == "kill_worker":
-                await self._kill_a_worker()
-            elif fault.kind == "restart_temporal":
-                await self._restart_temporal()
-            else:
-                await asyncio.to_thread(restart_postgres)
-            self.fault_windows.append((fault.kind, started, time.monotonic()))
-        await asyncio.sleep(8)  # traffic goes on a while after the last fault
+    def stop(self) -> None:
+        for worker in self.workers:
+            if worker.process is not None and worker.process.poll() is None:
+                worker.process.kill()
+                worker.process.wait(10)
+        self.server.stop()
 
-    async def _restart_temporal(self) -> None:
+    async def inflict(self, kind: FaultKind) -> None:
+        if kind == "kill_worker":
+            await self.kill_a_worker()
+        elif kind == "restart_temporal":
+            await self.restart_temporal()
+        else:
+            await asyncio.to_thread(restart_postgres)
+
+    async def restart_temporal(self) -> None:
         """Stop the dev server and start it again on its file. Under load its first start
         now and then exits at once (seen once in three runs); the log of such a start is kept
         beside the run's and the start tried again, as an orchestrator would."""
@@ -197,12 +176,55 @@ class Chaos:
                     raise
                 await asyncio.sleep(1)
 
-    async def _kill_a_worker(self) -> None:
+    async def kill_a_worker(self) -> None:
+        """SIGKILL the workers in turn; its replacement starts a second later."""
         worker = self.workers[self._killed % len(self.workers)]
         self._killed += 1
         await asyncio.to_thread(worker.kill)
         await asyncio.sleep(1)
         await asyncio.to_thread(worker.start)
+
+
+class Chaos:
+    """One run: a dev server, workers, lanes of decisions, and the fault plan carried out."""
+
+    def __init__(self, workdir: Path, store_url: str, workers: int = 2, lanes: int = 3) -> None:
+        self.cluster = Cluster(workdir, store_url, workers)
+        self.store_url = store_url
+        self.backend = make_url(store_url).get_backend_name()
+        self.lanes = lanes
+        self.timed: list[Timed] = []
+        self.decision_ids: list[str] = []
+        self.fault_windows: list[tuple[FaultKind, float, float]] = []
+        self.failures: list[str] = []
+
+    # --- the run ----------------------------------------------------------------------------
+
+    async def run(self, plan: Sequence[Fault]) -> Report:
+        try:
+            await self.cluster.start()
+            client = await connect(self.cluster.server.address, "default")
+            self.decisions = DecisionClient(
+                client, self.cluster.task_queue, search_attributes=False
+            )
+            done = asyncio.Event()
+            lanes = [asyncio.create_task(self._lane(n, done)) for n in range(self.lanes)]
+            self.t0 = time.monotonic()
+            await self._carry_out(plan)
+            done.set()
+            await asyncio.gather(*lanes)
+            results = await asyncio.gather(*(self._closed(d) for d in self.decision_ids))
+            return await self._report(plan, results)
+        finally:
+            self.cluster.stop()
+
+    async def _carry_out(self, plan: Sequence[Fault]) -> None:
+        for fault in sorted(plan, key=lambda f: f.at):
+            await asyncio.sleep(max(0.0, self.t0 + fault.at - time.monotonic()))
+            started = time.monotonic()
+            await self.cluster.inflict(fault.kind)
+            self.fault_windows.append((fault.kind, started, time.monotonic()))
+        await asyncio.sleep(8)  # traffic goes on a while after the last fault
 
     async def _lane(self, lane: int, done: asyncio.Event) -> None:
         number = 0
@@ -380,8 +402,8 @@ async def one_run(backend: str, plan: Sequence[Fault], lanes: int, workers: int)
     async with migrated_store(backend, workdir, "concord_chaos") as url:
         chaos = Chaos(workdir, url, workers=workers, lanes=lanes)
         report = await chaos.run(plan)
-    report.temporal_restart_failures = chaos.restart_failures
-    if report.ok and not chaos.restart_failures:
+    report.temporal_restart_failures = chaos.cluster.restart_failures
+    if report.ok and not chaos.cluster.restart_failures:
         shutil.rmtree(workdir, ignore_errors=True)
     elif not report.ok:
         report.problems.append(f"logs kept in {workdir}")

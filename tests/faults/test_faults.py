@@ -4,10 +4,12 @@ restart: nothing lost or doubled, every decision closes, a worker loss costs sec
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import asdict
 
 import pytest
 
+from tests.faults import through_api
 from tests.faults.chaos import one_run, small_plan
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.e2e]
@@ -31,3 +33,24 @@ async def test_decisions_under_worker_kills_and_server_restarts_lose_and_double_
     assert report.unreceipted == 0
     assert report.chain_verified
     assert 0 < report.worst_latency_after_worker_loss_s < WORKER_LOSS_BOUND_S
+
+
+@pytest.mark.postgres
+async def test_a_hundred_decisions_through_the_api_under_faults_keep_every_accepted_command() -> (
+    None
+):
+    """The production shape without Docker: two workers, the projector and the API as their
+    own processes, 100 decisions at once, 27 delegations each answering by its own token; four
+    worker kills, a Temporal restart and a PostgreSQL restart at random points of the traffic."""
+    seed = random.randrange(1_000_000)
+    report = await through_api.one_run(decisions=100, seed=seed)
+    print(json.dumps(asdict(report)))
+
+    assert report.problems == [], f"seed {seed}"
+    assert (report.decisions, report.members_per_round) == (100, 27)
+    assert report.commands == 100 * through_api.EXPECTED_ROUTES
+    assert report.faults == {"kill_worker": 4, "restart_temporal": 1, "restart_postgres": 1}
+    assert len(report.faults_at) == 6
+    assert (report.receipts_lost, report.events_lost, report.duplicates) == (0, 0, 0)
+    assert (report.unreceipted, report.position_gaps, report.not_completed) == (0, 0, 0)
+    assert report.chain_verified and report.read_models_equal_rebuild
