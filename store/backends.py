@@ -30,7 +30,7 @@ from store.engine import WRITE_OPTION
 from store.migrate import check_schema
 from store.records import Appended, CommandRange, NewEvent, StoredEvent
 from store.schema import LOG_COLUMNS, BodyRow
-from store.unavailable import UNREACHABLE, unavailable_on_failure
+from store.unavailable import unavailable_on_failure, unreachable
 from store.upcasting import Upcasters
 
 HEAD_QUERY: Final = "SELECT position, hash FROM log_head WHERE id = 1"
@@ -257,8 +257,9 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
             pooled = await connection.get_raw_connection()
             try:
                 yield pooled.driver_connection
-            except UNREACHABLE:
-                pooled.invalidate()
+            except Exception as error:
+                if unreachable(error):
+                    pooled.invalidate()
                 raise
 
 

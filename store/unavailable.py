@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Final
 
 import asyncpg
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from domain.errors import Unavailable
@@ -24,8 +24,30 @@ UNREACHABLE: Final = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    # The server shutting down, restarting or in recovery (SQLSTATE class 57).
+    asyncpg.exceptions.OperatorInterventionError,
 )
 """What says the database cannot be reached now (rather than that a statement is wrong)."""
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached now. SQLAlchemy wraps a driver's
+    error it does not classify (asyncpg's "the database system is shutting down" while a
+    server restarts) in a plain DBAPIError: the driver's error is then found in its chain."""
+    if isinstance(error, UNREACHABLE):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    cause: BaseException | None = error.orig
+    for _ in range(4):  # the adapter's error, then the driver's own
+        if cause is None:
+            return False
+        if isinstance(cause, UNREACHABLE):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 @contextmanager
@@ -33,5 +55,7 @@ def unavailable_on_failure(doing: str = "reached") -> Iterator[None]:
     """Raise Unavailable ("the event store cannot be <doing>: ...") for an UNREACHABLE error."""
     try:
         yield
-    except UNREACHABLE as error:
-        raise Unavailable(f"the event store cannot be {doing}: {error}") from error
+    except Exception as error:
+        if unreachable(error):
+            raise Unavailable(f"the event store cannot be {doing}: {error}") from error
+        raise
