@@ -33,7 +33,6 @@ import httpx
 from sqlalchemy import select
 
 from audit.verify import verify_log
-from benchmarks.sections import replace_section
 from domain.nrc import NRC_ROSTERS
 from runtime.access import Role, Tokens
 from runtime.bootstrap import projector
@@ -506,6 +505,10 @@ async def one_run(decisions: int, seed: int, kills: int = 4) -> Report:
 
 
 def write(report: Report, command: str) -> None:
+    """The figures into their section of docs/reliability.md, by the benchmarks' own writer."""
+    sys.path.insert(0, str(DOC.parents[1] / "benchmarks"))
+    from sections import replace_section  # the benchmarks' folder is not a package
+
     rows = [
         ("decisions, each to completion", report.decisions),
         ("members answering each round", report.members_per_round),
