@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import inspect
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
@@ -22,6 +24,7 @@ from api.services import Services, services
 from domain import commands as cmd
 from domain.errors import Forbidden
 from domain.values import ActorCode, DecisionId
+from runtime.decisions import Unacknowledged
 from workflows.messages import Receipt, SupersessionResult
 
 ENVELOPE: Final = frozenset({"kind", "decision_id", "actor", "recorded_by"})
@@ -127,6 +130,24 @@ def scoped(caller: Caller, key: str | None) -> str | None:
     return f"{caller.principal}/{key}" if key else None
 
 
+@contextmanager
+def resend_by_key(key: str | None, decision_id: str | None = None) -> Iterator[None]:
+    """A command not acknowledged in time (503) tells the client how to send it again without
+    giving it twice: with its Idempotency-Key (and a proposal with its `decision_id`, which may
+    have been made up), or, without a key, after reading the decision."""
+    try:
+        yield
+    except Unacknowledged as late:
+        same = f" and decision_id {decision_id}" if decision_id else ""
+        raise late.resent_with(
+            f"send it again with the same Idempotency-Key{same} to get its receipt without "
+            "giving it twice"
+            if key
+            else "this request had no Idempotency-Key: read the decision's events before "
+            "sending it again, or it may be given twice"
+        ) from None
+
+
 async def command_of(
     found: Services,
     caller: Caller,
@@ -180,7 +201,8 @@ def command_endpoint(route: CommandRoute) -> Any:
         command = await command_of(
             found, caller, kind, given["decision_id"], given["body"], route.chair, extra
         )
-        return await found.commands.execute(command, scoped(caller, given["key"]), "api")
+        with resend_by_key(given["key"]):
+            return await found.commands.execute(command, scoped(caller, given["key"]), "api")
 
     parameter = inspect.Parameter
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -258,7 +280,8 @@ def router() -> APIRouter:
             {},
         )
         assert isinstance(proposal, cmd.SubmitProposal)
-        return await found.commands.propose(proposal, scoped(caller, key), "api")
+        with resend_by_key(key, decision_id):
+            return await found.commands.propose(proposal, scoped(caller, key), "api")
 
     @routes.post(
         "/decisions/{decision_id}/supersession",
@@ -276,7 +299,8 @@ def router() -> APIRouter:
     ) -> SupersessionResult:
         command = await command_of(found, caller, "supersede", decision_id, body, True, {})
         assert isinstance(command, cmd.SupersedeDecision)
-        return await found.commands.supersede(command, scoped(caller, key), "api")
+        with resend_by_key(key):
+            return await found.commands.supersede(command, scoped(caller, key), "api")
 
     return routes
 

@@ -61,7 +61,12 @@ async def run_api(settings: Settings, stop: asyncio.Event | None = None) -> None
     stop_on_signals(stop)
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     async with opened_store(settings) as store:
-        decisions = DecisionClient(client, settings.task_queue, rosters=Councils(store).roster_book)
+        decisions = DecisionClient(
+            client,
+            settings.task_queue,
+            rosters=Councils(store).roster_book,
+            command_timeout=settings.command_timeout_seconds,
+        )
         async with api_serving(settings, decisions, store):
             log.info("api running", address=f"http://{settings.api_host}:{settings.api_port}")
             await stop.wait()

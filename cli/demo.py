@@ -234,7 +234,12 @@ async def _stack(settings: Settings) -> AsyncIterator[tuple[DecisionClient, Even
     store = await open_store(settings.database_url)
     try:
         yield (
-            DecisionClient(client, settings.task_queue, rosters=Councils(store).roster_book),
+            DecisionClient(
+                client,
+                settings.task_queue,
+                rosters=Councils(store).roster_book,
+                command_timeout=settings.command_timeout_seconds,
+            ),
             store,
         )
     finally:

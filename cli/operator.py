@@ -25,6 +25,7 @@ from cli.session import (
     decisions,
     event_store,
     principal,
+    resendable,
     run,
     settings,
     show_receipt,
@@ -90,8 +91,9 @@ def propose(
             max_failed_rounds=max_failed_rounds,
             review_period_seconds=duration_seconds(review_period, "review-period"),
         )
-        async with commands(current) as given:
-            show_receipt(await given.propose(command, key, "cli"), as_json)
+        with resendable(key, "--id", command.decision_id) as given_key:
+            async with commands(current) as given:
+                show_receipt(await given.propose(command, given_key, "cli"), as_json)
 
     run(work())
 
@@ -390,8 +392,9 @@ def supersede(
             superseded_by=by,
             reason=reason,
         )
-        async with commands(current) as given:
-            result = await given.supersede(command, key, "cli")
+        with resendable(key) as given_key:
+            async with commands(current) as given:
+                result = await given.supersede(command, given_key, "cli")
         show_receipts({"superseded": result.superseded, "successor": result.successor}, as_json)
 
     run(supersede())

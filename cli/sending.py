@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from cli.parsing import build, read_text_file
-from cli.session import commands, principal, settings, show_receipt
+from cli.session import commands, principal, resendable, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
 from domain.state import ConsensusRound, DecisionState
@@ -58,11 +58,12 @@ async def send(
     command = build(
         model, decision_id=decision_id, actor=actor, recorded_by=principal(current), **fields
     )
-    if via is not None:
-        receipt = await via.execute(command, key, "cli")
-    else:
-        async with commands(current) as connected:
-            receipt = await connected.execute(command, key, "cli")
+    with resendable(key) as given_key:
+        if via is not None:
+            receipt = await via.execute(command, given_key, "cli")
+        else:
+            async with commands(current) as connected:
+                receipt = await connected.execute(command, given_key, "cli")
     show_receipt(receipt, as_json)
 
 

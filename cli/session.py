@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,7 +18,7 @@ from rich.markup import escape
 from domain.council import Council
 from domain.roster import RosterBook
 from runtime.commands import Commands
-from runtime.decisions import DecisionClient
+from runtime.decisions import DecisionClient, Unacknowledged
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
 from store.councils import Councils
@@ -79,7 +80,12 @@ async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionCl
         async with event_store(current) as store:
             return await Councils(store).roster_book()
 
-    yield DecisionClient(client, current.task_queue, rosters=rosters)
+    yield DecisionClient(
+        client,
+        current.task_queue,
+        rosters=rosters,
+        command_timeout=current.command_timeout_seconds,
+    )
 
 
 @asynccontextmanager
@@ -104,6 +110,20 @@ async def event_store(current: Settings | None = None) -> AsyncIterator[EventSto
         yield store
     finally:
         await store.close()
+
+
+@contextmanager
+def resendable(key: str | None, *options: str) -> Iterator[str]:
+    """The command's idempotency key, `--key`'s or a new one; a command not acknowledged in
+    time says how to give it again with that key (and `options`) without giving it twice."""
+    key = key or str(uuid.uuid4())
+    try:
+        yield key
+    except Unacknowledged as late:
+        again = " ".join((*options, "--key", key))
+        raise late.resent_with(
+            f"give it again with {again} to get its receipt without giving it twice"
+        ) from None
 
 
 def emit(document: BaseModel | dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:

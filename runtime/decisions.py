@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from temporalio.client import (
     Client,
@@ -20,6 +20,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowHistory,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -66,6 +67,30 @@ class DecisionRun:
     status: str
 
 
+class Unacknowledged(Unavailable):
+    """A command whose receipt did not come within the client's bound: it is not stored yet,
+    and may still be once the store or a worker is back; given again with the same idempotency
+    key, it gets its receipt and is never stored twice."""
+
+    RESEND: ClassVar[str] = (
+        "send it again with the same idempotency key to get its receipt without giving it twice"
+    )
+
+    def __init__(self, decision_id: str, waited: float, resend: str = RESEND) -> None:
+        seconds = f"{round(waited, 1):g} s"
+        super().__init__(
+            f"decision {decision_id}: the command is not acknowledged after {seconds}: it is not "
+            "stored yet (the event store or the worker does not answer) and may still be once "
+            f"they are back; {resend}"
+        )
+        self.decision_id = decision_id
+        self.waited = waited
+
+    def resent_with(self, resend: str) -> Unacknowledged:
+        """The same error saying how the adapter's user gives the command again."""
+        return Unacknowledged(self.decision_id, self.waited, resend)
+
+
 MAX_IN_FLIGHT: Final = 10
 """Temporal refuses an 11th in-flight update per workflow: keep at most 10 per decision."""
 _RETRIES: Final = 12
@@ -108,8 +133,11 @@ class DecisionClient:
         search_attributes: bool = True,
         max_events_per_run: int | None = None,
         rosters: RosterSource | None = None,
+        command_timeout: float | None = None,
     ) -> None:
         self._rosters = rosters
+        self._command_timeout = command_timeout
+        """How long a command waits for its receipt (None: as long as it takes)."""
         self._client = client
         self._task_queue = task_queue
         self._search_attributes = search_attributes
@@ -156,7 +184,10 @@ class DecisionClient:
         """Give a command to its decision; the same key given twice yields the same receipt."""
         key = key or str(uuid.uuid4())
         handle = self.handle(command.decision_id)
-        async with self.in_flight.slot(command.decision_id):
+        async with (
+            acknowledged(command.decision_id, self._command_timeout),
+            self.in_flight.slot(command.decision_id),
+        ):
             for attempt in range(_RETRIES):
                 try:
                     return await handle.execute_update(
@@ -180,6 +211,10 @@ class DecisionClient:
         neither (a refusal names the rule); either may be completed, its workflow closed. The
         same request retried with its key gets the same receipts."""
         key = key or str(uuid.uuid4())
+        async with acknowledged(command.decision_id, self._command_timeout):
+            return await self._supersession(command, key)
+
+    async def _supersession(self, command: SupersedeDecision, key: str) -> SupersessionResult:
         try:
             handle = await self._client.start_workflow(
                 SupersessionWorkflow.run,
@@ -254,7 +289,11 @@ class DecisionClient:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=reuse,
         )
-        async with self.in_flight.slot(command.decision_id), _settled(start):
+        async with (
+            acknowledged(command.decision_id, self._command_timeout),
+            self.in_flight.slot(command.decision_id),
+            _settled(start),
+        ):
             try:
                 return await self._client.execute_update_with_start_workflow(
                     DecisionWorkflow.execute,
@@ -347,6 +386,25 @@ class DecisionClient:
         return Refusal(
             Rule.WRONG_STATE, f"decision {decision_id} is {state}; it takes no further commands"
         )
+
+
+@asynccontextmanager
+async def acknowledged(decision_id: str, bound: float | None) -> AsyncIterator[None]:
+    """Wait for a command's receipt at most `bound` seconds (None: as long as it takes); past
+    it, Unacknowledged. The command is left to its decision, which stores it once it can."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    scope = asyncio.timeout(bound)
+    try:
+        async with scope:
+            yield
+    # Temporal's client says in its own words that an update's wait was cut short.
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # the caller itself is cancelled
+            raise asyncio.CancelledError from None
+        waited = bound if bound is not None and scope.expired() else loop.time() - started
+        raise Unacknowledged(decision_id, waited) from None
 
 
 @asynccontextmanager

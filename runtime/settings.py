@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     checkpoint_interval_seconds: int = Field(
         default=300, ge=10, le=86_400, description="how often the log's checkpoint is published"
     )
+    command_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how long the CLI and the API wait for a command's receipt before they say "
+        "it is not acknowledged (exit 5, 503)",
+    )
     worker_max_concurrent_activities: int = Field(default=50, ge=1, le=10_000)
     worker_max_concurrent_workflow_tasks: int | None = Field(default=None, ge=2, le=10_000)
     worker_max_cached_workflows: int = Field(default=1000, ge=0, le=1_000_000)

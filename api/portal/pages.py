@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import AwareDatetime, ValidationError
 
+from api.commands import resend_by_key
 from api.portal import i18n
 from api.portal.sessions import COOKIE, Session
 from api.principals import Caller, Role, acting
@@ -434,10 +435,11 @@ async def _given(
             back=back,
             **visit.context(),
         )
-    if isinstance(command, cmd.SupersedeDecision):
-        receipt = (await found.commands.supersede(command, None, "api")).superseded
-    else:
-        receipt = await found.commands.execute(command, None, "api")
+    with resend_by_key(None):  # a form carries no key: a late command is looked for first
+        if isinstance(command, cmd.SupersedeDecision):
+            receipt = (await found.commands.supersede(command, None, "api")).superseded
+        else:
+            receipt = await found.commands.execute(command, None, "api")
     return _receipt_page(speech, receipt, visit, back, title)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,8 +21,10 @@ from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from activities.notify import LogNotifier, NotifyActivities
+from domain.commands import SubmitProposal
+from domain.errors import Unavailable
 from runtime.bootstrap import workflow_runner
-from runtime.decisions import DecisionClient
+from runtime.decisions import DecisionClient, Unacknowledged
 from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
 from workflows.decision import DecisionWorkflow
@@ -88,6 +91,20 @@ class ArchiveDown(EventActivities):
     @activity.defn(name=ARCHIVE_HISTORY)
     async def archive_history(self, input: ArchiveInput) -> ArchiveResult:
         raise ApplicationError("the archive is down", non_retryable=True)
+
+
+class StoreDown(EventActivities):
+    """The store answers no append while `down` is set, as an unreachable database fails."""
+
+    down = False
+    failed = 0
+
+    @activity.defn(name=APPEND_EVENTS)
+    async def append_events(self, input: AppendInput) -> AppendResult:
+        if StoreDown.down:
+            StoreDown.failed += 1
+            raise Unavailable("the event store cannot be written: database is locked")
+        return await super().append_events(input)
 
 
 def worker_with(activities: EventActivities, client: Client, task_queue: str) -> Worker:
@@ -197,3 +214,55 @@ async def test_a_run_archived_by_two_processes_is_archived_once(
     )
 
     assert await council.store.histories(council.decision_id) == [ours]
+
+
+async def test_a_command_the_store_cannot_take_in_time_is_unacknowledged_then_stored_once(
+    council_on: Any,
+) -> None:
+    council: Council = await council_on(StoreDown)
+    impatient = DecisionClient(
+        council.env.client,
+        council.decisions.task_queue,
+        search_attributes=False,
+        command_timeout=1,
+    )
+    proposal = council.command(
+        "submit_proposal", "POL", title="T", text="Draft", area="crisis_management"
+    )
+    assert isinstance(proposal, SubmitProposal)
+    StoreDown.down = True
+    try:
+        started = time.monotonic()
+        with pytest.raises(Unacknowledged) as proposing:
+            await impatient.propose(proposal, key="proposal")
+        with pytest.raises(Unacknowledged) as referring:
+            await impatient.execute(council.command("refer", "chair"), key="refer")
+        waited = time.monotonic() - started
+        assert await council.store.stream(council.decision_id) == []
+        assert StoreDown.failed >= 1
+    finally:
+        StoreDown.down = False
+
+    # Given again with their keys, once the store is back: the receipts of what the decision
+    # kept queued and stored then, in the order it was given, each once.
+    proposed = await council.decisions.propose(proposal, key="proposal")
+    referred = await council.decisions.execute(council.command("refer", "chair"), key="refer")
+
+    assert waited < 2 * 1 + 2
+    late = referring.value
+    assert (late.exit_code, late.http_status) == (5, 503)
+    assert late.line().startswith(
+        f"unavailable: decision {council.decision_id}: the command is not acknowledged after "
+        "1 s: it is not stored yet"
+    )
+    assert "send it again with the same idempotency key" in late.message
+    assert proposing.value.decision_id == council.decision_id
+    stream = await council.store.stream(council.decision_id)
+    assert [(e.stream_version, e.type) for e in stream] == [
+        (1, "ProposalSubmitted"),
+        (2, "ReferredToPreparatoryCommittee"),
+    ]
+    assert (proposed.event_ids, referred.event_ids) == (
+        (stream[0].event_id,),
+        (stream[1].event_id,),
+    )
