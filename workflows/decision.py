@@ -74,6 +74,15 @@ _STORE_RETRY: Final = RetryPolicy(
     initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(seconds=30)
 )
 """The store being down must delay a receipt, never lose an accepted event: retry forever."""
+_LOCAL_STORE_RETRY: Final = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500), maximum_interval=timedelta(minutes=2)
+)
+LOCAL_RETRY_THRESHOLD: Final = timedelta(seconds=5)
+"""The local append's first attempts (0.5 s, 1 s, 2 s, 4 s apart) wait inside the workflow task:
+a store back within seconds costs no more. Longer waits (8 s, 16 s, ... up to 2 min) are durable
+timers: a task kept open across them would be kept alive by heartbeats, three history events
+every few seconds (~2,700 an hour), and an outage of a day would end the decision at Temporal's
+history limit; by timers an hour of outage adds a few hundred."""
 APPEND_TIMEOUT: Final = timedelta(seconds=3)
 """An append takes milliseconds: an attempt that has not reported by then lost its connection
 (or, as a regular activity, its worker) and is retried; a retry of a stored batch stores nothing.
@@ -440,7 +449,8 @@ class DecisionWorkflow:
                 appending,
                 result_type=AppendResult,
                 start_to_close_timeout=APPEND_TIMEOUT,
-                retry_policy=_STORE_RETRY,
+                retry_policy=_LOCAL_STORE_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
             )
             if result.adopted:
                 batch = list(result.adopted)

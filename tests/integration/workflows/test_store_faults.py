@@ -266,3 +266,40 @@ async def test_a_command_the_store_cannot_take_in_time_is_unacknowledged_then_st
         (stream[0].event_id,),
         (stream[1].event_id,),
     )
+
+
+async def test_an_hour_without_the_store_adds_a_few_hundred_events_to_the_history_not_thousands(
+    council_on: Any,
+) -> None:
+    """Past its first seconds, the append waits between attempts by durable timers (up to two
+    minutes), not inside a workflow task kept alive by heartbeats (three events every few
+    seconds: ~2,700 an hour, and a decision terminated by Temporal's history limit within a day)."""
+    council: Council = await council_on(StoreDown)
+    impatient = DecisionClient(
+        council.env.client,
+        council.decisions.task_queue,
+        search_attributes=False,
+        command_timeout=1,
+    )
+    proposal = council.command(
+        "submit_proposal", "POL", title="T", text="Draft", area="crisis_management"
+    )
+    assert isinstance(proposal, SubmitProposal)
+    StoreDown.down = True
+    try:
+        with pytest.raises(Unacknowledged):
+            await impatient.propose(proposal, key="proposal")
+        await council.env.sleep(3600)
+        history = await council.decisions.handle(council.decision_id).fetch_history()
+        assert await council.store.stream(council.decision_id) == []
+    finally:
+        StoreDown.down = False
+    attempts = StoreDown.failed
+
+    await council.env.sleep(130)  # the longest wait between two attempts, and then some
+    proposed = await council.decisions.propose(proposal, key="proposal")
+
+    assert len(history.events) < 400, f"{len(history.events)} events after an hour"
+    assert attempts >= 30, "it went on trying, about every two minutes"
+    [stored] = await council.store.stream(council.decision_id)
+    assert proposed.event_ids == (stored.event_id,)
