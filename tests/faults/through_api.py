@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -53,6 +53,8 @@ OPERATOR: Final = "operator"
 PROPOSER: Final = "POL"
 RETRIED_STATUSES: Final = frozenset({429, 502, 503, 504})
 """Answers a careful client takes as "not now": it waits (Retry-After) and sends it again."""
+PROBE_BOUND_S: Final = 40.0
+"""The longest a CLI run may take while a server restarts (its own bounds are 30 s and less)."""
 EXPECTED_ROUTES: Final = 36
 """Commands one decision's life takes with the 2004 roster's 27 members (9 besides the round)."""
 
@@ -72,6 +74,26 @@ def random_plan(seed: int, kills: int = 4) -> list[Fault]:
     plan.append(Fault(round(rng.uniform(0.15, 0.4), 3), "restart_temporal"))
     plan.append(Fault(round(rng.uniform(0.45, 0.7), 3), "restart_postgres"))
     return sorted(plan, key=lambda f: f.at)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One CLI run while a server restarted."""
+
+    command: str
+    exit_code: int | None
+    seconds: float
+    last_line: str
+    traceback: bool = False
+
+    def problem(self) -> str | None:
+        said = "unavailable" in self.last_line and not self.traceback
+        if self.exit_code == 0 or (self.exit_code == 5 and said):
+            return None
+        return (
+            f"concord {self.command}: exit {self.exit_code} after {self.seconds:.1f} s: "
+            f"{self.last_line}"
+        )
 
 
 @dataclass
@@ -110,6 +132,9 @@ class Report:
     worst_command_s: float
     slowest: list[str]
     """The five longest commands: route, when sent (s into the run), seconds, answers."""
+    cli_while_restarting: dict[str, int]
+    """Exit codes of the CLI runs while a server restarted (`exit 0`, `exit 5`, ...)."""
+    cli_slowest_s: float
     duration_s: float
     seed: int
     problems: list[str] = field(default_factory=list)
@@ -298,6 +323,7 @@ class ThroughApi:
         self.projector = Service("projector", ["project"], env, workdir / "projector.log")
         self.faults_at: list[str] = []
         self.shares: list[float] = []
+        self.probes: list[Probe] = []
         """The share of the commands answered when each fault came."""
         self.t0 = time.monotonic()
 
@@ -368,11 +394,60 @@ class ThroughApi:
             await clients.wait_for(int(fault.at * total))
             began = time.monotonic() - self.t0
             self.shares.append(clients.answered / total)
-            await self.cluster.inflict(fault.kind)
+            if fault.kind == "kill_worker":
+                await self.cluster.inflict(fault.kind)
+            else:
+                await self._with_cli_probes(self.cluster.inflict(fault.kind))
             self.faults_at.append(
                 f"{fault.kind}@{clients.answered / total:.2f} "
                 f"({began:.1f}-{time.monotonic() - self.t0:.1f} s)"
             )
+
+    async def _with_cli_probes(self, restart: Coroutine[Any, Any, None]) -> None:
+        """While a server restarts, an operator's `concord list` and `concord status` (read
+        from the store; status falls back to the workflow) run one after another: each must
+        answer, or exit 5 with one line naming what is unavailable, within PROBE_BOUND_S."""
+        env = {**self.api.env, "CONCORD_LOG_FORMAT": "json"}
+        done = asyncio.Event()
+
+        async def probe() -> None:
+            concord = self.api.args[0]
+            commands = [["list"], ["status", self.decision_ids[0]]]
+            while not done.is_set():
+                args = commands[len(self.probes) % 2]
+                started = time.monotonic()
+                process = await asyncio.create_subprocess_exec(
+                    concord,
+                    *args,
+                    env=env,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                try:
+                    _, err = await asyncio.wait_for(process.communicate(), PROBE_BOUND_S)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+                    self.probes.append(Probe(args[0], None, PROBE_BOUND_S, "no answer"))
+                    continue
+                said = err.decode(errors="replace")
+                lines = said.strip().splitlines()
+                self.probes.append(
+                    Probe(
+                        args[0],
+                        process.returncode,
+                        time.monotonic() - started,
+                        lines[-1] if lines else "",
+                        "Traceback" in said,
+                    )
+                )
+
+        probing = asyncio.create_task(probe())
+        try:
+            await restart
+        finally:
+            done.set()
+            await probing
 
     async def _read_models_equal_rebuild(self, store: EventStore) -> bool:
         """The projector's tables once it has the whole log, against the same tables rebuilt
@@ -449,6 +524,10 @@ class ThroughApi:
             command_p99_s=round(seconds[int(len(seconds) * 0.99)], 2) if seconds else 0.0,
             worst_command_s=round(seconds[-1], 2) if seconds else 0.0,
             slowest=slowest,
+            cli_while_restarting=dict(
+                sorted(Counter(f"exit {p.exit_code}" for p in self.probes).items())
+            ),
+            cli_slowest_s=round(max((p.seconds for p in self.probes), default=0.0), 1),
             duration_s=round(duration, 1),
             seed=self.seed,
             problems=problems,
@@ -469,6 +548,9 @@ class ThroughApi:
             problems.append("the read models differ from a rebuild from zero")
         if len(self.faults_at) != len(plan):
             problems.append(f"only {len(self.faults_at)} of {len(plan)} faults carried out")
+        problems.extend(problem for p in self.probes if (problem := p.problem()))
+        if not self.probes:
+            problems.append("no CLI run while the servers restarted")
         if any(share >= 0.99 for share in self.shares):
             problems.append(f"faults came after the traffic: {self.faults_at}")
         return report
@@ -527,6 +609,10 @@ def write(report: Report, command: str) -> None:
         ("chain verified", report.chain_verified),
         ("read models equal a rebuild from zero", report.read_models_equal_rebuild),
         ("commands sent more than once (same key)", report.retried_commands),
+        (
+            "`concord list` / `status` while a server restarted: exits, slowest",
+            f"{report.cli_while_restarting}, {report.cli_slowest_s} s",
+        ),
         ("answers seen (HTTP status: count; 0 = no answer)", report.answers),
         (
             "command, first send to receipt: p50 / p99 / longest",
