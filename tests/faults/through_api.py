@@ -589,7 +589,7 @@ async def one_run(decisions: int, seed: int, kills: int = 4) -> Report:
 def write(report: Report, command: str) -> None:
     """The figures into their section of docs/reliability.md, by the benchmarks' own writer."""
     sys.path.insert(0, str(DOC.parents[1] / "benchmarks"))
-    from sections import replace_section  # the benchmarks' folder is not a package
+    from sections import machine, replace_section  # the benchmarks' folder is no package
 
     rows = [
         ("decisions, each to completion", report.decisions),
@@ -621,7 +621,8 @@ def write(report: Report, command: str) -> None:
         ("run", f"{report.duration_s} s"),
     ]
     lines = [
-        f"Command: `{command}` (seed {report.seed}), {time.strftime('%Y-%m-%d %H:%M UTC')}.",
+        f"Command: `{command}` (seed {report.seed}), {time.strftime('%Y-%m-%d %H:%M UTC')}, "
+        f"{machine()}.",
         "",
         "| figure | value |",
         "|---|---|",
