@@ -23,7 +23,7 @@ from api.principals import Caller, acting
 from api.services import Services, services
 from domain import commands as cmd
 from domain.errors import Forbidden
-from domain.values import ActorCode, DecisionId
+from domain.values import MAX_NUMBER, ActorCode, CleanStatement, DecisionId
 from runtime.decisions import Unacknowledged
 from workflows.messages import Receipt, SupersessionResult
 
@@ -64,7 +64,7 @@ class CommandRoute:
     path_fields: dict[str, Any] = field(default_factory=dict)
 
 
-ROUND = {"round": Annotated[int, Path(ge=1, le=10_000)]}
+ROUND = {"round": Annotated[int, Path(ge=1, le=MAX_NUMBER)]}
 ROUTES: Final = (
     CommandRoute("/concurrences", cmd.Concur, "Concur in a round's text (bound by its hash)"),
     CommandRoute("/objections", cmd.BreakSilence, "Object: break the silence, with reasons"),
@@ -95,7 +95,7 @@ ROUTES: Final = (
         cmd.ProposeIssueResolution,
         "Put an issue's resolution under silence",
         True,
-        {"issue": Annotated[int, Path(ge=1, le=10_000)]},
+        {"issue": Annotated[int, Path(ge=1, le=MAX_NUMBER)]},
     ),
     CommandRoute("/completion", cmd.CompleteDecision, "Record the decision completed", True),
     CommandRoute("/suspension", cmd.SuspendDecision, "Suspend the decision", True),
@@ -239,7 +239,8 @@ class SupersessionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     superseded_by: DecisionId
-    reason: Annotated[str, Field(max_length=20_000)] = ""
+    reason: CleanStatement = ""
+    """Validated as the command validates it, so that a problem is named as the body's field."""
 
 
 def router() -> APIRouter:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Final, Literal, TypedDict
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from domain.areas import Area
 from domain.roster import CHAIR, PREPARATORY_COMMITTEE, BodyCode, CouncilLevel
 from domain.values import (
     SYSTEM,
-    ActionItem,
     ActorCode,
     AgendaItemKind,
+    CleanDetail,
+    CleanLabel,
     CleanStatement,
     CleanText,
     CleanTitle,
@@ -21,12 +22,16 @@ from domain.values import (
     DeadlineTarget,
     DecisionId,
     Frozen,
+    Instant,
     ItemId,
     MeetingId,
+    Number,
+    PlannedItems,
     Principal,
     ReviewOutcome,
     Seconds,
     TextHash,
+    by_value,
 )
 
 DEFAULT_REVIEW_PERIOD: Final = 14 * 86_400
@@ -53,9 +58,9 @@ class SubmitProposal(CommandBase):
     kind: Literal["submit_proposal"] = "submit_proposal"
     title: CleanTitle
     text: CleanText
-    area: Area
-    area_label: Annotated[str, Field(max_length=200)] | None = None
-    level: CouncilLevel | None = None
+    area: Annotated[Area, by_value(Area)]
+    area_label: CleanLabel | None = None
+    level: Annotated[CouncilLevel, by_value(CouncilLevel)] | None = None
     """The Council level that decides (its body at that level); the council's first deciding
     body when neither this nor `body` is given."""
     body: BodyCode | None = None
@@ -63,7 +68,7 @@ class SubmitProposal(CommandBase):
     roster_on: date | None = None
     """The day whose roster binds the decision; the roster in force as each step is taken when
     None."""
-    plan_draft: tuple[ActionItem, ...] = ()
+    plan_draft: PlannedItems = ()
     max_failed_rounds: int = Field(default=3, ge=1, le=20)
     review_period_seconds: Seconds = DEFAULT_REVIEW_PERIOD
 
@@ -81,7 +86,7 @@ class AmendProposal(CommandBase):
 
 class CompleteReview(CommandBase):
     kind: Literal["complete_review"] = "complete_review"
-    outcome: ReviewOutcome
+    outcome: Annotated[ReviewOutcome, by_value(ReviewOutcome)]
     text: CleanText | None = None
     reasons: CleanStatement = ""
 
@@ -94,45 +99,45 @@ class OpenRound(CommandBase):
 
 class Concur(CommandBase):
     kind: Literal["concur"] = "concur"
-    round: int = Field(ge=1)
+    round: Number
     text_hash: TextHash
 
 
 class BreakSilence(CommandBase):
     kind: Literal["break_silence"] = "break_silence"
-    round: int = Field(ge=1)
+    round: Number
     text_hash: TextHash
     reasons: CleanStatement
 
 
 class WithdrawObjection(CommandBase):
     kind: Literal["withdraw_objection"] = "withdraw_objection"
-    round: int = Field(ge=1)
+    round: Number
 
 
 class RegisterConcern(CommandBase):
     kind: Literal["register_concern"] = "register_concern"
-    round: int = Field(ge=1)
+    round: Number
     statement: CleanStatement
 
 
 class ExtendDeadline(CommandBase):
     kind: Literal["extend_deadline"] = "extend_deadline"
-    target: DeadlineTarget
-    round: int | None = Field(default=None, ge=1)
+    target: Annotated[DeadlineTarget, by_value(DeadlineTarget)]
+    round: Number | None = None
     new_deadline: Deadline
     reason: CleanStatement
 
 
 class CloseRound(CommandBase):
     kind: Literal["close_round"] = "close_round"
-    round: int = Field(ge=1)
+    round: Number
 
 
 class SendReminders(CommandBase):
     kind: Literal["send_reminders"] = "send_reminders"
-    target: DeadlineTarget
-    round: int | None = Field(default=None, ge=1)
+    target: Annotated[DeadlineTarget, by_value(DeadlineTarget)]
+    round: Number | None = None
 
 
 class FlagMissedDeadline(CommandBase):
@@ -142,8 +147,8 @@ class FlagMissedDeadline(CommandBase):
 
 class PlanImplementation(CommandBase):
     kind: Literal["plan_implementation"] = "plan_implementation"
-    action_items: tuple[ActionItem, ...] = Field(min_length=1)
-    monitoring_body: str = PREPARATORY_COMMITTEE
+    action_items: Annotated[PlannedItems, Field(min_length=1)]
+    monitoring_body: BodyCode = PREPARATORY_COMMITTEE
     report_back_deadline: Deadline
     reminder_before_seconds: Seconds | None = None
 
@@ -168,7 +173,7 @@ class RaiseIssue(CommandBase):
 
 class ProposeIssueResolution(CommandBase):
     kind: Literal["propose_issue_resolution"] = "propose_issue_resolution"
-    issue: int = Field(ge=1)
+    issue: Number
     text: CleanText
     deadline: Deadline
     reminder_before_seconds: Seconds | None = None
@@ -176,7 +181,7 @@ class ProposeIssueResolution(CommandBase):
 
 class RequestMeeting(CommandBase):
     kind: Literal["request_meeting"] = "request_meeting"
-    level: CouncilLevel = CouncilLevel.AMBASSADORS
+    level: Annotated[CouncilLevel, by_value(CouncilLevel)] = CouncilLevel.AMBASSADORS
     reason: CleanStatement
 
 
@@ -221,9 +226,9 @@ class ScheduleAgendaItem(CommandBase):
     kind: Literal["schedule_agenda_item"] = "schedule_agenda_item"
     meeting_id: MeetingId
     body: BodyCode
-    sitting_at: AwareDatetime
-    item: AgendaItemKind
-    detail: Annotated[str, Field(max_length=300)] = ""
+    sitting_at: Instant
+    item: Annotated[AgendaItemKind, by_value(AgendaItemKind)]
+    detail: CleanDetail = ""
 
 
 Command = Annotated[

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
@@ -13,11 +13,13 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SYSTEM: Final = "system"
 PROCEDURE_PRINCIPAL: Final = "system:procedure"
@@ -33,7 +35,10 @@ Principal = Annotated[
 ]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
-Statement = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
+STATEMENT_MAX_LENGTH: Final = 20_000
+Statement = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=STATEMENT_MAX_LENGTH)
+]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """Control characters but tab, line feed and carriage return: terminal escapes, bells, NUL."""
 _LINE_BREAK = re.compile(r"[\t\r\n\u2028\u2029]")
@@ -55,7 +60,10 @@ def _one_line(value: str) -> str:
 def _normalised_text(value: str) -> str:
     """A text as it is hashed: without a byte-order mark, in Unicode normal form C."""
     _without_control_characters(value)
-    return unicodedata.normalize("NFC", value.removeprefix("\ufeff"))
+    text = unicodedata.normalize("NFC", value.removeprefix("\ufeff"))
+    if not text:
+        raise ValueError("must not be empty (it held only a byte-order mark)")
+    return text
 
 
 CleanTitle = Annotated[Title, AfterValidator(_one_line)]
@@ -65,14 +73,43 @@ CleanText = Annotated[Text, AfterValidator(_normalised_text)]
 NFC-normalised, so that the same text always has the same hash."""
 CleanStatement = Annotated[Statement, AfterValidator(_without_control_characters)]
 """Reasons, summaries and notes a command gives: no control characters but tabs and breaks."""
+CleanLabel = Annotated[str, StringConstraints(max_length=200), AfterValidator(_one_line)]
+"""A short name a command gives (an area's label): one line, no control characters."""
+CleanDetail = Annotated[
+    str, StringConstraints(max_length=300), AfterValidator(_without_control_characters)
+]
+"""A line of detail Concord gives with a command (an agenda item's): no control characters."""
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 Seconds = Annotated[int, Field(ge=1, le=10 * 366 * 86_400)]
 """A duration the procedure accepts (review periods, reminders): a second to ten years."""
+MAX_NUMBER: Final = 10_000
+"""The highest round or issue number a command names: far beyond any decision's, and an
+integer that canonical JSON (IEEE doubles) carries exactly."""
+Number = Annotated[int, Field(ge=1, le=MAX_NUMBER)]
+"""A round's or an issue's number, as a command names it."""
 
+EARLIEST_INSTANT: Final = datetime(1900, 1, 1, tzinfo=UTC)
+"""The earliest instant a command names. Reminders fall up to ten years before a deadline;
+bounding instants leaves every earlier instant the procedure computes representable."""
 LATEST_DEADLINE: Final = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
 """The latest deadline the procedure accepts. Deadlines move later by suspensions and
 extensions; bounding them leaves every later instant the procedure computes representable."""
+
+
+def _in_whole_minutes(instant: datetime) -> datetime:
+    offset = instant.utcoffset()
+    if offset is not None and offset % timedelta(minutes=1):
+        # JSON's instants (RFC 3339) carry whole minutes: the rest would be lost in transit,
+        # moving the instant between the command given and the command decided.
+        raise ValueError(f"must have a UTC offset in whole minutes, not {offset}")
+    return instant
+
+
+def _not_before_the_earliest_instant(instant: datetime) -> datetime:
+    if instant < EARLIEST_INSTANT:
+        raise ValueError(f"must be no earlier than {EARLIEST_INSTANT.isoformat()}")
+    return instant
 
 
 def _not_after_the_latest_deadline(instant: datetime) -> datetime:
@@ -81,8 +118,27 @@ def _not_after_the_latest_deadline(instant: datetime) -> datetime:
     return instant
 
 
-Deadline = Annotated[AwareDatetime, AfterValidator(_not_after_the_latest_deadline)]
-"""An instant a command sets as a deadline: with its timezone, no later than LATEST_DEADLINE."""
+CarriedInstant = Annotated[AwareDatetime, AfterValidator(_in_whole_minutes)]
+"""An instant with its timezone, whose offset JSON carries exactly (whole minutes)."""
+Instant = Annotated[CarriedInstant, AfterValidator(_not_before_the_earliest_instant)]
+"""An instant a command names: a CarriedInstant no earlier than EARLIEST_INSTANT."""
+Deadline = Annotated[Instant, AfterValidator(_not_after_the_latest_deadline)]
+"""An instant a command sets as a deadline: an Instant no later than LATEST_DEADLINE."""
+
+
+def by_value(enum: type[StrEnum]) -> BeforeValidator:
+    """Validation of a field of `enum` that refuses anything but a string before the enum's own
+    lookup, which writes the input whole into its error: a list nested a thousand deep would
+    overflow the stack instead of being refused."""
+    values = [repr(member.value) for member in enum]
+    expected = values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"
+
+    def a_string(value: object) -> object:
+        if isinstance(value, str):
+            return value
+        raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
+
+    return BeforeValidator(a_string)
 
 
 class Frozen(BaseModel):
@@ -134,7 +190,7 @@ class AssigneeKind(StrEnum):
 class Assignee(Frozen):
     """Who answers for an action item: one member, all members jointly, or a body."""
 
-    kind: AssigneeKind
+    kind: Annotated[AssigneeKind, by_value(AssigneeKind)]
     code: ActorCode | None = None
 
     @model_validator(mode="after")
@@ -153,7 +209,26 @@ class ActionItem(Frozen):
     item_id: ItemId
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     assignee: Assignee
-    due: AwareDatetime | None = None
+    due: CarriedInstant | None = None
+
+
+def _items_as_planned(items: tuple[ActionItem, ...]) -> tuple[ActionItem, ...]:
+    for item in items:
+        try:
+            _without_control_characters(item.description)
+        except ValueError as unclean:
+            raise ValueError(f"item {item.item_id}'s description {unclean}") from None
+        if len(item.description) > STATEMENT_MAX_LENGTH:
+            raise ValueError(
+                f"item {item.item_id}'s description is longer than "
+                f"{STATEMENT_MAX_LENGTH:,} characters"
+            )
+    return items
+
+
+PlannedItems = Annotated[tuple[ActionItem, ...], AfterValidator(_items_as_planned)]
+"""Action items a command plans: each description a clean statement (events keep what was
+stored, as they do for titles and texts)."""
 
 
 class RoundOutcome(StrEnum):
