@@ -65,15 +65,31 @@ REFUSED: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
+MAX_FIELD_PART: Final = 64
+"""A field's name as the error names it: an unknown key sent a megabyte long is not echoed."""
+
+
 def field_of(location: tuple[int | str, ...] | list[int | str]) -> str:
     """The dotted name of a field from a validation error's location (without `body`)."""
-    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    parts = [
+        text if len(text := str(part)) <= MAX_FIELD_PART else text[:MAX_FIELD_PART] + "..."
+        for part in location
+        if part not in ("body", "query", "path", "header")
+    ]
     return ".".join(parts) or "body"
 
 
 def invalid(error: ValidationError | RequestValidationError) -> InvalidInput:
     first = error.errors()[0]
+    if first.get("type") == "json_invalid":  # its location is a character offset, not a field
+        reason = first.get("ctx", {}).get("error", "")
+        return InvalidInput("body", f"is not valid JSON ({reason})" if reason else "is not JSON")
     return InvalidInput(field_of(first.get("loc", ())), str(first.get("msg", "is invalid")))
+
+
+UNREADABLE_BODY: Final = InvalidInput(
+    "body", "cannot be read as a JSON document (UTF-8, nested at most a few hundred deep)"
+)
 
 
 def respond(error: ConcordError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -116,6 +132,8 @@ def install(app: FastAPI, page_for: PageFor) -> None:
     async def http_error(request: Request, error: HTTPException) -> Response:
         if request.url.path.startswith("/portal"):
             return page_for(request, NotFound(f"there is no page {request.url.path}"))
+        if error.status_code == 400:  # the framework could not parse the body at all
+            return respond(UNREADABLE_BODY)
         codes = {404: "not_found", 405: "method_not_allowed"}
         document = {
             "error": {

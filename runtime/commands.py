@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import structlog
+from pydantic import ValidationError
 
 from domain.commands import Command, SubmitProposal, SupersedeDecision
 from domain.errors import ConcordError, Forbidden, Refusal
@@ -75,16 +76,22 @@ class Commands:
         the refusal into another error."""
         if self._record is None:
             return
-        refusal = RefusalRecord(
-            principal=principal,
-            decision_id=decision_id,
-            kind=kind,
-            command=fields,
-            code=error.code,
-            message=error.message,
-            channel=channel,
-        )
         try:
+            refusal = RefusalRecord(
+                principal=principal,
+                decision_id=decision_id,
+                kind=kind,
+                command=fields,
+                code=error.code,
+                message=error.message,
+                channel=channel,
+            )
             await self._record(refusal)
         except ConcordError as failed:
             log.error("refusal not recorded", decision_id=decision_id, error=failed.line())
+        except ValidationError as unrecordable:  # a command the side log cannot hold as given
+            log.error(
+                "refusal not recorded",
+                decision_id=decision_id,
+                error=str(unrecordable.errors()[0].get("msg", "invalid")),
+            )
