@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from domain.commands import Command
+from domain.commands import Command, CommandBase
 from domain.roster import CHAIR
 from domain.values import text_hash
 from tests.unit.domain.scenario import TEXT
@@ -303,6 +303,12 @@ KINDS: tuple[str, ...] = tuple(
     model.model_fields["kind"].default for model in typing.get_args(typing.get_args(Command)[0])
 )
 """Every kind of command, read from the union: a new kind has no Case until one is written."""
+
+
+def kind_of(command: type[CommandBase]) -> str:
+    """A command class's kind, as its routes and the CLI name it."""
+    kind: str = command.model_fields["kind"].default
+    return kind
 
 
 def json_text(value: Any) -> bytes | None:

@@ -20,10 +20,19 @@ from temporalio.api.enums.v1 import EventType
 from api.commands import ROUTES, ProposalRequest, SupersessionRequest, body_model
 from api.errors import MAX_FIELD_PART
 from api.limits import MAX_BODY_BYTES
-from domain import commands as cmd
 from runtime.access import Role
 from tests.e2e.conftest import Api, round_open
-from tests.hostile import CASES, FIXED, MEGABYTES, Path, json_text, nested, paths_in, spoiled
+from tests.hostile import (
+    CASES,
+    FIXED,
+    MEGABYTES,
+    Path,
+    json_text,
+    kind_of,
+    nested,
+    paths_in,
+    spoiled,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -52,15 +61,10 @@ class Route:
         return {k: v for k, v in CASES[self.kind].fields.items() if k not in self.path_fields}
 
 
-def _kind(command: type[cmd.CommandBase]) -> str:
-    kind: str = command.model_fields["kind"].default
-    return kind
-
-
 ROUTE_LIST = (
     *(
         Route(
-            _kind(r.command),
+            kind_of(r.command),
             r.path,
             body_model(r.command, frozenset(r.path_fields)),
             tuple(r.path_fields),

@@ -37,6 +37,7 @@ from tests.hostile import (
     STRINGS,
     Path,
     json_text,
+    kind_of,
     paths_in,
     spoiled,
 )
@@ -61,15 +62,10 @@ class Route:
         return paths_in(self.valid_body(), self.body.model_fields)
 
 
-def _kind(command: type[cmd.CommandBase]) -> str:
-    kind: str = command.model_fields["kind"].default
-    return kind
-
-
 ROUTE_LIST = (
     *(
         Route(
-            _kind(r.command),
+            kind_of(r.command),
             body_model(r.command, frozenset(r.path_fields)),
             r.chair,
             tuple(r.path_fields),

@@ -216,10 +216,8 @@ async def test_a_run_archived_by_two_processes_is_archived_once(
     assert await council.store.histories(council.decision_id) == [ours]
 
 
-async def test_a_command_the_store_cannot_take_in_time_is_unacknowledged_then_stored_once(
-    council_on: Any,
-) -> None:
-    council: Council = await council_on(StoreDown)
+def _impatient_proposal(council: Council) -> tuple[DecisionClient, SubmitProposal]:
+    """A client that waits one second for a receipt, and the decision's proposal."""
     impatient = DecisionClient(
         council.env.client,
         council.decisions.task_queue,
@@ -230,6 +228,14 @@ async def test_a_command_the_store_cannot_take_in_time_is_unacknowledged_then_st
         "submit_proposal", "POL", title="T", text="Draft", area="crisis_management"
     )
     assert isinstance(proposal, SubmitProposal)
+    return impatient, proposal
+
+
+async def test_a_command_the_store_cannot_take_in_time_is_unacknowledged_then_stored_once(
+    council_on: Any,
+) -> None:
+    council: Council = await council_on(StoreDown)
+    impatient, proposal = _impatient_proposal(council)
     StoreDown.down = True
     try:
         started = time.monotonic()
@@ -275,16 +281,7 @@ async def test_an_hour_without_the_store_adds_a_few_hundred_events_to_the_histor
     minutes), not inside a workflow task kept alive by heartbeats (three events every few
     seconds: ~2,700 an hour, and a decision terminated by Temporal's history limit within a day)."""
     council: Council = await council_on(StoreDown)
-    impatient = DecisionClient(
-        council.env.client,
-        council.decisions.task_queue,
-        search_attributes=False,
-        command_timeout=1,
-    )
-    proposal = council.command(
-        "submit_proposal", "POL", title="T", text="Draft", area="crisis_management"
-    )
-    assert isinstance(proposal, SubmitProposal)
+    impatient, proposal = _impatient_proposal(council)
     StoreDown.down = True
     try:
         with pytest.raises(Unacknowledged):
