@@ -132,3 +132,32 @@ def test_api_replicas_scale_each_on_a_host_port_of_its_own() -> None:
     assert container == api["environment"]["CONCORD_API_PORT"]
     assert int(last) - int(first) >= 3, "a range of host ports, one per replica"
     assert "container_name" not in api and "replicas" not in api.get("deploy", {})
+
+
+def _stages() -> list[list[str]]:
+    """The Dockerfile's stages, each a list of its instructions (continued lines joined)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    stages: list[list[str]] = []
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            stages.append([])
+        stages[-1].append(line)
+    return stages
+
+
+def test_the_image_runs_as_its_own_user_with_the_venv_and_no_build_tools() -> None:
+    *builders, final = _stages()
+    assert builders, "the environment is built in a stage of its own"
+    assert any("python -m venv /opt/venv" in line for line in builders[0])
+    assert "COPY --from=build /opt/venv /opt/venv" in final
+    assert not any(line.upper().startswith("RUN") and "pip install" in line for line in final)
+    assert not any("apt-get" in line or "gcc" in line for line in final)
+    [user] = [line.split()[1] for line in final if line.upper().startswith("USER ")]
+    assert user not in ("root", "0")
+    assert any("useradd" in line and user in line for line in final)
+    assert final[-1] == 'CMD ["python", "worker.py"]'
+    commands = {tuple(s.get("command", ())) for s in _compose()["services"].values()}
+    assert ("python", "worker.py") in commands and ("concord", "api") in commands
