@@ -42,7 +42,7 @@ from temporalio.client import Client, WorkflowHandle
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bare_shape import SANDBOXED, BareAction, BareDecision, BareStart, Variant
-from sections import machine, replace_section
+from sections import machine, replace_section, store_and_size_options
 from store_bench import database
 
 from domain.commands import command_of
@@ -532,10 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lone", type=int, default=6, help="decisions answered one at a time")
     parser.add_argument("--round-decisions", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--server", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, nothing written")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    store_and_size_options(parser)
     arguments = parser.parse_args(argv)
     if arguments.smoke:
         arguments.lifecycles, arguments.concurrency, arguments.lone = 2, 2, 1

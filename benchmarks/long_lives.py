@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lifecycle import MEMBERS, Stack, concord_round_open, concur, restarted_worker, stack
-from sections import machine, replace_section
+from sections import machine, replace_section, store_and_size_options
 
 from domain.commands import command_of
 from store.eventstore import EventStore, open_store
@@ -174,10 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=int, default=10_000)
     parser.add_argument("--open", type=int, default=1_000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--server", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, nothing written")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+    store_and_size_options(parser)
     arguments = parser.parse_args(argv)
     if arguments.smoke:
         arguments.reports, arguments.open, arguments.queries = 60, 3, 5

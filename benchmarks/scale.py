@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sections import DOC, machine, replace_section
+from sections import DOC, machine, replace_section, store_and_size_options
 from store_bench import database
 
 from domain.agenda import AgendaItem, meeting_id
@@ -73,7 +73,6 @@ SECTION = "scale benchmark"
 BEGIN = f"<!-- {SECTION} -->"
 TITLE = "Scale: the read models at 10,000 decisions and 1,000,000 events"
 BACKENDS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TARGET_MS: Final = 50.0
 
 MEMBERS = NRC_ROSTERS.latest.member_codes
@@ -658,14 +657,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--server", default=SERVER, help="PostgreSQL server")
+    store_and_size_options(parser)
     parser.add_argument("--decisions", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=200, help="timed runs of each question")
     parser.add_argument("--fresh", action="store_true", help="build the store again")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, nothing written")
-    parser.add_argument("--no-write", action="store_true", help="print only")
     arguments = parser.parse_args(argv)
     if arguments.smoke:
         arguments.decisions, arguments.events, arguments.repeat = 120, 9_000, 5

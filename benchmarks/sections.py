@@ -1,13 +1,25 @@
-"""What every benchmark writes beside its figures: the machine, and its own section of
-docs/benchmarks.md, replaced in place between its markers (appended the first time)."""
+"""What every benchmark shares: the options that choose its store and its size, and what it
+writes beside its figures (the machine, and its own section of docs/benchmarks.md, replaced in
+place between its markers, appended the first time)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 from pathlib import Path
 
 DOC = Path(__file__).parents[1] / "docs" / "benchmarks.md"
+SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+"""The PostgreSQL server a benchmark makes its throwaway databases on."""
+
+
+def store_and_size_options(parser: argparse.ArgumentParser) -> None:
+    """--backend, --server, --smoke and --no-write, alike in every benchmark."""
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--server", default=SERVER, help="PostgreSQL server")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, nothing written")
+    parser.add_argument("--no-write", action="store_true", help="print only")
 
 
 def machine() -> str:
