@@ -17,13 +17,10 @@ pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.e2e]
 WORKER_LOSS_BOUND_S = 10.0
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-async def test_decisions_under_worker_kills_and_server_restarts_lose_and_double_nothing(
-    backend: str,
-) -> None:
-    report = await one_run(backend, small_plan(backend == "postgres"), lanes=3, workers=2)
+async def test_decisions_under_worker_kills_and_server_restarts_lose_and_double_nothing() -> None:
+    """On SQLite, driven through the client the CLI uses, faults at fixed times: the worker
+    loss's cost is bounded. PostgreSQL's faults are the API suite's below."""
+    report = await one_run("sqlite", small_plan(postgres=False), lanes=3, workers=2)
     print(json.dumps(asdict(report)))
 
     assert report.problems == []
