@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, ClassVar, Final, Protocol
 
+import asyncpg
 from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -250,17 +251,40 @@ class RawPages:
 
 @asynccontextmanager
 async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """A pooled connection's driver-level connection (asyncpg or aiosqlite); a connection that
-    turns out unreachable is dropped from the pool."""
+    """A pooled connection's driver-level connection (asyncpg or aiosqlite), never inside a
+    transaction; a connection that turns out unreachable, or whose use was cut short (a task
+    cancelled, as an activity past its timeout is), is dropped from the pool.
+
+    The pool's reset on return rolls back only what SQLAlchemy began: a driver-level
+    transaction cut short at the wrong instant (during its BEGIN or its COMMIT) would go back to
+    the pool open, holding its locks (the log's head), and the next append on it would run as a
+    savepoint inside it and never commit."""
     with unavailable_on_failure():
         async with engine.connect() as connection:
             pooled = await connection.get_raw_connection()
+            driver = pooled.driver_connection
+            if _in_transaction(driver):
+                await _roll_back(driver)
             try:
-                yield pooled.driver_connection
-            except Exception as error:
-                if unreachable(error):
+                yield driver
+            except BaseException as error:
+                if not isinstance(error, Exception) or unreachable(error):
                     pooled.invalidate()
                 raise
+
+
+def _in_transaction(driver: Any) -> bool:
+    """Whether an asyncpg or aiosqlite connection is inside a transaction."""
+    if isinstance(driver, asyncpg.Connection):
+        return bool(driver.is_in_transaction())
+    return bool(getattr(driver, "in_transaction", False))
+
+
+async def _roll_back(driver: Any) -> None:
+    if isinstance(driver, asyncpg.Connection):
+        await driver.execute("ROLLBACK")
+    else:
+        await driver.rollback()
 
 
 def _unaccounted_row(decision_id: str, error: Exception) -> Conflict:
