@@ -15,10 +15,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, ClassVar, Final, Protocol
 
 import asyncpg
-from sqlalchemy import Row, Select
+from sqlalchemy import Row, Select, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import Conflict
+from store import tracking
 from store.appending import (
     AppendRequest,
     NotWritten,
@@ -171,6 +172,20 @@ class LogBackend(ABC):
     @abstractmethod
     async def _append(self, request: AppendRequest) -> Written | NotWritten:
         """Run `store.appending.append_locked` in one transaction that locks the head."""
+
+    async def advance_projection(
+        self, name: str, after: int, to: int, inserts: Sequence[tuple[Table, list[dict[str, Any]]]]
+    ) -> bool:
+        """Insert a Keeper's rows and move its position from `after` to `to` in one transaction;
+        False, and nothing written, when the position is no longer `after`."""
+        async with self.writing() as connection:
+            if await tracking.locked_position(connection, name) != after:
+                return False
+            for table, rows in inserts:
+                if rows:
+                    await connection.execute(table.insert(), rows)
+            await tracking.advance(connection, name, to)
+        return True
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

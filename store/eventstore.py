@@ -288,14 +288,7 @@ class EventStore:
         """Insert the rows a Keeper made for the log up to `to` and move its position there from
         `after`, in one transaction; False, and nothing written, if it is no longer at `after`
         (another runner moved it)."""
-        async with self._backend.writing() as connection:
-            if await tracking.locked_position(connection, name) != after:
-                return False
-            for table, rows in inserts:
-                if rows:
-                    await connection.execute(table.insert(), rows)
-            await tracking.advance(connection, name, to)
-        return True
+        return await self._backend.advance_projection(name, after, to, inserts)
 
     async def park_decision(self, name: str, failure: ProjectionFailure) -> None:
         """Record that the projection could not apply an event: it skips that decision's

@@ -15,7 +15,7 @@ from sqlalchemy import Row, func, select, text
 from audit.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from audit.tree import BLOCK, LOWEST_STORED, TREE, MerkleProjection, StoredTree, caught_up
 from audit.verify import BreakReason, verify_log
-from store.eventstore import EventStore
+from store.eventstore import EventStore, open_store
 from store.projections import ProjectionRunner
 from store.schema import merkle_subtrees
 from tests.integration.store.conftest import EventFactory
@@ -183,13 +183,21 @@ async def test_a_proof_reads_no_more_than_two_blocks_of_entries(
     assert verify_inclusion(leaf_hash(logged[20]), 20, size, proof, root)
 
 
+@pytest.mark.parametrize("stores", ["one store", "two stores"])
 async def test_two_runners_keeping_the_tree_at_once_store_it_once(
-    store: EventStore, new_event: EventFactory
+    store: EventStore, new_event: EventFactory, stores: str
 ) -> None:
+    """Runners of one store share its writer; two stores (as two `concord project` processes)
+    take turns through the database's own lock."""
     await grown(store, new_event, "d-tree", 1_000)
-    first = ProjectionRunner(store, [MerkleProjection()], batch_size=97)
-    second = ProjectionRunner(store, [MerkleProjection()], batch_size=61)
-    applied = await asyncio.gather(first.catch_up(), second.catch_up())
+    other = store if stores == "one store" else await open_store(store.url)
+    try:
+        first = ProjectionRunner(store, [MerkleProjection()], batch_size=97)
+        second = ProjectionRunner(other, [MerkleProjection()], batch_size=61)
+        applied = await asyncio.gather(first.catch_up(), second.catch_up())
+    finally:
+        if other is not store:
+            await other.close()
     assert sum(applied) == 1_000, "each event is applied by one of them"
     memory = MemoryTree()
     for entry in await entries(store):

@@ -1,0 +1,24 @@
+"""A Keeper's rows go to SQLite through the driver as they are: only tables whose values need
+no conversion are written that way, and the statement names every column."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table
+
+from store.backend_sqlite import _insert_statement
+from store.schema import merkle_subtrees
+
+
+def test_the_trees_rows_are_inserted_by_column_name() -> None:
+    assert _insert_statement(merkle_subtrees) == (
+        "INSERT INTO merkle_subtrees (level, idx, hash) VALUES (:level, :idx, :hash)"
+    )
+
+
+def test_a_table_whose_values_need_converting_is_refused() -> None:
+    table = Table(
+        "stamped", MetaData(), Column("id", Integer, primary_key=True), Column("at", DateTime)
+    )
+    with pytest.raises(TypeError, match=r"stamped\.at"):
+        _insert_statement(table)
