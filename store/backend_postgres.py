@@ -1,5 +1,6 @@
 """The PostgreSQL backend's hooks: appends on asyncpg under `SELECT ... FOR UPDATE` of the head
-row with one COPY per batch, and snapshots in repeatable-read transactions."""
+row with one COPY per batch, a Keeper's advance likewise under its position's row lock, and
+snapshots in repeatable-read transactions."""
 
 from __future__ import annotations
 
@@ -8,23 +9,31 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import asyncpg
+from sqlalchemy import Table
 
 from store.appending import AppendRequest, NotWritten, Written, append_locked
 from store.backends import (
     COMMANDS_AFTER_QUERY,
     HEAD_QUERY,
+    PROJECTION_MOVE,
+    PROJECTION_POSITION_QUERY,
+    PROJECTION_START,
     STORED_QUERY,
     TAIL_QUERY,
     WRITE_COMMAND,
     LogBackend,
     LogPages,
     RawPages,
+    driver_columns,
     driver_connection,
 )
 from store.records import CommandRange
 from store.schema import LOG_COLUMNS, BodyRow, LogRow
 
 _HEAD_MOVE: Final = "UPDATE log_head SET position = $1, hash = $2 WHERE id = 1"
+_PROJECTION_LOCKED: Final = PROJECTION_POSITION_QUERY.format("$1") + " FOR UPDATE"
+_PROJECTION_START: Final = PROJECTION_START.format("$1")
+_PROJECTION_MOVE: Final = PROJECTION_MOVE.format("$1", "$2")
 
 
 class PostgresBackend(LogBackend):
@@ -36,6 +45,27 @@ class PostgresBackend(LogBackend):
     async def _append(self, request: AppendRequest) -> Written | NotWritten:
         async with driver_connection(self._engine) as connection, connection.transaction():
             return await append_locked(_Session(connection), request)
+
+    async def advance_projection(
+        self, name: str, after: int, to: int, inserts: Sequence[tuple[Table, list[dict[str, Any]]]]
+    ) -> bool:
+        async with driver_connection(self._engine) as connection, connection.transaction():
+            position = await connection.fetchval(_PROJECTION_LOCKED, name)
+            if position is None:  # its first advance: the row is made, then locked
+                await connection.execute(_PROJECTION_START, name)
+                position = await connection.fetchval(_PROJECTION_LOCKED, name)
+            if position != after:
+                return False
+            for table, rows in inserts:
+                if rows:
+                    columns = driver_columns(table, self._engine.dialect)
+                    await connection.copy_records_to_table(
+                        table.name,
+                        records=[tuple(row[column] for column in columns) for row in rows],
+                        columns=columns,
+                    )
+            await connection.execute(_PROJECTION_MOVE, name, to)
+        return True
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[LogPages]:

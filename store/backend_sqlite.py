@@ -32,12 +32,15 @@ from store.appending import (
 from store.backends import (
     COMMANDS_AFTER_QUERY,
     HEAD_QUERY,
+    PROJECTION_MOVE,
+    PROJECTION_POSITION_QUERY,
     STORED_QUERY,
     TAIL_QUERY,
     WRITE_COMMAND,
     LogBackend,
     LogPages,
     RawPages,
+    driver_columns,
     driver_connection,
 )
 from store.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
@@ -148,21 +151,15 @@ class SqliteBackend(LogBackend):
         await super().close()
 
 
-_PROJECTION_POSITION: Final = "SELECT position FROM projection_positions WHERE name = ?"
-_PROJECTION_MOVE: Final = (
-    "INSERT INTO projection_positions (name, position) VALUES (?1, ?2) "
-    "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
-)
+_PROJECTION_POSITION: Final = PROJECTION_POSITION_QUERY.format("?1")
+_PROJECTION_MOVE: Final = PROJECTION_MOVE.format("?1", "?2")
 _NAMED: Final = sqlite.dialect(paramstyle="named")
 
 
 @functools.cache
 def _insert_statement(table: Table) -> str:
-    """`table`'s INSERT of every column, by name, for the driver; only for tables whose values
-    the driver takes as they are (SQLAlchemy would convert none of them)."""
-    for column in table.columns:
-        if column.type.dialect_impl(_NAMED).bind_processor(_NAMED) is not None:
-            raise TypeError(f"{table.name}.{column.name}: its values need converting")
+    """`table`'s INSERT of every column, by name, for the driver (`driver_columns`)."""
+    driver_columns(table, _NAMED)
     return str(table.insert().compile(dialect=_NAMED))
 
 

@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, ClassVar, Final, Protocol
 
 import asyncpg
-from sqlalchemy import Row, Select, Table
+from sqlalchemy import Dialect, Row, Select, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import Conflict
@@ -54,6 +54,26 @@ STORED_QUERY: Final = (
     "AND stream_version > {1} AND stream_version <= {2} ORDER BY stream_version"
 )
 """Statements on the drivers, with placeholders ({0}, ...) in each driver's style."""
+
+PROJECTION_POSITION_QUERY: Final = "SELECT position FROM projection_positions WHERE name = {0}"
+PROJECTION_START: Final = (
+    "INSERT INTO projection_positions (name, position) VALUES ({0}, 0) "
+    "ON CONFLICT (name) DO NOTHING"
+)
+PROJECTION_MOVE: Final = (
+    "INSERT INTO projection_positions (name, position) VALUES ({0}, {1}) "
+    "ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+)
+
+
+def driver_columns(table: Table, dialect: Dialect) -> tuple[str, ...]:
+    """The names of `table`'s columns, for rows written through the driver as they are; a
+    TypeError if SQLAlchemy would convert the values of one of them on this database."""
+    for column in table.columns:
+        if column.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+            raise TypeError(f"{table.name}.{column.name}: its values need converting")
+    return tuple(column.name for column in table.columns)
+
 
 _PAGE: Final = (
     f"SELECT {', '.join(LOG_COLUMNS)} FROM events WHERE position > {{0}} AND position <= {{2}} "
