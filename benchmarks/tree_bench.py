@@ -15,11 +15,12 @@ import multiprocessing
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -34,20 +35,33 @@ from store.projections import ProjectionRunner
 from store.schema import events
 
 
-def _start_projector(url: str) -> tuple[BaseProcess, Any]:
+def _start_projector(url: str) -> tuple[BaseProcess, Any, Any]:
     context = multiprocessing.get_context("spawn")
-    stop = context.Event()
-    process = context.Process(target=_keep_tree, args=(url, stop))
+    stop, writes = context.Event(), context.Queue()
+    process = context.Process(target=_keep_tree, args=(url, stop, writes))
     process.start()
-    return process, stop
+    return process, stop, writes
 
 
-def _keep_tree(url: str, stop: Any) -> None:
+def _keep_tree(url: str, stop: Any, writes: Any) -> None:
     """Keep the tree up with the log until `stop` is set, then catch up once more: as
-    `concord project` keeps it (its interval, its batches)."""
+    `concord project` keeps it (its interval, its batches). Puts on `writes` when each of its
+    write transactions began (wall clock) and how long it took: the appends wait on them."""
 
     async def keep() -> None:
         store = await open_store(url)
+        advance, timed = store.advance_projection, []
+
+        async def timed_advance(
+            name: str, after: int, to: int, inserts: Sequence[tuple[Table, list[dict[str, Any]]]]
+        ) -> bool:
+            began, started = time.time(), time.perf_counter()
+            try:
+                return await advance(name, after, to, inserts)
+            finally:
+                timed.append((began, time.perf_counter() - started))
+
+        store.advance_projection = timed_advance  # type: ignore[method-assign]
         runner = ProjectionRunner(store, [MerkleProjection(batch_size=TREE_BATCH)])
         try:
             while not stop.is_set():  # as the projector follows the log
@@ -56,6 +70,7 @@ def _keep_tree(url: str, stop: Any) -> None:
             await runner.catch_up()
         finally:
             await store.close()
+            writes.put(timed)
 
     asyncio.run(keep())
 
@@ -77,6 +92,8 @@ async def bench(total: int, backend: str, server: str, runs: int) -> None:
             # Appends alternate, an eighth of the log at a time, without and with the projector
             # keeping the tree in a process of its own (as `concord project` does).
             rates: dict[bool, list[float]] = {False: [], True: []}
+            latencies: dict[bool, list[float]] = {False: [], True: []}
+            writes: list[float] = []  # the tree's write transactions while appends were timed
             # (Batches are made as they go: a list of them all would be the benchmark's memory,
             # and Linux hands a process's peak RSS on to the verifier it starts.)
             # Off and on in the order off, on, on, off, twice, so that the log's growth slows
@@ -86,18 +103,22 @@ async def bench(total: int, backend: str, server: str, runs: int) -> None:
                 projector = _start_projector(url) if live else None
                 if live:
                     await _until_tree_is_at_head(store)
-                appended, spent = 0, 0.0
+                appended, spent, window = 0, 0.0, time.time()
                 for decision_id, version, records in made:
                     started = time.perf_counter()
                     await store.append(decision_id, version, records)
-                    spent += time.perf_counter() - started
+                    latencies[live].append(time.perf_counter() - started)
+                    spent += latencies[live][-1]
                     appended += len(records)
                     if appended >= total // 8:
                         break
                 rates[live].append(appended / spent)
                 if projector is not None:
+                    timed_until = time.time()
                     projector[1].set()
+                    timed = projector[2].get()
                     projector[0].join()
+                    writes += [took for began, took in timed if window <= began < timed_until]
             for live, measured in rates.items():
                 print(
                     f"appends, batches of 100, projector {'keeping the tree' if live else 'off'}: "
@@ -106,6 +127,18 @@ async def bench(total: int, backend: str, server: str, runs: int) -> None:
                 )
             ratio = statistics.mean(rates[True]) / statistics.mean(rates[False])
             print(f"appends with the tree kept: {ratio:.0%} of those without")
+            for live, measured in latencies.items():
+                cuts = statistics.quantiles(measured, n=100)
+                print(
+                    f"append latency, projector {'keeping the tree' if live else 'off'}: "
+                    f"p50 {cuts[49] * 1000:.2f} ms, p99 {cuts[98] * 1000:.2f} ms"
+                )
+            if writes:
+                print(
+                    f"the tree's write transactions while appends were timed: {len(writes)}, "
+                    f"median {statistics.median(writes) * 1000:.1f} ms, "
+                    f"max {max(writes) * 1000:.1f} ms"
+                )
 
             # Then the whole tree again, from nothing, timed.
             runner = ProjectionRunner(store, [MerkleProjection(batch_size=TREE_BATCH)])
