@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import hashlib
 import operator
 import typing
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
@@ -18,7 +17,6 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from audit import merkle
-from audit.merkle import LEAF_PREFIX
 from store.backends import LogPages
 from store.hashing import GENESIS_HASH, chain_digest, chain_hash
 from store.records import event_id_for
@@ -223,7 +221,7 @@ class ChainChecker:
         header_of = msgspec.structs.astuple
         decoding_error = msgspec.MsgspecError
         derived_id = event_id_for
-        sha256 = hashlib.sha256
+        leaf_hash = merkle.leaf_hash
         streams = self.streams
         first_seen = self.first_seen
         leaves = self.blocks.pending
@@ -292,7 +290,7 @@ class ChainChecker:
                         f"the id derived from {decision_id} v{stream_version}",
                     )
                 streams[decision_id] = (stream_version, computed)
-                add_leaf(sha256(LEAF_PREFIX + body).digest())
+                add_leaf(leaf_hash(body))
                 hash_, link = computed, prev_hash
                 checked += 1
         finally:

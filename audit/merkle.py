@@ -23,12 +23,8 @@ Subtrees = Callable[[int, int], Awaitable[bytes]]
 """The hash of the complete subtree at (level, index): leaves [index * 2^level, +2^level)."""
 
 
-LEAF_PREFIX: Final = b"\x00"
-"""RFC 9162's domain separation: a leaf hashes this byte, then its entry."""
-
-
 def leaf_hash(entry: bytes) -> bytes:
-    return hashlib.sha256(LEAF_PREFIX + entry).digest()
+    return hashlib.sha256(b"\x00" + entry).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

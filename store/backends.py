@@ -2,7 +2,8 @@
 
 One base class holds what every backend shares: the append algorithm (`store.appending`) and
 every read and read-model transaction (SQLAlchemy Core); each backend supplies only its hooks:
-how an append's statements run under the head lock, and how a snapshot reads raw pages
+how an append's statements run under the head lock, how a Keeper's rows and position are
+written (on the driver, as appends are), and how a snapshot reads raw pages
 (`store.backend_sqlite`, `store.backend_postgres`). Every failure to reach the database leaves
 the port as domain.errors.Unavailable (`store.unavailable`).
 """
@@ -19,7 +20,6 @@ from sqlalchemy import Dialect, Row, Select, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import Conflict
-from store import tracking
 from store.appending import (
     AppendRequest,
     NotWritten,
@@ -136,8 +136,8 @@ class LogPages(Protocol):
 
 
 class LogBackend(ABC):
-    """The store's database, on SQLite or PostgreSQL: subclasses supply `_append` and
-    `snapshot`; the rest is the same SQL everywhere."""
+    """The store's database, on SQLite or PostgreSQL: subclasses supply `_append`,
+    `advance_projection` and `snapshot`; the rest is the same SQL everywhere."""
 
     INTEGRITY_ERRORS: ClassVar[tuple[type[Exception], ...]]
     """The driver's errors for a unique key already taken."""
@@ -193,19 +193,12 @@ class LogBackend(ABC):
     async def _append(self, request: AppendRequest) -> Written | NotWritten:
         """Run `store.appending.append_locked` in one transaction that locks the head."""
 
+    @abstractmethod
     async def advance_projection(
         self, name: str, after: int, to: int, inserts: Sequence[tuple[Table, list[dict[str, Any]]]]
     ) -> bool:
         """Insert a Keeper's rows and move its position from `after` to `to` in one transaction;
         False, and nothing written, when the position is no longer `after`."""
-        async with self.writing() as connection:
-            if await tracking.locked_position(connection, name) != after:
-                return False
-            for table, rows in inserts:
-                if rows:
-                    await connection.execute(table.insert(), rows)
-            await tracking.advance(connection, name, to)
-        return True
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
