@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 import structlog
 from temporalio import activity
@@ -109,16 +111,26 @@ class EventActivities:
         return ArchiveResult(archived=True, event_count=archived.event_count)
 
 
+APPEND_SECONDS: Final = "concord_append_seconds"
+APPEND_BATCH_EVENTS: Final = "concord_append_batch_events"
+HISTOGRAM_BUCKETS: Final[Mapping[str, Sequence[float]]] = {
+    # An append takes milliseconds, a slow one a second or more: boundaries in seconds.
+    APPEND_SECONDS: (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    APPEND_BATCH_EVENTS: (1, 2, 5, 10, 20, 50, 100, 200, 500),
+}
+"""The boundaries of the histograms appends record (the SDK's defaults are for milliseconds)."""
+
+
 def _measured(events: int, seconds: float, adopted: bool) -> None:
     """Count the append in the SDK runtime's metrics (served when CONCORD_METRICS_PORT is set)."""
     meter = activity.metric_meter()
     outcome = {"outcome": "adopted" if adopted else "stored"}
     meter.create_counter("concord_appends", "Batches appended to the event log.").add(1, outcome)
-    meter.create_histogram(
-        "concord_append_batch_events", "Events in each appended batch.", "events"
-    ).record(events)
+    meter.create_histogram(APPEND_BATCH_EVENTS, "Events in each appended batch.", "events").record(
+        events
+    )
     meter.create_histogram_float(
-        "concord_append_seconds", "Time to append a batch to the event log.", "s"
+        APPEND_SECONDS, "Time to append a batch to the event log.", "s"
     ).record(seconds)
 
 

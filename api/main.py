@@ -41,7 +41,7 @@ def api_app(
         found.origin = settings.log_origin
         if settings.signing_key_file.exists():
             found.signer = Signer.parse(settings.signing_key_file.read_text())
-        found.sessions = Sessions(portal_key(settings.data_dir / "portal.key"))
+        found.sessions = Sessions(portal_key(settings.sessions_key_file))
     return create_app(found)
 
 

@@ -14,6 +14,7 @@ import typer
 from audit.replay import replay_decision
 from audit.verify import verify_log
 from cli.session import out, principal, run
+from cli.transparency import new_signing_key
 from domain.commands import SubmitProposal, command_of
 from domain.errors import InvalidHistory, Unavailable
 from runtime.bootstrap import embedded_stack
@@ -227,6 +228,12 @@ async def _stack(settings: Settings) -> AsyncIterator[tuple[DecisionClient, Even
         client = await connect(settings.temporal_address, settings.temporal_namespace)
     except Unavailable:
         out.print(f"Starting the embedded stack in {settings.data_dir} ...")
+        if not settings.signing_key_file.exists():
+            new_signing_key(settings)
+            out.print(
+                f"Made the log's signing key at {settings.signing_key_file}: the stack signs "
+                f"checkpoints of origin {settings.log_origin} with it."
+            )
         async with embedded_stack(settings) as stack:
             yield stack.decisions, stack.store
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 import typer
@@ -11,15 +12,19 @@ from activities.events import archive_run
 from cli.session import JsonOption, decisions, emit, event_store, out, run, settings
 from domain.errors import ConcordError
 from domain.values import TERMINAL
-from runtime.bootstrap import projector
+from runtime.bootstrap import PROJECTOR_LEASE, projector
 from runtime.decisions import DecisionRun
+from store.councils import Councils
+from store.leases import DEFAULT_TTL_S, LeaseRow
 from store.migrate import head_revision
-from store.queries import list_decisions
+from store.queries import list_decisions, open_decision_states
 
 app = typer.Typer()
 
 LAG_LIMIT: Final = 1_000
 """A projection this many events behind the log is reported: is `concord project` running?"""
+SILENT_PROJECTOR_S: Final = 2 * DEFAULT_TTL_S
+"""A projector whose heartbeat is older than this, while events wait, has stopped."""
 CLOSED_RUNS = ("Completed", "ContinuedAsNew")
 """Runs whose history a decision archives: the one it closed with and each it continued from."""
 
@@ -44,6 +49,15 @@ async def _findings(repair: bool) -> dict[str, Any]:
         head_position, head_hash = await store.head()
         runner = projector(store)
         lag = {name: head_position - await runner.position(name) for name in runner.projections}
+        lease = await store.leases.lease(PROJECTOR_LEASE)
+        council = await Councils(store).in_force()
+        bodies = {body.code for body in council.bodies}
+        orphaned = [
+            {"decision_id": state.decision_id, "state": state.status.value, "body": code}
+            for state in await open_decision_states(store)
+            for code in state.bodies_awaited
+            if code not in bodies
+        ]
         terminal = {s.value for s in TERMINAL}
         ended = {row.decision_id for row in await list_decisions(store) if row.state in terminal}
         running = await client.runs("Running")
@@ -60,6 +74,9 @@ async def _findings(repair: bool) -> dict[str, Any]:
         "chain_head": {"position": head_position, "hash": head_hash},
         "projector_lag": lag,
         "projections_behind": sorted(name for name, events in lag.items() if events > LAG_LIMIT),
+        "projector": _projector(lease, max(lag.values(), default=0)),
+        "council": council.code,
+        "waiting_on_missing_bodies": orphaned,
         "closed_runs": len(closed),
         "unarchived_runs": [
             {"decision_id": r.decision_id, "run_id": r.run_id, "status": r.status}
@@ -99,6 +116,27 @@ def doctor(
         lags = ", ".join(f"{name} {events}" for name, events in findings["projector_lag"].items())
         out.print(f"Events the projections have still to apply: {lags}.")
         out.print(f"{findings['closed_runs']} closed runs.")
+        active = findings["projector"]
+        if active["holder"] is not None:
+            out.print(
+                f"The projector {active['holder']} beat {active['silent_seconds']:.1f} s ago."
+            )
+        if active["stopped"]:
+            since = (
+                "no projector has ever followed the log"
+                if active["silent_seconds"] is None
+                else f"the projector last beat {active['silent_seconds']:.0f} s ago"
+            )
+            out.print(
+                f"stopped: {since}, and {active['events_waiting']} events wait for it; "
+                "is `concord project` running?"
+            )
+        for orphan in findings["waiting_on_missing_bodies"]:
+            out.print(
+                f"no such body: {orphan['decision_id']} ({orphan['state']}) waits on "
+                f"{orphan['body']}, which council {findings['council']} no longer has; import a "
+                "council file that keeps it, or withdraw or supersede the decision"
+            )
         for name in findings["projections_behind"]:
             out.print(
                 f"behind: the {name} projection lags the log by more than {LAG_LIMIT} events; "
@@ -128,4 +166,18 @@ def _unsound(findings: dict[str, Any]) -> bool:
         findings["unarchived_runs"]
         or findings["ended_but_running"]
         or findings["projections_behind"]
+        or findings["projector"]["stopped"]
+        or findings["waiting_on_missing_bodies"]
     )
+
+
+def _projector(lease: LeaseRow | None, waiting: int) -> dict[str, Any]:
+    """Who follows the log, how long since its last heartbeat, and whether it has stopped: a
+    projector that has not beaten for a while, or never ran, while events wait for it."""
+    silent = None if lease is None else (datetime.now(UTC) - lease.beat_at).total_seconds()
+    return {
+        "holder": None if lease is None else lease.holder,
+        "silent_seconds": silent,
+        "events_waiting": waiting,
+        "stopped": waiting > 0 and (silent is None or silent > SILENT_PROJECTOR_S),
+    }

@@ -52,25 +52,34 @@ def write(text: str, output: Path | None) -> None:
 
 
 @app.command()
-def keygen(
-    name: Annotated[str | None, typer.Option(help="The key's name (default: the origin).")] = None,
-) -> None:
+def keygen() -> None:
     """Make the installation's log signing key (mode 0600, outside the database) and print
-    its verifier key, the one to give auditors.
+    its verifier key, the one to give auditors. The key is named after the log's origin
+    (CONCORD_LOG_ORIGIN), and every checkpoint it signs carries that origin.
 
     Example: CONCORD_LOG_ORIGIN=nrc.example/concord concord audit keygen
     """
     current = settings()
+    key = new_signing_key(current)
+    out.print(f"signing key written to {current.signing_key_file} (mode 0600); verifier key:")
+    print(key.verifier.encode())
+
+
+def new_signing_key(current: Settings) -> Signer:
+    """A new signing key for the log, named after its origin, written (mode 0600) where the
+    settings keep it; InvalidInput if a key is there already: a log keeps its key."""
     path = current.signing_key_file
-    if path.exists():
-        raise InvalidInput("key-file", f"{path} exists; a log keeps its key (remove it first)")
-    key = Signer.generate(name or cp.check_origin(current.log_origin))
+    key = Signer.generate(cp.check_origin(current.log_origin))
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InvalidInput(
+            "CONCORD_LOG_KEY_FILE", f"{path} exists; a log keeps its key (remove it first)"
+        ) from None
     with os.fdopen(descriptor, "w") as file:
         file.write(key.encode() + "\n")
-    out.print(f"signing key written to {path} (mode 0600); verifier key:")
-    print(key.verifier.encode())
+    return key
 
 
 @app.command()

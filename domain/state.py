@@ -184,6 +184,18 @@ class DecisionState(_Derived):
     def current_revision(self) -> TextRevision:
         return self.revisions[-1]
 
+    @property
+    def bodies_awaited(self) -> tuple[str, ...]:
+        """The council's bodies the open decision's next steps wait on: its own (whose rounds
+        and sittings take it up), the committee reviewing it, the body monitoring its plan."""
+        awaited = [self.body]
+        status = self.suspended_from or self.status
+        if status is Status.IN_REVIEW and self.review is not None:
+            awaited.append(self.review.committee)
+        if status is Status.IN_IMPLEMENTATION and self.plan is not None:
+            awaited.append(self.plan.monitoring_body)
+        return tuple(dict.fromkeys(awaited))
+
     def round(self, number: int) -> ConsensusRound:
         if 1 <= number <= len(self.rounds):
             return self.rounds[number - 1]

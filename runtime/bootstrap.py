@@ -28,7 +28,7 @@ from activities.meetings import ExtraordinarySittings, MeetingActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
 from activities.webhooks import FanOutActivities, WebhookActivities, WebhookNotifier
 from audit.tree import MerkleProjection
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, Unavailable
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
 from runtime.meetings import sync_meeting_schedules
@@ -38,6 +38,7 @@ from runtime.settings import Settings
 from runtime.temporal import connect
 from store.councils import Councils
 from store.eventstore import EventStore, open_store
+from store.leases import LeaseKeeper
 from store.migrate import upgrade
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
@@ -66,6 +67,7 @@ PASSTHROUGH: Final = (
 UI_PORT_OFFSET: Final = 1000
 """The Web UI listens on the frontend's port + 1000 (7233 → 8233), as the dev server does."""
 PROJECTION_INTERVAL_S: Final = 0.5
+PROJECTOR_LEASE: Final = "projector"
 TREE_BATCH: Final = 5_000
 """Events the Merkle tree takes per transaction: it reads and hashes them outside the write
 lock, so a large batch costs appends one short commit instead of ten."""
@@ -208,7 +210,10 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
     """Keep the read models current until `stop` is set or SIGTERM or SIGINT arrives."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
-    async with opened_store(settings) as store, following(projector(store)) as runner:
+    async with (
+        opened_store(settings) as store,
+        following(projector(store), projector_lease(store)) as runner,
+    ):
         database = make_url(settings.database_url).render_as_string(hide_password=True)
         watching = None
         if settings.metrics_port is not None:
@@ -221,16 +226,29 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
 
 
 @contextlib.asynccontextmanager
-async def following(runner: ProjectionRunner) -> AsyncIterator[ProjectionRunner]:
-    """The runner following the log in the background; caught up once more on the way out."""
-    task = asyncio.create_task(runner.follow(PROJECTION_INTERVAL_S))
+async def following(
+    runner: ProjectionRunner, lease: LeaseKeeper | None = None
+) -> AsyncIterator[ProjectionRunner]:
+    """The runner following the log in the background (while it holds `lease`, if given: the
+    projector's); caught up once more on the way out, and the lease given up for a standby."""
+    task = asyncio.create_task(runner.follow(PROJECTION_INTERVAL_S, lease))
     try:
         yield runner
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await runner.catch_up()
+        if lease is None or lease.holding:
+            await runner.catch_up()
+        if lease is not None:
+            with contextlib.suppress(Unavailable):
+                await lease.release()
+
+
+def projector_lease(store: EventStore) -> LeaseKeeper:
+    """This process's side of the projector's lease: one projector follows the log, any other
+    stands by and takes over within seconds of the active one's last heartbeat."""
+    return LeaseKeeper(store.leases, PROJECTOR_LEASE)
 
 
 @dataclass
@@ -275,7 +293,7 @@ async def embedded_stack(
         async with opened_store(settings) as store:
             client = await connect(settings.temporal_address, settings.temporal_namespace)
             async with (
-                following(projector(store)) as runner,
+                following(projector(store), projector_lease(store)) as runner,
                 build_worker(
                     client,
                     store,

@@ -8,11 +8,14 @@ from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
+from audit.note import parsed_private_key
 from domain.errors import InvalidInput
 from store.engine import SUPPORTED_DRIVERS
 
 ENV_PREFIX: Final = "CONCORD_"
+DEFAULT_ORIGIN: Final = "concord.local/log"
 
 
 def _os_user() -> str:
@@ -38,6 +41,11 @@ class Settings(BaseSettings):
         default="",
         description="the event store; defaults to sqlite+aiosqlite:///<data_dir>/concord.db",
     )
+    database_password_file: Path | None = Field(
+        default=None,
+        description="a file holding the event store's password (a Compose or Kubernetes "
+        "secret), put into the database URL so the URL itself holds none",
+    )
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = Field(default="default", min_length=1)
     task_queue: str = Field(default="concord-decisions", min_length=1)
@@ -46,9 +54,20 @@ class Settings(BaseSettings):
     api_requests_per_second: float = Field(default=50.0, gt=0, le=100_000)
     api_burst: int = Field(default=100, ge=1, le=1_000_000)
     operator: str = Field(default_factory=_os_user, min_length=1)
-    log_origin: str = Field(default="concord.local/log", min_length=1, max_length=200)
+    log_origin: str = Field(
+        default=DEFAULT_ORIGIN,
+        min_length=1,
+        max_length=200,
+        description="the transparency log's origin: its signing key's name once the key exists "
+        "(a different value is refused), the name `concord audit keygen` gives a new key",
+    )
     log_key_file: Path | None = Field(
         default=None, description="the log's signing key; defaults to <data_dir>/log.key"
+    )
+    portal_key_file: Path | None = Field(
+        default=None,
+        description="the key portal sessions are kept under, shared by every API replica; "
+        "defaults to <data_dir>/portal.key, made on first use",
     )
     log_format: Literal["auto", "console", "json"] = "auto"
     checkpoint_interval_seconds: int = Field(
@@ -94,15 +113,82 @@ class Settings(BaseSettings):
         if not self.database_url:
             path = (self.data_dir / "concord.db").resolve()
             object.__setattr__(self, "database_url", f"sqlite+aiosqlite:///{path.as_posix()}")
+        elif self.database_password_file is not None:
+            object.__setattr__(
+                self, "database_url", _with_password(self.database_url, self.database_password_file)
+            )
         if self.log_key_file is None:
             object.__setattr__(self, "log_key_file", self.data_dir / "log.key")
+        self._origin_is_the_keys_name()
+        if self.portal_key_file is None:
+            object.__setattr__(self, "portal_key_file", self.data_dir / "portal.key")
         return self
+
+    def _origin_is_the_keys_name(self) -> None:
+        """A checkpoint's origin is its key's name: the name is taken from the key, and an
+        origin set to another name is refused, so no checkpoint is signed under two origins."""
+        assert self.log_key_file is not None
+        try:
+            text = self.log_key_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not UTF-8"
+            raise _FieldError(
+                "log_key_file", f"cannot read {self.log_key_file}: {reason}"
+            ) from None
+        try:
+            name, _ = parsed_private_key(text, field="log_key_file")
+        except InvalidInput as error:
+            raise _FieldError("log_key_file", f"{self.log_key_file}: {error.message}") from None
+        if "log_origin" in self.model_fields_set and self.log_origin != name:
+            raise _FieldError(
+                "log_origin",
+                f"is {self.log_origin!r}, but the log's key {self.log_key_file} is named "
+                f"{name!r}: a checkpoint's origin is its key's name (unset it, or use that name)",
+            )
+        object.__setattr__(self, "log_origin", name)
 
     @property
     def signing_key_file(self) -> Path:
         """Where the log's signing key is (outside the database)."""
         assert self.log_key_file is not None
         return self.log_key_file
+
+    @property
+    def sessions_key_file(self) -> Path:
+        """Where the portal's session key is (outside the database)."""
+        assert self.portal_key_file is not None
+        return self.portal_key_file
+
+
+class _FieldError(ValueError):
+    """A check across fields that failed on one of them, which the error names."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _unreadable(field: str, path: Path, error: OSError | UnicodeDecodeError) -> _FieldError:
+    reason = error.strerror if isinstance(error, OSError) else "not UTF-8"
+    return _FieldError(field, f"cannot read {path}: {reason}")
+
+
+def _with_password(url: str, password_file: Path) -> str:
+    """`url` with the password read from `password_file` (its one line, the newline left out);
+    an error naming the file when it cannot be read or the URL has a password already."""
+    field = "database_password_file"
+    parsed = make_url(url)
+    if parsed.password is not None:
+        raise _FieldError(field, "the database URL holds a password already: give it once")
+    try:
+        password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise _unreadable(field, password_file, error) from None
+    if not password or "\n" in password:
+        raise _FieldError(field, f"{password_file} must hold the password on one line")
+    return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -112,5 +198,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**{name: value for name, value in overrides.items() if value is not None})
     except ValidationError as error:
         first = error.errors()[0]
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, _FieldError):
+            raise InvalidInput(f"{ENV_PREFIX}{cause.field.upper()}", str(cause)) from None
         name = str(first["loc"][0]) if first["loc"] else "settings"
         raise InvalidInput(f"{ENV_PREFIX}{name.upper()}", first["msg"]) from None

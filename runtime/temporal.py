@@ -7,6 +7,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
+from activities.events import HISTOGRAM_BUCKETS
 from domain.errors import Unavailable
 
 
@@ -18,7 +19,10 @@ async def connect(address: str, namespace: str, metrics_port: int | None = None)
     if metrics_port is not None:
         runtime = Runtime(
             telemetry=TelemetryConfig(
-                metrics=PrometheusConfig(bind_address=f"0.0.0.0:{metrics_port}")
+                metrics=PrometheusConfig(
+                    bind_address=f"0.0.0.0:{metrics_port}",
+                    histogram_bucket_overrides=HISTOGRAM_BUCKETS,
+                )
             )
         )
     try:

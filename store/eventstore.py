@@ -27,6 +27,7 @@ from store.engine import (
     sqlite_path,
 )
 from store.hashing import format_instant
+from store.leases import Leases
 from store.migrate import UPGRADE_COMMAND
 from store.migrate import check_schema as check_schema_revision
 from store.records import Appended, ArchivedHistory, CommandRange, NewEvent, StoredEvent
@@ -70,6 +71,11 @@ class EventStore:
     def url(self) -> str:
         """The database's URL (with its password), for processes that open their own store."""
         return self._backend.url
+
+    @property
+    def leases(self) -> Leases:
+        """Which process holds each role a deployment runs once, and its heartbeat."""
+        return Leases(self._backend)
 
     async def check_ready(self) -> None:
         """Unavailable unless the database answers, at this code's schema revision."""

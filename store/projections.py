@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import NotFound
 from store.eventstore import EventStore
+from store.leases import LeaseKeeper
 from store.records import StoredEvent
 from store.tracking import ProjectionFailure, UnappliedEvents, failure_now
 
@@ -94,14 +95,15 @@ class ProjectionRunner:
         """Apply every event appended since each projection's position; the number applied."""
         return sum([await self._catch_up(projection) for projection in self.projections.values()])
 
-    async def follow(self, interval: float = 0.5) -> None:
+    async def follow(self, interval: float = 0.5, lease: LeaseKeeper | None = None) -> None:
         """Keep every projection caught up with the log until cancelled; a failed pass is logged
-        and retried, so a read model lags rather than stops."""
+        and retried, so a read model lags rather than stops. With `lease`, only while this
+        process holds it: it beats at every pass, and stands by while another holds it."""
         while True:
             # A pass is never cut off inside its transaction: cancelled, the follower lets the
             # pass end (commit or roll back) before it stops, so no connection is left holding
             # the database's write lock and the next writer (a final catch-up) is not blocked.
-            current = asyncio.ensure_future(self.catch_up())
+            current = asyncio.ensure_future(self._pass(lease))
             try:
                 await asyncio.shield(current)
             except asyncio.CancelledError:
@@ -111,6 +113,17 @@ class ProjectionRunner:
             except Exception as error:
                 _log.warning("read models lag", error=str(error))
             await asyncio.sleep(interval)
+
+    async def _pass(self, lease: LeaseKeeper | None) -> None:
+        if lease is not None:
+            held = lease.holding
+            if not await lease.keep():
+                if held:
+                    _log.warning("projector lost its lease: standing by", lease=lease.name)
+                return
+            if not held:
+                _log.info("projector holds its lease: following the log", lease=lease.name)
+        await self.catch_up()
 
     async def rebuild(self, name: str) -> int:
         """Empty the projection's tables, forget the decisions it parked, and replay the whole

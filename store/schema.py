@@ -154,6 +154,17 @@ projection_failures = Table(
 """Decisions a read model has parked: the event it could not apply and why. It skips their
 later events (their rows stay as of the event before) until the read model is rebuilt."""
 
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("beats", Position, nullable=False),
+    Column("beat_at", INSTANT, nullable=False),
+)
+"""Which process holds a role a deployment runs once (the projector), and its heartbeat
+(store.leases)."""
+
 decision_states = Table(
     "decision_states",
     metadata,

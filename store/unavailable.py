@@ -26,6 +26,10 @@ UNREACHABLE: Final = (
     asyncpg.CannotConnectNowError,
     # The server shutting down, restarting or in recovery (SQLSTATE class 57).
     asyncpg.exceptions.OperatorInterventionError,
+    # A database that does not exist, or a role or password it refuses: the store cannot be
+    # reached as configured (SQLSTATE 3D000, class 28), which is no defect of the log.
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
 )
 """What says the database cannot be reached now (rather than that a statement is wrong)."""
 
@@ -57,5 +61,13 @@ def unavailable_on_failure(doing: str = "reached") -> Iterator[None]:
         yield
     except Exception as error:
         if unreachable(error):
-            raise Unavailable(f"the event store cannot be {doing}: {error}") from error
+            raise Unavailable(f"the event store cannot be {doing}: {reason(error)}") from error
         raise
+
+
+def reason(error: BaseException) -> str:
+    """What the driver said, on one line: SQLAlchemy's wrapping (the adapter's name, its
+    background link) left out."""
+    said = str(getattr(error, "orig", None) or error) if isinstance(error, DBAPIError) else ""
+    said = said or str(error) or type(error).__name__
+    return " ".join(said.split())

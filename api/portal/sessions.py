@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,10 +18,11 @@ from typing import Final
 
 import orjson
 
-from domain.errors import Unauthenticated
+from domain.errors import InvalidInput, Unauthenticated
 
 COOKIE: Final = "concord_session"
 LIFETIME: Final = timedelta(hours=8)
+MIN_KEY_BYTES: Final = 32
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,8 @@ class Sessions:
     """Opens and reads session cookies signed with one secret."""
 
     def __init__(self, secret: bytes, lifetime: timedelta = LIFETIME) -> None:
-        if len(secret) < 32:
-            raise ValueError("a portal key has at least 32 bytes")
+        if len(secret) < MIN_KEY_BYTES:
+            raise ValueError(f"a portal key has at least {MIN_KEY_BYTES} bytes")
         self._secret = secret
         self.lifetime = lifetime
 
@@ -74,9 +76,35 @@ class Sessions:
 
 
 def portal_key(path: Path) -> bytes:
-    """The installation's portal key, made (mode 0600) the first time it is asked for."""
-    if not path.exists():
+    """The installation's portal key, made (mode 0600) the first time it is asked for;
+    InvalidInput naming CONCORD_PORTAL_KEY_FILE when it cannot be made or read."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
+        # Made whole or not at all, by one process only: replicas starting together on a
+        # shared volume all read the one key that won.
+        made = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise _unusable(path, f"cannot be made: {error.strerror}") from None
+    else:
+        with os.fdopen(made, "w") as key_file:
+            key_file.write(secrets.token_hex(32))
+    try:
+        text = path.read_text(encoding="ascii").strip()
+        key = bytes.fromhex(text)
+    except OSError as error:
+        raise _unusable(path, f"cannot be read: {error.strerror}") from None
+    except ValueError:
+        raise _unusable(path, "must hold the key as hexadecimal digits") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise _unusable(path, f"must hold at least {MIN_KEY_BYTES} bytes ({2 * MIN_KEY_BYTES} hex)")
+    return key
+
+
+def _unusable(path: Path, problem: str) -> InvalidInput:
+    return InvalidInput(
+        "CONCORD_PORTAL_KEY_FILE",
+        f"the portal key {path} {problem} (set CONCORD_DATA_DIR to a directory this user may "
+        "write, or CONCORD_PORTAL_KEY_FILE to a key made with `openssl rand -hex 32`)",
+    )

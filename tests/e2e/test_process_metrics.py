@@ -61,7 +61,15 @@ async def test_a_worker_serves_its_appends_and_the_sdks_metrics(
     appends = [line for line in lines if line.startswith("concord_appends")]
     assert any('outcome="stored"' in line and line.endswith(" 2") for line in appends), appends
     assert any(line.startswith("concord_append_batch_events_bucket") for line in lines)
-    assert any(line.startswith("concord_append_seconds_bucket") for line in lines)
+    # In seconds, with boundaries from a millisecond up: a few appends of milliseconds each
+    # fall below the top boundaries, and a boundary above them holds every one.
+    seconds = {
+        _bucket_bound(line): int(float(line.rsplit(" ", 1)[1]))
+        for line in lines
+        if line.startswith("concord_append_seconds_bucket")
+    }
+    assert {0.001, 0.01, 0.1, 1.0, 10.0} <= set(seconds), sorted(seconds)
+    assert seconds[10.0] == seconds[float("inf")] >= 2, seconds
     assert any(line.startswith("temporal_") for line in lines), "the SDK runtime's own"
 
 
@@ -88,3 +96,8 @@ async def test_the_projector_serves_how_far_each_projection_lags_the_log(
         assert process.wait(20) == 0
 
     assert 'concord_projector_lag_events{projection="decisions"} 0.0' in text.splitlines()
+
+
+def _bucket_bound(line: str) -> float:
+    """The upper boundary (`le`) of a Prometheus histogram bucket's line."""
+    return float(line.split('le="', 1)[1].split('"', 1)[0])
