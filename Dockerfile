@@ -5,7 +5,7 @@
 # it can: the data directory (the SQLite store of a single-node install, the portal's key when
 # no secret gives it). tests/e2e/test_shipped.py runs the wheel with this user and this layout.
 
-FROM python:3.11-slim AS build
+FROM python:3.11.14-slim-bookworm AS build
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
@@ -21,7 +21,7 @@ COPY cli/ cli/
 RUN pip install --no-cache-dir . \
     && pip uninstall --yes pip setuptools wheel
 
-FROM python:3.11-slim
+FROM python:3.11.14-slim-bookworm
 RUN groupadd --system --gid 10001 concord \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin concord \
     && python -m pip uninstall --yes pip setuptools wheel \

@@ -59,6 +59,7 @@ async def run_api(settings: Settings, stop: asyncio.Event | None = None) -> None
     """Serve the API until `stop` is set or SIGTERM or SIGINT arrives."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
+    portal_key(settings.sessions_key_file)  # a key it cannot make or read: said before all else
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     async with opened_store(settings) as store:
         decisions = DecisionClient(

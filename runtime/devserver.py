@@ -74,6 +74,15 @@ def temporal_binary() -> Path:
     return path
 
 
+def server_environment() -> dict[str, str]:
+    """The server's environment: this process's, with USER named when it is not. The server
+    asks who runs it, and a user id without a name in /etc/passwd (an image run with
+    `--user 12345`, a platform's random uid) has it fail unless USER says."""
+    inherited = dict(os.environ)
+    inherited.setdefault("USER", os.environ.get("LOGNAME") or f"uid{os.getuid()}")
+    return inherited
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -155,6 +164,7 @@ class DevServer:
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env=server_environment(),
         )
         for stream in (self.process.stdout, self.process.stderr):
             assert stream is not None
