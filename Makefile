@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo messages clean
+.PHONY: install test lint typecheck unit demo messages audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: lint typecheck
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+# The installed dependencies against PyPI's vulnerability database (.ci/audit-dependencies).
+audit: $(STAMP)
+	PATH=$(abspath $(BIN)):$$PATH .ci/audit-dependencies --venv $(VENV)
 
 demo: $(STAMP)
 	$(BIN)/concord demo

@@ -4,11 +4,15 @@ event concerns, the signature a receiver checks, and the delivery itself.
 A delivery is a POST of `{"id", "type", "decision_id", "event", "sent_at"}` with the headers
 `Concord-Delivery: <id>` (the same on every attempt: a receiver drops what it has seen) and
 `Concord-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>`, as Stripe
-signs its webhooks; a 2xx answer is a delivery, anything else is retried.
+signs its webhooks; a 2xx answer is a delivery, anything else is retried (a redirect is not
+followed). Each attempt resolves the URL's host once, checks every address it has, and connects
+to the one checked (activities.addresses): an address webhooks may not reach fails the delivery
+for good, however the name came to point there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -24,7 +28,15 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from domain.errors import NotFound
+from activities.addresses import (
+    AddressPolicy,
+    Resolver,
+    Target,
+    Unresolved,
+    resolved_target,
+    system_resolver,
+)
+from domain.errors import Fault, InvalidInput, NotFound
 from domain.events import (
     ConsensusFailed,
     ConsensusRoundOpened,
@@ -43,6 +55,7 @@ from domain.roster import RosterBook
 from store.councils import Councils
 from store.eventstore import EventStore
 from store.records import event_id_for
+from store.webhook_secrets import WebhookSecrets
 from store.webhooks import DeliveryAttempt
 from workflows.messages import (
     DELIVER_WEBHOOK,
@@ -59,8 +72,16 @@ from workflows.webhooks import WebhookDeliveryWorkflow, WebhookFanOutWorkflow
 
 SIGNATURE_HEADER: Final = "Concord-Signature"
 DELIVERY_HEADER: Final = "Concord-Delivery"
-HTTP_TIMEOUT: Final = httpx.Timeout(10.0)
+CONNECT_TIMEOUT_S: Final = 5.0
+TOTAL_TIMEOUT_S: Final = 10.0
+"""An attempt's whole exchange (resolution aside): connection, request, answer."""
+HTTP_TIMEOUT: Final = httpx.Timeout(TOTAL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+MAX_ANSWER_BYTES: Final = 4096
+"""How much of an answer's body is read (and dropped): an endpoint cannot make the worker read
+more, however long its answer."""
 REMOVED: Final = "webhook removed"
+REFUSED: Final = "refused"
+"""How the status of an attempt that may not be made begins."""
 SIGNATURE_TOLERANCE_S: Final = 300
 """How old a signature a receiver accepts by default: a replayed request is refused after it."""
 
@@ -220,26 +241,52 @@ class FanOutActivities:
 
 
 class WebhookActivities:
-    """Delivers events to webhooks and keeps each attempt's outcome in the store."""
+    """Delivers events to webhooks, at addresses `policy` allows as `resolver` finds them, and
+    keeps each attempt's outcome in the store. `transport` carries the requests (httpx's own
+    by default; tests put a guard in front of it)."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        secrets: WebhookSecrets,
+        policy: AddressPolicy | None = None,
+        resolver: Resolver = system_resolver,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._store = store
+        self._secrets = secrets
+        self._policy = policy or AddressPolicy()
+        self._resolver = resolver
+        self._transport = transport
 
     @activity.defn(name=DELIVER_WEBHOOK)
     async def deliver_webhook(self, input: WebhookDeliveryInput) -> WebhookDeliveryResult:
         """POST the event, signed, to the webhook: delivered on a 2xx; anything else raises,
-        and the attempt is retried. A removed webhook is not called any more."""
+        and the attempt is retried. A removed webhook is not called any more; one whose host is
+        (or now resolves to) an address webhooks may not reach fails for good, uncalled."""
         attempt = activity.info().attempt
         done = await self._store.delivery(input.delivery_id)
         if done is not None and done.delivered_at is not None:
             return WebhookDeliveryResult(delivered=True, status=done.last_status)
         try:
-            webhook, secret = await self._store.signing_webhook(input.webhook_id)
+            webhook, secret = await self._store.signing_webhook(input.webhook_id, self._secrets)
         except NotFound:
             webhook = None
+        except Fault as unreadable:
+            await self._record(input, attempt, unreadable.message, delivered=False)
+            raise ApplicationError(unreadable.message) from None
         if webhook is None or webhook.disabled_at is not None:
             await self._record(input, attempt, REMOVED, delivered=False)
             return WebhookDeliveryResult(delivered=False, status=REMOVED)
+        try:
+            target = await resolved_target(webhook.url, self._policy, self._resolver)
+        except InvalidInput as error:  # Unresolved: retried; AddressRefused, a bad URL: not
+            retried = isinstance(error, Unresolved)
+            status = error.reason if retried else f"{REFUSED}: {error.reason}; not retried"
+            await self._record(input, attempt, status, delivered=False)
+            raise ApplicationError(
+                status, type=type(error).__name__, non_retryable=not retried
+            ) from None
         sent_at = datetime.now(UTC)
         body = payload(input, sent_at)
         headers = {
@@ -248,17 +295,53 @@ class WebhookActivities:
             SIGNATURE_HEADER: signature(secret, body, int(sent_at.timestamp())),
         }
         try:
-            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
-                response = await http.post(webhook.url, content=body, headers=headers)
-        except httpx.HTTPError as error:
-            status = type(error).__name__ + (f": {error}" if str(error) else "")
+            answered = await self._post(target, body, headers)
+        except (httpx.HTTPError, TimeoutError) as error:
+            if isinstance(error, TimeoutError):
+                status = f"no whole answer within {TOTAL_TIMEOUT_S:g} s"
+            else:
+                status = type(error).__name__ + (f": {error}" if str(error) else "")
             await self._record(input, attempt, status, delivered=False)
             raise ApplicationError(f"no answer from the webhook ({status})") from None
-        status = str(response.status_code)
-        await self._record(input, attempt, status, delivered=response.is_success)
-        if not response.is_success:
+        delivered = 200 <= answered < 300
+        status = str(answered)
+        if 300 <= answered < 400:
+            status += " (a redirect: not followed)"
+        await self._record(input, attempt, status, delivered=delivered)
+        if not delivered:
             raise ApplicationError(f"the webhook answered {status}")
         return WebhookDeliveryResult(delivered=True, status=status)
+
+    async def _post(self, target: Target, body: bytes, headers: dict[str, str]) -> int:
+        """POST `body` to the address checked, naming the URL's host; the answer's status, at
+        most MAX_ANSWER_BYTES of its body read. Redirects are not followed, nor proxies taken
+        from the environment."""
+        async with (
+            asyncio.timeout(TOTAL_TIMEOUT_S),
+            httpx.AsyncClient(
+                timeout=HTTP_TIMEOUT,
+                follow_redirects=False,
+                trust_env=False,
+                transport=self._transport,
+            ) as http,
+        ):
+            request = http.build_request(
+                "POST",
+                target.request_url,
+                content=body,
+                headers={**headers, "Host": target.host_header, "Accept-Encoding": "identity"},
+                extensions=target.extensions,
+            )
+            response = await http.send(request, stream=True)
+            try:
+                read = 0
+                async for chunk in response.aiter_raw():
+                    read += len(chunk)
+                    if read >= MAX_ANSWER_BYTES:
+                        break
+            finally:
+                await response.aclose()
+            return response.status_code
 
     async def _record(
         self, input: WebhookDeliveryInput, attempt: int, status: str, delivered: bool

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 import structlog
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from api import commands, council, errors, log, operations, reads, webhooks
 from api.limits import BodyLimit
@@ -26,6 +30,47 @@ behalf (`actor` in the body); an auditor's token reads and verifies. Every error
 `{"error": {"code", "message", "field"}}`; a refusal by the procedure's rules is 409 with the
 rule's code, and is kept in the refusals log.
 """
+
+
+STRICT_POLICY: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'"
+)
+"""What every page may load and do: only its own scripts, styles and forms, never framed."""
+DOCS_POLICY: Final = STRICT_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+"""/docs: Swagger UI sets styles on its elements; its scripts are still only the package's."""
+HSTS: Final = "max-age=31536000; includeSubDomains"
+DOCS: Final = Path(__file__).parent / "docs"
+
+
+class SecurityHeaders:
+    """Every response says what the browser may do with it: a strict Content-Security-Policy,
+    no framing, no sniffing, no referrer; over TLS, HSTS."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_POLICY if scope["path"].startswith("/docs") else STRICT_POLICY
+        secure = scope.get("scheme") == "https"
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", policy)
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                if secure:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 class AccessLog:
@@ -75,9 +120,12 @@ def create_app(found: Services) -> FastAPI:
         summary="Joint decisions taken by consensus, as durable workflows on an audited log.",
         description=DESCRIPTION,
         version="1.0",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = found
     app.state.metrics = ApiMetrics()
+    app.state.metrics_elsewhere = False
     errors.install(app, pages.problem_page)
     app.include_router(commands.router())
     app.include_router(reads.router())
@@ -87,6 +135,16 @@ def create_app(found: Services) -> FastAPI:
     app.include_router(pages.router())
     app.include_router(operations.router())
     app.mount("/portal/static", StaticFiles(directory=pages.STATIC), name="portal-static")
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> FileResponse:
+        """The API's interactive documentation (Swagger UI from the installed package)."""
+        return FileResponse(DOCS / "index.html", media_type="text/html")
+
+    @app.get("/docs/concord.js", include_in_schema=False)
+    async def docs_script() -> FileResponse:
+        return FileResponse(DOCS / "docs.js", media_type="text/javascript")
 
     @app.get("/health", response_model=Health, tags=["service"])
     async def health() -> Health:
@@ -94,5 +152,6 @@ def create_app(found: Services) -> FastAPI:
         return Health(status="ok")
 
     app.add_middleware(BodyLimit, limit=found.limits.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     return app

@@ -23,13 +23,15 @@ async def authenticated(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     found: Annotated[Services, Depends(services)],
 ) -> Caller:
-    """The caller the request's token stands for; Unauthenticated (401) without a valid one."""
+    """The caller the request's token stands for; Unauthenticated (401) without a valid one,
+    RateLimited (429) past the token's rate or after too many bad tokens from one address."""
+    return await found.caller_at(request, _presented(found, credentials))
+
+
+async def _presented(found: Services, credentials: HTTPAuthorizationCredentials | None) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("an access token is required: Authorization: Bearer <token>")
-    caller = await found.tokens.caller(credentials.credentials)
-    found.rate.take(caller.token_id)
-    request.state.principal = caller.principal
-    return caller
+    return await found.tokens.caller(credentials.credentials)
 
 
 Authenticated = Annotated[Caller, Depends(authenticated)]

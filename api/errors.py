@@ -43,6 +43,11 @@ class RateLimited(ConcordError):
     label = "rate limited"
     kind = "rate_limited"
 
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+        """Whole seconds until a request would be taken again (the Retry-After header)."""
+
 
 ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     status: {"model": ErrorDocument, "description": description}
@@ -114,9 +119,16 @@ def install(app: FastAPI, page_for: PageFor) -> None:
         if metrics is not None:
             metrics.refused(error)
         if request.url.path.startswith("/portal"):
-            return page_for(request, error)
+            response = page_for(request, error)
+        else:
+            response = respond(error)
         # Unavailable (503): a dependency is down; the client should come back, not give up.
-        return respond(error, {"Retry-After": RETRY_AFTER_S} if error.http_status == 503 else None)
+        # Rate limited (429): it says when a request would be taken again.
+        if isinstance(error, RateLimited):
+            response.headers["Retry-After"] = str(error.retry_after)
+        elif error.http_status == 503:
+            response.headers["Retry-After"] = RETRY_AFTER_S
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, error: RequestValidationError) -> Response:

@@ -16,7 +16,7 @@ from audit.tiles import parse_path, tile_bytes
 from audit.tree import StoredTree
 from domain.errors import NotFound
 
-IMMUTABLE: Final = "public, max-age=31536000, immutable"
+IMMUTABLE: Final = "private, max-age=31536000, immutable"
 """A tile's content at its width never changes."""
 FRESH: Final = "no-cache"
 """The checkpoint moves as the log grows."""

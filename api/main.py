@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 
 import structlog
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
 from api.app import create_app
 from api.limits import Limits
-from api.portal.sessions import Sessions, portal_key
+from api.portal.sessions import portal_key
 from api.server import EmbeddedServer, serving
 from api.services import Services
 from audit.note import Signer
@@ -21,6 +22,7 @@ from runtime.commands import Commands
 from runtime.decisions import DecisionClient
 from runtime.settings import Settings
 from runtime.temporal import connect
+from runtime.webhooks import WebhookRegistration
 from store.councils import Councils
 from store.eventstore import EventStore
 
@@ -32,16 +34,32 @@ def api_app(
     store: EventStore,
     limits: Limits | None = None,
     settings: Settings | None = None,
+    webhooks: WebhookRegistration | None = None,
 ) -> FastAPI:
     """The API over a decisions client and an event store; refusals go to the store's log; with
-    `settings` naming a log signing key that exists, it serves signed checkpoints too."""
+    `settings` naming a log signing key that exists, it serves signed checkpoints too. Webhooks
+    are registered by `webhooks` (by default, as the settings say)."""
     commands = Commands(decisions, store.record_refusal)
-    found = Services(commands, store, Tokens(store), limits or Limits())
-    if settings is not None:
-        found.origin = settings.log_origin
-        if settings.signing_key_file.exists():
-            found.signer = Signer.parse(settings.signing_key_file.read_text())
-        found.sessions = Sessions(portal_key(settings.sessions_key_file))
+    if settings is None:
+        found = Services(
+            commands,
+            store,
+            Tokens(store),
+            limits or Limits(),
+            webhooks=webhooks or WebhookRegistration(),
+        )
+        return create_app(found)
+    found = Services(
+        commands,
+        store,
+        Tokens(store),
+        limits or Limits(),
+        origin=settings.log_origin,
+        portal_key=portal_key(settings.sessions_key_file),
+        webhooks=webhooks or WebhookRegistration.from_settings(settings),
+    )
+    if settings.signing_key_file.exists():
+        found.signer = Signer.parse(settings.signing_key_file.read_text())
     return create_app(found)
 
 
@@ -51,6 +69,11 @@ async def api_serving(
 ) -> AsyncIterator[EmbeddedServer]:
     limits = Limits(requests_per_second=settings.api_requests_per_second, burst=settings.api_burst)
     app = api_app(decisions, store, limits, settings)
+    if settings.api_metrics_port is not None:
+        start_http_server(
+            settings.api_metrics_port, addr=settings.api_host, registry=app.state.metrics.registry
+        )
+        app.state.metrics_elsewhere = True
     async with serving(app, settings.api_host, settings.api_port) as server:
         yield server
 

@@ -13,9 +13,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.exposition import generate_latest
 from pydantic import BaseModel
 
+from api.auth import Authenticated
 from api.errors import RETRY_AFTER_S
+from api.principals import may_audit
 from api.services import Found
-from domain.errors import ConcordError
+from domain.errors import ConcordError, NotFound
 
 CHECK_TIMEOUT_S: Final = 2.0
 """A readiness check that takes longer than this fails: a probe must answer promptly."""
@@ -114,8 +116,12 @@ def router() -> APIRouter:
         response_class=PlainTextResponse,
         responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text."}},
     )
-    async def metrics(request: Request) -> PlainTextResponse:
-        """The API's metrics in Prometheus' text format (no token needed: counts, no names)."""
+    async def metrics(request: Request, caller: Authenticated) -> PlainTextResponse:
+        """The API's metrics in Prometheus' text format, for the secretariat's and the
+        auditors' tokens (or on a port of their own: CONCORD_API_METRICS_PORT)."""
+        may_audit(caller)
+        if request.app.state.metrics_elsewhere:
+            raise NotFound("the API's metrics are served on a port of their own")
         registry = request.app.state.metrics.registry
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -16,6 +16,10 @@ class TokenBook(Protocol):
 
     async def caller(self, token: str) -> Caller: ...
 
+    async def caller_by_id(self, token_id: str) -> Caller:
+        """The caller of the token `token_id` while it is usable (a portal session's)."""
+        ...
+
 
 def acting(caller: Caller, requested: str | None, chairs: bool, kind: str) -> tuple[str, str]:
     """(actor, recorded_by) of a command `caller` gives: a member only in its own name (never

@@ -19,7 +19,7 @@ from api.principals import may_audit, may_see_pending
 from api.services import Found
 from audit.asof import state_as_of
 from audit.snapshots import state_at
-from audit.verify import VerificationReport, verify_log
+from audit.verify import VerificationReport
 from domain.errors import InvalidInput, NotFound
 from domain.roster import Roster
 from domain.state import DecisionState
@@ -209,7 +209,7 @@ def router() -> APIRouter:
     async def verify(caller: Authenticated, found: Found) -> VerificationReport:
         """Verify the whole hash-chained log; the report names its first break, if any."""
         may_audit(caller)
-        return await verify_log(found.store, workers=1)
+        return await found.verification.report()
 
     @routes.get("/audit/decisions/{decision_id}/state", response_model=StateAt, tags=["audit"])
     async def state(

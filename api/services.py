@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.errors import RateLimited
 from api.limits import Limits, RateLimiter
 from api.portal.sessions import Sessions
-from api.principals import TokenBook
+from api.principals import Caller, TokenBook
+from api.verifying import Verification
 from audit.note import Signer
+from domain.errors import Unauthenticated
 from runtime.commands import Commands
+from runtime.webhooks import WebhookRegistration
 from store.eventstore import EventStore
 
 
@@ -25,12 +32,45 @@ class Services:
     signer: Signer | None = None
     """The log's signing key, when the installation has one: the API serves checkpoints."""
     origin: str = "concord.local/log"
-    sessions: Sessions = field(default_factory=lambda: Sessions(secrets.token_bytes(32)))
-    """The portal's sessions (by default under a key of this process alone)."""
+    webhooks: WebhookRegistration = field(default_factory=WebhookRegistration)
+    """How webhooks are registered: addresses checked, a limit per principal, secrets sealed (by
+    default under a key of this process alone)."""
+    portal_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    """The installation's portal key (by default one of this process alone)."""
+    sessions: Sessions = field(init=False)
+    """The portal's sessions, kept in the store."""
     rate: RateLimiter = field(init=False)
+    """Each token's requests, the portal's with the API's."""
+    failures: RateLimiter = field(init=False)
+    """Each client address's bad tokens and sessions, counted before any is accepted."""
+    verification: Verification = field(init=False)
+    """The whole log's verification, off the event loop and one at a time."""
 
     def __post_init__(self) -> None:
+        self.sessions = Sessions(self.store.sessions, self.portal_key)
         self.rate = RateLimiter(self.limits.requests_per_second, self.limits.burst)
+        self.failures = RateLimiter(self.limits.failures_per_second, self.limits.failure_burst)
+        self.verification = Verification(self.store.url)
+
+    async def caller_at(self, request: Request, check: Awaitable[Caller]) -> Caller:
+        """The caller `check` finds, counted against the token's rate; an address that has
+        presented too many bad tokens or sessions lately is refused (429) before its next one
+        is looked at, and each Unauthenticated counts against it."""
+        address = request.client.host if request.client else "unknown"
+        what = "requests without a valid token or session"
+        try:
+            self.failures.check(address, what)
+            caller = await check
+        except Unauthenticated:
+            with contextlib.suppress(RateLimited):
+                self.failures.take(address)
+            raise
+        finally:
+            if inspect.iscoroutine(check):
+                check.close()  # refused before it was awaited: no "never awaited" warning
+        self.rate.take(caller.token_id)
+        request.state.principal = caller.principal
+        return caller
 
 
 def services(request: Request) -> Services:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Authenticated
-from api.errors import ERRORS
+from api.errors import ERRORS, REFUSED
 from api.principals import Caller, Role
 from api.services import Found
 from domain.errors import Forbidden
@@ -25,7 +25,8 @@ class WebhookRequest(BaseModel):
 
     url: str = Field(
         max_length=MAX_URL_LENGTH,
-        description="Where Concord POSTs the events: an http:// or https:// URL.",
+        description="Where Concord POSTs the events: an http:// or https:// URL without a user "
+        "name or password, whose host has only addresses webhooks may reach.",
     )
     member: str | None = Field(
         default=None,
@@ -68,15 +69,20 @@ def may_remove(caller: Caller, webhook: WebhookRecord) -> None:
 def router() -> APIRouter:
     routes = APIRouter(responses=ERRORS, tags=["webhooks"])
 
-    @routes.post("/webhooks", response_model=RegisteredWebhook, status_code=201)
+    @routes.post("/webhooks", response_model=RegisteredWebhook, status_code=201, responses=REFUSED)
     async def register(
         body: WebhookRequest, caller: Authenticated, found: Found
     ) -> RegisteredWebhook:
         """Register an endpoint told of the notable events that concern its principal (an
-        operator's, of every one); the answer holds its signing secret, shown only once."""
+        operator's, of every one); the answer holds its signing secret, shown only once. A URL
+        whose host is, or resolves to, a loopback, private, link-local or reserved address is
+        refused (422) unless the installation allows its network; a principal with as many
+        webhooks as it may have is refused (409, `webhook_limit`)."""
         rosters = await Councils(found.store).roster_book()
         principal = served_principal(caller, body.member, rosters)
-        record, secret = await found.store.register_webhook(principal, body.url, caller.principal)
+        record, secret = await found.webhooks.register(
+            found.store, principal, body.url, caller.principal
+        )
         return RegisteredWebhook(**record.model_dump(), secret=secret)
 
     @routes.get("/webhooks", response_model=WebhookList)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from cli.session import JsonOption, emit, event_store, out, principal, run, settings, shown
+from runtime.webhooks import WebhookRegistration
 from store.councils import Councils
 from store.webhooks import participant_principal
 
@@ -26,7 +27,9 @@ def add(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a webhook and print its signing secret, once.
+    """Register a webhook and print its signing secret, once. A URL whose host is, or resolves
+    to, a loopback, private, link-local or reserved address is refused (exit 2) unless
+    CONCORD_WEBHOOK_ALLOW_NETWORKS allows its network.
 
     Example: concord webhooks add --member RUS --url https://mfa.example/concord
     """
@@ -34,10 +37,11 @@ def add(
     async def work() -> None:
         current = settings()
         operator = principal(current)
+        registration = WebhookRegistration.from_settings(current)
         async with event_store(current) as store:
             rosters = await Councils(store).roster_book()
             served = participant_principal(member, rosters) if member else operator
-            record, secret = await store.register_webhook(served, url, operator)
+            record, secret = await registration.register(store, served, url, operator)
 
         def human() -> None:
             out.print(f"webhook {record.webhook_id} for {record.principal}: {shown(record.url)}")

@@ -74,6 +74,7 @@ class Rule(StrEnum):
     SUPERSESSION_CYCLE = "supersession_cycle"
     ALREADY_SUPERSEDES = "already_supersedes"
     NOT_SUSPENDED = "not_suspended"
+    WEBHOOK_LIMIT = "webhook_limit"
 
 
 class ConcordError(Exception):

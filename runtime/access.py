@@ -51,8 +51,11 @@ class Tokens:
     async def caller(self, token: str) -> Caller:
         """The caller `token` stands for; Unauthenticated when it is unknown, revoked or
         expired."""
-        record = await self._store.token_for(token)
-        return Caller(role=Role(record.role), name=record.name, token_id=record.token_id)
+        return _caller(await self._store.token_for(token))
+
+    async def caller_by_id(self, token_id: str) -> Caller:
+        """The caller of the token `token_id`; Unauthenticated once it is revoked or expired."""
+        return _caller(await self._store.usable_token(token_id))
 
     async def issue(
         self, role: Role, name: str, by: str, expires_in: timedelta | None = None
@@ -71,3 +74,7 @@ class Tokens:
 
     async def list(self) -> list[TokenRecord]:
         return await self._store.tokens()
+
+
+def _caller(record: TokenRecord) -> Caller:
+    return Caller(role=Role(record.role), name=record.name, token_id=record.token_id)

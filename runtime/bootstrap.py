@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.addresses import AddressPolicy, system_resolver
 from activities.checkpoints import CheckpointActivities
 from activities.deliver import DecisionActivities
 from activities.events import EventActivities
@@ -42,6 +43,7 @@ from store.leases import LeaseKeeper
 from store.migrate import upgrade
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
+from store.webhook_secrets import WebhookSecrets
 from workflows.checkpoints import CheckpointWorkflow
 from workflows.decision import SEARCH_ATTRIBUTES, DecisionWorkflow
 from workflows.meeting import MeetingWorkflow
@@ -105,17 +107,22 @@ def build_worker(
     *,
     signing_key_file: Path | None = None,
     log_origin: str | None = None,
+    webhooks: WebhookActivities | None = None,
 ) -> Worker:
     """A worker for Concord's workflows and their activities, wired to `store`; notable events
-    go to `notifier` (the log by default) and to the webhooks they concern; checkpoints are
-    signed with the key in `signing_key_file` (none without it) for `log_origin`."""
+    go to `notifier` (the log by default) and to the webhooks they concern, delivered by
+    `webhooks` (by default: secrets sealed under a key of this process alone, global addresses
+    only, the system's resolver); checkpoints are signed with the key in `signing_key_file`
+    (none without it) for `log_origin`."""
     events = EventActivities(store, client)
     notify = NotifyActivities(
         notifier or LogNotifier(),
         WebhookNotifier(client, task_queue),
         ExtraordinarySittings(client, task_queue),
     )
-    webhooks = WebhookActivities(store)
+    webhooks = webhooks or WebhookActivities(
+        store, WebhookSecrets.ephemeral(), AddressPolicy(), system_resolver
+    )
     fan_out = FanOutActivities(client, store, task_queue)
     client_of_decisions = DecisionClient(client, task_queue, rosters=Councils(store).roster_book)
     decisions = DecisionActivities(store, client_of_decisions.deliver)
@@ -159,6 +166,19 @@ def build_worker(
     )
 
 
+async def webhook_deliveries(settings: Settings, store: EventStore) -> WebhookActivities:
+    """Webhook deliveries as the settings say: secrets opened with the installation's key (made
+    on first use), the networks it allows, the system's resolver. Secrets still kept as they
+    were before secrets were sealed are sealed now (by whichever worker starts first)."""
+    secrets = WebhookSecrets.from_file(settings.webhook_secrets_key_file)
+    sealed = await store.seal_webhook_secrets(secrets)
+    if sealed:
+        log.info("webhook secrets sealed", webhooks=sealed)
+    return WebhookActivities(
+        store, secrets, AddressPolicy(settings.webhook_allowed_networks), system_resolver
+    )
+
+
 def projector(store: EventStore) -> ProjectionRunner:
     """The read models' follower (and the log's Merkle tree): one per deployment, never one
     per worker."""
@@ -188,22 +208,24 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect(
         settings.temporal_address, settings.temporal_namespace, settings.metrics_port
     )
-    async with (
-        opened_store(settings) as store,
-        build_worker(
+    async with opened_store(settings) as store:
+        webhooks = await webhook_deliveries(settings, store)
+        async with build_worker(
             client,
             store,
             settings.task_queue,
             options=WorkerOptions.from_settings(settings),
             signing_key_file=settings.signing_key_file,
             log_origin=settings.log_origin,
-        ),
-    ):
-        log.info(
-            "worker running", task_queue=settings.task_queue, temporal=settings.temporal_address
-        )
-        await stop.wait()
-        log.info("worker stopping")
+            webhooks=webhooks,
+        ):
+            log.info(
+                "worker running",
+                task_queue=settings.task_queue,
+                temporal=settings.temporal_address,
+            )
+            await stop.wait()
+            log.info("worker stopping")
 
 
 async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -292,6 +314,7 @@ async def embedded_stack(
         await upgrade(settings.database_url)
         async with opened_store(settings) as store:
             client = await connect(settings.temporal_address, settings.temporal_namespace)
+            webhooks = await webhook_deliveries(settings, store)
             async with (
                 following(projector(store), projector_lease(store)) as runner,
                 build_worker(
@@ -301,6 +324,7 @@ async def embedded_stack(
                     options=WorkerOptions.from_settings(settings),
                     signing_key_file=settings.signing_key_file,
                     log_origin=settings.log_origin,
+                    webhooks=webhooks,
                 ),
             ):
                 await ensure_checkpoint_schedule(

@@ -10,6 +10,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from activities.addresses import IPNetwork, parse_networks
 from audit.note import parsed_private_key
 from domain.errors import InvalidInput
 from store.engine import SUPPORTED_DRIVERS
@@ -53,6 +54,13 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_requests_per_second: float = Field(default=50.0, gt=0, le=100_000)
     api_burst: int = Field(default=100, ge=1, le=1_000_000)
+    api_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="where the API serves its Prometheus metrics without a token (unset: at "
+        "/metrics of the API's port, for operator and auditor tokens only)",
+    )
     operator: str = Field(default_factory=_os_user, min_length=1)
     log_origin: str = Field(
         default=DEFAULT_ORIGIN,
@@ -89,6 +97,36 @@ class Settings(BaseSettings):
         le=65535,
         description="where a worker or the projector serves its Prometheus metrics (none unset)",
     )
+    # Webhooks: where they may be sent, how many a principal has, the key their secrets are
+    # sealed under (activities.addresses, store.webhook_secrets).
+    webhook_allow_networks: str = Field(
+        default="",
+        description="networks (comma-separated CIDRs) webhooks may reach although they are "
+        "loopback, private, link-local or reserved: an installation's own intranet",
+    )
+    webhook_limit_per_principal: int = Field(
+        default=10, ge=1, le=10_000, description="webhooks in use a principal may have at most"
+    )
+    webhook_key_file: Path | None = Field(
+        default=None,
+        description="the key webhook signing secrets are sealed under, shared by the workers, "
+        "the API and the CLI; defaults to <data_dir>/webhook.key, made on first use",
+    )
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _webhook_allow_networks_are_cidrs(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def webhook_allowed_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.webhook_allow_networks)
+
+    @property
+    def webhook_secrets_key_file(self) -> Path:
+        """Where the key webhook signing secrets are sealed under is (outside the database)."""
+        return self.webhook_key_file or self.data_dir / "webhook.key"
 
     @field_validator("database_url")
     @classmethod

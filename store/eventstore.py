@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Row, Select, Table, func, select
+from sqlalchemy import Row, Select, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
@@ -36,10 +36,12 @@ from store.schema import (
     BodyRow,
     events,
     log_head,
+    portal_sessions,
     projection_positions,
     refusals,
     state_snapshots,
 )
+from store.sessions import PortalSessions
 from store.side_logs import (
     ACCESS_EVENTS,
     REFUSALS,
@@ -53,6 +55,7 @@ from store.side_logs import (
 from store.tracking import ProjectionFailure, UnappliedEvents
 from store.unavailable import unavailable_on_failure
 from store.upcasting import Upcasters, upcasters
+from store.webhook_secrets import WebhookSecrets
 
 DEFAULT_PAGE_SIZE: Final = 1_000
 
@@ -71,6 +74,11 @@ class EventStore:
     def url(self) -> str:
         """The database's URL (with its password), for processes that open their own store."""
         return self._backend.url
+
+    @property
+    def sessions(self) -> PortalSessions:
+        """The portal's sessions, kept on the server."""
+        return PortalSessions(self._backend)
 
     @property
     def leases(self) -> Leases:
@@ -365,11 +373,21 @@ class EventStore:
         async with self._backend.reading() as connection:
             return await token_book.token_for(connection, token)
 
+    async def usable_token(self, token_id: str) -> token_book.TokenRecord:
+        """The token `token_id` if it may still be used; Unauthenticated once it is revoked or
+        has expired (a portal session's token is checked so at every request)."""
+        async with self._backend.reading() as connection:
+            return await token_book.usable_by_id(connection, token_id)
+
     async def revoke_token(self, token_id: str, by: str) -> token_book.TokenRecord:
-        """Revoke a token (recorded in the access log); revoking it again changes nothing."""
+        """Revoke a token (recorded in the access log) and end every portal session opened
+        with it; revoking it again changes nothing."""
         async with self._backend.writing() as connection:
             before = await token_book.token_by_id(connection, token_id)
             record = await token_book.revoke(connection, token_id, by)
+            await connection.execute(
+                delete(portal_sessions).where(portal_sessions.c.token_id == token_id)
+            )
             if before.revoked_at is None:
                 await side_logs.append(
                     connection,
@@ -395,14 +413,20 @@ class EventStore:
             yield await side_logs.view(connection, log)
 
     async def register_webhook(
-        self, principal: str, url: str, by: str
+        self,
+        principal: str,
+        url: str,
+        by: str,
+        secrets: WebhookSecrets,
+        limit: int | None = None,
     ) -> tuple[webhook_book.WebhookRecord, str]:
-        """A new webhook for `principal` at `url` and its signing secret (shown once; kept as is,
-        since Concord signs each delivery with it); InvalidInput for a URL it cannot call."""
+        """A new webhook for `principal` at `url` and its signing secret (shown once; kept sealed
+        by `secrets`, since Concord signs each delivery with it); InvalidInput for a URL it
+        cannot call, Refusal (webhook_limit) when `principal` has `limit` webhooks in use."""
         webhook_id, secret = webhook_book.new_webhook()
         async with self._backend.writing() as connection:
             record = await webhook_book.insert_webhook(
-                connection, webhook_id, secret, principal, url, by
+                connection, webhook_id, secrets.seal(webhook_id, secret), principal, url, by, limit
             )
         return record, secret
 
@@ -411,10 +435,18 @@ class EventStore:
         async with self._backend.reading() as connection:
             return await webhook_book.webhook_by_id(connection, webhook_id)
 
-    async def signing_webhook(self, webhook_id: str) -> tuple[webhook_book.WebhookRecord, str]:
-        """The webhook and its signing secret, for a delivery; NotFound when there is none."""
+    async def signing_webhook(
+        self, webhook_id: str, secrets: WebhookSecrets
+    ) -> tuple[webhook_book.WebhookRecord, str]:
+        """The webhook and its signing secret, opened by `secrets`, for a delivery; NotFound when
+        there is none, Fault when the secret does not open."""
         async with self._backend.reading() as connection:
-            return await webhook_book.signing_webhook(connection, webhook_id)
+            return await webhook_book.signing_webhook(connection, webhook_id, secrets)
+
+    async def seal_webhook_secrets(self, secrets: WebhookSecrets) -> int:
+        """Seal the signing secrets written as is before they were sealed; how many were."""
+        async with self._backend.writing() as connection:
+            return await webhook_book.seal_plaintext(connection, secrets)
 
     async def webhooks(self, principal: str | None = None) -> list[webhook_book.WebhookRecord]:
         """The webhooks not removed (of one principal, if given), oldest first; no secrets."""

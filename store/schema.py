@@ -285,20 +285,33 @@ access_tokens = Table(
 )
 """The API's access tokens (store.tokens): only each secret's SHA-256, never the secret."""
 
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id_hash", HASH, primary_key=True),
+    Column("token_id", String(16), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("opened_at", INSTANT, nullable=False),
+    Column("last_seen_at", INSTANT, nullable=False),
+    Column("expires_at", INSTANT, nullable=False),
+)
+"""The portal's sessions (store.sessions): each id's SHA-256, never the id the cookie holds."""
+
 webhooks = Table(
     "webhooks",
     metadata,
     Column("webhook_id", String(16), primary_key=True),
     Column("principal", String(200), nullable=False),
     Column("url", String(2000), nullable=False),
-    Column("secret", String(100), nullable=False),
+    Column("secret", String(200), nullable=False),
     Column("created_at", INSTANT, nullable=False),
     Column("created_by", String(200), nullable=False),
     Column("disabled_at", INSTANT),
     Index(None, "principal"),
 )
-"""Endpoints told of notable events (store.webhooks). `secret` is kept as is, not hashed:
-Concord signs each delivery with it, so it must stay retrievable."""
+"""Endpoints told of notable events (store.webhooks). `secret` must stay retrievable (each
+delivery is signed with it), so it is sealed, not hashed: AES-256-GCM under a key kept outside
+the database (store.webhook_secrets)."""
 
 webhook_deliveries = Table(
     "webhook_deliveries",

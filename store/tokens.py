@@ -98,11 +98,25 @@ async def token_for(connection: AsyncConnection, token: str) -> TokenRecord:
     ).first()
     if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
         raise Unauthenticated("the access token is not one Concord issued")
-    record = _record(dict(row._mapping))
+    return _usable(_record(dict(row._mapping)))
+
+
+async def usable_by_id(connection: AsyncConnection, token_id: str) -> TokenRecord:
+    """The token `token_id` while it is usable; Unauthenticated when unknown, revoked or
+    expired."""
+    row = (
+        await connection.execute(select(access_tokens).where(access_tokens.c.token_id == token_id))
+    ).first()
+    if row is None:
+        raise Unauthenticated(f"the access token {token_id} is unknown")
+    return _usable(_record(dict(row._mapping)))
+
+
+def _usable(record: TokenRecord) -> TokenRecord:
     if record.revoked_at is not None:
-        raise Unauthenticated(f"the access token {token_id} was revoked")
+        raise Unauthenticated(f"the access token {record.token_id} was revoked")
     if not record.usable_at(datetime.now(UTC)):
-        raise Unauthenticated(f"the access token {token_id} has expired")
+        raise Unauthenticated(f"the access token {record.token_id} has expired")
     return record
 
 

@@ -3,8 +3,9 @@
 A webhook serves one principal: `member:<code>` for a member state or a body of the Council
 (the monitoring body of a plan is told of its missed report), `operator:<name>` for the
 secretariat. Its signing secret (256 random bits) is handed over once, at registration, and is
-never listed; unlike an access token's it is stored as is, not hashed, because Concord signs
-every delivery with it and so must be able to read it back.
+never listed; unlike an access token's it is not hashed, because Concord signs every delivery
+with it and so must be able to read it back: it is sealed under a key kept outside the database
+(store.webhook_secrets). A principal has at most a bounded number of webhooks in use.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput, NotFound, Refusal, Rule
 from domain.nrc import NRC_ROSTERS
 from domain.roster import RosterBook
 from store.hashing import format_instant, parse_instant
 from store.schema import webhook_deliveries, webhooks
+from store.webhook_secrets import WebhookSecrets, is_plaintext
 
 MAX_URL_LENGTH: Final = 2_000
 SECRET_PREFIX: Final = "whsec_"
@@ -80,21 +82,26 @@ class DeliveryRecord(Delivery):
 
 
 def checked_url(url: str) -> str:
-    """`url` when it is an absolute http or https URL with a host, of at most 2,000
-    characters; InvalidInput naming `url` otherwise."""
+    """`url` when it is an absolute http or https URL with a host, a port in 1..65535 if any,
+    no user name or password, of at most 2,000 characters; InvalidInput naming `url` otherwise.
+    Whether its host may be reached is the address policy's (activities.addresses)."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput("url", f"at most {MAX_URL_LENGTH} characters")
     if not _URL_CHARACTERS.match(url):
         raise InvalidInput("url", "printable ASCII without spaces (encode other characters)")
     try:
         parts = urlsplit(url)
-        host, _ = parts.hostname, parts.port
+        host, port = parts.hostname, parts.port
     except ValueError as error:
         raise InvalidInput("url", f"is not a URL ({error})") from None
     if parts.scheme not in ("http", "https"):
         raise InvalidInput("url", "must be an http:// or https:// URL")
+    if "@" in parts.netloc:
+        raise InvalidInput("url", "must not hold a user name or password (user:password@)")
     if not host:
         raise InvalidInput("url", "must name a host")
+    if port is not None and not 1 <= port <= 65535:
+        raise InvalidInput("url", "must have a port in 1..65535")
     return url
 
 
@@ -114,16 +121,21 @@ def new_webhook() -> tuple[str, str]:
 async def insert_webhook(
     connection: AsyncConnection,
     webhook_id: str,
-    secret: str,
+    sealed_secret: str,
     principal: str,
     url: str,
     created_by: str,
+    limit: int | None = None,
 ) -> WebhookRecord:
+    """Keep a new webhook; Refusal (webhook_limit) when `principal` has `limit` in use."""
+    checked_url(url)
+    if limit is not None:
+        await _within_limit(connection, principal, limit)
     row = {
         "webhook_id": webhook_id,
         "principal": principal,
-        "url": checked_url(url),
-        "secret": secret,
+        "url": url,
+        "secret": sealed_secret,
         "created_at": format_instant(datetime.now(UTC)),
         "created_by": created_by,
         "disabled_at": None,
@@ -132,21 +144,61 @@ async def insert_webhook(
     return _webhook(row)
 
 
+async def _within_limit(connection: AsyncConnection, principal: str, limit: int) -> None:
+    in_use = webhooks.c.principal == principal, webhooks.c.disabled_at.is_(None)
+    # On PostgreSQL, locks the principal's webhooks so that concurrent registrations count one
+    # after the other (the count, a statement of its own, sees those committed meanwhile).
+    await connection.execute(select(webhooks.c.webhook_id).where(*in_use).with_for_update())
+    count = (await connection.execute(select(func.count()).where(*in_use))).scalar_one()
+    if count >= limit:
+        raise Refusal(
+            Rule.WEBHOOK_LIMIT,
+            f"{principal} has {count} webhooks in use, the most a principal may have "
+            "(CONCORD_WEBHOOK_LIMIT_PER_PRINCIPAL): remove one first",
+        )
+
+
 async def webhook_by_id(connection: AsyncConnection, webhook_id: str) -> WebhookRecord:
-    return (await signing_webhook(connection, webhook_id))[0]
+    return _webhook(await _webhook_row(connection, webhook_id))
 
 
 async def signing_webhook(
-    connection: AsyncConnection, webhook_id: str
+    connection: AsyncConnection, webhook_id: str, secrets: WebhookSecrets
 ) -> tuple[WebhookRecord, str]:
-    """The webhook and its secret, to sign a delivery with; NotFound when there is none."""
+    """The webhook and its secret, to sign a delivery with; NotFound when there is none, Fault
+    when its secret does not open under `secrets`' key."""
+    row = await _webhook_row(connection, webhook_id)
+    return _webhook(row), secrets.open(webhook_id, str(row["secret"]))
+
+
+async def seal_plaintext(connection: AsyncConnection, secrets: WebhookSecrets) -> int:
+    """Seal the secrets written as is before sealing; how many were. A row sealed or changed
+    meanwhile by another process is left as that process wrote it."""
+    rows = await connection.execute(
+        select(webhooks.c.webhook_id, webhooks.c.secret).where(
+            webhooks.c.secret.like("whsec\\_%", escape="\\")
+        )
+    )
+    sealed = 0
+    for webhook_id, stored in rows.all():
+        if not is_plaintext(stored):
+            continue
+        result = await connection.execute(
+            update(webhooks)
+            .where(webhooks.c.webhook_id == webhook_id, webhooks.c.secret == stored)
+            .values(secret=secrets.seal(webhook_id, stored))
+        )
+        sealed += result.rowcount
+    return sealed
+
+
+async def _webhook_row(connection: AsyncConnection, webhook_id: str) -> dict[str, object]:
     row = (
         await connection.execute(select(webhooks).where(webhooks.c.webhook_id == webhook_id))
     ).first()
     if row is None:
         raise NotFound(f"no webhook {webhook_id}")
-    mapping = dict(row._mapping)
-    return _webhook(mapping), str(mapping["secret"])
+    return dict(row._mapping)
 
 
 async def disable(connection: AsyncConnection, webhook_id: str) -> WebhookRecord:

@@ -23,12 +23,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import AwareDatetime, ValidationError
 
 from api.commands import resend_by_key
+from api.errors import RateLimited
 from api.portal import i18n
-from api.portal.sessions import COOKIE, Session
+from api.portal.sessions import COOKIE, SIGN_IN_COOKIE, SIGN_IN_LIFETIME, PortalSession
 from api.principals import Caller, Role, acting
 from api.services import Services, services
 from audit.snapshots import state_at
-from audit.verify import stream_break, verify_log
+from audit.verify import stream_break
 from domain import commands as cmd
 from domain.errors import (
     ConcordError,
@@ -119,7 +120,7 @@ def problem(
 class Visitor:
     """The signed-in caller of a request, and its session."""
 
-    def __init__(self, caller: Caller, session: Session) -> None:
+    def __init__(self, caller: Caller, session: PortalSession) -> None:
         self.caller = caller
         self.session = session
 
@@ -129,11 +130,19 @@ class Visitor:
 
 async def visitor(request: Request, found: Found) -> Visitor:
     """The caller whose session cookie came with the request; Unauthenticated without one, or
-    when its token has since been revoked or has expired."""
-    session = found.sessions.read(request.cookies.get(COOKIE))
-    caller = await found.tokens.caller(session.token)
-    request.state.principal = caller.principal
-    return Visitor(caller, session)
+    when its session has ended, or its token has since been revoked or has expired. The
+    request counts against the token's rate, as the API's own requests do."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:  # not a bad session, only none yet: not counted against the address
+        raise Unauthenticated("sign in with your access token")
+    read: list[PortalSession] = []
+
+    async def session_caller() -> Caller:
+        read.append(await found.sessions.read(cookie))
+        return await found.tokens.caller_by_id(read[0].token_id)
+
+    caller = await found.caller_at(request, session_caller())
+    return Visitor(caller, read[0])
 
 
 SignedIn = Annotated[Visitor, Depends(visitor)]
@@ -143,6 +152,25 @@ def checked(visit: Visitor, csrf: str) -> None:
     """Refuse a form that does not carry the session's CSRF token."""
     if not hmac.compare_digest(csrf.encode(), visit.session.csrf.encode()):
         raise Forbidden("this form did not come from your session's page: open it again")
+
+
+def sign_in_form(
+    request: Request, found: Services, speech: Speech, status: int = 200, trouble: str = ""
+) -> HTMLResponse:
+    """The sign-in page, with a fresh sign-in cookie and the CSRF token of its form."""
+    _ = speech
+    nonce, csrf = found.sessions.sign_in_challenge()
+    response = page(speech, "sign_in.html", status, title=_("Sign in"), problem=trouble, csrf=csrf)
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        nonce,
+        max_age=int(SIGN_IN_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/portal/sign-in",
+    )
+    return response
 
 
 def router() -> APIRouter:
@@ -167,9 +195,9 @@ def router() -> APIRouter:
         return response
 
     @routes.get("/sign-in")
-    async def sign_in_page(speech: Spoken) -> HTMLResponse:
+    async def sign_in_page(request: Request, found: Found, speech: Spoken) -> HTMLResponse:
         _ = speech
-        return page(speech, "sign_in.html", title=_("Sign in"))
+        return sign_in_form(request, found, speech)
 
     @routes.post("/sign-in")
     async def sign_in(
@@ -177,20 +205,23 @@ def router() -> APIRouter:
         found: Found,
         speech: Spoken,
         token: Annotated[str, Form(max_length=200)] = "",
+        csrf: Annotated[str, Form(max_length=100)] = "",
     ) -> Response:
         _ = speech
+        found.sessions.check_sign_in(request.cookies.get(SIGN_IN_COOKIE), csrf)
         try:
-            await found.tokens.caller(token.strip())
+            caller = await found.caller_at(request, found.tokens.caller(token.strip()))
         except Unauthenticated:
-            return page(
+            return sign_in_form(
+                request,
+                found,
                 speech,
-                "sign_in.html",
                 401,
-                title=_("Sign in"),
-                problem=_("That access token is not valid: it is unknown, revoked or expired."),
+                _("That access token is not valid: it is unknown, revoked or expired."),
             )
-        cookie, _session = found.sessions.open(token.strip())
+        cookie, _session = await found.sessions.open(caller.token_id)
         response = RedirectResponse("/portal", status_code=303)
+        response.delete_cookie(SIGN_IN_COOKIE, path="/portal/sign-in")
         response.set_cookie(
             COOKIE,
             cookie,
@@ -203,8 +234,11 @@ def router() -> APIRouter:
         return response
 
     @routes.post("/sign-out")
-    async def sign_out(visit: SignedIn, csrf: Annotated[str, Form()] = "") -> Response:
+    async def sign_out(
+        request: Request, visit: SignedIn, found: Found, csrf: Annotated[str, Form()] = ""
+    ) -> Response:
         checked(visit, csrf)
+        await found.sessions.close(request.cookies.get(COOKIE, ""))
         response = RedirectResponse("/portal/sign-in", status_code=303)
         response.delete_cookie(COOKIE, path="/portal")
         return response
@@ -302,7 +336,7 @@ def router() -> APIRouter:
         the Merkle tree (what `concord audit verify` does)."""
         _ = speech
         may_watch(visit.caller)
-        report = await verify_log(found.store, workers=1)
+        report = await found.verification.report()
         return page(
             speech,
             "verified.html",
@@ -317,15 +351,16 @@ def router() -> APIRouter:
         decision_id: str, request: Request, visit: SignedIn, found: Found, speech: Spoken
     ) -> StreamingResponse:
         """The board's grid again each time the decision's log grows (server-sent events),
-        until the browser goes or the session's token stops being valid."""
+        until the browser goes or the session or its token stops being valid."""
         may_watch(visit.caller)
         await _state(found, decision_id)
 
         async def grids() -> AsyncIterator[str]:
             shown = -1
             while not await request.is_disconnected():
-                try:
-                    await found.tokens.caller(visit.session.token)
+                try:  # signed out, expired or revoked since: the stream ends
+                    await found.sessions.read(request.cookies.get(COOKIE))
+                    await found.tokens.caller_by_id(visit.session.token_id)
                 except Unauthenticated:
                     return
                 version = await found.store.stream_version(decision_id)
@@ -594,6 +629,15 @@ def problem_page(request: Request, error: ConcordError) -> Response:
         )
     if isinstance(error, NotFound):
         return problem(speech, _("Not found"), error.message, _("Check the address."), 404, back)
+    if isinstance(error, RateLimited):
+        return problem(
+            speech,
+            _("Too many requests"),
+            error.message,
+            _("Wait a few seconds, then go back and try again."),
+            429,
+            back=back,
+        )
     if isinstance(error, InvalidInput):
         return problem(
             speech,

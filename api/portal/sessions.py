@@ -1,110 +1,72 @@
-"""Portal sessions: a signed, expiring cookie that holds the access token it was opened with.
+"""Portal sessions, as the browser sees them: a cookie holding a random session id (the session
+itself lives in the store: store.sessions), and the sign-in form's own CSRF check.
 
-Every request checks the token again, so a revoked or expired token ends its sessions at once;
-the cookie also carries the session's CSRF token, which every form sends back. The signature is
-HMAC-SHA256 under the installation's portal key (`<data dir>/portal.key`, mode 0600)."""
+The sign-in page sets a short-lived cookie holding a random value and puts its HMAC-SHA256 under
+the installation's portal key (`CONCORD_PORTAL_KEY_FILE`, default `<data dir>/portal.key`,
+shared by every API replica) into the form; a sign-in whose form does not carry the HMAC of the
+cookie it came with is refused, so no other site can sign a browser in under its own token."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-import orjson
-
-from domain.errors import InvalidInput, Unauthenticated
+from domain.errors import Forbidden
+from store.key_files import key_from_file
+from store.sessions import PortalSession, PortalSessions
 
 COOKIE: Final = "concord_session"
-LIFETIME: Final = timedelta(hours=8)
+SIGN_IN_COOKIE: Final = "concord_sign_in"
+SIGN_IN_LIFETIME: Final = timedelta(hours=1)
 MIN_KEY_BYTES: Final = 32
 
-
-@dataclass(frozen=True)
-class Session:
-    token: str
-    csrf: str
-    expires_at: datetime
+__all__ = ["COOKIE", "SIGN_IN_COOKIE", "PortalSession", "Sessions", "portal_key"]
 
 
 class Sessions:
-    """Opens and reads session cookies signed with one secret."""
+    """The portal's sessions (kept in the store) and the sign-in form's CSRF check, under the
+    installation's portal key."""
 
-    def __init__(self, secret: bytes, lifetime: timedelta = LIFETIME) -> None:
-        if len(secret) < MIN_KEY_BYTES:
+    def __init__(self, kept: PortalSessions, key: bytes) -> None:
+        if len(key) < MIN_KEY_BYTES:
             raise ValueError(f"a portal key has at least {MIN_KEY_BYTES} bytes")
-        self._secret = secret
-        self.lifetime = lifetime
+        self._kept = kept
+        self._key = key
 
-    def open(self, token: str, now: datetime | None = None) -> tuple[str, Session]:
-        """A new session for `token`: its cookie value, and the session."""
-        expires = (now or datetime.now(UTC)) + self.lifetime
-        session = Session(token=token, csrf=secrets.token_urlsafe(24), expires_at=expires)
-        payload = base64.urlsafe_b64encode(
-            orjson.dumps({"t": token, "c": session.csrf, "e": int(expires.timestamp())})
-        )
-        return f"{payload.decode()}.{self._signature(payload)}", session
+    @property
+    def lifetime(self) -> timedelta:
+        return self._kept.lifetime
 
-    def read(self, cookie: str | None, now: datetime | None = None) -> Session:
-        """The session a cookie holds; Unauthenticated when there is none, or it was not signed
-        here, or it has expired."""
-        if not cookie or cookie.count(".") != 1:
-            raise Unauthenticated("sign in with your access token")
-        payload, signature = cookie.encode().split(b".")
-        if not hmac.compare_digest(self._signature(payload), signature.decode()):
-            raise Unauthenticated("this session was not opened here: sign in again")
-        try:
-            fields = orjson.loads(base64.urlsafe_b64decode(payload))
-            session = Session(
-                token=str(fields["t"]),
-                csrf=str(fields["c"]),
-                expires_at=datetime.fromtimestamp(int(fields["e"]), UTC),
-            )
-        except (ValueError, KeyError, TypeError):
-            raise Unauthenticated("this session cannot be read: sign in again") from None
-        if session.expires_at <= (now or datetime.now(UTC)):
-            raise Unauthenticated("your session has expired: sign in again")
-        return session
+    async def open(self, token_id: str, now: datetime | None = None) -> tuple[str, PortalSession]:
+        """A new session for the token `token_id`: the cookie's value, and the session."""
+        return await self._kept.open(token_id, now)
 
-    def _signature(self, payload: bytes) -> str:
-        return hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
+    async def read(self, cookie: str | None, now: datetime | None = None) -> PortalSession:
+        """The session the cookie names; Unauthenticated when it has ended or never was."""
+        return await self._kept.read(cookie, now)
+
+    async def close(self, cookie: str) -> None:
+        await self._kept.close(cookie)
+
+    def sign_in_challenge(self) -> tuple[str, str]:
+        """(the sign-in cookie's value, the CSRF token its form carries)."""
+        nonce = secrets.token_urlsafe(24)
+        return nonce, self._mac(nonce)
+
+    def check_sign_in(self, cookie: str | None, csrf: str) -> None:
+        """Forbidden unless `csrf` is the form token of the sign-in cookie that came with it."""
+        if not cookie or not hmac.compare_digest(self._mac(cookie), csrf):
+            raise Forbidden("this sign-in did not come from the sign-in page: open it again")
+
+    def _mac(self, nonce: str) -> str:
+        return hmac.new(self._key, b"sign-in:" + nonce.encode(), hashlib.sha256).hexdigest()
 
 
 def portal_key(path: Path) -> bytes:
     """The installation's portal key, made (mode 0600) the first time it is asked for;
     InvalidInput naming CONCORD_PORTAL_KEY_FILE when it cannot be made or read."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Made whole or not at all, by one process only: replicas starting together on a
-        # shared volume all read the one key that won.
-        made = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    except OSError as error:
-        raise _unusable(path, f"cannot be made: {error.strerror}") from None
-    else:
-        with os.fdopen(made, "w") as key_file:
-            key_file.write(secrets.token_hex(32))
-    try:
-        text = path.read_text(encoding="ascii").strip()
-        key = bytes.fromhex(text)
-    except OSError as error:
-        raise _unusable(path, f"cannot be read: {error.strerror}") from None
-    except ValueError:
-        raise _unusable(path, "must hold the key as hexadecimal digits") from None
-    if len(key) < MIN_KEY_BYTES:
-        raise _unusable(path, f"must hold at least {MIN_KEY_BYTES} bytes ({2 * MIN_KEY_BYTES} hex)")
-    return key
-
-
-def _unusable(path: Path, problem: str) -> InvalidInput:
-    return InvalidInput(
-        "CONCORD_PORTAL_KEY_FILE",
-        f"the portal key {path} {problem} (set CONCORD_DATA_DIR to a directory this user may "
-        "write, or CONCORD_PORTAL_KEY_FILE to a key made with `openssl rand -hex 32`)",
-    )
+    return key_from_file(path, "CONCORD_PORTAL_KEY_FILE", "portal key", "all API replicas")

@@ -243,6 +243,7 @@ async def test_a_token_over_its_rate_gets_429_naming_the_limit(api: Api) -> None
         limited = await http.get("/roster", headers=api.auth("RUS"))
         other = await http.get("/roster", headers=api.auth("USA"))
     assert answers[:3] == [200, 200, 200] and answers[3:] == [429, 429]
+    assert limited.headers["Retry-After"] == "2", "1 / 0.5 requests a second"
     error = limited.json()["error"]
     assert error["code"] == "rate_limited" and "0.5 requests per second" in error["message"]
     assert other.status_code == 200, "each token has its own rate"

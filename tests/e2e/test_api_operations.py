@@ -53,8 +53,11 @@ async def test_metrics_count_requests_by_route_and_refusals_by_rule(api: Api) ->
     rule = again.json()["error"]["code"]
     await api.http.get("/healthz")
 
-    response = await api.http.get("/metrics")
+    anonymous = await api.http.get("/metrics")
+    member = await api.http.get("/metrics", headers=api.auth("RUS"))
+    response = await api.http.get("/metrics", headers=api.auth("auditor"))
 
+    assert (anonymous.status_code, member.status_code) == (401, 403)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     lines = response.text.splitlines()

@@ -13,24 +13,32 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.addresses import AddressPolicy, parse_networks
 from api.main import api_app
 from api.server import serving
 from runtime.access import Role, Tokens
 from runtime.decisions import DecisionClient
+from runtime.webhooks import WebhookRegistration
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
+from store.webhook_secrets import WebhookSecrets
 from store.webhooks import SECRET_PREFIX
 from tests.e2e.conftest import free_port
+from tests.security.endpoints import ScriptedResolver
 
 pytestmark = pytest.mark.e2e
 
 URL = "https://mfa.example/concord/hooks"
+MFA = "198.51.100.80"
+"""What mfa.example resolves to for these tests (a documentation address, which their
+installation allows): registration resolves the name, nothing connects to it."""
 
 
 @dataclass
 class Api:
     http: httpx.AsyncClient
     store: EventStore
+    secrets: WebhookSecrets
     keys: dict[str, str]
     """Each principal's token: RUS, NOR, `operator`, `auditor`."""
 
@@ -56,11 +64,16 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
     await upgrade(url)
     store = await open_store(url)
     task_queue = f"concord-api-{uuid.uuid4().hex[:8]}"
+    registration = WebhookRegistration(
+        secrets=WebhookSecrets.ephemeral(),
+        policy=AddressPolicy(parse_networks("198.51.100.0/24")),
+        resolver=ScriptedResolver({"mfa.example": [[MFA]]}),
+    )
     try:
         decisions = DecisionClient(dev_server.client, task_queue)
         port = free_port()
         async with (
-            serving(api_app(decisions, store), "127.0.0.1", port),
+            serving(api_app(decisions, store, webhooks=registration), "127.0.0.1", port),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
         ):
             tokens = Tokens(store)
@@ -72,7 +85,7 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
                 await tokens.issue(Role.OPERATOR, "secretariat", "operator:test")
             ).token
             keys["auditor"] = (await tokens.issue(Role.AUDITOR, "ana", "operator:test")).token
-            yield Api(http, store, keys)
+            yield Api(http, store, registration.secrets, keys)
     finally:
         await store.close()
 
@@ -98,8 +111,8 @@ async def test_a_member_registers_its_own_webhook_and_sees_its_secret_only_then(
     assert listed == {k: v for k, v in registered.items() if k != "secret"}
     assert await api.listed("NOR") == [], "a member sees only its own"
     assert [w["webhook_id"] for w in await api.listed("operator")] == [registered["webhook_id"]]
-    _, secret = await api.store.signing_webhook(registered["webhook_id"])
-    assert secret == registered["secret"], "kept as given, to sign with"
+    _, secret = await api.store.signing_webhook(registered["webhook_id"], api.secrets)
+    assert secret == registered["secret"], "kept, sealed, to sign with"
 
 
 async def test_a_member_registering_for_another_member_or_an_auditor_is_forbidden(
@@ -121,6 +134,8 @@ async def test_a_member_registering_for_another_member_or_an_auditor_is_forbidde
         "not a url",
         "https://",
         "https://mfa.example:99999/hooks",
+        "https://desk:pw@mfa.example/hooks",
+        "https://127.0.0.1:7233/",
         "https://mfa.example/" + "x" * 2_000,
     ],
 )

@@ -256,8 +256,10 @@ def test_each_service_reads_its_database_password_and_keys_from_secrets() -> Non
             password = environment.get("CONCORD_DATABASE_PASSWORD_FILE", "")
             assert password.startswith(SECRETS_MOUNT), f"{name} has no database password"
     for name, settings in {
-        "worker": ["CONCORD_LOG_KEY_FILE"],  # signs checkpoints
-        "api": ["CONCORD_LOG_KEY_FILE", "CONCORD_PORTAL_KEY_FILE"],  # serves them; sessions
+        # Workers sign checkpoints and deliveries; the API serves checkpoints, keeps sessions
+        # and seals the secrets of the webhooks it registers: one webhook key for both.
+        "worker": ["CONCORD_LOG_KEY_FILE", "CONCORD_WEBHOOK_KEY_FILE"],
+        "api": ["CONCORD_LOG_KEY_FILE", "CONCORD_PORTAL_KEY_FILE", "CONCORD_WEBHOOK_KEY_FILE"],
     }.items():
         for variable in settings:
             assert _environment(services[name]).get(variable, "").startswith(SECRETS_MOUNT)

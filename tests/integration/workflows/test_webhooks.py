@@ -1,6 +1,7 @@
 """Webhooks on the real test server: a delegation's endpoint is told, signed, of the round it
 must answer; an endpoint that is down is retried until it answers, and the decision never
-waits for it."""
+waits for it. The endpoints listen on this machine's loopback, which the installation of these
+tests allows (CONCORD_WEBHOOK_ALLOW_NETWORKS=127.0.0.0/8): by default it is refused."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,16 +18,20 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.addresses import AddressPolicy, parse_networks
 from activities.webhooks import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
+    WebhookActivities,
     WebhookNotifier,
     signature_holds,
 )
 from domain.events import Event
+from runtime.bootstrap import build_worker
 from store.decision_events import domain_event
 from store.eventstore import EventStore
 from store.records import event_id_for
+from store.webhook_secrets import WebhookSecrets
 from store.webhooks import DeliveryRecord
 from tests.integration.workflows.council import Council
 from workflows.messages import webhook_delivery_id
@@ -102,6 +107,27 @@ def receiver() -> Iterator[Receiver]:
         thread.join(5)
 
 
+@pytest.fixture
+def secrets() -> WebhookSecrets:
+    return WebhookSecrets.ephemeral()
+
+
+async def no_names(host: str, port: int) -> list[Any]:
+    raise OSError(f"these tests resolve no name ({host})")
+
+
+@pytest.fixture
+async def worker(
+    env: WorkflowEnvironment, store: EventStore, task_queue: str, secrets: WebhookSecrets
+) -> AsyncIterator[Worker]:
+    """A worker whose webhooks may reach this machine's loopback, as an installation allows."""
+    webhooks = WebhookActivities(
+        store, secrets, AddressPolicy(parse_networks("127.0.0.0/8")), no_names
+    )
+    async with build_worker(env.client, store, task_queue, webhooks=webhooks) as running:
+        yield running
+
+
 async def opened_round(council: Council) -> tuple[int, Event]:
     """A round opened on the decision; its number and its ConsensusRoundOpened event."""
     await council.forwarded()
@@ -124,12 +150,18 @@ async def delivered(store: EventStore, delivery_id: str) -> DeliveryRecord:
 
 
 async def test_a_round_opened_reaches_the_delegations_endpoint_signed_with_its_secret(
-    council: Council, store: EventStore, receiver: Receiver, worker: Worker
+    council: Council,
+    store: EventStore,
+    receiver: Receiver,
+    worker: Worker,
+    secrets: WebhookSecrets,
 ) -> None:
     body, body_secret = await store.register_webhook(
-        "member:PC", receiver.url("/pc"), "operator:test"
+        "member:PC", receiver.url("/pc"), "operator:test", secrets
     )
-    rus, secret = await store.register_webhook("member:RUS", receiver.url("/rus"), "operator:test")
+    rus, secret = await store.register_webhook(
+        "member:RUS", receiver.url("/rus"), "operator:test", secrets
+    )
 
     _, opened = await opened_round(council)
 
@@ -159,10 +191,16 @@ async def test_a_round_opened_reaches_the_delegations_endpoint_signed_with_its_s
 
 
 async def test_an_endpoint_that_is_down_is_retried_until_it_answers_while_the_round_goes_on(
-    council: Council, store: EventStore, receiver: Receiver, worker: Worker
+    council: Council,
+    store: EventStore,
+    receiver: Receiver,
+    worker: Worker,
+    secrets: WebhookSecrets,
 ) -> None:
     receiver.status = 503
-    rus, secret = await store.register_webhook("member:RUS", receiver.url("/rus"), "operator:test")
+    rus, secret = await store.register_webhook(
+        "member:RUS", receiver.url("/rus"), "operator:test", secrets
+    )
 
     number, opened = await opened_round(council)
     delivery_id = webhook_delivery_id(
@@ -200,8 +238,11 @@ async def test_an_event_notified_again_is_not_delivered_twice(
     env: WorkflowEnvironment,
     worker: Worker,
     task_queue: str,
+    secrets: WebhookSecrets,
 ) -> None:
-    rus, _ = await store.register_webhook("member:RUS", receiver.url("/rus"), "operator:test")
+    rus, _ = await store.register_webhook(
+        "member:RUS", receiver.url("/rus"), "operator:test", secrets
+    )
     _, opened = await opened_round(council)
     delivery_id = webhook_delivery_id(
         rus.webhook_id, event_id_for(council.decision_id, opened.stream_version)
@@ -218,12 +259,18 @@ async def test_an_event_notified_again_is_not_delivered_twice(
 
 
 async def test_a_removed_webhook_is_told_nothing_more(
-    council: Council, store: EventStore, receiver: Receiver, worker: Worker
+    council: Council,
+    store: EventStore,
+    receiver: Receiver,
+    worker: Worker,
+    secrets: WebhookSecrets,
 ) -> None:
-    rus, _ = await store.register_webhook("member:RUS", receiver.url("/rus"), "operator:test")
+    rus, _ = await store.register_webhook(
+        "member:RUS", receiver.url("/rus"), "operator:test", secrets
+    )
     removed = await store.remove_webhook(rus.webhook_id)
     operator, _ = await store.register_webhook(
-        "operator:secretariat", receiver.url("/secretariat"), "operator:test"
+        "operator:secretariat", receiver.url("/secretariat"), "operator:test", secrets
     )
 
     _, opened = await opened_round(council)

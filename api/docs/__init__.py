@@ -1,0 +1,1 @@
+"""The API's interactive documentation, served from the installed packages alone."""
