@@ -21,8 +21,11 @@ class TreeSigner(Protocol):
     """The log's Merkle tree and the checkpoint's signature: the audit layer's, which the
     composition root hands in (activities and audits do not import each other)."""
 
-    async def head(self, store: EventStore) -> tuple[int, bytes]:
-        """The size and root hash of the log's tree, caught up to the log's head first."""
+    async def head(self, store: EventStore, key: str) -> tuple[int, bytes]:
+        """The size and root hash of the log's tree at its head, established from the entries
+        appended since the latest checkpoint kept (whose signature by `key` is checked), and
+        consistent with it; InvalidHistory, naming what differs, when the log or its stored
+        tree was changed: then nothing may be signed."""
         ...
 
     def sign(self, key: str, origin: str, size: int, root: bytes) -> str:
@@ -58,7 +61,7 @@ class CheckpointActivities:
             return CheckpointResult(outcome="no_key")
         try:
             key = self._read_key(self._key_file)
-            size, root = await self._tree.head(self._store)
+            size, root = await self._tree.head(self._store, key)
             latest = await self._store.latest_checkpoint()
             if latest is not None and size < latest.size:
                 raise InvalidHistory(
@@ -75,7 +78,12 @@ class CheckpointActivities:
                 size, root, self._tree.sign(key, self._origin, size, root)
             )
         except (InvalidHistory, InvalidInput) as error:
+            # The alarm: the log does not extend what was signed, or cannot be signed.
             bound.error("no checkpoint published", error=error.line())
+            activity.metric_meter().create_counter(
+                "concord_checkpoint_alarms",
+                "Checkpoints withheld: the log failed the signer's check.",
+            ).add(1)
             raise to_failure(error) from error
         bound.info("checkpoint published", position=kept.position, size=size, root=kept.root)
         return CheckpointResult(outcome="kept", size=size, root=kept.root)

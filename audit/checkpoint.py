@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from audit import merkle, note
-from audit.tree import StoredTree
-from domain.errors import AuditFailed, InvalidInput, NotFound
+from audit.tree import StoredTree, checked_root
+from domain.errors import AuditFailed, InvalidHistory, InvalidInput, NotFound
 from store.eventstore import EventStore
 
 
@@ -69,6 +69,29 @@ async def current(tree: StoredTree, origin: str) -> Checkpoint:
     """The checkpoint of the stored tree as it stands (not signed)."""
     size = await tree.size()
     return Checkpoint(check_origin(origin), size, await tree.root(size))
+
+
+async def checked_head_root(store: EventStore, size: int, verifier: note.Verifier) -> bytes:
+    """The root of the log's first `size` leaves as the signer may sign it: recomputed from the
+    entries appended since the latest checkpoint kept, that checkpoint's signature checked with
+    `verifier` and the tree shown to extend it (audit.tree.checked_root); InvalidHistory
+    naming what differs otherwise."""
+    latest = await store.latest_checkpoint()
+    if latest is None:
+        return await checked_root(store, size, 0, merkle.EMPTY_ROOT)
+    try:
+        anchor = open_checkpoint(latest.signed, verifier)
+    except InvalidInput as error:
+        raise InvalidHistory(
+            f"the kept checkpoint #{latest.position} is not one this log's key signed "
+            f"({error.message}): the kept checkpoints were changed"
+        ) from None
+    if (anchor.size, anchor.root.hex()) != (latest.size, latest.root):
+        raise InvalidHistory(
+            f"the kept checkpoint #{latest.position} says {latest.size} leaves and root "
+            f"{latest.root[:16]}..., its signed note another: the kept checkpoints were changed"
+        )
+    return await checked_root(store, size, anchor.size, anchor.root)
 
 
 class InclusionProof(BaseModel):

@@ -16,6 +16,7 @@ from audit.chain_check import BreakReason, LogBreak
 from domain.errors import InvalidHistory, NotFound
 from store.backends import LogPages
 from store.eventstore import EventStore
+from store.hashing import GENESIS_HASH, chain_hash
 from store.projections import ProjectionRunner
 from store.schema import events, merkle_subtrees
 
@@ -138,7 +139,7 @@ class MerkleProjection:
             frontier = (
                 self._frontier.copy()
                 if self._frontier.size == size
-                else await self._rebuilt(store, size)
+                else await stored_frontier(store, size)
             )
             new = [
                 {"level": level, "idx": index, "hash": digest.hex()}
@@ -154,28 +155,23 @@ class MerkleProjection:
             else:
                 self._frontier = Frontier()  # another runner moved the tree: read it again
 
-    @staticmethod
-    async def _rebuilt(store: EventStore, size: int) -> Frontier:
-        """The frontier of the stored tree of `size` leaves."""
-        blocks = size - size % BLOCK
-        wanted = edge(blocks)
-        queries = [_entries(blocks, size)]
-        if wanted:
-            queries.append(select(merkle_subtrees).where(_among(wanted)))
-        found = await store.read_each(*queries)
-        stored = {
-            (row.level, row.idx): bytes.fromhex(row.hash) for rows in found[1:] for row in rows
-        }
-        if len(stored) != len(wanted):
-            raise InvalidHistory(
-                f"the stored Merkle tree lacks subtrees of its first {blocks} leaves"
-            )
-        frontier = Frontier(
-            blocks, [(level, index, stored[(level, index)]) for level, index in wanted]
-        )
-        for leaf in _leaves(found[0], blocks, size):
-            frontier.append(leaf)
-        return frontier
+
+async def stored_frontier(store: EventStore, size: int) -> Frontier:
+    """The frontier of the stored tree of `size` leaves: the stored subtrees of its complete
+    blocks, and the entries of its last, incomplete one."""
+    blocks = size - size % BLOCK
+    wanted = edge(blocks)
+    queries = [_entries(blocks, size)]
+    if wanted:
+        queries.append(select(merkle_subtrees).where(_among(wanted)))
+    found = await store.read_each(*queries)
+    stored = {(row.level, row.idx): bytes.fromhex(row.hash) for rows in found[1:] for row in rows}
+    if len(stored) != len(wanted):
+        raise InvalidHistory(f"the stored Merkle tree lacks subtrees of its first {blocks} leaves")
+    frontier = Frontier(blocks, [(level, index, stored[(level, index)]) for level, index in wanted])
+    for leaf in _leaves(found[0], blocks, size):
+        frontier.append(leaf)
+    return frontier
 
 
 class StoredTree:
@@ -252,6 +248,68 @@ class StoredTree:
                 self._cache.update({(level, offset + i): digest for i, digest in enumerate(row)})
                 pairs = zip(row[::2], row[1::2], strict=False)  # an odd last one waits
                 level, row = level + 1, [merkle.node_hash(a, b) for a, b in pairs]
+
+
+CHECK_BATCH: Final = 5_000
+"""Leaves recomputed and compared with the stored tree at a time, when the signer checks."""
+
+
+async def checked_root(store: EventStore, size: int, anchor_size: int, anchor_root: bytes) -> bytes:
+    """The root of the log's first `size` leaves, established before anyone signs it: the
+    stored tree's edge at `anchor_size` (the last checkpoint verified so) hashes to
+    `anchor_root`; each event since links to the one before and hashes to its chain hash; the
+    leaves since are recomputed from their entries, and every subtree they complete that the
+    store keeps is the one they make. The cost is that of the growth since the anchor, not of
+    the log. InvalidHistory naming what differs, else."""
+    if size < anchor_size:
+        raise InvalidHistory(
+            f"the log holds {size} events, fewer than the {anchor_size} of the last checkpoint: "
+            "it lost events"
+        )
+    frontier = await stored_frontier(store, anchor_size)
+    if frontier.root() != anchor_root:
+        raise InvalidHistory(
+            f"the log's first {anchor_size} events no longer hash to the root of the checkpoint "
+            "of that size: an event or the stored tree below it was changed"
+        )
+    linked = GENESIS_HASH
+    if anchor_size:
+        linked = (await store.read(select(events.c.hash).where(events.c.position == anchor_size)))[
+            0
+        ].hash
+    for first in range(anchor_size, size, CHECK_BATCH):
+        end = min(size, first + CHECK_BATCH)
+        rows = await store.read(
+            select(events.c.position, events.c.prev_hash, events.c.hash, events.c.body)
+            .where(events.c.position > first, events.c.position <= end)
+            .order_by(events.c.position)
+        )
+        leaves = _leaves([(row.position, row.body) for row in rows], first, end)
+        for row in rows:
+            if row.prev_hash != linked or chain_hash(row.prev_hash, bytes(row.body)) != row.hash:
+                raise InvalidHistory(
+                    f"the event at position {row.position} does not hash to its chain hash, or "
+                    "does not link to the one before: the log was changed there"
+                )
+            linked = row.hash
+        made = {
+            (level, index): digest
+            for leaf in leaves
+            for level, index, digest in frontier.append(leaf)
+            if level >= LOWEST_STORED
+        }
+        if not made:
+            continue
+        rows = await store.read(select(merkle_subtrees).where(_among(made)))
+        kept = {(row.level, row.idx): bytes.fromhex(row.hash) for row in rows}
+        for (level, index), digest in sorted(made.items()):
+            if kept.get((level, index)) != digest:
+                low, high = index << level, ((index + 1) << level)
+                raise InvalidHistory(
+                    f"the stored Merkle tree's subtree of positions {low + 1}..{high} is not "
+                    "the one their events hash to: the log or its tree was changed there"
+                )
+    return frontier.root()
 
 
 async def caught_up(store: EventStore) -> StoredTree:

@@ -9,12 +9,16 @@ import typer
 from sqlalchemy.engine import make_url
 
 from activities.events import archive_run
+from audit.checkpoint import checked_head_root
+from audit.note import Signer
+from audit.tree import TREE
 from cli.session import JsonOption, decisions, emit, event_store, out, run, settings
-from domain.errors import ConcordError
+from domain.errors import ConcordError, InvalidHistory, InvalidInput
 from domain.values import TERMINAL
 from runtime.bootstrap import PROJECTOR_LEASE, projector
 from runtime.decisions import DecisionRun
 from store.councils import Councils
+from store.eventstore import EventStore
 from store.leases import DEFAULT_TTL_S, LeaseRow
 from store.migrate import head_revision
 from store.queries import list_decisions, open_decision_states
@@ -50,6 +54,7 @@ async def _findings(repair: bool) -> dict[str, Any]:
         runner = projector(store)
         lag = {name: head_position - await runner.position(name) for name in runner.projections}
         lease = await store.leases.lease(PROJECTOR_LEASE)
+        checkpoint_alarm = await _checkpoint_alarm(store, lag)
         council = await Councils(store).in_force()
         bodies = {body.code for body in council.bodies}
         orphaned = [
@@ -77,6 +82,7 @@ async def _findings(repair: bool) -> dict[str, Any]:
         "projector": _projector(lease, max(lag.values(), default=0)),
         "council": council.code,
         "waiting_on_missing_bodies": orphaned,
+        "checkpoint_alarm": checkpoint_alarm,
         "closed_runs": len(closed),
         "unarchived_runs": [
             {"decision_id": r.decision_id, "run_id": r.run_id, "status": r.status}
@@ -131,6 +137,8 @@ def doctor(
                 f"stopped: {since}, and {active['events_waiting']} events wait for it; "
                 "is `concord project` running?"
             )
+        if findings["checkpoint_alarm"]:
+            out.print(f"checkpoint withheld: {findings['checkpoint_alarm']}")
         for orphan in findings["waiting_on_missing_bodies"]:
             out.print(
                 f"no such body: {orphan['decision_id']} ({orphan['state']}) waits on "
@@ -168,7 +176,26 @@ def _unsound(findings: dict[str, Any]) -> bool:
         or findings["projections_behind"]
         or findings["projector"]["stopped"]
         or findings["waiting_on_missing_bodies"]
+        or findings["checkpoint_alarm"]
     )
+
+
+async def _checkpoint_alarm(store: EventStore, lag: dict[str, int]) -> str | None:
+    """Why the log's next checkpoint would be withheld (the signer's own check, run on the tree
+    as the projector left it), or None; nothing to say without the log's key or a checkpoint."""
+    current = settings()
+    try:
+        key = Signer.parse(current.signing_key_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, InvalidInput):
+        return None
+    if await store.latest_checkpoint() is None:
+        return None
+    head, _ = await store.head()
+    try:
+        await checked_head_root(store, head - lag[TREE], key.verifier)
+    except InvalidHistory as error:
+        return error.message
+    return None
 
 
 def _projector(lease: LeaseRow | None, waiting: int) -> dict[str, Any]:

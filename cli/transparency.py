@@ -93,7 +93,9 @@ def pubkey() -> None:
 
 @app.command("checkpoint")
 def checkpoint_command(output: OutputOption = None) -> None:
-    """Sign a checkpoint of the log as it stands: origin, tree size, root hash.
+    """Sign a checkpoint of the log as it stands: origin, tree size, root hash. The root is
+    recomputed from the events appended since the latest checkpoint kept, and the tree shown to
+    extend it; a log or tree changed since is refused (exit 1) and nothing is signed.
 
     Example: concord audit checkpoint -o checkpoint-2026-11-26
     """
@@ -102,8 +104,9 @@ def checkpoint_command(output: OutputOption = None) -> None:
         current = settings()
         key = signer(current)
         async with event_store(current) as store:
-            tree = await caught_up(store)
-            made = await cp.current(tree, current.log_origin)
+            size = await (await caught_up(store)).size()
+            root = await cp.checked_head_root(store, size, key.verifier)
+        made = cp.Checkpoint(cp.check_origin(current.log_origin), size, root)
         write(key.sign(made.text()), output)
 
     run(work())

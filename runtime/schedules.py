@@ -20,7 +20,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from audit.checkpoint import Checkpoint, check_origin
+from audit.checkpoint import Checkpoint, check_origin, checked_head_root
 from audit.note import Signer
 from audit.tree import caught_up
 from store.eventstore import EventStore
@@ -32,10 +32,11 @@ class AuditTreeSigner:
     """The log's stored Merkle tree and the C2SP checkpoint signed as a note
     (activities.checkpoints.TreeSigner)."""
 
-    async def head(self, store: EventStore) -> tuple[int, bytes]:
+    async def head(self, store: EventStore, key: str) -> tuple[int, bytes]:
+        signer = Signer.parse(key)
         tree = await caught_up(store)
         size = await tree.size()
-        return size, await tree.root(size)
+        return size, await checked_head_root(store, size, signer.verifier)
 
     def sign(self, key: str, origin: str, size: int, root: bytes) -> str:
         return Signer.parse(key).sign(Checkpoint(check_origin(origin), size, root).text())

@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from audit.checkpoint import Checkpoint
+from audit.note import Signer
+from audit.tree import caught_up as caught_up_tree
 from audit.verify import verify_log
 from domain.evolve import replay
 from domain.state import DecisionState
@@ -23,6 +26,7 @@ from store.decision_events import new_event
 from store.eventstore import EventStore, open_store
 from store.schema import decision_states
 from tests.e2e.conftest import CONCORD
+from tests.integration.workflows.test_checkpoints import edited_in_place
 from tests.pg import require_postgres
 from tests.unit.domain.scenario import Scenario
 
@@ -126,12 +130,18 @@ async def test_the_standby_projector_takes_over_when_the_active_one_is_killed(
     assert "projector holds its lease" in log
 
 
-def doctor(url: str, temporal: WorkflowEnvironment) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {
-        "CONCORD_DATABASE_URL": url,
-        "CONCORD_TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
-        "CONCORD_LOG_FORMAT": "json",
-    }
+def doctor(
+    url: str, temporal: WorkflowEnvironment, more: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = (
+        os.environ
+        | (more or {})
+        | {
+            "CONCORD_DATABASE_URL": url,
+            "CONCORD_TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
+            "CONCORD_LOG_FORMAT": "json",
+        }
+    )
     return subprocess.run([CONCORD, "doctor"], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -196,3 +206,26 @@ async def test_the_doctor_says_in_one_line_that_a_database_does_not_exist(
         f'concord: unavailable: the event store cannot be reached: database "{database}" '
         "does not exist"
     )
+
+
+async def test_the_doctor_says_why_the_next_checkpoint_would_be_withheld(
+    store_url: str, tmp_path: Path, dev_server: WorkflowEnvironment
+) -> None:
+    key = Signer.generate("concord.test/log")
+    (tmp_path / "log.key").write_text(key.encode() + "\n")
+    async with opened(store_url) as store:
+        await record(store, Scenario("d-doctor-signed").round_open())
+        tree = await caught_up_tree(store)
+        size = await tree.size()
+        root = await tree.root(size)
+        text = Checkpoint("concord.test/log", size, root).text()
+        await store.keep_checkpoint(size, root, key.sign(text))
+        await record(store, Scenario("d-doctor-after").round_open())
+        await caught_up_tree(store)
+        head, _ = await store.head()
+        await edited_in_place(store, head - 1)
+
+    env_key = {"CONCORD_LOG_KEY_FILE": str(tmp_path / "log.key")}
+    found = doctor(store_url, dev_server, env_key)
+    assert found.returncode == 1
+    assert f"checkpoint withheld: the event at position {head - 1} does not hash" in found.stdout

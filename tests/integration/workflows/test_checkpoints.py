@@ -3,12 +3,14 @@ tree size; without a signing key it publishes nothing and does not fail."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Final
 
 import pytest
+from sqlalchemy import select, update
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -16,10 +18,13 @@ from temporalio.worker import Worker
 from audit.checkpoint import open_checkpoint
 from audit.merkle import verify_consistency
 from audit.note import Signer
-from audit.tree import StoredTree
+from audit.tree import StoredTree, caught_up
 from domain.errors import InvalidHistory
 from runtime.bootstrap import build_worker
 from store.eventstore import EventStore
+from store.hashing import chain_hash
+from store.schema import events, log_head
+from tests.integration.store.raw_sql import raw_transaction
 from tests.integration.store.test_read_models import record
 from tests.unit.domain.scenario import Scenario
 from workflows.checkpoints import CheckpointWorkflow
@@ -138,3 +143,125 @@ async def test_a_log_whose_kept_size_has_another_root_fails_the_run_and_keeps_no
 
     assert isinstance(from_failure(failed.value), InvalidHistory)
     assert await store.checkpoints() == [forged]
+
+
+async def edited_in_place(store: EventStore, position: int, rechain: bool = False) -> None:
+    """Change one event's stored body in the database (as a forger would), and with `rechain`
+    every chain hash from there to the head, so that the chain verifies again."""
+    async with raw_transaction(store.url) as connection:
+        body = (
+            await connection.execute(select(events.c.body).where(events.c.position == position))
+        ).scalar_one()
+        forged = bytes(body).replace(b'"actor":"', b'"actor":"X', 1)
+        assert forged != bytes(body)
+        await connection.execute(
+            update(events).where(events.c.position == position).values(body=forged)
+        )
+        if not rechain:
+            return
+        rows = await connection.execute(
+            select(events.c.position, events.c.prev_hash, events.c.body)
+            .where(events.c.position >= position)
+            .order_by(events.c.position)
+        )
+        linked = None
+        for row in rows.all():
+            prev = linked or row.prev_hash
+            linked = chain_hash(prev, bytes(row.body))
+            await connection.execute(
+                update(events)
+                .where(events.c.position == row.position)
+                .values(prev_hash=prev, hash=linked)
+            )
+        await connection.execute(update(log_head).values(hash=linked))
+
+
+async def refused(env: WorkflowEnvironment, task_queue: str) -> str:
+    with pytest.raises(WorkflowFailureError) as failed:
+        await published(env, task_queue)
+    error = from_failure(failed.value)
+    assert isinstance(error, InvalidHistory), error
+    return error.message
+
+
+async def test_an_event_edited_after_the_last_checkpoint_is_caught_and_nothing_is_signed(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    first = await published(env, task_queue)
+    await record(store, Scenario("d-checkpoint-2").planned())
+    await caught_up(store)  # the stored tree is of the true entries
+    head, _ = await store.head()
+
+    await edited_in_place(store, head - 3)
+
+    message = await refused(env, task_queue)
+    assert f"the event at position {head - 3} does not hash to its chain hash" in message
+    assert [c.size for c in await store.checkpoints()] == [first.size]
+
+
+async def test_a_chain_rewritten_consistently_with_its_stored_tree_left_is_caught(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    first = await published(env, task_queue)
+    await record(store, Scenario("d-checkpoint-2").planned())
+    await caught_up(store)
+    head, _ = await store.head()
+    block_start = (first.size // 16 + 1) * 16  # a block of 16 the growth completes
+    assert block_start + 16 <= head
+
+    await edited_in_place(store, block_start + 1, rechain=True)
+
+    message = await refused(env, task_queue)
+    assert f"subtree of positions {block_start + 1}..{block_start + 16}" in message
+    assert len(await store.checkpoints()) == 1
+
+
+async def test_an_event_edited_below_the_last_checkpoint_in_its_open_block_is_caught(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    first = await published(env, task_queue)
+    assert first.size % 16, "the checkpoint ends inside a block of 16 (recomputed from entries)"
+    await record(store, Scenario("d-checkpoint-2").round_open())
+
+    await edited_in_place(store, first.size)
+
+    message = await refused(env, task_queue)
+    assert f"first {first.size} events no longer hash to the root" in message
+    assert len(await store.checkpoints()) == 1
+
+
+async def test_a_kept_checkpoint_not_signed_by_the_key_is_not_built_upon(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    head, _ = await store.head()
+    root = await (await caught_up(store)).root(head)
+    other = Signer.generate(ORIGIN)  # a forger's key, of the same name
+    await store.keep_checkpoint(head, root, other.sign(f"{ORIGIN}\n{head}\n{b64(root)}\n"))
+    await record(store, Scenario("d-checkpoint-2").round_open())
+
+    message = await refused(env, task_queue)
+    assert "is not one this log's key signed" in message
+
+
+def b64(root: bytes) -> str:
+    return base64.b64encode(root).decode()
