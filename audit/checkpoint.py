@@ -165,6 +165,11 @@ def check(document: dict[str, Any], verifier: note.Verifier) -> str:
     kind = document.get("kind")
     if kind == "inclusion":
         inclusion = InclusionProof.model_validate(document)
+        if inclusion.index != inclusion.position - 1:
+            raise AuditFailed(
+                f"the proof is of leaf {inclusion.index}, which is position "
+                f"{inclusion.index + 1}, not the position {inclusion.position} it names"
+            )
         checkpoint = open_checkpoint(inclusion.checkpoint, verifier)
         leaf = merkle.leaf_hash(base64.b64decode(inclusion.entry))
         proof = unb64(inclusion.proof, "proof")

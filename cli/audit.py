@@ -4,6 +4,7 @@ list the side logs of refused commands and of access tokens issued and revoked."
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Final, TypeVar
@@ -21,9 +22,9 @@ from audit.tree import caught_up
 from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of, read_text_file
 from cli.session import JsonOption, decisions, emit, event_store, out, run, settings, shown
-from cli.transparency import signer
+from cli.transparency import signer, verifier_from
 from cli.views import status_document
-from domain.errors import AuditFailed, Unavailable
+from domain.errors import AuditFailed, InvalidInput, Unavailable
 from store.eventstore import EventStore
 from store.side_logs import StoredAccessEvent, StoredRefusal
 
@@ -66,10 +67,18 @@ def verify(
             file_okay=False,
         ),
     ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="The log's verifier key, or a file holding it, to check --checkpoint's "
+            "signature with (default: the installation's own key, if this user may read it)."
+        ),
+    ] = None,
 ) -> None:
     """Recompute every hash of the log and of the side logs; exit 0 only when all verifies.
     With --checkpoint, also prove (RFC 9162 consistency) that today's log extends the one the
-    checkpoint signed, and where a log that does not departs from it.
+    checkpoint signed, and where a log that does not departs from it; a log that does not
+    verify is never said to extend it.
 
     Example: concord audit verify --checkpoint cp-2026-11-26 --tiles ./tiles-2026-11-26
     """
@@ -86,7 +95,10 @@ def verify(
             ) as bar:
                 task = bar.add_task("verify", total=total)
                 report = await verify_log(store, lambda n: bar.update(task, completed=n))
-            extends = await _extends(store, checkpoint, tiles) if checkpoint else None
+            extends = None
+            if checkpoint is not None:
+                sound = not ({"events", "merkle_tree"} & report.breaks.keys())
+                extends = await _extends(store, checkpoint, tiles, key, sound)
         broken = [
             f"{_LOG_NAMES[log]} is broken at {_described(log_break)}"
             for log, log_break in report.breaks.items()
@@ -107,26 +119,46 @@ def verify(
             ),
         )
         if broken:
-            raise AuditFailed("; ".join(broken))
+            failed = AuditFailed("; ".join(broken))
+            if as_json:  # one document on stdout, the report: the reason goes to stderr only
+                print(f"concord: {failed.line()}", file=sys.stderr)
+                raise typer.Exit(failed.exit_code)
+            raise failed
 
     run(work())
 
 
-async def _extends(store: EventStore, path: Path, tiles: Path | None) -> tuple[bool, str]:
+async def _extends(
+    store: EventStore, path: Path, tiles: Path | None, key_given: str | None, sound: bool
+) -> tuple[bool, str]:
     """Whether today's log extends the signed checkpoint at `path` (RFC 9162 consistency), and
-    what was found: where it departs from it, when it does not."""
+    what was found: where it departs from it, when it does not. The signature is checked with
+    the verifier key given, else the installation's own; a log that does not verify (`sound`
+    false) is not said to extend it, whatever its stored tree says."""
     current = settings()
-    key = signer(current).verifier
-    old = open_checkpoint(read_text_file(path, "checkpoint"), key, current.log_origin)
+    if key_given is not None:
+        key = verifier_from(key_given, "key")
+    elif current.signing_key_file.exists():
+        key = signer(current).verifier
+    else:
+        raise InvalidInput("key", "give the log's verifier key (`concord audit pubkey`)")
+    old = open_checkpoint(read_text_file(path, "checkpoint"), key, key.name)
     tree = await caught_up(store)
     size = await tree.size()
     if size >= old.size:
         proof = await tree.consistency(old.size, size)
         if verify_consistency(old.size, size, old.root, await tree.root(size), proof):
+            if not sound:  # the stored tree says so, the entries do not
+                return False, (
+                    f"cannot be shown to extend the checkpoint of {old.size} events: its "
+                    "events or its tree do not verify (above)"
+                )
             return True, f"extends the checkpoint of {old.size} events unchanged"
         found = f"does not extend the checkpoint of {old.size} events (rewritten or removed)"
     else:
         found = f"has {size} events, fewer than the checkpoint's {old.size}"
+    if size < old.size and tiles is None:
+        return False, f"{found}: it was cut short below the checkpoint"
     where = (
         await departure.from_tiles(tree, old, tiles)
         if tiles is not None

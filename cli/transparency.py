@@ -15,14 +15,15 @@ from audit import checkpoint as cp
 from audit.export import FORMATS, csv_text, html_page, jsonl
 from audit.note import Signer, Verifier
 from audit.tiles import write_tiles
-from audit.tree import caught_up
+from audit.tree import StoredTree, caught_up
 from audit.witness import Witness, witness
 from cli.parsing import read_text_file
 from cli.session import JsonOption, emit, event_store, out, run, settings
 from domain.decider import replay
-from domain.errors import InvalidInput, NotFound
+from domain.errors import AuditFailed, InvalidInput, NotFound
 from runtime.settings import Settings
 from store.decision_events import domain_event
+from store.eventstore import EventStore
 
 app = typer.Typer()
 
@@ -36,6 +37,15 @@ def signer(current: Settings) -> Signer:
     if not path.exists():
         raise NotFound(f"no signing key at {path}: make one with `concord audit keygen`")
     return Signer.parse(path.read_text())
+
+
+async def checked(store: EventStore, tree: StoredTree, key: Signer, origin: str) -> cp.Checkpoint:
+    """The checkpoint of the log as it stands, its root established from the entries as the
+    signer establishes it (cp.checked_head_root); InvalidHistory when the log was changed."""
+    size = await tree.size()
+    return cp.Checkpoint(
+        cp.check_origin(origin), size, await cp.checked_head_root(store, size, key.verifier)
+    )
 
 
 def verifier_from(value: str, field: str) -> Verifier:
@@ -104,9 +114,7 @@ def checkpoint_command(output: OutputOption = None) -> None:
         current = settings()
         key = signer(current)
         async with event_store(current) as store:
-            size = await (await caught_up(store)).size()
-            root = await cp.checked_head_root(store, size, key.verifier)
-        made = cp.Checkpoint(cp.check_origin(current.log_origin), size, root)
+            made = await checked(store, await caught_up(store), key, current.log_origin)
         write(key.sign(made.text()), output)
 
     run(work())
@@ -145,7 +153,7 @@ def prove(
                 if against.size > await tree.size():
                     raise InvalidInput("checkpoint", "its tree is larger than this log's")
             else:
-                against = await cp.current(tree, current.log_origin)
+                against = await checked(store, tree, key, current.log_origin)
                 signed = key.sign(against.text())
             if position is not None:
                 proof: cp.InclusionProof | cp.ConsistencyProof = await cp.prove_inclusion(
@@ -156,6 +164,12 @@ def prove(
                 old_signed = read_text_file(since, "since")
                 old = cp.open_checkpoint(old_signed, key.verifier, current.log_origin)
                 proof = await cp.prove_consistency(tree, old_signed, old, signed, against)
+        # What is written is what an auditor's check passes: a log changed since the
+        # checkpoint gives a proof that fails, and then nothing is written.
+        try:
+            cp.check(proof.model_dump(mode="json"), key.verifier)
+        except AuditFailed as failed:
+            raise AuditFailed(f"no proof written: {failed.message}; the log was changed") from None
         write(proof.model_dump_json(indent=2), output)
 
     run(work())
@@ -198,7 +212,7 @@ def tiles(
         key = signer(current)
         async with event_store(current) as store:
             tree = await caught_up(store)
-            made = await cp.current(tree, current.log_origin)
+            made = await checked(store, tree, key, current.log_origin)
             output.mkdir(parents=True, exist_ok=True)
             written = await write_tiles(store, tree, output, key.sign(made.text()), made.size)
         out.print(f"{written} files written under {output} (tree of {made.size})")

@@ -192,13 +192,21 @@ def test_a_log_rewritten_after_a_checkpoint_is_caught_by_the_consistency_proof(
     vkey = audit.ok("keygen").strip().splitlines()[-1]
     old = audit.file("old", "checkpoint")
 
+    honest = audit.file("honest", "prove", "--position", "1", "--checkpoint", str(old))
     asyncio.run(rewrite(url, 1, "POL", "USA"))
     asyncio.run(grow(url, "d-two"))
-    rewritten = audit.file("proof", "prove", "--since", str(old))
-    caught = audit.run("verify", "--checkpoint", str(old))
-    assert caught.returncode == 1 and "does not extend the checkpoint" in caught.stderr
-    assert audit.run("check", str(rewritten), "--key", vkey).returncode == 1
-    assert go(go_verifier, vkey, rewritten).returncode == 1
+
+    # No proof is written from a rewritten log, and none is signed (the signer's own check).
+    refused = audit.run("prove", "--since", str(old), "-o", str(audit.home / "proof"))
+    assert refused.returncode == 1, refused.stderr
+    assert "position 1 does not hash to its chain hash" in refused.stderr
+    assert not (audit.home / "proof").exists()
+    assert audit.run("checkpoint").returncode == 1
+    caught = audit.run("verify", "--checkpoint", str(old), "--key", vkey)
+    assert caught.returncode == 1 and "extend the checkpoint of" in caught.stderr
+    assert "extends the checkpoint" not in caught.stdout + caught.stderr
+    # The proof made before still holds for what the checkpoint signed.
+    assert go(go_verifier, vkey, honest).returncode == 0
 
 
 async def synthetic(url: str, decision_id: str, count: int) -> None:
@@ -405,3 +413,88 @@ def test_the_exported_page_renders_the_timeline_in_chromium(
                 shutil.copyfile(shot, SCREENSHOT)
         finally:
             browser.close()
+
+
+def test_an_auditor_with_the_public_key_alone_is_told_the_truth_about_a_checkpoint(
+    auditor: tuple[Auditor, str],
+) -> None:
+    audit, url = auditor
+    for name in ("d-one", "d-two", "d-three", "d-four"):  # a first block of 16, stored whole
+        asyncio.run(grow(url, name))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    old = audit.file("old", "checkpoint")
+    assert int(old.read_text().splitlines()[1]) >= 16
+    proof = audit.file("in3", "prove", "--position", "3", "--checkpoint", str(old))
+    asyncio.run(grow(url, "d-five"))
+    (audit.home / "keys" / "log.key").rename(audit.home / "elsewhere.key")  # not the auditor's
+
+    holds = audit.run("verify", "--checkpoint", str(old), "--key", vkey)
+    assert holds.returncode == 0, holds.stderr
+    assert "extends the checkpoint of" in holds.stdout
+    without = audit.run("verify", "--checkpoint", str(old))
+    assert without.returncode == 2 and "--key" not in without.stderr.split(":")[0]
+
+    # A proof whose leaf is not the position it names is not passed.
+    relabelled = json.loads(proof.read_text()) | {"position": 7}
+    (audit.home / "relabelled").write_text(json.dumps(relabelled))
+    mislabelled = audit.run("check", str(audit.home / "relabelled"), "--key", vkey)
+    assert mislabelled.returncode == 1 and "not the position 7" in mislabelled.stderr
+
+    # A body edited in place, the stored tree left alone: never "extends ... unchanged".
+    asyncio.run(edit_in_place(url, 1, "POL", "USA"))
+    edited = audit.run("verify", "--checkpoint", str(old), "--key", vkey, "--json")
+    assert edited.returncode == 1
+    report = json.loads(edited.stdout)  # one document: the report, the reason on stderr
+    assert report["ok"] is False and report["checkpoint"].startswith("cannot be shown")
+    assert "extends the checkpoint" not in edited.stdout + edited.stderr
+
+
+async def edit_in_place(url: str, position: int, old: str, new: str) -> None:
+    """An operator edits the stored bytes of the event at `position`, and nothing else."""
+    async with raw_transaction(url) as connection:
+        await connection.execute(
+            text(
+                "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), :old, :new) AS BLOB) "
+                "WHERE position = :position"
+            ),
+            {"old": old, "new": new, "position": position},
+        )
+
+
+def test_a_log_cut_short_below_a_checkpoint_is_a_finding_naming_both_sizes(
+    auditor: tuple[Auditor, str],
+) -> None:
+    audit, url = auditor
+    for name in ("d-one", "d-two", "d-three"):
+        asyncio.run(grow(url, name))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    old = audit.file("old", "checkpoint")
+    size = int(old.read_text().splitlines()[1])
+
+    asyncio.run(truncate(url, size - 4))
+
+    cut = audit.run("verify", "--checkpoint", str(old), "--key", vkey)
+    assert cut.returncode == 1, cut.stderr
+    said = " ".join(cut.stderr.split())
+    assert f"has {size - 4} events, fewer than the checkpoint's {size}" in said
+
+
+async def truncate(url: str, keep: int) -> None:
+    """An operator deletes the log's last events, consistently: the head and the tree too."""
+    async with raw_transaction(url) as connection:
+        head = (
+            await connection.execute(
+                text("SELECT hash FROM events WHERE position = :keep"), {"keep": keep}
+            )
+        ).scalar_one()
+        for statement in (
+            "DELETE FROM events WHERE position > :keep",
+            "UPDATE log_head SET position = :keep, hash = :head",
+            "DELETE FROM merkle_subtrees",
+            "UPDATE projection_positions SET position = 0",
+            "DELETE FROM decisions",
+            "DELETE FROM decision_states",
+            "DELETE FROM pending_actions",
+            "DELETE FROM owed_actions",
+        ):
+            await connection.execute(text(statement), {"keep": keep, "head": head})
