@@ -1,14 +1,19 @@
 """The transparency log over HTTP, read-only, under /log/: the signed checkpoint and the C2SP
-tlog-tiles (hash tiles and entry bundles) of the stored tree, with the spec's caching."""
+tlog-tiles (hash tiles and entry bundles) of the stored tree, with the spec's caching.
+
+The checkpoint and the hash tiles reveal nothing of a council's texts: anyone may fetch them (a
+monitor anywhere recomputes the tree from them). Entry bundles hold the events themselves, and
+need a token that may read them."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 
-from api.auth import Authenticated
+from api.auth import authenticated, bearer
 from api.errors import ERRORS
 from api.services import Found
 from audit import checkpoint as cp
@@ -16,8 +21,10 @@ from audit.tiles import parse_path, tile_bytes
 from audit.tree import StoredTree
 from domain.errors import NotFound
 
-IMMUTABLE: Final = "private, max-age=31536000, immutable"
-"""A tile's content at its width never changes."""
+IMMUTABLE: Final = "public, max-age=31536000, immutable"
+"""A hash tile's content at its width never changes, and is no one's secret."""
+IMMUTABLE_PRIVATE: Final = "private, max-age=31536000, immutable"
+"""An entry bundle's neither, but it needs a token: no shared cache may keep it."""
 FRESH: Final = "no-cache"
 """The checkpoint moves as the log grows."""
 
@@ -30,12 +37,15 @@ def router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     )
-    async def checkpoint(caller: Authenticated, found: Found) -> Response:
-        """The log's checkpoint (origin, tree size, root hash), signed with its key."""
+    async def checkpoint(found: Found) -> Response:
+        """The log's checkpoint (origin, tree size, root hash), signed with its key (no token
+        needed); its root established from the entries since the latest kept checkpoint, as the
+        publisher establishes it, so a changed log gets no signature (500)."""
         if found.signer is None:
             raise NotFound("this installation has no log signing key (`concord audit keygen`)")
-        tree = StoredTree(found.store)
-        made = await cp.current(tree, found.origin)
+        size = await StoredTree(found.store).size()
+        root = await cp.checked_head_root(found.store, size, found.signer.verifier)
+        made = cp.Checkpoint(cp.check_origin(found.origin), size, root)
         return PlainTextResponse(found.signer.sign(made.text()), headers={"Cache-Control": FRESH})
 
     @routes.get(
@@ -49,13 +59,22 @@ def router() -> APIRouter:
             }
         },
     )
-    async def tile(path: str, caller: Authenticated, found: Found) -> Response:
-        """A hash tile (`tile/<L>/<N>[.p/<W>]`) or an entry bundle (`tile/entries/<N>[...]`)."""
+    async def tile(
+        path: str,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        found: Found,
+    ) -> Response:
+        """A hash tile (`tile/<L>/<N>[.p/<W>]`, no token needed) or an entry bundle
+        (`tile/entries/<N>[...]`, for a token that may read the events)."""
         tile = parse_path(f"tile/{path}")
+        if tile.level is None:
+            await authenticated(request, credentials, found)
         size = await StoredTree(found.store).size()
         data = await tile_bytes(found.store, tile, size)
+        cache = IMMUTABLE if tile.level is not None else IMMUTABLE_PRIVATE
         return Response(
-            data, media_type="application/octet-stream", headers={"Cache-Control": IMMUTABLE}
+            data, media_type="application/octet-stream", headers={"Cache-Control": cache}
         )
 
     return routes

@@ -137,10 +137,11 @@ async def test_a_chunked_body_over_the_limit_is_refused_as_too_large(api: Api) -
 
 async def test_tiles_that_need_a_token_are_not_kept_by_shared_caches(api: Api) -> None:
     await round_open(api, "d-security-tiles")
-    size = await api.log_size()
-    tile = await api.http.get(f"/log/tile/0/000.p/{min(size, 255)}", headers=api.auth("auditor"))
-    assert tile.status_code == 200
-    assert tile.headers["cache-control"].startswith("private")
+    width = min(await api.log_size(), 255)
+    entries = await api.http.get(f"/log/tile/entries/000.p/{width}", headers=api.auth("auditor"))
+    anonymous = await api.http.get(f"/log/tile/entries/000.p/{width}")
+    assert (entries.status_code, anonymous.status_code) == (200, 401)
+    assert entries.headers["cache-control"].startswith("private")
 
 
 async def test_the_documentation_loads_nothing_from_outside(api: Api) -> None:
