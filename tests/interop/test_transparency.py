@@ -170,14 +170,8 @@ def test_checkpoints_and_proofs_verify_outside_concord_and_fail_when_altered(
 async def rewrite(url: str, position: int, old: str, new: str) -> None:
     """An operator edits the event at `position` (`old` becomes `new` in its stored bytes) and
     rebuilds everything derived from the log."""
+    await edit_in_place(url, position, old, new)
     async with raw_transaction(url) as connection:
-        await connection.execute(
-            text(
-                "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), :old, :new) AS BLOB) "
-                "WHERE position = :position"
-            ),
-            {"old": old, "new": new, "position": position},
-        )
         await connection.execute(text("DELETE FROM merkle_subtrees"))
         await connection.execute(
             text("UPDATE projection_positions SET position = 0 WHERE name = 'merkle_tree'")

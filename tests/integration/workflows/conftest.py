@@ -17,6 +17,7 @@ from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from tests.integration.workflows.council import Council
+from tests.shutdown import bounded, stopped
 from tests.temporal import TEST_SERVER, binary
 
 
@@ -26,10 +27,11 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary(TEST_SERVER), data_converter=pydantic_data_converter
     )
+    address = environment.client.service_client.config.target_host
     try:
         yield environment
     finally:
-        await environment.shutdown()
+        await stopped(f"the time-skipping test server at {address}", environment.shutdown())
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ async def store(store_url: str) -> AsyncIterator[EventStore]:
     try:
         yield event_store
     finally:
-        await event_store.close()
+        await stopped(f"the event store at {store_url}", event_store.close())
 
 
 @pytest.fixture
@@ -58,7 +60,9 @@ def task_queue() -> str:
 async def worker(
     env: WorkflowEnvironment, store: EventStore, task_queue: str
 ) -> AsyncIterator[Worker]:
-    async with build_worker(env.client, store, task_queue) as running:
+    async with bounded(
+        f"the worker on task queue {task_queue}", build_worker(env.client, store, task_queue)
+    ) as running:
         yield running
 
 
@@ -74,7 +78,7 @@ async def council(
     """One decision of its own, driven command by command; its workflow ended afterwards."""
     driver = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
     yield driver
-    await driver.end()
+    await stopped(f"decision {driver.decision_id}'s workflow", driver.end())
 
 
 async def env_now(env: WorkflowEnvironment) -> datetime:
