@@ -15,6 +15,8 @@ import pytest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
+from tests.shutdown import stopped
+
 
 class PostgresTestSettings(BaseSettings):
     """`CONCORD_TEST_POSTGRES_URL` and `CONCORD_REQUIRE_POSTGRES` from the environment."""
@@ -27,6 +29,11 @@ class PostgresTestSettings(BaseSettings):
 
 def _server_url() -> URL:
     return make_url(PostgresTestSettings().test_postgres_url)
+
+
+def shown(url: str) -> str:
+    """A database URL as a message may show it: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _dsn(url: URL) -> str:
@@ -67,8 +74,12 @@ async def throwaway_database(prefix: str) -> AsyncIterator[str]:
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        maintenance = await asyncpg.connect(_dsn(server))
-        try:
-            await maintenance.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await maintenance.close()
+        await stopped(f"the throwaway PostgreSQL database {name}", _dropped(server, name))
+
+
+async def _dropped(server: URL, name: str) -> None:
+    maintenance = await asyncpg.connect(_dsn(server))
+    try:
+        await maintenance.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await maintenance.close()

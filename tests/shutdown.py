@@ -9,8 +9,8 @@ from typing import Final, TypeVar
 
 T = TypeVar("T")
 
-STOP_WITHIN_S: Final = 10.0
-"""Every fixture's resource stops in well under a second; ten leave room for a loaded machine,
+STOP_WITHIN_S: Final = 30.0
+"""Every fixture's resource stops in well under a second; thirty leave room for a loaded machine,
 and a shutdown that hangs fails its test instead of the whole run at pytest's timeout."""
 
 

@@ -34,6 +34,7 @@ from runtime.devserver import port_is_free
 from runtime.settings import Settings
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
+from tests.shutdown import bounded, stopped
 from tests.stores import migrated_store
 from tests.temporal import DEV_SERVER, binary
 from workflows.decision import SEARCH_ATTRIBUTES
@@ -62,10 +63,11 @@ async def dev_server(
         data_converter=pydantic_data_converter,
         ui=False,
     )
+    address = env.client.service_client.config.target_host
     try:
         yield env
     finally:
-        await env.shutdown()
+        await stopped(f"the Temporal dev server at {address}", env.shutdown())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -330,7 +332,13 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
     store = await open_store(url)
     task_queue = f"concord-api-{uuid.uuid4().hex[:8]}"
     try:
-        async with build_worker(dev_server.client, store, task_queue), following(projector(store)):
+        async with (
+            bounded(
+                f"the worker on task queue {task_queue}",
+                build_worker(dev_server.client, store, task_queue),
+            ),
+            bounded("the projector", following(projector(store))),
+        ):
             decisions = DecisionClient(dev_server.client, task_queue)
             port = free_port()
             key = Signer.generate("nrc.example/concord")
@@ -342,7 +350,10 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
                 log_key_file=tmp_path / "log.key",
             )
             async with (
-                serving(api_app(decisions, store, None, settings), "127.0.0.1", port),
+                bounded(
+                    f"the API on 127.0.0.1:{port}",
+                    serving(api_app(decisions, store, None, settings), "127.0.0.1", port),
+                ),
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
             ):
                 tokens = Tokens(store)
@@ -356,7 +367,7 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
                 keys["auditor"] = (await tokens.issue(Role.AUDITOR, "ana", "operator:test")).token
                 yield Api(http, store, tokens, keys, key.verifier, decisions)
     finally:
-        await store.close()
+        await stopped(f"the event store at {url}", store.close())
 
 
 async def proposed(api: Api, decision_id: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from store.webhook_secrets import WebhookSecrets
 from store.webhooks import SECRET_PREFIX
 from tests.e2e.conftest import free_port
 from tests.security.endpoints import ScriptedResolver
+from tests.shutdown import bounded, stopped
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +74,10 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
         decisions = DecisionClient(dev_server.client, task_queue)
         port = free_port()
         async with (
-            serving(api_app(decisions, store, webhooks=registration), "127.0.0.1", port),
+            bounded(
+                f"the API on 127.0.0.1:{port}",
+                serving(api_app(decisions, store, webhooks=registration), "127.0.0.1", port),
+            ),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
         ):
             tokens = Tokens(store)
@@ -87,7 +91,7 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
             keys["auditor"] = (await tokens.issue(Role.AUDITOR, "ana", "operator:test")).token
             yield Api(http, store, registration.secrets, keys)
     finally:
-        await store.close()
+        await stopped(f"the event store at {url}", store.close())
 
 
 def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

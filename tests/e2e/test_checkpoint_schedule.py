@@ -23,6 +23,7 @@ from audit.checkpoint import open_checkpoint
 from audit.note import Verifier
 from runtime.schedules import ensure_checkpoint_schedule
 from tests.e2e.conftest import Stack
+from tests.shutdown import stopped
 from workflows.messages import CHECKPOINT_SCHEDULE_ID
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,8 @@ async def client(dev_server: WorkflowEnvironment) -> AsyncIterator[Client]:
     try:
         yield dev_server.client
     finally:
-        await dev_server.client.get_schedule_handle(CHECKPOINT_SCHEDULE_ID).delete()
+        schedule = dev_server.client.get_schedule_handle(CHECKPOINT_SCHEDULE_ID)
+        await stopped(f"the schedule {CHECKPOINT_SCHEDULE_ID}", schedule.delete())
 
 
 async def described(client: Client) -> ScheduleDescription:

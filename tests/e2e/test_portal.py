@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.e2e.conftest import MEMBERS, Api, proposed, round_open
+from tests.shutdown import bounded, stopped
 from workflows.meeting import MeetingWorkflow
 from workflows.messages import MeetingInput
 
@@ -34,12 +35,12 @@ async def browser() -> AsyncIterator[Browser]:
         if os.environ.get("CONCORD_REQUIRE_INTEROP") == "1":
             pytest.fail(f"{message}; CONCORD_REQUIRE_INTEROP=1 requires it", pytrace=False)
         pytest.skip(message)
-    async with async_playwright() as playwright:
+    async with bounded("Playwright", async_playwright()) as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             yield launched
         finally:
-            await launched.close()
+            await stopped(f"Chromium ({CHROMIUM})", launched.close())
 
 
 async def signed_in(browser: Browser, api: Api, who: str) -> Page:

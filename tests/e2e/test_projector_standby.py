@@ -27,7 +27,8 @@ from store.eventstore import EventStore, open_store
 from store.schema import decision_states
 from tests.e2e.conftest import CONCORD
 from tests.integration.workflows.test_checkpoints import edited_in_place
-from tests.pg import require_postgres
+from tests.pg import require_postgres, shown
+from tests.shutdown import stopped
 from tests.unit.domain.scenario import Scenario
 
 TAKEOVER_LIMIT_S = 15.0
@@ -59,7 +60,7 @@ async def opened(url: str) -> AsyncIterator[EventStore]:
     try:
         yield store
     finally:
-        await store.close()
+        await stopped(f"the event store at {shown(url)}", store.close())
 
 
 async def record(store: EventStore, scenario: Scenario) -> None:

@@ -30,6 +30,8 @@ from runtime.access import Role, Tokens
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
 from tests.e2e.conftest import CONCORD, WorkerProcess, free_port
+from tests.pg import shown
+from tests.shutdown import stopped
 from tests.stores import migrated_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -228,7 +230,7 @@ async def site(
             if process is not None and process.poll() is None:
                 process.terminate()
                 await asyncio.to_thread(process.wait, 20)
-        await store.close()
+        await stopped(f"the event store at {shown(store_url)}", store.close())
 
 
 def _unacknowledged(ran: Ran, decision_id: str) -> str:

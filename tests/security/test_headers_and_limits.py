@@ -20,6 +20,7 @@ from api.server import serving
 from api.verifying import Verification
 from tests.e2e.conftest import Api, free_port, round_open
 from tests.security.test_sessions import sign_in
+from tests.shutdown import bounded
 
 HEADERS = {
     "x-frame-options": "DENY",
@@ -34,7 +35,7 @@ async def limited_api(api: Api, limits: Limits) -> AsyncIterator[httpx.AsyncClie
     port = free_port()
     app = api_app(api.decisions, api.store, limits)
     async with (
-        serving(app, "127.0.0.1", port),
+        bounded(f"the API on 127.0.0.1:{port}", serving(app, "127.0.0.1", port)),
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
     ):
         yield http

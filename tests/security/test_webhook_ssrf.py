@@ -57,6 +57,7 @@ from tests.security.endpoints import (
     certificates,
     serving,
 )
+from tests.shutdown import bounded, stopped
 from workflows.messages import WebhookDeliveryResult, webhook_delivery_id
 
 # The workflow tests' fixtures: the time-skipping test server, a migrated store, one decision.
@@ -147,7 +148,10 @@ async def registering(
     port = free_port()
     try:
         async with (
-            serving_api(api_app(decisions, store, webhooks=registration), "127.0.0.1", port),
+            bounded(
+                f"the API on 127.0.0.1:{port}",
+                serving_api(api_app(decisions, store, webhooks=registration), "127.0.0.1", port),
+            ),
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http,
         ):
             tokens = Tokens(store)
@@ -159,7 +163,7 @@ async def registering(
             }
             yield Registering(http, store, keys)
     finally:
-        await store.close()
+        await stopped(f"the event store at {url}", store.close())
 
 
 @pytest.mark.e2e
@@ -247,7 +251,7 @@ async def edge(request: pytest.FixtureRequest) -> AsyncIterator[MachineEdge]:
     try:
         yield network
     finally:
-        await network.shut()
+        await stopped("the tests' network edge", network.shut())
 
 
 @pytest.fixture
@@ -263,7 +267,10 @@ async def worker(
     """The worker as an installation runs it with `allowed`, its deliveries through the edge."""
     policy = AddressPolicy(load_settings(webhook_allow_networks=allowed).webhook_allowed_networks)
     webhooks = WebhookActivities(store, secrets, policy, resolver, edge)
-    async with build_worker(env.client, store, task_queue, webhooks=webhooks) as running:
+    async with bounded(
+        f"the worker on task queue {task_queue}",
+        build_worker(env.client, store, task_queue, webhooks=webhooks),
+    ) as running:
         yield running
 
 

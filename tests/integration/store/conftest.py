@@ -17,7 +17,8 @@ from store.migrate import upgrade
 from store.records import NewEvent, event_id_for
 from store.schema import log_head, metadata
 from tests.integration.store.raw_sql import raw_transaction
-from tests.pg import throwaway_database
+from tests.pg import shown, throwaway_database
+from tests.shutdown import stopped
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -68,7 +69,7 @@ async def store(store_url: str) -> AsyncIterator[EventStore]:
             await _empty(store_url)
         yield event_store
     finally:
-        await event_store.close()
+        await stopped(f"the event store at {shown(store_url)}", event_store.close())
 
 
 async def _empty(url: str) -> None:

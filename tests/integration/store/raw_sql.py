@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.engine import WRITE_OPTION, create_store_engine
+from tests.pg import shown
+from tests.shutdown import stopped
 
 
 @asynccontextmanager
@@ -19,4 +21,4 @@ async def raw_transaction(url: str) -> AsyncIterator[AsyncConnection]:
         async with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
             yield connection
     finally:
-        await engine.dispose()
+        await stopped(f"the engine of the database at {shown(url)}", engine.dispose())

@@ -25,7 +25,8 @@ from store.read_models import DECISIONS_PROJECTION, DecisionsProjection
 from store.schema import metadata
 from tests.integration.store.conftest import BACKENDS, EventFactory, sqlite_url
 from tests.integration.store.test_read_models import record
-from tests.pg import throwaway_database
+from tests.pg import shown, throwaway_database
+from tests.shutdown import stopped
 from tests.unit.domain.scenario import Scenario
 
 
@@ -45,7 +46,7 @@ async def _opened(url: str) -> AsyncIterator[EventStore]:
     try:
         yield store
     finally:
-        await store.close()
+        await stopped(f"the event store at {shown(url)}", store.close())
 
 
 @asynccontextmanager
@@ -54,7 +55,7 @@ async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
     try:
         yield engine
     finally:
-        await engine.dispose()
+        await stopped(f"the engine of the database at {shown(url)}", engine.dispose())
 
 
 async def test_a_database_never_migrated_is_refused_naming_the_upgrade_command(

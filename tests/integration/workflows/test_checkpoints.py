@@ -26,6 +26,7 @@ from store.hashing import chain_hash
 from store.schema import events, log_head
 from tests.integration.store.raw_sql import raw_transaction
 from tests.integration.store.test_read_models import record
+from tests.shutdown import bounded
 from tests.unit.domain.scenario import Scenario
 from workflows.checkpoints import CheckpointWorkflow
 from workflows.failures import from_failure
@@ -46,8 +47,11 @@ async def signing_worker(
     env: WorkflowEnvironment, store: EventStore, task_queue: str, tmp_path: Path, key: Signer
 ) -> AsyncIterator[Worker]:
     """A worker given the key file, as `concord dev` and `worker.py` give it from settings."""
-    async with build_worker(
-        env.client, store, task_queue, signing_key_file=tmp_path / "log.key", log_origin=ORIGIN
+    async with bounded(
+        f"the worker on task queue {task_queue}",
+        build_worker(
+            env.client, store, task_queue, signing_key_file=tmp_path / "log.key", log_origin=ORIGIN
+        ),
     ) as running:
         yield running
 

@@ -13,6 +13,7 @@ from runtime.bootstrap import build_worker
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
+from tests.shutdown import bounded, stopped
 
 
 class ChannelDown:
@@ -28,11 +29,14 @@ class ChannelDown:
 @pytest.fixture
 async def council(env: WorkflowEnvironment, store: EventStore) -> AsyncIterator[Council]:
     task_queue = f"concord-notify-{uuid.uuid4().hex[:8]}"
-    async with build_worker(env.client, store, task_queue, notifier=ChannelDown()):
+    async with bounded(
+        f"the worker on task queue {task_queue}",
+        build_worker(env.client, store, task_queue, notifier=ChannelDown()),
+    ):
         decisions = DecisionClient(env.client, task_queue, search_attributes=False)
         driver = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
         yield driver
-        await driver.end()
+        await stopped(f"decision {driver.decision_id}'s workflow", driver.end())
 
 
 async def test_a_round_is_adopted_while_the_notification_of_its_opening_still_fails(

@@ -27,6 +27,7 @@ from runtime.bootstrap import workflow_runner
 from runtime.decisions import DecisionClient, Unacknowledged
 from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
+from tests.shutdown import stopped
 from workflows.decision import DecisionWorkflow
 from workflows.messages import (
     APPEND_EVENTS,
@@ -136,7 +137,7 @@ async def council_on(env: WorkflowEnvironment, store: EventStore) -> AsyncIterat
 
     yield start
     for worker in workers:
-        await worker.__aexit__(None, None, None)
+        await stopped(f"the worker on task queue {task_queue}", worker.__aexit__(None, None, None))
 
 
 async def test_a_batch_the_store_refuses_is_stored_once_the_cause_is_gone(

@@ -15,6 +15,7 @@ from domain.errors import InvalidInput, NotFound, Refusal, Rule
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.integration.workflows.council import Council
+from tests.shutdown import stopped
 
 
 @pytest.fixture
@@ -25,8 +26,8 @@ async def pair(
     earlier = Council(env, decisions, store, decision_id=f"d-2004-{uuid.uuid4().hex[:8]}")
     later = Council(env, decisions, store, decision_id=f"d-2011-{uuid.uuid4().hex[:8]}")
     yield earlier, later
-    await earlier.end()
-    await later.end()
+    for council in (earlier, later):
+        await stopped(f"decision {council.decision_id}'s workflow", council.end())
 
 
 def superseding(

@@ -34,6 +34,7 @@ from store.records import event_id_for
 from store.webhook_secrets import WebhookSecrets
 from store.webhooks import DeliveryRecord
 from tests.integration.workflows.council import Council
+from tests.shutdown import bounded
 from workflows.messages import webhook_delivery_id
 
 
@@ -124,7 +125,10 @@ async def worker(
     webhooks = WebhookActivities(
         store, secrets, AddressPolicy(parse_networks("127.0.0.0/8")), no_names
     )
-    async with build_worker(env.client, store, task_queue, webhooks=webhooks) as running:
+    async with bounded(
+        f"the worker on task queue {task_queue}",
+        build_worker(env.client, store, task_queue, webhooks=webhooks),
+    ) as running:
         yield running
 
 
