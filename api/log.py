@@ -43,9 +43,8 @@ def router() -> APIRouter:
         publisher establishes it, so a changed log gets no signature (500)."""
         if found.signer is None:
             raise NotFound("this installation has no log signing key (`concord audit keygen`)")
-        size = await StoredTree(found.store).size()
-        root = await cp.checked_head_root(found.store, size, found.signer.verifier)
-        made = cp.Checkpoint(cp.check_origin(found.origin), size, root)
+        tree = StoredTree(found.store)
+        made = await cp.checked(found.store, tree, found.origin, found.signer.verifier)
         return PlainTextResponse(found.signer.sign(made.text()), headers={"Cache-Control": FRESH})
 
     @routes.get(

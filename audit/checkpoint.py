@@ -65,10 +65,13 @@ def open_checkpoint(signed: str, verifier: note.Verifier, origin: str | None = N
     return checkpoint
 
 
-async def current(tree: StoredTree, origin: str) -> Checkpoint:
-    """The checkpoint of the stored tree as it stands (not signed)."""
+async def checked(
+    store: EventStore, tree: StoredTree, origin: str, verifier: note.Verifier
+) -> Checkpoint:
+    """The checkpoint of the stored tree as it stands (not signed), its root established as the
+    signer establishes it (`checked_head_root`); InvalidHistory when the log was changed."""
     size = await tree.size()
-    return Checkpoint(check_origin(origin), size, await tree.root(size))
+    return Checkpoint(check_origin(origin), size, await checked_head_root(store, size, verifier))
 
 
 async def checked_head_root(store: EventStore, size: int, verifier: note.Verifier) -> bytes:

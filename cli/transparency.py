@@ -15,7 +15,7 @@ from audit import checkpoint as cp
 from audit.export import FORMATS, csv_text, html_page, jsonl
 from audit.note import Signer, Verifier
 from audit.tiles import write_tiles
-from audit.tree import StoredTree, caught_up
+from audit.tree import caught_up
 from audit.witness import Witness, witness
 from cli.parsing import read_text_file
 from cli.session import JsonOption, emit, event_store, out, run, settings
@@ -23,7 +23,6 @@ from domain.decider import replay
 from domain.errors import AuditFailed, InvalidInput, NotFound
 from runtime.settings import Settings
 from store.decision_events import domain_event
-from store.eventstore import EventStore
 
 app = typer.Typer()
 
@@ -37,15 +36,6 @@ def signer(current: Settings) -> Signer:
     if not path.exists():
         raise NotFound(f"no signing key at {path}: make one with `concord audit keygen`")
     return Signer.parse(path.read_text())
-
-
-async def checked(store: EventStore, tree: StoredTree, key: Signer, origin: str) -> cp.Checkpoint:
-    """The checkpoint of the log as it stands, its root established from the entries as the
-    signer establishes it (cp.checked_head_root); InvalidHistory when the log was changed."""
-    size = await tree.size()
-    return cp.Checkpoint(
-        cp.check_origin(origin), size, await cp.checked_head_root(store, size, key.verifier)
-    )
 
 
 def verifier_from(value: str, field: str) -> Verifier:
@@ -114,7 +104,7 @@ def checkpoint_command(output: OutputOption = None) -> None:
         current = settings()
         key = signer(current)
         async with event_store(current) as store:
-            made = await checked(store, await caught_up(store), key, current.log_origin)
+            made = await cp.checked(store, await caught_up(store), current.log_origin, key.verifier)
         write(key.sign(made.text()), output)
 
     run(work())
@@ -153,7 +143,7 @@ def prove(
                 if against.size > await tree.size():
                     raise InvalidInput("checkpoint", "its tree is larger than this log's")
             else:
-                against = await checked(store, tree, key, current.log_origin)
+                against = await cp.checked(store, tree, current.log_origin, key.verifier)
                 signed = key.sign(against.text())
             if position is not None:
                 proof: cp.InclusionProof | cp.ConsistencyProof = await cp.prove_inclusion(
@@ -212,7 +202,7 @@ def tiles(
         key = signer(current)
         async with event_store(current) as store:
             tree = await caught_up(store)
-            made = await checked(store, tree, key, current.log_origin)
+            made = await cp.checked(store, tree, current.log_origin, key.verifier)
             output.mkdir(parents=True, exist_ok=True)
             written = await write_tiles(store, tree, output, key.sign(made.text()), made.size)
         out.print(f"{written} files written under {output} (tree of {made.size})")
@@ -303,7 +293,7 @@ def export(
             if current.signing_key_file.exists():
                 key = signer(current)
                 tree = await caught_up(store)
-                made = await cp.current(tree, current.log_origin)
+                made = await cp.checked(store, tree, current.log_origin, key.verifier)
                 signed = key.sign(made.text())
                 last = events[-1].position
                 inclusion = await cp.prove_inclusion(store, tree, signed, made, last)

@@ -20,7 +20,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from audit.checkpoint import Checkpoint, check_origin, checked_head_root
+from audit.checkpoint import Checkpoint, check_origin, checked
 from audit.note import Signer
 from audit.tree import caught_up
 from store.eventstore import EventStore
@@ -34,9 +34,8 @@ class AuditTreeSigner:
 
     async def head(self, store: EventStore, key: str) -> tuple[int, bytes]:
         signer = Signer.parse(key)
-        tree = await caught_up(store)
-        size = await tree.size()
-        return size, await checked_head_root(store, size, signer.verifier)
+        made = await checked(store, await caught_up(store), signer.name, signer.verifier)
+        return made.size, made.root
 
     def sign(self, key: str, origin: str, size: int, root: bytes) -> str:
         return Signer.parse(key).sign(Checkpoint(check_origin(origin), size, root).text())
