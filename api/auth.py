@@ -25,7 +25,7 @@ async def authenticated(
 ) -> Caller:
     """The caller the request's token stands for; Unauthenticated (401) without a valid one,
     RateLimited (429) past the token's rate or after too many bad tokens from one address."""
-    return await found.caller_at(request, _presented(found, credentials))
+    return await found.caller_at(request, lambda: _presented(found, credentials))
 
 
 async def _presented(found: Services, credentials: HTTPAuthorizationCredentials | None) -> Caller:

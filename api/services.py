@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from fastapi import Depends, Request
 
 from api.errors import RateLimited
 from api.limits import Limits, RateLimiter
-from api.portal.sessions import Sessions
+from api.portal.sessions import SignIns
 from api.principals import Caller, TokenBook
 from api.verifying import Verification
 from audit.note import Signer
@@ -37,8 +36,8 @@ class Services:
     default under a key of this process alone)."""
     portal_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     """The installation's portal key (by default one of this process alone)."""
-    sessions: Sessions = field(init=False)
-    """The portal's sessions, kept in the store."""
+    sign_ins: SignIns = field(init=False)
+    """The portal's sign-in form's CSRF check (its sessions are the store's)."""
     rate: RateLimiter = field(init=False)
     """Each token's requests, the portal's with the API's."""
     failures: RateLimiter = field(init=False)
@@ -47,27 +46,24 @@ class Services:
     """The whole log's verification, off the event loop and one at a time."""
 
     def __post_init__(self) -> None:
-        self.sessions = Sessions(self.store.sessions, self.portal_key)
+        self.sign_ins = SignIns(self.portal_key)
         self.rate = RateLimiter(self.limits.requests_per_second, self.limits.burst)
         self.failures = RateLimiter(self.limits.failures_per_second, self.limits.failure_burst)
         self.verification = Verification(self.store.url)
 
-    async def caller_at(self, request: Request, check: Awaitable[Caller]) -> Caller:
+    async def caller_at(self, request: Request, check: Callable[[], Awaitable[Caller]]) -> Caller:
         """The caller `check` finds, counted against the token's rate; an address that has
         presented too many bad tokens or sessions lately is refused (429) before its next one
         is looked at, and each Unauthenticated counts against it."""
         address = request.client.host if request.client else "unknown"
         what = "requests without a valid token or session"
+        self.failures.check(address, what)
         try:
-            self.failures.check(address, what)
-            caller = await check
+            caller = await check()
         except Unauthenticated:
             with contextlib.suppress(RateLimited):
                 self.failures.take(address)
             raise
-        finally:
-            if inspect.iscoroutine(check):
-                check.close()  # refused before it was awaited: no "never awaited" warning
         self.rate.take(caller.token_id)
         request.state.principal = caller.principal
         return caller

@@ -74,8 +74,8 @@ class Settings(BaseSettings):
     )
     portal_key_file: Path | None = Field(
         default=None,
-        description="the key portal sessions are kept under, shared by every API replica; "
-        "defaults to <data_dir>/portal.key, made on first use",
+        description="the key the portal's sign-in form is checked under, shared by every API "
+        "replica; defaults to <data_dir>/portal.key, made on first use",
     )
     log_format: Literal["auto", "console", "json"] = "auto"
     checkpoint_interval_seconds: int = Field(

@@ -25,7 +25,7 @@ from pydantic import AwareDatetime, ValidationError
 from api.commands import resend_by_key
 from api.errors import RateLimited
 from api.portal import i18n
-from api.portal.sessions import COOKIE, SIGN_IN_COOKIE, SIGN_IN_LIFETIME, PortalSession
+from api.portal.sessions import COOKIE, SIGN_IN_COOKIE, SIGN_IN_LIFETIME
 from api.principals import Caller, Role, acting
 from api.services import Services, services
 from audit.snapshots import state_at
@@ -44,6 +44,7 @@ from domain.state import ConsensusRound, DecisionState
 from store.decision_events import domain_event
 from store.queries import list_decisions, pending_for_member
 from store.records import StoredEvent
+from store.sessions import PortalSession
 from workflows.messages import Receipt
 
 HERE: Final = Path(__file__).parent
@@ -138,10 +139,10 @@ async def visitor(request: Request, found: Found) -> Visitor:
     read: list[PortalSession] = []
 
     async def session_caller() -> Caller:
-        read.append(await found.sessions.read(cookie))
+        read.append(await found.store.sessions.read(cookie))
         return await found.tokens.caller_by_id(read[0].token_id)
 
-    caller = await found.caller_at(request, session_caller())
+    caller = await found.caller_at(request, session_caller)
     return Visitor(caller, read[0])
 
 
@@ -159,7 +160,7 @@ def sign_in_form(
 ) -> HTMLResponse:
     """The sign-in page, with a fresh sign-in cookie and the CSRF token of its form."""
     _ = speech
-    nonce, csrf = found.sessions.sign_in_challenge()
+    nonce, csrf = found.sign_ins.challenge()
     response = page(speech, "sign_in.html", status, title=_("Sign in"), problem=trouble, csrf=csrf)
     response.set_cookie(
         SIGN_IN_COOKIE,
@@ -208,9 +209,9 @@ def router() -> APIRouter:
         csrf: Annotated[str, Form(max_length=100)] = "",
     ) -> Response:
         _ = speech
-        found.sessions.check_sign_in(request.cookies.get(SIGN_IN_COOKIE), csrf)
+        found.sign_ins.check(request.cookies.get(SIGN_IN_COOKIE), csrf)
         try:
-            caller = await found.caller_at(request, found.tokens.caller(token.strip()))
+            caller = await found.caller_at(request, lambda: found.tokens.caller(token.strip()))
         except Unauthenticated:
             return sign_in_form(
                 request,
@@ -219,13 +220,13 @@ def router() -> APIRouter:
                 401,
                 _("That access token is not valid: it is unknown, revoked or expired."),
             )
-        cookie, _session = await found.sessions.open(caller.token_id)
+        cookie, _session = await found.store.sessions.open(caller.token_id)
         response = RedirectResponse("/portal", status_code=303)
         response.delete_cookie(SIGN_IN_COOKIE, path="/portal/sign-in")
         response.set_cookie(
             COOKIE,
             cookie,
-            max_age=int(found.sessions.lifetime.total_seconds()),
+            max_age=int(found.store.sessions.lifetime.total_seconds()),
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
@@ -238,7 +239,7 @@ def router() -> APIRouter:
         request: Request, visit: SignedIn, found: Found, csrf: Annotated[str, Form()] = ""
     ) -> Response:
         checked(visit, csrf)
-        await found.sessions.close(request.cookies.get(COOKIE, ""))
+        await found.store.sessions.close(request.cookies.get(COOKIE, ""))
         response = RedirectResponse("/portal/sign-in", status_code=303)
         response.delete_cookie(COOKIE, path="/portal")
         return response
@@ -359,7 +360,7 @@ def router() -> APIRouter:
             shown = -1
             while not await request.is_disconnected():
                 try:  # signed out, expired or revoked since: the stream ends
-                    await found.sessions.read(request.cookies.get(COOKIE))
+                    await found.store.sessions.read(request.cookies.get(COOKIE))
                     await found.tokens.caller_by_id(visit.session.token_id)
                 except Unauthenticated:
                     return
