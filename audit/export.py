@@ -1,6 +1,11 @@
 """Evidence exports of one decision: its events as JSON lines or CSV, and a self-contained HTML
-timeline (no network, no script, no external style) with the checkpoint and the inclusion
-proof of its last event embedded, to be checked with the log's public key."""
+timeline (no network, no script, no external style).
+
+Each exported event carries every field its hash covers as the log stored it (the document whose
+RFC 8785 canonical bytes are the entry), with `prev_hash` and `hash`; the evidence bundle beside
+it holds a signed checkpoint and each event's inclusion proof. From the files and the log's
+public key alone, anyone recomputes each hash and each leaf, and proves every event in the
+signed tree (docs/auditing.md names a script that imports nothing of Concord's)."""
 
 from __future__ import annotations
 
@@ -10,46 +15,50 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
-from typing import Any, Final
+from typing import Any, Final, Literal
 
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from audit import merkle, note
+from audit.checkpoint import Checkpoint, b64, open_checkpoint, unb64
+from audit.tree import StoredTree
+from domain.errors import AuditFailed, InvalidInput
 from domain.state import ConsensusRound, DecisionState
+from store.hashing import GENESIS_HASH, canonical_json, chain_hash
 from store.records import StoredEvent
 from store.side_logs import StoredRefusal
 
 FORMATS: Final = ("jsonl", "csv", "html")
-CSV_COLUMNS: Final = (
+HASHED_FIELDS: Final = (
     "position",
+    "event_id",
+    "decision_id",
     "stream_version",
-    "occurred_at",
-    "recorded_at",
     "type",
+    "schema_version",
     "actor",
     "recorded_by",
-    "event_id",
-    "prev_hash",
-    "hash",
+    "occurred_at",
+    "recorded_at",
+    "stream_prev_hash",
     "payload",
 )
+"""The fields of the document whose canonical bytes an event's hash covers (store.hashing)."""
+CSV_COLUMNS: Final = (*HASHED_FIELDS, "prev_hash", "hash")
+"""CSV's columns: the hashed fields (the payload as its canonical JSON text), then the chain."""
 
 
 def event_document(event: StoredEvent) -> dict[str, Any]:
-    return {
-        "position": event.position,
-        "stream_version": event.stream_version,
-        "occurred_at": event.occurred_at.isoformat(),
-        "recorded_at": event.recorded_at.isoformat(),
-        "type": event.type,
-        "actor": event.actor,
-        "recorded_by": event.recorded_by,
-        "event_id": event.event_id,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-        "payload": event.payload,
-    }
+    """The event as the log hashed it: its stored entry's fields (the payload at the schema it
+    was stored with, instants as stored), with the hash before it and its own."""
+    document: dict[str, Any] = orjson.loads(event.body)
+    return {**document, "prev_hash": event.prev_hash, "hash": event.hash}
 
 
 def jsonl(events: Sequence[StoredEvent]) -> str:
-    return "".join(json.dumps(event_document(e), sort_keys=True) + "\n" for e in events)
+    """One canonical JSON document per line (UTF-8, keys sorted, no spaces)."""
+    return "".join(canonical_json(event_document(e)).decode() + "\n" for e in events)
 
 
 def csv_text(events: Sequence[StoredEvent]) -> str:
@@ -58,9 +67,139 @@ def csv_text(events: Sequence[StoredEvent]) -> str:
     writer.writerow(CSV_COLUMNS)
     for event in events:
         document = event_document(event)
-        document["payload"] = json.dumps(document["payload"], sort_keys=True)
+        document["payload"] = canonical_json(document["payload"]).decode()
         writer.writerow([document[column] for column in CSV_COLUMNS])
     return out.getvalue()
+
+
+class EventProof(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    position: int
+    index: int
+    """The leaf: position - 1."""
+    proof: list[str]
+    """RFC 9162 inclusion path from the event's leaf to the checkpoint's root, base64 hashes."""
+
+
+class Evidence(BaseModel):
+    """What binds an export to the log: a signed checkpoint, the key that signed it, and every
+    exported event's inclusion proof in its tree (leaf = SHA-256(0x00 || canonical entry))."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["evidence"] = "evidence"
+    decision_id: str
+    checkpoint: str
+    """The signed checkpoint (C2SP tlog-checkpoint, a signed note) the proofs are against."""
+    key: str
+    """The log's verifier key, to compare with the one the auditor holds (never to trust)."""
+    proofs: list[EventProof]
+
+
+async def evidence(
+    tree: StoredTree,
+    decision_id: str,
+    events: Sequence[StoredEvent],
+    signed: str,
+    checkpoint: Checkpoint,
+    key: str,
+) -> Evidence:
+    """Each event's inclusion proof in `checkpoint`'s tree, which holds them all."""
+    proofs = [
+        EventProof(
+            position=e.position,
+            index=e.position - 1,
+            proof=b64(await tree.inclusion(e.position - 1, checkpoint.size)),
+        )
+        for e in events
+    ]
+    return Evidence(decision_id=decision_id, checkpoint=signed, key=key, proofs=proofs)
+
+
+def entry_of(document: dict[str, Any]) -> bytes:
+    """An exported event's entry: the canonical bytes of its hashed fields."""
+    return canonical_json({field: document[field] for field in HASHED_FIELDS})
+
+
+def read_export(text: str, field: str) -> list[dict[str, Any]]:
+    """The events of a JSONL or CSV export, as documents; InvalidInput naming `field` and the
+    line for anything that is not one."""
+    lines = text.splitlines()
+    if lines and lines[0] == ",".join(CSV_COLUMNS):
+        documents = []
+        for number, row in enumerate(csv.DictReader(io.StringIO(text)), 2):
+            try:
+                document: dict[str, Any] = dict(row)
+                for name in ("position", "stream_version", "schema_version"):
+                    document[name] = int(row[name])
+                document["payload"] = json.loads(row["payload"])
+            except (ValueError, TypeError):
+                raise InvalidInput(field, f"line {number} is not an exported event") from None
+            documents.append(document)
+        return documents
+    documents = []
+    for number, line in enumerate(lines, 1):
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError:
+            raise InvalidInput(field, f"line {number} is not JSON") from None
+        if not isinstance(document, dict):
+            raise InvalidInput(field, f"line {number} is not an exported event")
+        documents.append(document)
+    return documents
+
+
+def check_export(
+    documents: Sequence[dict[str, Any]], bound: Evidence, verifier: note.Verifier
+) -> str:
+    """Check a decision's exported events against their evidence with the public key alone:
+    each event's fields hash to its hash, the events are the decision's whole stream in order,
+    each linked to the one before, and each is in the signed checkpoint's tree. The line saying
+    what holds, or AuditFailed naming the first event that does not."""
+    checkpoint = open_checkpoint(bound.checkpoint, verifier)
+    proofs = {p.position: p for p in bound.proofs}
+    if not documents:
+        raise AuditFailed("the export holds no events")
+    previous = GENESIS_HASH
+    for version, document in enumerate(documents, 1):
+        missing = [f for f in CSV_COLUMNS if f not in document]
+        if missing:
+            raise AuditFailed(f"exported event {version} lacks {', '.join(missing)}")
+        position = document["position"]
+        try:
+            entry = entry_of(document)
+            hashed = chain_hash(str(document["prev_hash"]), entry)
+        except (ValueError, TypeError, orjson.JSONEncodeError):
+            raise AuditFailed(f"position {position}: its fields are not an event's") from None
+        if hashed != document["hash"]:
+            raise AuditFailed(f"position {position}: its fields do not hash to its hash")
+        if document["decision_id"] != bound.decision_id:
+            raise AuditFailed(f"position {position} is of {document['decision_id']}")
+        if document["stream_version"] != version or document["stream_prev_hash"] != previous:
+            raise AuditFailed(
+                f"position {position} is not event {version} of {bound.decision_id}, "
+                "linked to the one before: the export is not the decision's whole stream"
+            )
+        proof = proofs.get(position)
+        if proof is None or proof.index != position - 1:
+            raise AuditFailed(f"the evidence holds no inclusion proof of position {position}")
+        if not merkle.verify_inclusion(
+            merkle.leaf_hash(entry),
+            proof.index,
+            checkpoint.size,
+            unb64(proof.proof, "proof"),
+            checkpoint.root,
+        ):
+            raise AuditFailed(
+                f"position {position} is not proved to be in the tree of {checkpoint.size} "
+                f"signed by {verifier.name}"
+            )
+        previous = document["hash"]
+    return (
+        f"{len(documents)} events of {bound.decision_id} hash as exported and are in "
+        f"{checkpoint.origin}'s tree of {checkpoint.size}, signed by {verifier.name}"
+    )
 
 
 _STYLE: Final = """
@@ -69,7 +208,7 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;border-bottom:1px solid #999;margin-top:
 table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid #bbb;
 padding:.2rem .4rem;text-align:left;vertical-align:top;font-size:.9rem}
 .concurred{background:#e6f4e6}.objected{background:#f8e0e0}.silent{color:#777}
-pre{white-space:pre-wrap;word-break:break-all;font-size:.75rem;background:#f4f4f4;padding:.5rem}
+code.hash,pre{white-space:pre-wrap;word-break:break-all;font-size:.75rem;background:#f4f4f4;padding:.5rem}
 @media print{body{margin:0}pre{background:none}}
 """
 
@@ -78,7 +217,32 @@ def _when(instant: datetime | None) -> str:
     return escape(instant.isoformat(timespec="seconds")) if instant else ""
 
 
-def _round_table(round_: ConsensusRound) -> str:
+def answer_events(events: Sequence[StoredEvent]) -> dict[tuple[int, str, str], int]:
+    """Where each answer shown stands in the log: (round, member, "answer" or "concern") to the
+    position of the event that last recorded it."""
+    kinds = {
+        "ConcurrenceRecorded": "answer",
+        "SilenceBroken": "answer",
+        "ObjectionWithdrawn": "answer",
+        "ConcernRegistered": "concern",
+    }
+    found: dict[tuple[int, str, str], int] = {}
+    for event in events:
+        kind = kinds.get(event.type)
+        if kind is not None:
+            found[(int(event.payload["round"]), str(event.payload["member"]), kind)] = (
+                event.position
+            )
+    return found
+
+
+def _linked(text: str, position: int | None) -> str:
+    if position is None:
+        return text
+    return f'{text} <a href="#event-{position}">(#{position})</a>'
+
+
+def _round_table(round_: ConsensusRound, recorded: dict[tuple[int, str, str], int]) -> str:
     objections = dict(round_.objections)
     concerns = {c.member: c.statement for c in round_.concerns}
     rows = []
@@ -89,7 +253,10 @@ def _round_table(round_: ConsensusRound) -> str:
             answer, css = "concurred", "concurred"
         else:
             answer, css = "silent", "silent"
+        answer = _linked(answer, recorded.get((round_.number, member, "answer")))
         concern = escape(concerns.get(member, ""))
+        if concern:
+            concern = _linked(concern, recorded.get((round_.number, member, "concern")))
         rows.append(
             f'<tr class="{css}"><td>{escape(member)}</td><td>{answer}</td><td>{concern}</td></tr>'
         )
@@ -108,11 +275,13 @@ def html_page(
     state: DecisionState,
     events: Sequence[StoredEvent],
     refusals: Sequence[StoredRefusal],
-    checkpoint: str | None,
-    proof: str | None,
-    verifier_key: str | None,
+    bound: Evidence | None,
 ) -> str:
-    """The decision's timeline as one printable page that needs nothing but itself."""
+    """The decision's timeline as one printable page that needs nothing but itself: each answer
+    shown links to the event that recorded it, and the page embeds every event as exported
+    (JSON lines) with the evidence bundle that proves each in a signed checkpoint."""
+    recorded = answer_events(events)
+    rounds = "".join(_round_table(r, recorded) for r in state.rounds)
     revisions = "".join(
         f"<li>revision {r.number}, {_when(r.at)} by {escape(r.by)}, {escape(r.text_hash)}"
         f"<pre>{escape(r.text)}</pre></li>"
@@ -151,20 +320,25 @@ def html_page(
         for r in refusals
     )
     timeline = "".join(
-        f"<tr><td>{e.stream_version}</td><td>{_when(e.occurred_at)}</td><td>{escape(e.type)}</td>"
+        f'<tr id="event-{e.position}"><td>{e.position}</td><td>{e.stream_version}</td>'
+        f"<td>{_when(e.occurred_at)}</td><td>{escape(e.type)}</td>"
         f"<td>{escape(e.actor)}</td><td>{escape(e.recorded_by)}</td>"
-        f"<td><code>{escape(e.hash[:16])}…</code></td></tr>"
+        f'<td><code class="hash">{escape(e.hash)}</code></td></tr>'
         for e in events
     )
-    evidence = (
-        "<p>The checkpoint below is signed with the log's key; the proof puts the decision's "
-        "last event in its tree. Check them, with the public key alone, by saving the proof as "
-        "a file: <code>concord audit check proof.json --key KEY</code>, or with any "
-        "RFC 9162 / C2SP verifier.</p>"
-        f"<h3>Verifier key</h3><pre>{escape(verifier_key or '')}</pre>"
-        f'<h3>Checkpoint</h3><pre id="checkpoint">{escape(checkpoint)}</pre>'
-        f'<h3>Inclusion proof</h3><pre id="proof">{escape(proof or "")}</pre>'
-        if checkpoint
+    evidence_section = (
+        "<p>The log's key signed the checkpoint below; the evidence bundle holds each event's "
+        "inclusion proof in its tree, and the events are embedded exactly as their hashes cover "
+        "them (one canonical JSON document per line). Save the two blocks as files and check "
+        "them with the public key alone: <code>concord audit check evidence.json --events "
+        "events.jsonl --key KEY</code>, or with any RFC 8785 and RFC 9162 implementation "
+        "(docs/auditing.md).</p>"
+        f'<h3>Verifier key</h3><pre id="key">{escape(bound.key)}</pre>'
+        f'<h3>Checkpoint</h3><pre id="checkpoint">{escape(bound.checkpoint)}</pre>'
+        f'<h3>Events</h3><pre id="events">{escape(jsonl(events))}</pre>'
+        f'<h3>Evidence bundle</h3><pre id="evidence">'
+        f"{escape(bound.model_dump_json(indent=1))}</pre>"
+        if bound is not None
         else "<p>This installation has no log signing key: no checkpoint is embedded.</p>"
     )
     superseded = (
@@ -178,11 +352,11 @@ def html_page(
         f"{escape(state.status.value)}; proposed by {escape(state.proposer)}; area "
         f"{escape(state.area.value)}; {len(events)} events.</p>{superseded}"
         f"<h2>Text</h2><ol>{revisions}</ol>"
-        f"<h2>Rounds</h2>{''.join(_round_table(r) for r in state.rounds) or '<p>none</p>'}"
+        f"<h2>Rounds</h2>{rounds or '<p>none</p>'}"
         f"{items}<h2>Implementation issues</h2><ul>{issues or '<li>none</li>'}</ul>"
         f"<h2>Refused commands</h2><table><tr><th>when</th><th>principal</th><th>command</th>"
         f"<th>rule</th><th>message</th></tr>{refused}</table>"
-        f"<h2>Timeline</h2><table><tr><th>v</th><th>took effect</th><th>event</th>"
+        f"<h2>Timeline</h2><table><tr><th>position</th><th>v</th><th>took effect</th><th>event</th>"
         f"<th>actor</th><th>recorded by</th><th>hash</th></tr>{timeline}</table>"
-        f"<h2>Evidence</h2>{evidence}</body></html>\n"
+        f"<h2>Evidence</h2>{evidence_section}</body></html>\n"
     )

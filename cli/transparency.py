@@ -12,7 +12,16 @@ from typing import Annotated
 import typer
 
 from audit import checkpoint as cp
-from audit.export import FORMATS, csv_text, html_page, jsonl
+from audit.export import (
+    FORMATS,
+    Evidence,
+    check_export,
+    csv_text,
+    evidence,
+    html_page,
+    jsonl,
+    read_export,
+)
 from audit.note import Signer, Verifier
 from audit.tiles import write_tiles
 from audit.tree import caught_up
@@ -167,14 +176,22 @@ def prove(
 
 @app.command()
 def check(
-    proof_file: Annotated[Path, typer.Argument(metavar="PROOF", help="A proof file.")],
+    proof_file: Annotated[
+        Path, typer.Argument(metavar="PROOF", help="A proof file, or an export's evidence.")
+    ],
     key: Annotated[str, typer.Option(help="The log's verifier key (name+id+key), or a file.")],
+    events: Annotated[
+        Path | None,
+        typer.Option(help="With an export's evidence: the exported events (JSONL or CSV)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a proof file offline with the log's public key alone (no database, no Concord
-    service): exit 0 when it holds, 1 when it does not.
+    service): exit 0 when it holds, 1 when it does not. Given an export's evidence and its
+    events, check that every event hashes as exported and is in the signed tree.
 
     Example: concord audit check proof.json --key concord.vkey
+    Example: concord audit check d.jsonl.evidence.json --events d.jsonl --key concord.vkey
     """
     verifier = verifier_from(key, "key")
     try:
@@ -183,7 +200,17 @@ def check(
         raise InvalidInput("proof", f"not JSON: {error.msg}") from None
     if not isinstance(document, dict):
         raise InvalidInput("proof", "not a proof file")
-    held = cp.check(document, verifier)
+    if document.get("kind") == "evidence":
+        if events is None:
+            raise InvalidInput("events", "an export's evidence is checked with its events")
+        bound = Evidence.model_validate(document)
+        held = check_export(
+            read_export(read_text_file(events, "events"), "events"), bound, verifier
+        )
+    else:
+        if events is not None:
+            raise InvalidInput("events", "only an export's evidence is checked with events")
+        held = cp.check(document, verifier)
     emit({"ok": True, "proved": held}, as_json, lambda: out.print(f"[green]proved[/green] {held}"))
 
 
@@ -265,14 +292,24 @@ def export(
     format: Annotated[
         str, typer.Option("--format", help="jsonl, csv, or html (a self-contained page).")
     ] = "html",
+    evidence_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            help="Where jsonl and csv write their evidence (default: OUTPUT.evidence.json).",
+        ),
+    ] = None,
 ) -> None:
-    """Export a decision as evidence: its events (jsonl, csv), or its timeline as one HTML
-    page with the checkpoint and the inclusion proof of its last event embedded.
+    """Export a decision as evidence: its events as the log hashed them (jsonl, csv) with an
+    evidence file (a signed checkpoint and each event's inclusion proof), or its timeline as
+    one HTML page that embeds both.
 
-    Example: concord audit export d-terror --format html -o d-terror.html
+    Example: concord audit export d-terror --format jsonl -o d-terror.jsonl
     """
     if format not in FORMATS:
         raise InvalidInput("format", f"one of {', '.join(FORMATS)}, not {format!r}")
+    if evidence_file is not None and format == "html":
+        raise InvalidInput("evidence", "the HTML page embeds its evidence")
 
     async def work() -> None:
         current = settings()
@@ -280,25 +317,28 @@ def export(
             events = await store.stream(decision_id)
             if not events:
                 raise NotFound(f"no decision {decision_id}")
-            if format == "jsonl":
-                write(jsonl(events), output)
-                return
-            if format == "csv":
-                write(csv_text(events), output)
-                return
-            state = replay(domain_event(e) for e in events)
-            assert state is not None
-            refused = await store.refusals(decision_id=decision_id, limit=10_000)
-            signed = proof_json = vkey = None
+            bound = None
             if current.signing_key_file.exists():
                 key = signer(current)
                 tree = await caught_up(store)
                 made = await cp.checked(store, tree, current.log_origin, key.verifier)
-                signed = key.sign(made.text())
-                last = events[-1].position
-                inclusion = await cp.prove_inclusion(store, tree, signed, made, last)
-                proof_json, vkey = inclusion.model_dump_json(indent=2), key.verifier.encode()
-            write(html_page(state, events, refused, signed, proof_json, vkey), output)
+                bound = await evidence(
+                    tree, decision_id, events, key.sign(made.text()), made, key.verifier.encode()
+                )
+            if format == "html":
+                state = replay(domain_event(e) for e in events)
+                assert state is not None
+                refused = await store.refusals(decision_id=decision_id, limit=10_000)
+                write(html_page(state, events, refused, bound), output)
+                out.print(f"{decision_id} exported to {output} (html)")
+                return
+        write(jsonl(events) if format == "jsonl" else csv_text(events), output)
         out.print(f"{decision_id} exported to {output} ({format})")
+        if bound is None:
+            out.print(f"no evidence written: no signing key at {current.signing_key_file}")
+            return
+        where = evidence_file or output.with_name(output.name + ".evidence.json")
+        write(bound.model_dump_json(indent=2), where)
+        out.print(f"its evidence written to {where}")
 
     run(work())

@@ -315,32 +315,142 @@ def test_the_tiles_are_verified_by_go_and_written_again_only_where_the_log_grew(
     assert subprocess.run([go_tiles, vkey, str(out)], capture_output=True).returncode == 1
 
 
-def test_a_decision_exports_as_events_and_as_a_page_whose_embedded_proof_checks(
+def exported_check(vkey: str, events: Path, evidence: Path) -> subprocess.CompletedProcess[str]:
+    """tests/interop/check_export.py: hashlib, rfc8785 and PyNaCl, nothing of Concord's."""
+    return subprocess.run(
+        [sys.executable, str(HERE / "check_export.py"), vkey, str(events), str(evidence)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=HERE.parent.parent.parent,
+    )
+
+
+def test_an_export_is_checked_from_its_files_alone_and_any_change_to_it_is_caught(
     auditor: tuple[Auditor, str],
 ) -> None:
+    """The JSONL and CSV exports carry every field each hash covers, byte-exact; with their
+    evidence, a script that imports nothing of Concord's recomputes each hash and proves each
+    event in the signed tree, and so does `concord audit check`."""
+    audit, url = auditor
+    asyncio.run(answered(url, "d-one"))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    exported = audit.file("e.jsonl", "export", "d-one", "--format", "jsonl")
+    evidence = audit.home / "e.jsonl.evidence.json"
+    events = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert [e["stream_version"] for e in events] == list(range(1, len(events) + 1))
+    assert all(e["recorded_at"].endswith("Z") and "stream_prev_hash" in e for e in events)
+    outside = exported_check(vkey, exported, evidence)
+    assert outside.returncode == 0, outside.stderr
+    assert f"{len(events)} events in nrc.example/concord's tree" in outside.stdout
+    ours = audit.run("check", str(evidence), "--events", str(exported), "--key", vkey)
+    assert ours.returncode == 0, ours.stderr
+
+    table = audit.file("e.csv", "export", "d-one", "--format", "csv")
+    assert table.read_text().splitlines()[0].startswith("position,event_id,decision_id")
+    from_csv = audit.run(
+        "check", str(audit.home / "e.csv.evidence.json"), "--events", str(table), "--key", vkey
+    )
+    assert from_csv.returncode == 0, from_csv.stderr
+
+    # A forger with the files: an objection turned into silence, a line dropped, an event
+    # moved from another decision. Each is caught by both checkers, naming the position.
+    objection = next(e for e in events if e["type"] == "SilenceBroken")
+    edits = {
+        "edited": [
+            {**e, "payload": {**e["payload"], "reasons": "none"}} if e is objection else e
+            for e in events
+        ],
+        "dropped": [e for e in events if e is not objection],
+    }
+    for name, forged in edits.items():
+        path = audit.home / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(e) + "\n" for e in forged))
+        caught = exported_check(vkey, path, evidence)
+        assert caught.returncode == 1, (name, caught.stdout)
+        assert f"position {objection['position']}" in caught.stderr or name == "dropped"
+        by_concord = audit.run("check", str(evidence), "--events", str(path), "--key", vkey)
+        assert by_concord.returncode == 1, (name, by_concord.stdout)
+
+    # The same events under another key's checkpoint, or a checkpoint of another tree.
+    other = json.loads(evidence.read_text())
+    other["proofs"][0]["proof"] = other["proofs"][1]["proof"]
+    tampered = audit.home / "tampered.evidence.json"
+    tampered.write_text(json.dumps(other))
+    assert exported_check(vkey, exported, tampered).returncode == 1
+    assert (
+        audit.run("check", str(tampered), "--events", str(exported), "--key", vkey).returncode == 1
+    )
+    stranger = nacl.signing.SigningKey.generate()
+    stranger_vkey = (
+        vkey.split("+")[0]
+        + "+00000000+"
+        + base64.b64encode(b"\x01" + bytes(stranger.verify_key)).decode()
+    )
+    assert exported_check(stranger_vkey, exported, evidence).returncode == 1
+
+    assert "format" in audit.run("export", "d-one", "--format", "pdf", "-o", "x").stderr
+    assert "events" in audit.run("check", str(evidence), "--key", vkey).stderr
+
+
+def test_every_answer_on_the_exported_page_is_bound_to_a_proof_go_verifies(
+    auditor: tuple[Auditor, str], go_verifier: str
+) -> None:
+    """The HTML export embeds its events and evidence; each answer it shows links to the event
+    that recorded it, whose inclusion in the signed tree Go's tlog.CheckRecord verifies."""
     import html
     import re
 
-    audit, url = auditor
-    asyncio.run(grow(url, "d-one"))
-    vkey = audit.ok("keygen").strip().splitlines()[-1]
-    lines = audit.file("e.jsonl", "export", "d-one", "--format", "jsonl").read_text().splitlines()
-    events = [json.loads(line) for line in lines]
-    assert [e["stream_version"] for e in events] == list(range(1, len(events) + 1))
-    table = audit.file("e.csv", "export", "d-one", "--format", "csv").read_text().splitlines()
-    assert table[0].startswith("position,stream_version") and len(table) == len(events) + 1
+    import rfc8785
 
+    audit, url = auditor
+    asyncio.run(answered(url, "d-one"))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
     page = audit.file("e.html", "export", "d-one").read_text()
     assert "<script" not in page and "http://" not in page and "https://" not in page
-    assert "Round 1" in page and "silent" in page and "ConsensusRoundOpened" in page
-    proof = re.search(r'<pre id="proof">(.*?)</pre>', page, re.S)
-    assert proof is not None
-    extracted = audit.home / "from-page.json"
-    extracted.write_text(html.unescape(proof.group(1)))
-    checked = audit.run("check", str(extracted), "--key", vkey)
-    assert checked.returncode == 0, checked.stderr
-    assert json.loads(extracted.read_text())["position"] == events[-1]["position"]
-    assert "format" in audit.run("export", "d-one", "--format", "pdf", "-o", "x").stderr
+
+    def block(name: str) -> str:
+        found = re.search(rf'<pre id="{name}">(.*?)</pre>', page, re.S)
+        assert found is not None, name
+        return html.unescape(found.group(1))
+
+    events = {e["position"]: e for e in (json.loads(line) for line in block("events").splitlines())}
+    evidence = json.loads(block("evidence"))
+    for event in events.values():
+        assert f'<code class="hash">{event["hash"]}</code>' in page
+    linked = [int(p) for p in re.findall(r'<a href="#event-(\d+)">', page)]
+    assert {events[p]["type"] for p in linked} == {
+        "ConcurrenceRecorded",
+        "SilenceBroken",
+        "ConcernRegistered",
+    }
+    proofs = {p["position"]: p for p in evidence["proofs"]}
+    fields = [
+        "position", "event_id", "decision_id", "stream_version", "type", "schema_version",
+        "actor", "recorded_by", "occurred_at", "recorded_at", "stream_prev_hash", "payload",
+    ]  # fmt: skip
+    for position in linked:
+        entry = rfc8785.dumps({f: events[position][f] for f in fields})
+        proof = audit.home / f"answer-{position}.json"
+        proof.write_text(
+            json.dumps(
+                {
+                    "kind": "inclusion",
+                    "checkpoint": evidence["checkpoint"],
+                    "index": position - 1,
+                    "entry": base64.b64encode(entry).decode(),
+                    "proof": proofs[position]["proof"],
+                }
+            )
+        )
+        checked = go(go_verifier, vkey, proof)
+        assert checked.returncode == 0, (position, checked.stderr)
+        # The same proof for another event's entry fails: the link binds this answer.
+        other = events[linked[0] if position != linked[0] else linked[1]]
+        forged = json.loads(proof.read_text())
+        forged["entry"] = base64.b64encode(rfc8785.dumps({f: other[f] for f in fields})).decode()
+        proof.write_text(json.dumps(forged))
+        assert go(go_verifier, vkey, proof).returncode == 1
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -395,8 +505,13 @@ def test_the_exported_page_renders_the_timeline_in_chromium(
                 )
                 if cells
             }
-            assert answers["USA"] == "concurred"
-            assert answers["RUS"] == "objected: Too narrow"
+            assert answers["USA"].startswith("concurred (#")
+            assert answers["RUS"].startswith("objected: Too narrow (#")
+            # Each answer links to the event that recorded it, in the timeline.
+            page.locator("#round-1 + p + table tr", has_text="USA").locator("a").click()
+            assert (
+                "ConcurrenceRecorded" in page.locator(page.url[page.url.index("#") :]).inner_text()
+            )
             assert answers["GBR"] == "silent" and len(answers) >= 20
             assert "Human rights safeguards" in page.inner_text("body")
             assert requests == [page_file.as_uri()], "the page loads nothing else"
