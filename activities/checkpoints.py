@@ -3,8 +3,9 @@ signed with the installation's key and kept in the store, once per tree size."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from temporalio import activity
@@ -32,6 +33,25 @@ class TreeSigner(Protocol):
         """The signed note of the checkpoint (origin, size, root), signed with the signer key
         `key` (as the key file holds it); InvalidInput when the key or the origin is not one."""
         ...
+
+    async def cosign(self, store: EventStore, size: int, signed: str) -> Witnessing | None:
+        """Submit the kept checkpoint of `size` to the witnesses of the installation's policy
+        that have not cosigned it, and keep their cosignatures; None without a policy."""
+        ...
+
+
+@dataclass(frozen=True)
+class Witnessing:
+    """What the witnesses made of a kept checkpoint."""
+
+    cosigned: int
+    """How many of the policy's witnesses have cosigned it, now and before."""
+    quorum: int
+    refusals: dict[str, str]
+    """Witnesses that did not cosign it (unreachable, or refusing), by name, and why."""
+    forks: list[str]
+    """Witnesses holding a view it does not extend: only a rewritten log or a split view
+    explains one."""
 
 
 class CheckpointActivities:
@@ -73,6 +93,8 @@ class CheckpointActivities:
                 size == 0 if latest is None else (latest.size, latest.root) == (size, root.hex())
             )
             if unchanged:
+                if latest is not None:
+                    await self._witness(bound, latest.size, latest.signed)
                 return CheckpointResult(outcome="unchanged", size=size, root=root.hex())
             kept = await self._store.keep_checkpoint(
                 size, root, self._tree.sign(key, self._origin, size, root)
@@ -86,7 +108,32 @@ class CheckpointActivities:
             ).add(1)
             raise to_failure(error) from error
         bound.info("checkpoint published", position=kept.position, size=size, root=kept.root)
+        await self._witness(bound, kept.size, kept.signed)
         return CheckpointResult(outcome="kept", size=size, root=kept.root)
+
+    async def _witness(self, bound: Any, size: int, signed: str) -> None:
+        """The kept checkpoint submitted to the witnesses that have not cosigned it. A witness
+        that holds another view raises the alarm; one that is away is tried again next run."""
+        witnessing = await self._tree.cosign(self._store, size, signed)
+        if witnessing is None:
+            return
+        for fork in witnessing.forks:
+            bound.error("a witness holds a view this log does not extend", size=size, fork=fork)
+            activity.metric_meter().create_counter(
+                "concord_witness_alarms",
+                "Witnesses that refused a checkpoint as a fork or a rollback.",
+            ).add(1)
+        for name, reason in witnessing.refusals.items():
+            bound.warning("a witness did not cosign", size=size, witness=name, reason=reason)
+        if witnessing.cosigned < witnessing.quorum:
+            bound.warning(
+                "checkpoint short of its witnesses' quorum",
+                size=size,
+                cosigned=witnessing.cosigned,
+                quorum=witnessing.quorum,
+            )
+        else:
+            bound.info("checkpoint cosigned", size=size, cosigned=witnessing.cosigned)
 
     @staticmethod
     def _read_key(path: Path) -> str:

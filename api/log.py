@@ -17,6 +17,7 @@ from api.auth import authenticated, bearer
 from api.errors import ERRORS
 from api.services import Found
 from audit import checkpoint as cp
+from audit.cosigning import cosigned_note
 from audit.tiles import parse_path, tile_bytes
 from audit.tree import StoredTree
 from domain.errors import NotFound
@@ -40,9 +41,16 @@ def router() -> APIRouter:
     async def checkpoint(found: Found) -> Response:
         """The log's checkpoint (origin, tree size, root hash), signed with its key (no token
         needed); its root established from the entries since the latest kept checkpoint, as the
-        publisher establishes it, so a changed log gets no signature (500)."""
+        publisher establishes it, so a changed log gets no signature (500). An installation
+        with witnesses serves the checkpoint published last, with their cosignatures."""
         if found.signer is None:
             raise NotFound("this installation has no log signing key (`concord audit keygen`)")
+        if found.witnesses is not None:
+            latest = await found.store.latest_checkpoint()
+            if latest is None:
+                raise NotFound("no checkpoint published yet: the schedule publishes them")
+            cosigned = await cosigned_note(found.store, latest.signed, latest.size)
+            return PlainTextResponse(cosigned, headers={"Cache-Control": FRESH})
         tree = StoredTree(found.store)
         made = await cp.checked(found.store, tree, found.origin, found.signer.verifier)
         return PlainTextResponse(found.signer.sign(made.text()), headers={"Cache-Control": FRESH})

@@ -17,7 +17,7 @@ from api.server import EmbeddedServer, serving
 from api.services import Services
 from audit.note import Signer
 from runtime.access import Tokens
-from runtime.bootstrap import opened_store, stop_on_signals
+from runtime.bootstrap import opened_store, stop_on_signals, witness_policy
 from runtime.commands import Commands
 from runtime.decisions import DecisionClient
 from runtime.settings import Settings
@@ -60,6 +60,7 @@ def api_app(
     )
     if settings.signing_key_file.exists():
         found.signer = Signer.parse(settings.signing_key_file.read_text())
+    found.witnesses = witness_policy(settings)
     return create_app(found)
 
 

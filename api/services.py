@@ -15,6 +15,7 @@ from api.limits import Limits, RateLimiter
 from api.portal.sessions import SignIns
 from api.principals import Caller, TokenBook
 from api.verifying import Verification
+from audit.cosigning import WitnessPolicy
 from audit.note import Signer
 from domain.errors import Unauthenticated
 from runtime.commands import Commands
@@ -31,6 +32,9 @@ class Services:
     signer: Signer | None = None
     """The log's signing key, when the installation has one: the API serves checkpoints."""
     origin: str = "concord.local/log"
+    witnesses: WitnessPolicy | None = None
+    """The log's witnesses: with them, the checkpoint served is the latest published, with the
+    cosignatures they gave it."""
     webhooks: WebhookRegistration = field(default_factory=WebhookRegistration)
     """How webhooks are registered: addresses checked, a limit per principal, secrets sealed (by
     default under a key of this process alone)."""

@@ -22,6 +22,7 @@ from cli import (
     transparency,
     views,
     webhooks,
+    witness,
 )
 from cli.parsing import as_typed
 from domain.errors import ConcordError
@@ -45,6 +46,7 @@ app.add_typer(views.roster_app, name="roster")
 app.add_typer(stack.db_app, name="db")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(witness.app, name="witness")
 
 
 def invoke(args: list[str]) -> int:

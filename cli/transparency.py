@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from audit import checkpoint as cp
+from audit.cosigning import WitnessPolicy
 from audit.export import (
     FORMATS,
     Evidence,
@@ -184,6 +186,13 @@ def check(
         Path | None,
         typer.Option(help="With an export's evidence: the exported events (JSONL or CSV)."),
     ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="A witness policy file: the checkpoint must carry a quorum of its witnesses' "
+            "cosignatures."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a proof file offline with the log's public key alone (no database, no Concord
@@ -211,7 +220,21 @@ def check(
         if events is not None:
             raise InvalidInput("events", "only an export's evidence is checked with events")
         held = cp.check(document, verifier)
+    if policy is not None:
+        witnesses = WitnessPolicy.parse(read_text_file(policy, "policy"))
+        signed = document.get("checkpoint") or document.get("new")
+        _, times = witnesses.check(str(signed), verifier)
+        held += "; " + cosigned_by(times, witnesses.quorum)
     emit({"ok": True, "proved": held}, as_json, lambda: out.print(f"[green]proved[/green] {held}"))
+
+
+def cosigned_by(times: dict[str, int], quorum: int) -> str:
+    """What a checkpoint's cosignatures say: by whom, and the time each witness gave."""
+    said = ", ".join(
+        f"{name} at {datetime.fromtimestamp(at, UTC).isoformat(timespec='seconds')}"
+        for name, at in sorted(times.items(), key=lambda item: item[1])
+    )
+    return f"cosigned by {len(times)} of the policy's witnesses ({quorum} needed): {said}"
 
 
 @app.command()

@@ -28,6 +28,7 @@ from activities.events import EventActivities
 from activities.meetings import ExtraordinarySittings, MeetingActivities
 from activities.notify import LogNotifier, Notifier, NotifyActivities
 from activities.webhooks import FanOutActivities, WebhookActivities, WebhookNotifier
+from audit.cosigning import WitnessPolicy
 from audit.tree import MerkleProjection
 from domain.errors import InvalidInput, Unavailable
 from runtime.decisions import DecisionClient
@@ -107,13 +108,14 @@ def build_worker(
     *,
     signing_key_file: Path | None = None,
     log_origin: str | None = None,
+    witnesses: WitnessPolicy | None = None,
     webhooks: WebhookActivities | None = None,
 ) -> Worker:
     """A worker for Concord's workflows and their activities, wired to `store`; notable events
     go to `notifier` (the log by default) and to the webhooks they concern, delivered by
     `webhooks` (by default: secrets sealed under a key of this process alone, global addresses
     only, the system's resolver); checkpoints are signed with the key in `signing_key_file`
-    (none without it) for `log_origin`."""
+    (none without it) for `log_origin`, and submitted to the `witnesses` of the policy."""
     events = EventActivities(store, client)
     notify = NotifyActivities(
         notifier or LogNotifier(),
@@ -131,7 +133,7 @@ def build_worker(
         store,
         signing_key_file,
         log_origin or Settings.model_fields["log_origin"].default,
-        AuditTreeSigner(),
+        AuditTreeSigner(witnesses),
     )
     options = options or WorkerOptions()
     return Worker(
@@ -194,6 +196,18 @@ async def opened_store(settings: Settings) -> AsyncIterator[EventStore]:
         await store.close()
 
 
+def witness_policy(settings: Settings) -> WitnessPolicy | None:
+    """The log's witness policy, read from CONCORD_WITNESS_POLICY_FILE; None when unset."""
+    path = settings.witness_policy_file
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput("CONCORD_WITNESS_POLICY_FILE", f"cannot read {path}: {error}") from None
+    return WitnessPolicy.parse(text, "CONCORD_WITNESS_POLICY_FILE")
+
+
 def stop_on_signals(stop: asyncio.Event) -> None:
     """SIGTERM and SIGINT set `stop`: a graceful stop drains, then the process exits 0."""
     loop = asyncio.get_running_loop()
@@ -217,6 +231,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             options=WorkerOptions.from_settings(settings),
             signing_key_file=settings.signing_key_file,
             log_origin=settings.log_origin,
+            witnesses=witness_policy(settings),
             webhooks=webhooks,
         ):
             log.info(
@@ -324,6 +339,7 @@ async def embedded_stack(
                     options=WorkerOptions.from_settings(settings),
                     signing_key_file=settings.signing_key_file,
                     log_origin=settings.log_origin,
+                    witnesses=witness_policy(settings),
                     webhooks=webhooks,
                 ),
             ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import httpx
 from temporalio.client import (
     Client,
     Schedule,
@@ -20,17 +21,33 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from activities.checkpoints import Witnessing
 from audit.checkpoint import Checkpoint, check_origin, checked
-from audit.note import Signer
-from audit.tree import caught_up
+from audit.cosigning import WitnessPolicy, cosigned_note, gather
+from audit.note import Signer, split
+from audit.tree import StoredTree, caught_up
 from store.eventstore import EventStore
 from workflows.checkpoints import CheckpointWorkflow
 from workflows.messages import CHECKPOINT_SCHEDULE_ID, CHECKPOINT_WORKFLOW_ID, CheckpointInput
 
 
 class AuditTreeSigner:
-    """The log's stored Merkle tree and the C2SP checkpoint signed as a note
-    (activities.checkpoints.TreeSigner)."""
+    """The log's stored Merkle tree, the C2SP checkpoint signed as a note, and the witnesses of
+    `policy` asked to cosign it (activities.checkpoints.TreeSigner)."""
+
+    def __init__(self, policy: WitnessPolicy | None = None) -> None:
+        self._policy = policy
+
+    async def cosign(self, store: EventStore, size: int, signed: str) -> Witnessing | None:
+        if self._policy is None:
+            return None
+        checkpoint = Checkpoint.parse(split(signed)[0])
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            gathered = await gather(
+                store, StoredTree(store), self._policy, signed, checkpoint, http
+            )
+        cosigned = self._policy.cosigned(await cosigned_note(store, signed, size))
+        return Witnessing(len(cosigned), self._policy.quorum, gathered.refusals, gathered.forks)
 
     async def head(self, store: EventStore, key: str) -> tuple[int, bytes]:
         signer = Signer.parse(key)

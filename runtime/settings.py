@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="the key the portal's sign-in form is checked under, shared by every API "
         "replica; defaults to <data_dir>/portal.key, made on first use",
     )
+    witness_policy_file: Path | None = Field(
+        default=None,
+        description="the log's witnesses (`witness <key> <url>` lines and `quorum <k>`): each "
+        "published checkpoint is submitted to them, and the API serves it with their "
+        "cosignatures (unset: no witnesses)",
+    )
     log_format: Literal["auto", "console", "json"] = "auto"
     checkpoint_interval_seconds: int = Field(
         default=300, ge=10, le=86_400, description="how often the log's checkpoint is published"

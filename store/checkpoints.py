@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import InvalidHistory, InvalidInput
 from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
-from store.schema import checkpoints
+from store.schema import checkpoint_cosignatures, checkpoints
 
 
 class KeptCheckpoint(BaseModel):
@@ -100,4 +100,63 @@ def _kept(row: dict[str, Any]) -> KeptCheckpoint:
         root=str(row["root"]),
         signed=str(row["signed"]),
         created_at=parse_instant(str(row["created_at"])),
+    )
+
+
+class Cosignature(BaseModel):
+    """A witness's cosignature of a kept checkpoint: the witness (`<name>+<key id hex>`), the
+    note signature line it returned, and the time it says it cosigned at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    size: int
+    witness: str
+    line: str
+    cosigned_at: datetime
+
+
+async def keep_cosignatures(connection: AsyncConnection, cosignatures: list[Cosignature]) -> None:
+    """Keep witnesses' cosignatures; one already kept for a size and witness stays as it was."""
+    for cosignature in cosignatures:
+        if not cosignature.line.startswith("\u2014 ") or not cosignature.line.endswith("\n"):
+            raise InvalidInput("line", "a cosignature is one note signature line")
+        row = {
+            "size": cosignature.size,
+            "witness": cosignature.witness,
+            "line": cosignature.line,
+            "cosigned_at": format_instant(cosignature.cosigned_at),
+        }
+        await connection.execute(
+            insert_unless_present(
+                connection.dialect.name, checkpoint_cosignatures, ["size", "witness"], row
+            )
+        )
+
+
+async def cosignatures_of(connection: AsyncConnection, size: int) -> list[Cosignature]:
+    """The cosignatures kept for the checkpoint of `size`, by witness."""
+    rows = await connection.execute(
+        select(checkpoint_cosignatures)
+        .where(checkpoint_cosignatures.c.size == size)
+        .order_by(checkpoint_cosignatures.c.witness)
+    )
+    return [_cosignature(dict(row._mapping)) for row in rows]
+
+
+async def witnessed_sizes(connection: AsyncConnection) -> dict[str, int]:
+    """Each witness's largest cosigned size: the old size to send it next."""
+    rows = await connection.execute(
+        select(
+            checkpoint_cosignatures.c.witness, func.max(checkpoint_cosignatures.c.size)
+        ).group_by(checkpoint_cosignatures.c.witness)
+    )
+    return {str(witness): int(size) for witness, size in rows}
+
+
+def _cosignature(row: dict[str, Any]) -> Cosignature:
+    return Cosignature(
+        size=int(row["size"]),
+        witness=str(row["witness"]),
+        line=str(row["line"]),
+        cosigned_at=parse_instant(str(row["cosigned_at"])),
     )

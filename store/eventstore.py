@@ -497,6 +497,21 @@ class EventStore:
         async with self._backend.reading() as connection:
             return await checkpoint_book.latest(connection)
 
+    async def keep_cosignatures(self, cosignatures: list[checkpoint_book.Cosignature]) -> None:
+        """Keep witnesses' cosignatures of kept checkpoints (one per size and witness)."""
+        async with self._backend.writing() as connection:
+            await checkpoint_book.keep_cosignatures(connection, cosignatures)
+
+    async def cosignatures(self, size: int) -> list[checkpoint_book.Cosignature]:
+        """The witnesses' cosignatures kept for the checkpoint of `size`."""
+        async with self._backend.reading() as connection:
+            return await checkpoint_book.cosignatures_of(connection, size)
+
+    async def witnessed_sizes(self) -> dict[str, int]:
+        """Each witness's largest cosigned checkpoint size."""
+        async with self._backend.reading() as connection:
+            return await checkpoint_book.witnessed_sizes(connection)
+
     async def select_events(self, query: Select[Any]) -> list[StoredEvent]:
         """The stored events a query over BODY_COLUMNS finds, upcast as every read is."""
         return await self._select(query)

@@ -352,6 +352,17 @@ checkpoints = Table(
 """The log's published checkpoints (store.checkpoints), append-only: one per tree size, its root
 hash (hex) and the signed note as it was published."""
 
+checkpoint_cosignatures = Table(
+    "checkpoint_cosignatures",
+    metadata,
+    Column("size", Position, primary_key=True),
+    Column("witness", String(300), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("cosigned_at", INSTANT, nullable=False),
+)
+"""Witnesses' cosignatures of the kept checkpoints (store.checkpoints), one per size and witness
+key (`<name>+<key id hex>`): the note signature line as returned, and the witness's time."""
+
 state_snapshots = Table(
     "state_snapshots",
     metadata,
