@@ -149,9 +149,16 @@ async def _extends(
         proof = await tree.consistency(old.size, size)
         if verify_consistency(old.size, size, old.root, await tree.root(size), proof):
             if not sound:  # the stored tree says so, the entries do not
+                if tiles is not None:
+                    where = await departure.from_tiles(tree, old, tiles)
+                    return False, (
+                        f"does not extend the checkpoint of {old.size} events, though its "
+                        f"stored tree says so: {where}"
+                    )
                 return False, (
                     f"cannot be shown to extend the checkpoint of {old.size} events: its "
-                    "events or its tree do not verify (above)"
+                    "events or its tree do not verify (above); give --tiles (the tiles saved "
+                    "with the checkpoint) for the first entry that differs"
                 )
             return True, f"extends the checkpoint of {old.size} events unchanged"
         found = f"does not extend the checkpoint of {old.size} events (rewritten or removed)"

@@ -607,3 +607,37 @@ async def truncate(url: str, keep: int) -> None:
             "DELETE FROM owed_actions",
         ):
             await connection.execute(text(statement), {"keep": keep, "head": head})
+
+
+def test_a_chain_rewritten_consistently_under_an_untouched_tree_is_named_at_its_first_entry(
+    auditor: tuple[Auditor, str],
+) -> None:
+    """A forger edits one body and rewrites every chain hash after it, so the chain verifies,
+    and leaves the stored tree alone, so it still has the checkpoint's root: with the tiles
+    saved with the checkpoint, verify names the first entry that differs."""
+    from store.eventstore import open_store
+    from tests.integration.workflows.test_checkpoints import edited_in_place
+
+    audit, url = auditor
+    for name in ("d-one", "d-two", "d-three", "d-four"):
+        asyncio.run(grow(url, name))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    old = audit.file("old", "checkpoint")
+    saved = audit.home / "tiles-then"
+    audit.ok("tiles", "-o", str(saved))
+
+    async def forge() -> None:
+        store = await open_store(url)
+        try:
+            await edited_in_place(store, 9, rechain=True)
+        finally:
+            await store.close()
+
+    asyncio.run(forge())
+    bare = audit.run("verify", "--checkpoint", str(old), "--key", vkey)
+    assert bare.returncode == 1 and "--tiles" in " ".join(bare.stderr.split())
+    exact = audit.run("verify", "--checkpoint", str(old), "--key", vkey, "--tiles", str(saved))
+    said = " ".join((exact.stdout + exact.stderr).split())
+    assert exact.returncode == 1
+    assert "it departs at position 9: the checkpoint's log has" in said
+    assert "extends the checkpoint" not in said
