@@ -20,9 +20,10 @@ from temporalio.worker import (
 from temporalio.workflow import ActivityHandle
 
 from domain.errors import NotFound
+from store.archive import HISTORY_ARCHIVED, history_digest
 from store.decision_events import new_event
 from store.eventstore import EventStore
-from store.records import NewEvent
+from store.records import ArchivedHistory, NewEvent
 from workflows.decision import DecisionWorkflow
 from workflows.messages import APPEND_EVENTS, AppendInput, AppendResult
 
@@ -109,6 +110,28 @@ def _same(implied: NewEvent, stored: Any) -> bool:
     )
 
 
+async def _unbound(store: EventStore, history: ArchivedHistory) -> list[str]:
+    """What is wrong with an archived history's binding to the log: none, a digest that is not
+    the archive's (the archive was rewritten), or no binding at all."""
+    bound = await store.archive_binding(history.run_id)
+    if bound is None:
+        return [f"run {history.run_id}: its archived history is not bound to the log"]
+    expected = {
+        "decision_id": history.decision_id,
+        "workflow_id": history.workflow_id,
+        "run_id": history.run_id,
+        "digest": history_digest(history.history_json),
+    }
+    recorded = {key: bound.payload.get(key) for key in expected}
+    if bound.type != HISTORY_ARCHIVED or recorded != expected:
+        differs = ", ".join(k for k in expected if recorded[k] != expected[k]) or "its type"
+        return [
+            f"run {history.run_id}: its archived history is not the one the log bound at "
+            f"position {bound.position} ({differs} differ): the archive was changed"
+        ]
+    return []
+
+
 async def replay_decision(
     store: EventStore, decision_id: str, live: WorkflowHistory | None = None
 ) -> ReplayReport:
@@ -119,6 +142,8 @@ async def replay_decision(
     if not archived and not stored:
         raise NotFound(f"no decision {decision_id} in the event store")
     failures: list[str] = []
+    for kept in archived:
+        failures.extend(await _unbound(store, kept))
     implied: list[NewEvent] = []
     runs = [(h.run_id, WorkflowHistory.from_json(h.workflow_id, h.history_json)) for h in archived]
     archived_ids = {h.run_id for h in archived}

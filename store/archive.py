@@ -1,10 +1,15 @@
-"""The archive of closed Temporal workflow histories, kept for replay audits beyond retention."""
+"""The archive of closed Temporal workflow histories, kept for replay audits beyond retention.
+
+Each archived run is bound to the log: a `HistoryArchived` event in a stream of its own
+(`archive.<digest of the run id>`) records the SHA-256 of the history as archived, so an archive
+rewritten later is caught by the chain and by every checkpoint signed since (audit.replay)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from sqlalchemy import Row, select
@@ -13,8 +18,43 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.errors import Conflict, InvalidInput
 from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
-from store.records import ArchivedHistory
+from store.records import ArchivedHistory, NewEvent, event_id_for
 from store.schema import workflow_histories
+
+ARCHIVE_STREAM_PREFIX: Final = "archive."
+HISTORY_ARCHIVED: Final = "HistoryArchived"
+ARCHIVE_PRINCIPAL: Final = "system:archive"
+
+
+def history_digest(history_json: str) -> str:
+    """`sha256:<hex>` of an archived history's text as stored (canonical_history)."""
+    return "sha256:" + hashlib.sha256(history_json.encode()).hexdigest()
+
+
+def archive_stream(run_id: str) -> str:
+    """The log's stream that binds a run's archived history: one per run."""
+    return ARCHIVE_STREAM_PREFIX + hashlib.sha256(run_id.encode()).hexdigest()[:40]
+
+
+def binding(archived: ArchivedHistory) -> NewEvent:
+    """The event that binds an archived history to the log: what was archived, and its digest."""
+    stream = archive_stream(archived.run_id)
+    return NewEvent(
+        event_id=event_id_for(stream, 1),
+        decision_id=stream,
+        stream_version=1,
+        type=HISTORY_ARCHIVED,
+        payload={
+            "decision_id": archived.decision_id,
+            "workflow_id": archived.workflow_id,
+            "run_id": archived.run_id,
+            "digest": history_digest(archived.history_json),
+            "event_count": archived.event_count,
+        },
+        actor=ARCHIVE_PRINCIPAL,
+        recorded_by=ARCHIVE_PRINCIPAL,
+        occurred_at=archived.archived_at,
+    )
 
 
 def parse_history(history_json: str) -> list[Any]:

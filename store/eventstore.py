@@ -245,11 +245,20 @@ class EventStore:
     async def archive_history(
         self, decision_id: str, workflow_id: str, run_id: str, history_json: str
     ) -> ArchivedHistory:
-        """Keep a closed run's Temporal history; archiving the same run again changes nothing."""
+        """Keep a closed run's Temporal history, bound to the log by its digest (a
+        `HistoryArchived` event, store.archive); archiving the same run again changes nothing,
+        and binds it if an earlier attempt archived it without."""
         async with self._backend.writing() as connection:
-            return await archive.archive_history(
+            archived = await archive.archive_history(
                 connection, decision_id, workflow_id, run_id, history_json
             )
+        await self.append(archive.archive_stream(run_id), 0, [archive.binding(archived)])
+        return archived
+
+    async def archive_binding(self, run_id: str) -> StoredEvent | None:
+        """The event that bound a run's archived history to the log; None if none did."""
+        bound = await self.stream(archive.archive_stream(run_id))
+        return bound[0] if bound else None
 
     async def histories(self, decision_id: str) -> list[ArchivedHistory]:
         """The archived histories of a decision's workflow runs, oldest first."""

@@ -6,15 +6,20 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
 from audit.replay import replay_decision
+from audit.verify import verify_log
 from domain.commands import command_of
 from domain.decider import decide
 from runtime.decisions import DecisionClient
+from store.archive import history_digest
 from store.decision_events import new_event
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
+from store.schema import events, workflow_histories
+from tests.integration.store.raw_sql import raw_transaction
 from tests.integration.workflows.council import Council
 
 
@@ -121,3 +126,59 @@ async def test_a_live_run_whose_log_was_altered_is_a_finding(
         await forged.close()
     assert not report.ok
     assert report.failures[0].startswith("version 1: the history implies ProposalSubmitted")
+
+
+async def test_an_archive_rewritten_with_its_log_is_caught_by_the_event_that_bound_it(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
+) -> None:
+    """A forger rewrites the archived history (here, which worker ran its tasks) so that replay
+    alone still agrees with the log; the archive's digest, bound to the log when it was
+    archived, does not. Rewriting that digest too breaks the chain at the binding's position."""
+    decision_id = await closed_decision(env, decisions, store)
+    [history] = await store.histories(decision_id)
+    bound = await store.archive_binding(history.run_id)
+    assert bound is not None and bound.type == "HistoryArchived"
+    assert bound.payload["digest"] == history_digest(history.history_json)
+    forged = history.history_json.replace('"identity":"', '"identity":"forger-', 1)
+    assert forged != history.history_json
+
+    async with raw_transaction(store.url) as connection:
+        await connection.execute(
+            update(workflow_histories)
+            .where(workflow_histories.c.run_id == history.run_id)
+            .values(history_json=forged)
+        )
+    report = await replay_decision(store, decision_id)
+    assert not report.ok
+    assert report.failures[0] == (
+        f"run {history.run_id}: its archived history is not the one the log bound at "
+        f"position {bound.position} (digest differ): the archive was changed"
+    )
+
+    forged_digest = history_digest(forged)
+    body = bound.body.replace(bound.payload["digest"].encode(), forged_digest.encode())
+    async with raw_transaction(store.url) as connection:
+        await connection.execute(
+            update(events).where(events.c.position == bound.position).values(body=body)
+        )
+    assert (await replay_decision(store, decision_id)).ok, "the archive and its binding agree"
+    verified = await verify_log(store)
+    assert verified.first_break is not None
+    assert verified.first_break.position == bound.position
+
+
+async def test_a_run_archived_without_a_binding_is_a_finding(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
+) -> None:
+    decision_id = await closed_decision(env, decisions, store)
+    [history] = await store.histories(decision_id)
+    bound = await store.archive_binding(history.run_id)
+    assert bound is not None
+    async with raw_transaction(store.url) as connection:
+        await connection.execute(
+            update(workflow_histories)
+            .where(workflow_histories.c.run_id == history.run_id)
+            .values(run_id="another-run")
+        )
+    report = await replay_decision(store, decision_id)
+    assert report.failures[0] == "run another-run: its archived history is not bound to the log"
