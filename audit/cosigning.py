@@ -203,3 +203,24 @@ async def cosigned_note(store: EventStore, signed: str, size: int) -> str:
     """The kept checkpoint's signed note with the cosignatures kept for it."""
     lines = "".join(c.line for c in await store.cosignatures(size))
     return signed + lines
+
+
+async def earliest_cosigned(
+    store: EventStore, policy: WitnessPolicy, verifier: note.Verifier, position: int
+) -> tuple[str, Checkpoint, dict[str, int]] | None:
+    """The earliest kept checkpoint whose tree holds `position` and that carries a quorum of
+    the policy's cosignatures: its note with them, the checkpoint, and each witness's time.
+    "The event existed by then" rests on the witnesses' clocks, not on the log's."""
+    after = 0
+    while page := await store.checkpoints(after, 100):
+        after = page[-1].position
+        for kept in page:
+            if kept.size < position:
+                continue
+            signed = await cosigned_note(store, kept.signed, kept.size)
+            try:
+                checkpoint, times = policy.check(signed, verifier)
+            except (AuditFailed, InvalidInput):
+                continue
+            return signed, checkpoint, times
+    return None

@@ -83,6 +83,12 @@ class Frontier:
     def copy(self) -> Frontier:
         return Frontier(self.size, self._stack)
 
+    @property
+    def subtrees(self) -> list[tuple[int, int, bytes]]:
+        """Its edge as (level, index, hash), largest first: `edge(size)`, hashed, what a
+        Frontier of this size starts from again."""
+        return list(self._stack)
+
     def root(self) -> bytes:
         """The root of the tree grown so far: its edge's subtrees, hashed right to left."""
         if not self._stack:

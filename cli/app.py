@@ -16,6 +16,7 @@ from cli import (
     doctor,
     meetings,
     member,
+    monitor,
     operator,
     stack,
     tokens,
@@ -39,6 +40,7 @@ for module in (operator, member, views, stack, demo, doctor):
     app.registered_commands.extend(module.app.registered_commands)
 audit.app.registered_commands.extend(transparency.app.registered_commands)
 audit.app.registered_commands.extend(checkpoints.app.registered_commands)
+audit.app.registered_commands.extend(monitor.app.registered_commands)
 app.add_typer(audit.app, name="audit")
 app.add_typer(council.app, name="council")
 app.add_typer(meetings.app, name="meetings")

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from audit import departure
 from audit.asof import state_as_of
 from audit.checkpoint import open_checkpoint
+from audit.cosigning import WitnessPolicy
 from audit.merkle import verify_consistency
 from audit.replay import replay_decision
 from audit.snapshots import state_at
@@ -74,6 +75,13 @@ def verify(
             "signature with (default: the installation's own key, if this user may read it)."
         ),
     ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="A witness policy file: --checkpoint must carry a quorum of its witnesses' "
+            "cosignatures."
+        ),
+    ] = None,
 ) -> None:
     """Recompute every hash of the log and of the side logs; exit 0 only when all verifies.
     With --checkpoint, also prove (RFC 9162 consistency) that today's log extends the one the
@@ -98,7 +106,7 @@ def verify(
             extends = None
             if checkpoint is not None:
                 sound = not ({"events", "merkle_tree"} & report.breaks.keys())
-                extends = await _extends(store, checkpoint, tiles, key, sound)
+                extends = await _extends(store, checkpoint, tiles, key, sound, policy)
         broken = [
             f"{_LOG_NAMES[log]} is broken at {_described(log_break)}"
             for log, log_break in report.breaks.items()
@@ -129,7 +137,12 @@ def verify(
 
 
 async def _extends(
-    store: EventStore, path: Path, tiles: Path | None, key_given: str | None, sound: bool
+    store: EventStore,
+    path: Path,
+    tiles: Path | None,
+    key_given: str | None,
+    sound: bool,
+    policy: Path | None = None,
 ) -> tuple[bool, str]:
     """Whether today's log extends the signed checkpoint at `path` (RFC 9162 consistency), and
     what was found: where it departs from it, when it does not. The signature is checked with
@@ -142,7 +155,10 @@ async def _extends(
         key = signer(current).verifier
     else:
         raise InvalidInput("key", "give the log's verifier key (`concord audit pubkey`)")
-    old = open_checkpoint(read_text_file(path, "checkpoint"), key, key.name)
+    signed = read_text_file(path, "checkpoint")
+    old = open_checkpoint(signed, key, key.name)
+    if policy is not None:  # a checkpoint the witnesses did not see proves nothing to others
+        WitnessPolicy.parse(read_text_file(policy, "policy")).check(signed, key)
     tree = await caught_up(store)
     size = await tree.size()
     if size >= old.size:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from audit import checkpoint as cp
-from audit.cosigning import WitnessPolicy
+from audit.cosigning import WitnessPolicy, earliest_cosigned
 from audit.export import (
     FORMATS,
     Evidence,
@@ -32,6 +32,7 @@ from cli.parsing import read_text_file
 from cli.session import JsonOption, emit, event_store, out, run, settings
 from domain.decider import replay
 from domain.errors import AuditFailed, InvalidInput, NotFound
+from runtime.bootstrap import witness_policy
 from runtime.settings import Settings
 from store.decision_events import domain_event
 
@@ -136,7 +137,10 @@ def prove(
     output: OutputOption = None,
 ) -> None:
     """Write a proof file: an event's inclusion (--position) or the log's consistency with
-    an older checkpoint (--since); `concord audit check` verifies it with the public key.
+    an older checkpoint (--since); `concord audit check` verifies it with the public key. With
+    witnesses (CONCORD_WITNESS_POLICY_FILE), an inclusion is proved against the earliest kept
+    checkpoint holding the event with a quorum of cosignatures, whose times it reports: the
+    event existed by then, on the witnesses' word.
 
     Example: concord audit prove --position 42 --checkpoint cp.txt -o proof.json
     """
@@ -146,9 +150,23 @@ def prove(
     async def work() -> None:
         current = settings()
         key = signer(current)
+        policy = witness_policy(current)
+        said = ""
         async with event_store(current) as store:
             tree = await caught_up(store)
-            if checkpoint is not None:
+            witnessed = None
+            if position is not None and checkpoint is None and policy is not None:
+                witnessed = await earliest_cosigned(store, policy, key.verifier, position)
+            if witnessed is not None:
+                signed, against, times = witnessed
+                assert policy is not None
+                by = sorted(times.values())[policy.quorum - 1]
+                said = (
+                    f"{cosigned_by(times, policy.quorum)}: position {position} existed by "
+                    f"{datetime.fromtimestamp(by, UTC).isoformat(timespec='seconds')}, on the "
+                    "word of a quorum of witnesses"
+                )
+            elif checkpoint is not None:
                 signed = read_text_file(checkpoint, "checkpoint")
                 against = cp.open_checkpoint(signed, key.verifier, current.log_origin)
                 if against.size > await tree.size():
@@ -172,6 +190,13 @@ def prove(
         except AuditFailed as failed:
             raise AuditFailed(f"no proof written: {failed.message}; the log was changed") from None
         write(proof.model_dump_json(indent=2), output)
+        if said:
+            out.print(f"the checkpoint of {against.size} holding position {position} is {said}")
+        elif position is not None and policy is not None:
+            out.print(
+                f"no kept checkpoint holding position {position} carries a quorum of the "
+                "policy's cosignatures yet: the proof is against one the witnesses have not seen"
+            )
 
     run(work())
 

@@ -174,6 +174,44 @@ async def test_two_witnesses_cosign_a_growing_log_and_the_served_checkpoint_carr
         f"{w.key.name}+{w.key.id.hex()}": grown.size for w in witnesses
     }
 
+    # An event's proof is against the earliest checkpoint the witnesses cosigned that holds it,
+    # and says when they did: the event existed by then, on their word.
+    (tmp_path / "policy").write_text(policy_text(witnesses, 2))
+    cli = {
+        **os.environ,
+        "CONCORD_DATA_DIR": str(tmp_path),
+        "CONCORD_DATABASE_URL": store.url,
+        "CONCORD_LOG_KEY_FILE": str(tmp_path / "log.key"),
+        "CONCORD_WITNESS_POLICY_FILE": str(tmp_path / "policy"),
+    }
+    for position, size in ((2, first.size), (grown.size, grown.size)):
+        proved = subprocess.run(
+            [CONCORD, "audit", "prove", "--position", str(position), "-o", str(tmp_path / "p")],
+            capture_output=True, text=True, env=cli, timeout=60,
+        )  # fmt: skip
+        said = " ".join((proved.stdout + proved.stderr).split())
+        assert proved.returncode == 0, said
+        assert f"the checkpoint of {size} holding position {position} is cosigned by 2" in said
+        assert "existed by 20" in said
+        checked = subprocess.run(
+            [CONCORD, "audit", "check", str(tmp_path / "p"), "--key", key.verifier.encode(),
+             "--policy", str(tmp_path / "policy")],
+            capture_output=True, text=True, env=cli, timeout=60,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stderr
+        assert "cosigned by 2 of the policy's witnesses (2 needed)" in checked.stdout
+
+    (tmp_path / "cosigned").write_text(served)
+    (tmp_path / "bare").write_text(split(served)[0] + "\n" + split(served)[1][0].line())
+    for held, expected in (("cosigned", 0), ("bare", 1)):
+        verified = subprocess.run(
+            [CONCORD, "audit", "verify", "--checkpoint", str(tmp_path / held), "--key",
+             key.verifier.encode(), "--policy", str(tmp_path / "policy")],
+            capture_output=True, text=True, env=cli, timeout=60,
+        )  # fmt: skip
+        assert verified.returncode == expected, verified.stdout + verified.stderr
+    assert "carries 0 valid cosignature(s)" in verified.stderr
+
     # A verifier whose policy asks for a witness that did not cosign refuses the checkpoint.
     stranger = CosignerKey("w3.example/witness", bytes(32))
     stricter = WitnessPolicy.parse(

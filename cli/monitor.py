@@ -1,0 +1,160 @@
+"""`concord audit monitor`: an auditor's monitor of a Concord log over HTTP, from any machine,
+with the log's verifier key and a directory of its own; it alarms on a fork, a rollback, or an
+entry that does not hash (audit.monitor)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated, Final
+
+import structlog
+import typer
+from prometheus_client import Counter, start_http_server
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from audit.monitor import monitor_pass
+from audit.note import Verifier
+from audit.served import ServedLog
+from cli.parsing import read_text_file
+from cli.session import JsonOption, emit, out, run, settings
+from cli.transparency import verifier_from
+from domain.errors import AuditFailed, InvalidInput, NotFound, Unavailable
+from runtime.bootstrap import stop_on_signals
+from runtime.logging import configure_logging
+
+app = typer.Typer()
+log = structlog.get_logger(__name__)
+
+ALARMS: Final = Counter(
+    "concord_monitor_alarms",
+    "Passes of `concord audit monitor` that found the log forked, rolled back, changed, or "
+    "withholding what it signed.",
+)
+
+
+class MonitorSettings(BaseSettings):
+    """The monitor's token from the environment, never from the command line (which every
+    user of the machine can read)."""
+
+    model_config = SettingsConfigDict(env_prefix="CONCORD_MONITOR_", extra="ignore")
+
+    token: SecretStr | None = None
+
+
+def token_from(token_file: Path | None) -> str | None:
+    """The token that may read entry bundles: the file's, else CONCORD_MONITOR_TOKEN's."""
+    if token_file is not None:
+        field, token = "token-file", read_text_file(token_file, "token-file").strip()
+    else:
+        found = MonitorSettings().token
+        if found is None:
+            return None
+        field, token = "CONCORD_MONITOR_TOKEN", found.get_secret_value().strip()
+    if not token or any(c.isspace() or not c.isprintable() for c in token):
+        raise InvalidInput(field, "a token is one word on one line")
+    return token
+
+
+def state_directory(state: Path) -> Path:
+    """The monitor's directory, made (mode 0700) if it is not there."""
+    try:
+        state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise InvalidInput("state", f"cannot make {state}: {error.strerror}") from None
+    if not state.is_dir():
+        raise InvalidInput("state", f"{state} is not a directory")
+    return state
+
+
+@app.command("monitor")
+def monitor_command(
+    url: Annotated[
+        str, typer.Argument(metavar="URL", help="The API's base, e.g. http://127.0.0.1:8000.")
+    ],
+    key: Annotated[str, typer.Option(help="The log's verifier key (name+id+key), or a file.")],
+    state: Annotated[
+        Path, typer.Option(help="The monitor's directory: what it verified of each log.")
+    ],
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file holding a token that may read the events (else CONCORD_MONITOR_TOKEN); "
+            "without one, the growth is checked with hash tiles only."
+        ),
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Check again every --interval, until stopped.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between passes with --follow.", min=0.1)
+    ] = 60.0,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="With --follow, serve concord_monitor_alarms for Prometheus on this port.",
+            min=1,
+            max=65535,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a Concord log over HTTP against what this monitor verified before: the signed
+    checkpoint never shrinks (rollback) nor changes its root (fork), the served tiles still
+    make the tree verified, and every new entry is canonical, at its position, chained to its
+    decision's last event and in the signed tree. Exit 0 when it holds, 1 on an alarm (the
+    state is then left as it was).
+
+    Example: concord audit monitor https://log.example --key log.vkey --state ./mon --follow
+    """
+    verifier = verifier_from(key, "key")
+    directory = state_directory(state)
+    served = ServedLog(url, token_from(token_file))
+    if follow:
+        run(following(served, verifier, directory, interval, metrics_port))
+        return
+
+    async def work() -> None:
+        async with served:
+            verified = await monitor_pass(served, verifier, directory)
+        emit(
+            verified.document(),
+            as_json,
+            lambda: out.print(f"[green]verified[/green] {verified.line()}"),
+        )
+
+    run(work())
+
+
+async def following(
+    served: ServedLog,
+    verifier: Verifier,
+    directory: Path,
+    interval: float,
+    metrics_port: int | None,
+) -> None:
+    """A pass every `interval` seconds until SIGTERM or SIGINT: an alarm is logged and
+    counted, and the next pass starts again from the last state verified; a log out of reach
+    is logged and tried again."""
+    configure_logging(settings().log_format)
+    if metrics_port is not None:
+        start_http_server(metrics_port)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    bound = log.bind(log_url=served.url, origin=verifier.name)
+    async with served:
+        while not stop.is_set():
+            try:
+                verified = await monitor_pass(served, verifier, directory)
+            except AuditFailed as alarm:
+                ALARMS.inc()
+                bound.error("monitor alarm", alarm=alarm.message)
+            except (Unavailable, NotFound) as away:
+                bound.warning("log not checked", error=away.line())
+            else:
+                bound.info("log verified", **verified.document())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+    bound.info("monitor stopped")
