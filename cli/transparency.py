@@ -8,7 +8,7 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +25,7 @@ from audit.export import (
     read_export,
 )
 from audit.note import Signer, Verifier
+from audit.remembered import Remembered
 from audit.tiles import write_tiles
 from audit.tree import caught_up
 from audit.witness import Witness, witness
@@ -218,6 +219,17 @@ def check(
             "cosignatures."
         ),
     ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="Remember the largest checkpoint verified here, and hold every later one to "
+            "it: same size, same root; another size, proved consistent."
+        ),
+    ] = None,
+    log: Annotated[
+        str | None,
+        typer.Option(help="With --state: the log's URL, whose hash tiles prove consistency."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify a proof file offline with the log's public key alone (no database, no Concord
@@ -245,12 +257,28 @@ def check(
         if events is not None:
             raise InvalidInput("events", "only an export's evidence is checked with events")
         held = cp.check(document, verifier)
+    signed = str(document.get("checkpoint") or document.get("new"))
     if policy is not None:
         witnesses = WitnessPolicy.parse(read_text_file(policy, "policy"))
-        signed = document.get("checkpoint") or document.get("new")
-        _, times = witnesses.check(str(signed), verifier)
+        _, times = witnesses.check(signed, verifier)
         held += "; " + cosigned_by(times, witnesses.quorum)
+    if state is not None:
+        held += "; " + run(remembered(state, verifier, document, signed, log))
+    elif log is not None:
+        raise InvalidInput("log", "--log goes with --state")
     emit({"ok": True, "proved": held}, as_json, lambda: out.print(f"[green]proved[/green] {held}"))
+
+
+async def remembered(
+    state: Path, verifier: Verifier, document: dict[str, Any], signed: str, log: str | None
+) -> str:
+    """The proof's checkpoint held to the one this client remembers (audit.remembered)."""
+    checkpoint = cp.open_checkpoint(signed, verifier)
+    proved = None
+    if document.get("kind") == "consistency":
+        old = cp.open_checkpoint(str(document["old"]), verifier)
+        proved = (old, checkpoint, cp.unb64(list(document["proof"]), "proof"))
+    return await Remembered(state, verifier).hold(signed, checkpoint, proved, log)
 
 
 def cosigned_by(times: dict[str, int], quorum: int) -> str:

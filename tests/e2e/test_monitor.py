@@ -5,6 +5,7 @@ the database behind the API as a dishonest operator would."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -21,9 +22,12 @@ from sqlalchemy import text
 
 from api.main import api_app
 from api.server import serving
+from audit import checkpoint as cp
+from audit.checkpoint import Checkpoint, InclusionProof, b64
+from audit.merkle import MemoryTree, inclusion_proof, leaf_hash
 from audit.monitor import state_file
 from audit.note import Signer
-from audit.tree import caught_up
+from audit.tree import StoredTree, caught_up
 from cli.app import invoke
 from runtime.settings import Settings
 from tests.e2e.conftest import Api, free_port
@@ -357,3 +361,50 @@ async def logged(log: Path, event: str, size: int | None = None, count: int = 1)
             return found[count - 1]
         assert time.monotonic() < deadline, f"no {event!r} in:\n{log.read_text()}"
         await asyncio.sleep(0.1)
+
+
+async def test_a_client_that_remembers_proves_growth_from_the_served_tiles(
+    monitor: Monitor, tmp_path: Path
+) -> None:
+    """`audit check --state DIR --log URL`: an inclusion proof against a larger checkpoint than
+    the one remembered holds once the log's own hash tiles prove the larger tree extends it; a
+    tree the tiles do not extend, signed with the log's key for this client alone, is a split
+    view."""
+    api = monitor.api
+    key = Signer.parse((tmp_path / "log.key").read_text())
+    tree = StoredTree(api.store)
+
+    async def checked(proof: InclusionProof) -> tuple[int, str]:
+        path = tmp_path / "proof.json"
+        path.write_text(proof.model_dump_json())
+        monitor.capsys.readouterr()
+        args = ["audit", "check", str(path), "--key", key.verifier.encode()]
+        args += ["--state", str(tmp_path / "remembered"), "--log", monitor.url]
+        code = await asyncio.to_thread(invoke, args)
+        said = monitor.capsys.readouterr()
+        return code, " ".join((said.out if code == 0 else said.err).split())
+
+    async def served(position: int) -> InclusionProof:
+        signed = (await api.http.get("/log/checkpoint")).text
+        checkpoint = cp.open_checkpoint(signed, key.verifier)
+        return await cp.prove_inclusion(api.store, tree, signed, checkpoint, position)
+
+    size = await grown(api, "d-one")
+    code, said = await checked(await served(1))
+    assert code == 0 and "remembered as the first checkpoint" in said, said
+
+    larger = await grown(api, "d-two", "d-three")
+    code, said = await checked(await served(2))
+    assert code == 0 and f"extends the checkpoint of {size} remembered here" in said, said
+    assert f"(now {larger})" in said
+
+    forged = MemoryTree()
+    for n in range(larger + 2):
+        forged.append(leaf_hash(b"forged %d" % n))
+    lie = key.sign(Checkpoint(ORIGIN, larger + 2, await forged.root()).text())
+    await grown(api, "d-four")  # the log serves tiles of that size
+    path = await inclusion_proof(forged.subtree, 0, larger + 2)
+    entry = base64.b64encode(b"forged 0").decode()
+    proof = InclusionProof(checkpoint=lie, position=1, index=0, entry=entry, proof=b64(path))
+    code, said = await checked(proof)
+    assert code == 1 and "split view" in said, said

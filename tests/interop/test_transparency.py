@@ -641,3 +641,58 @@ def test_a_chain_rewritten_consistently_under_an_untouched_tree_is_named_at_its_
     assert exact.returncode == 1
     assert "it departs at position 9: the checkpoint's log has" in said
     assert "extends the checkpoint" not in said
+
+
+def test_a_client_that_remembers_catches_a_split_view_on_its_own(
+    auditor: tuple[Auditor, str],
+) -> None:
+    """`audit check --state DIR` keeps the largest checkpoint it verified, and holds every later
+    one to it: a log that shows this client another tree of a size it saw is caught, with no
+    one else to compare notes with."""
+    from audit.checkpoint import Checkpoint, b64
+    from audit.merkle import MemoryTree, inclusion_proof, leaf_hash
+    from audit.note import Signer
+
+    audit, url = auditor
+    asyncio.run(grow(url, "d-one"))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    state = audit.home / "remembered"
+    first = audit.file("first", "checkpoint")
+    in1 = audit.file("in1", "prove", "--position", "1", "--checkpoint", str(first))
+    said = audit.ok("check", str(in1), "--key", vkey, "--state", str(state))
+    assert "remembered as the first checkpoint" in said
+    assert state.stat().st_mode & 0o777 == 0o700
+
+    asyncio.run(grow(url, "d-two"))
+    second = audit.file("second", "checkpoint")
+    in2 = audit.file("in2", "prove", "--position", "2", "--checkpoint", str(second))
+    unproved = audit.run("check", str(in2), "--key", vkey, "--state", str(state))
+    assert unproved.returncode == 2 and "--log" in unproved.stderr
+    grown = audit.file("grown", "prove", "--since", str(first), "--checkpoint", str(second))
+    said = " ".join(audit.ok("check", str(grown), "--key", vkey, "--state", str(state)).split())
+    assert "extends the checkpoint of" in said and "remembered here" in said
+    assert " ".join(audit.ok("check", str(in2), "--key", vkey, "--state", str(state)).split())
+
+    # The log's key signs another tree of the same size for this client: a split view.
+    size = int(second.read_text().splitlines()[1])
+    forged = MemoryTree()
+    for n in range(size):
+        forged.append(leaf_hash(b"forged %d" % n))
+    key = Signer.parse((audit.home / "keys" / "log.key").read_text())
+    other = key.sign(Checkpoint("nrc.example/concord", size, asyncio.run(forged.root())).text())
+    lie = audit.home / "lie"
+    lie.write_text(
+        json.dumps(
+            {
+                "kind": "inclusion",
+                "checkpoint": other,
+                "position": 1,
+                "index": 0,
+                "entry": base64.b64encode(b"forged 0").decode(),
+                "proof": b64(asyncio.run(inclusion_proof(forged.subtree, 0, size))),
+            }
+        )
+    )
+    assert audit.run("check", str(lie), "--key", vkey).returncode == 0, "alone, it checks"
+    caught = audit.run("check", str(lie), "--key", vkey, "--state", str(state))
+    assert caught.returncode == 1 and "split view" in caught.stderr
