@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -23,7 +23,7 @@ from domain.errors import InvalidHistory
 from runtime.bootstrap import build_worker
 from store.eventstore import EventStore
 from store.hashing import chain_hash
-from store.schema import events, log_head
+from store.schema import events, log_head, merkle_subtrees, projection_positions
 from tests.integration.store.raw_sql import raw_transaction
 from tests.integration.store.test_read_models import record
 from tests.shutdown import bounded
@@ -269,3 +269,61 @@ async def test_a_kept_checkpoint_not_signed_by_the_key_is_not_built_upon(
 
 def b64(root: bytes) -> str:
     return base64.b64encode(root).decode()
+
+
+async def rebuilt_tree(store: EventStore) -> None:
+    """The forger's last step: the stored tree thrown away and built again from the entries."""
+    async with raw_transaction(store.url) as connection:
+        await connection.execute(delete(merkle_subtrees))
+        await connection.execute(
+            update(projection_positions)
+            .where(projection_positions.c.name == "merkle_tree")
+            .values(position=0)
+        )
+    await caught_up(store)
+
+
+async def test_a_chain_and_tree_rewritten_consistently_below_a_checkpoint_are_caught(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    """Every hash recomputed, the chain's and the tree's: the log is a sound log, of other
+    entries than the checkpoint kept signed. The publisher does not sign it."""
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    first = await published(env, task_queue)
+    await edited_in_place(store, 2, rechain=True)
+    await rebuilt_tree(store)
+    await record(store, Scenario("d-checkpoint-2").round_open())
+
+    message = await refused(env, task_queue)
+    assert f"first {first.size} events no longer hash to the root" in message
+    assert [c.size for c in await store.checkpoints()] == [first.size]
+
+
+async def test_a_log_cut_short_below_a_checkpoint_consistently_is_caught(
+    env: WorkflowEnvironment,
+    store: EventStore,
+    task_queue: str,
+    key: Signer,
+    signing_worker: Worker,
+) -> None:
+    """The last events deleted with the head moved back and the tree rebuilt: a sound log,
+    shorter than the checkpoint kept. The publisher names both sizes and signs nothing."""
+    await record(store, Scenario("d-checkpoint-1").round_open())
+    await record(store, Scenario("d-checkpoint-2").round_open())
+    first = await published(env, task_queue)
+    keep = first.size - 3
+    async with raw_transaction(store.url) as connection:
+        kept_hash = (
+            await connection.execute(select(events.c.hash).where(events.c.position == keep))
+        ).scalar_one()
+        await connection.execute(delete(events).where(events.c.position > keep))
+        await connection.execute(update(log_head).values(position=keep, hash=kept_hash))
+    await rebuilt_tree(store)
+
+    message = await refused(env, task_queue)
+    assert str(keep) in message and str(first.size) in message
+    assert [c.size for c in await store.checkpoints()] == [first.size]
