@@ -378,7 +378,8 @@ def export(
 ) -> None:
     """Export a decision as evidence: its events as the log hashed them (jsonl, csv) with an
     evidence file (a signed checkpoint and each event's inclusion proof), or its timeline as
-    one HTML page that embeds both.
+    one HTML page that embeds both. With witnesses, the checkpoint is the earliest a quorum of
+    them cosigned that holds every event, cosignatures included.
 
     Example: concord audit export d-terror --format jsonl -o d-terror.jsonl
     """
@@ -398,8 +399,15 @@ def export(
                 key = signer(current)
                 tree = await caught_up(store)
                 made = await cp.checked(store, tree, current.log_origin, key.verifier)
+                signed = key.sign(made.text())
+                policy = witness_policy(current)
+                if policy is not None:  # the witnesses' word, when they have cosigned it all
+                    last = events[-1].position
+                    witnessed = await earliest_cosigned(store, policy, key.verifier, last)
+                    if witnessed is not None:
+                        signed, made, _ = witnessed
                 bound = await evidence(
-                    tree, decision_id, events, key.sign(made.text()), made, key.verifier.encode()
+                    tree, decision_id, events, signed, made, key.verifier.encode()
                 )
             if format == "html":
                 state = replay(domain_event(e) for e in events)

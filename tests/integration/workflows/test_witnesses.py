@@ -201,6 +201,23 @@ async def test_two_witnesses_cosign_a_growing_log_and_the_served_checkpoint_carr
         assert checked.returncode == 0, checked.stderr
         assert "cosigned by 2 of the policy's witnesses (2 needed)" in checked.stdout
 
+    # An export's evidence carries the witnesses' cosignatures too.
+    exported = subprocess.run(
+        [CONCORD, "audit", "export", "d-witnessed-1", "--format", "jsonl", "-o",
+         str(tmp_path / "d.jsonl")],
+        capture_output=True, text=True, env=cli, timeout=60,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    bundle = tmp_path / "d.jsonl.evidence.json"
+    checked = subprocess.run(
+        [CONCORD, "audit", "check", str(bundle), "--events", str(tmp_path / "d.jsonl"),
+         "--key", key.verifier.encode(), "--policy", str(tmp_path / "policy")],
+        capture_output=True, text=True, env=cli, timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert f"tree of {first.size}, signed by" in checked.stdout, "the earliest cosigned"
+    assert "cosigned by 2 of the policy's witnesses" in checked.stdout
+
     (tmp_path / "cosigned").write_text(served)
     (tmp_path / "bare").write_text(split(served)[0] + "\n" + split(served)[1][0].line())
     for held, expected in (("cosigned", 0), ("bare", 1)):
