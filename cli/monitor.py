@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
+import httpx
+import orjson
 import structlog
 import typer
 from prometheus_client import Counter, start_http_server
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from activities.webhooks import SIGNATURE_HEADER, signature
 from audit.monitor import monitor_pass
 from audit.note import Verifier
 from audit.served import ServedLog
@@ -58,6 +63,49 @@ def token_from(token_file: Path | None) -> str | None:
     return token
 
 
+@dataclass(frozen=True)
+class AlarmWebhook:
+    """Where a following monitor sends its alarms: a JSON POST, signed as Concord's webhooks
+    are (`Concord-Signature: t=<unix seconds>,v1=<HMAC-SHA256 hex>`) when given a secret."""
+
+    url: str
+    secret: str | None
+
+    async def send(self, log_url: str, origin: str, alarm: str, bound: Any) -> None:
+        now = int(time.time())
+        body = orjson.dumps(
+            {"event": "monitor.alarm", "log": log_url, "origin": origin, "alarm": alarm,
+             "at": now}
+        )  # fmt: skip
+        headers = {"Content-Type": "application/json"}
+        if self.secret is not None:
+            headers[SIGNATURE_HEADER] = signature(self.secret, body, now)
+        try:
+            async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as http:
+                answer = await http.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            bound.warning("alarm not delivered", webhook=self.url, error=type(error).__name__)
+            return
+        if answer.status_code >= 300:
+            bound.warning("alarm not delivered", webhook=self.url, status=answer.status_code)
+
+
+def alarm_webhook(url: str | None, secret_file: Path | None) -> AlarmWebhook | None:
+    """The alarm webhook the options name; InvalidInput naming the option otherwise."""
+    if url is None:
+        if secret_file is not None:
+            raise InvalidInput("webhook-secret-file", "goes with --webhook")
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput("webhook", f"an http(s) URL, not {url[:80]!r}")
+    secret = None
+    if secret_file is not None:
+        secret = read_text_file(secret_file, "webhook-secret-file").strip()
+        if not secret:
+            raise InvalidInput("webhook-secret-file", f"{secret_file} is empty")
+    return AlarmWebhook(url, secret)
+
+
 def state_directory(state: Path) -> Path:
     """The monitor's directory, made (mode 0700) if it is not there."""
     try:
@@ -99,6 +147,17 @@ def monitor_command(
             max=65535,
         ),
     ] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="With --follow, POST each alarm (JSON) to this http(s) URL."),
+    ] = None,
+    webhook_secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file holding the secret the webhook's Concord-Signature header is made with "
+            "(HMAC-SHA256, as Concord's own webhooks)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check a Concord log over HTTP against what this monitor verified before: the signed
@@ -112,8 +171,11 @@ def monitor_command(
     verifier = verifier_from(key, "key")
     directory = state_directory(state)
     served = ServedLog(url, token_from(token_file))
+    alarm_hook = alarm_webhook(webhook, webhook_secret_file)
+    if not follow and alarm_hook is not None:
+        raise InvalidInput("webhook", "alarms are sent to a webhook with --follow")
     if follow:
-        run(following(served, verifier, directory, interval, metrics_port))
+        run(following(served, verifier, directory, interval, metrics_port, alarm_hook))
         return
 
     async def work() -> None:
@@ -134,10 +196,11 @@ async def following(
     directory: Path,
     interval: float,
     metrics_port: int | None,
+    alarm_hook: AlarmWebhook | None = None,
 ) -> None:
-    """A pass every `interval` seconds until SIGTERM or SIGINT: an alarm is logged and
-    counted, and the next pass starts again from the last state verified; a log out of reach
-    is logged and tried again."""
+    """A pass every `interval` seconds until SIGTERM or SIGINT: an alarm is logged, counted
+    and sent to the webhook, and the next pass starts again from the last state verified; a log
+    out of reach is logged and tried again."""
     configure_logging(settings().log_format)
     if metrics_port is not None:
         start_http_server(metrics_port)
@@ -151,6 +214,8 @@ async def following(
             except AuditFailed as alarm:
                 ALARMS.inc()
                 bound.error("monitor alarm", alarm=alarm.message)
+                if alarm_hook is not None:
+                    await alarm_hook.send(served.url, verifier.name, alarm.message, bound)
             except (Unavailable, NotFound) as away:
                 bound.warning("log not checked", error=away.line())
             else:

@@ -57,6 +57,25 @@ def binding(archived: ArchivedHistory) -> NewEvent:
     )
 
 
+def as_bound(history_json: str, bound: dict[str, Any]) -> str:
+    """A run's history fetched again, as the log bound it when it was first archived: its first
+    `event_count` events (a run archived while open has gained some since), which must hash to
+    the bound digest; Conflict, the history Temporal holds not being the one bound, otherwise."""
+    count = bound.get("event_count")
+    history = orjson.loads(history_json)
+    if not isinstance(count, int) or not isinstance(history, dict):
+        raise Conflict("the run's binding or its history is not one Concord writes")
+    events = parse_history(history_json)
+    cut = {**history, "events": events[:count]}
+    text = canonical_history(orjson.dumps(cut).decode())
+    if len(events) < count or history_digest(text) != bound.get("digest"):
+        raise Conflict(
+            f"run {bound.get('run_id')}: the history Temporal holds is not the one the log "
+            "bound when it was archived"
+        )
+    return text
+
+
 def parse_history(history_json: str) -> list[Any]:
     """The events of a Temporal history exported as JSON (`{"events": [...]}`)."""
     try:

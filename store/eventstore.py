@@ -247,12 +247,19 @@ class EventStore:
     ) -> ArchivedHistory:
         """Keep a closed run's Temporal history, bound to the log by its digest (a
         `HistoryArchived` event, store.archive); archiving the same run again changes nothing,
-        and binds it if an earlier attempt archived it without."""
+        and binds it if an earlier attempt archived it without. A run bound before whose
+        archive was lost is archived again as bound, or refused (Conflict) if Temporal now
+        holds another history for it."""
+        bound = await self.archive_binding(run_id)
+        if bound is not None and not await self.archived_runs([run_id]):
+            # Archived and bound before, and the archive lost since: it is archived as bound.
+            history_json = archive.as_bound(history_json, bound.payload)
         async with self._backend.writing() as connection:
             archived = await archive.archive_history(
                 connection, decision_id, workflow_id, run_id, history_json
             )
-        await self.append(archive.archive_stream(run_id), 0, [archive.binding(archived)])
+        if bound is None:
+            await self.append(archive.archive_stream(run_id), 0, [archive.binding(archived)])
         return archived
 
     async def archive_binding(self, run_id: str) -> StoredEvent | None:

@@ -403,14 +403,15 @@ def test_the_demo_runs_the_seed_scenario_on_its_own_stack_and_leaves_an_auditabl
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Starting the embedded stack" in result.stdout
-    assert "verified the whole hash chain: 60 events" in result.stdout
+    # The decision's 60 events, and the one that binds its archived history to the log.
+    assert "verified the whole hash chain: 61 events" in result.stdout
     assert "events implied, the same as in the log" in result.stdout
     # The demo's stack is gone; what it leaves is audited from the store alone.
     assert demo.leftovers() == []
     [decision] = demo.ok("list")["decisions"]
     assert (decision["state"], decision["proposer"]) == ("completed", "POL")
     verified = demo.ok("audit", "verify")
-    assert (verified["ok"], verified["events_checked"]) == (True, 60)
+    assert (verified["ok"], verified["events_checked"]) == (True, 61)
     replayed = demo.ok("audit", "replay", decision["decision_id"])
     assert replayed["ok"] is True
     assert replayed["events_implied"] == replayed["events_stored"] == 60

@@ -11,8 +11,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from activities.webhooks import signature_holds
 from api.main import api_app
 from api.server import serving
 from audit import checkpoint as cp
@@ -316,6 +319,11 @@ async def test_follow_mode_counts_an_alarm_keeps_going_and_does_not_advance_past
     args = ["audit", "monitor", monitor.url, "--key", monitor.api.log_key.encode()]
     args += ["--state", str(monitor.state), "--token-file", str(monitor.token_file)]
     args += ["--follow", "--interval", "0.2", "--metrics-port", str(port)]
+    received: list[tuple[bytes, str]] = []
+    hook = receiver(received)
+    (tmp_path / "hook.secret").write_text("s3cret\n")
+    args += ["--webhook", f"http://127.0.0.1:{hook.server_port}/alarms"]
+    args += ["--webhook-secret-file", str(tmp_path / "hook.secret")]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [CONCORD, *args],
@@ -343,9 +351,36 @@ async def test_follow_mode_counts_an_alarm_keeps_going_and_does_not_advance_past
         assert counted >= 2
         assert monitor.kept_size() == second, "nothing past the alarm is kept"
         assert process.poll() is None
+        # Each alarm reached the webhook, signed with the secret as Concord's webhooks are.
+        body, header = received[0]
+        sent = json.loads(body)
+        assert sent["event"] == "monitor.alarm" and sent["origin"] == ORIGIN
+        assert "withholds its checkpoint" in sent["alarm"]
+        assert signature_holds("s3cret", header, body, int(time.time()))
+        assert not signature_holds("another", header, body, int(time.time()))
     finally:
         process.send_signal(signal.SIGTERM)
+        hook.shutdown()
+        hook.server_close()
         assert await asyncio.to_thread(process.wait, 20) == 0, log.read_text()
+
+
+def receiver(received: list[tuple[bytes, str]]) -> ThreadingHTTPServer:
+    """A webhook receiver on a free port of its own, keeping each POST's body and signature."""
+
+    class Receive(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, self.headers.get("Concord-Signature", "")))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 async def logged(log: Path, event: str, size: int | None = None, count: int = 1) -> dict[str, Any]:

@@ -6,12 +6,16 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import delete
 
 from audit.verify import verify_log
 from domain.errors import Conflict, InvalidInput
+from store.archive import history_digest
 from store.eventstore import EventStore
+from store.schema import workflow_histories
 from store.upcasting import register
 from tests.integration.store.conftest import EventFactory
+from tests.integration.store.raw_sql import raw_transaction
 
 
 @register("TestMeetingRequested", 1)
@@ -129,4 +133,29 @@ async def test_a_history_that_is_not_a_temporal_history_is_invalid(store: EventS
         await store.archive_history("d-1", "decision-d-1", "run-1", "[1, 2]")
     with pytest.raises(InvalidInput, match="at least one event"):
         await store.archive_history("d-1", "decision-d-1", "run-1", '{"events": []}')
+    assert await store.histories("d-1") == []
+
+
+async def test_a_lost_archive_is_archived_again_as_the_log_bound_it_or_refused(
+    store: EventStore,
+) -> None:
+    """The run was archived while open, and bound; its archive is lost; Temporal is asked again
+    and holds more events now: the archive kept is the one bound. A history that is not the one
+    bound is refused."""
+    shorter = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "2"}]}).decode()
+    first = await store.archive_history("d-1", "decision-d-1", "run-1", shorter)
+    bound = await store.archive_binding("run-1")
+    assert bound is not None and bound.payload["digest"] == history_digest(first.history_json)
+    async with raw_transaction(store.url) as connection:
+        await connection.execute(delete(workflow_histories))
+
+    again = await store.archive_history("d-1", "decision-d-1", "run-1", HISTORY)
+    assert again.history_json == first.history_json and again.event_count == 2
+    assert await store.archive_binding("run-1") == bound, "bound once"
+
+    async with raw_transaction(store.url) as connection:
+        await connection.execute(delete(workflow_histories))
+    other = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "7"}]}).decode()
+    with pytest.raises(Conflict, match="not the one the log bound"):
+        await store.archive_history("d-1", "decision-d-1", "run-1", other)
     assert await store.histories("d-1") == []
