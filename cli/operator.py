@@ -78,7 +78,7 @@ def propose(
         current = settings()
         command = build(
             cmd.SubmitProposal,
-            decision_id=decision_id or new_decision_id(title),
+            decision_id=decision_id or new_decision_id(title, key),
             actor=actor,
             recorded_by=principal(current),
             title=title,

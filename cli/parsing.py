@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
@@ -87,9 +88,12 @@ def read_text_file(path: Path, field: str) -> str:
     return text
 
 
-def new_decision_id(title: str) -> str:
+def new_decision_id(title: str, key: str | None = None) -> str:
+    """A decision id from its title: random after it, or, given the proposal's idempotency key,
+    derived from the key, so the same proposal sent again with its key is the same decision."""
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-") or "decision"
-    return f"{slug}-{secrets.token_hex(3)}"
+    tail = secrets.token_hex(3) if key is None else hashlib.sha256(key.encode()).hexdigest()[:6]
+    return f"{slug}-{tail}"
 
 
 FLAGS = {

@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from domain.council import Council
+from domain.errors import InvalidInput
 from domain.roster import RosterBook
 from runtime.commands import Commands
 from runtime.decisions import DecisionClient, Unacknowledged
@@ -23,6 +24,7 @@ from runtime.settings import Settings, load_settings
 from runtime.temporal import connect
 from store.councils import Councils
 from store.eventstore import EventStore, open_store
+from store.keys import KeyUse
 from store.side_logs import RefusalRecord
 from workflows.messages import Receipt
 
@@ -39,6 +41,8 @@ ActorOption = Annotated[
         metavar="CODE",
     ),
 ]
+MAX_KEY: Final = 120
+"""The longest idempotency key, as the API's `Idempotency-Key` allows."""
 KeyOption = Annotated[
     str | None,
     typer.Option(
@@ -98,8 +102,12 @@ async def commands(current: Settings | None = None) -> AsyncIterator[Commands]:
         async with event_store(current) as store:
             await store.record_refusal(refusal)
 
+    async def reserve(principal: str, key: str, use: KeyUse) -> KeyUse:
+        async with event_store(current) as store:
+            return await store.reserve_key(principal, key, use)
+
     async with decisions(current) as client:
-        yield Commands(client, record)
+        yield Commands(client, record, reserve)
 
 
 @asynccontextmanager
@@ -116,6 +124,10 @@ async def event_store(current: Settings | None = None) -> AsyncIterator[EventSto
 def resendable(key: str | None, *options: str) -> Iterator[str]:
     """The command's idempotency key, `--key`'s or a new one; a command not acknowledged in
     time says how to give it again with that key (and `options`) without giving it twice."""
+    if key is not None and not (
+        0 < len(key) <= MAX_KEY and key.isprintable() and not any(c.isspace() for c in key)
+    ):
+        raise InvalidInput("key", f"1 to {MAX_KEY} printable characters without spaces")
     key = key or str(uuid.uuid4())
     try:
         yield key

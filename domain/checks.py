@@ -25,6 +25,12 @@ class Practice:
     joint_items_by_chair: bool = True
     """An item assigned to all members jointly is completed by the chair or the monitoring body;
     each member reports its own part (before 2026-11-26 any member could complete it)."""
+    amended_2026_12_06: bool = True
+    """The amendments of 2026-12-06: only member states propose (the chair could before); a
+    suspended decision neither supersedes nor is superseded until the chair resumes it (it could
+    be either before); a suspension's pause is kept to the microsecond (it was cut to whole
+    seconds, so a round suspended 10.28 s closed 0.28 s early); the monitoring body's report on
+    one item is progress on that item, not its report-back on the plan (it was both)."""
 
 
 CURRENT_PRACTICE = Practice()

@@ -25,6 +25,13 @@ _WHILE_SUSPENDED = (
     cmd.RecordSupersession,
     cmd.ScheduleAgendaItem,
 )
+_STILL_WHILE_SUSPENDED = (
+    cmd.ResumeDecision,
+    cmd.RequestMeeting,
+    cmd.WithdrawDecision,
+    cmd.ScheduleAgendaItem,
+)
+"""What a suspended decision takes since 2026-12-06: supersession waits for the chair's resume."""
 
 
 def decide(
@@ -138,7 +145,8 @@ def _check_open(d: Deciding, state: DecisionState) -> None:
             Rule.WRONG_STATE,
             f"decision {state.decision_id} is {state.status.value}; it takes no further commands",
         )
-    if state.status is Status.SUSPENDED and not isinstance(d.command, _WHILE_SUSPENDED):
+    allowed = _WHILE_SUSPENDED if not d.practice.amended_2026_12_06 else _STILL_WHILE_SUSPENDED
+    if state.status is Status.SUSPENDED and not isinstance(d.command, allowed):
         raise Refusal(
             Rule.WRONG_STATE,
             f"decision {state.decision_id} is suspended; the chair must resume it first",

@@ -284,6 +284,11 @@ class DecisionResumed(EventBase):
     type: Literal["DecisionResumed"] = "DecisionResumed"
     reason: str = ""
     paused_seconds: int = Field(ge=0)
+    """The pause in whole seconds (what a decision resumed before 2026-12-06 moved by)."""
+    paused_microseconds: int | None = Field(default=None, ge=0)
+    """The pause exactly: every open deadline moves by it."""
+
+    added_fields = frozenset({"paused_microseconds"})
 
 
 class AgendaItemScheduled(EventBase):

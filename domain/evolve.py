@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import singledispatch
 from typing import TypeVar
 
@@ -304,9 +304,9 @@ def _(e: ev.ProgressReported, s: DecisionState) -> DecisionState:
     plan = current.replace(
         progress_reports=current.progress_reports + 1,
         last_report_at=e.occurred_at,
-        report_back_received_at=(
-            e.occurred_at if e.report_back else current.report_back_received_at
-        ),
+        # The report-back was received when it first came; later ones do not move that.
+        report_back_received_at=current.report_back_received_at
+        or (e.occurred_at if e.report_back else None),
     )
     return s.replace(plan=plan)
 
@@ -399,7 +399,11 @@ def _(e: ev.DecisionSuspended, s: DecisionState) -> DecisionState:
 @_apply.register
 def _(e: ev.DecisionResumed, s: DecisionState) -> DecisionState:
     # Suspension pauses the procedure's clock: every open deadline moves by the pause.
-    pause = e.paused_seconds
+    pause = (
+        timedelta(seconds=e.paused_seconds)
+        if e.paused_microseconds is None
+        else timedelta(microseconds=e.paused_microseconds)
+    )
     rounds = tuple(
         r.replace(deadline=shifted(r.deadline, pause), reminder_at=shifted(r.reminder_at, pause))
         if r.is_open

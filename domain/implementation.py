@@ -52,7 +52,10 @@ def report_progress(c: cmd.ReportProgress, d: Deciding) -> None:
             **d.envelope(),
             item_id=c.item_id,
             summary=summary,
-            report_back=d.actor == plan.monitoring_body,
+            # The monitoring body's report on the plan as a whole is its report-back; its
+            # report on one item is progress on that item (both were, before 2026-12-06).
+            report_back=d.actor == plan.monitoring_body
+            and (c.item_id is None or not d.practice.amended_2026_12_06),
         )
     )
 

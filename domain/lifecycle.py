@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from domain import commands as cmd
 from domain import events as ev
 from domain.checks import (
@@ -110,10 +112,18 @@ def resume_decision(c: cmd.ResumeDecision, d: Deciding) -> None:
     state = d.state
     if state.status is not Status.SUSPENDED or state.suspended_at is None:
         raise Refusal(Rule.NOT_SUSPENDED, f"decision {state.decision_id} is not suspended")
-    paused = int((d.now - state.suspended_at).total_seconds())
-    if paused < 0:
+    pause = d.now - state.suspended_at
+    if pause < timedelta(0):
         raise InvalidInput("now", "is before the suspension")
-    d.emit(ev.DecisionResumed(**d.envelope(), reason=c.reason, paused_seconds=paused))
+    exact = pause // timedelta(microseconds=1) if d.practice.amended_2026_12_06 else None
+    d.emit(
+        ev.DecisionResumed(
+            **d.envelope(),
+            reason=c.reason,
+            paused_seconds=int(pause.total_seconds()),
+            paused_microseconds=exact,
+        )
+    )
 
 
 def request_meeting(c: cmd.RequestMeeting, d: Deciding) -> None:

@@ -22,6 +22,10 @@ from domain.values import ReviewOutcome, Status, text_hash
 def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
     roster = d.roster()
     body = _deciding_body(c, roster)
+    if d.actor == CHAIR and d.practice.amended_2026_12_06:
+        raise Refusal(
+            Rule.WRONG_ROLE, "only member states submit proposals; the chair does not propose"
+        )
     if d.actor != CHAIR:
         require_member(d, "submit a proposal")
         if d.actor not in roster.body_members(body.code):

@@ -270,5 +270,5 @@ def with_issue(
     return tuple(updated if i.number == updated.number else i for i in state.issues)
 
 
-def shifted(instant: datetime | None, seconds: int) -> datetime | None:
-    return None if instant is None else instant + timedelta(seconds=seconds)
+def shifted(instant: datetime | None, by: timedelta) -> datetime | None:
+    return None if instant is None else instant + by

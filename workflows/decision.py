@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.values import TERMINAL
     from workflows.failures import to_failure
     from workflows.messages import (
+        AMENDED_2026_12_06,
         APPEND_EVENTS,
         ARCHIVE_HISTORY,
         NOTIFY,
@@ -142,6 +143,7 @@ class DecisionWorkflow:
         self._practice = Practice(
             outcomes_by_procedure=workflow.patched(OUTCOMES_BY_PROCEDURE),
             joint_items_by_chair=workflow.patched(JOINT_ITEMS_BY_CHAIR),
+            amended_2026_12_06=workflow.patched(AMENDED_2026_12_06),
         )
         self._decision_id = input.decision_id
         self._input = input

@@ -23,6 +23,9 @@ from domain.state import DecisionState
 
 APPEND_EVENTS: Final = "concord.append_events"
 ARCHIVE_HISTORY: Final = "concord.archive_history"
+AMENDED_2026_12_06: Final = "amended-2026-12-06"
+"""Patch: the practice's amendments of 2026-12-06 (domain.checks.Practice), in the decision's
+workflow and in a supersession's check of its successor."""
 NOTIFY: Final = "concord.notify"
 READ_DECISION: Final = "concord.read_decision"
 DELIVER_COMMAND: Final = "concord.deliver_command"

@@ -11,11 +11,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.checks import Practice
     from domain.commands import RecordSupersession, SupersedeDecision
     from domain.decider import decide
     from domain.errors import ConcordError, NotFound
     from workflows.failures import to_failure
     from workflows.messages import (
+        AMENDED_2026_12_06,
         DELIVER_COMMAND,
         READ_DECISION,
         DeliverInput,
@@ -61,7 +63,8 @@ class SupersessionWorkflow:
                 NotFound(f"no decision {link.decision_id}: a decision is superseded by another")
             )
         try:
-            decide(successor.state, link, workflow.now())
+            practice = Practice(amended_2026_12_06=workflow.patched(AMENDED_2026_12_06))
+            decide(successor.state, link, workflow.now(), practice=practice)
         except ConcordError as refused:
             raise to_failure(refused) from None
         superseded = await self._deliver(superseding, input.idempotency_key, input)

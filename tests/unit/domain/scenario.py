@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.commands import command_of
-from domain.decider import decide, evolve
+from domain.decider import CURRENT_PRACTICE, Practice, decide, evolve
 from domain.errors import Refusal, Rule
 from domain.events import Event
 from domain.nrc import NRC_ROSTERS
@@ -27,10 +27,12 @@ class Scenario:
         decision_id: str = "d-terrorism",
         now: datetime = START,
         rosters: RosterBook = NRC_ROSTERS,
+        practice: Practice = CURRENT_PRACTICE,
     ) -> None:
         self.decision_id = decision_id
         self.now = now
         self.rosters = rosters
+        self.practice = practice
         self.state: DecisionState | None = None
         self.events: list[Event] = []
 
@@ -46,7 +48,7 @@ class Scenario:
         return self.execute(self.command(kind, actor, principal, **fields))
 
     def execute(self, command: Any) -> list[Any]:
-        produced = decide(self.state, command, self.now, self.rosters)
+        produced = decide(self.state, command, self.now, self.rosters, practice=self.practice)
         for event in produced:
             self.state = evolve(self.state, event)
         self.events.extend(produced)

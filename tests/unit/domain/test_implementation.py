@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.decider import Practice
 from domain.errors import InvalidInput, Refusal, Rule
 from domain.roster import CHAIR
 from domain.values import Status
@@ -93,11 +94,23 @@ def test_a_joint_item_of_a_decision_started_before_the_amendment_is_completed_as
     assert done.type == "ActionItemCompleted" and done.actor == "GBR"
 
 
-def test_a_report_by_the_monitoring_body_is_the_report_back() -> None:
+def test_a_report_by_the_monitoring_body_on_the_plan_is_the_report_back() -> None:
     s = Scenario().planned()
+    item = "A3"  # the PC's own item: monitoring implementation
+    [on_item] = s.do("report_progress", "PC", item_id=item, summary="Exchange under way")
+    assert on_item.report_back is False, "a report on one item is progress on that item"
+    assert s.s.plan is not None and s.s.plan.report_back_received_at is None
     [event] = s.do("report_progress", "PC", summary="Report to NRC Ambassadors")
     assert event.report_back is True
-    assert s.s.plan is not None and s.s.plan.report_back_received_at == s.now
+    received = s.now
+    assert s.s.plan is not None and s.s.plan.report_back_received_at == received
+    s.advance(days=3)
+    s.do("report_progress", "PC", summary="A second report")
+    assert s.s.plan.report_back_received_at == received, "received when it first came"
+    # Before the amendment of 2026-12-06 the body's report on an item was its report-back too.
+    before = Scenario(practice=Practice(amended_2026_12_06=False)).planned()
+    [old] = before.do("report_progress", "PC", item_id=item, summary="Exchange under way")
+    assert old.report_back is True
 
 
 def test_an_implementation_issue_is_raised_by_a_member_and_settled_by_its_own_round() -> None:

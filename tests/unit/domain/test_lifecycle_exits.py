@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from domain.decider import Practice
 from domain.errors import InvalidInput, Rule
+from domain.events import event_payload
 from domain.roster import CHAIR
 from domain.values import RoundOutcome, Status
 from tests.unit.domain.scenario import Scenario
@@ -80,6 +84,40 @@ def test_suspension_pauses_the_clock_and_resumption_moves_deadlines_by_the_pause
     s.refused(Rule.NOT_SUSPENDED, "resume", CHAIR)
     s.answer(1, s.s.round(1).members)
     assert s.s.status.value == "adopted"
+
+
+def test_a_suspended_decision_neither_supersedes_nor_is_superseded_until_resumed() -> None:
+    superseded = Scenario().planned()
+    superseded.do("suspend", CHAIR, reason="Consultations in capitals")
+    refusal = superseded.refused(Rule.WRONG_STATE, "supersede", CHAIR, superseded_by="d-2011")
+    assert "suspended; the chair must resume it first" in refusal.message
+    successor = Scenario("d-2011").adopted()
+    successor.do("suspend", CHAIR, reason="Consultations in capitals")
+    successor.refused(Rule.WRONG_STATE, "record_supersession", CHAIR, supersedes="d-terrorism")
+    superseded.do("resume", CHAIR)
+    superseded.do("supersede", CHAIR, superseded_by="d-2011")
+    assert superseded.s.status is Status.SUPERSEDED
+    # Before the amendment of 2026-12-06, a suspended decision was superseded as any other.
+    before = Scenario(practice=Practice(amended_2026_12_06=False)).planned()
+    before.do("suspend", CHAIR, reason="Consultations in capitals")
+    before.do("supersede", CHAIR, superseded_by="d-2011")
+
+
+def test_a_pause_moves_deadlines_by_the_pause_to_the_microsecond() -> None:
+    s = Scenario().round_open(days=7)
+    deadline = s.s.round(1).deadline
+    s.do("suspend", CHAIR, reason="Consultations in capitals")
+    s.advance(seconds=10.28)
+    [event] = s.do("resume", CHAIR)
+    assert (event.paused_seconds, event.paused_microseconds) == (10, 10_280_000)
+    assert s.s.round(1).deadline - deadline == timedelta(seconds=10.28)
+    before = Scenario(practice=Practice(amended_2026_12_06=False)).round_open(days=7)
+    before.do("suspend", CHAIR, reason="Consultations in capitals")
+    before.advance(seconds=10.28)
+    [event] = before.do("resume", CHAIR)
+    assert event.paused_microseconds is None, "stored as before: the same bytes replay"
+    assert "paused_microseconds" not in event_payload(event)
+    assert before.s.round(1).deadline - deadline == timedelta(seconds=10)
 
 
 def test_a_terminal_decision_takes_no_further_commands() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.decider import Practice
 from domain.errors import InvalidInput, Rule
 from domain.nrc import ENLARGEMENT_2004
 from domain.roster import CHAIR, Body, Roster, RosterBook
@@ -21,8 +22,13 @@ def test_a_member_proposal_records_the_text_hash_roster_version_and_council_body
     assert s.s.status is Status.PROPOSED and s.s.proposer == "POL"
 
 
-def test_the_chair_may_propose_but_a_body_or_a_non_member_may_not() -> None:
-    Scenario().proposed(CHAIR)
+def test_only_member_states_propose_not_the_chair_a_body_or_a_non_member() -> None:
+    refusal = Scenario().refused(
+        Rule.WRONG_ROLE, "submit_proposal", CHAIR, title="t", text="x", area="crisis_management"
+    )
+    assert "only member states submit proposals" in refusal.message
+    # A decision started before the amendment of 2026-12-06 is decided as it was then.
+    Scenario(practice=Practice(amended_2026_12_06=False)).proposed(CHAIR)
     Scenario().refused(
         Rule.WRONG_ROLE, "submit_proposal", "PC", title="t", text="x", area="crisis_management"
     )
