@@ -1,33 +1,89 @@
-"""The `concord` command: one entry point for operators, members and auditors."""
+"""The `concord` command: one entry point for operators, members and auditors.
+
+Its groups of commands (`concord audit ...`, `concord council ...`) are imported when one of them
+runs, not when `concord` starts: `concord --help` and a member's `concord concur` do not pay for
+the transparency log's, the API's or the witness's code."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any, Final
 
 import typer
+from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from cli import (
-    audit,
-    checkpoints,
-    council,
-    demo,
-    doctor,
-    meetings,
-    member,
-    monitor,
-    operator,
-    stack,
-    tokens,
-    transparency,
-    views,
-    webhooks,
-    witness,
-)
+from cli import demo, doctor, member, operator, stack, views
 from cli.parsing import as_typed
 from domain.errors import ConcordError
 from runtime.process import leave
+
+
+def _audit() -> typer.Typer:
+    """`concord audit`: the audit commands with the transparency log's, in one group."""
+    from cli import audit, checkpoints, monitor, transparency
+
+    if not getattr(audit.app, "_composed", False):
+        for module in (transparency, checkpoints, monitor):
+            audit.app.registered_commands.extend(module.app.registered_commands)
+        audit.app._composed = True  # type: ignore[attr-defined]
+    return audit.app
+
+
+def _module_app(name: str) -> Callable[[], typer.Typer]:
+    def load() -> typer.Typer:
+        loaded: typer.Typer = import_module(f"cli.{name}").app
+        return loaded
+
+    return load
+
+
+GROUPS: Final[dict[str, tuple[str, Callable[[], typer.Typer]]]] = {
+    "audit": ("Verify, reconstruct and replay histories.", _audit),
+    "council": (
+        "The council: its members, bodies, cadences and roster versions, as a file.",
+        _module_app("council"),
+    ),
+    "meetings": (
+        "The bodies' sittings: schedules, records, agendas, compliance.",
+        _module_app("meetings"),
+    ),
+    "tokens": ("Access tokens for the HTTP API.", _module_app("tokens")),
+    "webhooks": ("Webhooks: notable events POSTed, signed, to endpoints.", _module_app("webhooks")),
+    "witness": (
+        "A witness of Concord logs over HTTP (C2SP tlog-witness).",
+        _module_app("witness"),
+    ),
+}
+"""The groups imported when used: their help line here, their commands in their module."""
+
+
+class Deferred(TyperGroup):
+    """A group of commands listed by its help line, and imported only when it runs."""
+
+    def __init__(self, name: str, help: str, load: Callable[[], typer.Typer]) -> None:
+        super().__init__(name=name, help=help, no_args_is_help=True)
+        self._load = load
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        real = typer.main.get_group(self._load())
+        real.name, real.help = self.name, self.help
+        return real.make_context(info_name, args, parent=parent, **extra)
+
+
+class Concord(TyperGroup):
+    """The top-level group: its own commands, and the deferred groups."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        for name, (help, load) in GROUPS.items():
+            self.add_command(Deferred(name, help, load), name)
+
 
 app = typer.Typer(
     name="concord",
@@ -35,20 +91,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=Concord,
 )
 for module in (operator, member, views, stack, demo, doctor):
     app.registered_commands.extend(module.app.registered_commands)
-audit.app.registered_commands.extend(transparency.app.registered_commands)
-audit.app.registered_commands.extend(checkpoints.app.registered_commands)
-audit.app.registered_commands.extend(monitor.app.registered_commands)
-app.add_typer(audit.app, name="audit")
-app.add_typer(council.app, name="council")
-app.add_typer(meetings.app, name="meetings")
 app.add_typer(views.roster_app, name="roster")
 app.add_typer(stack.db_app, name="db")
-app.add_typer(tokens.app, name="tokens")
-app.add_typer(webhooks.app, name="webhooks")
-app.add_typer(witness.app, name="witness")
 
 
 def invoke(args: list[str]) -> int:
@@ -62,7 +110,9 @@ def invoke(args: list[str]) -> int:
     except typer.Exit as done:
         return done.exit_code
     except TyperException as error:
-        print(f"concord: {error.format_message()}", file=sys.stderr)
+        message = error.format_message()
+        if message:  # a group given no command has printed its help: nothing more to say
+            print(f"concord: {message}", file=sys.stderr)
         return 2
     except ConcordError as raised:
         typed = as_typed(raised)

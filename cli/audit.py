@@ -50,7 +50,8 @@ _LOG_NAMES: Final = {
     "merkle_tree": "the Merkle tree",
 }
 
-app = typer.Typer(help="Verify, reconstruct and replay histories.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)
+"""Its help line is cli.app's, which lists it without importing it."""
 
 
 @app.command()

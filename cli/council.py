@@ -37,10 +37,8 @@ from runtime.meetings import sync_meeting_schedules
 from runtime.temporal import connect
 from store.councils import Councils, Imported, file_digest
 
-app = typer.Typer(
-    help="The council: its members, bodies, cadences and roster versions, as a file.",
-    no_args_is_help=True,
-)
+app = typer.Typer(no_args_is_help=True)
+"""Its help line is cli.app's, which lists it without importing it."""
 
 complaints = Console(stderr=True, highlight=False, soft_wrap=True)
 """Where a file's problems are printed, one a line: keys quoted from the file made safe."""

@@ -1,98 +1,15 @@
-"""`concord doctor`: whether the installation is sound, and what it has left undone."""
+"""`concord doctor`: whether the installation is sound, and what it has left undone
+(cli.findings, imported when it runs)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy.engine import make_url
 
-from activities.events import archive_run
-from audit.checkpoint import checked_head_root
-from audit.note import Signer
-from audit.tree import TREE
-from cli.session import JsonOption, decisions, emit, event_store, out, run, settings
-from domain.errors import ConcordError, InvalidHistory, InvalidInput
-from domain.values import TERMINAL
-from runtime.bootstrap import PROJECTOR_LEASE, projector
-from runtime.decisions import DecisionRun
-from store.councils import Councils
-from store.eventstore import EventStore
-from store.leases import DEFAULT_TTL_S, LeaseRow
-from store.migrate import head_revision
-from store.queries import list_decisions, open_decision_states
+from cli.session import JsonOption, emit, out, run
 
 app = typer.Typer()
-
-LAG_LIMIT: Final = 1_000
-"""A projection this many events behind the log is reported: is `concord project` running?"""
-SILENT_PROJECTOR_S: Final = 2 * DEFAULT_TTL_S
-"""A projector whose heartbeat is older than this, while events wait, has stopped."""
-CLOSED_RUNS = ("Completed", "ContinuedAsNew")
-"""Runs whose history a decision archives: the one it closed with and each it continued from."""
-
-
-async def _findings(repair: bool) -> dict[str, Any]:
-    async with decisions() as client, event_store() as store:
-        closed = await client.runs(*CLOSED_RUNS)
-        archived = await store.archived_runs([r.run_id for r in closed])
-        missing = [r for r in closed if r.run_id not in archived]
-        repaired: list[DecisionRun] = []
-        failed: dict[str, str] = {}
-        if repair:
-            for r in missing:
-                try:
-                    await archive_run(
-                        client.temporal, store, r.decision_id, r.workflow_id, r.run_id
-                    )
-                except ConcordError as error:
-                    failed[r.run_id] = error.message
-                else:
-                    repaired.append(r)
-        head_position, head_hash = await store.head()
-        runner = projector(store)
-        lag = {name: head_position - await runner.position(name) for name in runner.projections}
-        lease = await store.leases.lease(PROJECTOR_LEASE)
-        checkpoint_alarm = await _checkpoint_alarm(store, lag)
-        council = await Councils(store).in_force()
-        bodies = {body.code for body in council.bodies}
-        orphaned = [
-            {"decision_id": state.decision_id, "state": state.status.value, "body": code}
-            for state in await open_decision_states(store)
-            for code in state.bodies_awaited
-            if code not in bodies
-        ]
-        terminal = {s.value for s in TERMINAL}
-        ended = {row.decision_id for row in await list_decisions(store) if row.state in terminal}
-        running = await client.runs("Running")
-        not_closed = sorted(r.decision_id for r in running if r.decision_id in ended)
-    current = settings()
-    return {
-        "settings": {
-            "temporal_address": current.temporal_address,
-            "temporal_namespace": current.temporal_namespace,
-            "task_queue": current.task_queue,
-            "database": make_url(current.database_url).render_as_string(hide_password=True),
-        },
-        "schema_revision": head_revision(),
-        "chain_head": {"position": head_position, "hash": head_hash},
-        "projector_lag": lag,
-        "projections_behind": sorted(name for name, events in lag.items() if events > LAG_LIMIT),
-        "projector": _projector(lease, max(lag.values(), default=0)),
-        "council": council.code,
-        "waiting_on_missing_bodies": orphaned,
-        "checkpoint_alarm": checkpoint_alarm,
-        "closed_runs": len(closed),
-        "unarchived_runs": [
-            {"decision_id": r.decision_id, "run_id": r.run_id, "status": r.status}
-            for r in missing
-            if r not in repaired
-        ],
-        "archived_now": [{"decision_id": r.decision_id, "run_id": r.run_id} for r in repaired],
-        "archive_errors": failed,
-        "ended_but_running": not_closed,
-    }
 
 
 @app.command()
@@ -108,7 +25,9 @@ def doctor(
 
     Example: concord doctor --repair
     """
-    findings = run(_findings(repair))
+    from cli.findings import LAG_LIMIT, findings_of
+
+    findings = run(findings_of(repair))
 
     def human() -> None:
         given = findings["settings"]
@@ -178,33 +97,3 @@ def _unsound(findings: dict[str, Any]) -> bool:
         or findings["waiting_on_missing_bodies"]
         or findings["checkpoint_alarm"]
     )
-
-
-async def _checkpoint_alarm(store: EventStore, lag: dict[str, int]) -> str | None:
-    """Why the log's next checkpoint would be withheld (the signer's own check, run on the tree
-    as the projector left it), or None; nothing to say without the log's key or a checkpoint."""
-    current = settings()
-    try:
-        key = Signer.parse(current.signing_key_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, InvalidInput):
-        return None
-    if await store.latest_checkpoint() is None:
-        return None
-    head, _ = await store.head()
-    try:
-        await checked_head_root(store, head - lag[TREE], key.verifier)
-    except InvalidHistory as error:
-        return error.message
-    return None
-
-
-def _projector(lease: LeaseRow | None, waiting: int) -> dict[str, Any]:
-    """Who follows the log, how long since its last heartbeat, and whether it has stopped: a
-    projector that has not beaten for a while, or never ran, while events wait for it."""
-    silent = None if lease is None else (datetime.now(UTC) - lease.beat_at).total_seconds()
-    return {
-        "holder": None if lease is None else lease.holder,
-        "silent_seconds": silent,
-        "events_waiting": waiting,
-        "stopped": waiting > 0 and (silent is None or silent > SILENT_PROJECTOR_S),
-    }

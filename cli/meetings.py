@@ -37,9 +37,8 @@ from store.councils import (
 from store.decision_events import new_council_event
 from store.queries import kept_sitting, recorded_sittings
 
-app = typer.Typer(
-    help="The bodies' sittings: schedules, records, agendas, compliance.", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True)
+"""Its help line is cli.app's, which lists it without importing it."""
 
 FromOption = Annotated[str | None, typer.Option("--from", help="Start (YYYY-MM-DD or instant).")]
 ToOption = Annotated[str | None, typer.Option("--to", help="End, excluded (default: now).")]

@@ -36,7 +36,6 @@ from domain.areas import Area
 from domain.errors import InvalidInput
 from domain.roster import CHAIR, CouncilLevel, Roster
 from domain.values import DeadlineTarget, ReviewOutcome
-from store.councils import Councils
 
 app = typer.Typer()
 
@@ -304,6 +303,8 @@ def plan(
 
     async def work() -> None:
         async with event_store() as store:
+            from store.councils import Councils
+
             roster = (await Councils(store).roster_book()).latest
         await send(
             cmd.PlanImplementation,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -12,8 +12,10 @@ from cli.session import commands, principal, resendable, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
 from domain.state import ConsensusRound, DecisionState
-from runtime.commands import Commands
-from runtime.decisions import DecisionClient
+
+if TYPE_CHECKING:
+    from runtime.commands import Commands
+    from runtime.decisions import DecisionClient
 
 AnyCommand = TypeVar("AnyCommand", bound=cmd.Command)
 

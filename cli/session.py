@@ -8,25 +8,25 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
-from domain.council import Council
 from domain.errors import InvalidInput
-from domain.roster import RosterBook
-from runtime.commands import Commands
-from runtime.decisions import DecisionClient, Unacknowledged
-from runtime.settings import Settings, load_settings
-from runtime.temporal import connect
-from store.councils import Councils
-from store.eventstore import EventStore, open_store
-from store.keys import KeyUse
-from store.side_logs import RefusalRecord
-from workflows.messages import Receipt
+
+if TYPE_CHECKING:  # what a command needs is imported when it runs (cli.app's docstring)
+    from domain.council import Council
+    from domain.roster import RosterBook
+    from runtime.commands import Commands
+    from runtime.decisions import DecisionClient
+    from runtime.settings import Settings
+    from store.eventstore import EventStore
+    from store.keys import KeyUse
+    from store.side_logs import RefusalRecord
+    from workflows.messages import Receipt
 
 T = TypeVar("T")
 
@@ -67,6 +67,8 @@ def run(work: Coroutine[Any, Any, T]) -> T:
 
 
 def settings() -> Settings:
+    from runtime.settings import load_settings
+
     return load_settings()
 
 
@@ -77,6 +79,10 @@ def principal(current: Settings) -> str:
 
 @asynccontextmanager
 async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionClient]:
+    from runtime.decisions import DecisionClient
+    from runtime.temporal import connect
+    from store.councils import Councils
+
     current = current or settings()
     client = await connect(current.temporal_address, current.temporal_namespace)
 
@@ -96,6 +102,8 @@ async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionCl
 async def commands(current: Settings | None = None) -> AsyncIterator[Commands]:
     """Commands sent to decisions; a refusal is kept in the refusals log (the store is opened
     only then)."""
+    from runtime.commands import Commands
+
     current = current or settings()
 
     async def record(refusal: RefusalRecord) -> None:
@@ -112,6 +120,8 @@ async def commands(current: Settings | None = None) -> AsyncIterator[Commands]:
 
 @asynccontextmanager
 async def event_store(current: Settings | None = None) -> AsyncIterator[EventStore]:
+    from store.eventstore import open_store
+
     current = current or settings()
     store = await open_store(current.database_url)
     try:
@@ -128,6 +138,8 @@ def resendable(key: str | None, *options: str) -> Iterator[str]:
         0 < len(key) <= MAX_KEY and key.isprintable() and not any(c.isspace() for c in key)
     ):
         raise InvalidInput("key", f"1 to {MAX_KEY} printable characters without spaces")
+    from runtime.decisions import Unacknowledged
+
     key = key or str(uuid.uuid4())
     try:
         yield key
@@ -179,5 +191,7 @@ def _accepted(receipt: Receipt) -> None:
 
 async def council_in_force(current: Settings | None = None) -> Council:
     """The council decisions are taken in: the one the log records, else the shipped NRC."""
+    from store.councils import Councils
+
     async with event_store(current) as store:
         return await Councils(store).in_force()

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
-import structlog
 import typer
-from sqlalchemy.engine import make_url
 
-from api.main import api_serving, run_api
 from cli.session import out, run
-from runtime.bootstrap import embedded_stack, run_projector, stop_on_signals
-from runtime.logging import configure_logging
-from runtime.settings import load_settings
-from store.migrate import upgrade
 
 app = typer.Typer()
-log = structlog.get_logger(__name__)
 
 
 @app.command()
@@ -29,6 +21,13 @@ def dev(
     Ctrl-C or SIGTERM stops all of it; a second run on the same data directory resumes every
     decision in flight.  Example: concord dev --data-dir ./var
     """
+
+    from sqlalchemy.engine import make_url
+
+    from api.main import api_serving
+    from runtime.bootstrap import embedded_stack, stop_on_signals
+    from runtime.logging import configure_logging
+    from runtime.settings import load_settings
 
     async def work() -> None:
         current = load_settings(data_dir=data_dir)
@@ -43,7 +42,7 @@ def dev(
             database = make_url(current.database_url).render_as_string(hide_password=True)
             web_ui = f"http://{stack.server.host}:{stack.server.ui_port}"
             if as_json:  # not on a terminal: the banner is a record of the log, like the rest
-                log.info(
+                _log().info(
                     "stack ready",
                     temporal=stack.server.address,
                     namespace=current.temporal_namespace,
@@ -72,9 +71,15 @@ def dev(
 def _say(as_json: bool, record: str, line: str) -> None:
     """A step of the stack's life: a log record in JSON mode, a line for a person otherwise."""
     if as_json:
-        log.info(record)
+        _log().info(record)
     else:
         out.print(line)
+
+
+def _log() -> Any:
+    import structlog
+
+    return structlog.get_logger(__name__)
 
 
 db_app = typer.Typer(help="The event store's schema.", no_args_is_help=True)
@@ -86,6 +91,9 @@ def db_upgrade() -> None:
 
     Example: CONCORD_DATABASE_URL=postgresql+asyncpg://concord@db/concord concord db upgrade
     """
+
+    from runtime.settings import load_settings
+    from store.migrate import upgrade
 
     async def work() -> None:
         current = load_settings()
@@ -105,6 +113,10 @@ def api() -> None:
     Example: CONCORD_API_HOST=0.0.0.0 concord api
     """
 
+    from api.main import run_api
+    from runtime.logging import configure_logging
+    from runtime.settings import load_settings
+
     async def work() -> None:
         current = load_settings()
         configure_logging(current.log_format)
@@ -120,6 +132,10 @@ def project() -> None:
     Run exactly one per deployment (`concord dev` runs its own); SIGTERM stops it with exit 0.
     Example: CONCORD_DATABASE_URL=postgresql+asyncpg://concord@db/concord concord project
     """
+
+    from runtime.bootstrap import run_projector
+    from runtime.logging import configure_logging
+    from runtime.settings import load_settings
 
     async def work() -> None:
         current = load_settings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from pydantic import BaseModel
@@ -15,12 +15,10 @@ from domain.areas import Area
 from domain.errors import NotFound, Unavailable
 from domain.state import DecisionState
 from domain.values import Status
-from store.councils import Councils
-from store.eventstore import EventStore
-from store.queries import list_decisions, pending_for_member
-from store.read_models import DECISIONS_PROJECTION
-from store.records import StoredEvent
-from store.states import state_now
+
+if TYPE_CHECKING:
+    from store.eventstore import EventStore
+    from store.records import StoredEvent
 
 app = typer.Typer()
 roster_app = typer.Typer(help="The Council's roster.", no_args_is_help=True)
@@ -46,6 +44,8 @@ class Freshness(BaseModel):
 
 
 async def read_model_freshness(store: EventStore) -> Freshness:
+    from store.read_models import DECISIONS_PROJECTION
+
     log_position, _ = await store.head()
     return Freshness(
         position=await store.projection_position(DECISIONS_PROJECTION), log_position=log_position
@@ -54,6 +54,8 @@ async def read_model_freshness(store: EventStore) -> Freshness:
 
 async def known_member(store: EventStore, code: str) -> None:
     """NotFound unless `code` is a member of a roster of the council (any version)."""
+    from store.councils import Councils
+
     rosters = await Councils(store).roster_book()
     if not any(roster.is_member(code) for roster in rosters.rosters):
         raise NotFound(f"no member {code!r} on any roster of the council")
@@ -172,6 +174,8 @@ def _print_status(state: DecisionState) -> None:
 async def current_state(decision_id: str) -> DecisionState:
     """The decision's state after every event the log holds (the read model's copy, topped up
     from the log); from its workflow when the log cannot be read."""
+    from store.states import state_now
+
     state: DecisionState | None
     try:
         async with event_store() as store:
@@ -331,6 +335,8 @@ def list_(
     """
 
     async def work() -> None:
+        from store.queries import list_decisions
+
         async with event_store() as store:
             if member is not None:
                 await known_member(store, member)
@@ -388,6 +394,8 @@ def pending(
     """
 
     async def work() -> None:
+        from store.queries import pending_for_member
+
         async with event_store() as store:
             await known_member(store, member)
             rows = await pending_for_member(store, member)
@@ -424,6 +432,8 @@ def roster_show(
     """
 
     async def work() -> None:
+        from store.councils import Councils
+
         async with event_store() as store:
             rosters = await Councils(store).roster_book()
         roster = rosters.latest if version is None else rosters.version(version)

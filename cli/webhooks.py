@@ -13,9 +13,8 @@ from runtime.webhooks import WebhookRegistration
 from store.councils import Councils
 from store.webhooks import participant_principal
 
-app = typer.Typer(
-    help="Webhooks: notable events POSTed, signed, to endpoints.", no_args_is_help=True
-)
+app = typer.Typer(no_args_is_help=True)
+"""Its help line is cli.app's, which lists it without importing it."""
 
 
 @app.command("add")

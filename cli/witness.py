@@ -18,7 +18,8 @@ from domain.errors import InvalidInput
 from runtime.bootstrap import stop_on_signals
 from runtime.logging import configure_logging
 
-app = typer.Typer(help="A witness of Concord logs over HTTP (C2SP tlog-witness).")
+app = typer.Typer(no_args_is_help=True)
+"""Its help line is cli.app's, which lists it without importing it."""
 
 StateOption = Annotated[
     Path, typer.Option(help="The witness's directory: its key and the checkpoints it cosigned.")

@@ -1,0 +1,277 @@
+"""The reference scenario of the seeds, end to end, with the audit at the end (`concord demo`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from audit.replay import replay_decision
+from audit.verify import verify_log
+from cli.session import out, principal
+from cli.transparency import new_signing_key
+from domain.commands import SubmitProposal, command_of
+from domain.errors import InvalidHistory, Unavailable
+from runtime.bootstrap import embedded_stack
+from runtime.decisions import DecisionClient
+from runtime.logging import configure_logging
+from runtime.settings import Settings, load_settings
+from runtime.temporal import connect
+from store.councils import Councils
+from store.eventstore import EventStore, open_store
+from workflows.messages import Receipt
+
+DRAFT = (
+    "The NATO-Russia Council categorically rejects terrorism in all its manifestations and "
+    "agrees on joint assessments of the terrorist threat, exchange of information on "
+    "terrorist financing, and civil emergency planning against terrorist attacks."
+)
+AMENDED = DRAFT + " Cooperation is conducted in conformity with the UN Charter."
+AGREED = AMENDED + (
+    " The Preparatory Committee monitors implementation and reports back to NRC Ambassadors."
+)
+
+
+class Timeline:
+    """Sends the scenario's commands and prints each accepted one as a line of the timeline."""
+
+    def __init__(self, decisions: DecisionClient, settings: Settings, decision_id: str) -> None:
+        self.decisions = decisions
+        self.recorded_by = principal(settings)
+        self.decision_id = decision_id
+        self.started = time.monotonic()
+
+    def line(self, who: str, what: str) -> None:
+        out.print(
+            f"[dim]{time.monotonic() - self.started:5.1f}s[/dim]  [bold]{who:<6}[/bold] {what}"
+        )
+
+    async def do(
+        self, kind: str, actor: str, what: str, quiet: bool = False, **fields: Any
+    ) -> Receipt:
+        command = command_of(kind, self.decision_id, actor, self.recorded_by, **fields)
+        receipt = await (
+            self.decisions.propose(command)
+            if isinstance(command, SubmitProposal)
+            else self.decisions.execute(command)
+        )
+        if not quiet:
+            types = ", ".join(receipt.event_types)
+            self.line(actor, f"{what}  [dim]→ {types} (v{receipt.stream_version})[/dim]")
+        return receipt
+
+    async def round_members(self, number: int) -> tuple[str, tuple[str, ...]]:
+        status = await self.decisions.status(self.decision_id)
+        assert status.state is not None
+        r = status.state.round(number)
+        return r.text_hash, r.members
+
+    async def wait_for(self, state: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = await self.decisions.status(self.decision_id)
+            if status.state is not None and status.state.status.value == state:
+                return
+            await asyncio.sleep(0.25)
+        raise Unavailable(f"decision {self.decision_id} did not become {state} in {timeout} s")
+
+
+def _in(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+async def scenario(t: Timeline) -> None:
+    """The 2004 Action Plan on Terrorism, compressed into seconds."""
+    await t.do(
+        "submit_proposal",
+        "POL",
+        "proposes an Action Plan on Terrorism",
+        title="NATO-Russia Action Plan on Terrorism",
+        text=DRAFT,
+        area="struggle_against_terrorism",
+    )
+    await t.do("refer", "chair", "refers it to the Preparatory Committee")
+    await t.do(
+        "complete_review", "PC", "amends the text and forwards it", outcome="amend", text=AMENDED
+    )
+    await t.do("open_round", "chair", "opens round 1 under silence procedure", deadline=_in(60))
+    text_hash, members = await t.round_members(1)
+    await asyncio.gather(
+        *(t.do("concur", m, "concurs", round=1, text_hash=text_hash) for m in ("USA", "GBR", "FRA"))
+    )
+    await t.do(
+        "break_silence",
+        "RUS",
+        "breaks silence",
+        round=1,
+        text_hash=text_hash,
+        reasons="Financing measures must cover all channels named by the UN",
+    )
+    await t.do("close_round", "chair", "closes round 1: consensus failed", round=1)
+    await t.do(
+        "complete_review",
+        "PC",
+        "amends the text and forwards it again",
+        outcome="amend",
+        text=AGREED,
+    )
+    await t.do(
+        "open_round",
+        "chair",
+        "opens round 2, silence until +6s",
+        deadline=_in(6),
+        reminder_before_seconds=3,
+    )
+    text_hash, members = await t.round_members(2)
+    await t.do(
+        "register_concern",
+        "NOR",
+        "registers a concern",
+        round=2,
+        statement="Human rights safeguards must be reported on",
+    )
+    await asyncio.gather(
+        *(t.do("concur", m, "concurs", round=2, text_hash=text_hash) for m in ("USA", "DEU", "ITA"))
+    )
+    t.line("", "... the others stay silent until the deadline")
+    await t.wait_for("adopted")
+    t.line("clock", "silence held: adopted by silence, with NOR's concern attached")
+    await t.do(
+        "plan_implementation",
+        "chair",
+        "plans the implementation",
+        action_items=[
+            {
+                "item_id": "A1",
+                "description": "Joint assessments of the terrorist threat",
+                "assignee": {"kind": "all_members"},
+            },
+            {
+                "item_id": "A2",
+                "description": "Exchange on terrorist financing",
+                "assignee": {"kind": "member", "code": "RUS"},
+            },
+            {
+                "item_id": "A3",
+                "description": "Monitor and report back to Ambassadors",
+                "assignee": {"kind": "body", "code": "PC"},
+            },
+        ],
+        monitoring_body="PC",
+        report_back_deadline=_in(180 * 86_400),
+    )
+    await t.do(
+        "report_progress",
+        "USA",
+        "reports progress",
+        item_id="A1",
+        summary="Threat assessment for peacekeeping forces drafted",
+    )
+    await t.do(
+        "report_progress",
+        "RUS",
+        "reports progress",
+        item_id="A2",
+        summary="Financial intelligence units exchanged contacts",
+    )
+    await t.do(
+        "raise_issue",
+        "POL",
+        "raises an implementation issue",
+        title="Uneven contributions to the threat assessment",
+    )
+    await t.do(
+        "propose_issue_resolution",
+        "chair",
+        "puts a resolution under silence",
+        issue=1,
+        text="Each member contributes a national assessment by the next "
+        "Preparatory Committee meeting.",
+        deadline=_in(60),
+    )
+    text_hash, members = await t.round_members(3)
+    await asyncio.gather(
+        *(t.do("concur", m, "concurs", quiet=True, round=3, text_hash=text_hash) for m in members)
+    )
+    t.line("", f"all {len(members)} members concurred: issue 1 settled")
+    await t.do(
+        "report_progress",
+        "GBR",
+        "reports its part",
+        item_id="A1",
+        summary="National threat assessment contributed",
+    )
+    for item, actor in (("A1", "PC"), ("A2", "RUS"), ("A3", "PC")):
+        await t.do("complete_action_item", actor, f"completes {item}", item_id=item)
+    await t.do(
+        "report_progress",
+        "PC",
+        "reports back to NRC Ambassadors",
+        summary="All action items implemented",
+    )
+    await t.do(
+        "complete", "chair", "records the decision as completed", summary="Implemented in full"
+    )
+
+
+@contextlib.asynccontextmanager
+async def _stack(settings: Settings) -> AsyncIterator[tuple[DecisionClient, EventStore]]:
+    """A running stack at the configured address if there is one, else the embedded one."""
+    try:
+        client = await connect(settings.temporal_address, settings.temporal_namespace)
+    except Unavailable:
+        out.print(f"Starting the embedded stack in {settings.data_dir} ...")
+        if not settings.signing_key_file.exists():
+            new_signing_key(settings)
+            out.print(
+                f"Made the log's signing key at {settings.signing_key_file}: the stack signs "
+                f"checkpoints of origin {settings.log_origin} with it."
+            )
+        async with embedded_stack(settings) as stack:
+            yield stack.decisions, stack.store
+        return
+    out.print(f"Using the running stack at {settings.temporal_address}")
+    store = await open_store(settings.database_url)
+    try:
+        yield (
+            DecisionClient(
+                client,
+                settings.task_queue,
+                rosters=Councils(store).roster_book,
+                command_timeout=settings.command_timeout_seconds,
+            ),
+            store,
+        )
+    finally:
+        await store.close()
+
+
+async def run_demo(data_dir: str | None) -> None:
+    """The reference scenario on a stack of its own, then the audit of what it left."""
+    settings = load_settings(data_dir=data_dir)
+    configure_logging(settings.log_format, level=30)
+    async with _stack(settings) as (decisions, store):
+        decision_id = f"action-plan-terrorism-{datetime.now(UTC):%Y%m%d%H%M%S}"
+        timeline = Timeline(decisions, settings, decision_id)
+        await scenario(timeline)
+        outcome = await decisions.outcome(decision_id, timeout=120)
+        timeline.line("", f"the workflow closed ({outcome.status}); its history is archived")
+        out.print("\nAudit:")
+        report = await verify_log(store)
+        total = f"{report.events_checked} events, head {report.head_hash[:16]}..."
+        if not report.ok:
+            raise InvalidHistory(f"the log does not verify: {report.first_break}")
+        out.print(f"[green]verified[/green] the whole hash chain: {total}")
+        replayed = await replay_decision(store, decision_id)
+        if not replayed.ok:
+            raise InvalidHistory("the replay does not match: " + "; ".join(replayed.failures))
+        out.print(
+            f"[green]replayed[/green] {replayed.runs} archived run(s) on the current code: "
+            f"{replayed.events_implied} events implied, the same as in the log"
+        )
+        out.print("See it:")
+        for command in ("status", "audit history", "audit replay"):
+            out.print(f"  .venv/bin/concord {command} {decision_id}", soft_wrap=True)
