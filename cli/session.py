@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
@@ -63,6 +62,8 @@ def shown(text: str) -> str:
 
 def run(work: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine (its Concord errors are reported by `cli.app.invoke`)."""
+    import asyncio
+
     return asyncio.run(work)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +20,8 @@ def dev(
     Ctrl-C or SIGTERM stops all of it; a second run on the same data directory resumes every
     decision in flight.  Example: concord dev --data-dir ./var
     """
+
+    import asyncio
 
     from sqlalchemy.engine import make_url
 
