@@ -25,7 +25,7 @@ from cli.parsing import parse_as_of, read_text_file
 from cli.session import JsonOption, decisions, emit, event_store, out, run, settings, shown
 from cli.transparency import signer, verifier_from
 from cli.views import status_document
-from domain.errors import AuditFailed, InvalidInput, Unavailable
+from domain.errors import AuditFailed, InvalidInput, NotFound, Unavailable
 from store.eventstore import EventStore
 from store.side_logs import StoredAccessEvent, StoredRefusal
 
@@ -270,6 +270,9 @@ def state(
         key = signer(current) if current.signing_key_file.exists() else None
         async with event_store() as store:
             at, snapshot = await state_at(store, decision_id, instant, key, through=version)
+            held = await store.stream_version(decision_id)
+            if version is not None and held and version > held:
+                raise NotFound(f"{decision_id} has {held} events: it has no version {version}")
         document = {
             "decision_id": decision_id,
             "as_of": instant.isoformat(),
@@ -326,6 +329,14 @@ def replay(
             ),
         )
         if not report.ok:
+            unchecked = ("no history:", "no archived history implies them")
+            if not reached and all(
+                f.startswith(unchecked[0]) or f.endswith(unchecked[1]) for f in report.failures
+            ):  # nothing was found wrong: what would have shown it was out of reach
+                raise Unavailable(
+                    "Temporal is unreachable: the decision's run in flight could not be "
+                    "replayed (" + "; ".join(report.failures) + ")"
+                )
             raise AuditFailed("; ".join(report.failures))
 
     run(work())

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from domain.errors import ConcordError, InvalidInput
+from domain.values import EARLIEST_INSTANT
 
 _DURATION = re.compile(r"^([0-9]+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -66,14 +67,17 @@ def parse_as_of(value: str | None, field: str, now: datetime | None = None) -> d
     if value is None:
         return now
     if _DURATION.match(value.strip()):
-        return now - parse_duration(value, field)
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        pass
+        instant = now - parse_duration(value, field)
     else:
-        return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return parse_deadline(value, field)
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            instant = parse_deadline(value, field)
+        else:
+            instant = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if instant < EARLIEST_INSTANT:
+        raise InvalidInput(field, f"must be no earlier than {EARLIEST_INSTANT.date()}, as commands")
+    return instant
 
 
 def read_text_file(path: Path, field: str) -> str:

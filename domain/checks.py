@@ -30,7 +30,8 @@ class Practice:
     suspended decision neither supersedes nor is superseded until the chair resumes it (it could
     be either before); a suspension's pause is kept to the microsecond (it was cut to whole
     seconds, so a round suspended 10.28 s closed 0.28 s early); the monitoring body's report on
-    one item is progress on that item, not its report-back on the plan (it was both)."""
+    one item is progress on that item, not its report-back on the plan (it was both); an area's
+    label is given only for the area `other` (it was stored for any area)."""
 
 
 CURRENT_PRACTICE = Practice()

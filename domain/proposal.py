@@ -35,6 +35,10 @@ def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
             )
     if c.area.value == "other" and not (c.area_label or "").strip():
         raise InvalidInput("area_label", "required when the area is 'other'")
+    if c.area.value != "other" and c.area_label and d.practice.amended_2026_12_06:
+        raise InvalidInput(
+            "area_label", f"only for the area 'other' (the area is {c.area.value!r})"
+        )
     check_assignees(d, c.plan_draft, roster)
     d.emit(
         ev.ProposalSubmitted(

@@ -50,10 +50,21 @@ def _without_control_characters(value: str) -> str:
     return value
 
 
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+"""Invisible formatting characters: bidirectional overrides, isolates and marks, zero-width
+spaces and joiners. In a line that is read and not written, they make it read other than it
+is stored (text shown reversed, a name split in two): refused where a value is one line."""
+
+
 def _one_line(value: str) -> str:
     _without_control_characters(value)
     if _LINE_BREAK.search(value):
         raise ValueError("must be one line (no line breaks or tabs)")
+    if found := _INVISIBLE.search(value):
+        raise ValueError(
+            f"must not contain invisible formatting characters (found U+{ord(found.group()):04X}:"
+            " a bidirectional override or a zero-width character)"
+        )
     return value
 
 
@@ -61,8 +72,8 @@ def _normalised_text(value: str) -> str:
     """A text as it is hashed: without a byte-order mark, in Unicode normal form C."""
     _without_control_characters(value)
     text = unicodedata.normalize("NFC", value.removeprefix("\ufeff"))
-    if not text:
-        raise ValueError("must not be empty (it held only a byte-order mark)")
+    if not text.strip():
+        raise ValueError("must hold more than white space (or a byte-order mark)")
     return text
 
 

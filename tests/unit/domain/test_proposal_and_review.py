@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from domain.decider import Practice
 from domain.errors import InvalidInput, Rule
@@ -195,3 +196,22 @@ def test_texts_are_normalised_before_hashing_and_control_characters_are_refused(
     with pytest.raises(ValidationError, match="control characters"):
         Scenario().proposed(text="Text\x00with NUL")
     Scenario().proposed(text="Paragraph one.\n\n\tParagraph two.")
+
+
+def test_a_title_that_reads_other_than_it_is_stored_is_refused() -> None:
+    for hidden in ("\u202e", "\u200b", "\u2066", "\ufeff"):
+        with pytest.raises(ValidationError, match="invisible formatting characters"):
+            Scenario().command(
+                "submit_proposal", "POL", title=f"Plan{hidden}gol", text="x", area="other"
+            )
+    with pytest.raises(ValidationError, match="more than white space"):
+        Scenario().command(
+            "submit_proposal", "POL", title="Plan", text=" \n\t ", area="crisis_management"
+        )
+
+
+def test_an_area_label_belongs_to_the_area_other_alone() -> None:
+    with pytest.raises(InvalidInput, match="area_label: only for the area 'other'"):
+        Scenario().proposed(area="crisis_management", area_label="Airspace")
+    before = Scenario(practice=Practice(amended_2026_12_06=False))
+    assert before.proposed(area="crisis_management", area_label="Airspace").s.area_label
