@@ -22,6 +22,7 @@ from audit.snapshots import state_at
 from audit.tree import caught_up
 from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of, read_text_file
+from cli.sending import Id
 from cli.session import JsonOption, decisions, emit, event_store, out, run, settings, shown
 from cli.transparency import signer, verifier_from
 from cli.views import status_document
@@ -193,7 +194,7 @@ async def _extends(
 
 @app.command()
 def history(
-    decision_id: Annotated[str, typer.Argument(metavar="ID")],
+    decision_id: Id,
     as_of: AsOfOption = None,
     version: VersionOption = None,
     as_json: JsonOption = False,
@@ -252,7 +253,7 @@ def history(
 
 @app.command()
 def state(
-    decision_id: Annotated[str, typer.Argument(metavar="ID")],
+    decision_id: Id,
     as_of: AsOfOption = None,
     version: VersionOption = None,
     as_json: JsonOption = False,
@@ -295,9 +296,7 @@ def state(
 
 
 @app.command()
-def replay(
-    decision_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False
-) -> None:
+def replay(decision_id: Id, as_json: JsonOption = False) -> None:
     """Replay the decision's archived Temporal histories, and its run in flight (from Temporal's
     live history, when Temporal answers), against the current workflow code.
 

@@ -140,6 +140,21 @@ def build(model: type[M], **fields: Any) -> M:
         raise InvalidInput(flag, first["msg"] + detail) from None
 
 
+_DECISION_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+def decision_id(value: str) -> str:
+    """A decision's id given on the command line, checked before it is sent anywhere or shown:
+    one that is not an id is refused, quoted safely and cut short."""
+    if not _DECISION_ID.fullmatch(value):
+        raise InvalidInput(
+            "ID",
+            f"{_excerpt(value)} is not a decision id (lowercase letters, digits and hyphens, "
+            "at most 63)",
+        )
+    return value
+
+
 def _excerpt(value: str | int, limit: int = 60) -> str:
     """A value as an error shows it: its repr, cut short (a text may be megabytes long)."""
     shown = repr(value)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from cli.parsing import build, read_text_file
+from cli.parsing import build, decision_id, read_text_file
 from cli.session import commands, principal, resendable, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
@@ -23,7 +23,12 @@ NO_TEXT_HASH = "sha256:" + "0" * 64
 """The hash sent for a round that does not exist: the decision refuses the command before any
 text is compared."""
 
-Id = Annotated[str, typer.Argument(help="The decision's id, e.g. d-2004-terrorism.", metavar="ID")]
+Id = Annotated[
+    str,
+    typer.Argument(
+        help="The decision's id, e.g. d-2004-terrorism.", metavar="ID", callback=decision_id
+    ),
+]
 ChairOption = Annotated[
     str, typer.Option("--as", help="On whose behalf (default: the chair).", metavar="CODE")
 ]

@@ -30,6 +30,7 @@ from audit.tiles import write_tiles
 from audit.tree import caught_up
 from audit.witness import Witness, witness
 from cli.parsing import read_text_file
+from cli.sending import Id
 from cli.session import JsonOption, emit, event_store, out, run, settings
 from domain.decider import replay
 from domain.errors import AuditFailed, InvalidInput, NotFound
@@ -363,7 +364,7 @@ def witness_key(
 
 @app.command()
 def export(
-    decision_id: Annotated[str, typer.Argument(metavar="ID")],
+    decision_id: Id,
     output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
     format: Annotated[
         str, typer.Option("--format", help="jsonl, csv, or html (a self-contained page).")

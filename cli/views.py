@@ -10,6 +10,7 @@ import typer
 from pydantic import BaseModel
 from rich.table import Column, Table
 
+from cli.sending import Id
 from cli.session import JsonOption, decisions, emit, event_store, out, run, shown
 from domain.areas import Area
 from domain.errors import NotFound, Unavailable
@@ -198,9 +199,7 @@ async def logged_stream(decision_id: str) -> list[StoredEvent] | None:
 
 
 @app.command()
-def status(
-    decision_id: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOption = False
-) -> None:
+def status(decision_id: Id, as_json: JsonOption = False) -> None:
     """Show a whole decision: its text, rounds and answers, plan, issues, and all that was said.
 
     Example: concord status d-1 --json
@@ -262,7 +261,7 @@ def statements(logged: list[StoredEvent]) -> list[Statement]:
 
 @app.command()
 def text(
-    decision_id: Annotated[str, typer.Argument(metavar="ID")],
+    decision_id: Id,
     revision: Annotated[
         int | None, typer.Option(help="Which revision (default: the current one).", min=1)
     ] = None,
