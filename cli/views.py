@@ -53,13 +53,18 @@ async def read_model_freshness(store: EventStore) -> Freshness:
     )
 
 
-async def known_member(store: EventStore, code: str) -> None:
-    """NotFound unless `code` is a member of a roster of the council (any version)."""
+async def known_member(store: EventStore, code: str, bodies: bool = False) -> bool:
+    """NotFound unless `code` is a member (or, with `bodies`, a body) of a roster of the
+    council (any version); whether it is a body."""
     from store.councils import Councils
 
     rosters = await Councils(store).roster_book()
-    if not any(roster.is_member(code) for roster in rosters.rosters):
-        raise NotFound(f"no member {code!r} on any roster of the council")
+    if any(roster.is_member(code) for roster in rosters.rosters):
+        return False
+    if bodies and any(roster.is_body(code) for roster in rosters.rosters):
+        return True
+    kind = "member or body" if bodies else "member"
+    raise NotFound(f"no {kind} {code!r} on any roster of the council")
 
 
 def status_document(state: DecisionState) -> dict[str, Any]:
@@ -385,9 +390,11 @@ def list_(
 
 @app.command()
 def pending(
-    member: Annotated[str, typer.Option(help="The member's code.")], as_json: JsonOption = False
+    member: Annotated[str, typer.Option(help="The member's code, or a body's (PC).")],
+    as_json: JsonOption = False,
 ) -> None:
-    """What a member owes: rounds to answer and action items to carry out, soonest first.
+    """What a member owes: rounds to answer and action items to carry out, soonest first; what
+    a body owes: the action items assigned to it.
 
     Example: concord pending --member RUS
     """
@@ -396,8 +403,8 @@ def pending(
         from store.queries import pending_for_member
 
         async with event_store() as store:
-            await known_member(store, member)
-            rows = await pending_for_member(store, member)
+            body = await known_member(store, member, bodies=True)
+            rows = await pending_for_member(store, member, body)
 
         def human() -> None:
             if not rows:

@@ -232,15 +232,12 @@ class DecisionState(_Derived):
         return tuple(r for r in self.open_rounds if member in r.pending())
 
     def items_owed(self) -> tuple[ActionItem, ...]:
-        """The outstanding action items members answer for, one member alone or all jointly
-        (none but in implementation), in the plan's order."""
+        """The outstanding action items: each owed by its member, by its body, or by all members
+        jointly (none but in implementation), in the plan's order."""
         if self.status is not Status.IN_IMPLEMENTATION or self.plan is None:
             return ()
         return tuple(
-            item
-            for item in self.plan.action_items
-            if item.item_id not in self.plan.completed_items
-            and item.assignee.kind in (AssigneeKind.MEMBER, AssigneeKind.ALL_MEMBERS)
+            item for item in self.plan.action_items if item.item_id not in self.plan.completed_items
         )
 
     def items_owed_by(self, member: str) -> tuple[ActionItem, ...]:

@@ -105,10 +105,12 @@ def decisions_query(
     return query
 
 
-async def pending_for_member(store: EventStore, member: str) -> list[PendingRow]:
+async def pending_for_member(
+    store: EventStore, member: str, body: bool = False
+) -> list[PendingRow]:
     """Everything `member` owes across all decisions: rounds to answer (not in suspended
     decisions) and outstanding action items assigned to it alone or to all members jointly;
-    soonest deadline first."""
+    for a body (`body`), the items assigned to it; soonest deadline first."""
     owed = [
         (
             PendingRow.model_validate(
@@ -125,15 +127,18 @@ async def pending_for_member(store: EventStore, member: str) -> list[PendingRow]
             ),
             row.place,
         )
-        for row in await store.read(pending_query(member))
+        for row in await store.read(pending_query(member, body))
     ]
     latest = datetime.max.replace(tzinfo=UTC)
     owed.sort(key=lambda o: (o[0].deadline or latest, o[0].decision_id, o[0].kind, o[1]))
     return [row for row, _ in owed]
 
 
-def pending_query(member: str) -> Select[Any]:
-    """The read model's query `pending_for_member` runs: the member's rows and the joint ones."""
+def pending_query(member: str, body: bool = False) -> Select[Any]:
+    """The read model's query `pending_for_member` runs: the member's rows and the joint ones;
+    a body's own rows alone (a joint item is the members')."""
+    if body:
+        return select(owed_actions).where(owed_actions.c.member == member)
     return select(owed_actions).where(
         or_(owed_actions.c.member == member, owed_actions.c.member.is_(None))
     )

@@ -5,6 +5,7 @@ Temporal is away is 5, never 1 (which would say the log is broken)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,30 @@ def test_an_instant_before_1900_is_refused_as_commands_refuse_it(
     assert invoke(["audit", "history", "d-exits", "--as-of", "1899-12-31T00:00:00Z"]) == 2
     assert "as-of: must be no earlier than 1900-01-01" in capsys.readouterr().err
     assert invoke(["audit", "history", "d-exits", "--as-of", "1900-01-01"]) == 0
+
+
+def test_a_body_is_told_what_it_owes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from store.projections import ProjectionRunner
+    from store.read_models import DecisionsProjection
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
+
+    async def grown() -> None:
+        await upgrade(url)
+        store = await open_store(url)
+        try:
+            await record(store, Scenario("d-body").planned())
+            await ProjectionRunner(store, [DecisionsProjection()]).catch_up()
+        finally:
+            await store.close()
+
+    asyncio.run(grown())
+    monkeypatch.setenv("CONCORD_DATABASE_URL", url)
+    monkeypatch.setenv("CONCORD_DATA_DIR", str(tmp_path))
+    assert invoke(["pending", "--member", "PC", "--json"]) == 0
+    owed = json.loads(capsys.readouterr().out)["pending"]
+    assert [(row["decision_id"], row["item_id"]) for row in owed] == [("d-body", "A3")]
+    assert invoke(["pending", "--member", "NOBODY"]) == 4
+    assert "no member or body 'NOBODY'" in capsys.readouterr().err

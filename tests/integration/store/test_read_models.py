@@ -186,3 +186,8 @@ async def test_a_member_owes_its_answers_and_its_action_items_but_no_answer_whil
     assert owed[0].deadline == answering.s.rounds[0].deadline
     assert [row.item_id for row in by_gbr if row.kind == "action_item"] == ["A1"]
     assert [row.joint for row in owed[1:]] == [True, False], "A1 is everyone's: RUS reports"
+    # A body owes the items assigned to it, and not the members' joint ones.
+    by_pc = await pending_for_member(store, "PC", body=True)
+    assert [(row.decision_id, row.item_id, row.joint) for row in by_pc] == [
+        ("d-implementing", "A3", False)
+    ]
