@@ -7,6 +7,7 @@ decide as they do for every channel. An `Idempotency-Key` makes a retry return i
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import uuid
 from collections.abc import Iterator
@@ -270,7 +271,15 @@ def router() -> APIRouter:
         key: IdempotencyKey = None,
     ) -> Receipt:
         given: BaseModel = body
-        decision_id = getattr(given, "decision_id", None) or f"d-{uuid.uuid4().hex[:12]}"
+        # A proposal sent again with its key is the same decision: its id, when not given,
+        # is derived from the caller's key, and made up only when there is none.
+        scoped_key = scoped(caller, key)
+        made_up = (
+            hashlib.sha256(scoped_key.encode()).hexdigest()[:12]
+            if scoped_key
+            else uuid.uuid4().hex[:12]
+        )
+        decision_id = getattr(given, "decision_id", None) or f"d-{made_up}"
         proposal = await command_of(
             found,
             caller,
@@ -282,7 +291,7 @@ def router() -> APIRouter:
         )
         assert isinstance(proposal, cmd.SubmitProposal)
         with resend_by_key(key, decision_id):
-            return await found.commands.propose(proposal, scoped(caller, key), "api")
+            return await found.commands.propose(proposal, scoped_key, "api")
 
     @routes.post(
         "/decisions/{decision_id}/supersession",
