@@ -29,7 +29,14 @@ if TYPE_CHECKING:  # what a command needs is imported when it runs (cli.app's do
 
 T = TypeVar("T")
 
-out = Console(highlight=False, soft_wrap=True)
+
+class _Output(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich ends the process with exit 1 here; cli.app.main ends it quietly with exit 0.
+        raise BrokenPipeError
+
+
+out = _Output(highlight=False, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ActorOption = Annotated[
