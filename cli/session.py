@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # what a command needs is imported when it runs (cli.app's do
     from runtime.decisions import DecisionClient
     from runtime.settings import Settings
     from store.eventstore import EventStore
-    from store.keys import KeyUse
     from store.side_logs import RefusalRecord
     from workflows.messages import Receipt
 
@@ -118,12 +117,8 @@ async def commands(current: Settings | None = None) -> AsyncIterator[Commands]:
         async with event_store(current) as store:
             await store.record_refusal(refusal)
 
-    async def reserve(principal: str, key: str, use: KeyUse) -> KeyUse:
-        async with event_store(current) as store:
-            return await store.reserve_key(principal, key, use)
-
     async with decisions(current) as client:
-        yield Commands(client, record, reserve)
+        yield Commands(client, record)
 
 
 @asynccontextmanager

@@ -11,11 +11,10 @@ import structlog
 from pydantic import ValidationError
 
 from domain.commands import Command, SubmitProposal, SupersedeDecision
-from domain.errors import ConcordError, Forbidden, InvalidInput, Refusal
+from domain.errors import ConcordError, Forbidden, Refusal
 from runtime.decisions import DecisionClient
-from store.keys import KeyUse
 from store.side_logs import RefusalRecord
-from workflows.messages import Receipt, SupersessionResult, command_digest
+from workflows.messages import Receipt, SupersessionResult
 
 log = structlog.get_logger(__name__)
 
@@ -26,58 +25,26 @@ RecordRefusal = Callable[[RefusalRecord], Awaitable[object]]
 """Keeps a refusal in the refusals log (the event store's `record_refusal`)."""
 
 
-ReserveKey = Callable[[str, str, KeyUse], Awaitable[KeyUse]]
-"""Reserves a caller's idempotency key for one command (the event store's `reserve_key`)."""
-
-
 class Commands:
-    """Gives commands to decisions; a refusal is recorded, then raised to the caller. A caller's
-    idempotency key names one command, across decisions: given again for another, it is
-    refused (InvalidInput) before anything is sent."""
+    """Gives commands to decisions; a refusal is recorded, then raised to the caller."""
 
-    def __init__(
-        self,
-        decisions: DecisionClient,
-        record: RecordRefusal | None = None,
-        reserve: ReserveKey | None = None,
-    ) -> None:
+    def __init__(self, decisions: DecisionClient, record: RecordRefusal | None = None) -> None:
         self.decisions = decisions
         self._record = record
-        self._reserve = reserve
 
     async def propose(self, command: SubmitProposal, key: str | None, channel: Channel) -> Receipt:
-        await self._reserved(command, key)
         async with self.recording(command, channel):
             return await self.decisions.propose(command, key)
 
     async def execute(self, command: Command, key: str | None, channel: Channel) -> Receipt:
-        await self._reserved(command, key)
         async with self.recording(command, channel):
             return await self.decisions.execute(command, key)
 
     async def supersede(
         self, command: SupersedeDecision, key: str | None, channel: Channel
     ) -> SupersessionResult:
-        await self._reserved(command, key)
         async with self.recording(command, channel):
             return await self.decisions.supersede(command, key)
-
-    async def _reserved(self, command: Command, key: str | None) -> None:
-        if key is None or self._reserve is None:
-            return
-        use = KeyUse(command.decision_id, command.kind, command_digest(command))
-        found = await self._reserve(command.recorded_by, key, use)
-        if found != use:
-            where = (
-                "on this decision"
-                if found.decision_id == use.decision_id
-                else f"on decision {found.decision_id}"
-            )
-            raise InvalidInput(
-                "idempotency_key",
-                f"{key!r} was already used for another command ({found.kind} {where}); a key "
-                "names one command: use a new key",
-            )
 
     @asynccontextmanager
     async def recording(self, command: Command, channel: Channel) -> AsyncIterator[None]:

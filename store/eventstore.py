@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store import archive, side_logs, tracking
 from store import checkpoints as checkpoint_book
-from store import keys as key_book
 from store import tokens as token_book
 from store import webhooks as webhook_book
 from store.appending import stored_event
@@ -513,12 +512,6 @@ class EventStore:
         """The checkpoint kept last; None before the first."""
         async with self._backend.reading() as connection:
             return await checkpoint_book.latest(connection)
-
-    async def reserve_key(self, principal: str, key: str, use: key_book.KeyUse) -> key_book.KeyUse:
-        """Reserve a caller's idempotency key for one command; what it is reserved for (this
-        command, or the one it was first given for)."""
-        async with self._backend.writing() as connection:
-            return await key_book.reserve(connection, principal, key, use)
 
     async def keep_cosignatures(self, cosignatures: list[checkpoint_book.Cosignature]) -> None:
         """Keep witnesses' cosignatures of kept checkpoints (one per size and witness)."""

@@ -352,18 +352,6 @@ checkpoints = Table(
 """The log's published checkpoints (store.checkpoints), append-only: one per tree size, its root
 hash (hex) and the signed note as it was published."""
 
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("principal", String(200), primary_key=True),
-    Column("idempotency_key", String(200), primary_key=True),
-    Column("decision_id", String(63), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("command_digest", HASH, nullable=False),
-    Column("given_at", INSTANT, nullable=False),
-)
-"""Each caller's idempotency keys (store.keys): the one command each names, across decisions."""
-
 checkpoint_cosignatures = Table(
     "checkpoint_cosignatures",
     metadata,
