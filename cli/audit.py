@@ -123,7 +123,7 @@ def verify(
                 f"[green]verified[/green] {report.events_checked} events; head "
                 f"{report.head_position} {report.head_hash}; {report.refusals_checked} "
                 f"refusals and {report.access_events_checked} access events; the Merkle tree "
-                f"of {report.tree_size}" + (f"; the log {extends[1]}" if extends else "")
+                f"of {report.tree_size} leaves" + (f"; the log {extends[1]}" if extends else "")
                 if not broken
                 else "\n".join(f"[red]broken[/red]: {line}" for line in broken)
             ),

@@ -199,9 +199,11 @@ class DecisionState(_Derived):
     def round(self, number: int) -> ConsensusRound:
         if 1 <= number <= len(self.rounds):
             return self.rounds[number - 1]
+        held = (
+            f"its rounds are 1 to {len(self.rounds)}" if self.rounds else "it has had no round yet"
+        )
         raise Refusal(
-            Rule.NO_SUCH_ROUND,
-            f"decision {self.decision_id} has no round {number} (rounds: {len(self.rounds)})",
+            Rule.NO_SUCH_ROUND, f"decision {self.decision_id} has no round {number}: {held}"
         )
 
     @property

@@ -77,7 +77,8 @@ class Unacknowledged(Unavailable):
     )
 
     def __init__(self, decision_id: str, waited: float, resend: str = RESEND) -> None:
-        seconds = f"{round(waited, 1):g} s"
+        # Sub-second bounds keep two significant digits: "after 0 s" would say it never waited.
+        seconds = f"{round(waited, 1):g} s" if waited >= 1 else f"{waited:.2g} s"
         super().__init__(
             f"decision {decision_id}: the command is not acknowledged after {seconds}: it is not "
             "stored yet (the event store or the worker does not answer) and may still be once "

@@ -74,3 +74,10 @@ def test_the_cli_names_the_key_it_made_up_and_the_options_that_give_the_command_
     assert given.value.message.endswith(
         "give it again with --key k-7 to get its receipt without giving it twice"
     )
+
+
+def test_a_bound_under_a_second_is_said_as_it_was() -> None:
+    from runtime.decisions import Unacknowledged
+
+    assert "not acknowledged after 0.04 s" in Unacknowledged("d-1", 0.04).message
+    assert "not acknowledged after 1.5 s" in Unacknowledged("d-1", 1.5).message

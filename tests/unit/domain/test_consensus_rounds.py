@@ -284,3 +284,16 @@ def test_a_round_agreed_by_every_members_concurrence_is_the_procedures_outcome()
     assert (concurred.actor, concurred.recorded_by) == (members[-1], f"member:{members[-1]}")
     assert {(e.actor, e.recorded_by) for e in (reached, adopted)} == {(SYSTEM, PROCEDURE_PRINCIPAL)}
     assert {e.actor for e in as_before} == {members[-1]}, "histories from before replay as stored"
+
+
+def test_a_round_that_does_not_exist_is_named_with_the_rounds_there_are() -> None:
+    none_yet = Scenario().forwarded()
+    refusal = none_yet.refused(
+        Rule.NO_SUCH_ROUND, "concur", "USA", round=1, text_hash="sha256:" + "0" * 64
+    )
+    assert refusal.message.endswith("has no round 1: it has had no round yet")
+    one = Scenario().round_open()
+    refusal = one.refused(
+        Rule.NO_SUCH_ROUND, "concur", "USA", round=3, text_hash=one.s.round(1).text_hash
+    )
+    assert refusal.message.endswith("has no round 3: its rounds are 1 to 1")
