@@ -261,7 +261,9 @@ async def run_demo(data_dir: str | None) -> None:
         timeline.line("", f"the workflow closed ({outcome.status}); its history is archived")
         out.print("\nAudit:")
         report = await verify_log(store)
-        total = f"{report.events_checked} events, head {report.head_hash[:16]}..."
+        bound = report.events_checked - len(await store.stream(decision_id))
+        said = f" (the decision's, and {bound} binding its archived history)" if bound else ""
+        total = f"{report.events_checked} events{said}, head {report.head_hash[:16]}..."
         if not report.ok:
             raise InvalidHistory(f"the log does not verify: {report.first_break}")
         out.print(f"[green]verified[/green] the whole hash chain: {total}")
