@@ -91,7 +91,7 @@ def propose(
             review_period_seconds=duration_seconds(review_period, "review-period"),
         )
         with resendable(key, "--id", command.decision_id) as given_key:
-            async with commands(current) as given:
+            async with commands(current, key_given=key is not None) as given:
                 show_receipt(await given.propose(command, given_key, "cli"), as_json)
 
     run(work())
@@ -394,7 +394,7 @@ def supersede(
             reason=reason,
         )
         with resendable(key) as given_key:
-            async with commands(current) as given:
+            async with commands(current, key_given=key is not None) as given:
                 result = await given.supersede(command, given_key, "cli")
         show_receipts({"superseded": result.superseded, "successor": result.successor}, as_json)
 

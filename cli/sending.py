@@ -69,7 +69,7 @@ async def send(
         if via is not None:
             receipt = await via.execute(command, given_key, "cli")
         else:
-            async with commands(current) as connected:
+            async with commands(current, key_given=key is not None) as connected:
                 receipt = await connected.execute(command, given_key, "cli")
     show_receipt(receipt, as_json)
 
@@ -129,7 +129,7 @@ async def answer(
     as_json: bool,
     **fields: Any,
 ) -> None:
-    async with commands() as given:
+    async with commands(key_given=key is not None) as given:
         number, current_hash = await answering_round(
             given.decisions, decision_id, actor, round_number
         )

@@ -106,9 +106,12 @@ async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionCl
 
 
 @asynccontextmanager
-async def commands(current: Settings | None = None) -> AsyncIterator[Commands]:
-    """Commands sent to decisions; a refusal is kept in the refusals log (the store is opened
-    only then)."""
+async def commands(
+    current: Settings | None = None, *, key_given: bool = True
+) -> AsyncIterator[Commands]:
+    """Commands sent to decisions; a refusal is kept in the refusals log, and a key the caller
+    gave (`key_given`) is refused when it names a command on another decision (the store is
+    opened only for these; a key made up here is new)."""
     from runtime.commands import Commands
 
     current = current or settings()
@@ -117,8 +120,12 @@ async def commands(current: Settings | None = None) -> AsyncIterator[Commands]:
         async with event_store(current) as store:
             await store.record_refusal(refusal)
 
+    async def holder(key: str) -> str | None:
+        async with event_store(current) as store:
+            return await store.decision_of_key(key)
+
     async with decisions(current) as client:
-        yield Commands(client, record)
+        yield Commands(client, record, holder if key_given else None)
 
 
 @asynccontextmanager

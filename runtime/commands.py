@@ -11,7 +11,7 @@ import structlog
 from pydantic import ValidationError
 
 from domain.commands import Command, SubmitProposal, SupersedeDecision
-from domain.errors import ConcordError, Forbidden, Refusal
+from domain.errors import ConcordError, Forbidden, InvalidInput, Refusal, Unavailable
 from runtime.decisions import DecisionClient
 from store.side_logs import RefusalRecord
 from workflows.messages import Receipt, SupersessionResult
@@ -24,27 +24,62 @@ Channel = Literal["api", "cli"]
 RecordRefusal = Callable[[RefusalRecord], Awaitable[object]]
 """Keeps a refusal in the refusals log (the event store's `record_refusal`)."""
 
+KeyHolder = Callable[[str], Awaitable[str | None]]
+"""The decision on which a command given with this idempotency key is stored, None when none is
+(the event store's `decision_of_key`)."""
+
 
 class Commands:
     """Gives commands to decisions; a refusal is recorded, then raised to the caller."""
 
-    def __init__(self, decisions: DecisionClient, record: RecordRefusal | None = None) -> None:
+    def __init__(
+        self,
+        decisions: DecisionClient,
+        record: RecordRefusal | None = None,
+        keys: KeyHolder | None = None,
+    ) -> None:
         self.decisions = decisions
         self._record = record
+        self._keys = keys
 
     async def propose(self, command: SubmitProposal, key: str | None, channel: Channel) -> Receipt:
+        await self.key_free(key, command.decision_id)
         async with self.recording(command, channel):
             return await self.decisions.propose(command, key)
 
     async def execute(self, command: Command, key: str | None, channel: Channel) -> Receipt:
+        await self.key_free(key, command.decision_id)
         async with self.recording(command, channel):
             return await self.decisions.execute(command, key)
 
     async def supersede(
         self, command: SupersedeDecision, key: str | None, channel: Channel
     ) -> SupersessionResult:
+        await self.key_free(key, command.decision_id)
         async with self.recording(command, channel):
             return await self.decisions.supersede(command, key)
+
+    async def key_free(self, key: str | None, decision_id: str) -> None:
+        """Refuse a key that names a command stored on another decision: a caller's key names
+        one command, across decisions (on its own decision, the decision's workflow answers a
+        key given again). A command is answered only once its events are stored, so a key used
+        after its command was answered is always found; when the store cannot be read, the
+        command goes on to its decision, which still holds its own keys."""
+        if key is None or self._keys is None:
+            return
+        try:
+            holder = await self._keys(key)
+        except Unavailable as unreadable:
+            log.warning(
+                "idempotency key not checked", decision_id=decision_id, error=str(unreadable)
+            )
+            return
+        if holder is not None and holder != decision_id:
+            raise InvalidInput(
+                "idempotency_key",
+                f"the key names a command on decision {holder}; a key names one command, "
+                "so give this one a new key",
+            )
 
     @asynccontextmanager
     async def recording(self, command: Command, channel: Channel) -> AsyncIterator[None]:

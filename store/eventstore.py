@@ -34,6 +34,7 @@ from store.records import Appended, ArchivedHistory, CommandRange, NewEvent, Sto
 from store.schema import (
     BODY_COLUMNS,
     BodyRow,
+    command_ranges,
     events,
     log_head,
     portal_sessions,
@@ -145,6 +146,16 @@ class EventStore:
             .where(events.c.decision_id == decision_id, events.c.stream_version >= from_version)
             .order_by(events.c.stream_version)
         )
+
+    async def decision_of_key(self, idempotency_key: str) -> str | None:
+        """The decision on which a command given with this idempotency key is stored; None
+        when no stored command has it."""
+        rows = await self._backend.rows(
+            select(command_ranges.c.decision_id)
+            .where(command_ranges.c.idempotency_key == idempotency_key)
+            .limit(1)
+        )
+        return str(rows[0][0]) if rows else None
 
     async def stream_version(self, decision_id: str) -> int:
         """The decision's last stream version; 0 when it has no events."""

@@ -385,7 +385,9 @@ command_ranges = Table(
     Column("last_version", Integer, nullable=False),
     Column("idempotency_key", String(200), nullable=False),
     Column("command_digest", HASH, nullable=False),
+    Index(None, "idempotency_key"),
 )
 """Which stream versions each accepted command's events hold, written with them in the same
 transaction: a decision's workflow whose task failed after its batch was stored finds, on its
-next attempt, which commands that batch held (`store.appending` adopts it)."""
+next attempt, which commands that batch held (`store.appending` adopts it); and a key stored on
+one decision is found, to refuse it on another."""

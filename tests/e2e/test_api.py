@@ -148,6 +148,15 @@ async def test_each_refused_request_gets_its_status_and_records_nothing(api: Api
         "RUS", f"/decisions/{decision}/concerns", {"round": number, "statement": "x"}, key="k-1"
     )
     await status(other, 422, "invalid_input")
+    # The key names that one command across decisions: on another decision it is refused,
+    # naming the decision that holds it, and nothing is recorded there.
+    named = {"decision_id": "d-api-key-elsewhere", "title": "T", "text": "x"}
+    elsewhere = await api.post("RUS", "/decisions", named | {"area": "crisis_management"}, "k-1")
+    refused = await status(elsewhere, 422, "invalid_input")
+    assert refused["field"] == "idempotency_key"
+    assert f"names a command on decision {decision}" in refused["message"]
+    missing = await api.http.get("/decisions/d-api-key-elsewhere", headers=api.auth("RUS"))
+    assert missing.status_code == 404
 
     # A proposal without its id, sent twice with its key, is one decision with one receipt.
     unnamed = {"title": "T", "text": "x", "area": "crisis_management"}

@@ -307,7 +307,7 @@ def test_refusals_and_bad_input_get_one_line_and_their_exit_code(
 def test_a_proposal_given_again_with_its_key_is_one_decision(stack: Stack) -> None:
     """`propose --key K` without --id, given twice, is one decision with one receipt; the key
     given again for another proposal of that decision is refused naming it; a key too long for
-    the API is refused in one line."""
+    the API is refused in one line; the key given on another decision is refused there."""
     propose = ["propose", "--as", "USA", "--title", "Key no id", "--area", "crisis_management"]
     first = stack.ok(*propose, "--text", "x", "--key", "pk-1")
     again = stack.ok(*propose, "--text", "x", "--key", "pk-1")
@@ -317,6 +317,22 @@ def test_a_proposal_given_again_with_its_key_is_one_decision(stack: Stack) -> No
 
     line = stack.fails(2, *propose, "--text", "another text", "--key", "pk-1")
     assert "idempotency_key" in line and "already used for another command" in line
+
+    # A key names one command across decisions: on another decision it is refused, naming the
+    # decision that holds it, and nothing is recorded there.
+    elsewhere = stack.fails(2, *propose, "--id", "d-key-elsewhere", "--text", "x", "--key", "pk-1")
+    assert f"idempotency_key: the key names a command on decision {first['decision_id']}" in (
+        elsewhere
+    )
+    stack.proposed("d-key-second")
+    concur = stack.fails(
+        2, "withdraw", "d-key-second", "--as", "USA", "--reason", "r", "--key", "pk-1"
+    )
+    assert first["decision_id"] in concur
+    assert "d-key-elsewhere" not in [d["decision_id"] for d in stack.ok("list")["decisions"]]
+    assert [e["type"] for e in stack.ok("audit", "history", "d-key-second")["events"]] == [
+        "ProposalSubmitted"
+    ]
     assert "key" in stack.fails(2, *propose, "--text", "x", "--key", "k" * 201)
 
 

@@ -176,7 +176,7 @@ async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: st
     await upgrade(blank_url)
 
     assert await _schema_differences(blank_url) == []
-    assert head_revision() == "0017"
+    assert head_revision() == "0018"
 
 
 async def test_upgrading_twice_changes_nothing(blank_url: str) -> None:
