@@ -14,12 +14,12 @@ from importlib import import_module
 from typing import Any, Final
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 from typer.exceptions import TyperException
 
 from cli import demo, doctor, member, operator, stack, views
 from cli.parsing import as_typed
-from domain.errors import ConcordError
+from domain.errors import ConcordError, InvalidInput
 from runtime.process import leave
 
 
@@ -114,6 +114,8 @@ def invoke(args: list[str]) -> int:
         message = error.format_message()
         if message:  # a group given no command has printed its help: nothing more to say
             print(f"concord: {message}", file=sys.stderr)
+            if "--json" in args:
+                print(json.dumps(_usage_document(error, message)))
         return 2
     except ConcordError as raised:
         typed = as_typed(raised)
@@ -122,6 +124,20 @@ def invoke(args: list[str]) -> int:
             print(json.dumps(typed.document()))
         return typed.exit_code
     return code if isinstance(code, int) else 0
+
+
+def _usage_document(error: TyperException, message: str) -> dict[str, dict[str, str | None]]:
+    """A usage error (a value the option's type refuses, a missing option, an unknown one) as
+    the document of InvalidInput, naming the option or argument when the error does."""
+    param, option = getattr(error, "param", None), getattr(error, "option_name", None)
+    field: str | None = None
+    if isinstance(param, TyperOption) and param.opts:
+        field = max(param.opts, key=len)
+    elif isinstance(param, TyperArgument):
+        field = param.display_name_raw
+    elif isinstance(option, str):
+        field = option
+    return {"error": {"code": InvalidInput.kind, "message": message, "field": field}}
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ from cli.parsing import build, duration_seconds, new_decision_id, parse_deadline
 from cli.sending import (
     ChairOption,
     Id,
-    RoundOption,
     TextFileOption,
     TextOption,
     open_round_of,
@@ -219,7 +218,14 @@ def extend(
     target: Annotated[DeadlineTarget, typer.Option(help="round, review or report_back.")],
     deadline: Annotated[str, typer.Option(help="New deadline: a duration or an instant.")],
     reason: Annotated[str, typer.Option(help="Why it is extended.")],
-    round_number: RoundOption = None,
+    round_number: Annotated[
+        int | None,
+        typer.Option(
+            "--round",
+            help="With --target round: the round whose deadline is extended (default: the open "
+            "round).",
+        ),
+    ] = None,
     actor: ChairOption = CHAIR,
     key: KeyOption = None,
     as_json: JsonOption = False,

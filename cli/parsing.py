@@ -26,14 +26,14 @@ def parse_duration(value: str, field: str) -> timedelta:
     match = _DURATION.match(value.strip())
     digits = match.group(1).lstrip("0") if match else ""
     if not match or not digits:
-        raise InvalidInput(field, f"{_excerpt(value)} is not a duration like 30s, 15m, 72h or 14d")
+        raise InvalidInput(field, f"{excerpt(value)} is not a duration like 30s, 15m, 72h or 14d")
     # Measured before anything is built of it: Python reads no integer of more than 4,300
     # digits, and a timedelta holds fewer than a billion days.
     seconds = int(digits) * _UNIT_SECONDS[match.group(2)] if len(digits) <= 15 else None
     if seconds is None or seconds > MAX_DURATION.total_seconds():
         raise InvalidInput(
             field,
-            f"{_excerpt(value)} is longer than {MAX_DURATION.days} days, the longest accepted",
+            f"{excerpt(value)} is longer than {MAX_DURATION.days} days, the longest accepted",
         )
     return timedelta(seconds=seconds)
 
@@ -52,11 +52,11 @@ def parse_deadline(value: str, field: str, now: datetime | None = None) -> datet
     except ValueError:
         raise InvalidInput(
             field,
-            f"{_excerpt(value)} is neither a duration (72h) nor an ISO-8601 instant "
+            f"{excerpt(value)} is neither a duration (72h) nor an ISO-8601 instant "
             "(2026-12-01T12:00:00Z)",
         ) from None
     if instant.tzinfo is None:
-        raise InvalidInput(field, f"{_excerpt(value)} needs a timezone, e.g. 2026-12-01T12:00:00Z")
+        raise InvalidInput(field, f"{excerpt(value)} needs a timezone, e.g. 2026-12-01T12:00:00Z")
     return instant
 
 
@@ -131,13 +131,34 @@ def build(model: type[M], **fields: Any) -> M:
         field = ".".join(str(part) for part in first["loc"]) or model.__name__
         shown = first.get("input")
         if field == "actor":
-            typed = _excerpt(shown) if isinstance(shown, str | int) else repr(shown)
+            typed = excerpt(shown) if isinstance(shown, str | int) else repr(shown)
             raise InvalidInput(
                 "--as", f"{typed} is not a member's code (RUS), `chair`, or a body's code (PC)"
             ) from None
-        detail = f" (got {_excerpt(shown)})" if isinstance(shown, str | int) else ""
         flag = FLAGS.get(field.split(".")[0], "--" + field.replace("_", "-"))
+        bound = _BOUNDS.get(first["type"])
+        if field.endswith("_seconds") and bound and isinstance(shown, int):
+            # The command holds seconds; the person typed days or hours, and reads them back.
+            limit = int(first.get("ctx", {})[bound[1]])
+            raise InvalidInput(
+                flag, f"must be {bound[0]} {spoken_duration(limit)} (got {spoken_duration(shown)})"
+            ) from None
+        detail = f" (got {excerpt(shown)})" if isinstance(shown, str | int) else ""
         raise InvalidInput(flag, first["msg"] + detail) from None
+
+
+_BOUNDS = {"less_than_equal": ("at most", "le"), "greater_than_equal": ("at least", "ge")}
+"""Pydantic's errors for a number out of its range: how the limit is said, where it is given."""
+
+
+def spoken_duration(seconds: int) -> str:
+    """Whole seconds as people say them, in the largest unit that divides them: `3660 days`."""
+    count, unit = seconds, "second"
+    for name, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count, unit = seconds // size, name
+            break
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
 _DECISION_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -149,13 +170,13 @@ def decision_id(value: str) -> str:
     if not _DECISION_ID.fullmatch(value):
         raise InvalidInput(
             "ID",
-            f"{_excerpt(value)} is not a decision id (lowercase letters, digits and hyphens, "
+            f"{excerpt(value)} is not a decision id (lowercase letters, digits and hyphens, "
             "at most 63)",
         )
     return value
 
 
-def _excerpt(value: str | int, limit: int = 60) -> str:
+def excerpt(value: str | int, limit: int = 60) -> str:
     """A value as an error shows it: its repr, cut short (a text may be megabytes long)."""
     shown = repr(value)
     return shown if len(shown) <= limit else f"{shown[:limit]}... ({len(str(value)):,} characters)"

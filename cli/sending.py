@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 
 from cli.parsing import build, decision_id, read_text_file
 from cli.session import commands, principal, resendable, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
 from domain.state import ConsensusRound, DecisionState
+from domain.values import CleanText
 
 if TYPE_CHECKING:
     from runtime.commands import Commands
@@ -36,6 +38,7 @@ RoundOption = Annotated[
     int | None,
     typer.Option("--round", help="Round number (default: the open round awaiting this member)."),
 ]
+_TEXT: Final[TypeAdapter[str]] = TypeAdapter(CleanText)
 TextOption = Annotated[str | None, typer.Option("--text", help="The text itself.")]
 TextFileOption = Annotated[
     Path | None, typer.Option("--text-file", help="Read the text from a UTF-8 file.")
@@ -43,10 +46,18 @@ TextFileOption = Annotated[
 
 
 def text_of(text: str | None, text_file: Path | None, required: bool = True) -> str | None:
+    """The text given with --text, or read with --text-file; a file whose content no command
+    takes as a text is refused naming --text-file."""
     if text is not None and text_file is not None:
         raise InvalidInput("text", "give --text or --text-file, not both")
     if text_file is not None:
-        return read_text_file(text_file, "text-file")
+        content = read_text_file(text_file, "--text-file")
+        try:
+            _TEXT.validate_python(content)
+        except ValidationError as error:
+            reason = error.errors()[0]["msg"]
+            raise InvalidInput("--text-file", f"{str(text_file)!r}: {reason}") from None
+        return content
     if text is None and required:
         raise InvalidInput("text", "required: give --text or --text-file")
     return text

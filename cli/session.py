@@ -10,11 +10,13 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from cli.parsing import excerpt
 from domain.errors import InvalidInput
+from domain.values import Principal
 
 if TYPE_CHECKING:  # what a command needs is imported when it runs (cli.app's docstring)
     from domain.council import Council
@@ -56,6 +58,8 @@ KeyOption = Annotated[
 ]
 
 
+_PRINCIPAL: Final[TypeAdapter[str]] = TypeAdapter(Principal)
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -80,8 +84,23 @@ def settings() -> Settings:
 
 
 def principal(current: Settings) -> str:
-    """Who records commands given through the CLI: the configured operator."""
-    return f"operator:{current.operator}"
+    """Who records commands given through the CLI: the configured operator; InvalidInput naming
+    CONCORD_OPERATOR when it cannot name one (unset, it is the user's login name)."""
+    from runtime.settings import ENV_PREFIX
+
+    try:
+        return _PRINCIPAL.validate_python(f"operator:{current.operator}")
+    except ValidationError:
+        name = excerpt(current.operator)
+        said = (
+            name
+            if "operator" in current.model_fields_set
+            else f"unset, it is the login name {name}, which"
+        )
+        raise InvalidInput(
+            f"{ENV_PREFIX}OPERATOR",
+            f"{said} is not an operator's name: set it to 1 to 64 letters, digits or . _ @ + -",
+        ) from None
 
 
 @asynccontextmanager

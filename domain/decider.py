@@ -132,15 +132,14 @@ def _check_principal(d: Deciding) -> None:
 def _check_open(d: Deciding, state: DecisionState) -> None:
     if isinstance(d.command, cmd.SubmitProposal):
         raise Refusal(Rule.DECISION_EXISTS, f"decision {state.decision_id} already exists")
-    # A decision taken and done can still be superseded, and a successor that has since been
-    # completed (or superseded in turn) still records what it superseded.
+    # A decision taken and done can still be superseded. Whether a closed decision can be a
+    # successor is the supersession's own rule to say: one completed (or superseded in turn)
+    # still records what it supersedes, one that lapsed or was withdrawn never was adopted.
     superseding_completed = state.status is Status.COMPLETED and isinstance(
-        d.command, cmd.SupersedeDecision | cmd.RecordSupersession
+        d.command, cmd.SupersedeDecision
     )
-    recording_on_superseded = state.status is Status.SUPERSEDED and isinstance(
-        d.command, cmd.RecordSupersession
-    )
-    if state.status in TERMINAL and not (superseding_completed or recording_on_superseded):
+    recording_supersession = isinstance(d.command, cmd.RecordSupersession)
+    if state.status in TERMINAL and not (superseding_completed or recording_supersession):
         raise Refusal(
             Rule.WRONG_STATE,
             f"decision {state.decision_id} is {state.status.value}; it takes no further commands",

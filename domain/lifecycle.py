@@ -21,6 +21,8 @@ from domain.values import IN_FORCE, TERMINAL, Status
 _BEFORE_ADOPTION = frozenset({Status.PROPOSED, Status.IN_REVIEW, Status.UNDER_CONSENSUS})
 _SUCCESSOR_STATES = IN_FORCE | {Status.COMPLETED, Status.SUPERSEDED}
 """A successor is a decision taken: adopted, in implementation, completed (or since superseded)."""
+_NEVER_ADOPTED = {Status.LAPSED: "lapsed", Status.WITHDRAWN: "was withdrawn"}
+"""How a decision closed without being adopted is said: it lapsed, it was withdrawn."""
 
 
 def complete_decision(c: cmd.CompleteDecision, d: Deciding) -> None:
@@ -78,10 +80,11 @@ def record_supersession(c: cmd.RecordSupersession, d: Deciding) -> None:
     state = d.state
     status = state.suspended_from or state.status
     if status not in _SUCCESSOR_STATES:
+        became = _NEVER_ADOPTED.get(status, f"is {state.status.value}")
         raise Refusal(
             Rule.SUCCESSOR_NOT_ADOPTED,
-            f"{state.decision_id} is {state.status.value}: only an adopted decision (in "
-            "implementation, or completed) can supersede another",
+            f"{state.decision_id} {became}: only an adopted decision (in implementation, or "
+            "completed) can supersede another",
         )
     if c.supersedes == state.decision_id:
         raise Refusal(Rule.SELF_SUPERSESSION, "a decision cannot supersede itself")

@@ -66,6 +66,21 @@ def test_a_later_decision_supersedes_an_adopted_or_completed_one() -> None:
     proposal.refused(Rule.WRONG_STATE, "supersede", CHAIR, superseded_by="d-2011")
 
 
+def test_a_successor_that_lapsed_or_was_withdrawn_is_said_so_when_it_would_supersede() -> None:
+    lapsed = Scenario("d-2011").proposed(max_failed_rounds=1).round_open(days=3)
+    lapsed.do("break_silence", "FRA", round=1, text_hash=lapsed.s.round(1).text_hash, reasons="r")
+    lapsed.do("close_round", CHAIR, round=1)
+    assert lapsed.s.status is Status.LAPSED
+    withdrawn = Scenario("d-2012").proposed()
+    withdrawn.do("withdraw", "POL", reason="Overtaken by events")
+    for successor, said in ((lapsed, "d-2011 lapsed"), (withdrawn, "d-2012 was withdrawn")):
+        refusal = successor.refused(
+            Rule.SUCCESSOR_NOT_ADOPTED, "record_supersession", CHAIR, supersedes="d-terrorism"
+        )
+        assert refusal.message.startswith(f"{said}: only an adopted decision")
+        assert "takes no further commands" not in refusal.message
+
+
 def test_suspension_pauses_the_clock_and_resumption_moves_deadlines_by_the_pause() -> None:
     s = Scenario().round_open(days=7)
     deadline = s.s.round(1).deadline
