@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.webhooks import start_once
-from domain.agenda import agenda_for, meeting_id
+from domain.agenda import agenda_for, meeting_id, sitting_levels
 from domain.cadence import DEFAULT_EXTRAORDINARY_DELAY
 from domain.commands import Command
 from domain.council import Council
@@ -66,7 +66,9 @@ class MeetingActivities:
         if body.cadence is not None:
             following = body.cadence.next_sitting(council.anchor, input.sitting_at)
         states = await open_decision_states(self._store)
-        agenda = agenda_for(body, states, input.sitting_at, following)
+        agenda = agenda_for(
+            body, states, input.sitting_at, following, sitting_levels(council.bodies)
+        )
         request = input.request
         sitting = SittingConvened(
             stream_id=stream,

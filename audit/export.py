@@ -25,6 +25,9 @@ from audit.checkpoint import Checkpoint, b64, open_checkpoint, unb64
 from audit.tree import StoredTree
 from domain.errors import AuditFailed, InvalidInput
 from domain.state import ConsensusRound, DecisionState
+from domain.transcript import transcript
+from domain.values import visible
+from store.decision_events import domain_event
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash
 from store.records import StoredEvent
 from store.side_logs import StoredRefusal
@@ -217,6 +220,12 @@ def _when(instant: datetime | None) -> str:
     return escape(instant.isoformat(timespec="seconds")) if instant else ""
 
 
+def _said(text: str) -> str:
+    """Someone's words on the page: escaped, with invisible formatting characters written out
+    (\\uNNNN), so that they read as they are stored."""
+    return escape(visible(text))
+
+
 def answer_events(events: Sequence[StoredEvent]) -> dict[tuple[int, str, str], int]:
     """Where each answer shown stands in the log: (round, member, "answer" or "concern") to the
     position of the event that last recorded it."""
@@ -242,32 +251,72 @@ def _linked(text: str, position: int | None) -> str:
     return f'{text} <a href="#event-{position}">(#{position})</a>'
 
 
-def _round_table(round_: ConsensusRound, recorded: dict[tuple[int, str, str], int]) -> str:
+def _round_text(round_: ConsensusRound, text: str | None) -> tuple[str, str]:
+    """What a round was opened on: a line naming the text (a revision, linked, or a resolution)
+    and, for a resolution, its text to follow the answers."""
+    if round_.issue is None:
+        named = (
+            f'<a href="#revision-{round_.revision}">revision {round_.revision}</a>, '
+            if round_.revision is not None
+            else ""
+        )
+        return f"Text {named}{escape(round_.text_hash)}", ""
+    if text is None:
+        return f"Resolution {escape(round_.text_hash)}", ""
+    return (
+        f"Resolution {escape(round_.text_hash)}, below",
+        f'<p>Resolution proposed:</p><pre class="text">{_said(text)}</pre>',
+    )
+
+
+def _round_table(
+    round_: ConsensusRound, recorded: dict[tuple[int, str, str], int], text: str | None
+) -> str:
     objections = dict(round_.objections)
     concerns = {c.member: c.statement for c in round_.concerns}
     rows = []
     for member in round_.members:
         if member in objections:
-            answer, css = f"objected: {escape(objections[member])}", "objected"
+            answer, css = f"objected: {_said(objections[member])}", "objected"
         elif member in round_.concurred:
             answer, css = "concurred", "concurred"
         else:
             answer, css = "silent", "silent"
         answer = _linked(answer, recorded.get((round_.number, member, "answer")))
-        concern = escape(concerns.get(member, ""))
+        concern = _said(concerns.get(member, ""))
         if concern:
             concern = _linked(concern, recorded.get((round_.number, member, "concern")))
         rows.append(
             f'<tr class="{css}"><td>{escape(member)}</td><td>{answer}</td><td>{concern}</td></tr>'
         )
     outcome = round_.outcome.value if round_.outcome else "open"
+    opened_on, resolution = _round_text(round_, text)
     return (
         f'<h3 id="round-{round_.number}">Round {round_.number} ({escape(round_.subject)}): '
-        f"{escape(outcome)}</h3><p>Text {escape(round_.text_hash)}; opened "
+        f"{escape(outcome)}</h3><p>{opened_on}; opened "
         f"{_when(round_.opened_at)}, deadline {_when(round_.deadline)}"
         f"{', reminders sent' if round_.reminded else ''}; roster version "
         f"{round_.roster_version}.</p><table><tr><th>member</th><th>answer</th>"
-        f"<th>concern</th></tr>{''.join(rows)}</table>"
+        f"<th>concern</th></tr>{''.join(rows)}</table>{resolution}"
+    )
+
+
+def _issue_item(state: DecisionState, number: int) -> str:
+    """An implementation issue: who raised it, what it says, and the round that took up the
+    resolution last proposed for it (whose text the round shows)."""
+    issue = state.issue(number)
+    settled = ("resolved " + _when(issue.resolved_at)) if issue.resolved_at else "open"
+    described = f"<pre>{_said(issue.description)}</pre>" if issue.description else ""
+    proposed = next((r for r in reversed(state.rounds) if r.issue == number), None)
+    resolution = (
+        f'<p>Resolution proposed in <a href="#round-{proposed.number}">round '
+        f"{proposed.number}</a>, {escape(proposed.text_hash)}</p>"
+        if proposed is not None
+        else ""
+    )
+    return (
+        f"<li>{issue.number}. {escape(issue.title)}, raised by {escape(issue.raised_by)} "
+        f"{_when(issue.raised_at)}; {settled}{described}{resolution}</li>"
     )
 
 
@@ -281,10 +330,11 @@ def html_page(
     shown links to the event that recorded it, and the page embeds every event as exported
     (JSON lines) with the evidence bundle that proves each in a signed checkpoint."""
     recorded = answer_events(events)
-    rounds = "".join(_round_table(r, recorded) for r in state.rounds)
+    record = transcript(domain_event(e) for e in events)
+    rounds = "".join(_round_table(r, recorded, record.text_of(state, r)) for r in state.rounds)
     revisions = "".join(
-        f"<li>revision {r.number}, {_when(r.at)} by {escape(r.by)}, {escape(r.text_hash)}"
-        f"<pre>{escape(r.text)}</pre></li>"
+        f'<li id="revision-{r.number}">revision {r.number}, {_when(r.at)} by {escape(r.by)}, '
+        f"{escape(r.text_hash)}<pre>{_said(r.text)}</pre></li>"
         for r in state.revisions
     )
     items = ""
@@ -293,10 +343,10 @@ def html_page(
         for event in events:
             if event.type == "ProgressReported" and event.payload.get("item_id"):
                 said = f"{event.actor}: {event.payload.get('summary', '')}"
-                reported.setdefault(str(event.payload["item_id"]), []).append(escape(said))
+                reported.setdefault(str(event.payload["item_id"]), []).append(_said(said))
         done = set(state.plan.completed_items)
         items = "".join(
-            f"<tr><td>{escape(item.item_id)}</td><td>{escape(item.description)}</td>"
+            f"<tr><td>{escape(item.item_id)}</td><td>{_said(item.description)}</td>"
             f"<td>{escape(item.assignee.label())}</td>"
             f"<td>{'done' if item.item_id in done else 'outstanding'}</td>"
             f"<td>{'<br>'.join(reported.get(item.item_id, []))}</td></tr>"
@@ -308,12 +358,7 @@ def html_page(
             "<th>item</th><th>description</th><th>assigned to</th><th>state</th>"
             f"<th>progress reported</th></tr>{items}</table>"
         )
-    issues = "".join(
-        f"<li>{issue.number}. {escape(issue.title)}, raised by {escape(issue.raised_by)} "
-        f"{_when(issue.raised_at)}; "
-        f"{('resolved ' + _when(issue.resolved_at)) if issue.resolved_at else 'open'}</li>"
-        for issue in state.issues
-    )
+    issues = "".join(_issue_item(state, issue.number) for issue in state.issues)
     refused = "".join(
         f"<tr><td>{_when(r.recorded_at)}</td><td>{escape(r.principal)}</td>"
         f"<td>{escape(r.kind)}</td><td>{escape(r.code)}</td><td>{escape(r.message)}</td></tr>"
@@ -350,7 +395,7 @@ def html_page(
         f"<style>{_STYLE}</style></head><body>"
         f"<h1>{escape(state.title)}</h1><p><strong>{escape(state.decision_id)}</strong>, "
         f"{escape(state.status.value)}; proposed by {escape(state.proposer)}; area "
-        f"{escape(state.area.value)}; {len(events)} events.</p>{superseded}"
+        f"{escape(state.area)}; {len(events)} events.</p>{superseded}"
         f"<h2>Text</h2><ol>{revisions}</ol>"
         f"<h2>Rounds</h2>{rounds or '<p>none</p>'}"
         f"{items}<h2>Implementation issues</h2><ul>{issues or '<li>none</li>'}</ul>"

@@ -212,7 +212,7 @@ def _print_council(council: Council) -> None:
     )
     for b in council.bodies:
         members_of_body = ALL_MEMBERS if b.members == ALL_MEMBERS else str(len(b.members))
-        level = b.level.value if b.level else ""
+        level = b.level or ""
         bodies.add_row(b.code, shown(b.name), b.kind.value, level, members_of_body)
         cadence = b.cadence or Cadence()
         sittings.add_row(

@@ -9,7 +9,6 @@ import typer
 from cli.sending import Id, RoundOption, answer, send
 from cli.session import ActorOption, JsonOption, KeyOption, run
 from domain import commands as cmd
-from domain.roster import CouncilLevel
 
 app = typer.Typer()
 
@@ -159,7 +158,12 @@ def request_meeting(
     decision_id: Id,
     actor: ActorOption,
     reason: Annotated[str, typer.Option(help="Why the Council must meet.")],
-    level: Annotated[CouncilLevel, typer.Option()] = CouncilLevel.AMBASSADORS,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            help="The level the council is asked to meet at (default: the decision's body's level)."
+        ),
+    ] = None,
     key: KeyOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -31,9 +31,8 @@ from cli.session import (
     show_receipts,
 )
 from domain import commands as cmd
-from domain.areas import Area
 from domain.errors import InvalidInput
-from domain.roster import CHAIR, CouncilLevel, Roster
+from domain.roster import CHAIR, Roster
 from domain.values import DeadlineTarget, ReviewOutcome
 
 app = typer.Typer()
@@ -42,14 +41,20 @@ app = typer.Typer()
 @app.command()
 def propose(
     title: Annotated[str, typer.Option(help="The proposal's title.")],
-    area: Annotated[Area, typer.Option(help="Area of cooperation.")],
+    area: Annotated[
+        str,
+        typer.Option(help="Area of cooperation: one of the council's (concord council show)."),
+    ],
     actor: ActorOption,
     text: TextOption = None,
     text_file: TextFileOption = None,
     area_label: Annotated[str | None, typer.Option(help="Label when the area is 'other'.")] = None,
     level: Annotated[
-        CouncilLevel | None,
-        typer.Option(help="Council level (default: the council's first deciding body)."),
+        str | None,
+        typer.Option(
+            help="The level the council decides at, e.g. ambassadors (default: the council's "
+            "first deciding body)."
+        ),
     ] = None,
     body: Annotated[
         str | None, typer.Option(help="The deciding body, e.g. WG-TERRORISM (or --level).")

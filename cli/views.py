@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import difflib
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import BaseModel
 from rich.table import Column, Table
 
+from cli.reading import print_status, read_back, readable, statements, status_document
 from cli.sending import Id
 from cli.session import JsonOption, decisions, emit, event_store, out, run, shown
-from domain.areas import Area
-from domain.errors import NotFound, Unavailable
-from domain.state import DecisionState
+from domain.errors import InvalidInput, NotFound, Unavailable
+from domain.state import ConsensusRound, DecisionState
 from domain.values import Status
 
 if TYPE_CHECKING:
@@ -67,116 +66,6 @@ async def known_member(store: EventStore, code: str, bodies: bool = False) -> bo
     raise NotFound(f"no {kind} {code!r} on any roster of the council")
 
 
-def status_document(state: DecisionState) -> dict[str, Any]:
-    """The `status` JSON: the documented fields first, then the whole state."""
-    return {
-        "decision_id": state.decision_id,
-        "state": state.status.value,
-        "title": state.title,
-        "area": state.area.value,
-        "proposer": state.proposer,
-        "body": state.body,
-        "roster_version": state.roster_version,
-        "roster_on": state.roster_on.isoformat() if state.roster_on else None,
-        "version": state.version,
-        "revision": state.current_revision.number,
-        "superseded_by": state.superseded_by,
-        "supersedes": list(state.supersedes),
-        "rounds": [
-            {
-                "round": r.number,
-                "subject": r.subject,
-                "text_hash": r.text_hash,
-                "deadline": r.deadline.isoformat(),
-                "roster_version": r.roster_version,
-                "members": list(r.members),
-                "outcome": r.outcome.value if r.outcome else None,
-                "concurred": len(r.concurred),
-                "objections": dict(r.objections),
-                "pending": list(r.pending()),
-            }
-            for r in state.rounds
-        ],
-        "implementation_issues": [
-            {
-                "issue": i.number,
-                "title": i.title,
-                "raised_by": i.raised_by,
-                "open": i.is_open,
-                "resolution_round": i.resolution_round,
-            }
-            for i in state.issues
-        ],
-        "detail": state.model_dump(mode="json"),
-    }
-
-
-def _print_status(state: DecisionState) -> None:
-    """The whole decision as a secretariat reads it: text, rounds and who said what, plan."""
-    out.print(f"[bold]{state.decision_id}[/bold]  {shown(state.title)}")
-    suspended = (
-        f" (suspended from {state.suspended_from.value} since {state.suspended_at.isoformat()})"
-        if state.suspended_from and state.suspended_at
-        else ""
-    )
-    out.print(
-        f"  state {state.status.value}{suspended}, area {state.area.value}, body {state.body}, "
-        f"proposer {state.proposer}, version {state.version}"
-    )
-    if state.superseded_by:
-        out.print(f"  superseded by {state.superseded_by}")
-    for earlier in state.supersedes:
-        out.print(f"  supersedes {earlier}")
-    revision = state.current_revision
-    out.print(f"  text, revision {revision.number} ({revision.text_hash}):")
-    for line in revision.text.splitlines() or [""]:
-        out.print(f"    {shown(line)}")
-    if state.review:
-        flagged = ", deadline missed" if state.review.deadline_flagged else ""
-        outcome = state.review.outcome.value if state.review.outcome else "under way"
-        out.print(
-            f"  review by {state.review.committee}: {outcome}; deadline "
-            f"{state.review.deadline.isoformat()}{flagged}"
-        )
-    for r in state.rounds:
-        outcome = r.outcome.value if r.outcome else f"open until {r.deadline.isoformat()}"
-        reminded = ", reminders sent" if r.reminded else ""
-        out.print(f"  round {r.number} on {r.subject}: {outcome}{reminded}")
-        out.print(f"    concurred ({len(r.concurred)}): {', '.join(r.concurred) or 'none'}")
-        for member, reasons in r.objections.items():
-            out.print(f"    {member} objects: {shown(reasons)}")
-        for concern in r.concerns:
-            out.print(f"    {concern.member} concern: {shown(concern.statement)}")
-        if r.is_open:
-            out.print(f"    not yet answered: {', '.join(r.pending()) or 'none'}")
-    if state.plan:
-        plan = state.plan
-        received = (
-            f", received {plan.report_back_received_at.isoformat()}"
-            if plan.report_back_received_at
-            else ""
-        )
-        out.print(
-            f"  plan monitored by {plan.monitoring_body}: report back by "
-            f"{plan.report_back_deadline.isoformat()}{received}; "
-            f"{plan.progress_reports} progress reports"
-        )
-        for item in plan.action_items:
-            done = "done" if item.item_id in plan.completed_items else "outstanding"
-            who = item.assignee.code or "all members"
-            out.print(f"    {item.item_id} ({who}): {shown(item.description)} — {done}")
-    for i in state.issues:
-        settled = "open" if i.is_open else "resolved"
-        out.print(f"  issue {i.number} raised by {i.raised_by}: {shown(i.title)} — {settled}")
-        if i.description:
-            out.print(f"    {shown(i.description)}")
-    for meeting in state.meetings:
-        out.print(
-            f"  extraordinary meeting requested by {meeting.requested_by} at "
-            f"{meeting.at.isoformat()}: {shown(meeting.reason)}"
-        )
-
-
 async def current_state(decision_id: str) -> DecisionState:
     """The decision's state after every event the log holds (the read model's copy, topped up
     from the log); from its workflow when the log cannot be read."""
@@ -214,54 +103,25 @@ def status(decision_id: Id, as_json: JsonOption = False) -> None:
         logged = await logged_stream(decision_id)
         state = await current_state(decision_id)
         said = statements(logged or [])
-        document = status_document(state) | {
+        record = read_back(logged)
+        document = status_document(state, record) | {
             "said": [entry.model_dump(mode="json") for entry in said]
         }
 
         def human() -> None:
-            _print_status(state)
+            print_status(state, record)
             if said:
                 out.print("  what was said:")
             for entry in said:
+                words = f": {readable(entry.text)}" if entry.text else ""
                 out.print(
-                    f"    v{entry.version} {entry.at.isoformat()} {entry.actor} {entry.event}: "
-                    f"{shown(entry.text)}"
+                    f"    v{entry.version} {entry.at.isoformat()} {entry.actor} {entry.event}"
+                    f"{entry.about()}{words}"
                 )
 
         emit(document, as_json, human)
 
     run(work())
-
-
-STATED: Final = ("reasons", "reason", "summary", "statement", "note", "description")
-"""The payload fields in which someone says something: reasons, summaries, notes."""
-
-
-class Statement(BaseModel):
-    """One thing someone said in the decision's log: an objection's reasons, a report's summary,
-    an extension's or a suspension's reason."""
-
-    version: int
-    at: datetime
-    actor: str
-    event: str
-    text: str
-
-
-def statements(logged: list[StoredEvent]) -> list[Statement]:
-    """Everything said in a decision's events, in order."""
-    return [
-        Statement(
-            version=e.stream_version,
-            at=e.occurred_at,
-            actor=e.actor,
-            event=e.type,
-            text=str(e.payload[key]),
-        )
-        for e in logged
-        for key in STATED
-        if isinstance(e.payload.get(key), str) and e.payload[key].strip()
-    ]
 
 
 @app.command()
@@ -270,19 +130,42 @@ def text(
     revision: Annotated[
         int | None, typer.Option(help="Which revision (default: the current one).", min=1)
     ] = None,
+    round_number: Annotated[
+        int | None,
+        typer.Option(
+            "--round", help="The text a round was opened on: a revision or a resolution.", min=1
+        ),
+    ] = None,
     diff: Annotated[
         bool, typer.Option("--diff", help="Show the changes from the revision before it.")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a decision's text under consensus, or one revision of it, or what a revision changed.
+    """Show a decision's text under consensus, or one revision of it, or what a revision changed;
+    or the text a round was opened on (an implementation issue's resolution, for its rounds).
 
     Example: concord text d-1 --revision 2 --diff
     """
+    if revision is not None and round_number is not None:
+        raise InvalidInput("round", "a round names its own text: give --round or --revision")
 
     async def work() -> None:
         state = await current_state(decision_id)
         number = revision or state.current_revision.number
+        if round_number is not None:
+            if round_number > len(state.rounds):
+                raise NotFound(f"decision {decision_id} has no round {round_number}")
+            opened = state.rounds[round_number - 1]
+            if opened.issue is not None:
+                if diff:
+                    raise InvalidInput(
+                        "diff",
+                        f"compares revisions of the decision's text; round {round_number} "
+                        f"was opened on a resolution of {opened.subject}",
+                    )
+                await _print_resolution(state, opened, as_json)
+                return
+            number = opened.revision or number
         if number > len(state.revisions):
             raise NotFound(f"decision {decision_id} has no revision {number}")
         chosen = state.revisions[number - 1]
@@ -302,6 +185,8 @@ def text(
         )
         document = {
             "decision_id": decision_id,
+            "round": round_number,
+            "issue": None,
             "revision": chosen.number,
             "text": chosen.text,
             "text_hash": chosen.text_hash,
@@ -319,17 +204,50 @@ def text(
             if diff and before is None:
                 out.print("revision 1 is the text as proposed: nothing came before it")
             for line in changes if diff else chosen.text.splitlines():
-                out.print(shown(line))
+                out.print(readable(line))
 
         emit(document, as_json, human)
 
     run(work())
 
 
+async def _print_resolution(state: DecisionState, opened: ConsensusRound, as_json: bool) -> None:
+    """The resolution an implementation issue's round was opened on (the log alone keeps it)."""
+    record = read_back(await logged_stream(state.decision_id))
+    resolution = record.text_of(state, opened) if record is not None else None
+    if resolution is None:
+        raise Unavailable(
+            f"the log cannot be read, and it alone keeps the resolution round {opened.number} "
+            "was opened on"
+        )
+    document = {
+        "decision_id": state.decision_id,
+        "round": opened.number,
+        "issue": opened.issue,
+        "revision": None,
+        "text": resolution,
+        "text_hash": opened.text_hash,
+        "by": None,
+        "at": opened.opened_at.isoformat(),
+        "diff": None,
+    }
+
+    def human() -> None:
+        out.print(
+            f"{state.decision_id} round {opened.number}, resolution of {opened.subject} "
+            f"proposed at {opened.opened_at.isoformat()} ({opened.text_hash})",
+            style="dim",
+        )
+        for line in resolution.splitlines():
+            out.print(readable(line))
+
+    emit(document, as_json, human)
+
+
 @app.command("list")
 def list_(
     state: Annotated[Status | None, typer.Option(help="Only in this state.")] = None,
-    area: Annotated[Area | None, typer.Option(help="Only in this area.")] = None,
+    area: Annotated[str | None, typer.Option(help="Only in this area.")] = None,
     member: Annotated[str | None, typer.Option(help="Proposed by or awaiting it.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -347,21 +265,20 @@ def list_(
             rows = await list_decisions(
                 store,
                 state=state.value if state else None,
-                area=area.value if area else None,
+                area=area,
                 member=member,
             )
             freshness = await read_model_freshness(store)
 
         def human() -> None:
-            # Ids are what people copy into the next command: folded, never cut short.
+            # Ids are what people copy into the next command: whole, on one line; the other
+            # columns fold to leave them room in a narrow terminal.
             table = Table(
-                Column("id", overflow="fold", min_width=12),
-                "title",
-                "state",
-                "area",
-                "proposer",
-                "round",
-                "issues",
+                Column("id", no_wrap=True),
+                *(
+                    Column(name, overflow="fold")
+                    for name in ("title", "state", "area", "proposer", "round", "issues")
+                ),
             )
             for row in rows:
                 table.add_row(
@@ -374,7 +291,7 @@ def list_(
                     str(row.open_issues),
                 )
             out.print(table)
-            out.print(freshness.line(), style="dim")
+            out.print(freshness.line(), style="dim", soft_wrap=False)
 
         emit(
             {

@@ -4,7 +4,7 @@ an extraordinary meeting; and whether a body kept its minimum of sittings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Final
 
@@ -12,7 +12,7 @@ from pydantic import AwareDatetime
 
 from domain.cadence import Cadence, Period
 from domain.roster import Body, BodyKind
-from domain.state import DecisionState
+from domain.state import DecisionState, MeetingRequest
 from domain.values import TERMINAL, AgendaItemKind, Frozen, Status
 
 
@@ -29,15 +29,23 @@ def agenda_for(
     states: Iterable[DecisionState],
     sitting_at: datetime,
     next_sitting_at: datetime | None,
+    levels: Collection[str] | None = None,
 ) -> list[AgendaItem]:
     """What `body` has before it at `sitting_at`, from the decisions' states at that instant:
-    ordered by decision, then by kind of business."""
+    ordered by decision, then by kind of business. `levels` are those at which the council has
+    a body (None: every level a request names)."""
     items: list[AgendaItem] = []
     for state in sorted(states, key=lambda s: s.decision_id):
         if state.status in TERMINAL or state.proposed_at > sitting_at:
             continue
         items.extend(_business(body, state, sitting_at, next_sitting_at))
+        items.extend(_requests(body, state, sitting_at, levels))
     return items
+
+
+def sitting_levels(bodies: Iterable[Body]) -> frozenset[str]:
+    """The levels at which a council's bodies sit: those a request for a meeting can reach."""
+    return frozenset(b.level for b in bodies if b.level is not None)
 
 
 def _business(
@@ -66,13 +74,29 @@ def _business(
         due = plan.report_back_deadline
         if until is None or due <= until:
             yield _item(s, AgendaItemKind.REPORT_BACK_DUE, f"report back due {_at(due)}")
+
+
+def _requests(
+    body: Body, s: DecisionState, at: datetime, levels: Collection[str] | None
+) -> Iterator[AgendaItem]:
     for number, request in enumerate(s.meetings, start=1):
-        if request.at <= at and (body.level is None or request.level == body.level):
+        if request.at <= at and _asked(body, s, request, levels):
             yield _item(
                 s,
                 AgendaItemKind.EXTRAORDINARY_REQUEST,
                 f"request {number} by {request.requested_by}: {request.reason}",
             )
+
+
+def _asked(
+    body: Body, s: DecisionState, request: MeetingRequest, levels: Collection[str] | None
+) -> bool:
+    """Whether a request for an extraordinary meeting is `body`'s business: the Council at the
+    requested level meets, or the decision's own body when the council sits at no such level
+    (as the request's sitting is planned)."""
+    if levels is None or request.level in levels:
+        return body.level == request.level
+    return body.code == s.body
 
 
 MEETING_STREAM_PREFIX: Final = "meeting."

@@ -60,8 +60,9 @@ class MinimumFrequency(BaseModel):
 
 class Cadence(BaseModel):
     """A body's regular sittings (`rule`, an RFC 5545 RRULE in UTC, without DTSTART: the
-    rule counts from its council's first roster), the minimum it must keep, and the delay
-    within which an extraordinary request is met. A body without a rule sits ad hoc."""
+    rule counts from `counted_from`, or from its council's first roster), the minimum it must
+    keep, and the delay within which an extraordinary request is met. A body without a rule
+    sits ad hoc."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -69,6 +70,11 @@ class Cadence(BaseModel):
         default=None,
         description='RFC 5545 RRULE, e.g. "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;BYHOUR=10"',
         examples=["FREQ=MONTHLY;BYDAY=1TH;BYHOUR=10"],
+    )
+    counted_from: date | None = Field(
+        default=None,
+        description="the day (00:00 UTC) the rule counts from, e.g. the first sitting of a "
+        "two-yearly cycle; the council's first roster's effective_from when left out",
     )
     at_least: MinimumFrequency | None = None
     extraordinary_within: timedelta = Field(
@@ -97,11 +103,16 @@ class Cadence(BaseModel):
             raise ValueError("must be a positive duration")
         return delay
 
+    def counted(self, anchor: datetime) -> datetime:
+        """Where the rule counts from: its own day, else `anchor` (its council's)."""
+        return day_start(self.counted_from) if self.counted_from is not None else anchor
+
     def recurrence(self, anchor: datetime) -> rrule | None:
-        """The sittings the rule sets, counted from `anchor`; None for a body sitting ad hoc."""
+        """The sittings the rule sets, counted from its own day or else `anchor`; None for a
+        body sitting ad hoc."""
         if self.rule is None:
             return None
-        parsed = rrulestr(self.rule, dtstart=anchor.astimezone(UTC))
+        parsed = rrulestr(self.rule, dtstart=self.counted(anchor).astimezone(UTC))
         assert isinstance(parsed, rrule)
         return parsed
 
@@ -124,6 +135,7 @@ class Cadence(BaseModel):
         if self.rule is None:
             return f"a body sitting ad hoc (no rule) cannot promise {self.at_least.label()}"
         period = self.at_least.per
+        anchor = self.counted(anchor)
         start = period.start_of(anchor)
         if start < anchor:
             start += period.length

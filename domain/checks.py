@@ -32,6 +32,9 @@ class Practice:
     seconds, so a round suspended 10.28 s closed 0.28 s early); the monitoring body's report on
     one item is progress on that item, not its report-back on the plan (it was both); an area's
     label is given only for the area `other` (it was stored for any area)."""
+    council_rules: bool = True
+    """The council's own rules: an extraordinary meeting is requested at a level the council
+    sits at (a request for another level was recorded, and its sitting never convened)."""
 
 
 CURRENT_PRACTICE = Practice()

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Final, Literal, TypedDict
 
 from pydantic import Field, TypeAdapter
 
-from domain.areas import Area
-from domain.roster import CHAIR, PREPARATORY_COMMITTEE, BodyCode, CouncilLevel
+from domain.areas import AreaCode, LevelCode
+from domain.roster import CHAIR, PREPARATORY_COMMITTEE, BodyCode
 from domain.values import (
     SYSTEM,
     ActorCode,
@@ -58,9 +58,10 @@ class SubmitProposal(CommandBase):
     kind: Literal["submit_proposal"] = "submit_proposal"
     title: CleanTitle
     text: CleanText
-    area: Annotated[Area, by_value(Area)]
+    area: AreaCode
+    """One of the council's areas of cooperation, or `other` with a label."""
     area_label: CleanLabel | None = None
-    level: Annotated[CouncilLevel, by_value(CouncilLevel)] | None = None
+    level: LevelCode | None = None
     """The Council level that decides (its body at that level); the council's first deciding
     body when neither this nor `body` is given."""
     body: BodyCode | None = None
@@ -148,7 +149,8 @@ class FlagMissedDeadline(CommandBase):
 class PlanImplementation(CommandBase):
     kind: Literal["plan_implementation"] = "plan_implementation"
     action_items: Annotated[PlannedItems, Field(min_length=1)]
-    monitoring_body: BodyCode = PREPARATORY_COMMITTEE
+    monitoring_body: BodyCode | None = None
+    """The body the plan reports back to: the council's preparatory body when None."""
     report_back_deadline: Deadline
     reminder_before_seconds: Seconds | None = None
 
@@ -181,7 +183,9 @@ class ProposeIssueResolution(CommandBase):
 
 class RequestMeeting(CommandBase):
     kind: Literal["request_meeting"] = "request_meeting"
-    level: Annotated[CouncilLevel, by_value(CouncilLevel)] = CouncilLevel.AMBASSADORS
+    level: LevelCode | None = None
+    """The level at which the council is asked to meet: the decision's own body's level when
+    it is a council body at one, else the council's first level."""
     reason: CleanStatement
 
 

@@ -10,7 +10,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
 from domain.agenda import AgendaItem
-from domain.council import COUNCIL_STREAM, Council, RosterVersion
+from domain.council import (
+    COUNCIL_STREAM,
+    NRC_AREAS,
+    NRC_LEVELS,
+    AreaOfCooperation,
+    Council,
+    Level,
+    RosterVersion,
+)
 from domain.errors import InvalidHistory, InvalidInput, Refusal, Rule
 from domain.roster import CHAIR, Body, Chair, Member
 from domain.values import ActorCode, AgendaItemKind, Frozen, Principal
@@ -51,6 +59,15 @@ class CouncilDescribed(CouncilEventBase):
     type: Literal["CouncilDescribed"] = "CouncilDescribed"
     name: str
     chair: Chair
+
+
+class CouncilScopeDefined(CouncilEventBase):
+    """The council's areas of cooperation and the levels it sits at (a council without this
+    event has the NATO-Russia Council's)."""
+
+    type: Literal["CouncilScopeDefined"] = "CouncilScopeDefined"
+    areas: tuple[AreaOfCooperation, ...]
+    levels: tuple[Level, ...]
 
 
 class RosterVersionAdopted(CouncilEventBase):
@@ -120,6 +137,7 @@ CouncilEvent = Annotated[
     CouncilFileImported
     | CouncilConstituted
     | CouncilDescribed
+    | CouncilScopeDefined
     | RosterVersionAdopted
     | BodyEstablished
     | BodyChanged
@@ -180,6 +198,9 @@ class CouncilImport:
             )
         elif (old.name, old.chair) != (council.name, council.chair):
             self._emit(CouncilDescribed, name=council.name, chair=council.chair)
+        scope = (council.areas, council.levels)
+        if scope != ((old.areas, old.levels) if old else (NRC_AREAS, NRC_LEVELS)):
+            self._emit(CouncilScopeDefined, areas=council.areas, levels=council.levels)
         self._rosters(old, council)
         self._bodies(old, council)
         return self.events if len(self.events) > 1 else []
@@ -246,8 +267,11 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
     names: dict[str, str] = {}
     bodies: dict[str, Body] = {}
     rosters: dict[int, RosterVersion] = {}
+    areas, levels = NRC_AREAS, NRC_LEVELS
     for event in events:
         match event:
+            case CouncilScopeDefined():
+                areas, levels = event.areas, event.levels
             case CouncilConstituted():
                 code, name, chair = event.code, event.name, event.chair
             case CouncilDescribed():
@@ -274,6 +298,8 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
         code=code,
         name=name,
         chair=chair,
+        areas=areas,
+        levels=levels,
         members=tuple(Member(code=c, name=n) for c, n in names.items()),
         bodies=tuple(bodies.values()),
         rosters=tuple(rosters[v] for v in sorted(rosters)),

@@ -7,8 +7,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, TypedDict
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
-from domain.areas import Area
-from domain.roster import CouncilLevel
+from domain.areas import AreaCode, LevelCode
 from domain.values import (
     ActionItem,
     ActorCode,
@@ -60,10 +59,10 @@ class ProposalSubmitted(EventBase):
     title: Title
     text: Text
     text_hash: TextHash
-    area: Area
+    area: AreaCode
     area_label: str | None = None
     body: str
-    level: CouncilLevel | None
+    level: LevelCode | None
     proposer: ActorCode
     roster_version: int
     plan_draft: tuple[ActionItem, ...] = ()
@@ -246,7 +245,7 @@ class ImplementationIssueResolved(EventBase):
 
 class ExtraordinaryMeetingRequested(EventBase):
     type: Literal["ExtraordinaryMeetingRequested"] = "ExtraordinaryMeetingRequested"
-    level: CouncilLevel
+    level: LevelCode
     reason: str
 
 

@@ -25,16 +25,19 @@ def plan_implementation(c: cmd.PlanImplementation, d: Deciding) -> None:
     require_status(d, {Status.ADOPTED}, "plan the implementation")
     roster = d.roster()
     check_assignees(d, c.action_items, roster)
-    if not roster.is_body(c.monitoring_body):
+    monitoring = c.monitoring_body or (
+        roster.preparatory_committee.code if roster.has_preparatory_committee else d.state.body
+    )
+    if not roster.is_body(monitoring):
         raise Refusal(
-            Rule.NOT_ON_ROSTER, f"monitoring body {c.monitoring_body} is not a body of the Council"
+            Rule.NOT_ON_ROSTER, f"monitoring body {monitoring} is not a body of the Council"
         )
     require_future(d, c.report_back_deadline, "report_back_deadline")
     d.emit(
         ev.ImplementationPlanned(
             **d.envelope(),
             action_items=c.action_items,
-            monitoring_body=c.monitoring_body,
+            monitoring_body=monitoring,
             report_back_deadline=c.report_back_deadline,
             reminder_at=reminder_at(d, c.report_back_deadline, c.reminder_before_seconds),
         )

@@ -15,7 +15,7 @@ from domain.checks import (
     require_text,
 )
 from domain.errors import InvalidInput, Refusal, Rule
-from domain.roster import CHAIR
+from domain.roster import CHAIR, CouncilLevel, Roster
 from domain.values import IN_FORCE, TERMINAL, Status
 
 _BEFORE_ADOPTION = frozenset({Status.PROPOSED, Status.IN_REVIEW, Status.UNDER_CONSENSUS})
@@ -133,7 +133,19 @@ def request_meeting(c: cmd.RequestMeeting, d: Deciding) -> None:
     if d.actor != CHAIR:
         require_member(d, "request an extraordinary meeting")
     reason = require_text(c.reason, "reason")
-    d.emit(ev.ExtraordinaryMeetingRequested(**d.envelope(), level=c.level, reason=reason))
+    roster = d.roster()
+    level = c.level or _own_level(d.state.body, roster)
+    if d.practice.council_rules and level not in roster.levels:
+        sits = ", ".join(roster.levels) or "none"
+        raise InvalidInput("level", f"the council sits at no level {level} (its levels: {sits})")
+    d.emit(ev.ExtraordinaryMeetingRequested(**d.envelope(), level=level, reason=reason))
+
+
+def _own_level(body: str, roster: Roster) -> str:
+    """The level a request names when it names none: its decision's body's, when that is the
+    council at a level, else the council's first level."""
+    own = roster.body(body).level if roster.is_body(body) else None
+    return own or (roster.levels[0] if roster.levels else CouncilLevel.AMBASSADORS.value)
 
 
 def schedule_agenda_item(c: cmd.ScheduleAgendaItem, d: Deciding) -> None:

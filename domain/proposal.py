@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from domain import commands as cmd
 from domain import events as ev
+from domain.areas import OTHER
 from domain.checks import (
     Deciding,
     check_assignees,
@@ -33,12 +34,13 @@ def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
                 Rule.NOT_ON_ROSTER,
                 f"{d.actor} is not a member of {body.code}; only its members propose to it",
             )
-    if c.area.value == "other" and not (c.area_label or "").strip():
+    if not roster.has_area(c.area):
+        areas = ", ".join((*roster.areas, OTHER))
+        raise InvalidInput("area", f"{c.area} is not an area of the council (its areas: {areas})")
+    if c.area == OTHER and not (c.area_label or "").strip():
         raise InvalidInput("area_label", "required when the area is 'other'")
-    if c.area.value != "other" and c.area_label and d.practice.amended_2026_12_06:
-        raise InvalidInput(
-            "area_label", f"only for the area 'other' (the area is {c.area.value!r})"
-        )
+    if c.area != OTHER and c.area_label and d.practice.amended_2026_12_06:
+        raise InvalidInput("area_label", f"only for the area 'other' (the area is {c.area!r})")
     check_assignees(d, c.plan_draft, roster)
     d.emit(
         ev.ProposalSubmitted(
@@ -74,9 +76,15 @@ def _deciding_body(c: cmd.SubmitProposal, roster: Roster) -> Body:
     if c.level is not None:
         try:
             return roster.council_at(c.level)
-        except NotFound:
-            raise InvalidInput("level", f"the council sits at no level {c.level.value}") from None
+        except NotFound as missing:
+            raise InvalidInput("level", missing.message) from None
     return next(b for b in roster.bodies if b.kind in DECIDING_KINDS)
+
+
+def reviewer(roster: Roster) -> str:
+    """Who reviews a proposal: the council's preparatory body, or the chair in a council
+    that has none."""
+    return roster.preparatory_committee.code if roster.has_preparatory_committee else CHAIR
 
 
 def refer_to_preparatory_committee(c: cmd.ReferToPreparatoryCommittee, d: Deciding) -> None:
@@ -87,7 +95,7 @@ def refer_to_preparatory_committee(c: cmd.ReferToPreparatoryCommittee, d: Decidi
     d.emit(
         ev.ReferredToPreparatoryCommittee(
             **d.envelope(),
-            committee=d.roster().preparatory_committee.code,
+            committee=reviewer(d.roster()),
             review_deadline=deadline,
         )
     )
@@ -108,7 +116,7 @@ def _amend(d: Deciding, text: str, note: str) -> int:
 
 def _require_reviewer(d: Deciding, doing: str) -> None:
     review = d.state.review
-    committee = review.committee if review else d.roster().preparatory_committee.code
+    committee = review.committee if review else reviewer(d.roster())
     if d.actor not in (CHAIR, committee):
         raise Refusal(
             Rule.WRONG_ROLE, f"only the chair or the {committee} may {doing}; {d.actor} may not"

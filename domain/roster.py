@@ -8,6 +8,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.areas import OTHER, ROME_AREAS, AreaCode, LevelCode
 from domain.cadence import Cadence
 from domain.errors import NotFound
 
@@ -26,7 +27,8 @@ class _Frozen(BaseModel):
 
 
 class CouncilLevel(StrEnum):
-    """The levels at which the Council and its military bodies meet."""
+    """The levels at which the NATO-Russia Council and its military bodies meet: the levels of
+    a council whose file names none (another council names its own)."""
 
     AMBASSADORS = "ambassadors"
     FOREIGN_MINISTERS = "foreign_ministers"
@@ -70,7 +72,7 @@ class Body(_Frozen):
     code: BodyCode
     name: str = Field(min_length=1)
     kind: BodyKind
-    level: CouncilLevel | None = None
+    level: LevelCode | None = None
     members: Literal["all"] | tuple[MemberCode, ...] = ALL_MEMBERS
     cadence: Cadence | None = None
 
@@ -91,6 +93,9 @@ class Roster(_Frozen):
     members: tuple[Member, ...] = Field(min_length=1)
     chair: Chair = Chair()
     bodies: tuple[Body, ...] = ()
+    areas: tuple[AreaCode, ...] = ROME_AREAS
+    """The council's areas of cooperation besides `other` (the Rome Declaration's for a roster
+    kept before a council named its own)."""
 
     @model_validator(mode="after")
     def _codes_unique(self) -> Roster:
@@ -137,18 +142,31 @@ class Roster(_Frozen):
             self.effective_until is None or day < self.effective_until
         )
 
-    def council_at(self, level: CouncilLevel) -> Body:
+    def council_at(self, level: str) -> Body:
         for b in self.bodies:
-            if b.kind is BodyKind.COUNCIL and b.level is level:
+            if b.kind is BodyKind.COUNCIL and b.level == level:
                 return b
-        raise NotFound(f"no council body at level {level.value!r}")
+        sits = ", ".join(self.levels) or "none"
+        raise NotFound(f"the council sits at no level {level!r} (its levels: {sits})")
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The levels at which the council's bodies sit, in the order of its bodies."""
+        return tuple(dict.fromkeys(b.level for b in self.bodies if b.level is not None))
 
     @property
     def preparatory_committee(self) -> Body:
         for b in self.bodies:
             if b.kind is BodyKind.PREPARATORY_COMMITTEE:
                 return b
-        raise NotFound("the roster has no Preparatory Committee")
+        raise NotFound("the council has no preparatory body")
+
+    @property
+    def has_preparatory_committee(self) -> bool:
+        return any(b.kind is BodyKind.PREPARATORY_COMMITTEE for b in self.bodies)
+
+    def has_area(self, area: str) -> bool:
+        return area == OTHER or area in self.areas
 
 
 class RosterBook(_Frozen):

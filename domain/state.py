@@ -7,9 +7,8 @@ from typing import Self
 
 from pydantic import AwareDatetime, Field
 
-from domain.areas import Area
+from domain.areas import AreaCode, LevelCode
 from domain.errors import Refusal, Rule
-from domain.roster import CouncilLevel
 from domain.values import (
     ActionItem,
     AgendaItemKind,
@@ -127,7 +126,7 @@ class ImplementationIssue(_Derived):
 
 
 class MeetingRequest(_Derived):
-    level: CouncilLevel
+    level: LevelCode
     reason: str
     requested_by: str
     at: AwareDatetime
@@ -150,10 +149,10 @@ class DecisionState(_Derived):
     version: int
     status: Status
     title: str
-    area: Area
+    area: AreaCode
     area_label: str | None = None
     body: str
-    level: CouncilLevel | None
+    level: LevelCode | None
     proposer: str
     roster_version: int
     roster_on: date | None = None

@@ -56,6 +56,12 @@ spaces and joiners. In a line that is read and not written, they make it read ot
 is stored (text shown reversed, a name split in two): refused where a value is one line."""
 
 
+def visible(text: str) -> str:
+    """`text` as a reader is shown it: each invisible formatting character written as \\uNNNN,
+    so a text that may hold them (a proposal's, a resolution's, reasons) reads as it is stored."""
+    return _INVISIBLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def _one_line(value: str) -> str:
     _without_control_characters(value)
     if _LINE_BREAK.search(value):

@@ -250,8 +250,22 @@ members:
   - {code: NOR, name: Kingdom of Norway}
   - {code: SWE, name: Kingdom of Sweden}
 
-# The bodies that sit: the council itself at one or more levels, exactly one preparatory
-# committee, and any working groups. At least one council or working group takes decisions.
+# The areas in which the members cooperate: a decision names one (`concord propose --area`).
+# Every council also has the area `other`, whose decisions carry a label. Leave the list out
+# and the council has the NATO-Russia Council's areas.
+areas:
+  - {code: search_and_rescue, name: Search and rescue}
+  - {code: civil_emergencies, name: Civil emergencies}
+
+# The levels at which the council itself sits: each council body below sits at one of them,
+# and a council body sits at each. Leave the list out and the council has the NATO-Russia
+# Council's levels.
+levels:
+  - {code: ambassadors, name: Ambassadors}
+
+# The bodies that sit: the council itself at one or more levels, at most one preparatory
+# committee (without one, the chair reviews proposals), and any working groups. At least one
+# council or working group takes decisions.
 bodies:
   # Each body's code: its own, not a member's (same form as the council's code).
   - code: NORDIC-AMB
@@ -259,16 +273,19 @@ bodies:
     name: Council at the level of Ambassadors
     # council, preparatory_committee or working_group.
     kind: council
-    # Only a council body has a level: ambassadors, foreign_ministers, defence_ministers,
-    # heads_of_state_and_government, chiefs_of_staff or military_representatives.
+    # Only a council body has a level: one of the council's levels above.
     level: ambassadors
     # `all`: every member of the roster in force; or a list of members' codes.
     members: all
     # When it sits. Leave the cadence out and the body sits ad hoc.
     cadence:
       # Its regular sittings: an RFC 5545 RRULE in UTC, without DTSTART; it counts from the
-      # first roster's effective_from. Here: the first Thursday of every month at 10:00.
+      # first roster's effective_from, or from `counted_from` when given (below). Here: the
+      # first Thursday of every month at 10:00.
       rule: "FREQ=MONTHLY;BYDAY=1TH;BYHOUR=10"
+      # The day (YYYY-MM-DD) the rule counts from, when not the first roster's: a two-yearly
+      # rule (FREQ=YEARLY;INTERVAL=2) sits in the years counted from it.
+      counted_from: 2025-01-02
       # The minimum it must keep: `sittings` in every calendar `per` (week, month,
       # quarter or year). The rule is checked against it.
       at_least: {sittings: 1, per: month}

@@ -10,8 +10,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.agenda import AgendaItem, agenda_for, periods_held
-from domain.council import COUNCIL_STREAM, Council
+from domain.agenda import AgendaItem, agenda_for, periods_held, sitting_levels
+from domain.council import COUNCIL_STREAM, Council, stranded
 from domain.council_events import CouncilImport, folded_council
 from domain.errors import Conflict, InvalidInput, NotFound, Refusal, Rule
 from domain.nrc import NRC
@@ -76,7 +76,18 @@ class Councils:
         self, council: Council, source: str, digest: str, recorded_by: str
     ) -> Imported:
         """Record every change `council` makes to the recorded council, by `recorded_by`, as
-        one batch of its stream; nothing when it changes nothing."""
+        one batch of its stream; nothing when it changes nothing. A council that lacks a body,
+        a level or a member that a decision in flight relies on is refused, naming each such
+        decision and what it lacks: sittings, meetings and the read side take the council in
+        force, and would not find them."""
+        lacking = stranded(council, await open_decision_states(self._store))
+        if lacking:
+            raise Refusal(
+                Rule.COUNCIL_CHANGE,
+                f"the council would lack what {len(lacking)} decision(s) in flight rely on "
+                f"({'; '.join(lacking[:20])}{'; ...' if len(lacking) > 20 else ''}): keep them "
+                "in the file, or close those decisions first",
+            )
         recorded = await self.recorded()
         version = recorded.version if recorded else 0
         changes = CouncilImport(
@@ -125,7 +136,7 @@ async def pending_agenda(store: EventStore, code: str, at: datetime) -> PendingA
         body=body.code,
         at=at,
         next_sitting=following,
-        agenda=agenda_for(body, states, at, following),
+        agenda=agenda_for(body, states, at, following, sitting_levels(council.bodies)),
     )
 
 

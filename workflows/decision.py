@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         AMENDED_2026_12_06,
         APPEND_EVENTS,
         ARCHIVE_HISTORY,
+        COUNCIL_RULES,
         NOTIFY,
         RECEIPTS_KEPT,
         AppendInput,
@@ -144,6 +145,7 @@ class DecisionWorkflow:
             outcomes_by_procedure=workflow.patched(OUTCOMES_BY_PROCEDURE),
             joint_items_by_chair=workflow.patched(JOINT_ITEMS_BY_CHAIR),
             amended_2026_12_06=workflow.patched(AMENDED_2026_12_06),
+            council_rules=workflow.patched(COUNCIL_RULES),
         )
         self._decision_id = input.decision_id
         self._input = input
@@ -564,14 +566,14 @@ class DecisionWorkflow:
     def _upsert_search_attributes(self) -> None:
         if not self._input.search_attributes or self._state is None:
             return
-        indexed = (self._state.status.value, self._state.area.value, self._state.proposer)
+        indexed = (self._state.status.value, self._state.area, self._state.proposer)
         if indexed == self._indexed:
             return
         self._indexed = indexed
         workflow.upsert_search_attributes(
             [
                 STATE_ATTRIBUTE.value_set(self._state.status.value),
-                AREA_ATTRIBUTE.value_set(self._state.area.value),
+                AREA_ATTRIBUTE.value_set(self._state.area),
                 PROPOSER_ATTRIBUTE.value_set(self._state.proposer),
             ]
         )

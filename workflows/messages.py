@@ -9,6 +9,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.agenda import AgendaItem
+from domain.areas import LevelCode
 from domain.commands import (
     Command,
     CommandBase,
@@ -18,7 +19,7 @@ from domain.commands import (
     SupersedeDecision,
 )
 from domain.events import Event
-from domain.roster import CouncilLevel, RosterBook
+from domain.roster import RosterBook
 from domain.state import DecisionState
 
 APPEND_EVENTS: Final = "concord.append_events"
@@ -26,6 +27,8 @@ ARCHIVE_HISTORY: Final = "concord.archive_history"
 AMENDED_2026_12_06: Final = "amended-2026-12-06"
 """Patch: the practice's amendments of 2026-12-06 (domain.checks.Practice), in the decision's
 workflow and in a supersession's check of its successor."""
+COUNCIL_RULES: Final = "council-rules"
+"""Patch: the council's own rules in the decision's workflow (domain.checks.Practice)."""
 NOTIFY: Final = "concord.notify"
 READ_DECISION: Final = "concord.read_decision"
 DELIVER_COMMAND: Final = "concord.deliver_command"
@@ -323,7 +326,7 @@ class ExtraordinaryRequest(Message):
 
     decision_id: str
     stream_version: int
-    level: CouncilLevel
+    level: LevelCode
     requested_by: str
     requested_at: datetime
 

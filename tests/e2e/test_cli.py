@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -424,6 +425,132 @@ def test_audit_verify_exits_1_and_names_the_first_tampered_position(
     assert f"the log is broken at position {position} (malformed_body)" in result.stderr
     assert history["events"][0]["type"] == "ProposalSubmitted"
     assert stack.ok("audit", "verify")["ok"] is True  # the stack's own log is untouched
+
+
+RESOLUTION = "Report \u202equarterly\u202c to the\u200b Ambassadors"
+"""A resolution holding a right-to-left override and a zero-width space: stored as given."""
+
+
+def test_status_text_and_export_show_the_texts_members_answer_and_all_that_was_said(
+    stack: Stack, tmp_path: Path
+) -> None:
+    stack.proposed("d-said", text="The first text.")
+    stack.ok("refer", "d-said")
+    stack.ok("review", "d-said", "--outcome", "forward")
+    stack.ok("open-round", "d-said", "--deadline", "1h")
+    stack.ok("concur", "d-said", "--as", "USA")
+    stack.ok("object", "d-said", "--as", "RUS", "--reasons", "Too narrow")
+    stack.ok("withdraw-objection", "d-said", "--as", "RUS")
+    stack.ok("object", "d-said", "--as", "GBR", "--reasons", "Capitals disagree")
+    stack.ok("close-round", "d-said", "--round", "1")
+    stack.ok("review", "d-said", "--outcome", "amend", "--text", "The second text.")
+    stack.ok("open-round", "d-said", "--deadline", "3s")
+    stack.status_when("d-said", lambda s: s["state"] == "adopted")
+    stack.ok("plan", "d-said", "--item", "A1:all:Joint assessment", "--report-back", "180d")
+    stack.ok("report", "d-said", "--as", "RUS", "--item", "A1", "--summary", "Our part")
+    stack.ok("raise-issue", "d-said", "--as", "POL", "--title", "Uneven contributions")
+    stack.ok("resolve-issue", "d-said", "--issue", "1", "--text", RESOLUTION, "--deadline", "1h")
+    stack.ok(
+        "request-meeting", "d-said", "--as", "RUS", "--level", "foreign_ministers",
+        "--reason", "Ministers must decide",
+    )  # fmt: skip
+
+    status = stack.ok("status", "d-said")
+    assert (status["text"], status["revision"]) == ("The second text.", 2)
+    first, second, on_issue = status["rounds"]
+    assert (first["revision"], first["text"], first["objections"]) == (
+        1, "The first text.", {"GBR": "Capitals disagree"}
+    )  # fmt: skip
+    [withdrawn] = first["withdrawn_objections"]
+    assert (withdrawn["member"], withdrawn["reasons"]) == ("RUS", "Too narrow")
+    assert "RUS" in first["silent"] and "USA" not in first["silent"]
+    assert (second["revision"], second["text"]) == (2, "The second text.")
+    assert (on_issue["issue"], on_issue["text"], on_issue["silent"]) == (1, RESOLUTION, None)
+    resolution = status["implementation_issues"][0]["resolution"]
+    assert (resolution["round"], resolution["text"]) == (3, RESOLUTION)
+    assert resolution["text_hash"] == on_issue["text_hash"]
+    said = {(e["actor"], e["event"], e["round"], e["item_id"], e["level"], e["text"])
+            for e in status["said"]}  # fmt: skip
+    assert {
+        ("RUS", "SilenceBroken", 1, None, None, "Too narrow"),
+        ("RUS", "ObjectionWithdrawn", 1, None, None, ""),
+        ("RUS", "ProgressReported", None, "A1", None, "Our part"),
+        ("RUS", "ExtraordinaryMeetingRequested", None, None, "foreign_ministers",
+         "Ministers must decide"),
+    } <= said  # fmt: skip
+
+    shown = stack.concord("status", "d-said")
+    assert shown.returncode == 0, shown.stderr
+    assert "Report \\u202equarterly\\u202c to the\\u200b Ambassadors" in shown.stdout
+    assert not any(c in shown.stdout for c in "\u202e\u202c\u200b")
+    assert "RUS objected: Too narrow — withdrawn" in shown.stdout
+    assert "      The first text." in shown.stdout, "round 1 is shown on the text it was on"
+    assert "silent: " in shown.stdout
+    assert "at the level of foreign_ministers requested by RUS" in shown.stdout
+    assert "RUS ObjectionWithdrawn (round 1)" in shown.stdout
+    assert "RUS ProgressReported (item A1): Our part" in shown.stdout
+
+    answered = stack.ok("text", "d-said", "--round", "3")
+    assert (answered["text"], answered["issue"]) == (RESOLUTION, 1)
+    assert answered["text_hash"] == on_issue["text_hash"]
+    assert stack.ok("text", "d-said", "--round", "1")["text"] == "The first text."
+    printed = stack.concord("text", "d-said", "--round", "3")
+    assert printed.returncode == 0, printed.stderr
+    assert "Report \\u202equarterly\\u202c" in printed.stdout and "\u202e" not in printed.stdout
+    assert "round 4" in stack.fails(4, "text", "d-said", "--round", "4")
+
+    page = tmp_path / "d-said.html"
+    exported = stack.concord("audit", "export", "d-said", "-o", str(page))
+    assert exported.returncode == 0, exported.stderr
+    html = page.read_text()
+    assert (
+        '<pre class="text">Report \\u202equarterly\\u202c to the\\u200b Ambassadors</pre>' in html
+    )
+    assert '<a href="#revision-1">revision 1</a>' in html
+
+
+def test_a_request_for_ministers_is_on_the_foreign_ministers_agenda(stack: Stack) -> None:
+    stack.proposed("d-ministers")
+    stack.ok(
+        "request-meeting", "d-ministers", "--as", "RUS", "--level", "foreign_ministers",
+        "--reason", "Ministers must decide",
+    )  # fmt: skip
+
+    def requested(body: str) -> list[dict[str, Any]]:
+        agenda = stack.ok("meetings", "agenda", body)["agenda"]
+        return [
+            i for i in agenda
+            if i["decision_id"] == "d-ministers" and i["item"] == "extraordinary_request"
+        ]  # fmt: skip
+
+    deadline = time.monotonic() + 30  # the agenda is read from the read model, which follows
+    while not requested("NRC-FM"):
+        assert time.monotonic() < deadline, stack.ok("meetings", "agenda", "NRC-FM")
+        time.sleep(0.5)
+    [item] = requested("NRC-FM")
+    assert item["detail"] == "request 1 by RUS: Ministers must decide"
+    assert requested("NRC-AMB") == []
+
+
+def test_the_list_fits_80_columns_and_never_breaks_an_id(stack: Stack) -> None:
+    long_id = "d-an-action-plan-with-a-rather-long-id"
+    stack.ok(
+        "propose", "--id", long_id, "--as", "POL", "--area", "struggle_against_terrorism",
+        "--title", "An Action Plan whose title is far too long for a column of a narrow table",
+        "--text", "x",
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while long_id not in (ids := [d["decision_id"] for d in stack.ok("list")["decisions"]]):
+        assert time.monotonic() < deadline, ids
+        time.sleep(0.5)
+
+    listed = stack.concord("list", env={**stack.env, "COLUMNS": "80"})
+
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, listed.stdout
+    for decision_id in ids:
+        assert any(decision_id in line for line in lines), (decision_id, listed.stdout)
 
 
 def test_the_demo_runs_the_seed_scenario_on_its_own_stack_and_leaves_an_auditable_log(

@@ -4,6 +4,7 @@ and a decision's whole life in it through the CLI, with no NRC data involved."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,10 +29,32 @@ def test_a_five_member_council_from_its_own_file_runs_a_decisions_whole_life(
     council_file = tmp_path / "nordic.yaml"
     assert stack.concord("council", "init", str(council_file)).returncode == 0
     assert stack.concord("council", "validate", str(council_file)).returncode == 0
+
+    # A decision in flight in the NRC relies on its body and members: a council without them
+    # is refused, naming the decision, until that decision is closed.
+    stack.proposed("d-in-flight")
+    refused_import = stack.fails(3, "council", "import", str(council_file))
+    assert "the council would lack what 1 decision(s) in flight rely on" in refused_import
+    assert "d-in-flight: area crisis_management, body NRC-AMB, member USA" in refused_import
+    assert stack.ok("council", "show")["code"] == "NRC"
+    stack.ok("withdraw", "d-in-flight", "--as", "USA", "--reason", "Overtaken by events")
+    listed: list[str] = ["proposed"]
+    for _ in range(100):
+        listed = [d["state"] for d in stack.ok("list")["decisions"]]
+        if listed == ["withdrawn"]:
+            break
+        time.sleep(0.1)
+    assert listed == ["withdrawn"]
+
     imported = stack.ok("council", "import", str(council_file))
     assert imported["council"] == "NORDIC" and imported["schedules"] == "synced"
     types = [e["type"] for e in imported["events"]]
-    assert types[:3] == ["CouncilFileImported", "CouncilConstituted", "RosterVersionAdopted"]
+    assert types[:4] == [
+        "CouncilFileImported",
+        "CouncilConstituted",
+        "CouncilScopeDefined",
+        "RosterVersionAdopted",
+    ]
     assert types.count("BodyEstablished") == 3
     assert stack.ok("council", "import", str(council_file))["events"] == []
     assert stack.ok("council", "show")["code"] == "NORDIC"
@@ -49,7 +72,7 @@ def test_a_five_member_council_from_its_own_file_runs_a_decisions_whole_life(
         "--title",
         "Joint search and rescue exercise",
         "--area",
-        "search_and_rescue_at_sea",
+        "search_and_rescue",
         "--text",
         "The members hold a joint search and rescue exercise each year.",
     )

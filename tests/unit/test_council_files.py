@@ -101,6 +101,14 @@ def test_the_starter_file_validates_as_it_stands(tmp_path: Path) -> None:
     assert group.members == ("DNK", "ISL", "NOR") and group.cadence is None
 
 
+def test_a_list_of_members_is_not_also_told_it_should_be_all(tmp_path: Path) -> None:
+    path = _nordic(tmp_path, ("members: [DNK, ISL, NOR]", "members: [DNK, xx]"))
+    assert _problems(path) == [
+        f"{path}:{_line(path, 'xx]')} bodies[2].members[1]: String should match pattern "
+        "'^[A-Z]{3}$'"
+    ]
+
+
 def test_the_starter_file_shows_every_key_a_council_file_can_hold() -> None:
     schema = json.loads(council_schema())
     keys = set(schema["properties"])
@@ -306,3 +314,95 @@ def test_the_schema_in_docs_is_the_one_the_code_generates(
     assert (ROOT / SCHEMA_PATH).read_text(encoding="utf-8") == council_schema()
     assert main(["--schema"]) == 0
     assert capsys.readouterr().out == council_schema()
+
+
+def test_problems_of_form_and_of_consistency_are_reported_together_without_noise(
+    tmp_path: Path,
+) -> None:
+    """A member's malformed code does not hide a duplicate body nor an unknown member."""
+    path = _nordic(
+        tmp_path,
+        ("{code: FIN, name: Republic of Finland}", "{code: Fin, name: Republic of Finland}"),
+        ("members: [DNK, ISL, NOR]", "members: [DNK, XXX, NOR]"),
+        WORKING_GROUP_NAMED_PC,
+    )
+    body = _line(path, "XXX")
+    assert _problems(path) == [
+        f"{path}:{_line(path, 'code: Fin')} members[1].code: String should match pattern "
+        "'^[A-Z]{3}$'",
+        f"{path}:{_line(path, 'Working Group on Arctic') - 1} bodies[2].code: duplicate body PC",
+        f"{path}:{body} bodies[2].members[1]: unknown member XXX: not among the council's members",
+        f"{path}:{_line(path, 'members: [DNK, FIN, ISL, NOR, SWE]')} rosters[0].members[1]: "
+        "unknown member FIN: not among the council's members",
+    ]
+
+
+def test_a_council_without_a_preparatory_committee_is_valid_and_one_with_two_is_not(
+    tmp_path: Path,
+) -> None:
+    block = COUNCIL_TEMPLATE[
+        COUNCIL_TEMPLATE.index("  # The preparatory committee") : COUNCIL_TEMPLATE.index(
+            "  # A working group of three"
+        )
+    ]
+    without = _nordic(tmp_path, (block, ""))
+    council = read_council_file(without)
+    assert not council.roster_book().latest.has_preparatory_committee
+    two = _nordic(
+        tmp_path,
+        (
+            "kind: working_group\n    members: [DNK",
+            "kind: preparatory_committee\n    members: [DNK",
+        ),
+    )
+    assert _problems(two) == [
+        f"{two}:{_line(two, 'bodies:')} bodies: a council has at most one body of kind "
+        "preparatory_committee; this one has 2"
+    ]
+
+
+def test_areas_and_levels_are_the_councils_own(tmp_path: Path) -> None:
+    council = read_council_file(_nordic(tmp_path))
+    assert [a.code for a in council.areas] == ["search_and_rescue", "civil_emergencies"]
+    book = council.roster_book().latest
+    assert book.has_area("search_and_rescue") and book.has_area("other")
+    assert not book.has_area("crisis_management")
+    assert book.levels == ("ambassadors",)
+    path = _nordic(
+        tmp_path,
+        ("level: ambassadors", "level: foreign_ministers"),
+        (
+            "  - {code: civil_emergencies, name: Civil emergencies}\n",
+            "  - {code: other, name: X}\n",
+        ),
+    )
+    assert _problems(path) == [
+        f"{path}:{_line(path, 'code: other')} areas[1].code: every council has the area other; "
+        "leave it out",
+        f"{path}:{_line(path, '{code: ambassadors')} levels[0]: no council body sits at the "
+        "level ambassadors",
+        f"{path}:{_line(path, 'level: foreign_ministers')} bodies[0].level: unknown level "
+        "foreign_ministers: not among the council's levels (ambassadors)",
+    ]
+
+
+def test_a_two_yearly_rule_counts_from_its_own_day(tmp_path: Path) -> None:
+    path = _nordic(
+        tmp_path,
+        (
+            'rule: "FREQ=MONTHLY;BYDAY=1TH;BYHOUR=10"',
+            'rule: "FREQ=YEARLY;INTERVAL=2;BYMONTH=5;BYHOUR=10"',
+        ),
+        ("counted_from: 2025-01-02", "counted_from: 2027-05-11"),
+        ("      at_least: {sittings: 1, per: month}\n", ""),
+    )
+    ambassadors = read_council_file(path).bodies[0]
+    assert ambassadors.cadence is not None
+    after = datetime(2026, 1, 1, tzinfo=UTC)
+    # Counted from the first roster (2025) it would sit in 2027, 2029, ...: it counts from 2027.
+    assert ambassadors.cadence.next_sitting(datetime(2024, 1, 1, tzinfo=UTC), after) == datetime(
+        2027, 5, 11, 10, tzinfo=UTC
+    )
+    assert ambassadors.cadence.next_sitting(
+        datetime(2024, 1, 1, tzinfo=UTC), datetime(2027, 6, 1, tzinfo=UTC)
+    ) == datetime(2029, 5, 11, 10, tzinfo=UTC)

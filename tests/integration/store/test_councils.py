@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 import pytest
+import yaml
 
 from audit.verify import verify_log
 from domain.council import COUNCIL_STREAM, checked_council
@@ -61,3 +64,19 @@ async def test_the_councils_stream_verifies_and_the_decision_read_model_passes_i
     assert await store.projection_position(DecisionsProjection.name) == (await store.head())[0]
     report = await verify_log(store, workers=1)
     assert report.ok, report
+
+
+async def test_a_councils_own_areas_and_levels_are_recorded_and_read_back(
+    store: EventStore,
+) -> None:
+    arctic = checked_council(
+        yaml.safe_load(files("domain.councils").joinpath("arctic.yaml").read_text("utf-8"))
+    )
+    imported = await Councils(store).import_council(
+        arctic, "arctic.yaml", DIGEST, "operator:secretariat"
+    )
+    assert "CouncilScopeDefined" in [e.type for e in imported.stored]
+    in_force = await Councils(store).in_force()
+    assert in_force == arctic
+    assert [v.code for v in in_force.levels] == ["ministers", "senior_arctic_officials"]
+    assert in_force.roster_book().latest.has_area("marine_environment")

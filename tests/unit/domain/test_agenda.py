@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.agenda import agenda_for, meeting_id, periods_held
+from domain.agenda import agenda_for, meeting_id, periods_held, sitting_levels
 from domain.cadence import Cadence, MinimumFrequency, Period
 from domain.nrc import NRC
 from domain.roster import CHAIR, Body
@@ -56,6 +56,30 @@ def test_issues_report_backs_and_requests_reach_the_deciding_body() -> None:
     ]
     near = agenda_for(body("NRC-AMB"), [s.s], sitting, sitting + timedelta(days=30))
     assert AgendaItemKind.REPORT_BACK_DUE not in [i.item for i in near]
+
+
+def test_a_request_reaches_the_council_at_the_level_it_asks_for() -> None:
+    s = Scenario().planned()
+    s.do("request_meeting", "RUS", level="foreign_ministers", reason="Ministers must decide")
+    sitting = s.now + timedelta(hours=1)
+    levels = sitting_levels(NRC.bodies)
+
+    [item] = agenda_for(body("NRC-FM"), [s.s], sitting, None, levels)
+    assert item.item is AgendaItemKind.EXTRAORDINARY_REQUEST
+    assert item.detail == "request 1 by RUS: Ministers must decide"
+    for other in ("NRC-AMB", "NRC-DM", "PC"):
+        kinds = [i.item for i in agenda_for(body(other), [s.s], sitting, None, levels)]
+        assert AgendaItemKind.EXTRAORDINARY_REQUEST not in kinds, other
+
+
+def test_a_request_for_a_level_the_council_lacks_reaches_the_decisions_own_body() -> None:
+    s = Scenario().planned()
+    s.do("request_meeting", "RUS", level="foreign_ministers", reason="Ministers must decide")
+    sitting = s.now + timedelta(hours=1)
+    without_ministers = sitting_levels(b for b in NRC.bodies if b.code != "NRC-FM")
+
+    kinds = [i.item for i in agenda_for(body("NRC-AMB"), [s.s], sitting, None, without_ministers)]
+    assert AgendaItemKind.EXTRAORDINARY_REQUEST in kinds
 
 
 def test_a_decision_proposed_after_the_sitting_is_not_on_its_agenda() -> None:

@@ -1,0 +1,37 @@
+"""A decision's transcript: the words its events hold that its state forgets."""
+
+from __future__ import annotations
+
+from domain.roster import CHAIR
+from domain.transcript import transcript
+from tests.unit.domain.scenario import Scenario
+
+
+def test_an_objection_withdrawn_keeps_its_reasons_beside_the_one_lodged_after_it() -> None:
+    s = Scenario().round_open()
+    text_hash = s.s.rounds[0].text_hash
+    s.do("break_silence", "RUS", round=1, text_hash=text_hash, reasons="Too narrow")
+    s.do("withdraw_objection", "RUS", round=1)
+    s.do("break_silence", "RUS", round=1, text_hash=text_hash, reasons="Still too narrow")
+
+    [withdrawn] = transcript(s.events).withdrawn_in(s.s.rounds[0])
+
+    assert (withdrawn.member, withdrawn.reasons) == ("RUS", "Too narrow")
+    assert s.s.rounds[0].objections == {"RUS": "Still too narrow"}
+
+
+def test_each_resolution_round_keeps_the_text_it_was_opened_on() -> None:
+    s = Scenario().planned()
+    s.do("raise_issue", "POL", title="Uneven contributions")
+    s.do("propose_issue_resolution", CHAIR, issue=1, text="Quarterly", deadline=s.later(days=3))
+    s.do("break_silence", "RUS", round=2, text_hash=s.s.rounds[1].text_hash, reasons="No")
+    s.do("close_round", CHAIR, round=2)
+    s.do("propose_issue_resolution", CHAIR, issue=1, text="Yearly", deadline=s.later(days=3))
+
+    record = transcript(s.events)
+
+    assert [record.text_of(s.s, r) for r in s.s.rounds] == [
+        s.s.revisions[0].text,
+        "Quarterly",
+        "Yearly",
+    ]
