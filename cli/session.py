@@ -65,9 +65,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def shown(text: str) -> str:
     """Text someone else wrote, safe to print: control characters (terminal escapes, bells)
-    made visible as \\xNN and rich's markup escaped, so it is shown, never obeyed."""
-    visible = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return escape(visible)
+    made visible as \\xNN, invisible formatting characters (bidirectional overrides,
+    zero-width spaces) as \\uNNNN, and rich's markup escaped, so it is shown, never obeyed."""
+    from domain.values import visible
+
+    return escape(visible(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)))
 
 
 def run(work: Coroutine[Any, Any, T]) -> T:

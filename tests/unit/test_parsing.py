@@ -102,6 +102,14 @@ def test_text_someone_else_wrote_is_shown_never_obeyed() -> None:
     assert "\\x1b[2J [red]x[/red] \\x07" in printed.getvalue()
 
 
+def test_invisible_formatting_someone_else_wrote_is_written_out() -> None:
+    """A right-to-left override or a zero-width space in a title, a name or an agenda's
+    details is printed as \\uNNNN: the line reads as it is stored ("Trojan source")."""
+    from cli.session import shown
+
+    assert shown("Plan\u202eevil\u200b") == "Plan\\u202eevil\\u200b"
+
+
 def test_an_error_names_the_option_typed_not_the_field_inside() -> None:
     with pytest.raises(InvalidInput) as refused:
         build(cmd.RaiseIssue, decision_id="D 1", actor="RUS", recorded_by="member:RUS", title="t")
