@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from activities.webhooks import start_once
 from domain.agenda import agenda_for, meeting_id, sitting_levels
-from domain.cadence import DEFAULT_EXTRAORDINARY_DELAY
+from domain.cadence import Cadence
 from domain.commands import Command
 from domain.council import Council
 from domain.council_events import SittingConvened, SittingKind
@@ -92,7 +92,8 @@ class MeetingActivities:
     @activity.defn(name=PLAN_EXTRAORDINARY_SITTING)
     async def plan_extraordinary_sitting(self, input: ExtraordinaryRequest) -> ExtraordinaryPlan:
         """The body asked for (the Council at the requested level, else the decision's own
-        body) sits within its delay, unless a regular sitting of it falls within that delay."""
+        body) sits at its first slot within its delay, unless a regular sitting of it falls
+        within that delay; a body the council in force lacks fails the sitting, not retried."""
         council = await Councils(self._store).in_force()
         book = council.roster_book().latest
         try:
@@ -101,15 +102,24 @@ class MeetingActivities:
             decision = await self._store.stream(input.decision_id, from_version=1)
             if not decision:
                 raise to_failure(NotFound(f"no decision {input.decision_id}")) from None
-            body = book.body(str(decision[0].payload["body"]))
-        delay = body.cadence.extraordinary_within if body.cadence else DEFAULT_EXTRAORDINARY_DELAY
-        latest = input.requested_at + delay
-        regular = (
-            body.cadence.next_sitting(council.anchor, input.requested_at) if body.cadence else None
-        )
+            code = str(decision[0].payload["body"])
+            if not book.is_body(code):
+                raise to_failure(
+                    NotFound(
+                        f"decision {input.decision_id} belongs to body {code}, which council "
+                        f"{council.code} no longer has, and the council sits at no level "
+                        f"{input.level}: no sitting can meet its request"
+                    )
+                ) from None
+            body = book.body(code)
+        cadence = body.cadence or Cadence()
+        latest = input.requested_at + cadence.extraordinary_within
+        regular = cadence.next_sitting(council.anchor, input.requested_at)
         if regular is not None and regular <= latest:
             return ExtraordinaryPlan(body=body.code, sitting_at=None, regular_at=regular)
-        return ExtraordinaryPlan(body=body.code, sitting_at=latest)
+        return ExtraordinaryPlan(
+            body=body.code, sitting_at=cadence.extraordinary_sitting(input.requested_at)
+        )
 
     @activity.defn(name=SCHEDULE_AGENDA_ITEM)
     async def schedule_agenda_item(self, input: ScheduleItemInput) -> ScheduleItemResult:

@@ -20,8 +20,9 @@ def doctor(
     as_json: JsonOption = False,
 ) -> None:
     """Check the installation: Temporal and the event store answer, every closed run's history
-    is archived, and no ended decision's workflow is still open. Exit 0 when all is sound, 1
-    when something is left to do (each finding on its own line).
+    is archived, no ended decision's workflow is still open, and no decision in flight relies
+    on what the council in force lacks. Exit 0 when all is sound, 1 when something is left to
+    do (each finding on its own line).
 
     Example: concord doctor --repair
     """
@@ -64,6 +65,11 @@ def doctor(
                 f"{orphan['body']}, which council {findings['council']} no longer has; import a "
                 "council file that keeps it, or withdraw or supersede the decision"
             )
+        for line in findings["stranded_decisions"]:
+            out.print(
+                f"stranded: {line} (what council {findings['council']} in force lacks); import "
+                "a council file that keeps them, or withdraw or supersede the decision"
+            )
         for name in findings["projections_behind"]:
             out.print(
                 f"behind: the {name} projection lags the log by more than {LAG_LIMIT} events; "
@@ -95,5 +101,6 @@ def _unsound(findings: dict[str, Any]) -> bool:
         or findings["projections_behind"]
         or findings["projector"]["stopped"]
         or findings["waiting_on_missing_bodies"]
+        or findings["stranded_decisions"]
         or findings["checkpoint_alarm"]
     )

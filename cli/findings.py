@@ -13,6 +13,7 @@ from audit.checkpoint import checked_head_root
 from audit.note import Signer
 from audit.tree import TREE
 from cli.session import decisions, event_store, settings
+from domain.council import stranded
 from domain.errors import ConcordError, InvalidHistory, InvalidInput
 from domain.values import TERMINAL
 from runtime.bootstrap import PROJECTOR_LEASE, projector
@@ -53,14 +54,7 @@ async def findings_of(repair: bool) -> dict[str, Any]:
         lag = {name: head_position - await runner.position(name) for name in runner.projections}
         lease = await store.leases.lease(PROJECTOR_LEASE)
         checkpoint_alarm = await _checkpoint_alarm(store, lag)
-        council = await Councils(store).in_force()
-        bodies = {body.code for body in council.bodies}
-        orphaned = [
-            {"decision_id": state.decision_id, "state": state.status.value, "body": code}
-            for state in await open_decision_states(store)
-            for code in state.bodies_awaited
-            if code not in bodies
-        ]
+        in_council = await council_findings(store)
         terminal = {s.value for s in TERMINAL}
         ended = {row.decision_id for row in await list_decisions(store) if row.state in terminal}
         running = await client.runs("Running")
@@ -78,8 +72,7 @@ async def findings_of(repair: bool) -> dict[str, Any]:
         "projector_lag": lag,
         "projections_behind": sorted(name for name, events in lag.items() if events > LAG_LIMIT),
         "projector": _projector(lease, max(lag.values(), default=0)),
-        "council": council.code,
-        "waiting_on_missing_bodies": orphaned,
+        **in_council,
         "checkpoint_alarm": checkpoint_alarm,
         "closed_runs": len(closed),
         "unarchived_runs": [
@@ -90,6 +83,24 @@ async def findings_of(repair: bool) -> dict[str, Any]:
         "archived_now": [{"decision_id": r.decision_id, "run_id": r.run_id} for r in repaired],
         "archive_errors": failed,
         "ended_but_running": not_closed,
+    }
+
+
+async def council_findings(store: EventStore) -> dict[str, Any]:
+    """The council in force, and what the decisions in flight rely on that it lacks: the bodies
+    their next steps wait on, and each decision's missing body, level, area or member."""
+    council = await Councils(store).in_force()
+    bodies = {body.code for body in council.bodies}
+    states = await open_decision_states(store)
+    return {
+        "council": council.code,
+        "waiting_on_missing_bodies": [
+            {"decision_id": state.decision_id, "state": state.status.value, "body": code}
+            for state in states
+            for code in state.bodies_awaited
+            if code not in bodies
+        ],
+        "stranded_decisions": stranded(council, states),
     }
 
 

@@ -1,6 +1,7 @@
 """A sitting's agenda, built from what is pending at its instant: proposals awaiting review,
 rounds closing before the next sitting, implementation issues, report-backs due, requests for
-an extraordinary meeting; and whether a body kept its minimum of sittings."""
+an extraordinary meeting no sitting has taken up yet; and whether a body kept its minimum of
+sittings."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def _requests(
     body: Body, s: DecisionState, at: datetime, levels: Collection[str] | None
 ) -> Iterator[AgendaItem]:
     for number, request in enumerate(s.meetings, start=1):
-        if request.at <= at and _asked(body, s, request, levels):
+        if request.at <= at and _asked(body, s, request, levels) and not _met(body, s, request, at):
             yield _item(
                 s,
                 AgendaItemKind.EXTRAORDINARY_REQUEST,
@@ -97,6 +98,18 @@ def _asked(
     if levels is None or request.level in levels:
         return body.level == request.level
     return body.code == s.body
+
+
+def _met(body: Body, s: DecisionState, request: MeetingRequest, at: datetime) -> bool:
+    """Whether a sitting of `body` up to `at` has taken the request up: one at or after the
+    request whose agenda held a request of the decision (each such agenda holds every request
+    of it made by then and not yet met)."""
+    return any(
+        entry.item is AgendaItemKind.EXTRAORDINARY_REQUEST
+        and entry.body == body.code
+        and request.at <= entry.sitting_at <= at
+        for entry in s.agenda
+    )
 
 
 MEETING_STREAM_PREFIX: Final = "meeting."

@@ -12,6 +12,8 @@ from dateutil.rrule import rrule, rrulestr
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_EXTRAORDINARY_DELAY: Final = timedelta(days=2)
+DEFAULT_SITTING_TIME: Final = time(10, 0)
+"""When (UTC) a body whose rule names no hour, or which has no rule, sits."""
 CHECKED_PERIODS: Final = 24
 """How many periods of the minimum frequency a cadence is checked against when a council
 file is validated: two years of months, six years of quarters, 24 years of years."""
@@ -127,6 +129,34 @@ class Cadence(BaseModel):
         recurrence = self.recurrence(anchor)
         return None if recurrence is None else recurrence.after(after)
 
+    def sitting_times(self) -> tuple[time, ...]:
+        """The times of day (UTC) its rule sets sittings at, from its BYHOUR and BYMINUTE (on
+        the hour when it names no minute); `DEFAULT_SITTING_TIME` when it names no hour."""
+        parts = {
+            key.strip(): value
+            for key, _, value in (p.partition("=") for p in (self.rule or "").upper().split(";"))
+        }
+        hours = _numbers(parts.get("BYHOUR", ""), 24)
+        minutes = _numbers(parts.get("BYMINUTE", ""), 60) or (0,)
+        if not hours:
+            return (DEFAULT_SITTING_TIME,)
+        return tuple(time(h, m) for h in hours for m in minutes)
+
+    def extraordinary_sitting(self, requested_at: datetime) -> datetime:
+        """When an extraordinary request made at `requested_at` is met: the first instant after
+        it at one of the body's sitting times of day that falls within the delay; the delay's
+        end when none does."""
+        latest = requested_at + self.extraordinary_within
+        asked = requested_at.astimezone(UTC)
+        day = asked.date()
+        while day_start(day) <= latest:
+            for at in self.sitting_times():
+                slot = datetime.combine(day, at, UTC)
+                if asked < slot <= latest:
+                    return slot
+            day += timedelta(days=1)
+        return latest
+
     def shortfall(self, anchor: datetime) -> str | None:
         """Why the rule cannot keep its own minimum (checked over `CHECKED_PERIODS` whole
         periods from the anchor), or None when it does."""
@@ -149,6 +179,12 @@ class Cadence(BaseModel):
                 )
             start = end
         return None
+
+
+def _numbers(listed: str, below: int) -> tuple[int, ...]:
+    """The sorted values of a rule part's comma-separated list that lie in [0, below)."""
+    values = {int(v) for v in listed.split(",") if v.strip().isdigit()}
+    return tuple(sorted(v for v in values if v < below))
 
 
 def day_start(day: date) -> datetime:

@@ -10,7 +10,7 @@ from domain.agenda import agenda_for, meeting_id, periods_held, sitting_levels
 from domain.cadence import Cadence, MinimumFrequency, Period
 from domain.nrc import NRC
 from domain.roster import CHAIR, Body
-from domain.values import AgendaItemKind
+from domain.values import SYSTEM, AgendaItemKind
 from tests.unit.domain.scenario import Scenario
 
 
@@ -146,3 +146,59 @@ def test_a_sittings_record_names_members_of_its_body_and_items_of_its_agenda() -
         sitting_record(sitting, False, members, ("POL",), (), at - timedelta(1), "operator:x")
     with pytest.raises(Refusal, match="recorded already"):
         sitting_record(sitting, True, members, ("POL",), (), later, "operator:secretariat")
+
+
+def taken_up(s: Scenario, code: str, sitting: datetime, detail: str = "request 1") -> None:
+    """A sitting of `code` at `sitting` puts the decision's request on its agenda."""
+    s.do(
+        "schedule_agenda_item",
+        SYSTEM,
+        "system:meetings",
+        meeting_id=meeting_id(code, sitting),
+        body=code,
+        sitting_at=sitting.isoformat(),
+        item=AgendaItemKind.EXTRAORDINARY_REQUEST.value,
+        detail=detail,
+    )
+
+
+def requests_before(code: str, s: Scenario, sitting: datetime) -> list[str]:
+    levels = sitting_levels(NRC.bodies)
+    return [
+        i.detail
+        for i in agenda_for(body(code), [s.s], sitting, None, levels)
+        if i.item is AgendaItemKind.EXTRAORDINARY_REQUEST
+    ]
+
+
+def test_a_request_a_sitting_took_up_is_on_no_later_agenda_of_its_body() -> None:
+    s = Scenario().planned()
+    s.do("request_meeting", "RUS", reason="Urgent")
+    first = s.now + timedelta(days=1)
+    assert requests_before("NRC-AMB", s, first) == ["request 1 by RUS: Urgent"]
+    s.advance(days=1)
+    taken_up(s, "NRC-AMB", first)
+
+    assert requests_before("NRC-AMB", s, first + timedelta(days=30)) == []
+    assert requests_before("NRC-AMB", s, first) == []  # the same instant: taken up already
+    s.advance(days=3)
+    s.do("request_meeting", "USA", reason="Again")
+    assert requests_before("NRC-AMB", s, s.now + timedelta(days=1)) == ["request 2 by USA: Again"]
+
+
+def test_a_request_stays_until_a_sitting_at_or_after_it_of_the_body_asked_takes_it_up() -> None:
+    s = Scenario().planned()
+    before = s.now - timedelta(hours=1)
+    s.do("request_meeting", "RUS", reason="Urgent")
+    s.do("request_meeting", "USA", level="foreign_ministers", reason="Ministers")
+    s.advance(hours=2)
+    taken_up(s, "NRC-AMB", before)  # an earlier sitting, recorded late, did not take it up
+    later = s.now + timedelta(days=7)
+    assert requests_before("NRC-AMB", s, later) == ["request 1 by RUS: Urgent"]
+
+    taken_up(s, "NRC-AMB", s.now)
+    assert requests_before("NRC-AMB", s, later) == []
+    assert requests_before("NRC-AMB", s, s.now - timedelta(minutes=1)) == [
+        "request 1 by RUS: Urgent"
+    ]
+    assert requests_before("NRC-FM", s, later) == ["request 2 by USA: Ministers"]
