@@ -149,6 +149,32 @@ def require_future(d: Deciding, deadline: datetime, field: str) -> None:
         )
 
 
+def require_silence(d: Deciding, opened_at: datetime, deadline: datetime, field: str) -> None:
+    """A silence procedure gives the members at least the council's minimum (its deciding
+    body's own, when it sets one) to answer, from its opening to its deadline."""
+    if not d.practice.council_rules:
+        return
+    body = d.state.body
+    minimum = d.roster().silence_minimum(body)
+    if deadline - opened_at < minimum:
+        raise Refusal(
+            Rule.SILENCE_TOO_SHORT,
+            f"a silence procedure of {body} lasts at least {spoken(minimum)} (its minimum "
+            f"silence period); {field} {deadline.isoformat()} is {spoken(deadline - opened_at)} "
+            "after the round's opening",
+        )
+
+
+def spoken(span: timedelta) -> str:
+    """A span as people say it, in its largest whole unit: `1 day`, `36 hours`, `0.5 seconds`."""
+    seconds = span.total_seconds()
+    for name, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {name}{'s' if count != 1 else ''}"
+    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+
+
 def require_text(value: str, field: str) -> str:
     if not value.strip():
         raise InvalidInput(field, "must not be empty")

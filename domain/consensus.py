@@ -14,6 +14,7 @@ from domain.checks import (
     require_chair,
     require_future,
     require_open_round,
+    require_silence,
     require_status,
     require_text,
 )
@@ -34,6 +35,7 @@ def open_round(c: cmd.OpenRound, d: Deciding) -> None:
             f"the Preparatory Committee has not forwarded revision {current.number}",
         )
     require_future(d, c.deadline, "deadline")
+    require_silence(d, d.now, c.deadline, "deadline")
     roster = d.roster()
     members = roster.body_members(d.state.body) if roster.is_body(d.state.body) else ()
     if not members:
@@ -125,6 +127,7 @@ def extend_deadline(c: cmd.ExtendDeadline, d: Deciding) -> None:
             raise InvalidInput("round", "required when the target is a round")
         r = require_open_round(d, c.round)
         previous = r.deadline
+        require_silence(d, r.opened_at, c.new_deadline, "new_deadline")
         if r.reminder_at is not None:
             reminder_at = c.new_deadline - (r.deadline - r.reminder_at)
     elif c.target is DeadlineTarget.REVIEW:

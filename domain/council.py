@@ -4,7 +4,7 @@ a council file can have, each with its place in the file."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Final
 
@@ -106,6 +106,12 @@ class Council(_Frozen):
         description="the levels at which its council bodies sit (the NATO-Russia Council's "
         "when left out)",
     )
+    minimum_silence: timedelta = Field(
+        default=timedelta(0),
+        ge=timedelta(0),
+        description="ISO 8601 duration, e.g. P1D: the shortest silence procedure a round may "
+        "give the members to answer (none when left out); a body may set its own",
+    )
     members: tuple[Member, ...] = Field(
         min_length=1, description="everyone who has ever sat, with their names"
     )
@@ -132,6 +138,7 @@ class Council(_Frozen):
                     chair=self.chair,
                     bodies=self.bodies,
                     areas=tuple(a.code for a in self.areas),
+                    minimum_silence=self.minimum_silence,
                 )
                 for r in sorted(self.rosters, key=lambda r: r.version)
             )

@@ -3,9 +3,9 @@ council folded back from them), and the sittings of its bodies, each in its meet
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
@@ -62,12 +62,14 @@ class CouncilDescribed(CouncilEventBase):
 
 
 class CouncilScopeDefined(CouncilEventBase):
-    """The council's areas of cooperation and the levels it sits at (a council without this
-    event has the NATO-Russia Council's)."""
+    """The council's areas of cooperation, the levels it sits at and its shortest silence
+    procedure (a council without this event has the NATO-Russia Council's areas and levels,
+    and no minimum)."""
 
     type: Literal["CouncilScopeDefined"] = "CouncilScopeDefined"
     areas: tuple[AreaOfCooperation, ...]
     levels: tuple[Level, ...]
+    minimum_silence: timedelta = timedelta(0)
 
 
 class RosterVersionAdopted(CouncilEventBase):
@@ -198,9 +200,15 @@ class CouncilImport:
             )
         elif (old.name, old.chair) != (council.name, council.chair):
             self._emit(CouncilDescribed, name=council.name, chair=council.chair)
-        scope = (council.areas, council.levels)
-        if scope != ((old.areas, old.levels) if old else (NRC_AREAS, NRC_LEVELS)):
-            self._emit(CouncilScopeDefined, areas=council.areas, levels=council.levels)
+        scope = (council.areas, council.levels, council.minimum_silence)
+        before = (old.areas, old.levels, old.minimum_silence) if old else _NO_SCOPE
+        if scope != before:
+            self._emit(
+                CouncilScopeDefined,
+                areas=council.areas,
+                levels=council.levels,
+                minimum_silence=council.minimum_silence,
+            )
         self._rosters(old, council)
         self._bodies(old, council)
         return self.events if len(self.events) > 1 else []
@@ -256,6 +264,10 @@ class CouncilImport:
         self.events.append(event)  # type: ignore[arg-type]
 
 
+_NO_SCOPE: Final = (NRC_AREAS, NRC_LEVELS, timedelta(0))
+"""The scope of a council recorded without CouncilScopeDefined."""
+
+
 def _without_names(r: RosterVersion) -> tuple[Any, ...]:
     return (r.effective_from, r.effective_until, tuple(sorted(r.members)))
 
@@ -267,11 +279,11 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
     names: dict[str, str] = {}
     bodies: dict[str, Body] = {}
     rosters: dict[int, RosterVersion] = {}
-    areas, levels = NRC_AREAS, NRC_LEVELS
+    areas, levels, minimum_silence = _NO_SCOPE
     for event in events:
         match event:
             case CouncilScopeDefined():
-                areas, levels = event.areas, event.levels
+                areas, levels, minimum_silence = event.areas, event.levels, event.minimum_silence
             case CouncilConstituted():
                 code, name, chair = event.code, event.name, event.chair
             case CouncilDescribed():
@@ -300,6 +312,7 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
         chair=chair,
         areas=areas,
         levels=levels,
+        minimum_silence=minimum_silence,
         members=tuple(Member(code=c, name=n) for c, n in names.items()),
         bodies=tuple(bodies.values()),
         rosters=tuple(rosters[v] for v in sorted(rosters)),

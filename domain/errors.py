@@ -43,6 +43,7 @@ class Rule(StrEnum):
     DEADLINE_NOT_REACHED = "deadline_not_reached"
     DEADLINE_NOT_LATER = "deadline_not_later"
     DEADLINE_IN_PAST = "deadline_in_past"
+    SILENCE_TOO_SHORT = "silence_too_short"
     REASONS_REQUIRED = "reasons_required"
     STALE_TEXT = "stale_text"
     TEXT_UNCHANGED = "text_unchanged"

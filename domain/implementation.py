@@ -12,6 +12,7 @@ from domain.checks import (
     require_chair,
     require_future,
     require_member,
+    require_silence,
     require_status,
     require_text,
 )
@@ -110,6 +111,7 @@ def propose_issue_resolution(c: cmd.ProposeIssueResolution, d: Deciding) -> None
             f"implementation issue {c.issue} already has round {issue.resolution_round} open",
         )
     require_future(d, c.deadline, "deadline")
+    require_silence(d, d.now, c.deadline, "deadline")
     roster = d.roster()
     d.emit(
         ev.IssueResolutionProposed(

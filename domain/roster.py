@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
@@ -75,6 +75,12 @@ class Body(_Frozen):
     level: LevelCode | None = None
     members: Literal["all"] | tuple[MemberCode, ...] = ALL_MEMBERS
     cadence: Cadence | None = None
+    minimum_silence: timedelta | None = Field(
+        default=None,
+        ge=timedelta(0),
+        description="ISO 8601 duration, e.g. P1D: the shortest silence procedure this body "
+        "opens (the council's when left out)",
+    )
 
     @model_validator(mode="after")
     def _council_has_level(self) -> Body:
@@ -96,6 +102,9 @@ class Roster(_Frozen):
     areas: tuple[AreaCode, ...] = ROME_AREAS
     """The council's areas of cooperation besides `other` (the Rome Declaration's for a roster
     kept before a council named its own)."""
+    minimum_silence: timedelta = timedelta(0)
+    """The council's shortest silence procedure (none for a roster kept before a council set
+    one); a body may set its own."""
 
     @model_validator(mode="after")
     def _codes_unique(self) -> Roster:
@@ -164,6 +173,11 @@ class Roster(_Frozen):
     @property
     def has_preparatory_committee(self) -> bool:
         return any(b.kind is BodyKind.PREPARATORY_COMMITTEE for b in self.bodies)
+
+    def silence_minimum(self, body: str) -> timedelta:
+        """The shortest silence procedure `body` opens: its own minimum, else the council's."""
+        own = self.body(body).minimum_silence if self.is_body(body) else None
+        return own if own is not None else self.minimum_silence
 
     def has_area(self, area: str) -> bool:
         return area == OTHER or area in self.areas

@@ -250,6 +250,11 @@ members:
   - {code: NOR, name: Kingdom of Norway}
   - {code: SWE, name: Kingdom of Sweden}
 
+# The shortest silence procedure: a round's deadline is at least this long after its opening,
+# to give capitals time to answer (ISO 8601 duration; none when left out). A body may set its
+# own `minimum_silence`, as the preparatory committee does below.
+minimum_silence: P1D
+
 # The areas in which the members cooperate: a decision names one (`concord propose --area`).
 # Every council also has the area `other`, whose decisions carry a label. Leave the list out
 # and the council has the NATO-Russia Council's areas.
@@ -298,6 +303,7 @@ bodies:
     name: Preparatory Committee
     kind: preparatory_committee
     members: all
+    minimum_silence: PT12H
     cadence:
       # Twice a month: the second and fourth Wednesdays at 10:00.
       rule: "FREQ=MONTHLY;BYDAY=2WE,4WE;BYHOUR=10"

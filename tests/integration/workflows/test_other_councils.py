@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 
 from domain.council import Council as CouncilFile
 from domain.council import checked_council
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, Rule
 from domain.roster import RosterBook
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
@@ -72,6 +72,11 @@ async def test_an_arctic_council_decision_is_reviewed_by_the_chair_and_adopted_b
         assert (await arctic.store.stream(arctic.decision_id))[-1].payload["committee"] == "chair"
         await arctic.do("complete_review", "chair", outcome="forward")
 
+        # The Arctic Council gives capitals two days at least.
+        short = await arctic.refused(
+            Rule.SILENCE_TOO_SHORT, "open_round", "chair", deadline=await arctic.later(days=1)
+        )
+        assert "AC-MIN lasts at least 2 days" in short.message
         number = await arctic.round_open(days=7)
         assert (await arctic.state()).round(number).members == EIGHT
         await arctic.all_concur(number)
