@@ -13,8 +13,10 @@ from audit.replay import replay_decision
 from audit.verify import verify_log
 from cli.session import out, principal
 from cli.transparency import new_signing_key
+from domain.checks import spoken
 from domain.commands import SubmitProposal, command_of
 from domain.errors import InvalidHistory, Unavailable
+from domain.roster import RosterBook
 from runtime.bootstrap import embedded_stack
 from runtime.decisions import DecisionClient
 from runtime.logging import configure_logging
@@ -249,11 +251,37 @@ async def _stack(settings: Settings) -> AsyncIterator[tuple[DecisionClient, Even
         await store.close()
 
 
+async def _compressed(store: EventStore) -> tuple[RosterBook, timedelta]:
+    """The council in force without its minimum silence period (and its bodies' own), so that
+    the demo's rounds close in seconds; and that minimum, to say so."""
+    council = await Councils(store).in_force()
+    bodies = tuple(b.model_copy(update={"minimum_silence": None}) for b in council.bodies)
+    seconds = council.model_copy(update={"minimum_silence": timedelta(0), "bodies": bodies})
+    return seconds.roster_book(), council.minimum_silence
+
+
 async def run_demo(data_dir: str | None) -> None:
     """The reference scenario on a stack of its own, then the audit of what it left."""
     settings = load_settings(data_dir=data_dir)
     configure_logging(settings.log_format, level=30)
-    async with _stack(settings) as (decisions, store):
+    async with _stack(settings) as (running, store):
+        book, minimum = await _compressed(store)
+
+        async def rosters() -> RosterBook:
+            return book
+
+        decisions = DecisionClient(
+            running.temporal,
+            running.task_queue,
+            rosters=rosters,
+            command_timeout=settings.command_timeout_seconds,
+        )
+        out.print(
+            f"The demo compresses the procedure into seconds: its decision is taken without the "
+            f"council's minimum silence period ({spoken(minimum)})."
+            if minimum
+            else "The demo compresses the procedure into seconds."
+        )
         decision_id = f"action-plan-terrorism-{datetime.now(UTC):%Y%m%d%H%M%S}"
         timeline = Timeline(decisions, settings, decision_id)
         await scenario(timeline)

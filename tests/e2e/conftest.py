@@ -34,6 +34,7 @@ from runtime.devserver import port_is_free
 from runtime.settings import Settings
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
+from tests.councils import testing_council_file, testing_rosters
 from tests.shutdown import bounded, stopped
 from tests.stores import migrated_store
 from tests.temporal import DEV_SERVER, binary
@@ -150,7 +151,7 @@ READY = b'"event": "stack ready"'
 class Stack:
     """`concord dev` as a child process, and the environment its CLI calls share."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, testing_council: bool = True) -> None:
         port = free_port()
         while port + 1000 > 65535 or not port_is_free("127.0.0.1", port + 1000):
             port = free_port()
@@ -167,6 +168,9 @@ class Stack:
         self.env.pop("CONCORD_DATABASE_URL", None)
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "dev.log"
+        self.testing_council = testing_council
+        """Whether the stack runs the test council (the NRC without a minimum silence period,
+        imported once it is up), so that rounds of seconds close while a test waits."""
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -180,6 +184,9 @@ class Stack:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"concord dev did not start:\n{self.log.read_text()}")
             time.sleep(0.2)
+        if self.testing_council:
+            imported = self.concord("council", "import", str(testing_council_file(self.data_dir)))
+            assert imported.returncode == 0, imported.stderr
 
     def stop(self) -> int:
         assert self.process is not None
@@ -339,7 +346,7 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
             ),
             bounded("the projector", following(projector(store))),
         ):
-            decisions = DecisionClient(dev_server.client, task_queue)
+            decisions = DecisionClient(dev_server.client, task_queue, rosters=testing_rosters)
             port = free_port()
             key = Signer.generate("nrc.example/concord")
             (tmp_path / "log.key").write_text(key.encode())
@@ -404,9 +411,9 @@ async def round_open(api: Api, decision_id: str) -> tuple[int, str]:
 
 
 @contextmanager
-def running_stack(data_dir: Path) -> Iterator[Stack]:
+def running_stack(data_dir: Path, testing_council: bool = True) -> Iterator[Stack]:
     """`concord dev` on `data_dir` for a module's tests; stopped cleanly, leaving nothing."""
-    running = Stack(data_dir)
+    running = Stack(data_dir, testing_council)
     running.start()
     yield running
     if running.process is not None and running.process.poll() is None:

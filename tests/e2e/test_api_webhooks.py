@@ -23,6 +23,7 @@ from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from store.webhook_secrets import WebhookSecrets
 from store.webhooks import SECRET_PREFIX
+from tests.councils import testing_rosters
 from tests.e2e.conftest import free_port
 from tests.security.endpoints import ScriptedResolver
 from tests.shutdown import bounded, stopped
@@ -71,7 +72,7 @@ async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[
         resolver=ScriptedResolver({"mfa.example": [[MFA]]}),
     )
     try:
-        decisions = DecisionClient(dev_server.client, task_queue)
+        decisions = DecisionClient(dev_server.client, task_queue, rosters=testing_rosters)
         port = free_port()
         async with (
             bounded(

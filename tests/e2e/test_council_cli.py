@@ -19,7 +19,9 @@ MEMBERS = ["DNK", "FIN", "ISL", "NOR", "SWE"]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("concord-council")) as running:
+    with running_stack(
+        tmp_path_factory.mktemp("concord-council"), testing_council=False
+    ) as running:
         yield running
 
 

@@ -14,6 +14,7 @@ from audit.verify import verify_log
 from domain.commands import SubmitProposal, command_of
 from runtime.decisions import DecisionClient
 from store.eventstore import open_store
+from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess
 from workflows.messages import Receipt
 
@@ -58,7 +59,7 @@ async def round_opened(
     """A worker started, and a new decision forwarded by the committee with its round open."""
     worker.start()
     d = Delegations(
-        DecisionClient(env.client, worker.env["CONCORD_TASK_QUEUE"]),
+        DecisionClient(env.client, worker.env["CONCORD_TASK_QUEUE"], rosters=testing_rosters),
         f"{prefix}-{uuid.uuid4().hex[:8]}",
     )
     await d.do("submit_proposal", "POL", title="T", text="Text", area="crisis_management")
@@ -89,7 +90,10 @@ async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
     worker_process.start()
     decision_id = f"d-e2e-{uuid.uuid4().hex[:8]}"
     d = Delegations(
-        DecisionClient(dev_server.client, worker_process.env["CONCORD_TASK_QUEUE"]), decision_id
+        DecisionClient(
+            dev_server.client, worker_process.env["CONCORD_TASK_QUEUE"], rosters=testing_rosters
+        ),
+        decision_id,
     )
     await d.do(
         "submit_proposal",

@@ -19,6 +19,7 @@ from domain.commands import SubmitProposal, command_of
 from runtime.decisions import DecisionClient
 from store.eventstore import open_store
 from store.schema import command_ranges
+from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -41,7 +42,7 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
         "CONCORD_TEST_LOSE_MARK": str(mark),
     }
     successor = WorkerProcess(address, store_url, queue, tmp_path / "successor.log")
-    client = DecisionClient(dev_server.client, queue)
+    client = DecisionClient(dev_server.client, queue, rosters=testing_rosters)
     lost.start()
     try:
         proposal = command_of(

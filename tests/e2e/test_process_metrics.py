@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import SubmitProposal, command_of
 from runtime.decisions import DecisionClient
+from tests.councils import testing_rosters
 from tests.e2e.conftest import CONCORD, WorkerProcess, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -49,7 +50,9 @@ async def test_a_worker_serves_its_appends_and_the_sdks_metrics(
             "submit_proposal", decision, "POL", title="T", text="x", area="crisis_management"
         )
         assert isinstance(proposal, SubmitProposal)
-        client = DecisionClient(dev_server.client, f"metrics-{tmp_path.name}")
+        client = DecisionClient(
+            dev_server.client, f"metrics-{tmp_path.name}", rosters=testing_rosters
+        )
         await client.propose(proposal)
         await client.execute(command_of("refer", decision, "chair"))
 

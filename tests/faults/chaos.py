@@ -30,6 +30,7 @@ from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer, port_is_free
 from runtime.temporal import connect
 from store.eventstore import open_store
+from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess, free_port
 from tests.stores import migrated_store
 from workflows.decision import SEARCH_ATTRIBUTES
@@ -205,7 +206,7 @@ class Chaos:
             await self.cluster.start()
             client = await connect(self.cluster.server.address, "default")
             self.decisions = DecisionClient(
-                client, self.cluster.task_queue, search_attributes=False
+                client, self.cluster.task_queue, search_attributes=False, rosters=testing_rosters
             )
             done = asyncio.Event()
             lanes = [asyncio.create_task(self._lane(n, done)) for n in range(self.lanes)]

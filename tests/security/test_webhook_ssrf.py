@@ -44,6 +44,7 @@ from store.migrate import upgrade
 from store.records import event_id_for
 from store.webhook_secrets import WebhookSecrets
 from store.webhooks import DeliveryRecord
+from tests.councils import testing_rosters
 from tests.e2e.conftest import free_port
 from tests.integration.workflows import conftest as workflow_fixtures
 from tests.integration.workflows.council import Council
@@ -144,7 +145,9 @@ async def registering(
         resolver=ScriptedResolver({name: list(answers) for name, answers in NAMES.items()}),
         limit_per_principal=3,
     )
-    decisions = DecisionClient(dev_server.client, f"concord-ssrf-{uuid.uuid4().hex[:8]}")
+    decisions = DecisionClient(
+        dev_server.client, f"concord-ssrf-{uuid.uuid4().hex[:8]}", rosters=testing_rosters
+    )
     port = free_port()
     try:
         async with (

@@ -16,6 +16,7 @@ from runtime.bootstrap import build_worker
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
+from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
 from tests.shutdown import bounded, stopped
 from tests.temporal import TEST_SERVER, binary
@@ -68,7 +69,7 @@ async def worker(
 
 @pytest.fixture
 def decisions(env: WorkflowEnvironment, task_queue: str, worker: Worker) -> DecisionClient:
-    return DecisionClient(env.client, task_queue, search_attributes=False)
+    return DecisionClient(env.client, task_queue, search_attributes=False, rosters=testing_rosters)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 from audit.verify import verify_log
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
+from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
 
 REPORTS = 2_000
@@ -20,7 +21,11 @@ async def test_thousands_of_progress_reports_continue_as_new_with_an_unbroken_lo
     env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore, task_queue: str
 ) -> None:
     long_lived = DecisionClient(
-        env.client, task_queue, search_attributes=False, max_events_per_run=EVENTS_PER_RUN
+        env.client,
+        task_queue,
+        search_attributes=False,
+        max_events_per_run=EVENTS_PER_RUN,
+        rosters=testing_rosters,
     )
     council = Council(env, long_lived, store, decision_id="d-long-lived")
     await council.planned()

@@ -27,6 +27,7 @@ from store.decision_events import council_event, new_event
 from store.eventstore import EventStore
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
+from tests.councils import TEST_COUNCIL
 from tests.integration.workflows.council import Council
 from tests.unit.domain.scenario import Scenario
 from tests.unit.domain.test_councils import nordic
@@ -46,7 +47,10 @@ def decisions(
 ) -> DecisionClient:
     """Decisions taken in the council the store records (the NRC until one is imported)."""
     return DecisionClient(
-        env.client, task_queue, search_attributes=False, rosters=Councils(store).roster_book
+        env.client,
+        task_queue,
+        search_attributes=False,
+        rosters=Councils(store, default=TEST_COUNCIL).roster_book,
     )
 
 

@@ -12,6 +12,7 @@ from domain.events import Event
 from runtime.bootstrap import build_worker
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
+from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
 from tests.shutdown import bounded, stopped
 
@@ -33,7 +34,9 @@ async def council(env: WorkflowEnvironment, store: EventStore) -> AsyncIterator[
         f"the worker on task queue {task_queue}",
         build_worker(env.client, store, task_queue, notifier=ChannelDown()),
     ):
-        decisions = DecisionClient(env.client, task_queue, search_attributes=False)
+        decisions = DecisionClient(
+            env.client, task_queue, search_attributes=False, rosters=testing_rosters
+        )
         driver = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
         yield driver
         await stopped(f"decision {driver.decision_id}'s workflow", driver.end())

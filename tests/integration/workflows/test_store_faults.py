@@ -26,6 +26,7 @@ from domain.errors import Unavailable
 from runtime.bootstrap import workflow_runner
 from runtime.decisions import DecisionClient, Unacknowledged
 from store.eventstore import EventStore
+from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
 from tests.shutdown import stopped
 from workflows.decision import DecisionWorkflow
@@ -132,7 +133,9 @@ async def council_on(env: WorkflowEnvironment, store: EventStore) -> AsyncIterat
         worker = worker_with(kind(store, env.client), env.client, task_queue)
         await worker.__aenter__()
         workers.append(worker)
-        decisions = DecisionClient(env.client, task_queue, search_attributes=False)
+        decisions = DecisionClient(
+            env.client, task_queue, search_attributes=False, rosters=testing_rosters
+        )
         return Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
 
     yield start
@@ -223,6 +226,7 @@ def _impatient_proposal(council: Council) -> tuple[DecisionClient, SubmitProposa
         council.env.client,
         council.decisions.task_queue,
         search_attributes=False,
+        rosters=testing_rosters,
         command_timeout=1,
     )
     proposal = council.command(

@@ -36,6 +36,7 @@ from runtime.decisions import DecisionClient
 from runtime.settings import Settings
 from store.councils import Councils
 from store.eventstore import EventStore
+from tests.councils import TEST_COUNCIL
 from tests.e2e.conftest import free_port
 from tests.integration.store.test_read_models import record
 from tests.integration.workflows.test_checkpoints import published
@@ -134,7 +135,9 @@ async def served_checkpoint(
     settings = Settings(
         data_dir=home, log_key_file=home / "log.key", witness_policy_file=home / "witnesses"
     )
-    decisions = DecisionClient(env.client, task_queue, rosters=Councils(store).roster_book)
+    decisions = DecisionClient(
+        env.client, task_queue, rosters=Councils(store, default=TEST_COUNCIL).roster_book
+    )
     app = api_app(decisions, store, settings=settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://concord.test") as http:

@@ -76,6 +76,6 @@ def test_nothing_is_due_while_suspended() -> None:
 def test_a_reminder_that_would_come_before_now_is_refused_not_dropped() -> None:
     s = Scenario().forwarded()
     with pytest.raises(InvalidInput, match="would come before now") as refused:
-        s.do("open_round", CHAIR, deadline=s.later(hours=2), reminder_before_seconds=3 * 3600)
+        s.do("open_round", CHAIR, deadline=s.later(days=2), reminder_before_seconds=3 * 86_400)
     assert refused.value.field == "reminder_before_seconds"
     assert s.s.rounds == ()

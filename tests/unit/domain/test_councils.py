@@ -146,9 +146,10 @@ def _import(recorded: Council | None, council: Council, version: int = 0) -> lis
 
 def test_importing_a_council_records_it_and_folding_the_events_gives_it_back() -> None:
     events = _import(None, NRC)
-    assert [e.type for e in events[:4]] == [
+    assert [e.type for e in events[:5]] == [
         "CouncilFileImported",
         "CouncilConstituted",
+        "CouncilScopeDefined",  # the NRC gives capitals a day
         "RosterVersionAdopted",
         "RosterVersionAdopted",
     ]
@@ -157,6 +158,7 @@ def test_importing_a_council_records_it_and_folding_the_events_gives_it_back() -
     folded = folded_council(events)
     assert folded is not None
     assert folded.roster_book() == NRC.roster_book()
+    assert folded.minimum_silence == NRC.minimum_silence
 
 
 def test_importing_the_same_council_again_records_nothing() -> None:
