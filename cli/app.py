@@ -1,8 +1,10 @@
 """The `concord` command: one entry point for operators, members and auditors.
 
-Its groups of commands (`concord audit ...`, `concord council ...`) are imported when one of them
-runs, not when `concord` starts: `concord --help` and a member's `concord concur` do not pay for
-the transparency log's, the API's or the witness's code."""
+Its commands and groups of commands (`concord status`, `concord audit ...`) are listed by their
+help line and imported when one of them runs, not when `concord` starts: `concord --help`
+imports none of their modules, and `concord status` imports the module that holds it, not the
+transparency log's, the API's or the witness's code. Help is printed without rich's panels,
+whose import costs more than the rest of `concord --help`."""
 
 from __future__ import annotations
 
@@ -10,17 +12,77 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from functools import partial
 from importlib import import_module
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import typer
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer._click.exceptions import NoArgsIsHelpError
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.exceptions import TyperException
+from typer.models import TyperInfo
 
-from cli import demo, doctor, member, operator, stack, views
-from cli.parsing import as_typed
 from domain.errors import ConcordError, InvalidInput
 from runtime.process import leave
+
+if TYPE_CHECKING:
+    from typer._click import Command, Context, HelpFormatter
+
+COMMANDS: Final[dict[str, dict[str, str]]] = {
+    "operator": {
+        "propose": "Submit a proposal: starts a decision's workflow.",
+        "refer": "Refer a proposal to the Preparatory Committee.",
+        "amend": "Amend the text: a new revision.",
+        "review": "Complete the Preparatory Committee's review.",
+        "open-round": "Open a consensus round under silence procedure.",
+        "extend": "Extend a deadline.",
+        "close-round": "Close a round that an objection blocks.",
+        "plan": "Plan the implementation.",
+        "resolve-issue": "Put a resolution under silence procedure.",
+        "complete": "Record the decision as completed.",
+        "supersede": "Record that a later, adopted decision supersedes this one (in "
+        "implementation or completed); both decisions record the link.",
+        "suspend": "Suspend a decision: its deadlines pause.",
+        "resume": "Resume a suspended decision.",
+    },
+    "member": {
+        "concur": "Concur with the round's text.",
+        "object": "Break silence: object, with reasons.",
+        "withdraw-objection": "Withdraw one's objection while the round is open.",
+        "concern": "Register a non-blocking concern.",
+        "report": "Report progress (by the monitoring body: the report back).",
+        "complete-item": "Mark an action item completed.",
+        "raise-issue": "Raise an implementation issue.",
+        "request-meeting": "Request an extraordinary meeting.",
+        "withdraw": "Withdraw a proposal before adoption (its proposer).",
+    },
+    "views": {
+        "status": "Show a whole decision: its text, rounds and answers, plan, issues, and all "
+        "that was said.",
+        "text": "Show a decision's text under consensus, or one revision of it, or what a "
+        "revision changed; or the text a round was opened on (an implementation issue's "
+        "resolution, for its rounds).",
+        "list": "List decisions from the read model.",
+        "pending": "What a member owes: rounds to answer and action items to carry out, soonest "
+        "first; what a body owes: the action items assigned to it.",
+    },
+    "stack": {
+        "dev": "Run the embedded stack in the foreground: Temporal, migrations, worker, projector.",
+        "api": "Serve the HTTP API alone (production: beside workers and one projector).",
+        "project": "Keep the read models (decision lists, pending answers) current with the log.",
+    },
+    "demo": {
+        "demo": "Run the reference scenario from the seeds end to end, then verify the log.",
+    },
+    "doctor": {
+        "doctor": "Check the installation: Temporal and the event store answer, every closed "
+        "run's history is archived, no ended decision's workflow is still open, and no decision "
+        "in flight relies on what the council in force lacks. Exit 0 when all is sound, 1 when "
+        "something is left to do (each finding on its own line).",
+    },
+}
+"""The top-level commands by the module that holds them (`cli.<module>`), each with its help
+line: the first paragraph of its docstring, which tests/unit/test_cli_startup.py holds it to."""
 
 
 def _audit() -> typer.Typer:
@@ -34,15 +96,17 @@ def _audit() -> typer.Typer:
     return audit.app
 
 
-def _module_app(name: str) -> Callable[[], typer.Typer]:
+def _module_app(name: str, attribute: str = "app") -> Callable[[], typer.Typer]:
     def load() -> typer.Typer:
-        loaded: typer.Typer = import_module(f"cli.{name}").app
+        loaded: typer.Typer = getattr(import_module(f"cli.{name}"), attribute)
         return loaded
 
     return load
 
 
 GROUPS: Final[dict[str, tuple[str, Callable[[], typer.Typer]]]] = {
+    "roster": ("The Council's roster.", _module_app("views", "roster_app")),
+    "db": ("The event store's schema.", _module_app("stack", "db_app")),
     "audit": ("Verify, reconstruct and replay histories.", _audit),
     "council": (
         "The council: its members, bodies, cadences and roster versions, as a file.",
@@ -59,31 +123,72 @@ GROUPS: Final[dict[str, tuple[str, Callable[[], typer.Typer]]]] = {
         _module_app("witness"),
     ),
 }
-"""The groups imported when used: their help line here, their commands in their module."""
+"""The groups of commands: their help line here, their commands in their module's Typer."""
 
 
-class Deferred(TyperGroup):
-    """A group of commands listed by its help line, and imported only when it runs."""
-
-    def __init__(self, name: str, help: str, load: Callable[[], typer.Typer]) -> None:
-        super().__init__(name=name, help=help, no_args_is_help=True)
-        self._load = load
-
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
-    ) -> Any:
-        real = typer.main.get_group(self._load())
-        real.name, real.help = self.name, self.help
-        return real.make_context(info_name, args, parent=parent, **extra)
+def help_line(command: Command) -> str:
+    """What a list of commands says of `command`: the first paragraph of its help, on one line."""
+    said = command.short_help or command.help or ""
+    return " ".join(said.split("\n\n")[0].split())
 
 
-class Concord(TyperGroup):
-    """The top-level group: its own commands, and the deferred groups."""
+class Group(TyperGroup):
+    """A group whose list of commands gives each one's help line whole (click's cuts it short
+    at the terminal's width)."""
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        rows = [(name, help_line(c)) for name, c in self.commands.items() if not c.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class Listed(TyperCommand):
+    """A command or a group as `concord --help` lists it; `load` imports and builds it."""
+
+    def __init__(self, name: str, help: str, load: Callable[[], Command]) -> None:
+        super().__init__(name=name, help=help)
+        self.load = load
+
+
+class Concord(Group):
+    """The top-level group: every command and group listed, each built when it is asked for
+    (to run it, or its help), never all of them."""
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
+        for module, commands in COMMANDS.items():
+            for name, help in commands.items():
+                self.add_command(Listed(name, help, partial(self._command, module, name)))
         for name, (help, load) in GROUPS.items():
-            self.add_command(Deferred(name, help, load), name)
+            self.add_command(Listed(name, help, partial(self._group, name, help, load)))
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, Listed):
+            command = self.commands[cmd_name] = command.load()
+        return command
+
+    def _command(self, module: str, name: str) -> Command:
+        registered = import_module(f"cli.{module}").app.registered_commands
+        [info] = [
+            info
+            for info in registered
+            if name == (info.name or typer.main.get_command_name(info.callback.__name__))
+        ]
+        return typer.main.get_command_from_info(
+            info,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=self.rich_markup_mode,
+        )
+
+    def _group(self, name: str, help: str, load: Callable[[], typer.Typer]) -> Command:
+        return typer.main.get_group_from_info(
+            TyperInfo(load(), name=name, help=help, cls=Group),
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            suggest_commands=self.suggest_commands,
+            rich_markup_mode=self.rich_markup_mode,
+        )
 
 
 app = typer.Typer(
@@ -92,12 +197,16 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},  # click's default, 80, cuts examples in two
     cls=Concord,
 )
-for module in (operator, member, views, stack, demo, doctor):
-    app.registered_commands.extend(module.app.registered_commands)
-app.add_typer(views.roster_app, name="roster")
-app.add_typer(stack.db_app, name="db")
+
+
+@app.callback()
+def concord() -> None:
+    # Typer makes a group of an app with a callback; the commands are Concord's, not the app's.
+    pass
 
 
 def invoke(args: list[str]) -> int:
@@ -110,14 +219,18 @@ def invoke(args: list[str]) -> int:
         return 130
     except typer.Exit as done:
         return done.exit_code
+    except NoArgsIsHelpError as asked:  # a group given no command: its help
+        print(asked.format_message())
+        return 2
     except TyperException as error:
         message = error.format_message()
-        if message:  # a group given no command has printed its help: nothing more to say
-            print(f"concord: {message}", file=sys.stderr)
-            if "--json" in args:
-                print(json.dumps(_usage_document(error, message)))
+        print(f"concord: {message}", file=sys.stderr)
+        if "--json" in args:
+            print(json.dumps(_usage_document(error, message)))
         return 2
     except ConcordError as raised:
+        from cli.parsing import as_typed
+
         typed = as_typed(raised)
         print(f"concord: {typed.line()}", file=sys.stderr)
         if "--json" in args:

@@ -23,8 +23,7 @@ from audit.tree import caught_up
 from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of, read_text_file
 from cli.reading import status_document
-from cli.sending import Id
-from cli.session import JsonOption, decisions, emit, event_store, out, run, settings, shown
+from cli.session import Id, JsonOption, decisions, emit, event_store, out, run, settings, shown
 from cli.transparency import signer, verifier_from
 from domain.errors import AuditFailed, InvalidInput, NotFound, Unavailable
 from store.eventstore import EventStore

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from cli.sending import Id, RoundOption, answer, send
-from cli.session import ActorOption, JsonOption, KeyOption, run
+from cli.sending import RoundOption, answer, send
+from cli.session import ActorOption, Id, JsonOption, KeyOption, run
 from domain import commands as cmd
 
 app = typer.Typer()

@@ -9,7 +9,6 @@ import typer
 from cli.parsing import build, duration_seconds, new_decision_id, parse_deadline
 from cli.sending import (
     ChairOption,
-    Id,
     TextFileOption,
     TextOption,
     open_round_of,
@@ -18,6 +17,7 @@ from cli.sending import (
 )
 from cli.session import (
     ActorOption,
+    Id,
     JsonOption,
     KeyOption,
     commands,

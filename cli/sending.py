@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 import typer
 from pydantic import TypeAdapter, ValidationError
 
-from cli.parsing import build, decision_id, read_text_file
+from cli.parsing import build, read_text_file
 from cli.session import commands, principal, resendable, settings, show_receipt
 from domain import commands as cmd
 from domain.errors import InvalidInput, NotFound
@@ -25,12 +25,6 @@ NO_TEXT_HASH = "sha256:" + "0" * 64
 """The hash sent for a round that does not exist: the decision refuses the command before any
 text is compared."""
 
-Id = Annotated[
-    str,
-    typer.Argument(
-        help="The decision's id, e.g. d-2004-terrorism.", metavar="ID", callback=decision_id
-    ),
-]
 ChairOption = Annotated[
     str, typer.Option("--as", help="On whose behalf (default: the chair).", metavar="CODE")
 ]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from cli.parsing import excerpt
+from cli.parsing import decision_id, excerpt
 from domain.errors import InvalidInput
 from domain.values import Principal
 
@@ -39,6 +39,12 @@ class _Output(Console):
 
 out = _Output(highlight=False, soft_wrap=True)
 
+Id = Annotated[
+    str,
+    typer.Argument(
+        help="The decision's id, e.g. d-2004-terrorism.", metavar="ID", callback=decision_id
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 ActorOption = Annotated[
     str,
@@ -57,8 +63,6 @@ KeyOption = Annotated[
     ),
 ]
 
-
-_PRINCIPAL: Final[TypeAdapter[str]] = TypeAdapter(Principal)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -91,7 +95,7 @@ def principal(current: Settings) -> str:
     from runtime.settings import ENV_PREFIX
 
     try:
-        return _PRINCIPAL.validate_python(f"operator:{current.operator}")
+        return TypeAdapter(Principal).validate_python(f"operator:{current.operator}")
     except ValidationError:
         name = excerpt(current.operator)
         said = (

@@ -83,7 +83,8 @@ def _log() -> Any:
     return structlog.get_logger(__name__)
 
 
-db_app = typer.Typer(help="The event store's schema.", no_args_is_help=True)
+db_app = typer.Typer(no_args_is_help=True)
+"""`concord db`: its help line is cli.app's, which lists it without importing it."""
 
 
 @db_app.command("upgrade")

@@ -30,8 +30,7 @@ from audit.tiles import write_tiles
 from audit.tree import caught_up
 from audit.witness import Witness, witness
 from cli.parsing import read_text_file
-from cli.sending import Id
-from cli.session import JsonOption, emit, event_store, out, run, settings
+from cli.session import Id, JsonOption, emit, event_store, out, run, settings
 from domain.decider import replay
 from domain.errors import AuditFailed, InvalidInput, NotFound
 from runtime.bootstrap import witness_policy

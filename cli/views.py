@@ -7,11 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import BaseModel
-from rich.table import Column, Table
 
 from cli.reading import print_status, read_back, readable, statements, status_document
-from cli.sending import Id
-from cli.session import JsonOption, decisions, emit, event_store, out, run, shown
+from cli.session import Id, JsonOption, decisions, emit, event_store, out, run, shown
 from domain.errors import InvalidInput, NotFound, Unavailable
 from domain.state import ConsensusRound, DecisionState
 from domain.values import Status
@@ -21,7 +19,8 @@ if TYPE_CHECKING:
     from store.records import StoredEvent
 
 app = typer.Typer()
-roster_app = typer.Typer(help="The Council's roster.", no_args_is_help=True)
+roster_app = typer.Typer(no_args_is_help=True)
+"""`concord roster`: its help line is cli.app's, which lists it without importing it."""
 
 
 class Freshness(BaseModel):
@@ -71,13 +70,33 @@ async def current_state(decision_id: str) -> DecisionState:
     from the log); from its workflow when the log cannot be read."""
     from store.states import state_now
 
-    state: DecisionState | None
     try:
         async with event_store() as store:
-            state = await state_now(store, decision_id)
+            return _found(decision_id, await state_now(store, decision_id))
     except Unavailable:
-        async with decisions() as client:
-            state = (await client.status(decision_id)).state
+        return await _workflow_state(decision_id)
+
+
+async def logged_state(decision_id: str) -> tuple[DecisionState, list[StoredEvent] | None]:
+    """The decision's events in the log and its state after them (as `current_state`), read
+    with the store opened once; its state from its workflow, and None for its events, when the
+    log cannot be read."""
+    from store.states import state_now
+
+    try:
+        async with event_store() as store:
+            logged = await store.stream(decision_id)
+            return _found(decision_id, await state_now(store, decision_id)), logged
+    except Unavailable:
+        return await _workflow_state(decision_id), None
+
+
+async def _workflow_state(decision_id: str) -> DecisionState:
+    async with decisions() as client:
+        return _found(decision_id, (await client.status(decision_id)).state)
+
+
+def _found(decision_id: str, state: DecisionState | None) -> DecisionState:
     if state is None:
         raise NotFound(f"no decision {decision_id}")
     return state
@@ -100,8 +119,7 @@ def status(decision_id: Id, as_json: JsonOption = False) -> None:
     """
 
     async def work() -> None:
-        logged = await logged_stream(decision_id)
-        state = await current_state(decision_id)
+        state, logged = await logged_state(decision_id)
         said = statements(logged or [])
         record = read_back(logged)
         document = status_document(state, record) | {
@@ -271,6 +289,8 @@ def list_(
             freshness = await read_model_freshness(store)
 
         def human() -> None:
+            from rich.table import Column, Table
+
             # Ids are what people copy into the next command: whole, on one line; the other
             # columns fold to leave them room in a narrow terminal.
             table = Table(
@@ -362,6 +382,8 @@ def roster_show(
         roster = rosters.latest if version is None else rosters.version(version)
 
         def human() -> None:
+            from rich.table import Table
+
             out.print(
                 f"Roster version {roster.version}, in force from "
                 f"{roster.effective_from.isoformat()}; chair: {roster.chair.title}"

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
-from activities.addresses import IPNetwork, parse_networks
-from audit.note import parsed_private_key
 from domain.errors import InvalidInput
-from store.engine import SUPPORTED_DRIVERS
+
+if TYPE_CHECKING:
+    from activities.addresses import IPNetwork
+
+# What checks a value given (a webhook network, a database URL, the log's key) is imported when
+# one is given: HTTP, SQLAlchemy and cryptography are not what reading the settings costs.
 
 ENV_PREFIX: Final = "CONCORD_"
 DEFAULT_ORIGIN: Final = "concord.local/log"
@@ -122,11 +124,16 @@ class Settings(BaseSettings):
     @field_validator("webhook_allow_networks")
     @classmethod
     def _webhook_allow_networks_are_cidrs(cls, value: str) -> str:
-        parse_networks(value)
+        if value:
+            from activities.addresses import parse_networks
+
+            parse_networks(value)
         return value
 
     @property
     def webhook_allowed_networks(self) -> tuple[IPNetwork, ...]:
+        from activities.addresses import parse_networks
+
         return parse_networks(self.webhook_allow_networks)
 
     @property
@@ -137,7 +144,11 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_names_a_supported_driver(cls, value: str) -> str:
-        if value and not value.startswith(tuple(f"{driver}://" for driver in SUPPORTED_DRIVERS)):
+        if not value:
+            return value
+        from store.engine import SUPPORTED_DRIVERS
+
+        if not value.startswith(tuple(f"{driver}://" for driver in SUPPORTED_DRIVERS)):
             raise ValueError(
                 f"must start with {' or '.join(f'{d}://' for d in SUPPORTED_DRIVERS)}, "
                 f"not {value.split('://')[0]!r}"
@@ -181,6 +192,8 @@ class Settings(BaseSettings):
             raise _FieldError(
                 "log_key_file", f"cannot read {self.log_key_file}: {reason}"
             ) from None
+        from audit.note import parsed_private_key
+
         try:
             name, _ = parsed_private_key(text, field="log_key_file")
         except InvalidInput as error:
@@ -222,6 +235,8 @@ def _unreadable(field: str, path: Path, error: OSError | UnicodeDecodeError) -> 
 def _with_password(url: str, password_file: Path) -> str:
     """`url` with the password read from `password_file` (its one line, the newline left out);
     an error naming the file when it cannot be read or the URL has a password already."""
+    from sqlalchemy.engine import make_url
+
     field = "database_password_file"
     parsed = make_url(url)
     if parsed.password is not None:

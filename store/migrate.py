@@ -3,34 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import Unavailable
 from store.engine import create_store_engine, parse_database_url, sqlite_path
 
+if TYPE_CHECKING:  # Alembic is imported to migrate, not to check a schema (every command does)
+    from alembic.config import Config
+
 UPGRADE_COMMAND: Final = "concord db upgrade"
 _PACKAGE: Final = Path(__file__).parent
+_VERSIONS: Final = _PACKAGE / "migrations" / "versions"
 
 
 def alembic_config() -> Config:
     """The store's Alembic configuration, found inside the installed package."""
+    from alembic.config import Config
+
     config = Config(str(_PACKAGE / "alembic.ini"))
     config.set_main_option("script_location", str(_PACKAGE / "migrations"))
     return config
 
 
 def head_revision() -> str:
-    """The schema revision this code needs."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "the store ships at least one migration"
-    return head
+    """The schema revision this code needs: the last of its migrations, which run in one line
+    (0001, 0002, ...), each file named by its revision."""
+    return max(revisions())
+
+
+def revisions() -> list[str]:
+    """Every schema revision this code knows, oldest first."""
+    return sorted(path.name.split("_", 1)[0] for path in _VERSIONS.glob("[0-9]*_*.py"))
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
@@ -58,12 +65,16 @@ async def downgrade(url: str, revision: str) -> None:
 
 
 def _upgrade_on(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
 
 
 def _downgrade_on(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.downgrade(config, revision)
@@ -72,9 +83,14 @@ def _downgrade_on(connection: Connection, revision: str) -> None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at; None when it was never migrated."""
     async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+        return await connection.run_sync(_revision_of)
+
+
+def _revision_of(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return str(found[0]) if found else None
 
 
 async def check_schema(engine: AsyncEngine) -> None:
@@ -86,10 +102,7 @@ async def check_schema(engine: AsyncEngine) -> None:
         return
     if current is None:
         raise Unavailable(f"the event store at {where} has no schema yet: run `{UPGRADE_COMMAND}`")
-    known = {
-        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
-    }
-    if current in known:
+    if current in revisions():
         raise Unavailable(
             f"the event store at {where} is at schema revision {current}, older than this "
             f"code's {head}: run `{UPGRADE_COMMAND}`"

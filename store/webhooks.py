@@ -22,7 +22,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import InvalidInput, NotFound, Refusal, Rule
-from domain.nrc import NRC_ROSTERS
 from domain.roster import RosterBook
 from store.hashing import format_instant, parse_instant
 from store.schema import webhook_deliveries, webhooks
@@ -105,9 +104,13 @@ def checked_url(url: str) -> str:
     return url
 
 
-def participant_principal(code: str, rosters: RosterBook = NRC_ROSTERS) -> str:
+def participant_principal(code: str, rosters: RosterBook | None = None) -> str:
     """The principal a member state or a body of the council is told as (`member:<code>`);
-    NotFound when no roster of the council has it."""
+    NotFound when no roster of the council (the shipped NRC's when none is given) has it."""
+    if rosters is None:
+        from domain.nrc import NRC_ROSTERS  # read from its file: only when it is needed
+
+        rosters = NRC_ROSTERS
     if not any(r.is_member(code) or r.is_body(code) for r in rosters.rosters):
         raise NotFound(f"no member or body {code!r} on any roster of the Council")
     return f"member:{code}"

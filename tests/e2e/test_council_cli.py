@@ -85,7 +85,9 @@ def test_a_five_member_council_from_its_own_file_runs_a_decisions_whole_life(
     assert "not on roster" in refused
     stack.ok("refer", "n-1")
     stack.ok("review", "n-1", "--outcome", "forward", "--as", "PC")
-    opened = stack.ok("open-round", "n-1", "--deadline", "1h")
+    short = stack.fails(3, "open-round", "n-1", "--deadline", "1h")
+    assert "NORDIC-AMB lasts at least 1 day (its minimum silence period)" in short
+    opened = stack.ok("open-round", "n-1", "--deadline", "2d")
     assert opened["event_types"] == ["ConsensusRoundOpened"]
     status = stack.ok("status", "n-1")
     assert status["body"] == "NORDIC-AMB"
@@ -109,8 +111,10 @@ def test_a_five_member_council_from_its_own_file_runs_a_decisions_whole_life(
     stack.ok("report", "n-1", "--as", "ISL", "--item", "A2", "--summary", "Host named")
     stack.ok("raise-issue", "n-1", "--as", "SWE", "--title", "Uneven contributions")
     stack.ok(
-        "resolve-issue", "n-1", "--issue", "1", "--text", "Share costs equally", "--deadline", "4s"
+        "resolve-issue", "n-1", "--issue", "1", "--text", "Share costs equally", "--deadline", "2d"
     )
+    for member in MEMBERS:
+        stack.ok("concur", "n-1", "--as", member)
     stack.status_when("n-1", lambda s: s["implementation_issues"][0]["open"] is False)
     stack.ok("complete-item", "n-1", "--as", "ISL", "--item", "A2")
     stack.ok("complete-item", "n-1", "--as", "PC", "--item", "A1")

@@ -1,15 +1,59 @@
 """`concord` starts without what its commands need: asking for help, or for one command's help,
-imports neither Temporal's SDK nor the database's, the API's or the log's cryptography."""
+imports neither Temporal's SDK nor the database's, the API's or the log's cryptography; the list
+of commands imports none of them, and reading the settings does not import what checks them."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from importlib import import_module
+from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
+
+from cli.app import COMMANDS, GROUPS, app, help_line
 
 HEAVY = ("temporalio", "sqlalchemy", "fastapi", "uvicorn", "httpx", "cryptography", "alembic")
+LISTING = ("pydantic", "rich", "typer.rich_utils", "dateutil", "yaml")
+"""What the commands' modules bring (the domain's models, rich's console) and the list of
+commands does without: it is printed by click's formatter, from cli.app's help lines."""
+STARTS_WITH = ("cli", "cli.app", "domain", "domain.errors", "runtime", "runtime.process")
+"""The project's modules `concord` imports before it knows which command it runs."""
+PROJECT = ("cli", "domain", "runtime", "store", "workflows", "activities", "audit", "api")
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def imported_by(
+    probe: str, *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[Any, str]:
+    """What `probe` prints last, as JSON, run in an interpreter of its own; all it printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout
+
+
+def run_cli(args: list[str]) -> tuple[int, set[str], str]:
+    """`concord args` in a process of its own: its exit code, the modules it imported, what it
+    printed."""
+    probe = (
+        "import json, sys\n"
+        "from cli.app import invoke\n"
+        f"code = invoke({args!r})\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    (code, modules), printed = imported_by(probe)
+    return code, set(modules), printed
 
 
 @pytest.mark.parametrize(
@@ -18,14 +62,81 @@ HEAVY = ("temporalio", "sqlalchemy", "fastapi", "uvicorn", "httpx", "cryptograph
     ids=["help", "concur-help", "status-help", "no-args"],
 )
 def test_the_cli_answers_help_without_importing_what_commands_need(args: list[str]) -> None:
+    code, imported, printed = run_cli(args)
+    assert code in (0, 2)
+    assert "Usage: concord" in printed
+    assert [m for m in HEAVY if m in imported] == [], f"`concord {' '.join(args)}` imported them"
+
+
+@pytest.mark.parametrize("args", [["--help"], []], ids=["help", "no-args"])
+def test_the_list_of_commands_imports_none_of_them(args: list[str]) -> None:
+    code, imported, printed = run_cli(args)
+    assert code in (0, 2)
+    assert "status" in printed and "audit" in printed
+    project = {m for m in imported if m.split(".")[0] in PROJECT}
+    assert sorted(project - set(STARTS_WITH)) == []
+    assert [m for m in LISTING if m in imported] == []
+
+
+def test_a_commands_help_imports_its_own_module_alone() -> None:
+    _, imported, printed = run_cli(["status", "--help"])
+    assert "concord status" in printed and "cli.views" in imported
+    others = [f"cli.{module}" for module in COMMANDS if module != "views"]
+    assert [m for m in (*others, "cli.sending", "domain.commands") if m in imported] == []
+
+
+def test_every_command_is_listed_with_the_first_paragraph_of_its_help() -> None:
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    context = typer.Context(group)
+    for module, listed in COMMANDS.items():
+        registered = import_module(f"cli.{module}").app.registered_commands
+        names = {c.name or typer.main.get_command_name(c.callback.__name__) for c in registered}
+        assert names == set(listed), f"cli.{module}'s commands are not those cli.app lists"
+        for name, line in listed.items():
+            command = group.get_command(context, name)
+            assert command is not None and command.callback is not None, name
+            assert help_line(command) == line, f"cli.app lists {name} with another help line"
+    for name, (line, _) in GROUPS.items():
+        loaded = group.get_command(context, name)
+        assert isinstance(loaded, typer.core.TyperGroup) and loaded.commands, name
+        assert (loaded.name, loaded.help) == (name, line)
+
+
+def test_reading_the_settings_imports_neither_http_nor_the_database_nor_cryptography(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    env |= {"CONCORD_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(REPOSITORY)}
     probe = (
         "import json, sys\n"
-        "from cli.app import invoke\n"
-        f"code = invoke({args!r})\n"
-        f"print(json.dumps([code, [m for m in {HEAVY!r} if m in sys.modules]]))\n"
+        "from runtime.settings import load_settings\n"
+        "load_settings()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    code, imported = json.loads(done.stdout.strip().splitlines()[-1])
-    assert code in (0, 2), done.stderr
-    assert "Usage: concord" in done.stdout
-    assert imported == [], f"`concord {' '.join(args)}` imported {imported}"
+    imported, _ = imported_by(probe, cwd=tmp_path, env=env)
+    unwanted = ("httpx", "sqlalchemy", "cryptography", "activities", "audit", "store")
+    assert [m for m in imported if m.split(".")[0] in unwanted] == []
+
+
+def test_opening_the_store_and_its_council_imports_no_migration_tool(tmp_path: Path) -> None:
+    """What `concord status` opens (the event store, checked against the schema its code needs,
+    and the council in force) reads the schema's revision without importing Alembic."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
+    probe = (
+        "import asyncio, json, sys\n"
+        "from store.migrate import upgrade\n"
+        f"asyncio.run(upgrade({url!r}))\n"
+        "for name in [m for m in sys.modules if m.split('.')[0] == 'alembic']:\n"
+        "    del sys.modules[name]\n"
+        "from store.councils import Councils\n"
+        "from store.eventstore import open_store\n"
+        "async def main():\n"
+        f"    store = await open_store({url!r})\n"
+        "    await Councils(store).roster_book()\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    imported, _ = imported_by(probe, cwd=REPOSITORY)
+    assert [m for m in imported if m.split(".")[0] == "alembic"] == []

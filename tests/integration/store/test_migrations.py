@@ -18,7 +18,14 @@ from audit.verify import verify_log
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store.engine import create_store_engine
 from store.eventstore import EventStore, open_store
-from store.migrate import current_revision, downgrade, head_revision, upgrade
+from store.migrate import (
+    alembic_config,
+    current_revision,
+    downgrade,
+    head_revision,
+    revisions,
+    upgrade,
+)
 from store.projections import ProjectionRunner
 from store.queries import pending_for_member
 from store.read_models import DECISIONS_PROJECTION, DecisionsProjection
@@ -177,6 +184,18 @@ async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: st
 
     assert await _schema_differences(blank_url) == []
     assert head_revision() == "0018"
+
+
+def test_the_revisions_read_from_the_files_are_alembics_in_one_line() -> None:
+    """The schema check reads revisions from the migrations' file names (without importing
+    Alembic): they must be Alembic's own, each revising the one before."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_current_head() == head_revision()
+    chain = list(reversed(list(scripts.walk_revisions())))
+    assert [script.revision for script in chain] == revisions()
+    assert [script.down_revision for script in chain] == [None, *revisions()[:-1]]
 
 
 async def test_upgrading_twice_changes_nothing(blank_url: str) -> None:
