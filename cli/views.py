@@ -65,6 +65,20 @@ async def known_member(store: EventStore, code: str, bodies: bool = False) -> bo
     raise NotFound(f"no {kind} {code!r} on any roster of the council")
 
 
+async def known_area(store: EventStore, area: str) -> None:
+    """Refuse an area the council in force does not have (a filter on it would list nothing,
+    as if no decision were in it)."""
+    from cli.parsing import excerpt
+    from store.councils import Councils
+
+    roster = (await Councils(store).roster_book()).latest
+    if not roster.has_area(area):
+        areas = ", ".join((*roster.areas, "other"))
+        raise InvalidInput(
+            "--area", f"{excerpt(area)} is not an area of the council (its areas: {areas})"
+        )
+
+
 async def current_state(decision_id: str) -> DecisionState:
     """The decision's state after every event the log holds (the read model's copy, topped up
     from the log); from its workflow when the log cannot be read."""
@@ -280,6 +294,8 @@ def list_(
         async with event_store() as store:
             if member is not None:
                 await known_member(store, member)
+            if area is not None:
+                await known_area(store, area)
             rows = await list_decisions(
                 store,
                 state=state.value if state else None,

@@ -10,12 +10,12 @@ the port as domain.errors.Unavailable (`store.unavailable`).
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, ClassVar, Final, Protocol
 
-import asyncpg
 from sqlalchemy import Dialect, Row, Select, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -301,15 +301,21 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
                 raise
 
 
+def _on_asyncpg(driver: Any) -> bool:
+    """Whether `driver` is asyncpg's (loaded by the PostgreSQL backend alone)."""
+    asyncpg = sys.modules.get("asyncpg")
+    return asyncpg is not None and isinstance(driver, asyncpg.Connection)
+
+
 def _in_transaction(driver: Any) -> bool:
     """Whether an asyncpg or aiosqlite connection is inside a transaction."""
-    if isinstance(driver, asyncpg.Connection):
+    if _on_asyncpg(driver):
         return bool(driver.is_in_transaction())
     return bool(getattr(driver, "in_transaction", False))
 
 
 async def _roll_back(driver: Any) -> None:
-    if isinstance(driver, asyncpg.Connection):
+    if _on_asyncpg(driver):
         await driver.execute("ROLLBACK")
     else:
         await driver.rollback()

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Insert, Table, event
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
@@ -101,5 +100,14 @@ def insert_unless_present(
     dialect_name: str, table: Table, key: Sequence[str], values: Mapping[str, Any]
 ) -> Insert:
     """An INSERT of `values` that does nothing when a row with the same `key` exists."""
-    insert = postgresql_insert if dialect_name == "postgresql" else sqlite_insert
-    return insert(table).values(dict(values)).on_conflict_do_nothing(index_elements=list(key))
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return (
+            postgresql_insert(table)
+            .values(dict(values))
+            .on_conflict_do_nothing(index_elements=list(key))
+        )
+    return (
+        sqlite_insert(table).values(dict(values)).on_conflict_do_nothing(index_elements=list(key))
+    )

@@ -17,7 +17,6 @@ from store import checkpoints as checkpoint_book
 from store import tokens as token_book
 from store import webhooks as webhook_book
 from store.appending import stored_event
-from store.backend_postgres import PostgresBackend
 from store.backend_sqlite import SqliteBackend
 from store.backends import LogBackend, LogPages
 from store.engine import (
@@ -567,6 +566,8 @@ async def open_store(url: str, *, check_schema: bool = True) -> EventStore:
 
 def _backend_for(engine: AsyncEngine) -> LogBackend:
     if engine.dialect.name == "postgresql":
+        from store.backend_postgres import PostgresBackend  # asyncpg: for PostgreSQL alone
+
         return PostgresBackend(engine)
     return SqliteBackend(engine)
 

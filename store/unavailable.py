@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Final
 
-import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -21,24 +22,40 @@ UNREACHABLE: Final = (
     # On the drivers themselves (the append and verification paths), and timeouts (OSError).
     OSError,
     sqlite3.OperationalError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    # The server shutting down, restarting or in recovery (SQLSTATE class 57).
-    asyncpg.exceptions.OperatorInterventionError,
-    # A database that does not exist, or a role or password it refuses: the store cannot be
-    # reached as configured (SQLSTATE 3D000, class 28), which is no defect of the log.
-    asyncpg.InvalidCatalogNameError,
-    asyncpg.InvalidAuthorizationSpecificationError,
 )
-"""What says the database cannot be reached now (rather than that a statement is wrong)."""
+"""What says the database cannot be reached now (rather than that a statement is wrong), besides
+asyncpg's own errors (`_postgres_unreachable`)."""
+
+
+@cache
+def _postgres_unreachable() -> tuple[type[BaseException], ...]:
+    """asyncpg's errors that say the server cannot be reached now. asyncpg is imported by the
+    PostgreSQL backend alone: while it is not loaded, no error can be one of its."""
+    asyncpg = sys.modules["asyncpg"]
+    return (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,
+        # The server shutting down, restarting or in recovery (SQLSTATE class 57).
+        asyncpg.exceptions.OperatorInterventionError,
+        # A database that does not exist, or a role or password it refuses: the store cannot be
+        # reached as configured (SQLSTATE 3D000, class 28), which is no defect of the log.
+        asyncpg.InvalidCatalogNameError,
+        asyncpg.InvalidAuthorizationSpecificationError,
+    )
+
+
+def _reports_unreachable(error: BaseException) -> bool:
+    if isinstance(error, UNREACHABLE):
+        return True
+    return "asyncpg" in sys.modules and isinstance(error, _postgres_unreachable())
 
 
 def unreachable(error: BaseException) -> bool:
     """Whether `error` says the database cannot be reached now. SQLAlchemy wraps a driver's
     error it does not classify (asyncpg's "the database system is shutting down" while a
     server restarts) in a plain DBAPIError: the driver's error is then found in its chain."""
-    if isinstance(error, UNREACHABLE):
+    if _reports_unreachable(error):
         return True
     if not isinstance(error, DBAPIError):
         return False
@@ -48,7 +65,7 @@ def unreachable(error: BaseException) -> bool:
     for _ in range(4):  # the adapter's error, then the driver's own
         if cause is None:
             return False
-        if isinstance(cause, UNREACHABLE):
+        if _reports_unreachable(cause):
             return True
         cause = cause.__cause__
     return False

@@ -552,6 +552,14 @@ def test_the_list_fits_80_columns_and_never_breaks_an_id(stack: Stack) -> None:
     for decision_id in ids:
         assert any(decision_id in line for line in lines), (decision_id, listed.stdout)
 
+    # An area the council does not have is refused, not answered with an empty list.
+    unknown = stack.fails(2, "list", "--area", "arctic_shipping")
+    assert "--area: 'arctic_shipping' is not an area of the council" in unknown
+    assert long_id in [
+        d["decision_id"]
+        for d in stack.ok("list", "--area", "struggle_against_terrorism")["decisions"]
+    ]
+
 
 def test_the_demo_runs_the_seed_scenario_on_its_own_stack_and_leaves_an_auditable_log(
     tmp_path: Path,
