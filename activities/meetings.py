@@ -10,14 +10,14 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.webhooks import start_once
-from domain.agenda import agenda_for, meeting_id, sitting_levels
+from domain.agenda import agenda_for, meeting_id
 from domain.cadence import Cadence
 from domain.commands import Command
 from domain.council import Council
 from domain.council_events import SittingConvened, SittingKind
 from domain.errors import ConcordError, InvalidInput, NotFound, Unavailable
 from domain.events import Event, ExtraordinaryMeetingRequested
-from domain.roster import CHAIR, Body
+from domain.roster import CHAIR, Body, levels_of
 from store.councils import Councils
 from store.decision_events import new_council_event
 from store.eventstore import EventStore
@@ -66,9 +66,7 @@ class MeetingActivities:
         if body.cadence is not None:
             following = body.cadence.next_sitting(council.anchor, input.sitting_at)
         states = await open_decision_states(self._store)
-        agenda = agenda_for(
-            body, states, input.sitting_at, following, sitting_levels(council.bodies)
-        )
+        agenda = agenda_for(body, states, input.sitting_at, following, levels_of(council.bodies))
         request = input.request
         sitting = SittingConvened(
             stream_id=stream,

@@ -139,9 +139,12 @@ def build(model: type[M], **fields: Any) -> M:
         bound = _BOUNDS.get(first["type"])
         if field.endswith("_seconds") and bound and isinstance(shown, int):
             # The command holds seconds; the person typed days or hours, and reads them back.
-            limit = int(first.get("ctx", {})[bound[1]])
+            from domain.checks import spoken
+
+            limit = timedelta(seconds=int(first.get("ctx", {})[bound[1]]))
             raise InvalidInput(
-                flag, f"must be {bound[0]} {spoken_duration(limit)} (got {spoken_duration(shown)})"
+                flag,
+                f"must be {bound[0]} {spoken(limit)} (got {spoken(timedelta(seconds=shown))})",
             ) from None
         detail = f" (got {excerpt(shown)})" if isinstance(shown, str | int) else ""
         raise InvalidInput(flag, first["msg"] + detail) from None
@@ -149,16 +152,6 @@ def build(model: type[M], **fields: Any) -> M:
 
 _BOUNDS = {"less_than_equal": ("at most", "le"), "greater_than_equal": ("at least", "ge")}
 """Pydantic's errors for a number out of its range: how the limit is said, where it is given."""
-
-
-def spoken_duration(seconds: int) -> str:
-    """Whole seconds as people say them, in the largest unit that divides them: `3660 days`."""
-    count, unit = seconds, "second"
-    for name, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
-        if seconds and seconds % size == 0:
-            count, unit = seconds // size, name
-            break
-    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
 _DECISION_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")

@@ -255,9 +255,7 @@ async def _compressed(store: EventStore) -> tuple[RosterBook, timedelta]:
     """The council in force without its minimum silence period (and its bodies' own), so that
     the demo's rounds close in seconds; and that minimum, to say so."""
     council = await Councils(store).in_force()
-    bodies = tuple(b.model_copy(update={"minimum_silence": None}) for b in council.bodies)
-    seconds = council.model_copy(update={"minimum_silence": timedelta(0), "bodies": bodies})
-    return seconds.roster_book(), council.minimum_silence
+    return council.without_minimum_silence().roster_book(), council.minimum_silence
 
 
 async def run_demo(data_dir: str | None) -> None:

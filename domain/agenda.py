@@ -44,11 +44,6 @@ def agenda_for(
     return items
 
 
-def sitting_levels(bodies: Iterable[Body]) -> frozenset[str]:
-    """The levels at which a council's bodies sit: those a request for a meeting can reach."""
-    return frozenset(b.level for b in bodies if b.level is not None)
-
-
 def _business(
     body: Body, s: DecisionState, at: datetime, until: datetime | None
 ) -> Iterator[AgendaItem]:

@@ -172,7 +172,8 @@ def spoken(span: timedelta) -> str:
         if seconds >= size and seconds % size == 0:
             count = int(seconds // size)
             return f"{count} {name}{'s' if count != 1 else ''}"
-    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+    said = str(int(seconds)) if seconds.is_integer() else f"{seconds:g}"
+    return f"{said} second{'s' if seconds != 1 else ''}"
 
 
 def require_text(value: str, field: str) -> str:

@@ -26,6 +26,7 @@ from domain.roster import (
     MemberCode,
     Roster,
     RosterBook,
+    levels_of,
 )
 from domain.state import DecisionState
 from domain.values import AssigneeKind
@@ -146,6 +147,12 @@ class Council(_Frozen):
 
     def body(self, code: str) -> Body | None:
         return next((b for b in self.bodies if b.code == code), None)
+
+    def without_minimum_silence(self) -> Council:
+        """The council with no minimum silence period, its own or its bodies': rounds of seconds,
+        for a demonstration or a test, never for a decision of record."""
+        bodies = tuple(b.model_copy(update={"minimum_silence": None}) for b in self.bodies)
+        return self.model_copy(update={"minimum_silence": timedelta(0), "bodies": bodies})
 
 
 def is_decision_stream(stream_id: str) -> bool:
@@ -336,7 +343,7 @@ def council_problems(
 def _bodies_of(council: Council) -> Iterator[tuple[Location, str]]:
     """What a council's bodies together must be: a body at each of its levels, at most one
     preparatory committee, and a body that decides."""
-    sitting = {b.level for b in council.bodies if b.level is not None}
+    sitting = levels_of(council.bodies)
     if "levels" in council.model_fields_set:
         for i, level in enumerate(council.levels):
             if level.code not in sitting:
@@ -399,7 +406,7 @@ def stranded(council: Council, states: Iterable[DecisionState]) -> list[str]:
     monitoring body and the bodies items are assigned to; its level and the levels it asked to
     meet at; its proposer, the members of its rounds and those items are assigned to."""
     bodies = {b.code for b in council.bodies}
-    levels = {b.level for b in council.bodies if b.level is not None}
+    levels = levels_of(council.bodies)
     members = {m.code for m in council.members}
     lines = []
     for state in states:

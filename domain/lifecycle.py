@@ -14,7 +14,7 @@ from domain.checks import (
     require_system,
     require_text,
 )
-from domain.errors import InvalidInput, Refusal, Rule
+from domain.errors import InvalidInput, NotFound, Refusal, Rule
 from domain.roster import CHAIR, CouncilLevel, Roster
 from domain.values import IN_FORCE, TERMINAL, Status
 
@@ -135,9 +135,11 @@ def request_meeting(c: cmd.RequestMeeting, d: Deciding) -> None:
     reason = require_text(c.reason, "reason")
     roster = d.roster()
     level = c.level or _own_level(d.state.body, roster)
-    if d.practice.council_rules and level not in roster.levels:
-        sits = ", ".join(roster.levels) or "none"
-        raise InvalidInput("level", f"the council sits at no level {level} (its levels: {sits})")
+    if d.practice.council_rules:
+        try:
+            roster.council_at(level)
+        except NotFound as missing:  # a request no sitting could meet
+            raise InvalidInput("level", missing.message) from None
     d.emit(ev.ExtraordinaryMeetingRequested(**d.envelope(), level=level, reason=reason))
 
 

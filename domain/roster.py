@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
@@ -161,7 +162,7 @@ class Roster(_Frozen):
     @property
     def levels(self) -> tuple[str, ...]:
         """The levels at which the council's bodies sit, in the order of its bodies."""
-        return tuple(dict.fromkeys(b.level for b in self.bodies if b.level is not None))
+        return levels_of(self.bodies)
 
     @property
     def preparatory_committee(self) -> Body:
@@ -181,6 +182,12 @@ class Roster(_Frozen):
 
     def has_area(self, area: str) -> bool:
         return area == OTHER or area in self.areas
+
+
+def levels_of(bodies: Iterable[Body]) -> tuple[str, ...]:
+    """The levels at which `bodies` sit (council bodies at a level), in their order, once each:
+    those a request for a meeting can reach."""
+    return tuple(dict.fromkeys(b.level for b in bodies if b.level is not None))
 
 
 class RosterBook(_Frozen):

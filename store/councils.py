@@ -10,12 +10,12 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.agenda import AgendaItem, agenda_for, periods_held, sitting_levels
+from domain.agenda import AgendaItem, agenda_for, periods_held
 from domain.council import COUNCIL_STREAM, Council, stranded
 from domain.council_events import CouncilImport, folded_council
 from domain.errors import Conflict, InvalidInput, NotFound, Refusal, Rule
 from domain.nrc import NRC
-from domain.roster import CHAIR, Body, RosterBook
+from domain.roster import CHAIR, Body, RosterBook, levels_of
 from store.decision_events import council_event, new_council_event
 from store.eventstore import EventStore
 from store.queries import open_decision_states, recorded_sittings
@@ -136,7 +136,7 @@ async def pending_agenda(store: EventStore, code: str, at: datetime) -> PendingA
         body=body.code,
         at=at,
         next_sitting=following,
-        agenda=agenda_for(body, states, at, following, sitting_levels(council.bodies)),
+        agenda=agenda_for(body, states, at, following, levels_of(council.bodies)),
     )
 
 

@@ -3,7 +3,6 @@ that rounds of seconds close while a test waits (the shipped file gives capitals
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -12,7 +11,7 @@ from domain.nrc import NRC
 from domain.roster import RosterBook
 from runtime.council_files import council_document
 
-TEST_COUNCIL: Final[Council] = NRC.model_copy(update={"minimum_silence": timedelta(0)})
+TEST_COUNCIL: Final[Council] = NRC.without_minimum_silence()
 TEST_ROSTERS: Final[RosterBook] = TEST_COUNCIL.roster_book()
 
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.agenda import agenda_for, meeting_id, periods_held, sitting_levels
+from domain.agenda import agenda_for, meeting_id, periods_held
 from domain.cadence import Cadence, MinimumFrequency, Period
 from domain.nrc import NRC
-from domain.roster import CHAIR, Body
+from domain.roster import CHAIR, Body, levels_of
 from domain.values import SYSTEM, AgendaItemKind
 from tests.unit.domain.scenario import Scenario
 
@@ -62,7 +62,7 @@ def test_a_request_reaches_the_council_at_the_level_it_asks_for() -> None:
     s = Scenario().planned()
     s.do("request_meeting", "RUS", level="foreign_ministers", reason="Ministers must decide")
     sitting = s.now + timedelta(hours=1)
-    levels = sitting_levels(NRC.bodies)
+    levels = levels_of(NRC.bodies)
 
     [item] = agenda_for(body("NRC-FM"), [s.s], sitting, None, levels)
     assert item.item is AgendaItemKind.EXTRAORDINARY_REQUEST
@@ -76,7 +76,7 @@ def test_a_request_for_a_level_the_council_lacks_reaches_the_decisions_own_body(
     s = Scenario().planned()
     s.do("request_meeting", "RUS", level="foreign_ministers", reason="Ministers must decide")
     sitting = s.now + timedelta(hours=1)
-    without_ministers = sitting_levels(b for b in NRC.bodies if b.code != "NRC-FM")
+    without_ministers = levels_of(b for b in NRC.bodies if b.code != "NRC-FM")
 
     kinds = [i.item for i in agenda_for(body("NRC-AMB"), [s.s], sitting, None, without_ministers)]
     assert AgendaItemKind.EXTRAORDINARY_REQUEST in kinds
@@ -163,7 +163,7 @@ def taken_up(s: Scenario, code: str, sitting: datetime, detail: str = "request 1
 
 
 def requests_before(code: str, s: Scenario, sitting: datetime) -> list[str]:
-    levels = sitting_levels(NRC.bodies)
+    levels = levels_of(NRC.bodies)
     return [
         i.detail
         for i in agenda_for(body(code), [s.s], sitting, None, levels)
