@@ -82,7 +82,7 @@ class CheckpointActivities:
         try:
             key = self._read_key(self._key_file)
             size, root = await self._tree.head(self._store, key)
-            latest = await self._store.latest_checkpoint()
+            latest = await self._store.checkpoints.latest()
             if latest is not None and size < latest.size:
                 raise InvalidHistory(
                     f"the log's tree has {size} leaves, fewer than the {latest.size} of the "
@@ -96,7 +96,7 @@ class CheckpointActivities:
                 if latest is not None:
                     await self._witness(bound, latest.size, latest.signed)
                 return CheckpointResult(outcome="unchanged", size=size, root=root.hex())
-            kept = await self._store.keep_checkpoint(
+            kept = await self._store.checkpoints.keep(
                 size, root, self._tree.sign(key, self._origin, size, root)
             )
         except (InvalidHistory, InvalidInput) as error:

@@ -139,4 +139,4 @@ async def archive_run(
 ) -> ArchivedHistory:
     """Fetch a run's Temporal history and archive it; a run archived already stays as it is."""
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    return await store.archive_history(decision_id, workflow_id, run_id, history.to_json())
+    return await store.archive.keep(decision_id, workflow_id, run_id, history.to_json())

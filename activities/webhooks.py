@@ -220,7 +220,7 @@ class FanOutActivities:
         event = input.event
         members = members_at(event.occurred_at, await Councils(self._store).roster_book())
         started = 0
-        for webhook in await self._store.webhooks():
+        for webhook in await self._store.webhooks.in_use():
             if not concerns(event, webhook.principal, members):
                 continue
             delivery_id = webhook_delivery_id(webhook.webhook_id, input.event_id)
@@ -265,11 +265,11 @@ class WebhookActivities:
         and the attempt is retried. A removed webhook is not called any more; one whose host is
         (or now resolves to) an address webhooks may not reach fails for good, uncalled."""
         attempt = activity.info().attempt
-        done = await self._store.delivery(input.delivery_id)
+        done = await self._store.webhooks.delivery(input.delivery_id)
         if done is not None and done.delivered_at is not None:
             return WebhookDeliveryResult(delivered=True, status=done.last_status)
         try:
-            webhook, secret = await self._store.signing_webhook(input.webhook_id, self._secrets)
+            webhook, secret = await self._store.webhooks.signing(input.webhook_id, self._secrets)
         except NotFound:
             webhook = None
         except Fault as unreadable:
@@ -353,7 +353,7 @@ class WebhookActivities:
             attempt=attempt,
             status=status,
         )
-        await self._store.record_delivery_attempt(
+        await self._store.webhooks.record_attempt(
             DeliveryAttempt(
                 delivery_id=input.delivery_id,
                 webhook_id=input.webhook_id,

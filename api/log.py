@@ -46,7 +46,7 @@ def router() -> APIRouter:
         if found.signer is None:
             raise NotFound("this installation has no log signing key (`concord audit keygen`)")
         if found.witnesses is not None:
-            latest = await found.store.latest_checkpoint()
+            latest = await found.store.checkpoints.latest()
             if latest is None:
                 raise NotFound("no checkpoint published yet: the schedule publishes them")
             cosigned = await cosigned_note(found.store, latest.signed, latest.size)

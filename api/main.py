@@ -39,7 +39,7 @@ def api_app(
     """The API over a decisions client and an event store; refusals go to the store's log; with
     `settings` naming a log signing key that exists, it serves signed checkpoints too. Webhooks
     are registered by `webhooks` (by default, as the settings say)."""
-    commands = Commands(decisions, store.record_refusal, store.decision_of_key)
+    commands = Commands(decisions, store.refusals.record, store.decision_of_key)
     if settings is None:
         found = Services(
             commands,

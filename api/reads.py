@@ -239,7 +239,9 @@ def router() -> APIRouter:
         """Commands refused (by a rule, or for the caller's role), oldest first: who, what,
         which rule, when — kept in a hash-chained log that `audit/verify` checks."""
         may_audit(caller)
-        rows = await found.store.refusals(decision_id=decision_id, after=after, limit=limit + 1)
+        rows = await found.store.refusals.read(
+            decision_id=decision_id, after=after, limit=limit + 1
+        )
         page = rows[:limit]
         return RefusalPage(
             refusals=page, next_after=page[-1].position if len(rows) > limit else None

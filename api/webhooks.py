@@ -90,12 +90,12 @@ def router() -> APIRouter:
         """The webhooks in use: a member's own; every one for the secretariat and auditors.
         Never their secrets."""
         mine = caller.principal if caller.role is Role.MEMBER else None
-        return WebhookList(webhooks=await found.store.webhooks(mine))
+        return WebhookList(webhooks=await found.store.webhooks.in_use(mine))
 
     @routes.delete("/webhooks/{webhook_id}", response_model=WebhookRecord)
     async def remove(webhook_id: WebhookPath, caller: Authenticated, found: Found) -> WebhookRecord:
         """Remove a webhook: nothing more is sent to it, and its pending deliveries stop."""
-        may_remove(caller, await found.store.webhook(webhook_id))
-        return await found.store.remove_webhook(webhook_id)
+        may_remove(caller, await found.store.webhooks.get(webhook_id))
+        return await found.store.webhooks.remove(webhook_id)
 
     return routes

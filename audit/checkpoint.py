@@ -79,7 +79,7 @@ async def checked_head_root(store: EventStore, size: int, verifier: note.Verifie
     entries appended since the latest checkpoint kept, that checkpoint's signature checked with
     `verifier` and the tree shown to extend it (audit.tree.checked_root); InvalidHistory
     naming what differs otherwise."""
-    latest = await store.latest_checkpoint()
+    latest = await store.checkpoints.latest()
     if latest is None:
         return await checked_root(store, size, 0, merkle.EMPTY_ROOT)
     try:

@@ -141,8 +141,8 @@ async def gather(
     """Submit the kept checkpoint to each of the policy's witnesses that has a URL and has not
     cosigned it yet, from the size it last cosigned (learnt again from a 409), and keep the valid
     cosignatures they return."""
-    kept = {c.witness for c in await store.cosignatures(checkpoint.size)}
-    sizes = await store.witnessed_sizes()
+    kept = {c.witness for c in await store.checkpoints.cosignatures(checkpoint.size)}
+    sizes = await store.checkpoints.witnessed_sizes()
     text, _ = note.split(signed)
     cosignatures: list[Cosignature] = []
     refusals: dict[str, str] = {}
@@ -178,7 +178,7 @@ async def gather(
                 cosignatures.append(found)
             break
     if cosignatures:
-        await store.keep_cosignatures(cosignatures)
+        await store.checkpoints.keep_cosignatures(cosignatures)
     return Gathered(cosignatures, refusals, forks)
 
 
@@ -201,7 +201,7 @@ def _valid(key: CosignerKey, text: str, lines: str, size: int) -> Cosignature | 
 
 async def cosigned_note(store: EventStore, signed: str, size: int) -> str:
     """The kept checkpoint's signed note with the cosignatures kept for it."""
-    lines = "".join(c.line for c in await store.cosignatures(size))
+    lines = "".join(c.line for c in await store.checkpoints.cosignatures(size))
     return signed + lines
 
 
@@ -212,7 +212,7 @@ async def earliest_cosigned(
     the policy's cosignatures: its note with them, the checkpoint, and each witness's time.
     "The event existed by then" rests on the witnesses' clocks, not on the log's."""
     after = 0
-    while page := await store.checkpoints(after, 100):
+    while page := await store.checkpoints.after(after, 100):
         after = page[-1].position
         for kept in page:
             if kept.size < position:

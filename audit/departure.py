@@ -107,7 +107,7 @@ async def from_kept(tree: StoredTree, store: EventStore, old: Checkpoint, key: V
     """What the checkpoints the store kept (those the log's key signed) say of where today's
     log departs from `old`."""
     unchanged, changed, after = 0, old.size, 0
-    while page := await store.checkpoints(after, _KEPT_PAGE):
+    while page := await store.checkpoints.after(after, _KEPT_PAGE):
         after = page[-1].position
         for kept in page:
             try:

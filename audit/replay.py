@@ -113,7 +113,7 @@ def _same(implied: NewEvent, stored: Any) -> bool:
 async def _unbound(store: EventStore, history: ArchivedHistory) -> list[str]:
     """What is wrong with an archived history's binding to the log: none, a digest that is not
     the archive's (the archive was rewritten), or no binding at all."""
-    bound = await store.archive_binding(history.run_id)
+    bound = await store.archive.binding(history.run_id)
     if bound is None:
         return [f"run {history.run_id}: its archived history is not bound to the log"]
     expected = {
@@ -137,7 +137,7 @@ async def replay_decision(
 ) -> ReplayReport:
     """Replay every archived run of `decision_id`, and the run in flight when its live history
     is given; compare the events they imply with the log."""
-    archived = await store.histories(decision_id)
+    archived = await store.archive.histories(decision_id)
     stored = await store.stream(decision_id)
     if not archived and not stored:
         raise NotFound(f"no decision {decision_id} in the event store")

@@ -73,7 +73,7 @@ async def state_at(
     passes are kept for the next time."""
     start, state = 1, None
     if key is not None:
-        row = await store.latest_snapshot(decision_id, instant, through=through)
+        row = await store.snapshots.latest(decision_id, instant, through=through)
         if row is not None:
             state = await _verified(store, row, key.verifier)
             if state is not None:
@@ -99,5 +99,5 @@ async def state_at(
                     "signature": base64.b64encode(key.sign_bytes(message)).decode(),
                 }
             )
-    await store.keep_snapshots(kept)
+    await store.snapshots.keep(kept)
     return state, used

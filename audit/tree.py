@@ -153,7 +153,7 @@ class MerkleProjection:
                 for level, index, digest in frontier.append(leaf)
                 if level >= LOWEST_STORED
             ]
-            if await store.advance_projection(TREE, size, end, [(merkle_subtrees, new)]):
+            if await store.projections.advance(TREE, size, end, [(merkle_subtrees, new)]):
                 self._frontier = frontier
                 applied += len(rows)
                 if len(rows) < batch_size:
@@ -188,7 +188,7 @@ class StoredTree:
         self._cache: dict[tuple[int, int], bytes] = {}
 
     async def size(self) -> int:
-        return await self._store.projection_position(TREE)
+        return await self._store.projections.position(TREE)
 
     async def subtree(self, level: int, index: int) -> bytes:
         key = (level, index)

@@ -24,7 +24,7 @@ from audit.merkle import BLOCK_HEIGHT, joined_blocks
 from audit.tree import TREE, compare_stored
 from audit.verify_ranges import check_in_processes
 from store.hashing import GENESIS_HASH, chain_hash
-from store.side_logs import ACCESS_EVENTS, REFUSALS, SideLog, hashed_body
+from store.side_logs import ACCESS_EVENTS, REFUSALS, SideLog, SideLogBook, hashed_body
 
 if TYPE_CHECKING:
     from store.eventstore import EventStore
@@ -117,8 +117,8 @@ async def verify_log(
         tree_size, tree_break = await compare_stored(
             snapshot, blocks, report.events_checked, whole=report.first_break is None
         )
-    refusals = await verify_side_log(store, REFUSALS)
-    access_events = await verify_side_log(store, ACCESS_EVENTS)
+    refusals = await verify_side_log(store.refusals)
+    access_events = await verify_side_log(store.access)
     return report.model_copy(
         update={
             "refusals_checked": refusals.checked,
@@ -131,12 +131,12 @@ async def verify_log(
     )
 
 
-async def verify_side_log(store: EventStore, log: SideLog[Any, Any]) -> SideLogReport:
+async def verify_side_log(book: SideLogBook[Any, Any]) -> SideLogReport:
     """Recompute every hash and link of a side log in one snapshot, up to its recorded head;
     report how many records verified and the first break."""
-    checked, hash_ = 0, GENESIS_HASH
+    log, checked, hash_ = book.log, 0, GENESIS_HASH
     try:
-        async with store.side_log_view(log) as view:
+        async with book.view() as view:
             head_position, head_hash = await view.head()
             async for page in view.pages(SIDE_LOG_PAGE_SIZE):
                 for row in page:

@@ -50,7 +50,7 @@ def _keep_tree(url: str, stop: Any, writes: Any) -> None:
 
     async def keep() -> None:
         store = await open_store(url)
-        advance, timed = store.advance_projection, []
+        advance, timed = store.projections.advance, []
 
         async def timed_advance(
             name: str, after: int, to: int, inserts: Sequence[tuple[Table, list[dict[str, Any]]]]
@@ -61,7 +61,7 @@ def _keep_tree(url: str, stop: Any, writes: Any) -> None:
             finally:
                 timed.append((began, time.perf_counter() - started))
 
-        store.advance_projection = timed_advance  # type: ignore[method-assign]
+        store.projections.advance = timed_advance  # type: ignore[method-assign]
         runner = ProjectionRunner(store, [MerkleProjection(batch_size=TREE_BATCH)])
         try:
             while not stop.is_set():  # as the projector follows the log
@@ -80,7 +80,7 @@ async def _until_tree_is_at_head(store: EventStore) -> None:
     without it: a live tree follows the log, so a timed part measures keeping it up, not
     rebuilding a backlog only this benchmark's alternation made (timed on its own below)."""
     head, _ = await store.head()
-    while await store.projection_position(TREE) < head:
+    while await store.projections.position(TREE) < head:
         await asyncio.sleep(0.05)
 
 
@@ -142,7 +142,7 @@ async def bench(total: int, backend: str, server: str, runs: int) -> None:
 
             # Then the whole tree again, from nothing, timed.
             runner = ProjectionRunner(store, [MerkleProjection(batch_size=TREE_BATCH)])
-            await store.reset_projection(TREE, MerkleProjection().tables)
+            await store.projections.reset(TREE, MerkleProjection().tables)
             started = time.perf_counter()
             await runner.catch_up()
             kept = time.perf_counter() - started

@@ -356,7 +356,7 @@ def refusals(
     async def work() -> None:
         async with event_store() as store:
             found = await _every(
-                lambda after: store.refusals(decision_id, after=after, limit=_PAGE)
+                lambda after: store.refusals.read(after=after, limit=_PAGE, decision_id=decision_id)
             )
 
         def human() -> None:
@@ -383,7 +383,7 @@ def access(as_json: JsonOption = False) -> None:
 
     async def work() -> None:
         async with event_store() as store:
-            found = await _every(lambda after: store.access_events(after=after, limit=_PAGE))
+            found = await _every(lambda after: store.access.read(after=after, limit=_PAGE))
 
         def human() -> None:
             for a in found:

@@ -36,7 +36,7 @@ def checkpoints_command(
     async def work() -> None:
         async with event_store() as store:
             if latest:
-                found = await store.latest_checkpoint()
+                found = await store.checkpoints.latest()
                 if found is None:
                     raise NotFound(
                         "no checkpoint kept yet: the schedule publishes one when the "
@@ -45,7 +45,7 @@ def checkpoints_command(
                 emit(found, as_json, lambda: print(found.signed, end=""))
                 return
             kept: list[KeptCheckpoint] = []
-            while page := await store.checkpoints(kept[-1].position if kept else 0, _PAGE):
+            while page := await store.checkpoints.after(kept[-1].position if kept else 0, _PAGE):
                 kept.extend(page)
 
         def human() -> None:

@@ -35,7 +35,7 @@ CLOSED_RUNS = ("Completed", "ContinuedAsNew")
 async def findings_of(repair: bool) -> dict[str, Any]:
     async with decisions() as client, event_store() as store:
         closed = await client.runs(*CLOSED_RUNS)
-        archived = await store.archived_runs([r.run_id for r in closed])
+        archived = await store.archive.archived([r.run_id for r in closed])
         missing = [r for r in closed if r.run_id not in archived]
         repaired: list[DecisionRun] = []
         failed: dict[str, str] = {}
@@ -112,7 +112,7 @@ async def _checkpoint_alarm(store: EventStore, lag: dict[str, int]) -> str | Non
         key = Signer.parse(current.signing_key_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, InvalidInput):
         return None
-    if await store.latest_checkpoint() is None:
+    if await store.checkpoints.latest() is None:
         return None
     head, _ = await store.head()
     try:

@@ -143,7 +143,7 @@ async def commands(
 
     async def record(refusal: RefusalRecord) -> None:
         async with event_store(current) as store:
-            await store.record_refusal(refusal)
+            await store.refusals.record(refusal)
 
     async def holder(key: str) -> str | None:
         async with event_store(current) as store:

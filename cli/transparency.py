@@ -412,7 +412,7 @@ def export(
             if format == "html":
                 state = replay(domain_event(e) for e in events)
                 assert state is not None
-                refused = await store.refusals(decision_id=decision_id, limit=10_000)
+                refused = await store.refusals.read(decision_id=decision_id, limit=10_000)
                 write(html_page(state, events, refused, bound), output)
                 out.print(f"{decision_id} exported to {output} (html)")
                 return

@@ -47,7 +47,7 @@ async def read_model_freshness(store: EventStore) -> Freshness:
 
     log_position, _ = await store.head()
     return Freshness(
-        position=await store.projection_position(DECISIONS_PROJECTION), log_position=log_position
+        position=await store.projections.position(DECISIONS_PROJECTION), log_position=log_position
     )
 
 

@@ -61,7 +61,7 @@ def list_webhooks(as_json: JsonOption = False) -> None:
 
     async def work() -> None:
         async with event_store() as store:
-            records = await store.webhooks()
+            records = await store.webhooks.in_use()
 
         def human() -> None:
             table = Table("id", "principal", "url", "created", "by")
@@ -92,7 +92,7 @@ def remove(
 
     async def work() -> None:
         async with event_store() as store:
-            record = await store.remove_webhook(webhook_id)
+            record = await store.webhooks.remove(webhook_id)
         emit(
             record.model_dump(mode="json"),
             as_json,
@@ -116,8 +116,8 @@ def deliveries(
     async def work() -> None:
         async with event_store() as store:
             if webhook is not None:
-                await store.webhook(webhook)  # NotFound (exit 4) for an unknown id
-            records = await store.deliveries(webhook, limit)
+                await store.webhooks.get(webhook)  # NotFound (exit 4) for an unknown id
+            records = await store.webhooks.deliveries(webhook, limit)
 
         def human() -> None:
             table = Table("delivery", "event", "decision", "attempts", "last", "delivered")

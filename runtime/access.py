@@ -51,11 +51,11 @@ class Tokens:
     async def caller(self, token: str) -> Caller:
         """The caller `token` stands for; Unauthenticated when it is unknown, revoked or
         expired."""
-        return _caller(await self._store.token_for(token))
+        return _caller(await self._store.tokens.presented(token))
 
     async def caller_by_id(self, token_id: str) -> Caller:
         """The caller of the token `token_id`; Unauthenticated once it is revoked or expired."""
-        return _caller(await self._store.usable_token(token_id))
+        return _caller(await self._store.tokens.usable(token_id))
 
     async def issue(
         self, role: Role, name: str, by: str, expires_in: timedelta | None = None
@@ -66,14 +66,14 @@ class Tokens:
         if expires_in is not None and expires_in <= timedelta(0):
             raise InvalidInput("expires", "must be a positive duration")
         expires_at = datetime.now(UTC) + expires_in if expires_in else None
-        record, token = await self._store.issue_token(role.value, name, by, expires_at)
+        record, token = await self._store.tokens.issue(role.value, name, by, expires_at)
         return Issued(record=record, token=token)
 
     async def revoke(self, token_id: str, by: str) -> TokenRecord:
-        return await self._store.revoke_token(token_id, by)
+        return await self._store.tokens.revoke(token_id, by)
 
     async def list(self) -> list[TokenRecord]:
-        return await self._store.tokens()
+        return await self._store.tokens.all()
 
 
 def _caller(record: TokenRecord) -> Caller:

@@ -173,7 +173,7 @@ async def webhook_deliveries(settings: Settings, store: EventStore) -> WebhookAc
     on first use), the networks it allows, the system's resolver. Secrets still kept as they
     were before secrets were sealed are sealed now (by whichever worker starts first)."""
     secrets = WebhookSecrets.from_file(settings.webhook_secrets_key_file)
-    sealed = await store.seal_webhook_secrets(secrets)
+    sealed = await store.webhooks.seal_secrets(secrets)
     if sealed:
         log.info("webhook secrets sealed", webhooks=sealed)
     return WebhookActivities(

@@ -46,6 +46,6 @@ class WebhookRegistration:
         called (a host that resolves to any refused address included), Refusal (webhook_limit)
         when `principal` has as many webhooks in use as it may."""
         await resolved_target(url, self.policy, self.resolver)
-        return await store.register_webhook(
+        return await store.webhooks.register(
             principal, url, by, self.secrets, self.limit_per_principal
         )

@@ -9,17 +9,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import Conflict, InvalidInput
+from store.backends import LogBackend
 from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
-from store.records import ArchivedHistory, NewEvent, event_id_for
+from store.records import ArchivedHistory, NewEvent, StoredEvent, event_id_for
 from store.schema import workflow_histories
+
+if TYPE_CHECKING:
+    from store.eventstore import EventStore
 
 ARCHIVE_STREAM_PREFIX: Final = "archive."
 HISTORY_ARCHIVED: Final = "HistoryArchived"
@@ -177,3 +181,46 @@ def _archived(row: Row[Any]) -> ArchivedHistory:
         archived_at=parse_instant(row.archived_at),
         event_count=row.event_count,
     )
+
+
+class HistoryArchive:
+    """The archived histories in the store, each bound to the log by an event of `log`."""
+
+    def __init__(self, backend: LogBackend, log: EventStore) -> None:
+        self._backend = backend
+        self._log = log
+
+    async def keep(
+        self, decision_id: str, workflow_id: str, run_id: str, history_json: str
+    ) -> ArchivedHistory:
+        """Keep a closed run's Temporal history, bound to the log by its digest (a
+        `HistoryArchived` event); archiving the same run again changes nothing, and binds it if
+        an earlier attempt archived it without. A run bound before whose archive was lost is
+        archived again as bound, or refused (Conflict) if Temporal now holds another history
+        for it."""
+        bound = await self.binding(run_id)
+        if bound is not None and not await self.archived([run_id]):
+            # Archived and bound before, and the archive lost since: it is archived as bound.
+            history_json = as_bound(history_json, bound.payload)
+        async with self._backend.writing() as connection:
+            archived = await archive_history(
+                connection, decision_id, workflow_id, run_id, history_json
+            )
+        if bound is None:
+            await self._log.append(archive_stream(run_id), 0, [binding(archived)])
+        return archived
+
+    async def binding(self, run_id: str) -> StoredEvent | None:
+        """The event that bound a run's archived history to the log; None if none did."""
+        bound = await self._log.stream(archive_stream(run_id))
+        return bound[0] if bound else None
+
+    async def histories(self, decision_id: str) -> list[ArchivedHistory]:
+        """The archived histories of a decision's workflow runs, oldest first."""
+        async with self._backend.reading() as connection:
+            return await histories(connection, decision_id)
+
+    async def archived(self, run_ids: Collection[str]) -> set[str]:
+        """Which of the given workflow runs have their history archived."""
+        async with self._backend.reading() as connection:
+            return await archived_runs(connection, run_ids)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import InvalidHistory, InvalidInput
+from store.backends import LogBackend
 from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
 from store.schema import checkpoint_cosignatures, checkpoints
@@ -160,3 +161,41 @@ def _cosignature(row: dict[str, Any]) -> Cosignature:
         line=str(row["line"]),
         cosigned_at=parse_instant(str(row["cosigned_at"])),
     )
+
+
+class Checkpoints:
+    """The checkpoints published and the witnesses' cosignatures, in the store."""
+
+    def __init__(self, backend: LogBackend) -> None:
+        self._backend = backend
+
+    async def keep(self, size: int, root: bytes, signed: str) -> KeptCheckpoint:
+        """Keep a published checkpoint of the tree of `size` (root hash, signed note); a size
+        kept already is not kept twice: the kept one, or InvalidHistory if its root differs."""
+        async with self._backend.writing() as connection:
+            return await keep(connection, size, root, signed)
+
+    async def after(self, after: int = 0, limit: int = 100) -> list[KeptCheckpoint]:
+        """Up to `limit` kept checkpoints past position `after`, oldest first."""
+        async with self._backend.reading() as connection:
+            return await kept_after(connection, after, limit)
+
+    async def latest(self) -> KeptCheckpoint | None:
+        """The checkpoint kept last; None before the first."""
+        async with self._backend.reading() as connection:
+            return await latest(connection)
+
+    async def keep_cosignatures(self, cosignatures: list[Cosignature]) -> None:
+        """Keep witnesses' cosignatures of kept checkpoints (one per size and witness)."""
+        async with self._backend.writing() as connection:
+            await keep_cosignatures(connection, cosignatures)
+
+    async def cosignatures(self, size: int) -> list[Cosignature]:
+        """The witnesses' cosignatures kept for the checkpoint of `size`."""
+        async with self._backend.reading() as connection:
+            return await cosignatures_of(connection, size)
+
+    async def witnessed_sizes(self) -> dict[str, int]:
+        """Each witness's largest cosigned checkpoint size."""
+        async with self._backend.reading() as connection:
+            return await witnessed_sizes(connection)

@@ -84,12 +84,12 @@ class ProjectionRunner:
     async def position(self, name: str) -> int:
         """The last log position the projection has applied (0 before its first run)."""
         self._projection(name)
-        return await self.store.projection_position(name)
+        return await self.store.projections.position(name)
 
     async def failures(self, name: str) -> list[ProjectionFailure]:
         """The events the projection could not apply, whose decisions it parked."""
         self._projection(name)
-        return await self.store.projection_failures(name)
+        return await self.store.projections.failures(name)
 
     async def catch_up(self) -> int:
         """Apply every event appended since each projection's position; the number applied."""
@@ -129,7 +129,7 @@ class ProjectionRunner:
         """Empty the projection's tables, forget the decisions it parked, and replay the whole
         log into them; the events applied."""
         projection = self._projection(name)
-        await self.store.reset_projection(name, projection.tables)
+        await self.store.projections.reset(name, projection.tables)
         return await self._catch_up(projection)
 
     async def _catch_up(self, projection: Projection | Keeper) -> int:
@@ -140,7 +140,7 @@ class ProjectionRunner:
         while True:
             limit = 1 if singly else self.batch_size
             try:
-                count = await self.store.apply_projection(projection.name, projection.apply, limit)
+                count = await self.store.projections.apply(projection.name, projection.apply, limit)
             except UnappliedEvents as unapplied:
                 if len(unapplied.events) > 1:
                     singly = len(unapplied.events)
@@ -162,7 +162,9 @@ class ProjectionRunner:
             position=position,
             error=unapplied.reason,
         )
-        await self.store.park_decision(name, failure_now(position, decision_id, unapplied.reason))
+        await self.store.projections.park(
+            name, failure_now(position, decision_id, unapplied.reason)
+        )
 
     def _projection(self, name: str) -> Projection | Keeper:
         try:

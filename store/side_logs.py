@@ -9,6 +9,7 @@ the chain of the event log (store.hashing), started at the same genesis hash.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Generic, Literal, Self, TypeVar
@@ -29,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import Conflict, InvalidHistory, InvalidInput
+from store.backends import LogBackend
 from store.engine import insert_unless_present
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash, format_instant
 from store.records import Principal, check_json_value
@@ -296,3 +298,51 @@ def _column_values(log: SideLog[Any, Any], record: SideRecord) -> dict[str, Any]
             value = format_instant(value)
         values[name] = value
     return values
+
+
+class SideLogBook(Generic[R, S]):
+    """One side log in the store: records appended, read back, and viewed whole."""
+
+    def __init__(self, backend: LogBackend, log: SideLog[R, S]) -> None:
+        self._backend = backend
+        self.log = log
+
+    async def record(self, record: R) -> S:
+        """Append `record`, numbered and chained (see `append`)."""
+        async with self._backend.writing() as connection:
+            return await append(connection, self.log, record)
+
+    async def read(self, after: int = 0, limit: int = 100) -> list[S]:
+        """Up to `limit` records past position `after`, oldest first; InvalidHistory for a row
+        that is not a valid record."""
+        async with self._backend.reading() as connection:
+            return await read(connection, self.log, after=after, limit=limit)
+
+    @asynccontextmanager
+    async def view(self) -> AsyncIterator[SideLogView]:
+        """The log's head and raw rows in one read-only snapshot, for verification."""
+        async with self._backend.reading() as connection:
+            yield await view(connection, self.log)
+
+
+class Refusals(SideLogBook[RefusalRecord, StoredRefusal]):
+    """The refusals log: every command refused, with its rule, kept though nothing changed."""
+
+    def __init__(self, backend: LogBackend) -> None:
+        super().__init__(backend, REFUSALS)
+
+    async def read(
+        self, after: int = 0, limit: int = 100, *, decision_id: str | None = None
+    ) -> list[StoredRefusal]:
+        """Up to `limit` refusals past position `after` (of one decision, if given), oldest
+        first; InvalidHistory for a row that is not a valid refusal."""
+        criteria = [] if decision_id is None else [refusals.c.decision_id == decision_id]
+        async with self._backend.reading() as connection:
+            return await read(connection, self.log, *criteria, after=after, limit=limit)
+
+
+class AccessLog(SideLogBook[AccessRecord, StoredAccessEvent]):
+    """The access log: every token issued or revoked."""
+
+    def __init__(self, backend: LogBackend) -> None:
+        super().__init__(backend, ACCESS_EVENTS)

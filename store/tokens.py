@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import InvalidInput, NotFound, Unauthenticated
+from store import side_logs
+from store.backends import LogBackend
 from store.hashing import format_instant, parse_instant
-from store.schema import access_tokens
+from store.schema import access_tokens, portal_sessions
 
 Role = Literal["member", "operator", "auditor"]
 PREFIX: Final = "concord_"
@@ -161,3 +163,70 @@ def _record(row: dict[str, object]) -> TokenRecord:
         revoked_at=instant(row["revoked_at"]),
         revoked_by=str(row["revoked_by"]) if row["revoked_by"] else None,
     )
+
+
+class Tokens:
+    """The access tokens in the store (`access_tokens`); each issue and revocation is written
+    to the access log (store.side_logs) in the same transaction."""
+
+    def __init__(self, backend: LogBackend) -> None:
+        self._backend = backend
+
+    async def issue(
+        self, role: Role, name: str, by: str, expires_at: datetime | None
+    ) -> tuple[TokenRecord, str]:
+        """A new access token for `role:name` and the token itself (shown once)."""
+        token_id, token, digest = new_token()
+        async with self._backend.writing() as connection:
+            record = await insert_token(connection, token_id, digest, role, name, by, expires_at)
+            await side_logs.append(
+                connection,
+                side_logs.ACCESS_EVENTS,
+                side_logs.AccessRecord(
+                    kind="token_issued",
+                    token_id=token_id,
+                    principal=record.principal,
+                    by=by,
+                    expires_at=expires_at,
+                ),
+            )
+        return record, token
+
+    async def presented(self, token: str) -> TokenRecord:
+        """The usable token a presented token stands for; Unauthenticated otherwise."""
+        async with self._backend.reading() as connection:
+            return await token_for(connection, token)
+
+    async def usable(self, token_id: str) -> TokenRecord:
+        """The token `token_id` if it may still be used; Unauthenticated once it is revoked or
+        has expired (a portal session's token is checked so at every request)."""
+        async with self._backend.reading() as connection:
+            return await usable_by_id(connection, token_id)
+
+    async def revoke(self, token_id: str, by: str) -> TokenRecord:
+        """Revoke a token (recorded in the access log) and end every portal session opened
+        with it; revoking it again changes nothing."""
+        async with self._backend.writing() as connection:
+            before = await token_by_id(connection, token_id)
+            record = await revoke(connection, token_id, by)
+            await connection.execute(
+                delete(portal_sessions).where(portal_sessions.c.token_id == token_id)
+            )
+            if before.revoked_at is None:
+                await side_logs.append(
+                    connection,
+                    side_logs.ACCESS_EVENTS,
+                    side_logs.AccessRecord(
+                        kind="token_revoked",
+                        token_id=token_id,
+                        principal=record.principal,
+                        by=by,
+                        expires_at=record.expires_at,
+                    ),
+                )
+        return record
+
+    async def all(self) -> list[TokenRecord]:
+        """Every token issued, revoked or not, oldest first (never the tokens themselves)."""
+        async with self._backend.reading() as connection:
+            return await all_tokens(connection)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import InvalidHistory
+from store.appending import stored_event
+from store.backends import LogBackend
 from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
+from store.records import StoredEvent
 from store.schema import BODY_COLUMNS, BodyRow, events, projection_failures, projection_positions
+from store.upcasting import Upcasters
 
 
 class ProjectionFailure(BaseModel):
@@ -130,3 +135,66 @@ def failure_now(position: int, decision_id: str, reason: str) -> ProjectionFailu
     return ProjectionFailure(
         decision_id=decision_id, position=position, reason=reason, recorded_at=datetime.now(UTC)
     )
+
+
+ApplyBatch = Callable[[AsyncConnection, Sequence[StoredEvent]], Awaitable[None]]
+"""A read model's apply: consecutive events of its decisions, in the store's transaction."""
+
+
+class ProjectionPositions:
+    """Each read model's place in the log, the events it applies from there, and the decisions
+    it parked."""
+
+    def __init__(self, backend: LogBackend, upcasters: Upcasters) -> None:
+        self._backend = backend
+        self._upcasters = upcasters
+
+    async def position(self, name: str) -> int:
+        """The last log position the projection `name` has applied (0 before its first run)."""
+        rows = await self._backend.rows(
+            select(projection_positions.c.position).where(projection_positions.c.name == name)
+        )
+        return int(rows[0].position) if rows else 0
+
+    async def apply(self, name: str, apply: ApplyBatch, limit: int) -> int:
+        """Apply the projection's next `limit` events (less its parked decisions') with `apply`
+        and move its position past them, in one transaction; the number applied.
+
+        UnappliedEvents, and nothing applied, when one of them cannot be read or applied.
+        """
+        async with self._backend.writing() as connection:
+            after = await locked_position(connection, name)
+            rows = await next_rows(connection, name, after, limit)
+            if not rows:
+                return 0
+            try:
+                await apply(connection, [stored_event(row, self._upcasters) for _, row in rows])
+            except InvalidHistory as error:
+                unapplied = [(row.position, decision_id) for decision_id, row in rows]
+                raise UnappliedEvents(unapplied, str(error)) from error
+            await advance(connection, name, rows[-1][1].position)
+        return len(rows)
+
+    async def advance(
+        self, name: str, after: int, to: int, inserts: Sequence[tuple[Table, list[dict[str, Any]]]]
+    ) -> bool:
+        """Insert the rows a Keeper made for the log up to `to` and move its position there from
+        `after`, in one transaction; False, and nothing written, if it is no longer at `after`
+        (another runner moved it)."""
+        return await self._backend.advance_projection(name, after, to, inserts)
+
+    async def park(self, name: str, failure: ProjectionFailure) -> None:
+        """Record that the projection could not apply an event: it skips that decision's
+        events from then on, until it is rebuilt."""
+        async with self._backend.writing() as connection:
+            await park(connection, name, failure)
+
+    async def failures(self, name: str) -> list[ProjectionFailure]:
+        """The events the projection could not apply (one per parked decision), in log order."""
+        async with self._backend.reading() as connection:
+            return await failures(connection, name)
+
+    async def reset(self, name: str, tables: Sequence[Table]) -> None:
+        """Empty the projection's tables, forget its failures and set its position to 0."""
+        async with self._backend.writing() as connection:
+            await reset(connection, name, tables)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import InvalidInput, NotFound, Refusal, Rule
 from domain.roster import RosterBook
+from store.backends import LogBackend
 from store.hashing import format_instant, parse_instant
 from store.schema import webhook_deliveries, webhooks
 from store.webhook_secrets import WebhookSecrets, is_plaintext
@@ -314,3 +315,72 @@ def _delivery(row: Mapping[str, object]) -> DeliveryRecord:
         delivered_at=_instant(row["delivered_at"]),
         updated_at=parse_instant(str(row["updated_at"])),
     )
+
+
+class Webhooks:
+    """The webhooks and their deliveries in the store (`webhooks`, `webhook_deliveries`)."""
+
+    def __init__(self, backend: LogBackend) -> None:
+        self._backend = backend
+
+    async def register(
+        self,
+        principal: str,
+        url: str,
+        by: str,
+        secrets: WebhookSecrets,
+        limit: int | None = None,
+    ) -> tuple[WebhookRecord, str]:
+        """A new webhook for `principal` at `url` and its signing secret (shown once; kept sealed
+        by `secrets`, since Concord signs each delivery with it); InvalidInput for a URL it
+        cannot call, Refusal (webhook_limit) when `principal` has `limit` webhooks in use."""
+        webhook_id, secret = new_webhook()
+        async with self._backend.writing() as connection:
+            record = await insert_webhook(
+                connection, webhook_id, secrets.seal(webhook_id, secret), principal, url, by, limit
+            )
+        return record, secret
+
+    async def get(self, webhook_id: str) -> WebhookRecord:
+        """The webhook (removed or not); NotFound when there is none."""
+        async with self._backend.reading() as connection:
+            return await webhook_by_id(connection, webhook_id)
+
+    async def signing(self, webhook_id: str, secrets: WebhookSecrets) -> tuple[WebhookRecord, str]:
+        """The webhook and its signing secret, opened by `secrets`, for a delivery; NotFound when
+        there is none, Fault when the secret does not open."""
+        async with self._backend.reading() as connection:
+            return await signing_webhook(connection, webhook_id, secrets)
+
+    async def seal_secrets(self, secrets: WebhookSecrets) -> int:
+        """Seal the signing secrets written as is before they were sealed; how many were."""
+        async with self._backend.writing() as connection:
+            return await seal_plaintext(connection, secrets)
+
+    async def in_use(self, principal: str | None = None) -> list[WebhookRecord]:
+        """The webhooks not removed (of one principal, if given), oldest first; no secrets."""
+        async with self._backend.reading() as connection:
+            return await active_webhooks(connection, principal)
+
+    async def remove(self, webhook_id: str) -> WebhookRecord:
+        """Remove a webhook: no delivery starts for it, and its pending ones stop; again changes
+        nothing. NotFound when there is none."""
+        async with self._backend.writing() as connection:
+            return await disable(connection, webhook_id)
+
+    async def record_attempt(self, attempt: DeliveryAttempt) -> DeliveryRecord:
+        """Keep one delivery attempt's outcome on its delivery's row."""
+        async with self._backend.writing() as connection:
+            return await record_attempt(connection, attempt)
+
+    async def delivery(self, delivery_id: str) -> DeliveryRecord | None:
+        """The delivery `delivery_id` names, with its latest attempt; None when there is none."""
+        async with self._backend.reading() as connection:
+            return await delivery_by_id(connection, delivery_id)
+
+    async def deliveries(
+        self, webhook_id: str | None = None, limit: int = 100
+    ) -> list[DeliveryRecord]:
+        """Up to `limit` webhook deliveries (to one webhook, if given), latest attempt first."""
+        async with self._backend.reading() as connection:
+            return await recent_deliveries(connection, webhook_id, limit)

@@ -314,7 +314,7 @@ def router() -> APIRouter:
         at_state = None
         if as_of is not None:
             at_state, _snapshot = await state_at(found.store, decision_id, as_of, found.signer)
-        refused = await found.store.refusals(decision_id=decision_id, limit=200)
+        refused = await found.store.refusals.read(decision_id=decision_id, limit=200)
         return page(
             speech,
             "audit.html",

@@ -164,7 +164,7 @@ async def test_each_refused_request_gets_its_status_and_records_nothing(api: Api
     twice = await api.post("RUS", "/decisions", unnamed, key="k-unnamed")
     assert once.status_code == twice.status_code == 201 and once.json() == twice.json()
 
-    refusals = await api.store.refusals(decision_id=decision)
+    refusals = await api.store.refusals.read(decision_id=decision)
     recorded = [(r.principal, r.kind, r.code) for r in refusals]
     assert ("member:RUS", "concur", "forbidden") in recorded
     assert ("auditor:ana", "concur", "forbidden") in recorded

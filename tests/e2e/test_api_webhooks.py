@@ -116,7 +116,7 @@ async def test_a_member_registers_its_own_webhook_and_sees_its_secret_only_then(
     assert listed == {k: v for k, v in registered.items() if k != "secret"}
     assert await api.listed("NOR") == [], "a member sees only its own"
     assert [w["webhook_id"] for w in await api.listed("operator")] == [registered["webhook_id"]]
-    _, secret = await api.store.signing_webhook(registered["webhook_id"], api.secrets)
+    _, secret = await api.store.webhooks.signing(registered["webhook_id"], api.secrets)
     assert secret == registered["secret"], "kept, sealed, to sign with"
 
 
@@ -128,7 +128,7 @@ async def test_a_member_registering_for_another_member_or_an_auditor_is_forbidde
 
     refused(for_another, 403, "forbidden")
     refused(by_auditor, 403, "forbidden")
-    assert await api.store.webhooks() == []
+    assert await api.store.webhooks.in_use() == []
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ async def test_a_url_concord_cannot_post_to_is_invalid_input_naming_it(api: Api,
     error = refused(await api.register("RUS", url=url), 422, "invalid_input")
 
     assert error["field"] == "url"
-    assert await api.store.webhooks() == []
+    assert await api.store.webhooks.in_use() == []
 
 
 async def test_the_secretariat_registers_for_a_member_a_body_or_itself(api: Api) -> None:

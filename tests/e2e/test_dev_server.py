@@ -148,7 +148,7 @@ async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
         assert sum(len(r.event_ids) for r in d.receipts) == len(stream)
         assert {i for r in d.receipts for i in r.event_ids} == {e.event_id for e in stream}
         assert (await verify_log(store)).ok
-        assert len(await store.histories(decision_id)) == 1
+        assert len(await store.archive.histories(decision_id)) == 1
     finally:
         await store.close()
     query = 'ConcordState = "completed" AND ConcordArea = "struggle_against_terrorism"'

@@ -221,7 +221,7 @@ async def test_the_doctor_says_why_the_next_checkpoint_would_be_withheld(
         size = await tree.size()
         root = await tree.root(size)
         text = Checkpoint("concord.test/log", size, root).text()
-        await store.keep_checkpoint(size, root, key.sign(text))
+        await store.checkpoints.keep(size, root, key.sign(text))
         await record(store, Scenario("d-doctor-after").round_open())
         await caught_up_tree(store)
         head, _ = await store.head()

@@ -330,7 +330,7 @@ class Chaos:
                 duplicated += len(named) - len(set(named))
                 answers = Counter((e.type, e.actor) for e in stream if e.type != "RemindersSent")
                 duplicated += sum(n - 1 for n in answers.values() if n > 1)
-                if not await store.histories(decision_id):
+                if not await store.archive.histories(decision_id):
                     unarchived += 1
             verified = (await verify_log(store)).ok
         finally:

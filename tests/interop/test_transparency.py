@@ -246,7 +246,7 @@ async def keep_checkpoints(url: str, key_file: Path, sizes: tuple[int, ...]) -> 
         for size in sizes:
             root = await tree.root(size)
             signed = key.sign(Checkpoint("nrc.example/concord", size, root).text())
-            await store.keep_checkpoint(size, root, signed)
+            await store.checkpoints.keep(size, root, signed)
     finally:
         await store.close()
 

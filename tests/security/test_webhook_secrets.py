@@ -71,7 +71,7 @@ async def test_a_database_dump_holds_no_signing_secret(
     store: EventStore, secrets: WebhookSecrets
 ) -> None:
     registered = [
-        await store.register_webhook(f"member:{code}", URL, "operator:test", secrets)
+        await store.webhooks.register(f"member:{code}", URL, "operator:test", secrets)
         for code in ("RUS", "NOR")
     ]
 
@@ -81,7 +81,7 @@ async def test_a_database_dump_holds_no_signing_secret(
         assert secret not in everything
         assert secret.removeprefix("whsec_") not in everything
         assert base64.b64encode(secret.encode()).decode() not in everything
-        assert await store.signing_webhook(record.webhook_id, secrets) == (record, secret)
+        assert await store.webhooks.signing(record.webhook_id, secrets) == (record, secret)
     assert all(SEALED.match(str(row["secret"])) for row in rows), rows
     if store.url.startswith("sqlite"):  # the file itself, and its write-ahead log
         path = Path(store.url.removeprefix("sqlite+aiosqlite:///"))
@@ -92,10 +92,10 @@ async def test_a_database_dump_holds_no_signing_secret(
 async def test_a_secret_does_not_open_under_another_key(
     store: EventStore, secrets: WebhookSecrets
 ) -> None:
-    record, _ = await store.register_webhook("member:RUS", URL, "operator:test", secrets)
+    record, _ = await store.webhooks.register("member:RUS", URL, "operator:test", secrets)
 
     with pytest.raises(Fault) as failed:
-        await store.signing_webhook(record.webhook_id, WebhookSecrets.ephemeral())
+        await store.webhooks.signing(record.webhook_id, WebhookSecrets.ephemeral())
 
     assert failed.value.message == (
         f"the signing secret of webhook {record.webhook_id} cannot be read: it does not open "
@@ -107,37 +107,37 @@ async def test_a_secret_does_not_open_under_another_key(
 async def test_a_sealed_secret_moved_to_another_webhook_or_altered_does_not_open(
     store: EventStore, secrets: WebhookSecrets
 ) -> None:
-    mine, my_secret = await store.register_webhook("member:RUS", URL, "operator:test", secrets)
-    theirs, _ = await store.register_webhook("member:NOR", URL, "operator:test", secrets)
+    mine, my_secret = await store.webhooks.register("member:RUS", URL, "operator:test", secrets)
+    theirs, _ = await store.webhooks.register("member:NOR", URL, "operator:test", secrets)
     sealed = await stored_secret(store, mine.webhook_id)
 
     await stored_secret(store, theirs.webhook_id, sealed)
     with pytest.raises(Fault, match=f"webhook {theirs.webhook_id} cannot be read"):
-        await store.signing_webhook(theirs.webhook_id, secrets)
-    assert (await store.signing_webhook(mine.webhook_id, secrets))[1] == my_secret
+        await store.webhooks.signing(theirs.webhook_id, secrets)
+    assert (await store.webhooks.signing(mine.webhook_id, secrets))[1] == my_secret
 
     altered = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
     await stored_secret(store, mine.webhook_id, altered)
     with pytest.raises(Fault, match="sealed under another key, for another webhook, or altered"):
-        await store.signing_webhook(mine.webhook_id, secrets)
+        await store.webhooks.signing(mine.webhook_id, secrets)
     await stored_secret(store, mine.webhook_id, "not a secret")
     with pytest.raises(Fault, match="neither sealed"):
-        await store.signing_webhook(mine.webhook_id, secrets)
+        await store.webhooks.signing(mine.webhook_id, secrets)
 
 
 async def test_a_secret_kept_as_is_before_sealing_is_read_then_sealed_when_a_worker_starts(
     store: EventStore, key: bytes, secrets: WebhookSecrets, tmp_path: Path
 ) -> None:
-    record, secret = await store.register_webhook("member:RUS", URL, "operator:test", secrets)
+    record, secret = await store.webhooks.register("member:RUS", URL, "operator:test", secrets)
     await stored_secret(store, record.webhook_id, secret)  # as revision 0014 wrote it
-    assert (await store.signing_webhook(record.webhook_id, secrets))[1] == secret
+    assert (await store.webhooks.signing(record.webhook_id, secrets))[1] == secret
     (tmp_path / "webhook.key").write_text(key.hex())
 
     await webhook_deliveries(Settings(data_dir=tmp_path, database_url=store.url), store)
 
     assert SEALED.match(await stored_secret(store, record.webhook_id))
-    assert (await store.signing_webhook(record.webhook_id, secrets))[1] == secret
-    assert await store.seal_webhook_secrets(secrets) == 0, "sealed once"
+    assert (await store.webhooks.signing(record.webhook_id, secrets))[1] == secret
+    assert await store.webhooks.seal_secrets(secrets) == 0, "sealed once"
 
 
 def test_the_key_is_made_once_for_its_owner_alone_and_a_bad_one_is_refused_naming_it(
@@ -163,7 +163,7 @@ def test_the_key_is_made_once_for_its_owner_alone_and_a_bad_one_is_refused_namin
 async def test_a_delivery_whose_secret_does_not_open_is_recorded_as_such_and_not_sent(
     store: EventStore, secrets: WebhookSecrets
 ) -> None:
-    record, _ = await store.register_webhook("member:RUS", URL, "operator:test", secrets)
+    record, _ = await store.webhooks.register("member:RUS", URL, "operator:test", secrets)
     event = round_opened("RUS")
     delivery_id = webhook_delivery_id(record.webhook_id, "e-1")
     deliveries = WebhookActivities(store, WebhookSecrets.ephemeral())
@@ -176,7 +176,7 @@ async def test_a_delivery_whose_secret_does_not_open_is_recorded_as_such_and_not
             ),
         )
 
-    attempt = await store.delivery(delivery_id)
+    attempt = await store.webhooks.delivery(delivery_id)
     assert attempt is not None and attempt.delivered_at is None
     assert "cannot be read: it does not open under this installation's key" in attempt.last_status
 

@@ -180,7 +180,7 @@ async def test_a_webhook_inside_the_network_is_refused_at_registration_naming_ur
     error = response.json()["error"]
     assert (error["code"], error["field"]) == ("invalid_input", "url")
     assert rule in error["message"]
-    assert await registering.store.webhooks() == []
+    assert await registering.store.webhooks.in_use() == []
 
 
 @pytest.mark.e2e
@@ -195,7 +195,7 @@ async def test_a_name_with_only_allowed_addresses_is_registered_up_to_the_princi
     assert error["code"] == "webhook_limit"
     assert "member:RUS has 3 webhooks in use" in error["message"]
     assert for_nor.status_code == 201, "the limit is each principal's"
-    assert len(await registering.store.webhooks("member:RUS")) == 3
+    assert len(await registering.store.webhooks.in_use("member:RUS")) == 3
 
 
 def test_an_installation_allows_its_own_networks_and_nothing_more() -> None:
@@ -280,7 +280,7 @@ async def worker(
 async def registered(store: EventStore, secrets: WebhookSecrets, url: str) -> str:
     """A webhook of RUS at `url`, kept as registration left it when the name pointed elsewhere:
     only the delivery's own check stands between it and what the name points to now."""
-    record, _ = await store.register_webhook("member:RUS", url, "operator:test", secrets)
+    record, _ = await store.webhooks.register("member:RUS", url, "operator:test", secrets)
     return record.webhook_id
 
 
@@ -295,12 +295,12 @@ async def given_up(
 ) -> tuple[WebhookDeliveryResult, DeliveryRecord]:
     """How a delivery that ends undelivered ended, and its row."""
     deadline = time.monotonic() + 30
-    while (record := await store.delivery(delivery_id)) is None:
+    while (record := await store.webhooks.delivery(delivery_id)) is None:
         assert time.monotonic() < deadline, f"{delivery_id} was never attempted"
         await asyncio.sleep(0.05)
     handle = env.client.get_workflow_handle(delivery_id, result_type=WebhookDeliveryResult)
     result = await handle.result()
-    record = await store.delivery(delivery_id)
+    record = await store.webhooks.delivery(delivery_id)
     assert record is not None
     return result, record
 
@@ -401,7 +401,7 @@ async def test_a_name_that_does_not_resolve_now_is_tried_again_and_nothing_is_se
 
     delivery_id = await round_for(council, webhook_id)
     deadline = time.monotonic() + 30
-    while (record := await store.delivery(delivery_id)) is None or record.attempts < 2:
+    while (record := await store.webhooks.delivery(delivery_id)) is None or record.attempts < 2:
         assert time.monotonic() < deadline, f"attempted only as {record}"
         await asyncio.sleep(0.05)
 
@@ -422,7 +422,7 @@ async def test_with_loopback_allowed_the_name_is_delivered_there_under_its_own_h
     worker: Worker,
 ) -> None:
     resolver.answers["localhost"] = [["127.0.0.1"]]
-    record, secret = await store.register_webhook(
+    record, secret = await store.webhooks.register(
         "member:RUS", endpoint.url("localhost", "/hook?from=concord"), "operator:test", secrets
     )
 
@@ -459,7 +459,7 @@ async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
         assert time.monotonic() < deadline, f"attempted only {endpoint.paths()}"
         await asyncio.sleep(0.05)
 
-    record = await store.delivery(delivery_id)
+    record = await store.webhooks.delivery(delivery_id)
     assert record is not None and record.delivered_at is None
     assert record.last_status == "302 (a redirect: not followed)"
     assert set(endpoint.paths()) == {"/redirect"}, "/elsewhere was never asked for"
@@ -514,7 +514,7 @@ async def test_over_tls_the_name_is_sent_and_its_certificate_checked_not_the_add
     resolver.answers["webhooks.localhost"] = [["127.0.0.1"]]
     resolver.answers["other.localhost"] = [["127.0.0.1"]]
     named = await registered(store, secrets, tls_endpoint.url("webhooks.localhost", "/hook"))
-    other, _ = await store.register_webhook(
+    other, _ = await store.webhooks.register(
         "member:NOR", tls_endpoint.url("other.localhost", "/hook"), "operator:test", secrets
     )
 
@@ -527,7 +527,7 @@ async def test_over_tls_the_name_is_sent_and_its_certificate_checked_not_the_add
     assert "webhooks.localhost" in tls_endpoint.server_names
     deadline = time.monotonic() + 30
     while (
-        failing := await store.delivery(webhook_delivery_id(other.webhook_id, event_id))
+        failing := await store.webhooks.delivery(webhook_delivery_id(other.webhook_id, event_id))
     ) is None:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)

@@ -26,50 +26,50 @@ def note(size: int, label: str) -> str:
 async def test_kept_checkpoints_are_listed_in_the_order_kept_and_the_last_is_the_latest(
     store: EventStore,
 ) -> None:
-    assert await store.latest_checkpoint() is None
-    assert await store.checkpoints() == []
+    assert await store.checkpoints.latest() is None
+    assert await store.checkpoints.after() == []
 
-    first = await store.keep_checkpoint(3, root_of("three"), note(3, "three"))
-    second = await store.keep_checkpoint(8, root_of("eight"), note(8, "eight"))
+    first = await store.checkpoints.keep(3, root_of("three"), note(3, "three"))
+    second = await store.checkpoints.keep(8, root_of("eight"), note(8, "eight"))
 
     assert (first.size, first.root, first.signed) == (3, root_of("three").hex(), note(3, "three"))
     assert second.position > first.position
     assert second.created_at >= first.created_at
-    assert await store.checkpoints() == [first, second]
-    assert await store.checkpoints(after=first.position) == [second]
-    assert await store.checkpoints(limit=1) == [first]
-    assert await store.latest_checkpoint() == second
+    assert await store.checkpoints.after() == [first, second]
+    assert await store.checkpoints.after(after=first.position) == [second]
+    assert await store.checkpoints.after(limit=1) == [first]
+    assert await store.checkpoints.latest() == second
 
 
 async def test_a_checkpoint_of_a_size_already_kept_is_kept_once(store: EventStore) -> None:
-    kept = await store.keep_checkpoint(5, root_of("five"), note(5, "five"))
+    kept = await store.checkpoints.keep(5, root_of("five"), note(5, "five"))
 
-    again = await store.keep_checkpoint(5, root_of("five"), note(5, "five, signed again"))
+    again = await store.checkpoints.keep(5, root_of("five"), note(5, "five, signed again"))
 
     assert again == kept
-    assert await store.checkpoints() == [kept]
+    assert await store.checkpoints.after() == [kept]
 
 
 async def test_another_root_for_a_kept_size_is_refused_as_a_rewritten_log(
     store: EventStore,
 ) -> None:
-    kept = await store.keep_checkpoint(5, root_of("five"), note(5, "five"))
+    kept = await store.checkpoints.keep(5, root_of("five"), note(5, "five"))
 
     with pytest.raises(InvalidHistory, match=r"tree of 5 has root .* #\d+ .* log was rewritten"):
-        await store.keep_checkpoint(5, root_of("forged"), note(5, "forged"))
+        await store.checkpoints.keep(5, root_of("forged"), note(5, "forged"))
 
-    assert await store.checkpoints() == [kept]
+    assert await store.checkpoints.after() == [kept]
 
 
 async def test_a_checkpoint_that_is_not_one_is_invalid_input(store: EventStore) -> None:
     with pytest.raises(InvalidInput, match="root"):
-        await store.keep_checkpoint(1, b"short", note(1, "short"))
+        await store.checkpoints.keep(1, b"short", note(1, "short"))
     with pytest.raises(InvalidInput, match="size"):
-        await store.keep_checkpoint(-1, root_of("x"), note(1, "x"))
+        await store.checkpoints.keep(-1, root_of("x"), note(1, "x"))
     with pytest.raises(InvalidInput, match="limit"):
-        await store.checkpoints(limit=0)
+        await store.checkpoints.after(limit=0)
 
-    assert await store.checkpoints() == []
+    assert await store.checkpoints.after() == []
 
 
 def audit_checkpoints(*args: str) -> str:
@@ -89,8 +89,8 @@ def cli_store(store: EventStore, monkeypatch: pytest.MonkeyPatch) -> EventStore:
 @pytest.fixture
 async def two_kept(cli_store: EventStore) -> list[KeptCheckpoint]:
     return [
-        await cli_store.keep_checkpoint(3, root_of("three"), note(3, "three")),
-        await cli_store.keep_checkpoint(8, root_of("eight"), note(8, "eight")),
+        await cli_store.checkpoints.keep(3, root_of("three"), note(3, "three")),
+        await cli_store.checkpoints.keep(8, root_of("eight"), note(8, "eight")),
     ]
 
 

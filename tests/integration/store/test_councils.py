@@ -61,7 +61,7 @@ async def test_the_councils_stream_verifies_and_the_decision_read_model_passes_i
     runner = ProjectionRunner(store, [DecisionsProjection()])
     await runner.catch_up()
     assert await list_decisions(store) == []
-    assert await store.projection_position(DecisionsProjection.name) == (await store.head())[0]
+    assert await store.projections.position(DecisionsProjection.name) == (await store.head())[0]
     report = await verify_log(store, workers=1)
     assert report.ok, report
 

@@ -71,39 +71,39 @@ async def test_refusals_are_read_back_in_order_as_recorded_and_by_decision(
 ) -> None:
     before = datetime.now(UTC)
     recorded = [
-        await store.record_refusal(refusal(1, "d-1")),
-        await store.record_refusal(refusal(2, "d-2", channel="cli", code="forbidden")),
-        await store.record_refusal(refusal(3, "", kind="submit_proposal", command={})),
-        await store.record_refusal(refusal(4, "d-1", principal="auditor:ana")),
+        await store.refusals.record(refusal(1, "d-1")),
+        await store.refusals.record(refusal(2, "d-2", channel="cli", code="forbidden")),
+        await store.refusals.record(refusal(3, "", kind="submit_proposal", command={})),
+        await store.refusals.record(refusal(4, "d-1", principal="auditor:ana")),
     ]
 
-    assert await store.refusals() == recorded
+    assert await store.refusals.read() == recorded
     assert [r.position for r in recorded] == [1, 2, 3, 4]
     assert recorded[0].prev_hash == GENESIS_HASH
     assert [r.prev_hash for r in recorded[1:]] == [r.hash for r in recorded[:-1]]
     assert before <= recorded[0].recorded_at <= recorded[-1].recorded_at <= datetime.now(UTC)
     assert recorded[1].code == "forbidden" and recorded[2].decision_id == ""
-    assert await store.refusals("d-1") == [recorded[0], recorded[3]]
-    assert await store.refusals(after=1, limit=2) == recorded[1:3]
-    assert await store.refusals("d-9") == []
+    assert await store.refusals.read(decision_id="d-1") == [recorded[0], recorded[3]]
+    assert await store.refusals.read(after=1, limit=2) == recorded[1:3]
+    assert await store.refusals.read(decision_id="d-9") == []
 
 
 async def test_access_events_are_read_back_in_order_as_recorded(store: EventStore) -> None:
-    issued = await store.record_access(access())
-    revoked = await store.record_access(access(kind="token_revoked", expires_at=None))
+    issued = await store.access.record(access())
+    revoked = await store.access.record(access(kind="token_revoked", expires_at=None))
 
-    assert await store.access_events() == [issued, revoked]
+    assert await store.access.read() == [issued, revoked]
     assert (issued.position, revoked.position) == (1, 2)
     assert issued.expires_at == datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
     assert revoked.expires_at is None and revoked.prev_hash == issued.hash
-    assert await store.access_events(after=1) == [revoked]
+    assert await store.access.read(after=1) == [revoked]
 
 
 async def test_each_hash_is_sha256_of_the_previous_and_the_records_rfc8785_json(
     store: EventStore,
 ) -> None:
-    first = await store.record_refusal(refusal(1))
-    second = await store.record_refusal(refusal(2, command={"z": [1, "é"], "a": {"b": None}}))
+    first = await store.refusals.record(refusal(1))
+    second = await store.refusals.record(refusal(2, command={"z": [1, "é"], "a": {"b": None}}))
 
     for record in (first, second):
         document = record.model_dump(mode="json", exclude={"prev_hash", "hash"})
@@ -121,8 +121,8 @@ async def test_twenty_concurrent_appends_take_positions_one_to_twenty_in_one_cha
     store: EventStore,
 ) -> None:
     refused, accessed = await asyncio.gather(
-        asyncio.gather(*(store.record_refusal(refusal(n)) for n in range(1, 21))),
-        asyncio.gather(*(store.record_access(access(f"token{n:02}")) for n in range(1, 21))),
+        asyncio.gather(*(store.refusals.record(refusal(n)) for n in range(1, 21))),
+        asyncio.gather(*(store.access.record(access(f"token{n:02}")) for n in range(1, 21))),
     )
 
     assert sorted(r.position for r in refused) == list(range(1, 21))
@@ -146,23 +146,23 @@ async def test_records_that_do_not_fit_are_invalid_input_naming_the_field() -> N
 async def test_a_row_that_is_not_a_valid_record_is_invalid_history_naming_its_position(
     store: EventStore,
 ) -> None:
-    await store.record_refusal(refusal(1))
-    await store.record_refusal(refusal(2))
-    await store.record_access(access())
+    await store.refusals.record(refusal(1))
+    await store.refusals.record(refusal(2))
+    await store.access.record(access())
     await _sql(store, "UPDATE refusals SET command = 'not json' WHERE position = 2")
     await _sql(store, "UPDATE access_events SET kind = 'token_lent' WHERE position = 1")
 
     with pytest.raises(InvalidHistory, match="the refusal at position 2 cannot be read"):
-        await store.refusals()
+        await store.refusals.read()
     with pytest.raises(InvalidHistory, match="the access event at position 1 cannot be read"):
-        await store.access_events()
-    assert len(await store.refusals(limit=1)) == 1
+        await store.access.read()
+    assert len(await store.refusals.read(limit=1)) == 1
 
 
 async def _three_of_each(store: EventStore) -> None:
     for number in (1, 2, 3):
-        await store.record_refusal(refusal(number))
-        await store.record_access(access(f"token{number}"))
+        await store.refusals.record(refusal(number))
+        await store.access.record(access(f"token{number}"))
 
 
 @pytest.mark.parametrize("log", [REFUSALS, ACCESS_EVENTS], ids=lambda log: log.name)
@@ -202,7 +202,7 @@ async def test_a_changed_record_with_its_hash_recomputed_breaks_the_chain_after_
 async def test_a_command_rewritten_in_a_non_canonical_form_is_malformed(
     store: EventStore,
 ) -> None:
-    await store.record_refusal(refusal(1, command={"a": 1, "b": 2}))
+    await store.refusals.record(refusal(1, command={"a": 1, "b": 2}))
     await _sql(store, "UPDATE refusals SET command = :c WHERE position = 1", c='{"b":2,"a":1}')
 
     log_break = (await verify_log(store)).breaks["refusals"]
@@ -268,8 +268,8 @@ def _cli_json(*args: str) -> dict[str, Any]:
 @pytest.fixture
 async def filled_store_url(store: EventStore, store_url: str) -> str:
     for number in (1, 2, 3):
-        await store.record_refusal(refusal(number, f"d-{number}"))
-        await store.record_access(access(f"token{number}", expires_at=None))
+        await store.refusals.record(refusal(number, f"d-{number}"))
+        await store.access.record(access(f"token{number}", expires_at=None))
     return store_url
 
 

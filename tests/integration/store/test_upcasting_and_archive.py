@@ -70,39 +70,39 @@ HISTORY = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "2"}, {"eventId
 
 
 async def test_archiving_a_history_twice_keeps_one_copy(store: EventStore) -> None:
-    first = await store.archive_history("d-1", "decision-d-1", "run-1", HISTORY)
-    again = await store.archive_history("d-1", "decision-d-1", "run-1", HISTORY)
-    await store.archive_history("d-2", "decision-d-2", "run-9", HISTORY)
+    first = await store.archive.keep("d-1", "decision-d-1", "run-1", HISTORY)
+    again = await store.archive.keep("d-1", "decision-d-1", "run-1", HISTORY)
+    await store.archive.keep("d-2", "decision-d-2", "run-9", HISTORY)
 
     assert again == first
     assert first.event_count == 3
-    assert await store.histories("d-1") == [first]
+    assert await store.archive.histories("d-1") == [first]
 
 
 async def test_a_decisions_histories_come_in_the_order_they_were_archived(
     store: EventStore,
 ) -> None:
     for run in ("run-b", "run-a", "run-c"):
-        await store.archive_history("d-1", "decision-d-1", run, HISTORY)
+        await store.archive.keep("d-1", "decision-d-1", run, HISTORY)
 
-    assert [history.run_id for history in await store.histories("d-1")] == [
+    assert [history.run_id for history in await store.archive.histories("d-1")] == [
         "run-b",
         "run-a",
         "run-c",
     ]
-    assert await store.histories("d-none") == []
+    assert await store.archive.histories("d-none") == []
 
 
 async def test_a_run_archived_again_with_another_history_is_a_conflict(
     store: EventStore,
 ) -> None:
-    await store.archive_history("d-1", "decision-d-1", "run-1", HISTORY)
+    await store.archive.keep("d-1", "decision-d-1", "run-1", HISTORY)
     other = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "7"}]}).decode()
 
     with pytest.raises(Conflict, match="run-1 is already archived with a different history"):
-        await store.archive_history("d-1", "decision-d-1", "run-1", other)
+        await store.archive.keep("d-1", "decision-d-1", "run-1", other)
     with pytest.raises(Conflict, match="run-1 is already archived for decision-d-1"):
-        await store.archive_history("d-2", "decision-d-2", "run-1", HISTORY)
+        await store.archive.keep("d-2", "decision-d-2", "run-1", HISTORY)
 
 
 async def test_a_run_exported_with_its_keys_in_another_order_is_archived_once(
@@ -111,8 +111,8 @@ async def test_a_run_exported_with_its_keys_in_another_order_is_archived_once(
     one = '{"events": [{"eventId": "1", "attributes": {"a": 1, "b": {"x": "1", "y": "2"}}}]}'
     reordered = '{"events": [{"attributes": {"b": {"y": "2", "x": "1"}, "a": 1}, "eventId": "1"}]}'
 
-    first = await store.archive_history("d-1", "decision-d-1", "run-1", one)
-    again = await store.archive_history("d-1", "decision-d-1", "run-1", reordered)
+    first = await store.archive.keep("d-1", "decision-d-1", "run-1", one)
+    again = await store.archive.keep("d-1", "decision-d-1", "run-1", reordered)
 
     assert again == first
     assert orjson.loads(first.history_json) == orjson.loads(one)
@@ -122,18 +122,18 @@ async def test_a_retry_that_fetched_the_run_with_more_events_keeps_the_first_arc
     store: EventStore,
 ) -> None:
     shorter = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "2"}]}).decode()
-    first = await store.archive_history("d-1", "decision-d-1", "run-1", shorter)
+    first = await store.archive.keep("d-1", "decision-d-1", "run-1", shorter)
 
-    assert await store.archive_history("d-1", "decision-d-1", "run-1", HISTORY) == first
-    assert await store.histories("d-1") == [first]
+    assert await store.archive.keep("d-1", "decision-d-1", "run-1", HISTORY) == first
+    assert await store.archive.histories("d-1") == [first]
 
 
 async def test_a_history_that_is_not_a_temporal_history_is_invalid(store: EventStore) -> None:
     with pytest.raises(InvalidInput, match="history_json"):
-        await store.archive_history("d-1", "decision-d-1", "run-1", "[1, 2]")
+        await store.archive.keep("d-1", "decision-d-1", "run-1", "[1, 2]")
     with pytest.raises(InvalidInput, match="at least one event"):
-        await store.archive_history("d-1", "decision-d-1", "run-1", '{"events": []}')
-    assert await store.histories("d-1") == []
+        await store.archive.keep("d-1", "decision-d-1", "run-1", '{"events": []}')
+    assert await store.archive.histories("d-1") == []
 
 
 async def test_a_lost_archive_is_archived_again_as_the_log_bound_it_or_refused(
@@ -143,19 +143,19 @@ async def test_a_lost_archive_is_archived_again_as_the_log_bound_it_or_refused(
     and holds more events now: the archive kept is the one bound. A history that is not the one
     bound is refused."""
     shorter = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "2"}]}).decode()
-    first = await store.archive_history("d-1", "decision-d-1", "run-1", shorter)
-    bound = await store.archive_binding("run-1")
+    first = await store.archive.keep("d-1", "decision-d-1", "run-1", shorter)
+    bound = await store.archive.binding("run-1")
     assert bound is not None and bound.payload["digest"] == history_digest(first.history_json)
     async with raw_transaction(store.url) as connection:
         await connection.execute(delete(workflow_histories))
 
-    again = await store.archive_history("d-1", "decision-d-1", "run-1", HISTORY)
+    again = await store.archive.keep("d-1", "decision-d-1", "run-1", HISTORY)
     assert again.history_json == first.history_json and again.event_count == 2
-    assert await store.archive_binding("run-1") == bound, "bound once"
+    assert await store.archive.binding("run-1") == bound, "bound once"
 
     async with raw_transaction(store.url) as connection:
         await connection.execute(delete(workflow_histories))
     other = orjson.dumps({"events": [{"eventId": "1"}, {"eventId": "7"}]}).decode()
     with pytest.raises(Conflict, match="not the one the log bound"):
-        await store.archive_history("d-1", "decision-d-1", "run-1", other)
-    assert await store.histories("d-1") == []
+        await store.archive.keep("d-1", "decision-d-1", "run-1", other)
+    assert await store.archive.histories("d-1") == []

@@ -44,19 +44,19 @@ def secrets() -> WebhookSecrets:
 async def test_a_webhook_is_listed_for_its_principal_until_removed(
     store: EventStore, secrets: WebhookSecrets
 ) -> None:
-    rus, secret = await store.register_webhook("member:RUS", URL, "operator:test", secrets)
-    nor, _ = await store.register_webhook("member:NOR", URL, "operator:test", secrets)
+    rus, secret = await store.webhooks.register("member:RUS", URL, "operator:test", secrets)
+    nor, _ = await store.webhooks.register("member:NOR", URL, "operator:test", secrets)
 
-    assert [w.webhook_id for w in await store.webhooks("member:RUS")] == [rus.webhook_id]
-    assert {w.webhook_id for w in await store.webhooks()} == {rus.webhook_id, nor.webhook_id}
-    assert (await store.signing_webhook(rus.webhook_id, secrets)) == (rus, secret)
+    assert [w.webhook_id for w in await store.webhooks.in_use("member:RUS")] == [rus.webhook_id]
+    assert {w.webhook_id for w in await store.webhooks.in_use()} == {rus.webhook_id, nor.webhook_id}
+    assert (await store.webhooks.signing(rus.webhook_id, secrets)) == (rus, secret)
 
-    removed = await store.remove_webhook(rus.webhook_id)
-    again = await store.remove_webhook(rus.webhook_id)
+    removed = await store.webhooks.remove(rus.webhook_id)
+    again = await store.webhooks.remove(rus.webhook_id)
 
     assert removed.disabled_at is not None and again == removed
-    assert await store.webhooks("member:RUS") == []
-    assert (await store.webhook(rus.webhook_id)).disabled_at == removed.disabled_at
+    assert await store.webhooks.in_use("member:RUS") == []
+    assert (await store.webhooks.get(rus.webhook_id)).disabled_at == removed.disabled_at
 
 
 @pytest.mark.parametrize(
@@ -72,38 +72,38 @@ async def test_a_url_concord_cannot_call_is_refused_and_an_unknown_webhook_not_f
     store: EventStore, secrets: WebhookSecrets, url: str, rule: str
 ) -> None:
     with pytest.raises(InvalidInput, match=rf"^url: .*{rule}"):
-        await store.register_webhook("member:RUS", url, "operator:test", secrets)
+        await store.webhooks.register("member:RUS", url, "operator:test", secrets)
     with pytest.raises(NotFound):
-        await store.remove_webhook("0123456789abcdef")
-    assert await store.webhooks() == []
+        await store.webhooks.remove("0123456789abcdef")
+    assert await store.webhooks.in_use() == []
 
 
 async def test_a_principal_registers_up_to_its_limit_of_webhooks_in_use(
     store: EventStore, secrets: WebhookSecrets
 ) -> None:
-    first, _ = await store.register_webhook("member:RUS", URL, "operator:test", secrets, 2)
-    await store.register_webhook("member:RUS", URL, "operator:test", secrets, 2)
+    first, _ = await store.webhooks.register("member:RUS", URL, "operator:test", secrets, 2)
+    await store.webhooks.register("member:RUS", URL, "operator:test", secrets, 2)
 
     with pytest.raises(Refusal, match="member:RUS has 2 webhooks in use") as refused:
-        await store.register_webhook("member:RUS", URL, "operator:test", secrets, 2)
-    await store.register_webhook("member:NOR", URL, "operator:test", secrets, 2)
-    await store.remove_webhook(first.webhook_id)
-    await store.register_webhook("member:RUS", URL, "operator:test", secrets, 2)
+        await store.webhooks.register("member:RUS", URL, "operator:test", secrets, 2)
+    await store.webhooks.register("member:NOR", URL, "operator:test", secrets, 2)
+    await store.webhooks.remove(first.webhook_id)
+    await store.webhooks.register("member:RUS", URL, "operator:test", secrets, 2)
 
     assert refused.value.rule is Rule.WEBHOOK_LIMIT
-    assert len(await store.webhooks("member:RUS")) == 2
+    assert len(await store.webhooks.in_use("member:RUS")) == 2
 
 
 async def test_each_attempt_updates_its_deliverys_one_row_and_a_delivery_stays_delivered(
     store: EventStore,
 ) -> None:
-    await store.record_delivery_attempt(attempt(1, "503"))
-    await store.record_delivery_attempt(attempt(2, "ConnectError: refused"))
-    failing = await store.delivery(attempt(1, "").delivery_id)
-    await store.record_delivery_attempt(attempt(3, "200", delivered=True))
-    await store.record_delivery_attempt(attempt(3, "200", delivered=True))  # recorded twice
+    await store.webhooks.record_attempt(attempt(1, "503"))
+    await store.webhooks.record_attempt(attempt(2, "ConnectError: refused"))
+    failing = await store.webhooks.delivery(attempt(1, "").delivery_id)
+    await store.webhooks.record_attempt(attempt(3, "200", delivered=True))
+    await store.webhooks.record_attempt(attempt(3, "200", delivered=True))  # recorded twice
 
-    [record] = await store.deliveries()
+    [record] = await store.webhooks.deliveries()
     assert failing is not None
     assert (failing.attempts, failing.last_status, failing.delivered_at) == (
         2,
@@ -112,7 +112,7 @@ async def test_each_attempt_updates_its_deliverys_one_row_and_a_delivery_stays_d
     )
     assert (record.attempts, record.last_status) == (3, "200")
     assert record.delivered_at is not None
-    assert await store.deliveries("fedcba9876543210") == []
+    assert await store.webhooks.deliveries("fedcba9876543210") == []
 
 
 def cli(*args: str) -> dict[str, Any]:
@@ -130,7 +130,7 @@ async def cli_store(
     monkeypatch.setenv("CONCORD_OPERATOR", "secretariat")
     monkeypatch.setenv("CONCORD_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CONCORD_WEBHOOK_ALLOW_NETWORKS", "192.0.2.0/24")
-    await store.record_delivery_attempt(attempt(1, "503"))
+    await store.webhooks.record_attempt(attempt(1, "503"))
     return store
 
 

@@ -19,7 +19,7 @@ async def archive(address: str, database_url: str, workflow_id: str, run_id: str
     store = await open_store(database_url)
     try:
         decision_id = workflow_id.removeprefix("decision-")
-        await store.archive_history(decision_id, workflow_id, run_id, history.to_json())
+        await store.archive.keep(decision_id, workflow_id, run_id, history.to_json())
     finally:
         await store.close()
 

@@ -82,8 +82,8 @@ async def test_a_run_keeps_a_signed_checkpoint_of_the_log_and_the_next_keeps_not
     root = await StoredTree(store).root(head)
     assert first == CheckpointResult(outcome="kept", size=head, root=root.hex())
     assert again == CheckpointResult(outcome="unchanged", size=head, root=root.hex())
-    [kept] = await store.checkpoints()
-    assert await store.latest_checkpoint() == kept
+    [kept] = await store.checkpoints.after()
+    assert await store.checkpoints.latest() == kept
     signed = open_checkpoint(kept.signed, key.verifier, ORIGIN)
     assert (kept.size, kept.root, signed.size, signed.root) == (head, root.hex(), head, root)
 
@@ -101,7 +101,7 @@ async def test_a_run_after_the_log_grew_keeps_a_checkpoint_that_extends_the_last
 
     grown = await published(env, task_queue)
 
-    old, new = (open_checkpoint(c.signed, key.verifier) for c in await store.checkpoints())
+    old, new = (open_checkpoint(c.signed, key.verifier) for c in await store.checkpoints.after())
     assert grown.outcome == "kept"
     assert new.size == grown.size == (await store.head())[0] > old.size
     proof = await StoredTree(store).consistency(old.size, new.size)
@@ -114,7 +114,7 @@ async def test_an_empty_log_gets_no_checkpoint(
     assert await published(env, task_queue) == CheckpointResult(
         outcome="unchanged", size=0, root=(await StoredTree(store).root(0)).hex()
     )
-    assert await store.checkpoints() == []
+    assert await store.checkpoints.after() == []
 
 
 async def test_without_a_key_file_a_run_publishes_nothing_and_succeeds(
@@ -128,7 +128,7 @@ async def test_without_a_key_file_a_run_publishes_nothing_and_succeeds(
     async with build_worker(env.client, store, task_queue):
         assert await published(env, task_queue) == CheckpointResult(outcome="no_key")
 
-    assert await store.checkpoints() == []
+    assert await store.checkpoints.after() == []
 
 
 async def test_a_log_whose_kept_size_has_another_root_fails_the_run_and_keeps_nothing(
@@ -140,13 +140,13 @@ async def test_a_log_whose_kept_size_has_another_root_fails_the_run_and_keeps_no
 ) -> None:
     await record(store, Scenario("d-checkpoint-1").round_open())
     head, _ = await store.head()
-    forged = await store.keep_checkpoint(head, b"\x00" * 32, key.sign(f"{ORIGIN}\n{head}\nx\n"))
+    forged = await store.checkpoints.keep(head, b"\x00" * 32, key.sign(f"{ORIGIN}\n{head}\nx\n"))
 
     with pytest.raises(WorkflowFailureError) as failed:
         await published(env, task_queue)
 
     assert isinstance(from_failure(failed.value), InvalidHistory)
-    assert await store.checkpoints() == [forged]
+    assert await store.checkpoints.after() == [forged]
 
 
 async def edited_in_place(store: EventStore, position: int, rechain: bool = False) -> None:
@@ -205,7 +205,7 @@ async def test_an_event_edited_after_the_last_checkpoint_is_caught_and_nothing_i
 
     message = await refused(env, task_queue)
     assert f"the event at position {head - 3} does not hash to its chain hash" in message
-    assert [c.size for c in await store.checkpoints()] == [first.size]
+    assert [c.size for c in await store.checkpoints.after()] == [first.size]
 
 
 async def test_a_chain_rewritten_consistently_with_its_stored_tree_left_is_caught(
@@ -227,7 +227,7 @@ async def test_a_chain_rewritten_consistently_with_its_stored_tree_left_is_caugh
 
     message = await refused(env, task_queue)
     assert f"subtree of positions {block_start + 1}..{block_start + 16}" in message
-    assert len(await store.checkpoints()) == 1
+    assert len(await store.checkpoints.after()) == 1
 
 
 async def test_an_event_edited_below_the_last_checkpoint_in_its_open_block_is_caught(
@@ -246,7 +246,7 @@ async def test_an_event_edited_below_the_last_checkpoint_in_its_open_block_is_ca
 
     message = await refused(env, task_queue)
     assert f"first {first.size} events no longer hash to the root" in message
-    assert len(await store.checkpoints()) == 1
+    assert len(await store.checkpoints.after()) == 1
 
 
 async def test_a_kept_checkpoint_not_signed_by_the_key_is_not_built_upon(
@@ -260,7 +260,7 @@ async def test_a_kept_checkpoint_not_signed_by_the_key_is_not_built_upon(
     head, _ = await store.head()
     root = await (await caught_up(store)).root(head)
     other = Signer.generate(ORIGIN)  # a forger's key, of the same name
-    await store.keep_checkpoint(head, root, other.sign(f"{ORIGIN}\n{head}\n{b64(root)}\n"))
+    await store.checkpoints.keep(head, root, other.sign(f"{ORIGIN}\n{head}\n{b64(root)}\n"))
     await record(store, Scenario("d-checkpoint-2").round_open())
 
     message = await refused(env, task_queue)
@@ -300,7 +300,7 @@ async def test_a_chain_and_tree_rewritten_consistently_below_a_checkpoint_are_ca
 
     message = await refused(env, task_queue)
     assert f"first {first.size} events no longer hash to the root" in message
-    assert [c.size for c in await store.checkpoints()] == [first.size]
+    assert [c.size for c in await store.checkpoints.after()] == [first.size]
 
 
 async def test_a_log_cut_short_below_a_checkpoint_consistently_is_caught(
@@ -326,4 +326,4 @@ async def test_a_log_cut_short_below_a_checkpoint_consistently_is_caught(
 
     message = await refused(env, task_queue)
     assert str(keep) in message and str(first.size) in message
-    assert [c.size for c in await store.checkpoints()] == [first.size]
+    assert [c.size for c in await store.checkpoints.after()] == [first.size]

@@ -164,7 +164,7 @@ async def test_supersession_closes_the_workflow_and_archives_its_history(council
     await council.do("supersede", "chair", superseded_by="d-berlin-2011")
     result = await council.decisions.handle(council.decision_id).result()
     assert result.status == "superseded"
-    [archived] = await council.store.histories(council.decision_id)
+    [archived] = await council.store.archive.histories(council.decision_id)
     assert archived.workflow_id == f"decision-{council.decision_id}" and archived.event_count > 10
 
 

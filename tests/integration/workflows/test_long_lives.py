@@ -53,7 +53,7 @@ async def test_thousands_of_progress_reports_continue_as_new_with_an_unbroken_lo
     verification = await verify_log(store)
     assert verification.ok, verification
 
-    archived = await store.histories("d-long-lived")
+    archived = await store.archive.histories("d-long-lived")
     assert len(archived) == status.run_number - 1
     for history in archived:
         events = json.loads(history.history_json)["events"]

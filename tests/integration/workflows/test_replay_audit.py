@@ -49,12 +49,12 @@ async def test_a_log_that_holds_other_events_than_its_history_implies_is_a_findi
     env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore, tmp_path: Path
 ) -> None:
     decision_id = await closed_decision(env, decisions, store)
-    [history] = await store.histories(decision_id)
+    [history] = await store.archive.histories(decision_id)
     url = f"sqlite+aiosqlite:///{tmp_path / 'forged.db'}"
     await upgrade(url)
     forged = await open_store(url)
     try:
-        await forged.archive_history(
+        await forged.archive.keep(
             decision_id, history.workflow_id, history.run_id, history.history_json
         )
         proposal = command_of(
@@ -135,8 +135,8 @@ async def test_an_archive_rewritten_with_its_log_is_caught_by_the_event_that_bou
     alone still agrees with the log; the archive's digest, bound to the log when it was
     archived, does not. Rewriting that digest too breaks the chain at the binding's position."""
     decision_id = await closed_decision(env, decisions, store)
-    [history] = await store.histories(decision_id)
-    bound = await store.archive_binding(history.run_id)
+    [history] = await store.archive.histories(decision_id)
+    bound = await store.archive.binding(history.run_id)
     assert bound is not None and bound.type == "HistoryArchived"
     assert bound.payload["digest"] == history_digest(history.history_json)
     forged = history.history_json.replace('"identity":"', '"identity":"forger-', 1)
@@ -171,8 +171,8 @@ async def test_a_run_archived_without_a_binding_is_a_finding(
     env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
 ) -> None:
     decision_id = await closed_decision(env, decisions, store)
-    [history] = await store.histories(decision_id)
-    bound = await store.archive_binding(history.run_id)
+    [history] = await store.archive.histories(decision_id)
+    bound = await store.archive.binding(history.run_id)
     assert bound is not None
     async with raw_transaction(store.url) as connection:
         await connection.execute(

@@ -65,7 +65,7 @@ class CompletionLost(EventActivities):
             return await super().archive_history(input)
         handle = self._client.get_workflow_handle(input.workflow_id, run_id=input.run_id)
         exported = json.loads((await handle.fetch_history()).to_json())
-        await self._store.archive_history(
+        await self._store.archive.keep(
             input.decision_id, input.workflow_id, input.run_id, json.dumps(reordered(exported))
         )
         raise ApplicationError("the worker died before it reported the archive")
@@ -172,7 +172,7 @@ async def test_a_lost_archive_completion_is_retried_and_the_decision_closes(
 
     assert (result.status, result.archived) == ("withdrawn", True)
     assert CompletionLost.attempts == 2
-    [archived] = await council.store.histories(council.decision_id)
+    [archived] = await council.store.archive.histories(council.decision_id)
     assert archived.event_count > 5
 
 
@@ -186,7 +186,7 @@ async def test_an_archive_that_keeps_failing_is_reported_and_the_decision_closes
     result = await council.decisions.handle(council.decision_id).result()
 
     assert (result.status, result.archived) == ("withdrawn", False)
-    assert await council.store.histories(council.decision_id) == []
+    assert await council.store.archive.histories(council.decision_id) == []
     assert [e.type for e in await council.store.stream(council.decision_id)] == [
         "ProposalSubmitted",
         "DecisionWithdrawn",
@@ -200,7 +200,7 @@ async def test_a_run_archived_by_two_processes_is_archived_once(
     await council.proposed()
     await council.do("withdraw", "POL", reason="Overtaken by events")
     await council.decisions.handle(council.decision_id).result()
-    [ours] = await council.store.histories(council.decision_id)
+    [ours] = await council.store.archive.histories(council.decision_id)
 
     subprocess.run(
         [
@@ -217,7 +217,7 @@ async def test_a_run_archived_by_two_processes_is_archived_once(
         timeout=60,
     )
 
-    assert await council.store.histories(council.decision_id) == [ours]
+    assert await council.store.archive.histories(council.decision_id) == [ours]
 
 
 def _impatient_proposal(council: Council) -> tuple[DecisionClient, SubmitProposal]:

@@ -147,7 +147,9 @@ async def opened_round(council: Council) -> tuple[int, Event]:
 async def delivered(store: EventStore, delivery_id: str) -> DeliveryRecord:
     """The delivery's row once it shows the delivery (within 30 s)."""
     deadline = time.monotonic() + 30
-    while (record := await store.delivery(delivery_id)) is None or record.delivered_at is None:
+    while (
+        record := await store.webhooks.delivery(delivery_id)
+    ) is None or record.delivered_at is None:
         assert time.monotonic() < deadline, f"{delivery_id} never delivered: {record}"
         await asyncio.sleep(0.05)
     return record
@@ -160,10 +162,10 @@ async def test_a_round_opened_reaches_the_delegations_endpoint_signed_with_its_s
     worker: Worker,
     secrets: WebhookSecrets,
 ) -> None:
-    body, body_secret = await store.register_webhook(
+    body, body_secret = await store.webhooks.register(
         "member:PC", receiver.url("/pc"), "operator:test", secrets
     )
-    rus, secret = await store.register_webhook(
+    rus, secret = await store.webhooks.register(
         "member:RUS", receiver.url("/rus"), "operator:test", secrets
     )
 
@@ -191,7 +193,7 @@ async def test_a_round_opened_reaches_the_delegations_endpoint_signed_with_its_s
     )
     # The Preparatory Committee answers no round: its endpoint was not called.
     assert receiver.requests("/pc") == []
-    assert await store.deliveries(body.webhook_id) == []
+    assert await store.webhooks.deliveries(body.webhook_id) == []
 
 
 async def test_an_endpoint_that_is_down_is_retried_until_it_answers_while_the_round_goes_on(
@@ -202,7 +204,7 @@ async def test_an_endpoint_that_is_down_is_retried_until_it_answers_while_the_ro
     secrets: WebhookSecrets,
 ) -> None:
     receiver.status = 503
-    rus, secret = await store.register_webhook(
+    rus, secret = await store.webhooks.register(
         "member:RUS", receiver.url("/rus"), "operator:test", secrets
     )
 
@@ -216,7 +218,7 @@ async def test_an_endpoint_that_is_down_is_retried_until_it_answers_while_the_ro
     text_hash = (await council.state()).round(number).text_hash
     receipt = await council.do("concur", "USA", round=number, text_hash=text_hash)
     assert receipt.event_types == ("ConcurrenceRecorded",)
-    failing = await store.delivery(delivery_id)
+    failing = await store.webhooks.delivery(delivery_id)
     assert failing is not None and failing.delivered_at is None
     assert failing.attempts >= 2 and failing.last_status == "503"
     assert all(r.answered == 503 for r in receiver.requests("/rus"))
@@ -244,7 +246,7 @@ async def test_an_event_notified_again_is_not_delivered_twice(
     task_queue: str,
     secrets: WebhookSecrets,
 ) -> None:
-    rus, _ = await store.register_webhook(
+    rus, _ = await store.webhooks.register(
         "member:RUS", receiver.url("/rus"), "operator:test", secrets
     )
     _, opened = await opened_round(council)
@@ -258,7 +260,7 @@ async def test_an_event_notified_again_is_not_delivered_twice(
 
     await asyncio.sleep(1)
     assert len(receiver.requests("/rus")) == 1
-    record = await store.delivery(delivery_id)
+    record = await store.webhooks.delivery(delivery_id)
     assert record is not None and record.attempts == 1
 
 
@@ -269,11 +271,11 @@ async def test_a_removed_webhook_is_told_nothing_more(
     worker: Worker,
     secrets: WebhookSecrets,
 ) -> None:
-    rus, _ = await store.register_webhook(
+    rus, _ = await store.webhooks.register(
         "member:RUS", receiver.url("/rus"), "operator:test", secrets
     )
-    removed = await store.remove_webhook(rus.webhook_id)
-    operator, _ = await store.register_webhook(
+    removed = await store.webhooks.remove(rus.webhook_id)
+    operator, _ = await store.webhooks.register(
         "operator:secretariat", receiver.url("/secretariat"), "operator:test", secrets
     )
 

@@ -173,7 +173,7 @@ async def test_two_witnesses_cosign_a_growing_log_and_the_served_checkpoint_carr
     served = await served_checkpoint(env, store, task_queue, tmp_path, policy_text(witnesses, 2))
     checkpoint, times = policy.check(served, key.verifier)
     assert checkpoint.size == grown.size and len(times) == 2
-    assert await store.witnessed_sizes() == {
+    assert await store.checkpoints.witnessed_sizes() == {
         f"{w.key.name}+{w.key.id.hex()}": grown.size for w in witnesses
     }
 
@@ -268,7 +268,7 @@ async def test_a_witness_that_was_away_cosigns_on_the_next_run(
         log_origin=ORIGIN, witnesses=policy,
     ):  # fmt: skip
         kept = await published(env, task_queue)
-    latest = await store.latest_checkpoint()
+    latest = await store.checkpoints.latest()
     assert latest is not None
     assert len(policy.cosigned(await cosigned_note(store, latest.signed, kept.size))) == 1
 
@@ -359,7 +359,7 @@ async def test_witnesses_refuse_a_fork_and_a_rollback_from_a_forger_holding_the_
     # After all that, both still stand where they were, and cosign the honest log's growth.
     await record(store, Scenario("d-after").round_open())
     grown = await published(env, task_queue)
-    latest = await store.latest_checkpoint()
+    latest = await store.checkpoints.latest()
     assert latest is not None and latest.size == grown.size
     _, times = policy.check(await cosigned_note(store, latest.signed, latest.size), key.verifier)
     assert len(times) == 2
