@@ -10,12 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from sqlalchemy import select
-
 from audit.tree import StoredTree
 from domain.errors import InvalidInput, NotFound
 from store.eventstore import EventStore
-from store.schema import merkle_subtrees
 
 HEIGHT: Final = 8
 WIDTH: Final = 1 << HEIGHT
@@ -108,18 +105,10 @@ async def tile_bytes(store: EventStore, tile: Tile, size: int) -> bytes:
         return bytes(bundle)
     if tile.level == 0:
         return b"".join(await StoredTree(store).leaves(start, start + tile.width))
-    rows = await store.read(
-        select(merkle_subtrees.c.hash)
-        .where(
-            merkle_subtrees.c.level == HEIGHT * tile.level,
-            merkle_subtrees.c.idx >= start,
-            merkle_subtrees.c.idx < start + tile.width,
-        )
-        .order_by(merkle_subtrees.c.idx)
-    )
-    if len(rows) != tile.width:
+    hashes = await store.tree.row_of_subtrees(HEIGHT * tile.level, start, start + tile.width)
+    if len(hashes) != tile.width:
         raise NotFound(f"the stored tree lacks hashes of tile {tile.path}")
-    return b"".join(bytes.fromhex(row.hash) for row in rows)
+    return b"".join(hashes)
 
 
 async def write_tiles(

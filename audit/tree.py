@@ -6,19 +6,17 @@ holds one row per 8 events."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Final, TypeVar
-
-from sqlalchemy import ColumnElement, Select, Table, and_, or_, select
 
 from audit import merkle
 from audit.chain_check import BreakReason, LogBreak
 from domain.errors import InvalidHistory, NotFound
+from store import tree_rows
 from store.backends import LogPages
 from store.eventstore import EventStore
 from store.hashing import GENESIS_HASH, chain_hash
 from store.projections import ProjectionRunner
-from store.schema import events, merkle_subtrees
 
 T = TypeVar("T")
 
@@ -41,32 +39,9 @@ def edge(size: int) -> list[tuple[int, int]]:
     return nodes
 
 
-def _among(nodes: Collection[tuple[int, int]]) -> ColumnElement[bool]:
-    """Rows of these (level, index) pairs, as a condition each database answers from the
-    primary key (a row-value IN is scanned by SQLite)."""
-    by_level: dict[int, list[int]] = {}
-    for level, index in nodes:
-        by_level.setdefault(level, []).append(index)
-    return or_(
-        *(
-            and_(merkle_subtrees.c.level == level, merkle_subtrees.c.idx.in_(sorted(indexes)))
-            for level, indexes in sorted(by_level.items())
-        )
-    )
-
-
-def _entries(first: int, end: int) -> Select[Any]:
-    """The stored entries of leaves [first, end), in order."""
-    return (
-        select(events.c.position, events.c.body)
-        .where(events.c.position > first, events.c.position <= end)
-        .order_by(events.c.position)
-    )
-
-
 def _leaves(rows: Sequence[Sequence[Any]], first: int, end: int) -> list[bytes]:
-    """The leaf hashes of (position, body) rows of leaves [first, end); InvalidHistory if any
-    is missing."""
+    """The leaf hashes of (position, body) entries of leaves [first, end); InvalidHistory if
+    any is missing."""
     if [row[0] for row in rows] != list(range(first + 1, end + 1)):
         raise InvalidHistory(f"the log lacks events among positions {first + 1}..{end}")
     return [merkle.leaf_hash(bytes(row[1])) for row in rows]
@@ -127,9 +102,7 @@ class MerkleProjection:
         self.batch_size = batch_size
         """Events read and stored per transaction (None: the runner's batch size)."""
 
-    @property
-    def tables(self) -> Sequence[Table]:
-        return (merkle_subtrees,)
+    tables: Final = tree_rows.TABLES
 
     async def keep_up(self, store: EventStore, batch_size: int) -> int:
         batch_size = self.batch_size or batch_size
@@ -148,12 +121,12 @@ class MerkleProjection:
                 else await stored_frontier(store, size)
             )
             new = [
-                {"level": level, "idx": index, "hash": digest.hex()}
+                ((level, index), digest)
                 for leaf in leaves
                 for level, index, digest in frontier.append(leaf)
                 if level >= LOWEST_STORED
             ]
-            if await store.projections.advance(TREE, size, end, [(merkle_subtrees, new)]):
+            if await store.tree.keep(TREE, size, end, new):
                 self._frontier = frontier
                 applied += len(rows)
                 if len(rows) < batch_size:
@@ -167,15 +140,11 @@ async def stored_frontier(store: EventStore, size: int) -> Frontier:
     blocks, and the entries of its last, incomplete one."""
     blocks = size - size % BLOCK
     wanted = edge(blocks)
-    queries = [_entries(blocks, size)]
-    if wanted:
-        queries.append(select(merkle_subtrees).where(_among(wanted)))
-    found = await store.read_each(*queries)
-    stored = {(row.level, row.idx): bytes.fromhex(row.hash) for rows in found[1:] for row in rows}
+    [entries], stored = await store.tree.read_together([(blocks, size)], wanted)
     if len(stored) != len(wanted):
         raise InvalidHistory(f"the stored Merkle tree lacks subtrees of its first {blocks} leaves")
     frontier = Frontier(blocks, [(level, index, stored[(level, index)]) for level, index in wanted])
-    for leaf in _leaves(found[0], blocks, size):
+    for leaf in _leaves(entries, blocks, size):
         frontier.append(leaf)
     return frontier
 
@@ -209,12 +178,12 @@ class StoredTree:
 
     async def leaves(self, first: int, end: int) -> list[bytes]:
         """The leaf hashes of leaves [first, end), from their stored entries."""
-        return _leaves(await self._store.read(_entries(first, end)), first, end)
+        return _leaves(await self._store.tree.entries(first, end), first, end)
 
     async def entries(self, first: int, end: int) -> list[bytes]:
         """The stored entries of leaves [first, end) as they are, those there (fewer at the
         log's end)."""
-        return [bytes(row.body) for row in await self._store.read(_entries(first, end))]
+        return [body for _, body in await self._store.tree.entries(first, end)]
 
     async def _read_once(self, compute: Callable[[merkle.Subtrees], Awaitable[T]]) -> T:
         """Run `compute` once to learn which subtrees it reads (its path depends on sizes,
@@ -239,14 +208,9 @@ class StoredTree:
                 block = (index << level) // BLOCK
                 ends[block] = max(ends.get(block, 0), (index + 1) << level)
         blocks = sorted(ends.items())
-        queries = [_entries(block * BLOCK, end) for block, end in blocks]
-        if stored:
-            queries.append(select(merkle_subtrees).where(_among(stored)))
-        if not queries:
-            return
-        found = await self._store.read_each(*queries)
-        if stored:
-            self._cache.update({(r.level, r.idx): bytes.fromhex(r.hash) for r in found.pop()})
+        ranges = [(block * BLOCK, end) for block, end in blocks]
+        found, hashes = await self._store.tree.read_together(ranges, stored)
+        self._cache.update(hashes)
         for (block, end), rows in zip(blocks, found, strict=True):
             level, first, row = 0, block * BLOCK, _leaves(rows, block * BLOCK, end)
             while row:
@@ -280,19 +244,16 @@ async def checked_root(store: EventStore, size: int, anchor_size: int, anchor_ro
         )
     linked = GENESIS_HASH
     if anchor_size:
-        linked = (await store.read(select(events.c.hash).where(events.c.position == anchor_size)))[
-            0
-        ].hash
+        anchor = await store.tree.chain_hash_at(anchor_size)
+        if anchor is None:
+            raise InvalidHistory(f"the log lacks the event at position {anchor_size}")
+        linked = anchor
     for first in range(anchor_size, size, CHECK_BATCH):
         end = min(size, first + CHECK_BATCH)
-        rows = await store.read(
-            select(events.c.position, events.c.prev_hash, events.c.hash, events.c.body)
-            .where(events.c.position > first, events.c.position <= end)
-            .order_by(events.c.position)
-        )
+        rows = await store.tree.chained(first, end)
         leaves = _leaves([(row.position, row.body) for row in rows], first, end)
         for row in rows:
-            if row.prev_hash != linked or chain_hash(row.prev_hash, bytes(row.body)) != row.hash:
+            if row.prev_hash != linked or chain_hash(row.prev_hash, row.body) != row.hash:
                 raise InvalidHistory(
                     f"the event at position {row.position} does not hash to its chain hash, or "
                     "does not link to the one before: the log was changed there"
@@ -306,8 +267,7 @@ async def checked_root(store: EventStore, size: int, anchor_size: int, anchor_ro
         }
         if not made:
             continue
-        rows = await store.read(select(merkle_subtrees).where(_among(made)))
-        kept = {(row.level, row.idx): bytes.fromhex(row.hash) for row in rows}
+        kept = await store.tree.subtrees(made.keys())
         for (level, index), digest in sorted(made.items()):
             if kept.get((level, index)) != digest:
                 low, high = index << level, ((index + 1) << level)

@@ -446,7 +446,7 @@ async def ready_store(url: str, decisions: int, events: int) -> EventStore:
         )
     if url.startswith("postgresql"):
         await _analyze(url)
-    [(count,)] = await store.read(select(func.count()).select_from(overview))
+    [(count,)] = await store.tables.rows(select(func.count()).select_from(overview))
     if count != decisions:
         print(f"warning: the read model holds {count:,} decisions, not {decisions:,}")
     return store

@@ -162,7 +162,7 @@ async def bench(total: int, backend: str, server: str, runs: int) -> None:
             root = await tree.root(size)
             inclusion, consistency = [], []
             positions = [index + 1 for index in range(0, size, max(1, size // 200))]
-            rows = await store.read(
+            rows = await store.tables.rows(
                 select(events.c.position, events.c.body).where(events.c.position.in_(positions))
             )
             bodies = {row.position - 1: bytes(row.body) for row in rows}

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy.engine import make_url
-
 from activities.events import archive_run
 from audit.checkpoint import checked_head_root
 from audit.note import Signer
@@ -19,6 +17,7 @@ from domain.values import TERMINAL
 from runtime.bootstrap import PROJECTOR_LEASE, projector
 from runtime.decisions import DecisionRun
 from store.councils import Councils
+from store.engine import url_without_password
 from store.eventstore import EventStore
 from store.leases import DEFAULT_TTL_S, LeaseRow
 from store.migrate import head_revision
@@ -65,7 +64,7 @@ async def findings_of(repair: bool) -> dict[str, Any]:
             "temporal_address": current.temporal_address,
             "temporal_namespace": current.temporal_namespace,
             "task_queue": current.task_queue,
-            "database": make_url(current.database_url).render_as_string(hide_password=True),
+            "database": url_without_password(current.database_url),
         },
         "schema_revision": head_revision(),
         "chain_head": {"position": head_position, "hash": head_hash},

@@ -23,12 +23,11 @@ def dev(
 
     import asyncio
 
-    from sqlalchemy.engine import make_url
-
     from api.main import api_serving
     from runtime.bootstrap import embedded_stack, stop_on_signals
     from runtime.logging import configure_logging
     from runtime.settings import load_settings
+    from store.engine import url_without_password
 
     async def work() -> None:
         current = load_settings(data_dir=data_dir)
@@ -40,7 +39,7 @@ def dev(
             api_serving(current, stack.decisions, stack.store),
         ):
             api = f"http://{current.api_host}:{current.api_port}"
-            database = make_url(current.database_url).render_as_string(hide_password=True)
+            database = url_without_password(current.database_url)
             web_ui = f"http://{stack.server.host}:{stack.server.ui_port}"
             if as_json:  # not on a terminal: the banner is a record of the log, like the rest
                 _log().info(

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Final
 
 import structlog
-from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -39,6 +38,7 @@ from runtime.schedules import AuditTreeSigner, ensure_checkpoint_schedule
 from runtime.settings import Settings
 from runtime.temporal import connect
 from store.councils import Councils
+from store.engine import url_without_password
 from store.eventstore import EventStore, open_store
 from store.leases import LeaseKeeper
 from store.migrate import upgrade
@@ -251,7 +251,7 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
         opened_store(settings) as store,
         following(projector(store), projector_lease(store)) as runner,
     ):
-        database = make_url(settings.database_url).render_as_string(hide_password=True)
+        database = url_without_password(settings.database_url)
         watching = None
         if settings.metrics_port is not None:
             watching = asyncio.create_task(serve_projector_metrics(runner, settings.metrics_port))

@@ -235,19 +235,21 @@ def _unreadable(field: str, path: Path, error: OSError | UnicodeDecodeError) -> 
 def _with_password(url: str, password_file: Path) -> str:
     """`url` with the password read from `password_file` (its one line, the newline left out);
     an error naming the file when it cannot be read or the URL has a password already."""
-    from sqlalchemy.engine import make_url
+    from store.engine import url_with_password
 
     field = "database_password_file"
-    parsed = make_url(url)
-    if parsed.password is not None:
-        raise _FieldError(field, "the database URL holds a password already: give it once")
     try:
         password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as error:
         raise _unreadable(field, password_file, error) from None
     if not password or "\n" in password:
         raise _FieldError(field, f"{password_file} must hold the password on one line")
-    return parsed.set(password=password).render_as_string(hide_password=False)
+    try:
+        return url_with_password(url, password)
+    except ValueError:
+        raise _FieldError(
+            field, "the database URL holds a password already: give it once"
+        ) from None
 
 
 def load_settings(**overrides: Any) -> Settings:

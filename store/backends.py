@@ -27,6 +27,7 @@ from store.appending import (
     adopting_outcome,
     outcome_events,
     prepare,
+    stored_event,
 )
 from store.engine import WRITE_OPTION
 from store.migrate import check_schema
@@ -328,3 +329,25 @@ def _unaccounted_row(decision_id: str, error: Exception) -> Conflict:
         f"decision {decision_id}: the log holds a row the store did not write ({error}); "
         "run `concord audit verify`"
     )
+
+
+class TableReads:
+    """Read-only queries on the store's tables, run as the log's reads are."""
+
+    def __init__(self, backend: LogBackend, upcasters: Upcasters) -> None:
+        self._backend = backend
+        self._upcasters = upcasters
+
+    async def rows(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        """The rows of a read-only query."""
+        return await self._backend.rows(query)
+
+    async def rows_each(self, *queries: Select[Any]) -> list[Sequence[Row[Any]]]:
+        """The rows of each read-only query, all run on one connection."""
+        async with self._backend.reading() as connection:
+            return [(await connection.execute(query)).all() for query in queries]
+
+    async def events(self, query: Select[Any]) -> list[StoredEvent]:
+        """The stored events a query over BODY_COLUMNS finds, upcast as every read is."""
+        rows = await self._backend.rows(query)
+        return [stored_event(BodyRow._make(row), self._upcasters) for row in rows]

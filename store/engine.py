@@ -111,3 +111,16 @@ def insert_unless_present(
     return (
         sqlite_insert(table).values(dict(values)).on_conflict_do_nothing(index_elements=list(key))
     )
+
+
+def url_without_password(url: str) -> str:
+    """The database URL as it may be shown: its password, if any, as ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def url_with_password(url: str, password: str) -> str:
+    """The database URL with `password` set; ValueError when it holds a password already."""
+    parsed = make_url(url)
+    if parsed.password is not None:
+        raise ValueError("the database URL holds a password already")
+    return parsed.set(password=password).render_as_string(hide_password=False)

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import InvalidInput, Unavailable
@@ -29,6 +29,7 @@ from store.upcasting import Upcasters, upcasters
 
 if TYPE_CHECKING:
     from store.archive import HistoryArchive
+    from store.backends import TableReads
     from store.checkpoints import Checkpoints
     from store.leases import Leases
     from store.sessions import PortalSessions
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from store.state_snapshots import StateSnapshots
     from store.tokens import Tokens
     from store.tracking import ProjectionPositions
+    from store.tree_rows import TreeRows
     from store.webhooks import Webhooks
 
 DEFAULT_PAGE_SIZE: Final = 1_000
@@ -60,6 +62,14 @@ class EventStore:
         return HistoryArchive(self._backend, self)
 
     @cached_property
+    def tables(self) -> TableReads:
+        """Read-only SQL on the store's tables, for the store's own query modules (and tests):
+        SQLAlchemy is imported nowhere else (an import contract holds it)."""
+        from store.backends import TableReads
+
+        return TableReads(self._backend, self.upcasters)
+
+    @cached_property
     def snapshots(self) -> StateSnapshots:
         """The decisions' state snapshots."""
         from store.state_snapshots import StateSnapshots
@@ -72,6 +82,13 @@ class EventStore:
         from store.tracking import ProjectionPositions
 
         return ProjectionPositions(self._backend, self.upcasters)
+
+    @cached_property
+    def tree(self) -> TreeRows:
+        """The log's entries and the stored subtrees of its Merkle tree."""
+        from store.tree_rows import TreeRows
+
+        return TreeRows(self._backend, self.projections)
 
     @cached_property
     def refusals(self) -> Refusals:
@@ -262,19 +279,6 @@ class EventStore:
     def snapshot(self) -> AbstractAsyncContextManager[LogPages]:
         """A consistent read-only view of the whole log's raw rows, for verification."""
         return self._backend.snapshot()
-
-    async def read(self, query: Select[Any]) -> Sequence[Row[Any]]:
-        """The rows of a read-only query on the read models' tables."""
-        return await self._backend.rows(query)
-
-    async def read_each(self, *queries: Select[Any]) -> list[Sequence[Row[Any]]]:
-        """The rows of each read-only query, all run on one connection."""
-        async with self._backend.reading() as connection:
-            return [(await connection.execute(query)).all() for query in queries]
-
-    async def select_events(self, query: Select[Any]) -> list[StoredEvent]:
-        """The stored events a query over BODY_COLUMNS finds, upcast as every read is."""
-        return await self._select(query)
 
     async def _select(self, query: Select[Any]) -> list[StoredEvent]:
         rows = await self._backend.rows(query)

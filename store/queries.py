@@ -75,7 +75,7 @@ async def list_decisions(
     query = decisions_query(
         state=state, area=area, member=member, limit=limit, before_position=before_position
     )
-    rows = await store.read(query)
+    rows = await store.tables.rows(query)
     return [DecisionRow.model_validate(dict(row._mapping)) for row in rows]
 
 
@@ -127,7 +127,7 @@ async def pending_for_member(
             ),
             row.place,
         )
-        for row in await store.read(pending_query(member, body))
+        for row in await store.tables.rows(pending_query(member, body))
     ]
     latest = datetime.max.replace(tzinfo=UTC)
     owed.sort(key=lambda o: (o[0].deadline or latest, o[0].decision_id, o[0].kind, o[1]))
@@ -147,7 +147,7 @@ def pending_query(member: str, body: bool = False) -> Select[Any]:
 async def open_decision_states(store: EventStore) -> list[DecisionState]:
     """The state of every decision the read model holds that is not closed."""
     closed = [s.value for s in TERMINAL]
-    rows = await store.read(
+    rows = await store.tables.rows(
         select(decision_states.c.state_json)
         .join(decisions, decisions.c.decision_id == decision_states.c.decision_id)
         .where(decisions.c.state.not_in(closed))
@@ -160,7 +160,7 @@ async def recorded_sittings(
     store: EventStore, start: datetime, end: datetime, body: str | None = None
 ) -> list[SittingConvened]:
     """The sittings the log records in [start, end) (of `body` only, when named), in order."""
-    stored = await store.select_events(sittings_query())
+    stored = await store.tables.events(sittings_query())
     sittings = [council_event(e) for e in stored]
     return sorted(
         (

@@ -20,7 +20,7 @@ async def state_now(store: EventStore, decision_id: str) -> DecisionState | None
     then from nothing) and applies the events stored after its version, so a lagging or stopped
     projector costs time, never correctness.
     """
-    rows = await store.read(
+    rows = await store.tables.rows(
         select(decision_states.c.version, decision_states.c.state_json).where(
             decision_states.c.decision_id == decision_id
         )

@@ -85,7 +85,7 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
     store = await open_store(store_url)
     try:
         stream = await store.stream(decision)
-        ranges = await store.read(
+        ranges = await store.tables.rows(
             select(command_ranges).where(command_ranges.c.decision_id == decision)
         )
         report = await verify_log(store)

@@ -115,7 +115,7 @@ async def test_the_standby_projector_takes_over_when_the_active_one_is_killed(
 
             states = {
                 row.decision_id: DecisionState.model_validate_json(row.state_json)
-                for row in await store.read(decision_states.select())
+                for row in await store.tables.rows(decision_states.select())
             }
             report = await verify_log(store)
         standby.send_signal(signal.SIGTERM)

@@ -571,7 +571,9 @@ async def _issued(tokens: Tokens) -> dict[str, str]:
 async def _tables(store: EventStore) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the decisions read models, in a stable order."""
     tables = DecisionsProjection.tables
-    rows = await store.read_each(*(select(t).order_by(*t.primary_key.columns) for t in tables))
+    rows = await store.tables.rows_each(
+        *(select(t).order_by(*t.primary_key.columns) for t in tables)
+    )
     return {t.name: [tuple(r) for r in found] for t, found in zip(tables, rows, strict=True)}
 
 

@@ -60,7 +60,7 @@ async def test_the_session_cookie_holds_no_token_and_nothing_that_decodes_to_one
         except ValueError:
             continue
         assert secret.encode() not in decoded and token.encode() not in decoded
-    stored = await api.store.read(portal_sessions.select())
+    stored = await api.store.tables.rows(portal_sessions.select())
     assert all(cookie not in str(tuple(row)) for row in stored), "only the id's hash is kept"
     await client.aclose()
 

@@ -19,7 +19,7 @@ from tests.integration.store.raw_sql import raw_transaction
 
 
 async def _event_count(store: EventStore) -> int:
-    ((count,),) = await store.read(select(func.count()).select_from(events))
+    ((count,),) = await store.tables.rows(select(func.count()).select_from(events))
     return int(count)
 
 
@@ -136,7 +136,7 @@ async def test_an_adopting_append_stores_the_batch_with_the_versions_of_its_comm
 
     assert not appended.adopted and [e.stream_version for e in appended.events] == [1, 2, 3]
     assert not again.adopted and again.events == appended.events, "a retry stores nothing"
-    rows = await store.read(select(command_ranges).order_by(command_ranges.c.first_version))
+    rows = await store.tables.rows(select(command_ranges).order_by(command_ranges.c.first_version))
     assert [(r.decision_id, r.idempotency_key, r.first_version, r.last_version) for r in rows] == [
         ("d-1", "propose", 1, 1),
         ("d-1", "refer", 2, 3),

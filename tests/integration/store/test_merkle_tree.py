@@ -6,11 +6,10 @@ finds any stored subtree that does not hash to the log."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
 
 import pytest
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import func, select, text
 
 from audit.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from audit.tree import BLOCK, LOWEST_STORED, TREE, MerkleProjection, StoredTree, caught_up
@@ -71,7 +70,7 @@ async def test_only_subtrees_of_a_block_and_up_are_stored(
 ) -> None:
     await grown(store, new_event, "d-tree", 3 * BLOCK + 5)
     await caught_up(store)
-    rows = await store.read(
+    rows = await store.tables.rows(
         select(merkle_subtrees.c.level, func.count().label("rows")).group_by(
             merkle_subtrees.c.level
         )
@@ -168,14 +167,16 @@ async def test_a_proof_reads_no_more_than_two_blocks_of_entries(
     await grown(store, new_event, "d-tree", 6 * BLOCK + 1)
     size = await (await caught_up(store)).size()
     entries_read: list[int] = []
-    read_each = store.read_each
+    read_together = store.tree.read_together
 
-    async def counted(*queries: Any) -> list[Sequence[Row[Any]]]:
-        found = await read_each(*queries)
-        entries_read.extend(len(rows) for rows in found if rows and "body" in rows[0]._fields)
-        return found
+    async def counted(
+        ranges: Sequence[tuple[int, int]], nodes: Collection[tuple[int, int]]
+    ) -> tuple[list[list[tuple[int, bytes]]], dict[tuple[int, int], bytes]]:
+        found, hashes = await read_together(ranges, nodes)
+        entries_read.extend(len(rows) for rows in found)
+        return found, hashes
 
-    monkeypatch.setattr(store, "read_each", counted)
+    monkeypatch.setattr(store.tree, "read_together", counted)
     proof = await StoredTree(store).inclusion(20, size)
     assert entries_read == [BLOCK, 1]  # leaf 20's block, and the last leaf, alone in its block
     logged = await entries(store)

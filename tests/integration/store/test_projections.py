@@ -75,7 +75,7 @@ async def counts_table(store: EventStore) -> AsyncIterator[None]:
 
 
 async def _rows(store: EventStore) -> list[tuple[str, int, int]]:
-    rows = await store.read(select(event_counts).order_by(event_counts.c.decision_id))
+    rows = await store.tables.rows(select(event_counts).order_by(event_counts.c.decision_id))
     return [(row.decision_id, row.events, row.last_position) for row in rows]
 
 

@@ -37,7 +37,7 @@ async def table(store: EventStore, name: str) -> list[dict[str, object]]:
         owed_actions.c.place,
         owed_actions.c.member,
     ]
-    rows = await store.read(select(chosen).order_by(*order))
+    rows = await store.tables.rows(select(chosen).order_by(*order))
     return [dict(row._mapping) for row in rows]
 
 

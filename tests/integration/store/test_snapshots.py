@@ -51,7 +51,7 @@ async def test_the_state_at_any_instant_is_the_fold_of_its_events_with_or_withou
 
     first, used = await state_at(store, scenario.decision_id, last, key)
     assert used is None and first == await folded(store, scenario, last)
-    kept = await store.read(select(state_snapshots.c.stream_version))
+    kept = await store.tables.rows(select(state_snapshots.c.stream_version))
     assert sorted(row.stream_version for row in kept) == [SNAPSHOT_EVERY, 2 * SNAPSHOT_EVERY]
 
     again, used = await state_at(store, scenario.decision_id, last, key)
