@@ -18,8 +18,8 @@ from domain.council_events import SittingConvened, SittingKind
 from domain.errors import ConcordError, InvalidInput, NotFound, Unavailable
 from domain.events import Event, ExtraordinaryMeetingRequested
 from domain.roster import CHAIR, Body, levels_of
+from store.council_events import new_council_event
 from store.councils import Councils
-from store.decision_events import new_council_event
 from store.eventstore import EventStore
 from store.queries import kept_sitting, open_decision_states
 from workflows.failures import to_failure

@@ -86,12 +86,7 @@ async def run_api(settings: Settings, stop: asyncio.Event | None = None) -> None
     portal_key(settings.sessions_key_file)  # a key it cannot make or read: said before all else
     client = await connect(settings.temporal_address, settings.temporal_namespace)
     async with opened_store(settings) as store:
-        decisions = DecisionClient(
-            client,
-            settings.task_queue,
-            rosters=Councils(store).roster_book,
-            command_timeout=settings.command_timeout_seconds,
-        )
+        decisions = DecisionClient.configured(client, settings, Councils(store).roster_book)
         async with api_serving(settings, decisions, store):
             log.info("api running", address=f"http://{settings.api_host}:{settings.api_port}")
             await stop.wait()

@@ -50,7 +50,8 @@ from domain.council_events import SittingConvened, SittingKind, SittingRecorded
 from domain.nrc import NRC_ROSTERS
 from domain.roster import CHAIR
 from domain.values import AgendaItemKind
-from store.decision_events import new_council_event, new_event
+from store.council_events import new_council_event
+from store.decision_events import new_event
 from store.engine import create_store_engine
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade

@@ -26,6 +26,7 @@ from domain.errors import Conflict, InvalidInput, NotFound, Refusal, Rule
 from domain.values import AgendaItemKind
 from runtime.meetings import sync_meeting_schedules
 from runtime.temporal import connect
+from store.council_events import new_council_event
 from store.councils import (
     BodyCompliance,
     Councils,
@@ -34,7 +35,6 @@ from store.councils import (
     pending_agenda,
     window,
 )
-from store.decision_events import new_council_event
 from store.queries import kept_sitting, recorded_sittings
 
 app = typer.Typer(no_args_is_help=True)

@@ -14,7 +14,7 @@ from audit.verify import verify_log
 from cli.session import out, principal
 from cli.transparency import new_signing_key
 from domain.checks import spoken
-from domain.commands import SubmitProposal, command_of
+from domain.commands import command_of
 from domain.errors import InvalidHistory, Unavailable
 from domain.roster import RosterBook
 from runtime.bootstrap import embedded_stack
@@ -55,11 +55,7 @@ class Timeline:
         self, kind: str, actor: str, what: str, quiet: bool = False, **fields: Any
     ) -> Receipt:
         command = command_of(kind, self.decision_id, actor, self.recorded_by, **fields)
-        receipt = await (
-            self.decisions.propose(command)
-            if isinstance(command, SubmitProposal)
-            else self.decisions.execute(command)
-        )
+        receipt = await self.decisions.give(command)
         if not quiet:
             types = ", ".join(receipt.event_types)
             self.line(actor, f"{what}  [dim]→ {types} (v{receipt.stream_version})[/dim]")
@@ -238,15 +234,7 @@ async def _stack(settings: Settings) -> AsyncIterator[tuple[DecisionClient, Even
     out.print(f"Using the running stack at {settings.temporal_address}")
     store = await open_store(settings.database_url)
     try:
-        yield (
-            DecisionClient(
-                client,
-                settings.task_queue,
-                rosters=Councils(store).roster_book,
-                command_timeout=settings.command_timeout_seconds,
-            ),
-            store,
-        )
+        yield DecisionClient.configured(client, settings, Councils(store).roster_book), store
     finally:
         await store.close()
 
@@ -268,12 +256,7 @@ async def run_demo(data_dir: str | None) -> None:
         async def rosters() -> RosterBook:
             return book
 
-        decisions = DecisionClient(
-            running.temporal,
-            running.task_queue,
-            rosters=rosters,
-            command_timeout=settings.command_timeout_seconds,
-        )
+        decisions = DecisionClient.configured(running.temporal, settings, rosters)
         out.print(
             f"The demo compresses the procedure into seconds: its decision is taken without the "
             f"council's minimum silence period ({spoken(minimum)})."

@@ -122,12 +122,7 @@ async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionCl
         async with event_store(current) as store:
             return await Councils(store).roster_book()
 
-    yield DecisionClient(
-        client,
-        current.task_queue,
-        rosters=rosters,
-        command_timeout=current.command_timeout_seconds,
-    )
+    yield DecisionClient.configured(client, current, rosters)
 
 
 @asynccontextmanager

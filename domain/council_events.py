@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypedDict
 
 from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
@@ -25,6 +25,16 @@ from domain.values import ActorCode, AgendaItemKind, Frozen, Principal
 
 CouncilStreamId = Annotated[str, StringConstraints(pattern=r"^(council|meeting)\.[a-z0-9-]{1,55}$")]
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class CouncilEnvelope(TypedDict):
+    """CouncilEventBase's fields as a typed mapping, to spread into an event's constructor."""
+
+    stream_id: str
+    stream_version: int
+    occurred_at: datetime
+    actor: str
+    recorded_by: str
 
 
 class CouncilEventBase(Frozen):
@@ -190,24 +200,29 @@ class CouncilImport:
                 f"this installation records council {old.code}; a file for {council.code} "
                 "cannot be imported into it",
             )
-        self._emit(CouncilFileImported, council=council.code, source=source, digest=digest)
+        self._emit(
+            CouncilFileImported(
+                **self._envelope(), council=council.code, source=source, digest=digest
+            )
+        )
         if old is None:
             self._emit(
-                CouncilConstituted,
-                code=council.code,
-                name=council.name,
-                chair=council.chair,
+                CouncilConstituted(
+                    **self._envelope(), code=council.code, name=council.name, chair=council.chair
+                )
             )
         elif (old.name, old.chair) != (council.name, council.chair):
-            self._emit(CouncilDescribed, name=council.name, chair=council.chair)
+            self._emit(CouncilDescribed(**self._envelope(), name=council.name, chair=council.chair))
         scope = (council.areas, council.levels, council.minimum_silence)
         before = (old.areas, old.levels, old.minimum_silence) if old else _NO_SCOPE
         if scope != before:
             self._emit(
-                CouncilScopeDefined,
-                areas=council.areas,
-                levels=council.levels,
-                minimum_silence=council.minimum_silence,
+                CouncilScopeDefined(
+                    **self._envelope(),
+                    areas=council.areas,
+                    levels=council.levels,
+                    minimum_silence=council.minimum_silence,
+                )
             )
         self._rosters(old, council)
         self._bodies(old, council)
@@ -231,11 +246,13 @@ class CouncilImport:
         for number in sorted(set(after) - set(before)):
             r = after[number]
             self._emit(
-                RosterVersionAdopted,
-                version=r.version,
-                effective_from=r.effective_from,
-                effective_until=r.effective_until,
-                members=tuple(Member(code=c, name=council.member_name(c)) for c in r.members),
+                RosterVersionAdopted(
+                    **self._envelope(),
+                    version=r.version,
+                    effective_from=r.effective_from,
+                    effective_until=r.effective_until,
+                    members=tuple(Member(code=c, name=council.member_name(c)) for c in r.members),
+                )
             )
 
     def _bodies(self, old: Council | None, council: Council) -> None:
@@ -243,25 +260,27 @@ class CouncilImport:
         for body in council.bodies:
             kept = before.pop(body.code, None)
             if kept is None:
-                self._emit(BodyEstablished, body=body)
+                self._emit(BodyEstablished(**self._envelope(), body=body))
             elif kept != body:
                 changed = tuple(
                     f for f in Body.model_fields if getattr(kept, f) != getattr(body, f)
                 )
-                self._emit(BodyChanged, body=body, changed=changed)
+                self._emit(BodyChanged(**self._envelope(), body=body, changed=changed))
         for code in before:
-            self._emit(BodyDissolved, code=code)
+            self._emit(BodyDissolved(**self._envelope(), code=code))
 
-    def _emit(self, kind: type[CouncilEventBase], **fields: Any) -> None:
-        event = kind(
-            stream_id=COUNCIL_STREAM,
-            stream_version=self._version + len(self.events) + 1,
-            occurred_at=self._now,
-            actor=self._actor,
-            recorded_by=self._recorded_by,
-            **fields,
-        )
-        self.events.append(event)  # type: ignore[arg-type]
+    def _envelope(self) -> CouncilEnvelope:
+        """The envelope of the next event this import records."""
+        return {
+            "stream_id": COUNCIL_STREAM,
+            "stream_version": self._version + len(self.events) + 1,
+            "occurred_at": self._now,
+            "actor": self._actor,
+            "recorded_by": self._recorded_by,
+        }
+
+    def _emit(self, event: CouncilEvent) -> None:
+        self.events.append(event)
 
 
 _NO_SCOPE: Final = (NRC_AREAS, NRC_LEVELS, timedelta(0))

@@ -350,12 +350,7 @@ async def embedded_stack(
                 )
                 councils = Councils(store)
                 await sync_meeting_schedules(client, await councils.in_force(), settings.task_queue)
-                decisions = DecisionClient(
-                    client,
-                    settings.task_queue,
-                    rosters=councils.roster_book,
-                    command_timeout=settings.command_timeout_seconds,
-                )
+                decisions = DecisionClient.configured(client, settings, councils.roster_book)
                 yield Stack(settings, server, store, decisions, runner)
     finally:
         server.stop()

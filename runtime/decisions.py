@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from temporalio.client import (
     Client,
@@ -52,6 +52,9 @@ from workflows.messages import (
     workflow_id,
 )
 from workflows.supersession import SupersessionWorkflow
+
+if TYPE_CHECKING:
+    from runtime.settings import Settings
 
 RosterSource = Callable[[], Awaitable[RosterBook]]
 """Where a client reads the roster versions of the council in force."""
@@ -144,6 +147,25 @@ class DecisionClient:
         self._search_attributes = search_attributes
         self._max_events_per_run = max_events_per_run
         self.in_flight = InFlightLimit(MAX_IN_FLIGHT)
+
+    @classmethod
+    def configured(
+        cls, client: Client, settings: Settings, rosters: RosterSource
+    ) -> DecisionClient:
+        """The client every adapter gives commands through, as the settings configure it: on
+        their task queue, each command waiting for its receipt as long as they allow."""
+        return cls(
+            client,
+            settings.task_queue,
+            rosters=rosters,
+            command_timeout=settings.command_timeout_seconds,
+        )
+
+    async def give(self, command: Command, key: str | None = None) -> Receipt:
+        """Give any command: a proposal starts its decision, any other goes to its decision."""
+        if isinstance(command, SubmitProposal):
+            return await self.propose(command, key)
+        return await self.execute(command, key)
 
     @property
     def temporal(self) -> Client:

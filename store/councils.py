@@ -16,7 +16,7 @@ from domain.council_events import CouncilImport, folded_council
 from domain.errors import Conflict, InvalidInput, NotFound, Refusal, Rule
 from domain.nrc import NRC
 from domain.roster import CHAIR, Body, RosterBook, levels_of
-from store.decision_events import council_event, new_council_event
+from store.council_events import council_event, new_council_event
 from store.eventstore import EventStore
 from store.queries import open_decision_states, recorded_sittings
 from store.records import StoredEvent

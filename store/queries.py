@@ -14,7 +14,7 @@ from domain.council_events import SittingConvened, SittingRecorded
 from domain.errors import InvalidHistory
 from domain.state import DecisionState
 from domain.values import TERMINAL
-from store.decision_events import council_event
+from store.council_events import council_event
 from store.eventstore import EventStore
 from store.schema import (
     BODY_COLUMNS,

@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy.engine import make_url
 
 from audit.verify import verify_log
-from domain.commands import SubmitProposal, command_of
+from domain.commands import command_of
 from domain.errors import Unavailable
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer, port_is_free
@@ -279,9 +279,7 @@ class Chaos:
         async def send() -> Receipt:
             nonlocal attempts
             attempts += 1
-            if isinstance(command, SubmitProposal):
-                return await self.decisions.propose(command, key)
-            return await self.decisions.execute(command, key)
+            return await self.decisions.give(command, key)
 
         receipt = await self._retrying(send)
         self.timed.append(Timed(decision_id, kind, started, time.monotonic(), attempts, receipt))

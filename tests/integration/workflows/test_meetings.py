@@ -22,8 +22,9 @@ from domain.council_events import SittingConvened, SittingKind
 from domain.nrc import NRC
 from domain.values import AgendaItemKind
 from runtime.decisions import DecisionClient
+from store.council_events import council_event
 from store.councils import Councils, file_digest
-from store.decision_events import council_event, new_event
+from store.decision_events import new_event
 from store.eventstore import EventStore
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
