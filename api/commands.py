@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from api.errors import ERRORS, REFUSED
 from api.principals import Caller, acting
 from api.services import Services, services
 from domain import commands as cmd
+from domain.declarations import DECLARED, Giver
 from domain.errors import Forbidden
 from domain.values import MAX_NUMBER, ActorCode, CleanStatement, DecisionId
 from runtime.decisions import Unacknowledged
@@ -65,43 +67,25 @@ class CommandRoute:
     path_fields: dict[str, Any] = field(default_factory=dict)
 
 
-ROUND = {"round": Annotated[int, Path(ge=1, le=MAX_NUMBER)]}
-ROUTES: Final = (
-    CommandRoute("/concurrences", cmd.Concur, "Concur in a round's text (bound by its hash)"),
-    CommandRoute("/objections", cmd.BreakSilence, "Object: break the silence, with reasons"),
-    CommandRoute("/objections/withdrawal", cmd.WithdrawObjection, "Withdraw an objection"),
-    CommandRoute("/concerns", cmd.RegisterConcern, "Register a concern without objecting"),
-    CommandRoute("/progress-reports", cmd.ReportProgress, "Report progress on the plan"),
+PATH_FIELDS: Final[dict[str, Any]] = {
+    "round": Annotated[int, Path(ge=1, le=MAX_NUMBER)],
+    "issue": Annotated[int, Path(ge=1, le=MAX_NUMBER)],
+    "item_id": Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")],
+}
+"""How each field a command's path names is typed there."""
+
+ROUTES: Final = tuple(
     CommandRoute(
-        "/action-items/{item_id}/completion",
-        cmd.CompleteActionItem,
-        "Record an action item completed",
-        path_fields={"item_id": Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]},
-    ),
-    CommandRoute("/implementation-issues", cmd.RaiseIssue, "Raise an implementation issue"),
-    CommandRoute("/meeting-requests", cmd.RequestMeeting, "Request an extraordinary meeting"),
-    CommandRoute("/withdrawal", cmd.WithdrawDecision, "Withdraw a proposal (its proposer)"),
-    CommandRoute("/amendments", cmd.AmendProposal, "Amend the proposal's text"),
-    CommandRoute(
-        "/referral", cmd.ReferToPreparatoryCommittee, "Refer to the Preparatory Committee", True
-    ),
-    CommandRoute("/review", cmd.CompleteReview, "Record the committee's review", True),
-    CommandRoute("/rounds", cmd.OpenRound, "Open a round under the silence procedure", True),
-    CommandRoute("/rounds/{round}/closure", cmd.CloseRound, "Close a blocked round", True, ROUND),
-    CommandRoute("/deadline-extensions", cmd.ExtendDeadline, "Extend a deadline", True),
-    CommandRoute("/reminders", cmd.SendReminders, "Remind the silent members", True),
-    CommandRoute("/implementation-plan", cmd.PlanImplementation, "Plan the implementation", True),
-    CommandRoute(
-        "/implementation-issues/{issue}/resolution",
-        cmd.ProposeIssueResolution,
-        "Put an issue's resolution under silence",
-        True,
-        {"issue": Annotated[int, Path(ge=1, le=MAX_NUMBER)]},
-    ),
-    CommandRoute("/completion", cmd.CompleteDecision, "Record the decision completed", True),
-    CommandRoute("/suspension", cmd.SuspendDecision, "Suspend the decision", True),
-    CommandRoute("/resumption", cmd.ResumeDecision, "Resume the decision", True),
+        declared.path,
+        cmd.COMMAND_CLASSES[declared.kind],
+        declared.summary,
+        declared.given_by is Giver.CHAIR,
+        {name: PATH_FIELDS[name] for name in re.findall(r"{(\w+)}", declared.path)},
+    )
+    for declared in DECLARED
+    if declared.path is not None
 )
+"""A POST on its decision for each command the declarations give a path."""
 
 
 def body_model(
@@ -149,7 +133,7 @@ def resend_by_key(key: str | None, decision_id: str | None = None) -> Iterator[N
         ) from None
 
 
-async def command_of(
+async def requested_command(
     found: Services,
     caller: Caller,
     kind: str,
@@ -199,7 +183,7 @@ def command_endpoint(route: CommandRoute) -> Any:
         found: Services = given["found"]
         caller: Caller = given["caller"]
         extra = {name: given[name] for name in route.path_fields}
-        command = await command_of(
+        command = await requested_command(
             found, caller, kind, given["decision_id"], given["body"], route.chair, extra
         )
         with resend_by_key(given["key"]):
@@ -280,7 +264,7 @@ def router() -> APIRouter:
             else uuid.uuid4().hex[:12]
         )
         decision_id = getattr(given, "decision_id", None) or f"d-{made_up}"
-        proposal = await command_of(
+        proposal = await requested_command(
             found,
             caller,
             "submit_proposal",
@@ -307,7 +291,7 @@ def router() -> APIRouter:
         found: Annotated[Services, Depends(services)],
         key: IdempotencyKey = None,
     ) -> SupersessionResult:
-        command = await command_of(found, caller, "supersede", decision_id, body, True, {})
+        command = await requested_command(found, caller, "supersede", decision_id, body, True, {})
         assert isinstance(command, cmd.SupersedeDecision)
         with resend_by_key(key):
             return await found.commands.supersede(command, scoped(caller, key), "api")

@@ -20,8 +20,9 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.exceptions import TyperException
-from typer.models import TyperInfo
+from typer.models import CommandInfo, TyperInfo
 
+from domain.declarations import DECLARED, Declared
 from domain.errors import ConcordError, InvalidInput
 from runtime.process import leave
 
@@ -44,17 +45,6 @@ COMMANDS: Final[dict[str, dict[str, str]]] = {
         "implementation or completed); both decisions record the link.",
         "suspend": "Suspend a decision: its deadlines pause.",
         "resume": "Resume a suspended decision.",
-    },
-    "member": {
-        "concur": "Concur with the round's text.",
-        "object": "Break silence: object, with reasons.",
-        "withdraw-objection": "Withdraw one's objection while the round is open.",
-        "concern": "Register a non-blocking concern.",
-        "report": "Report progress (by the monitoring body: the report back).",
-        "complete-item": "Mark an action item completed.",
-        "raise-issue": "Raise an implementation issue.",
-        "request-meeting": "Request an extraordinary meeting.",
-        "withdraw": "Withdraw a proposal before adoption (its proposer).",
     },
     "views": {
         "status": "Show a whole decision: its text, rounds and answers, plan, issues, and all "
@@ -82,7 +72,8 @@ COMMANDS: Final[dict[str, dict[str, str]]] = {
     },
 }
 """The top-level commands by the module that holds them (`cli.<module>`), each with its help
-line: the first paragraph of its docstring, which tests/unit/test_cli_startup.py holds it to."""
+line: the first paragraph of its docstring, which tests/unit/test_cli_startup.py holds it to.
+The members' commands are not here: each is derived from its declaration (cli.declared)."""
 
 
 def _audit() -> typer.Typer:
@@ -160,6 +151,11 @@ class Concord(Group):
         for module, commands in COMMANDS.items():
             for name, help in commands.items():
                 self.add_command(Listed(name, help, partial(self._command, module, name)))
+            if module == "operator":  # the members' commands follow the chair's
+                for declared in DECLARED:
+                    if declared.cli is not None:
+                        verb, line = declared.cli.verb, declared.cli.help_line
+                        self.add_command(Listed(verb, line, partial(self._declared, declared)))
         for name, (help, load) in GROUPS.items():
             self.add_command(Listed(name, help, partial(self._group, name, help, load)))
 
@@ -178,6 +174,17 @@ class Concord(Group):
         ]
         return typer.main.get_command_from_info(
             info,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=self.rich_markup_mode,
+        )
+
+    def _declared(self, declared: Declared) -> Command:
+        from cli.declared import DeclaredCommand
+
+        command = DeclaredCommand(declared)
+        assert declared.cli is not None
+        return typer.main.get_command_from_info(
+            CommandInfo(name=declared.cli.verb, callback=command, help=command.__doc__),
             pretty_exceptions_short=app.pretty_exceptions_short,
             rich_markup_mode=self.rich_markup_mode,
         )

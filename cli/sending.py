@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from cli.parsing import build, read_text_file
 from cli.session import commands, principal, resendable, settings, show_receipt
 from domain import commands as cmd
+from domain.declarations import BY_KIND
 from domain.errors import InvalidInput, NotFound
 from domain.state import ConsensusRound, DecisionState
 from domain.values import CleanText
@@ -138,6 +139,6 @@ async def answer(
         number, current_hash = await answering_round(
             given.decisions, decision_id, actor, round_number
         )
-        if model in (cmd.Concur, cmd.BreakSilence):
+        if BY_KIND[model.model_fields["kind"].default].bound_to_text:
             fields["text_hash"] = text_hash or current_hash
         await send(model, decision_id, actor, key, as_json, via=given, round=number, **fields)

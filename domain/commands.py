@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Final, Literal, TypedDict
+from typing import Annotated, Any, Final, Literal, TypedDict, get_args
 
 from pydantic import Field, TypeAdapter
 
@@ -235,7 +235,7 @@ class ScheduleAgendaItem(CommandBase):
     detail: CleanDetail = ""
 
 
-Command = Annotated[
+AnyCommand = (
     SubmitProposal
     | ReferToPreparatoryCommittee
     | AmendProposal
@@ -261,11 +261,17 @@ Command = Annotated[
     | RecordSupersession
     | SuspendDecision
     | ResumeDecision
-    | ScheduleAgendaItem,
-    Field(discriminator="kind"),
-]
+    | ScheduleAgendaItem
+)
+"""Every command, as a type."""
+Command = Annotated[AnyCommand, Field(discriminator="kind")]
+"""Every command, told apart by its kind."""
 
 COMMAND_ADAPTER: Final[TypeAdapter[Command]] = TypeAdapter(Command)
+COMMAND_CLASSES: Final[dict[str, type[AnyCommand]]] = {
+    model.model_fields["kind"].default: model for model in get_args(AnyCommand)
+}
+"""Each command's class by its kind (domain.declarations names commands by kind)."""
 
 
 def command_of(

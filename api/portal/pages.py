@@ -31,6 +31,7 @@ from api.services import Services, services
 from audit.snapshots import state_at
 from audit.verify import stream_break
 from domain import commands as cmd
+from domain.declarations import DECLARED, Giver
 from domain.errors import (
     ConcordError,
     Forbidden,
@@ -504,55 +505,18 @@ def _invalid_message(invalid: ValidationError | ValueError) -> str:
     return str(invalid)
 
 
-Answer = (
-    cmd.Concur
-    | cmd.BreakSilence
-    | cmd.WithdrawObjection
-    | cmd.RegisterConcern
-    | cmd.ReportProgress
-    | cmd.RaiseIssue
-    | cmd.RequestMeeting
-)
-_ANSWERS: Final[dict[str, tuple[type[Given], tuple[str, ...]]]] = {
-    "concur": (cmd.Concur, ("round", "text_hash")),
-    "object": (cmd.BreakSilence, ("round", "text_hash", "reasons")),
-    "withdraw": (cmd.WithdrawObjection, ("round",)),
-    "concern": (cmd.RegisterConcern, ("round", "statement")),
-    "progress": (cmd.ReportProgress, ("item_id", "summary")),
-    "issue": (cmd.RaiseIssue, ("title", "description")),
-    "meeting": (cmd.RequestMeeting, ("reason",)),
-}
-"""Each answer a page's form gives: its command and the form fields it takes."""
+def _forms(given_by: Giver) -> dict[str, tuple[type[cmd.AnyCommand], tuple[str, ...]]]:
+    return {
+        declared.form.action: (cmd.COMMAND_CLASSES[declared.kind], declared.form.fields)
+        for declared in DECLARED
+        if declared.form is not None and declared.given_by is given_by
+    }
 
 
-Chair = (
-    cmd.ReferToPreparatoryCommittee
-    | cmd.CompleteReview
-    | cmd.OpenRound
-    | cmd.ExtendDeadline
-    | cmd.CloseRound
-    | cmd.SendReminders
-    | cmd.PlanImplementation
-    | cmd.CompleteDecision
-    | cmd.SupersedeDecision
-    | cmd.SuspendDecision
-    | cmd.ResumeDecision
-)
-_CHAIR: Final[dict[str, tuple[type[Given], tuple[str, ...]]]] = {
-    "refer": (cmd.ReferToPreparatoryCommittee, ()),
-    "review": (cmd.CompleteReview, ("outcome", "reasons")),
-    "open-round": (cmd.OpenRound, ("deadline",)),
-    "extend": (cmd.ExtendDeadline, ("target", "round", "new_deadline", "reason")),
-    "close-round": (cmd.CloseRound, ("round",)),
-    "remind": (cmd.SendReminders, ("target", "round")),
-    "plan": (cmd.PlanImplementation, ("action_items", "report_back_deadline")),
-    "complete": (cmd.CompleteDecision, ("summary",)),
-    "supersede": (cmd.SupersedeDecision, ("superseded_by", "reason")),
-    "suspend": (cmd.SuspendDecision, ("reason",)),
-    "resume": (cmd.ResumeDecision, ("reason",)),
-}
-"""The chair's commands the board gives, and the form fields each takes."""
-Given = Answer | Chair
+_ANSWERS: Final = _forms(Giver.MEMBER)
+"""Each answer a decision's page gives by its form: its command and the fields it takes."""
+_CHAIR: Final = _forms(Giver.CHAIR)
+"""Each of the chair's commands the board gives by its form, and the fields it takes."""
 
 
 def _form_value(name: str, value: str) -> object:

@@ -16,12 +16,21 @@ import pytest
 import typer
 
 from cli.app import COMMANDS, GROUPS, app, help_line
+from domain.declarations import DECLARED
 
 HEAVY = ("temporalio", "sqlalchemy", "fastapi", "uvicorn", "httpx", "cryptography", "alembic")
 LISTING = ("pydantic", "rich", "typer.rich_utils", "dateutil", "yaml")
 """What the commands' modules bring (the domain's models, rich's console) and the list of
 commands does without: it is printed by click's formatter, from cli.app's help lines."""
-STARTS_WITH = ("cli", "cli.app", "domain", "domain.errors", "runtime", "runtime.process")
+STARTS_WITH = (
+    "cli",
+    "cli.app",
+    "domain",
+    "domain.declarations",
+    "domain.errors",
+    "runtime",
+    "runtime.process",
+)
 """The project's modules `concord` imports before it knows which command it runs."""
 PROJECT = ("cli", "domain", "runtime", "store", "workflows", "activities", "audit", "api")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -97,6 +106,12 @@ def test_every_command_is_listed_with_the_first_paragraph_of_its_help() -> None:
             command = group.get_command(context, name)
             assert command is not None and command.callback is not None, name
             assert help_line(command) == line, f"cli.app lists {name} with another help line"
+    for declared in DECLARED:
+        if declared.cli is not None:
+            command = group.get_command(context, declared.cli.verb)
+            assert command is not None and command.help is not None, declared.kind
+            assert help_line(command) == declared.cli.help_line
+            assert declared.cli.example in command.help
     for name, (line, _) in GROUPS.items():
         loaded = group.get_command(context, name)
         assert isinstance(loaded, typer.core.TyperGroup) and loaded.commands, name

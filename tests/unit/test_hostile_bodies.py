@@ -21,7 +21,7 @@ from api.commands import (
     SupersessionRequest,
     _without,
     body_model,
-    command_of,
+    requested_command,
 )
 from api.errors import MAX_FIELD_PART, invalid
 from api.services import Services
@@ -111,7 +111,7 @@ async def _received_by_the_api(route: Route, path: Path, value: Any) -> None:
     extra = {name: CASES[route.kind].fields[name] for name in route.path_fields}
     # Only a Forbidden caller reaches the services (to log the refusal): an operator never is.
     no_services = cast(Services, None)
-    command = await command_of(
+    command = await requested_command(
         no_services, OPERATOR, route.kind, decision_id, request, route.chairs, extra
     )
     assert command.kind == route.kind
