@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -13,7 +12,6 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.clock import DueCommand, due_commands
     from domain.commands import CommandBase
     from domain.decider import Practice, decide, evolve
     from domain.errors import ConcordError, Fault, InvalidInput
@@ -21,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.nrc import NRC_ROSTERS
     from domain.state import DecisionState
     from domain.values import TERMINAL
+    from workflows.clock import Clock
     from workflows.failures import to_failure
     from workflows.messages import (
         AMENDED_2026_12_06,
@@ -28,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         ARCHIVE_HISTORY,
         COUNCIL_RULES,
         NOTIFY,
-        RECEIPTS_KEPT,
         AppendInput,
         AppendResult,
         ArchiveInput,
@@ -47,14 +45,12 @@ with workflow.unsafe.imports_passed_through():
         StoredCommand,
         command_digest,
     )
+    from workflows.receipts import Receipts, Validated
 
 STATE_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordState")
 AREA_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordArea")
 PROPOSER_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordProposer")
 SEARCH_ATTRIBUTES: Final = (STATE_ATTRIBUTE, AREA_ATTRIBUTE, PROPOSER_ATTRIBUTE)
-
-IDLE_WAKE: Final = timedelta(days=30)
-"""With no deadline pending the loop still wakes this often; one timer shape for every wait."""
 
 NOTIFIED: Final = frozenset(
     {
@@ -155,26 +151,16 @@ class DecisionWorkflow:
         self._pending: list[Event] = []
         self._accepted: list[_Accepted] = []
         self._stored_state = input.state
-        self._refused: dict[str, ApplicationError] = {}
-        self._validated: dict[str, tuple[CommandBase, int, datetime, list[Event]]] = {}
-        """What the validator decided for an update's command, on which state version and at
-        which instant: the handler that follows at once takes it instead of deciding again."""
-        self._awaiting: dict[str, tuple[int, int]] = {}
-        self._digests: dict[str, str] = {}
-        self._receipts: dict[str, Receipt] = {r.idempotency_key: r for r in input.receipts}
-        self._refs: dict[int, tuple[str, str]] = {}
+        self._receipts = Receipts(input.decision_id, input.receipts)
         self._updates = 0
         self._events = 0
         self._start_refusal: ApplicationError | None = None
         self._indexed: tuple[str, ...] = ()
-        self._refused_clock: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
         """Work beside the run loop (notifications, the previous run's archive): finished before
         the run ends."""
         self._previous_archived = True
-        self._steady_alarm = workflow.patched(STEADY_ALARM)
-        self._alarm: asyncio.Task[None] | None = None
-        self._alarm_at: datetime | None = None
+        self._clock = Clock(steady_alarm=workflow.patched(STEADY_ALARM))
         self._append_locally = workflow.patched(APPEND_LOCALLY)
         if input.state is None and input.proposal is not None:
             try:
@@ -188,20 +174,17 @@ class DecisionWorkflow:
     async def execute(self, input: CommandInput) -> Receipt:
         """Decide a command; returns once its events are stored in the log."""
         key = input.idempotency_key
-        if key not in self._receipts and key not in self._awaiting:
+        if not self._receipts.known(key):
             self._updates += 1
             self._accept(input.command, key)
-        await workflow.wait_condition(lambda: key in self._receipts or key in self._refused)
-        if key in self._refused:
-            raise self._refused.pop(key)
-        return self._receipts[key]
+        await workflow.wait_condition(lambda: self._receipts.answered(key))
+        return self._receipts.outcome(key)
 
     @execute.validator
     def _validate_execute(self, input: CommandInput) -> None:
         key = input.idempotency_key
-        if key in self._receipts or key in self._awaiting:
-            given = self._receipts[key].command_digest if key in self._receipts else None
-            given = given or self._digests.get(key, "")
+        if self._receipts.known(key):
+            given = self._receipts.digest_given(key)
             if given and given != command_digest(input.command):
                 raise to_failure(
                     InvalidInput(
@@ -212,7 +195,7 @@ class DecisionWorkflow:
             return
         events = self._decide(input.command)
         version = self._state.version if self._state is not None else 0
-        self._validated[key] = (input.command, version, workflow.now(), events)
+        self._receipts.validated(key, Validated(input.command, version, workflow.now(), events))
 
     @workflow.query
     def status(self, input: StatusInput) -> StatusResult:
@@ -268,7 +251,7 @@ class DecisionWorkflow:
                     await self._background_done()
                     continue  # commands may have come in meanwhile: they are stored first
                 break
-            await self._wait_for_work()
+            await self._clock.wait(self._state, self._has_work)
         archived = self._previous_archived
         if self._closed():
             archived = await self._archive(workflow.info().run_id) and archived
@@ -303,7 +286,10 @@ class DecisionWorkflow:
     def _accept(self, command: CommandBase, key: str | None, at: datetime | None = None) -> None:
         """Apply an accepted command's events now, so the next validator sees them; queue them."""
         at = at or workflow.now()
-        events = self._validated_events(command, key, at) or self._decide(command, at)
+        version = self._state.version if self._state is not None else 0
+        events = self._receipts.validated_events(key, command, version, at) or self._decide(
+            command, at
+        )
         state = self._state
         try:
             for event in events:
@@ -325,27 +311,14 @@ class DecisionWorkflow:
             first, last = events[0].stream_version, events[-1].stream_version
             self._accepted.append(_Accepted(key, command, at, first, last, state))
         if events and key is not None:
-            self._awaiting[key] = (events[0].stream_version, events[-1].stream_version)
-            self._digests[key] = command_digest(command)
-
-    def _validated_events(
-        self, command: CommandBase, key: str | None, at: datetime
-    ) -> list[Event] | None:
-        """The validator's events for this very command, if nothing changed since it decided."""
-        validated = self._validated.pop(key, None) if key is not None else None
-        if validated is None:
-            return None
-        validated_command, version, validated_at, events = validated
-        current = self._state.version if self._state is not None else 0
-        if validated_command is not command or version != current or validated_at != at:
-            return None
-        return events
+            first, last = events[0].stream_version, events[-1].stream_version
+            self._receipts.awaiting(key, first, last, command_digest(command))
 
     def _run_due_clock(self) -> bool:
         """Issue the clock's commands that have fallen due; True when any was accepted."""
         assert self._state is not None
         now = workflow.now()
-        for due in self._due():
+        for due in self._clock.due(self._state):
             if due.at > now:
                 break
             # The procedure's outcome takes effect at its deadline, even when the decision's
@@ -359,7 +332,7 @@ class DecisionWorkflow:
                 self._accept(due.command, None, at=effective)
             except ApplicationError as refused:
                 # Never expected (the domain's own clock issued it); skip it rather than spin.
-                self._refused_clock.add(due.model_dump_json())
+                self._clock.skip(due)
                 workflow.logger.warning(
                     "clock command refused",
                     extra={"decision_id": self._decision_id, "reason": str(refused)},
@@ -368,54 +341,9 @@ class DecisionWorkflow:
             return True
         return False
 
-    def _due(self) -> list[DueCommand]:
-        assert self._state is not None
-        return [
-            d for d in due_commands(self._state) if d.model_dump_json() not in self._refused_clock
-        ]
-
-    async def _wait_for_work(self) -> None:
-        assert self._state is not None
-        due = self._due()
-        if self._steady_alarm:
-            await self._wait_with_alarm(due[0].at if due else None)
-            return
-        timeout = (due[0].at - workflow.now()) if due else IDLE_WAKE
-        if timeout <= timedelta(0):
-            return
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(
-                lambda: (
-                    bool(self._pending)
-                    or (self._wants_to_end() and workflow.all_handlers_finished())
-                ),
-                timeout=timeout,
-            )
-
-    async def _wait_with_alarm(self, at: datetime | None) -> None:
-        """Wait for work, or for the alarm of the next deadline (`at`; an idle wake when None):
-        the alarm runs across waits and is replaced only when the deadline moves."""
-        now = workflow.now()
-        if at is not None and at <= now:
-            return
-        idle_wake_running = at is None and self._alarm is not None and self._alarm_at is None
-        if not idle_wake_running and (self._alarm is None or at != self._alarm_at):
-            if self._alarm is not None:
-                self._alarm.cancel()
-            wake = at if at is not None else now + IDLE_WAKE
-            self._alarm = asyncio.create_task(asyncio.sleep((wake - now).total_seconds()))
-            self._alarm_at = at
-        alarm = self._alarm
-        assert alarm is not None
-        await workflow.wait_condition(
-            lambda: (
-                bool(self._pending)
-                or (self._wants_to_end() and workflow.all_handlers_finished())
-                or alarm.done()
-            )
-        )
-        if alarm.done():
-            self._alarm, self._alarm_at = None, None
+    def _has_work(self) -> bool:
+        """Events to store, or the run to end (once no handler is left running)."""
+        return bool(self._pending) or (self._wants_to_end() and workflow.all_handlers_finished())
 
     def _closed(self) -> bool:
         return self._state is not None and self._state.status in TERMINAL
@@ -440,7 +368,7 @@ class DecisionWorkflow:
                     idempotency_key=a.key,
                     first_version=a.first_version,
                     last_version=a.last_version,
-                    command_digest=self._digests.get(a.key, ""),
+                    command_digest=self._receipts.digest(a.key),
                 )
                 for a in accepted
                 if a.key is not None
@@ -469,10 +397,8 @@ class DecisionWorkflow:
                 start_to_close_timeout=APPEND_TIMEOUT,
                 retry_policy=_STORE_RETRY,
             )
-        for ref in result.events:
-            self._refs[ref.stream_version] = (ref.event_id, ref.hash)
         self._stored_version = batch[-1].stream_version
-        self._release_receipts(batch)
+        self._receipts.stored(result.events, batch, self._stored_version)
         self._upsert_search_attributes()
         notable = tuple(e for e in batch if e.type in NOTIFIED)
         if not notable:
@@ -510,18 +436,21 @@ class DecisionWorkflow:
         held = set()
         for command in result.commands:
             held.add(command.idempotency_key)
-            self._awaiting[command.idempotency_key] = (command.first_version, command.last_version)
-            self._digests[command.idempotency_key] = command.command_digest
+            self._receipts.awaiting(
+                command.idempotency_key,
+                command.first_version,
+                command.last_version,
+                command.command_digest,
+            )
         for entry in undecided:
             if entry.key is None or entry.key in held:
                 continue
-            self._awaiting.pop(entry.key, None)
+            self._receipts.not_awaiting(entry.key)
             assert state is not None
             try:
                 self._accept(entry.command, entry.key, max(entry.at, state.last_event_at))
             except ApplicationError as refused:
-                self._digests.pop(entry.key, None)
-                self._refused[entry.key] = refused
+                self._receipts.refused(entry.key, refused)
 
     async def _background_done(self) -> None:
         running = tuple(self._background)
@@ -543,25 +472,6 @@ class DecisionWorkflow:
                 "notification failed",
                 extra={"decision_id": self._decision_id, "error": str(failure.cause)},
             )
-
-    def _release_receipts(self, batch: list[Event]) -> None:
-        types = {e.stream_version: e.type for e in batch}
-        for key, (first, last) in list(self._awaiting.items()):
-            if last > self._stored_version:
-                continue
-            versions = range(first, last + 1)
-            self._receipts[key] = Receipt(
-                decision_id=self._decision_id,
-                idempotency_key=key,
-                event_ids=tuple(self._refs[v][0] for v in versions),
-                event_types=tuple(types.get(v, "") for v in versions),
-                stream_version=last,
-                hashes=tuple(self._refs[v][1] for v in versions),
-                command_digest=self._digests.pop(key, ""),
-            )
-            del self._awaiting[key]
-            for v in versions:
-                self._refs.pop(v, None)
 
     def _upsert_search_attributes(self) -> None:
         if not self._input.search_attributes or self._state is None:
@@ -611,12 +521,11 @@ class DecisionWorkflow:
         return True
 
     def _carry_over(self) -> DecisionInput:
-        receipts = tuple(self._receipts.values())[-RECEIPTS_KEPT:]
         return self._input.model_copy(
             update={
                 "proposal": None,
                 "state": self._state,
-                "receipts": receipts,
+                "receipts": self._receipts.kept(),
                 "previous_run_id": workflow.info().run_id,
                 "run_number": self._input.run_number + 1,
             }
