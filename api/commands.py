@@ -174,44 +174,52 @@ def _kind(command: type[cmd.CommandBase]) -> str:
     return default
 
 
-def command_endpoint(route: CommandRoute) -> Any:
-    """The endpoint for one route, its signature built for FastAPI (path, body, token, key)."""
-    body_type = body_model(route.command, frozenset(route.path_fields))
-    kind = _kind(route.command)
+class CommandEndpoint:
+    """The endpoint of one route: FastAPI reads its parameters (the path's, the body, the token,
+    the key) from its signature, built from the route's command."""
 
-    async def endpoint(**given: Any) -> Receipt:
+    def __init__(self, route: CommandRoute) -> None:
+        self.route = route
+        self.kind = _kind(route.command)
+        self.__name__ = self.kind
+        self.__doc__ = None  # the route's summary says what it does; this class's text is not
+        parameter = inspect.Parameter
+        self.__signature__ = inspect.Signature(
+            [
+                parameter("decision_id", parameter.KEYWORD_ONLY, annotation=DecisionPath),
+                *(
+                    parameter(name, parameter.KEYWORD_ONLY, annotation=annotation)
+                    for name, annotation in route.path_fields.items()
+                ),
+                parameter(
+                    "body",
+                    parameter.KEYWORD_ONLY,
+                    annotation=body_model(route.command, frozenset(route.path_fields)),
+                ),
+                parameter(
+                    "caller",
+                    parameter.KEYWORD_ONLY,
+                    annotation=Annotated[Caller, Depends(authenticated)],
+                ),
+                parameter(
+                    "found",
+                    parameter.KEYWORD_ONLY,
+                    annotation=Annotated[Services, Depends(services)],
+                ),
+                parameter("key", parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None),
+            ],
+            return_annotation=Receipt,
+        )
+
+    async def __call__(self, **given: Any) -> Receipt:
         found: Services = given["found"]
         caller: Caller = given["caller"]
-        extra = {name: given[name] for name in route.path_fields}
+        extra = {name: given[name] for name in self.route.path_fields}
         command = await requested_command(
-            found, caller, kind, given["decision_id"], given["body"], route.chair, extra
+            found, caller, self.kind, given["decision_id"], given["body"], self.route.chair, extra
         )
         with resend_by_key(given["key"]):
             return await found.commands.execute(command, scoped(caller, given["key"]), "api")
-
-    parameter = inspect.Parameter
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            parameter("decision_id", parameter.KEYWORD_ONLY, annotation=DecisionPath),
-            *(
-                parameter(name, parameter.KEYWORD_ONLY, annotation=annotation)
-                for name, annotation in route.path_fields.items()
-            ),
-            parameter("body", parameter.KEYWORD_ONLY, annotation=body_type),
-            parameter(
-                "caller",
-                parameter.KEYWORD_ONLY,
-                annotation=Annotated[Caller, Depends(authenticated)],
-            ),
-            parameter(
-                "found", parameter.KEYWORD_ONLY, annotation=Annotated[Services, Depends(services)]
-            ),
-            parameter("key", parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None),
-        ],
-        return_annotation=Receipt,
-    )
-    endpoint.__name__ = kind
-    return endpoint
 
 
 ProposalId = Annotated[
@@ -233,7 +241,7 @@ def router() -> APIRouter:
     for route in ROUTES:
         routes.add_api_route(
             "/decisions/{decision_id}" + route.path,
-            command_endpoint(route),
+            CommandEndpoint(route),
             methods=["POST"],
             status_code=201,
             response_model=Receipt,
