@@ -3,6 +3,7 @@ restart without duplicates; a year of sittings backfilled in seconds; the compli
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -55,6 +56,22 @@ def until(stack: Stack, holds: Any, timeout: float = 90) -> dict[str, int]:
         if holds(counts) or time.monotonic() > deadline:
             return counts
         time.sleep(0.5)
+
+
+async def runs_completed(
+    client: Client, body: str, since: datetime, expected: int, timeout: float = 90
+) -> int:
+    """How many runs `body`'s schedule started after `since` have completed, as Temporal lists
+    them, once `expected` have (asked every 0.5 s, for at most `timeout` seconds)."""
+    runs = f'TemporalScheduledById = "{schedule_id(body)}" AND StartTime > "{since.isoformat()}"'
+    completed = f'{runs} AND ExecutionStatus = "Completed"'
+    deadline = time.monotonic() + timeout
+    while (count := (await client.count_workflows(completed)).count) < expected:
+        assert time.monotonic() < deadline, [
+            (w.id, w.status) async for w in client.list_workflows(runs)
+        ]
+        await asyncio.sleep(0.5)
+    return count
 
 
 async def test_each_body_with_a_rule_sits_by_its_own_schedule_a_year_in_seconds(
@@ -115,8 +132,10 @@ async def test_schedules_survive_a_restart_of_the_stack_without_duplicate_sittin
     assert await sittings_schedules(client) == sorted(schedule_id(c) for c in SCHEDULED)
     assert {s["outcome"] for s in stack.ok("meetings", "sync")["schedules"]} == {"unchanged"}
     start, end = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in YEAR)
+    backfilled_at = datetime.now(UTC)
     await client.get_schedule_handle(schedule_id("PC")).backfill(
         ScheduleBackfill(start_at=start, end_at=end, overlap=ScheduleOverlapPolicy.ALLOW_ALL)
     )
-    time.sleep(5)  # the sittings run again; each finds its record and records nothing more
+    # The year's 24 sittings run again; once all have run, each has found its record.
+    assert await runs_completed(client, "PC", backfilled_at, 24) == 24
     assert sittings_of_the_year(stack) == before
