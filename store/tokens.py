@@ -179,17 +179,7 @@ class Tokens:
         token_id, token, digest = new_token()
         async with self._backend.writing() as connection:
             record = await insert_token(connection, token_id, digest, role, name, by, expires_at)
-            await side_logs.append(
-                connection,
-                side_logs.ACCESS_EVENTS,
-                side_logs.AccessRecord(
-                    kind="token_issued",
-                    token_id=token_id,
-                    principal=record.principal,
-                    by=by,
-                    expires_at=expires_at,
-                ),
-            )
+            await _logged(connection, "token_issued", record, by)
         return record, token
 
     async def presented(self, token: str) -> TokenRecord:
@@ -213,20 +203,30 @@ class Tokens:
                 delete(portal_sessions).where(portal_sessions.c.token_id == token_id)
             )
             if before.revoked_at is None:
-                await side_logs.append(
-                    connection,
-                    side_logs.ACCESS_EVENTS,
-                    side_logs.AccessRecord(
-                        kind="token_revoked",
-                        token_id=token_id,
-                        principal=record.principal,
-                        by=by,
-                        expires_at=record.expires_at,
-                    ),
-                )
+                await _logged(connection, "token_revoked", record, by)
         return record
 
     async def all(self) -> list[TokenRecord]:
         """Every token issued, revoked or not, oldest first (never the tokens themselves)."""
         async with self._backend.reading() as connection:
             return await all_tokens(connection)
+
+
+async def _logged(
+    connection: AsyncConnection,
+    kind: Literal["token_issued", "token_revoked"],
+    record: TokenRecord,
+    by: str,
+) -> None:
+    """Write what happened to the token to the access log, in the connection's transaction."""
+    await side_logs.append(
+        connection,
+        side_logs.ACCESS_EVENTS,
+        side_logs.AccessRecord(
+            kind=kind,
+            token_id=record.token_id,
+            principal=record.principal,
+            by=by,
+            expires_at=record.expires_at,
+        ),
+    )
