@@ -30,7 +30,6 @@ from domain.values import MAX_NUMBER, ActorCode, CleanStatement, DecisionId
 from runtime.decisions import Unacknowledged
 from workflows.messages import Receipt, SupersessionResult
 
-ENVELOPE: Final = frozenset({"kind", "decision_id", "actor", "recorded_by"})
 DecisionPath = Annotated[
     str,
     Path(
@@ -98,7 +97,7 @@ def body_model(
     fields: dict[str, Any] = {
         name: (info.annotation, info)
         for name, info in command.model_fields.items()
-        if name not in ENVELOPE | excluded
+        if name not in cmd.COMMAND_ENVELOPE | excluded
     }
     fields["actor"] = (ActorField, None)
     model: type[BaseModel] = create_model(

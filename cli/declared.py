@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import inspect
 from enum import Enum
-from typing import Annotated, Any, Final, Union, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import typer
 
 from cli.parsing import FLAGS
 from cli.sending import RoundOption, answer, send
 from cli.session import ActorOption, Id, JsonOption, KeyOption, run
-from domain.commands import COMMAND_CLASSES, AnyCommand
+from domain.commands import COMMAND_CLASSES, COMMAND_ENVELOPE, AnyCommand
 from domain.declarations import Declared
 
-ENVELOPE: Final = frozenset({"kind", "decision_id", "actor", "recorded_by"})
 TextHashOption = Annotated[
     str | None,
     typer.Option("--text-hash", help="The text's hash (default: the round's current text)."),
@@ -46,7 +46,7 @@ class DeclaredCommand:
             inspect.Parameter("actor", keyword, annotation=ActorOption),
         ]
         for name, info in self.model.model_fields.items():
-            if name in ENVELOPE:
+            if name in COMMAND_ENVELOPE:
                 continue
             if name == "round" and self.declared.answers_round:
                 annotation: Any = RoundOption
@@ -81,7 +81,7 @@ class DeclaredCommand:
 
 def _option_type(name: str, annotation: Any) -> type:
     """The type an option of the field takes on the command line: int, str or an enum's."""
-    while get_origin(annotation) in (Annotated, Union) or type(annotation).__name__ == "UnionType":
+    while get_origin(annotation) in (Annotated, Union, UnionType):
         present = [a for a in get_args(annotation) if a is not type(None)]
         annotation = present[0]
     if isinstance(annotation, type) and issubclass(annotation, int | str | Enum):

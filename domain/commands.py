@@ -46,6 +46,10 @@ class CommandHeader(TypedDict):
     recorded_by: str
 
 
+COMMAND_ENVELOPE: Final = frozenset({"kind", *CommandHeader.__required_keys__})
+"""The fields every command has beside its own: its kind, its decision, for whom, by whom."""
+
+
 class CommandBase(Frozen):
     """Every command names its decision, on whose behalf it is given, and who recorded it."""
 
