@@ -28,7 +28,7 @@ from store.councils import Councils
 from store.queries import DecisionRow, PendingRow, list_decisions, pending_for_member
 from store.records import StoredEvent
 from store.side_logs import StoredRefusal
-from store.states import state_now
+from store.states import LogReads, state_now
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size (at most {MAX_PAGE}).")]
 MemberCode = Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")]
@@ -158,7 +158,7 @@ def router() -> APIRouter:
     async def decision(decision_id: DecisionPath, caller: Authenticated, found: Found) -> Any:
         """The decision's whole state as its stored events make it: texts, rounds and every
         answer, plan, issues, meetings."""
-        state = await state_now(found.store, decision_id)
+        state = await state_now(LogReads(found.store), decision_id)
         if state is None:
             raise NotFound(f"no decision {decision_id}")
         return state

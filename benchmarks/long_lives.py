@@ -33,7 +33,7 @@ from sections import machine, replace_section, store_and_size_options
 
 from domain.commands import command_of
 from store.eventstore import EventStore, open_store
-from store.states import state_now
+from store.states import LogReads, state_now
 
 PLAN_ITEMS = [
     {"item_id": "A1", "description": "Exchange", "assignee": {"kind": "member", "code": "RUS"}}
@@ -57,7 +57,7 @@ async def status_ms(s: Stack, decision_id: str) -> float:
 
 async def read_ms(store: EventStore, decision_id: str) -> float:
     started = time.perf_counter()
-    state = await state_now(store, decision_id)
+    state = await state_now(LogReads(store), decision_id)
     assert state is not None
     return (time.perf_counter() - started) * 1000
 

@@ -20,8 +20,8 @@ from store.councils import Councils
 from store.engine import url_without_password
 from store.eventstore import EventStore
 from store.leases import DEFAULT_TTL_S, LeaseRow
-from store.migrate import head_revision
 from store.queries import list_decisions, open_decision_states
+from store.revisions import head_revision
 
 LAG_LIMIT: Final = 1_000
 """A projection this many events behind the log is reported: is `concord project` running?"""

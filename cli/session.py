@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from rich.console import Console
-from rich.markup import escape
 
+from cli.output import Output, escape
 from cli.parsing import decision_id, excerpt
 from domain.errors import InvalidInput
 from domain.values import Principal
@@ -26,18 +25,13 @@ if TYPE_CHECKING:  # what a command needs is imported when it runs (cli.app's do
     from runtime.settings import Settings
     from store.eventstore import EventStore
     from store.side_logs import RefusalRecord
+    from store.states import DecisionReads
     from workflows.messages import Receipt
 
 T = TypeVar("T")
 
 
-class _Output(Console):
-    def on_broken_pipe(self) -> None:
-        # Rich ends the process with exit 1 here; cli.app.main ends it quietly with exit 0.
-        raise BrokenPipeError
-
-
-out = _Output(highlight=False, soft_wrap=True)
+out = Output()
 
 Id = Annotated[
     str,
@@ -158,6 +152,28 @@ async def event_store(current: Settings | None = None) -> AsyncIterator[EventSto
         yield store
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def decision_reads(current: Settings | None = None) -> AsyncIterator[DecisionReads]:
+    """Where one decision is read from: a SQLite store's file read directly, without importing
+    SQLAlchemy (store.file_reader), any other store through the store."""
+    from store.file_reader import DecisionFile
+    from store.urls import sqlite_file
+
+    current = current or settings()
+    path = sqlite_file(current.database_url)
+    if path is None:
+        from store.states import LogReads
+
+        async with event_store(current) as store:
+            yield LogReads(store)
+        return
+    reader = DecisionFile.open(path)
+    try:
+        yield reader
+    finally:
+        reader.close()
 
 
 @contextmanager

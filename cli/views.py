@@ -9,7 +9,17 @@ import typer
 from pydantic import BaseModel
 
 from cli.reading import print_status, read_back, readable, statements, status_document
-from cli.session import Id, JsonOption, decisions, emit, event_store, out, run, shown
+from cli.session import (
+    Id,
+    JsonOption,
+    decision_reads,
+    decisions,
+    emit,
+    event_store,
+    out,
+    run,
+    shown,
+)
 from domain.errors import InvalidInput, NotFound, Unavailable
 from domain.state import ConsensusRound, DecisionState
 from domain.values import Status
@@ -85,8 +95,8 @@ async def current_state(decision_id: str) -> DecisionState:
     from store.states import state_now
 
     try:
-        async with event_store() as store:
-            return _found(decision_id, await state_now(store, decision_id))
+        async with decision_reads() as reads:
+            return _found(decision_id, await state_now(reads, decision_id))
     except Unavailable:
         return await _workflow_state(decision_id)
 
@@ -98,9 +108,9 @@ async def logged_state(decision_id: str) -> tuple[DecisionState, list[StoredEven
     from store.states import state_now
 
     try:
-        async with event_store() as store:
-            logged = await store.stream(decision_id)
-            return _found(decision_id, await state_now(store, decision_id)), logged
+        async with decision_reads() as reads:
+            logged = await reads.stream(decision_id)
+            return _found(decision_id, await state_now(reads, decision_id)), logged
     except Unavailable:
         return await _workflow_state(decision_id), None
 
@@ -119,8 +129,8 @@ def _found(decision_id: str, state: DecisionState | None) -> DecisionState:
 async def logged_stream(decision_id: str) -> list[StoredEvent] | None:
     """The decision's events in the log; None when the log cannot be read."""
     try:
-        async with event_store() as store:
-            return await store.stream(decision_id)
+        async with decision_reads() as reads:
+            return await reads.stream(decision_id)
     except Unavailable:
         return None
 

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     def _database_url_names_a_supported_driver(cls, value: str) -> str:
         if not value:
             return value
-        from store.engine import SUPPORTED_DRIVERS
+        from store.urls import SUPPORTED_DRIVERS
 
         if not value.startswith(tuple(f"{driver}://" for driver in SUPPORTED_DRIVERS)):
             raise ValueError(

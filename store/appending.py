@@ -3,7 +3,6 @@ the head lock, or is recognised as a retry of a batch stored before."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 
-from domain.errors import Conflict, InvalidHistory
+from domain.errors import Conflict
 from store.hashing import (
     GENESIS_HASH,
     body_parts,
@@ -19,10 +18,9 @@ from store.hashing import (
     chain_digest,
     format_instant,
     join_body,
-    parse_instant,
 )
-from store.records import Appended, CommandRange, NewEvent, StoredEvent
-from store.schema import BodyRow, LogRow
+from store.records import Appended, BodyRow, CommandRange, NewEvent, StoredEvent, stored_event
+from store.schema import LogRow
 from store.upcasting import Upcasters
 
 T = TypeVar("T")
@@ -267,41 +265,6 @@ def appended_events(
             )
         )
     return events
-
-
-def stored_event(row: BodyRow, upcasters: Upcasters) -> StoredEvent:
-    """The StoredEvent of a row, its payload upcast; InvalidHistory, naming the position, when
-    the stored body is not an event's document."""
-    try:
-        body = bytes(row.body)
-        document = orjson.loads(body)
-        stored = StoredEvent(
-            position=row.position,
-            event_id=document["event_id"],
-            decision_id=document["decision_id"],
-            stream_version=document["stream_version"],
-            type=document["type"],
-            schema_version=document["schema_version"],
-            stored_schema_version=document["schema_version"],
-            payload=document["payload"],
-            actor=document["actor"],
-            recorded_by=document["recorded_by"],
-            occurred_at=parse_instant(document["occurred_at"]),
-            recorded_at=parse_instant(document["recorded_at"]),
-            stream_prev_hash=document["stream_prev_hash"],
-            prev_hash=row.prev_hash,
-            hash=row.hash,
-            body=body,
-        )
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise InvalidHistory(
-            f"the event at position {row.position} cannot be read ({type(error).__name__}: "
-            f"{error}); run `concord audit verify`"
-        ) from None
-    schema_version, payload = upcasters.upcast(stored.type, stored.schema_version, stored.payload)
-    if schema_version == stored.schema_version:
-        return stored
-    return dataclasses.replace(stored, schema_version=schema_version, payload=payload)
 
 
 def stored_batch(

@@ -27,8 +27,8 @@ from store.backends import (
     driver_columns,
     driver_connection,
 )
-from store.records import CommandRange
-from store.schema import LOG_COLUMNS, BodyRow, LogRow
+from store.records import BodyRow, CommandRange
+from store.schema import LOG_COLUMNS, LogRow
 
 _HEAD_MOVE: Final = "UPDATE log_head SET position = $1, hash = $2 WHERE id = 1"
 _PROJECTION_LOCKED: Final = PROJECTION_POSITION_QUERY.format("$1") + " FOR UPDATE"

@@ -44,8 +44,8 @@ from store.backends import (
     driver_connection,
 )
 from store.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
-from store.records import CommandRange
-from store.schema import LOG_COLUMNS, BodyRow, LogRow
+from store.records import BodyRow, CommandRange
+from store.schema import LOG_COLUMNS, LogRow
 from store.unavailable import unavailable_on_failure
 
 _WRITE: Final = (

@@ -27,12 +27,11 @@ from store.appending import (
     adopting_outcome,
     outcome_events,
     prepare,
-    stored_event,
 )
 from store.engine import WRITE_OPTION
 from store.migrate import check_schema
-from store.records import Appended, CommandRange, NewEvent, StoredEvent
-from store.schema import LOG_COLUMNS, BodyRow
+from store.records import Appended, BodyRow, CommandRange, NewEvent, StoredEvent, stored_event
+from store.schema import LOG_COLUMNS
 from store.unavailable import unavailable_on_failure, unreachable
 from store.upcasting import Upcasters
 

@@ -13,8 +13,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from domain.errors import InvalidInput
-
-SUPPORTED_DRIVERS: Final = ("sqlite+aiosqlite", "postgresql+asyncpg")
+from store.urls import SUPPORTED_DRIVERS
 
 WRITE_OPTION: Final = "concord_write"
 """Execution option of a writing transaction: on SQLite it takes the write lock at BEGIN."""

@@ -15,14 +15,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import InvalidInput, Unavailable
-from store.appending import stored_event
 from store.backend_sqlite import SqliteBackend
 from store.backends import LogBackend, LogPages
 from store.engine import create_store_engine, parse_database_url, sqlite_path
-from store.migrate import UPGRADE_COMMAND
 from store.migrate import check_schema as check_schema_revision
-from store.records import Appended, CommandRange, NewEvent, StoredEvent
-from store.schema import BODY_COLUMNS, BodyRow, command_ranges, events, log_head
+from store.records import Appended, BodyRow, CommandRange, NewEvent, StoredEvent, stored_event
+from store.revisions import UPGRADE_COMMAND
+from store.schema import BODY_COLUMNS, command_ranges, events, log_head
 from store.state_snapshots import stored_instant
 from store.unavailable import unavailable_on_failure
 from store.upcasting import Upcasters, upcasters

@@ -9,15 +9,13 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.errors import Unavailable
 from store.engine import create_store_engine, parse_database_url, sqlite_path
+from store.revisions import check_revision
 
 if TYPE_CHECKING:  # Alembic is imported to migrate, not to check a schema (every command does)
     from alembic.config import Config
 
-UPGRADE_COMMAND: Final = "concord db upgrade"
 _PACKAGE: Final = Path(__file__).parent
-_VERSIONS: Final = _PACKAGE / "migrations" / "versions"
 
 
 def alembic_config() -> Config:
@@ -27,17 +25,6 @@ def alembic_config() -> Config:
     config = Config(str(_PACKAGE / "alembic.ini"))
     config.set_main_option("script_location", str(_PACKAGE / "migrations"))
     return config
-
-
-def head_revision() -> str:
-    """The schema revision this code needs: the last of its migrations, which run in one line
-    (0001, 0002, ...), each file named by its revision."""
-    return max(revisions())
-
-
-def revisions() -> list[str]:
-    """Every schema revision this code knows, oldest first."""
-    return sorted(path.name.split("_", 1)[0] for path in _VERSIONS.glob("[0-9]*_*.py"))
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
@@ -95,19 +82,4 @@ def _revision_of(connection: Connection) -> str | None:
 
 async def check_schema(engine: AsyncEngine) -> None:
     """Raise Unavailable unless the database's schema is exactly the revision this code needs."""
-    where = engine.url.render_as_string(hide_password=True)
-    current = await current_revision(engine)
-    head = head_revision()
-    if current == head:
-        return
-    if current is None:
-        raise Unavailable(f"the event store at {where} has no schema yet: run `{UPGRADE_COMMAND}`")
-    if current in revisions():
-        raise Unavailable(
-            f"the event store at {where} is at schema revision {current}, older than this "
-            f"code's {head}: run `{UPGRADE_COMMAND}`"
-        )
-    raise Unavailable(
-        f"the event store at {where} is at schema revision {current}, unknown to this code "
-        f"(which needs {head}): it was migrated by a newer Concord"
-    )
+    check_revision(await current_revision(engine), engine.url.render_as_string(hide_password=True))

@@ -1,13 +1,16 @@
-"""The records the event store takes in and gives back: NewEvent, StoredEvent, ArchivedHistory."""
+"""The records the event store takes in and gives back: NewEvent, StoredEvent (read from its
+BodyRow by `stored_event`), ArchivedHistory. No SQL here: readers without SQLAlchemy use them."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, NamedTuple
 
+import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -19,8 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from domain.errors import InvalidInput
-from store.hashing import MAX_SAFE_INTEGER
+from domain.errors import InvalidHistory, InvalidInput
+from store.hashing import MAX_SAFE_INTEGER, parse_instant
+from store.upcasting import Upcasters
 
 DECISION_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9.-]{0,62}$"
 """A stream of the log: a decision's id, or (holding a dot) a council's or a meeting's."""
@@ -158,6 +162,50 @@ class StoredEvent:
     prev_hash: str
     hash: str
     body: bytes
+
+
+class BodyRow(NamedTuple):
+    """The part of a log row a StoredEvent is read from: position, chain hashes, hashed body."""
+
+    position: int
+    prev_hash: str
+    hash: str
+    body: bytes
+
+
+def stored_event(row: BodyRow, upcasters: Upcasters) -> StoredEvent:
+    """The StoredEvent of a row, its payload upcast; InvalidHistory, naming the position, when
+    the stored body is not an event's document."""
+    try:
+        body = bytes(row.body)
+        document = orjson.loads(body)
+        stored = StoredEvent(
+            position=row.position,
+            event_id=document["event_id"],
+            decision_id=document["decision_id"],
+            stream_version=document["stream_version"],
+            type=document["type"],
+            schema_version=document["schema_version"],
+            stored_schema_version=document["schema_version"],
+            payload=document["payload"],
+            actor=document["actor"],
+            recorded_by=document["recorded_by"],
+            occurred_at=parse_instant(document["occurred_at"]),
+            recorded_at=parse_instant(document["recorded_at"]),
+            stream_prev_hash=document["stream_prev_hash"],
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+            body=body,
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise InvalidHistory(
+            f"the event at position {row.position} cannot be read ({type(error).__name__}: "
+            f"{error}); run `concord audit verify`"
+        ) from None
+    schema_version, payload = upcasters.upcast(stored.type, stored.schema_version, stored.payload)
+    if schema_version == stored.schema_version:
+        return stored
+    return dataclasses.replace(stored, schema_version=schema_version, payload=payload)
 
 
 @dataclass(frozen=True, slots=True)

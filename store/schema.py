@@ -19,6 +19,8 @@ from sqlalchemy import (
     literal,
 )
 
+from store.records import BodyRow
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -97,15 +99,6 @@ LOG_COLUMNS: Final = LogRow._fields
 
 if tuple(events.c.keys()) != LOG_COLUMNS:
     raise TypeError(f"LogRow has fields {LOG_COLUMNS}, but events has columns {events.c.keys()}")
-
-
-class BodyRow(NamedTuple):
-    """The part of a log row a StoredEvent is read from: position, chain hashes, hashed body."""
-
-    position: int
-    prev_hash: str
-    hash: str
-    body: bytes
 
 
 BODY_COLUMNS: Final = tuple(events.c[name] for name in BodyRow._fields)

@@ -11,12 +11,11 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import InvalidHistory
-from store.appending import stored_event
 from store.backends import LogBackend
 from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
-from store.records import StoredEvent
-from store.schema import BODY_COLUMNS, BodyRow, events, projection_failures, projection_positions
+from store.records import BodyRow, StoredEvent, stored_event
+from store.schema import BODY_COLUMNS, events, projection_failures, projection_positions
 from store.upcasting import Upcasters
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from store.migrate import head_revision
+from store.revisions import head_revision
 from tests.e2e.conftest import Api, round_open
 from tests.integration.store.raw_sql import raw_transaction
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from store.migrate import head_revision
+from store.revisions import head_revision
 from tests.e2e.conftest import Stack, free_port, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

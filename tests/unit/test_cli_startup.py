@@ -135,9 +135,10 @@ def test_reading_the_settings_imports_neither_http_nor_the_database_nor_cryptogr
 
 
 def test_opening_the_store_and_its_council_imports_no_migration_tool(tmp_path: Path) -> None:
-    """What `concord status` opens (the event store, checked against the schema its code needs,
-    and the council in force) reads the schema's revision without importing Alembic, and a
-    SQLite store imports neither PostgreSQL's driver nor SQLAlchemy's PostgreSQL dialect."""
+    """What the commands that read the store open (the event store, checked against the schema
+    its code needs, and the council in force) reads the schema's revision without importing
+    Alembic, and a SQLite store imports neither PostgreSQL's driver nor SQLAlchemy's PostgreSQL
+    dialect."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
     migrated = subprocess.run(
         [
@@ -164,3 +165,43 @@ def test_opening_the_store_and_its_council_imports_no_migration_tool(tmp_path: P
     imported, _ = imported_by(probe, cwd=REPOSITORY)
     postgresql = [m for m in imported if m.startswith("sqlalchemy.dialects.postgresql")]
     assert [m for m in imported if m.split(".")[0] in ("alembic", "asyncpg")] + postgresql == []
+
+
+def test_status_on_a_sqlite_store_imports_neither_sqlalchemy_nor_rich(tmp_path: Path) -> None:
+    """`concord status` on the default store reads its file with sqlite3 (store.file_reader)
+    and prints its lines without rich: the two imports were most of its start-up."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
+    recorded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio\n"
+            "from store import decision_events\n"
+            "from store.eventstore import open_store\n"
+            "from store.migrate import upgrade\n"
+            "from tests.unit.domain.scenario import Scenario\n"
+            "async def main():\n"
+            f"    await upgrade({url!r})\n"
+            f"    store = await open_store({url!r})\n"
+            "    scenario = Scenario('d-fast').adopted()\n"
+            "    new = [decision_events.new_event(e) for e in scenario.events]\n"
+            "    await store.append('d-fast', 0, new)\n"
+            "    await store.close()\n"
+            "asyncio.run(main())\n",
+        ],
+        cwd=REPOSITORY,
+        capture_output=True,
+        check=False,
+    )
+    assert recorded.returncode == 0, recorded.stderr.decode()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    env |= {"CONCORD_DATABASE_URL": url, "CONCORD_DATA_DIR": str(tmp_path)}
+    probe = (
+        "import json, sys\n"
+        "from cli.app import invoke\n"
+        "code = invoke(['status', 'd-fast'])\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    (code, imported), printed = imported_by(probe, cwd=REPOSITORY, env=env)
+    assert code == 0 and "d-fast" in printed and "concurred (" in printed, printed
+    assert [m for m in imported if m.split(".")[0] in ("sqlalchemy", "rich", "temporalio")] == []

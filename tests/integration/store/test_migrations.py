@@ -18,17 +18,11 @@ from audit.verify import verify_log
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
 from store.engine import create_store_engine
 from store.eventstore import EventStore, open_store
-from store.migrate import (
-    alembic_config,
-    current_revision,
-    downgrade,
-    head_revision,
-    revisions,
-    upgrade,
-)
+from store.migrate import alembic_config, current_revision, downgrade, upgrade
 from store.projections import ProjectionRunner
 from store.queries import pending_for_member, sittings_query
 from store.read_models import DECISIONS_PROJECTION, DecisionsProjection
+from store.revisions import head_revision, revisions
 from store.schema import PARTIAL_INDEXES, metadata
 from tests.integration.store.conftest import BACKENDS, EventFactory, sqlite_url
 from tests.integration.store.test_read_models import record

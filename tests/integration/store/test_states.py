@@ -10,7 +10,7 @@ from store.eventstore import EventStore
 from store.projections import ProjectionRunner
 from store.read_models import DecisionsProjection
 from store.schema import decision_states
-from store.states import state_now
+from store.states import LogReads, state_now
 from tests.integration.store.raw_sql import raw_transaction
 from tests.unit.domain.scenario import Scenario
 
@@ -26,15 +26,17 @@ async def test_the_state_now_is_the_fold_of_every_stored_event_however_far_the_r
 ) -> None:
     scenario = Scenario("d-now").round_open()
     await record(store, scenario)
-    assert await state_now(store, "d-now") == scenario.state, "no read model row yet"
+    assert await state_now(LogReads(store), "d-now") == scenario.state, "no read model row yet"
 
     await ProjectionRunner(store, [DecisionsProjection()]).catch_up()
-    assert await state_now(store, "d-now") == scenario.state, "the read model is current"
+    assert await state_now(LogReads(store), "d-now") == scenario.state, "the read model is current"
 
     scenario.answer(1, scenario.s.rounds[0].members[:4])
     await record(store, scenario)
     assert scenario.state is not None and scenario.state.version > 4
-    assert await state_now(store, "d-now") == scenario.state, "the read model lags the log"
+    assert await state_now(LogReads(store), "d-now") == scenario.state, (
+        "the read model lags the log"
+    )
     stored = await store.stream("d-now")
     assert scenario.state == replay(decision_events.domain_event(e) for e in stored)
 
@@ -52,5 +54,5 @@ async def test_an_unreadable_read_model_row_is_passed_by_and_an_unknown_decision
             .values(state_json='{"not": "a state"}')
         )
 
-    assert await state_now(store, "d-row") == scenario.state
-    assert await state_now(store, "d-unknown") is None
+    assert await state_now(LogReads(store), "d-row") == scenario.state
+    assert await state_now(LogReads(store), "d-unknown") is None
