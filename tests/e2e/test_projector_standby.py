@@ -10,22 +10,27 @@ import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
 from audit.checkpoint import Checkpoint
 from audit.note import Signer
 from audit.tree import caught_up as caught_up_tree
 from audit.verify import verify_log
+from cli.findings import SILENT_PROJECTOR_S
 from domain.evolve import replay
 from domain.state import DecisionState
 from runtime.bootstrap import PROJECTOR_LEASE, projector
 from store.decision_events import new_event
 from store.eventstore import EventStore, open_store
-from store.schema import decision_states
+from store.hashing import format_instant
+from store.schema import decision_states, leases
 from tests.e2e.conftest import CONCORD
+from tests.integration.store.raw_sql import raw_transaction
 from tests.integration.workflows.test_checkpoints import edited_in_place
 from tests.pg import require_postgres, shown
 from tests.shutdown import stopped
@@ -167,7 +172,15 @@ async def test_the_doctor_finds_a_projector_that_never_ran_or_stopped_while_even
             running.send_signal(signal.SIGKILL)
             running.wait(10)
             await record(store, Scenario("d-doctor-stopped").proposed())
-    await asyncio.sleep(11)  # past the silence after which a projector counts as stopped
+    # Its last beat moved back past the silence after which a projector counts as stopped,
+    # rather than waiting that long: the doctor reads the beat's wall-clock time from the row.
+    long_ago = datetime.now(UTC) - timedelta(seconds=SILENT_PROJECTOR_S + 1)
+    async with raw_transaction(store_url) as connection:
+        await connection.execute(
+            update(leases)
+            .where(leases.c.name == PROJECTOR_LEASE)
+            .values(beat_at=format_instant(long_ago))
+        )
     stopped = doctor(store_url, dev_server)
     assert stopped.returncode == 1
     assert "stopped: the projector last beat" in stopped.stdout, stopped.stdout

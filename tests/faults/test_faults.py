@@ -15,6 +15,10 @@ from tests.faults.chaos import one_run, small_plan
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.e2e]
 
 WORKER_LOSS_BOUND_S = 10.0
+SUITE_DECISIONS = 50
+"""Enough traffic that the six faults land inside it: with 40 decisions and the seed whose four
+kills come last (109131: kills at 0.81 to 0.84 of the commands), the last kill came at 0.92 of
+them; the run takes about a third of the hundred-decision run's time."""
 
 
 async def test_decisions_under_worker_kills_and_server_restarts_lose_and_double_nothing() -> None:
@@ -33,19 +37,19 @@ async def test_decisions_under_worker_kills_and_server_restarts_lose_and_double_
 
 
 @pytest.mark.postgres
-async def test_a_hundred_decisions_through_the_api_under_faults_keep_every_accepted_command() -> (
-    None
-):
+async def test_fifty_decisions_through_the_api_under_faults_keep_every_accepted_command() -> None:
     """The production shape without Docker: two workers, the projector and the API as their
-    own processes, 100 decisions at once, 27 delegations each answering by its own token; four
-    worker kills, a Temporal restart and a PostgreSQL restart at random points of the traffic."""
+    own processes, 50 decisions at once, 27 delegations each answering by its own token; four
+    worker kills, a Temporal restart and a PostgreSQL restart at random points of the traffic.
+    (The documented figures are the hundred-decision run: `python -m tests.faults.through_api`.)
+    """
     seed = random.randrange(1_000_000)
-    report = await through_api.one_run(decisions=100, seed=seed)
+    report = await through_api.one_run(decisions=SUITE_DECISIONS, seed=seed)
     print(json.dumps(asdict(report)))
 
     assert report.problems == [], f"seed {seed}"
-    assert (report.decisions, report.members_per_round) == (100, 27)
-    assert report.commands == 100 * through_api.EXPECTED_ROUTES
+    assert (report.decisions, report.members_per_round) == (SUITE_DECISIONS, 27)
+    assert report.commands == SUITE_DECISIONS * through_api.EXPECTED_ROUTES
     assert report.faults == {"kill_worker": 4, "restart_temporal": 1, "restart_postgres": 1}
     assert len(report.faults_at) == 6
     assert (report.receipts_lost, report.events_lost, report.duplicates) == (0, 0, 0)
