@@ -68,7 +68,11 @@ COMMANDS: Final[dict[str, dict[str, str]]] = {
         "doctor": "Check the installation: Temporal and the event store answer, every closed "
         "run's history is archived, no ended decision's workflow is still open, and no decision "
         "in flight relies on what the council in force lacks. Exit 0 when all is sound, 1 when "
-        "something is left to do (each finding on its own line).",
+        "something is left to do (each finding on its own line). Decisions whose run keeps a "
+        "patch's old branch are listed, with the command that moves them onto the current code; "
+        "they are not unsound.",
+        "renew": "Move a decision in flight onto the current workflow code: its run continues as "
+        "new once its work in hand is stored.",
     },
 }
 """The top-level commands by the module that holds them (`cli.<module>`), each with its help

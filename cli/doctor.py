@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.session import JsonOption, emit, out, run
+from cli.session import Id, JsonOption, decisions, emit, out, run
+
+if TYPE_CHECKING:
+    from workflows.messages import StatusResult
 
 app = typer.Typer()
 
@@ -22,7 +25,8 @@ def doctor(
     """Check the installation: Temporal and the event store answer, every closed run's history
     is archived, no ended decision's workflow is still open, and no decision in flight relies
     on what the council in force lacks. Exit 0 when all is sound, 1 when something is left to
-    do (each finding on its own line).
+    do (each finding on its own line). Decisions whose run keeps a patch's old branch are
+    listed, with the command that moves them onto the current code; they are not unsound.
 
     Example: concord doctor --repair
     """
@@ -84,6 +88,13 @@ def doctor(
             )
         for run_id, message in findings["archive_errors"].items():
             out.print(f"archive failed: run {run_id}: {message}")
+        if findings["old_code"] is None:
+            out.print("old code: not checked (no worker answered within 5 s)")
+        for decision_id, branches in (findings["old_code"] or {}).items():
+            out.print(
+                f"old code: {decision_id} runs the branches before {', '.join(branches)}; "
+                f"`concord renew {decision_id}` moves it onto the current code"
+            )
         for decision_id in findings["ended_but_running"]:
             out.print(f"not closed: {decision_id} has ended but its workflow still runs")
         if not _unsound(findings):
@@ -103,4 +114,35 @@ def _unsound(findings: dict[str, Any]) -> bool:
         or findings["waiting_on_missing_bodies"]
         or findings["stranded_decisions"]
         or findings["checkpoint_alarm"]
+    )
+
+
+@app.command()
+def renew(decision_id: Id, as_json: JsonOption = False) -> None:
+    """Move a decision in flight onto the current workflow code: its run continues as new once
+    its work in hand is stored.
+
+    `concord doctor` lists the decisions whose run keeps the old branch of a patch; once none
+    does, the patch can be deprecated (README, "Changing the workflow's code"). The decision's
+    log, answers and deadlines are untouched; its next run replays nothing of the old code.
+
+    Example: concord renew d-2004-terrorism
+    """
+
+    async def work() -> StatusResult:
+        async with decisions() as client:
+            return await client.renew(decision_id)
+
+    status = run(work())
+    document = {
+        "decision_id": decision_id,
+        "run_number": status.run_number,
+        "old_branches": list(status.old_branches),
+    }
+    emit(
+        document,
+        as_json,
+        lambda: out.print(
+            f"[green]renewed[/green] {decision_id}: run {status.run_number}, on the current code"
+        ),
     )

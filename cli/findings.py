@@ -58,6 +58,7 @@ async def findings_of(repair: bool) -> dict[str, Any]:
         ended = {row.decision_id for row in await list_decisions(store) if row.state in terminal}
         running = await client.runs("Running")
         not_closed = sorted(r.decision_id for r in running if r.decision_id in ended)
+        old_code = await client.old_branches(running)
     current = settings()
     return {
         "settings": {
@@ -82,6 +83,7 @@ async def findings_of(repair: bool) -> dict[str, Any]:
         "archived_now": [{"decision_id": r.decision_id, "run_id": r.run_id} for r in repaired],
         "archive_errors": failed,
         "ended_but_running": not_closed,
+        "old_code": old_code,
     }
 
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from temporalio.client import (
@@ -363,6 +363,66 @@ class DecisionClient:
         except RPCError as error:
             raise self._rpc_error(decision_id, error) from None
         return result
+
+    async def renew(self, decision_id: str, within: float = 30.0) -> StatusResult:
+        """Ask the decision's run to continue as new once its work in hand is stored, so that
+        its next run runs the current code only (workflows.code); the new run's status. NotFound
+        when no run of the decision is in flight, Unavailable when none followed within
+        `within` seconds (no worker running)."""
+        handle = self.handle(decision_id)
+        try:
+            before = await handle.describe()
+            if before.status is not WorkflowExecutionStatus.RUNNING:
+                raise NotFound(f"no run of decision {decision_id} is in flight: it has ended")
+            await self._client.get_workflow_handle(handle.id, run_id=before.run_id).signal(
+                DecisionWorkflow.renew
+            )
+            deadline = asyncio.get_running_loop().time() + within
+            while (now := await handle.describe()).run_id == before.run_id:
+                if now.status is not WorkflowExecutionStatus.RUNNING:
+                    raise NotFound(f"decision {decision_id} has ended: there is no run to renew")
+                if asyncio.get_running_loop().time() > deadline:
+                    raise Unavailable(
+                        f"decision {decision_id} was asked to continue as new and has not yet "
+                        f"(within {within:.0f} s): is a worker running?"
+                    )
+                await asyncio.sleep(0.2)
+        except RPCError as error:
+            raise self._rpc_error(decision_id, error) from None
+        return await self.status(decision_id)
+
+    async def old_branches(
+        self, running: list[DecisionRun], each_within: timedelta = timedelta(seconds=5)
+    ) -> dict[str, tuple[str, ...]] | None:
+        """The decisions among `running` whose run takes the old branch of a patch, with those
+        patches (workflows.code); None when no worker answered a query within `each_within`,
+        so none could be asked."""
+        found: dict[str, tuple[str, ...]] = {}
+        asking = asyncio.Semaphore(10)
+
+        async def ask(run: DecisionRun) -> None:
+            async with asking:
+                handle = self._client.get_workflow_handle(run.workflow_id, run_id=run.run_id)
+                try:
+                    status: StatusResult = await handle.query(
+                        DecisionWorkflow.status, StatusInput(), rpc_timeout=each_within
+                    )
+                except RPCError as error:
+                    if error.status is RPCStatusCode.NOT_FOUND:
+                        return  # it ended since it was listed
+                    raise
+            if status.old_branches:
+                found[run.decision_id] = status.old_branches
+
+        try:
+            if running:
+                await ask(running[0])  # one first: with no worker, one wait, not one per run
+            await asyncio.gather(*(ask(run) for run in running[1:]))
+        except RPCError as error:
+            if error.status is RPCStatusCode.DEADLINE_EXCEEDED:
+                return None
+            raise _unavailable(error) from None
+        return dict(sorted(found.items()))
 
     async def pending(self, decision_id: str, member: str) -> PendingResult:
         try:

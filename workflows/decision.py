@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import DecisionState
     from domain.values import TERMINAL
     from workflows.clock import Clock
+    from workflows.code import Code
     from workflows.failures import to_failure
     from workflows.messages import (
         AMENDED_2026_12_06,
@@ -137,11 +138,12 @@ class DecisionWorkflow:
     @workflow.init
     def __init__(self, input: DecisionInput) -> None:
         # Validators and handlers read this state: it must exist before run() has run a line.
+        self._code = Code()
         self._practice = Practice(
-            outcomes_by_procedure=workflow.patched(OUTCOMES_BY_PROCEDURE),
-            joint_items_by_chair=workflow.patched(JOINT_ITEMS_BY_CHAIR),
-            amended_2026_12_06=workflow.patched(AMENDED_2026_12_06),
-            council_rules=workflow.patched(COUNCIL_RULES),
+            outcomes_by_procedure=self._code.patched(OUTCOMES_BY_PROCEDURE),
+            joint_items_by_chair=self._code.patched(JOINT_ITEMS_BY_CHAIR),
+            amended_2026_12_06=self._code.patched(AMENDED_2026_12_06),
+            council_rules=self._code.patched(COUNCIL_RULES),
         )
         self._decision_id = input.decision_id
         self._input = input
@@ -160,8 +162,8 @@ class DecisionWorkflow:
         """Work beside the run loop (notifications, the previous run's archive): finished before
         the run ends."""
         self._previous_archived = True
-        self._clock = Clock(steady_alarm=workflow.patched(STEADY_ALARM))
-        self._append_locally = workflow.patched(APPEND_LOCALLY)
+        self._clock = Clock(steady_alarm=self._code.patched(STEADY_ALARM))
+        self._append_locally = self._code.patched(APPEND_LOCALLY)
         if input.state is None and input.proposal is not None:
             try:
                 self._accept(input.proposal, input.proposal_key or "proposal")
@@ -203,7 +205,14 @@ class DecisionWorkflow:
             state=self._state,
             stored_version=self._stored_version,
             run_number=self._input.run_number,
+            old_branches=self._code.old_branches,
         )
+
+    @workflow.signal
+    def renew(self) -> None:
+        """Continue as new once the work in hand is stored: the next run runs the current code
+        only (workflows.code)."""
+        self._code.renewal_asked = True
 
     @workflow.query
     def pending(self, input: PendingInput) -> PendingResult:
@@ -227,7 +236,7 @@ class DecisionWorkflow:
     @workflow.run
     async def run(self, input: DecisionInput) -> DecisionResult:
         if input.previous_run_id is not None:
-            if workflow.patched(ARCHIVE_IN_BACKGROUND):
+            if self._code.patched(ARCHIVE_IN_BACKGROUND):
                 # The previous run's history is archived beside the loop: commands that came
                 # in with the continue-as-new are not kept waiting for it.
                 self._background.add(
@@ -325,7 +334,7 @@ class DecisionWorkflow:
             # workflow ran later (the stack was down): legal time, not processing time.
             effective = (
                 max(due.at, self._state.last_event_at)
-                if workflow.patched(CLOCK_AT_EFFECTIVE_TIME)
+                if self._code.patched(CLOCK_AT_EFFECTIVE_TIME)
                 else now
             )
             try:
@@ -350,7 +359,8 @@ class DecisionWorkflow:
 
     def _wants_to_end(self) -> bool:
         long_run = (
-            self._events >= self._input.max_events_per_run
+            self._code.renewal_asked
+            or self._events >= self._input.max_events_per_run
             or self._updates >= self._input.max_updates_per_run
             or workflow.info().is_continue_as_new_suggested()
         )
@@ -403,7 +413,7 @@ class DecisionWorkflow:
         notable = tuple(e for e in batch if e.type in NOTIFIED)
         if not notable:
             return
-        if workflow.patched(NOTIFY_IN_BACKGROUND):
+        if self._code.patched(NOTIFY_IN_BACKGROUND):
             # People are told in the background: a slow or failing channel never delays the
             # next batch; the run waits for what is still being sent only before it ends.
             self._background.add(asyncio.create_task(self._notify(notable)))

@@ -135,6 +135,9 @@ class StatusResult(Message):
     state: DecisionState | None
     stored_version: int
     run_number: int
+    old_branches: tuple[str, ...] = ()
+    """The patches whose old branch the run takes (workflows.code); none once it continued as
+    new since them."""
 
 
 class PendingInput(Message):

@@ -390,6 +390,15 @@ def test_a_proposal_given_again_with_its_key_is_one_decision(stack: Stack) -> No
     assert "key" in stack.fails(2, *propose, "--text", "x", "--key", "k" * 201)
 
 
+def test_renew_moves_a_decision_onto_a_new_run_and_refuses_one_that_ended(stack: Stack) -> None:
+    stack.proposed("d-renewed")
+    renewed = stack.ok("renew", "d-renewed")
+    assert (renewed["run_number"], renewed["old_branches"]) == (2, [])
+    assert stack.ok("status", "d-renewed")["version"] == 1
+    stack.ok("withdraw", "d-renewed", "--as", "USA", "--reason", "Overtaken by events")
+    assert "has ended" in stack.fails(4, "renew", "d-renewed")
+
+
 def test_doctor_finds_a_closed_run_without_its_archive_and_repairs_it(stack: Stack) -> None:
     stack.proposed("d-doctor")
     stack.ok("withdraw", "d-doctor", "--as", "USA", "--reason", "Overtaken by events")
@@ -416,6 +425,7 @@ def test_doctor_finds_a_closed_run_without_its_archive_and_repairs_it(stack: Sta
         0 <= lag <= report["chain_head"]["position"] for lag in report["projector_lag"].values()
     )
     assert report["projections_behind"] == []
+    assert report["old_code"] == {}, "a decision started on this code keeps no old branch"
     with sqlite3.connect(database) as db:
         db.execute("DELETE FROM workflow_histories WHERE run_id = ?", (run_id,))
 

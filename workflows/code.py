@@ -1,0 +1,37 @@
+"""The code a decision's run runs: which patches it keeps the old branch of, and the operator's
+request to move it onto the current code. Workflow code.
+
+A patch (`workflow.patched`) is how the workflow's code changes under runs in flight: a run
+started before the patch replays without its marker and keeps the old branch to its end; a run
+started since, and every run a decision continues as new into, takes the new branch only. So a
+decision leaves an old branch when it continues as new: on its own after many events, or when
+the operator asks (`concord renew`, the `renew` signal). `concord doctor` lists the decisions
+still on an old branch; a patch whose old branch no decision runs can be deprecated
+(`workflow.deprecate_patch`), and later removed (README, "Changing the workflow's code").
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+
+class Code:
+    """The run's `workflow.patched` calls, with the old branches it took remembered, and whether
+    the operator asked the decision to continue as new."""
+
+    def __init__(self) -> None:
+        self._old: set[str] = set()
+        self.renewal_asked = False
+
+    def patched(self, patch_id: str) -> bool:
+        """`workflow.patched(patch_id)`, remembering an old branch taken (the SDK answers the
+        same for the whole run)."""
+        taken = workflow.patched(patch_id)
+        if not taken:
+            self._old.add(patch_id)
+        return taken
+
+    @property
+    def old_branches(self) -> tuple[str, ...]:
+        """The patches whose old branch this run takes, by id."""
+        return tuple(sorted(self._old))
