@@ -38,14 +38,21 @@ def escape(text: str) -> str:
 
 
 def render(markup: str, *, colour: bool, style: str | None = None) -> str:
-    """The text of a line of markup, styled with SGR codes when `colour` (else plain); a tag
-    that names no style of STYLES, or closes none that is open, is a ValueError."""
+    """The text of a line of markup, styled with SGR codes when `colour` (else plain). As in
+    rich, a tag is consumed whatever it names (one that names no style of STYLES adds none), and
+    a closing tag that closes no open one is a ValueError."""
     pieces: list[str] = []
     open_styles: list[str] = [style] if style else []
-    for name in open_styles:
-        _code(name)
-    if colour and open_styles:
-        pieces.append(_sgr(open_styles))
+    written: tuple[str, ...] = ()  # the SGR codes in force in what is written so far
+
+    def restyle() -> None:
+        nonlocal written
+        codes = tuple(STYLES[name] for name in open_styles if name in STYLES)
+        if colour and codes != written:
+            pieces.append(_RESET + (f"\x1b[{';'.join(codes)}m" if codes else ""))
+            written = codes
+
+    restyle()
     position = 0
     for match in _TAG.finditer(markup):
         escapes, tag = match.groups()
@@ -62,13 +69,11 @@ def render(markup: str, *, colour: bool, style: str | None = None) -> str:
                 raise ValueError(f"closing tag [{tag}] closes no open tag in {markup!r}")
             del open_styles[len(open_styles) - 1 - open_styles[::-1].index(name or open_styles[-1])]
         else:
-            _code(tag.strip())
             open_styles.append(tag.strip())
-        if colour:
-            pieces.append(_sgr(open_styles))
+        restyle()
     pieces.append(_plain(markup[position:]))
-    if colour and open_styles:
-        pieces.append(_RESET)
+    open_styles.clear()
+    restyle()
     return _tabs_expanded(pieces)
 
 
@@ -90,17 +95,6 @@ def _tabs_expanded(pieces: list[str]) -> str:
             column = len(piece) - piece.rfind("\n") - 1 if "\n" in piece else column + len(piece)
         written.append(piece)
     return "".join(written)
-
-
-def _code(name: str) -> str:
-    try:
-        return STYLES[name]
-    except KeyError:
-        raise ValueError(f"[{name}] is not one of the CLI's styles ({', '.join(STYLES)})") from None
-
-
-def _sgr(styles: list[str]) -> str:
-    return _RESET + (f"\x1b[{';'.join(_code(name) for name in styles)}m" if styles else "")
 
 
 def colour_wanted(stream: TextIO) -> bool:

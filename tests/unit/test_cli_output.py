@@ -20,6 +20,8 @@ OWN_LINES = [
     "[bold][green]both[/green] still bold[/bold] plain",
     "[dim]closing the last open one[/]",
     "no markup at all, a [ bracket and a ] bracket",
+    "[foo]a tag rich knows no style of[/foo], [1] and [A] are no tags",
+    "[italic]a style of rich's the CLI does not use[/italic]",
 ]
 
 
@@ -43,7 +45,9 @@ def test_anything_someone_wrote_prints_as_rich_prints_it_and_its_markup_is_not_o
 ) -> None:
     safe = shown(text)
     assert render(safe, colour=False) == by_rich(safe)
-    assert render(f"[bold]{safe}[/bold]", colour=True).count("\x1b[0m\x1b[1m") == 1
+    marked = f"[bold]{safe}[/bold]"
+    assert render(marked, colour=False) == by_rich(marked)
+    assert render(marked, colour=True) == f"\x1b[0m\x1b[1m{by_rich(marked)}\x1b[0m"
 
 
 @given(st.text(alphabet="[]\\/abdgr ", max_size=40))
@@ -81,7 +85,11 @@ def test_colour_is_written_on_a_terminal_and_never_into_a_pipe(
     )
 
 
-@pytest.mark.parametrize("markup", ["[blink]no such style[/blink]", "[bold]open[/red]", "[/]x"])
-def test_a_tag_the_cli_does_not_use_is_an_error_not_a_silent_style(markup: str) -> None:
+@pytest.mark.parametrize("markup", ["[bold]open[/red]", "[/]x", "x [/foo] y"])
+def test_a_closing_tag_that_closes_nothing_is_an_error_as_in_rich(markup: str) -> None:
     with pytest.raises(ValueError):
         render(markup, colour=False)
+
+
+def test_a_tag_that_names_no_style_of_the_clis_is_consumed_and_styles_nothing() -> None:
+    assert render("[blink]no such[/blink] style", colour=True) == "no such style"
