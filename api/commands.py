@@ -22,13 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from api.auth import authenticated
 from api.errors import ERRORS, REFUSED
 from api.principals import Caller, acting
+from api.receipts import Receipt, SupersessionResult
 from api.services import Services, services
 from domain import commands as cmd
 from domain.declarations import DECLARED, Giver
 from domain.errors import Forbidden
 from domain.values import MAX_NUMBER, ActorCode, CleanStatement, DecisionId
 from runtime.decisions import Unacknowledged
-from workflows.messages import Receipt, SupersessionResult
 
 DecisionPath = Annotated[
     str,
@@ -218,7 +218,9 @@ class CommandEndpoint:
             found, caller, self.kind, given["decision_id"], given["body"], self.route.chair, extra
         )
         with resend_by_key(given["key"]):
-            return await found.commands.execute(command, scoped(caller, given["key"]), "api")
+            return Receipt.of(
+                await found.commands.execute(command, scoped(caller, given["key"]), "api")
+            )
 
 
 ProposalId = Annotated[
@@ -282,7 +284,7 @@ def router() -> APIRouter:
         )
         assert isinstance(proposal, cmd.SubmitProposal)
         with resend_by_key(key, decision_id):
-            return await found.commands.propose(proposal, scoped_key, "api")
+            return Receipt.of(await found.commands.propose(proposal, scoped_key, "api"))
 
     @routes.post(
         "/decisions/{decision_id}/supersession",
@@ -301,7 +303,9 @@ def router() -> APIRouter:
         command = await requested_command(found, caller, "supersede", decision_id, body, True, {})
         assert isinstance(command, cmd.SupersedeDecision)
         with resend_by_key(key):
-            return await found.commands.supersede(command, scoped(caller, key), "api")
+            return SupersessionResult.of(
+                await found.commands.supersede(command, scoped(caller, key), "api")
+            )
 
     return routes
 
