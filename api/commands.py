@@ -173,6 +173,30 @@ def _kind(command: type[cmd.CommandBase]) -> str:
     return default
 
 
+def _endpoint_signature(body: type[BaseModel], *leading: inspect.Parameter) -> inspect.Signature:
+    """What FastAPI reads an endpoint's parameters from: `leading` (the path's), the body, the
+    token, the key; a receipt answered."""
+    parameter = inspect.Parameter
+    return inspect.Signature(
+        [
+            *leading,
+            parameter("body", parameter.KEYWORD_ONLY, annotation=body),
+            parameter(
+                "caller",
+                parameter.KEYWORD_ONLY,
+                annotation=Annotated[Caller, Depends(authenticated)],
+            ),
+            parameter(
+                "found",
+                parameter.KEYWORD_ONLY,
+                annotation=Annotated[Services, Depends(services)],
+            ),
+            parameter("key", parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None),
+        ],
+        return_annotation=Receipt,
+    )
+
+
 class CommandEndpoint:
     """The endpoint of one route: FastAPI reads its parameters (the path's, the body, the token,
     the key) from its signature, built from the route's command."""
@@ -183,31 +207,13 @@ class CommandEndpoint:
         self.__name__ = self.kind
         self.__doc__ = None  # the route's summary says what it does; this class's text is not
         parameter = inspect.Parameter
-        self.__signature__ = inspect.Signature(
-            [
-                parameter("decision_id", parameter.KEYWORD_ONLY, annotation=DecisionPath),
-                *(
-                    parameter(name, parameter.KEYWORD_ONLY, annotation=annotation)
-                    for name, annotation in route.path_fields.items()
-                ),
-                parameter(
-                    "body",
-                    parameter.KEYWORD_ONLY,
-                    annotation=body_model(route.command, frozenset(route.path_fields)),
-                ),
-                parameter(
-                    "caller",
-                    parameter.KEYWORD_ONLY,
-                    annotation=Annotated[Caller, Depends(authenticated)],
-                ),
-                parameter(
-                    "found",
-                    parameter.KEYWORD_ONLY,
-                    annotation=Annotated[Services, Depends(services)],
-                ),
-                parameter("key", parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None),
-            ],
-            return_annotation=Receipt,
+        self.__signature__ = _endpoint_signature(
+            body_model(route.command, frozenset(route.path_fields)),
+            parameter("decision_id", parameter.KEYWORD_ONLY, annotation=DecisionPath),
+            *(
+                parameter(name, parameter.KEYWORD_ONLY, annotation=annotation)
+                for name, annotation in route.path_fields.items()
+            ),
         )
 
     async def __call__(self, **given: Any) -> Receipt:
@@ -237,6 +243,43 @@ class SupersessionRequest(BaseModel):
     """Validated as the command validates it, so that a problem is named as the body's field."""
 
 
+class ProposalEndpoint:
+    """The endpoint that proposes a decision (its body, ProposalRequest, is built from the
+    command at import; FastAPI reads it from the signature)."""
+
+    def __init__(self) -> None:
+        self.__name__ = "propose"
+        self.__doc__ = None
+        self.__signature__ = _endpoint_signature(ProposalRequest)
+
+    async def __call__(self, **given: Any) -> Receipt:
+        found: Services = given["found"]
+        caller: Caller = given["caller"]
+        key: str | None = given["key"]
+        body: BaseModel = given["body"]
+        # A proposal sent again with its key is the same decision: its id, when not given,
+        # is derived from the caller's key, and made up only when there is none.
+        scoped_key = scoped(caller, key)
+        made_up = (
+            hashlib.sha256(scoped_key.encode()).hexdigest()[:12]
+            if scoped_key
+            else uuid.uuid4().hex[:12]
+        )
+        decision_id = getattr(body, "decision_id", None) or f"d-{made_up}"
+        proposal = await requested_command(
+            found,
+            caller,
+            "submit_proposal",
+            decision_id,
+            _without(body, "decision_id"),
+            False,
+            {},
+        )
+        assert isinstance(proposal, cmd.SubmitProposal)
+        with resend_by_key(key, decision_id):
+            return Receipt.of(await found.commands.propose(proposal, scoped_key, "api"))
+
+
 def router() -> APIRouter:
     routes = APIRouter(tags=["commands"])
     for route in ROUTES:
@@ -250,41 +293,15 @@ def router() -> APIRouter:
             responses={**ERRORS, **REFUSED},
         )
 
-    @routes.post(
+    routes.add_api_route(
         "/decisions",
+        ProposalEndpoint(),
+        methods=["POST"],
         status_code=201,
         response_model=Receipt,
         summary="Propose a decision",
         responses={**ERRORS, **REFUSED},
     )
-    async def propose(
-        body: ProposalRequest,  # type: ignore[valid-type]
-        caller: Annotated[Caller, Depends(authenticated)],
-        found: Annotated[Services, Depends(services)],
-        key: IdempotencyKey = None,
-    ) -> Receipt:
-        given: BaseModel = body
-        # A proposal sent again with its key is the same decision: its id, when not given,
-        # is derived from the caller's key, and made up only when there is none.
-        scoped_key = scoped(caller, key)
-        made_up = (
-            hashlib.sha256(scoped_key.encode()).hexdigest()[:12]
-            if scoped_key
-            else uuid.uuid4().hex[:12]
-        )
-        decision_id = getattr(given, "decision_id", None) or f"d-{made_up}"
-        proposal = await requested_command(
-            found,
-            caller,
-            "submit_proposal",
-            decision_id,
-            _without(given, "decision_id"),
-            False,
-            {},
-        )
-        assert isinstance(proposal, cmd.SubmitProposal)
-        with resend_by_key(key, decision_id):
-            return Receipt.of(await found.commands.propose(proposal, scoped_key, "api"))
 
     @routes.post(
         "/decisions/{decision_id}/supersession",
