@@ -17,7 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 from api import commands, council, errors, log, operations, reads, webhooks
 from api.limits import BodyLimit
 from api.operations import UNMATCHED, ApiMetrics, Health
-from api.portal import pages
+from api.portal import pages, routes
 from api.services import Services
 
 access_log = structlog.get_logger("concord.api.access")
@@ -132,7 +132,7 @@ def create_app(found: Services) -> FastAPI:
     app.include_router(council.router())
     app.include_router(log.router())
     app.include_router(webhooks.router())
-    app.include_router(pages.router())
+    app.include_router(routes.router())
     app.include_router(operations.router())
     app.mount("/portal/static", StaticFiles(directory=pages.STATIC), name="portal-static")
     app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
