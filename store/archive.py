@@ -7,9 +7,9 @@ rewritten later is caught by the chain and by every checkpoint signed since (aud
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 from sqlalchemy import Row, select
@@ -21,9 +21,6 @@ from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
 from store.records import ArchivedHistory, NewEvent, StoredEvent, event_id_for
 from store.schema import workflow_histories
-
-if TYPE_CHECKING:
-    from store.eventstore import EventStore
 
 ARCHIVE_STREAM_PREFIX: Final = "archive."
 HISTORY_ARCHIVED: Final = "HistoryArchived"
@@ -183,10 +180,21 @@ def _archived(row: Row[Any]) -> ArchivedHistory:
     )
 
 
+class BindingLog(Protocol):
+    """What the archive takes of the log (the EventStore): the event that binds a history to it,
+    appended and read back."""
+
+    async def append(
+        self, decision_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[StoredEvent]: ...
+
+    async def stream(self, decision_id: str, from_version: int = 1) -> list[StoredEvent]: ...
+
+
 class HistoryArchive:
     """The archived histories in the store, each bound to the log by an event of `log`."""
 
-    def __init__(self, backend: LogBackend, log: EventStore) -> None:
+    def __init__(self, backend: LogBackend, log: BindingLog) -> None:
         self._backend = backend
         self._log = log
 
