@@ -88,9 +88,12 @@ def doctor(
             )
         for run_id, message in findings["archive_errors"].items():
             out.print(f"archive failed: run {run_id}: {message}")
-        if findings["old_code"] is None:
-            out.print("old code: not checked (no worker answered within 5 s)")
-        for decision_id, branches in (findings["old_code"] or {}).items():
+        if unanswered := findings["old_code_unanswered"]:
+            out.print(
+                f"old code: not checked for {len(unanswered)} decisions, whose runs no worker "
+                f"answered for (is a worker running for their task queue?): {', '.join(unanswered)}"
+            )
+        for decision_id, branches in findings["old_code"].items():
             out.print(
                 f"old code: {decision_id} runs the branches before {', '.join(branches)}; "
                 f"`concord renew {decision_id}` moves it onto the current code"

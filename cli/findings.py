@@ -83,7 +83,8 @@ async def findings_of(repair: bool) -> dict[str, Any]:
         "archived_now": [{"decision_id": r.decision_id, "run_id": r.run_id} for r in repaired],
         "archive_errors": failed,
         "ended_but_running": not_closed,
-        "old_code": old_code,
+        "old_code": old_code.runs,
+        "old_code_unanswered": old_code.unanswered,
     }
 
 

@@ -8,7 +8,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -19,6 +19,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowHistory,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -68,6 +69,15 @@ class DecisionRun:
     workflow_id: str
     run_id: str
     status: str
+
+
+@dataclass
+class OldCode:
+    """The decisions in flight on the old branch of a patch, with those patches; and those whose
+    run could not be asked (no worker answered for its task queue)."""
+
+    runs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    unanswered: list[str] = field(default_factory=list)
 
 
 class Unacknowledged(Unavailable):
@@ -393,36 +403,43 @@ class DecisionClient:
 
     async def old_branches(
         self, running: list[DecisionRun], each_within: timedelta = timedelta(seconds=5)
-    ) -> dict[str, tuple[str, ...]] | None:
-        """The decisions among `running` whose run takes the old branch of a patch, with those
-        patches (workflows.code); None when no worker answered a query within `each_within`,
-        so none could be asked."""
-        found: dict[str, tuple[str, ...]] = {}
+    ) -> OldCode:
+        """Which decisions among `running` run the old branch of a patch, with those patches
+        (workflows.code), and which could not be asked: no worker polls their task queue, or
+        none answered within `each_within` (then the rest are not asked: one wait, not one per
+        run). Unavailable when Temporal itself cannot be reached."""
+        old = OldCode()
         asking = asyncio.Semaphore(10)
 
-        async def ask(run: DecisionRun) -> None:
+        async def ask(run: DecisionRun) -> bool:
+            """False when the query timed out."""
             async with asking:
                 handle = self._client.get_workflow_handle(run.workflow_id, run_id=run.run_id)
                 try:
                     status: StatusResult = await handle.query(
                         DecisionWorkflow.status, StatusInput(), rpc_timeout=each_within
                     )
+                except WorkflowQueryFailedError:
+                    old.unanswered.append(run.decision_id)
+                    return True
                 except RPCError as error:
                     if error.status is RPCStatusCode.NOT_FOUND:
-                        return  # it ended since it was listed
-                    raise
+                        return True  # it ended since it was listed
+                    if error.status is RPCStatusCode.UNAVAILABLE:
+                        raise _unavailable(error) from None
+                    old.unanswered.append(run.decision_id)
+                    return error.status is not RPCStatusCode.DEADLINE_EXCEEDED
             if status.old_branches:
-                found[run.decision_id] = status.old_branches
+                old.runs[run.decision_id] = status.old_branches
+            return True
 
-        try:
-            if running:
-                await ask(running[0])  # one first: with no worker, one wait, not one per run
+        if running and not await ask(running[0]):
+            old.unanswered.extend(run.decision_id for run in running[1:])
+        else:
             await asyncio.gather(*(ask(run) for run in running[1:]))
-        except RPCError as error:
-            if error.status is RPCStatusCode.DEADLINE_EXCEEDED:
-                return None
-            raise _unavailable(error) from None
-        return dict(sorted(found.items()))
+        old.runs = dict(sorted(old.runs.items()))
+        old.unanswered.sort()
+        return old
 
     async def pending(self, decision_id: str, member: str) -> PendingResult:
         try:

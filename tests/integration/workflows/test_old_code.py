@@ -64,9 +64,8 @@ async def test_a_decision_on_old_branches_is_listed_and_renewed_onto_the_current
             status = await decisions.status(council.decision_id)
             assert (status.run_number, status.old_branches) == (1, BEFORE)
             # What `concord doctor` lists.
-            assert await decisions.old_branches([await running(decisions, council)]) == {
-                council.decision_id: BEFORE
-            }
+            listed = await decisions.old_branches([await running(decisions, council)])
+            assert (listed.runs, listed.unanswered) == ({council.decision_id: BEFORE}, [])
             number = await council.round_open()
             logged = await store.stream(council.decision_id)
 
@@ -79,7 +78,8 @@ async def test_a_decision_on_old_branches_is_listed_and_renewed_onto_the_current
             await council.all_concur(number)  # the round opened on old code closes on the new
             assert (await council.state()).status.value == "adopted"
             assert (await decisions.status(council.decision_id)).old_branches == ()
-            assert await decisions.old_branches([await running(decisions, council)]) == {}
+            listed = await decisions.old_branches([await running(decisions, council)])
+            assert (listed.runs, listed.unanswered) == ({}, [])
     finally:
         await stopped(f"decision {council.decision_id}'s workflow", council.end())
 
@@ -100,7 +100,7 @@ async def test_a_decision_that_has_ended_is_not_renewed(
             await decisions.renew(council.decision_id)
 
 
-async def test_with_no_worker_to_answer_the_old_code_is_not_checked_rather_than_waited_on(
+async def test_with_no_worker_to_answer_a_run_is_named_unasked_rather_than_waited_on(
     env: WorkflowEnvironment, store: EventStore, task_queue: str
 ) -> None:
     decisions = DecisionClient(
@@ -112,6 +112,7 @@ async def test_with_no_worker_to_answer_the_old_code_is_not_checked_rather_than_
         await council.proposed()
     try:
         runs = [await running(decisions, council)] * 3
-        assert await decisions.old_branches(runs, each_within=timedelta(seconds=1)) is None
+        old = await decisions.old_branches(runs, each_within=timedelta(seconds=1))
+        assert (old.runs, old.unanswered) == ({}, [council.decision_id] * 3)
     finally:
         await stopped(f"decision {council.decision_id}'s workflow", council.end())
