@@ -58,7 +58,11 @@ async def findings_of(repair: bool) -> dict[str, Any]:
         ended = {row.decision_id for row in await list_decisions(store) if row.state in terminal}
         running = await client.runs("Running")
         not_closed = sorted(r.decision_id for r in running if r.decision_id in ended)
-        old_code = await client.old_branches(running)
+        # The decisions this installation's workers run: others sharing the namespace are not
+        # its own to renew, and their workers may be gone.
+        old_code = await client.old_branches(
+            [r for r in running if r.task_queue == client.task_queue]
+        )
     current = settings()
     return {
         "settings": {

@@ -69,6 +69,8 @@ class DecisionRun:
     workflow_id: str
     run_id: str
     status: str
+    task_queue: str = ""
+    """The task queue its workflow tasks go to: whose workers run it."""
 
 
 @dataclass
@@ -462,6 +464,7 @@ class DecisionClient:
                     workflow_id=execution.id,
                     run_id=execution.run_id,
                     status=execution.status.name if execution.status else "UNKNOWN",
+                    task_queue=execution.task_queue,
                 )
                 async for execution in self._client.list_workflows(query)
             ]

@@ -40,7 +40,9 @@ def code_before(patches: tuple[str, ...]) -> Callable[[str], bool]:
 async def running(decisions: DecisionClient, council: Council) -> DecisionRun:
     handle = decisions.handle(council.decision_id)
     described = await handle.describe()
-    return DecisionRun(council.decision_id, handle.id, described.run_id, "RUNNING")
+    return DecisionRun(
+        council.decision_id, handle.id, described.run_id, "RUNNING", described.task_queue
+    )
 
 
 async def test_a_decision_on_old_branches_is_listed_and_renewed_onto_the_current_code(
