@@ -24,8 +24,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
+# The suite runs on every core (pytest-xdist, at most 8 processes), each test module in one
+# process so that the servers it starts start once; `make test PYTEST_WORKERS=0` runs it in one.
+PYTEST_WORKERS ?= auto
+
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist loadscope
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

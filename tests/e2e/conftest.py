@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,24 +29,17 @@ from domain.nrc import NRC_ROSTERS
 from runtime.access import Role, Tokens
 from runtime.bootstrap import build_worker, following, projector
 from runtime.decisions import DecisionClient
-from runtime.devserver import port_is_free
 from runtime.settings import Settings
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from tests.councils import testing_council_file, testing_rosters
+from tests.ports import free_port
 from tests.shutdown import bounded, stopped
 from tests.stores import migrated_store
 from tests.temporal import DEV_SERVER, binary
 from workflows.decision import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -152,9 +144,7 @@ class Stack:
     """`concord dev` as a child process, and the environment its CLI calls share."""
 
     def __init__(self, data_dir: Path, testing_council: bool = True) -> None:
-        port = free_port()
-        while port + 1000 > 65535 or not port_is_free("127.0.0.1", port + 1000):
-            port = free_port()
+        port = free_port()  # its Web UI takes port + 1000, free too
         self.data_dir = data_dir
         self.env = {
             **os.environ,
@@ -270,17 +260,6 @@ class Stack:
     def leftovers(self) -> list[str]:
         found = subprocess.run(["pgrep", "-af", str(self.data_dir)], capture_output=True, text=True)
         return [line for line in found.stdout.splitlines() if "pgrep" not in line]
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 MEMBERS = NRC_ROSTERS.latest.member_codes

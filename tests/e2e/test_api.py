@@ -20,7 +20,8 @@ from audit.merkle import leaf_hash, root_of
 from audit.tree import caught_up
 from runtime.access import Role
 from runtime.logging import configure_logging
-from tests.e2e.conftest import MEMBERS, Api, free_port, proposed, round_open
+from tests.e2e.conftest import MEMBERS, Api, proposed, round_open
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,7 @@ from store.migrate import upgrade
 from store.webhook_secrets import WebhookSecrets
 from store.webhooks import SECRET_PREFIX
 from tests.councils import testing_rosters
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 from tests.security.endpoints import ScriptedResolver
 from tests.shutdown import bounded, stopped
 

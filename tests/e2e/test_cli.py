@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from store.revisions import head_revision
-from tests.e2e.conftest import Stack, free_port, running_stack
+from tests.e2e.conftest import Stack, running_stack
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.conftest import CONCORD, Stack, WorkerProcess, free_port
+from tests.e2e.conftest import CONCORD, Stack, WorkerProcess
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

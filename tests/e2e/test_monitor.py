@@ -33,11 +33,12 @@ from audit.note import Signer
 from audit.tree import StoredTree, caught_up
 from cli.app import invoke
 from runtime.settings import Settings
-from tests.e2e.conftest import Api, free_port
+from tests.e2e.conftest import Api
 from tests.integration.store.raw_sql import raw_transaction
 from tests.integration.store.test_read_models import record
 from tests.integration.workflows.test_checkpoints import edited_in_place
 from tests.interop.test_transparency import edit_in_place, keep_checkpoints, synthetic, truncate
+from tests.ports import free_port
 from tests.unit.domain.scenario import Scenario
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.commands import SubmitProposal, command_of
 from runtime.decisions import DecisionClient
 from tests.councils import testing_rosters
-from tests.e2e.conftest import CONCORD, WorkerProcess, free_port
+from tests.e2e.conftest import CONCORD, WorkerProcess
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

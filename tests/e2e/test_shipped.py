@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime.devserver import port_is_free
-from tests.e2e.conftest import ROOT, free_port
+from tests.e2e.conftest import ROOT
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -196,9 +196,8 @@ def test_the_api_without_a_writable_data_dir_says_so_in_one_line(installed: Inst
 def test_every_entry_point_runs_as_the_images_user_with_only_its_data_dir_writable(
     installed: Installed,
 ) -> None:
+    # The Web UI's port is the frontend's + 1000, which free_port leaves free too.
     temporal, api, second_api = free_port(), free_port(), free_port()
-    while temporal + 1000 > 65535 or not port_is_free("127.0.0.1", temporal + 1000):
-        temporal = free_port()  # the Web UI's port is the frontend's + 1000
     env = installed.env(
         temporal_address=f"127.0.0.1:{temporal}",
         api_port=str(api),
@@ -225,11 +224,18 @@ def test_every_entry_point_runs_as_the_images_user_with_only_its_data_dir_writab
             assert page.status_code == 200, (language, page.text[:300])
             assert f'<html lang="{language}">' in page.text and sign_in in page.text
         auditor = {"Authorization": f"Bearer {token}"}
-        checkpoint = http.get("/log/checkpoint", headers=auditor)
-        assert checkpoint.status_code == 200, checkpoint.text
-        assert checkpoint.text.startswith("nrc.example/concord\n")
-        size = int(checkpoint.text.splitlines()[1])
-        assert size >= 1
+        # The tree is stored by the projector as it follows the log: the proposal's event is
+        # in the checkpoint once the projector has taken it, within moments.
+        deadline = time.monotonic() + 20
+        while True:
+            checkpoint = http.get("/log/checkpoint", headers=auditor)
+            assert checkpoint.status_code == 200, checkpoint.text
+            assert checkpoint.text.startswith("nrc.example/concord\n")
+            size = int(checkpoint.text.splitlines()[1])
+            if size >= 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert size >= 1, "the proposal's event never reached the signed checkpoint"
         tile = http.get(f"/log/tile/0/000.p/{min(size, 255)}", headers=auditor)
         assert tile.status_code == 200, tile.text
         assert len(tile.content) == 32 * min(size, 255)

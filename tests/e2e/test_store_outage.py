@@ -29,8 +29,9 @@ from audit.verify import verify_log
 from runtime.access import Role, Tokens
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
-from tests.e2e.conftest import CONCORD, WorkerProcess, free_port
+from tests.e2e.conftest import CONCORD, WorkerProcess
 from tests.pg import shown
+from tests.ports import free_port
 from tests.shutdown import stopped
 from tests.stores import migrated_store
 

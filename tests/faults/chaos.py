@@ -27,11 +27,12 @@ from audit.verify import verify_log
 from domain.commands import command_of
 from domain.errors import Unavailable
 from runtime.decisions import DecisionClient
-from runtime.devserver import DevServer, port_is_free
+from runtime.devserver import DevServer
 from runtime.temporal import connect
 from store.eventstore import open_store
 from tests.councils import testing_rosters
-from tests.e2e.conftest import WorkerProcess, free_port
+from tests.e2e.conftest import WorkerProcess
+from tests.ports import free_port
 from tests.stores import migrated_store
 from workflows.decision import SEARCH_ATTRIBUTES
 from workflows.messages import DecisionResult, Receipt
@@ -119,9 +120,7 @@ class Cluster:
     def __init__(self, workdir: Path, store_url: str, workers: int = 2) -> None:
         self.workdir = workdir
         self.store_url = store_url
-        port = free_port()
-        while port + 1000 > 65535 or not port_is_free("127.0.0.1", port + 1000):
-            port = free_port()
+        port = free_port()  # its Web UI takes port + 1000, free too
         self.server = DevServer(
             workdir / "temporal",
             "127.0.0.1",

@@ -38,8 +38,8 @@ from runtime.access import Role, Tokens
 from runtime.bootstrap import projector
 from store.eventstore import EventStore, open_store
 from store.read_models import DecisionsProjection
-from tests.e2e.conftest import free_port
 from tests.faults.chaos import Cluster, FaultKind
+from tests.ports import free_port
 from tests.stores import migrated_store
 
 DOC: Final = Path(__file__).parents[2] / "docs" / "reliability.md"

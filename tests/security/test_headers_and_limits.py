@@ -18,7 +18,8 @@ from api.limits import Limits
 from api.main import api_app
 from api.server import serving
 from api.verifying import Verification
-from tests.e2e.conftest import Api, free_port, round_open
+from tests.e2e.conftest import Api, round_open
+from tests.ports import free_port
 from tests.security.test_sessions import sign_in
 from tests.shutdown import bounded
 

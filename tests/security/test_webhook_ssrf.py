@@ -45,10 +45,10 @@ from store.records import event_id_for
 from store.webhook_secrets import WebhookSecrets
 from store.webhooks import DeliveryRecord
 from tests.councils import testing_rosters
-from tests.e2e.conftest import free_port
 from tests.integration.workflows import conftest as workflow_fixtures
 from tests.integration.workflows.council import Council
 from tests.integration.workflows.test_webhooks import delivered, opened_round
+from tests.ports import free_port
 from tests.security.endpoints import (
     HUGE_BYTES,
     Certificates,

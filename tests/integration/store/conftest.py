@@ -49,6 +49,14 @@ async def postgres_url() -> AsyncIterator[str]:
         yield url
 
 
+@pytest.fixture
+async def empty_postgres_url(postgres_url: str) -> str:
+    """The session's PostgreSQL database with its log emptied, for a test that opens stores of
+    its own: it starts from nothing whichever tests ran before it in this process."""
+    await _empty(postgres_url)
+    return postgres_url
+
+
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     """The URL of an empty, migrated event store on the parametrized backend."""

@@ -13,8 +13,8 @@ import pytest
 from cli.app import invoke
 from store.eventstore import open_store
 from store.migrate import upgrade
-from tests.e2e.conftest import free_port
 from tests.integration.store.test_read_models import record
+from tests.ports import free_port
 from tests.unit.domain.scenario import Scenario
 
 

@@ -21,9 +21,9 @@ CUT_SHORT = 300
 
 
 async def test_appends_cancelled_at_random_instants_leave_the_log_free_and_every_append_durable(
-    postgres_url: str, new_event: EventFactory
+    empty_postgres_url: str, new_event: EventFactory
 ) -> None:
-    store: EventStore = await open_store(postgres_url)
+    store: EventStore = await open_store(empty_postgres_url)
     rng = random.Random(7)
     try:
         for n in range(CUT_SHORT):
@@ -41,7 +41,7 @@ async def test_appends_cancelled_at_random_instants_leave_the_log_free_and_every
             appended += await asyncio.wait_for(
                 store.append(decision, 0, [new_event(decision, 1)]), timeout=5
             )
-        other = await open_store(postgres_url)
+        other = await open_store(empty_postgres_url)
         try:
             for event in appended:
                 [read] = await other.stream(event.decision_id)

@@ -29,14 +29,14 @@ async def _drop_every_connection_to(store_url: str) -> int:
 
 
 async def test_appends_after_the_server_dropped_every_pooled_connection_succeed_at_once(
-    postgres_url: str, new_event: EventFactory
+    empty_postgres_url: str, new_event: EventFactory
 ) -> None:
-    store: EventStore = await open_store(postgres_url)
+    store: EventStore = await open_store(empty_postgres_url)
     try:
         first = await store.append("d-restart", 0, [new_event("d-restart", 1)])
         await store.stream("d-restart")
 
-        assert await _drop_every_connection_to(postgres_url) >= 1
+        assert await _drop_every_connection_to(empty_postgres_url) >= 1
         second = await store.append("d-restart", 1, [new_event("d-restart", 2)])
 
         assert [e.stream_version for e in await store.stream("d-restart")] == [1, 2]

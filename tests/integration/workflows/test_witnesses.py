@@ -37,9 +37,9 @@ from runtime.settings import Settings
 from store.councils import Councils
 from store.eventstore import EventStore
 from tests.councils import TEST_COUNCIL
-from tests.e2e.conftest import free_port
 from tests.integration.store.test_read_models import record
 from tests.integration.workflows.test_checkpoints import published
+from tests.ports import free_port
 from tests.shutdown import bounded
 from tests.unit.domain.scenario import Scenario
 
