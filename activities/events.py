@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
-from typing import Final
 
 import structlog
 from temporalio import activity
 from temporalio.client import Client
 
+from activities.metrics import APPEND_BATCH_EVENTS, APPEND_SECONDS
 from domain.errors import Conflict, InvalidInput
 from store.decision_events import domain_event, new_event
 from store.eventstore import EventStore
@@ -109,16 +108,6 @@ class EventActivities:
             "history archived", run_id=input.run_id, history_events=archived.event_count
         )
         return ArchiveResult(archived=True, event_count=archived.event_count)
-
-
-APPEND_SECONDS: Final = "concord_append_seconds"
-APPEND_BATCH_EVENTS: Final = "concord_append_batch_events"
-HISTOGRAM_BUCKETS: Final[Mapping[str, Sequence[float]]] = {
-    # An append takes milliseconds, a slow one a second or more: boundaries in seconds.
-    APPEND_SECONDS: (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-    APPEND_BATCH_EVENTS: (1, 2, 5, 10, 20, 50, 100, 200, 500),
-}
-"""The boundaries of the histograms appends record (the SDK's defaults are for milliseconds)."""
 
 
 def _measured(events: int, seconds: float, adopted: bool) -> None:

@@ -27,7 +27,7 @@ from domain.values import Status
 from store.councils import Councils
 from store.queries import DecisionRow, PendingRow, list_decisions, pending_for_member
 from store.records import StoredEvent
-from store.side_logs import StoredRefusal
+from store.side_records import StoredRefusal
 from store.states import LogReads, state_now
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size (at most {MAX_PAGE}).")]

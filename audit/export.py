@@ -30,7 +30,7 @@ from domain.values import visible
 from store.decision_events import domain_event
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash
 from store.records import StoredEvent
-from store.side_logs import StoredRefusal
+from store.side_records import StoredRefusal
 
 FORMATS: Final = ("jsonl", "csv", "html")
 HASHED_FIELDS: Final = (

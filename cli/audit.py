@@ -27,7 +27,7 @@ from cli.session import Id, JsonOption, decisions, emit, event_store, out, run, 
 from cli.transparency import signer, verifier_from
 from domain.errors import AuditFailed, InvalidInput, NotFound, Unavailable
 from store.eventstore import EventStore
-from store.side_logs import StoredAccessEvent, StoredRefusal
+from store.side_records import StoredAccessEvent, StoredRefusal
 
 R = TypeVar("R", StoredRefusal, StoredAccessEvent)
 AsOfOption = Annotated[

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # what a command needs is imported when it runs (cli.app's do
     from runtime.decisions import DecisionClient
     from runtime.settings import Settings
     from store.eventstore import EventStore
-    from store.side_logs import RefusalRecord
+    from store.side_records import RefusalRecord
     from store.states import DecisionReads
     from workflows.messages import Receipt
 
@@ -107,12 +107,13 @@ def principal(current: Settings) -> str:
 async def decisions(current: Settings | None = None) -> AsyncIterator[DecisionClient]:
     from runtime.decisions import DecisionClient
     from runtime.temporal import connect
-    from store.councils import Councils
 
     current = current or settings()
     client = await connect(current.temporal_address, current.temporal_namespace)
 
-    async def rosters() -> RosterBook:
+    async def rosters() -> RosterBook:  # a proposal's: a member's answer opens no store
+        from store.councils import Councils
+
         async with event_store(current) as store:
             return await Councils(store).roster_book()
 

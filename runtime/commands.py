@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from domain.commands import Command, SubmitProposal, SupersedeDecision
 from domain.errors import ConcordError, Forbidden, InvalidInput, Refusal, Unavailable
 from runtime.decisions import DecisionClient
-from store.side_logs import RefusalRecord
+from store.side_records import RefusalRecord
 from workflows.messages import Receipt, SupersessionResult
 
 log = structlog.get_logger(__name__)

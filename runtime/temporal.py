@@ -7,7 +7,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
-from activities.events import HISTOGRAM_BUCKETS
+from activities.metrics import HISTOGRAM_BUCKETS
 from domain.errors import Unavailable
 
 

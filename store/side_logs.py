@@ -12,19 +12,9 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Generic, Literal, Self, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import orjson
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ModelWrapValidatorHandler,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 from sqlalchemy import ColumnElement, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,80 +23,17 @@ from domain.errors import Conflict, InvalidHistory, InvalidInput
 from store.backends import LogBackend
 from store.engine import insert_unless_present
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash, format_instant
-from store.records import Principal, check_json_value
 from store.schema import access_events, refusals, side_log_heads
+from store.side_records import (
+    AccessRecord,
+    RefusalRecord,
+    SideRecord,
+    StoredAccessEvent,
+    StoredRefusal,
+)
 
 CHAIN_COLUMNS: Final = ("prev_hash", "hash")
 """The columns that chain a record, outside its hashed body."""
-
-
-class SideRecord(BaseModel):
-    """What a side log records, before the store numbers, timestamps and chains it; a field
-    that does not fit is InvalidInput naming it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _refuse_as_invalid_input(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"]) or cls.__name__
-            raise InvalidInput(field, first["msg"]) from None
-
-
-class Chained(BaseModel):
-    """What the store adds to a side record: its position (1..n, gap-free), when it stored it
-    (UTC, microseconds) and the chain's hashes."""
-
-    position: int = Field(ge=1)
-    recorded_at: AwareDatetime
-    prev_hash: str
-    hash: str
-
-
-class RefusalRecord(SideRecord):
-    """A command Concord refused, by a rule of the procedure or for the principal's role:
-    evidence of what a principal asked, when, and why it was not done."""
-
-    principal: Principal
-    decision_id: str = Field(default="", max_length=63)
-    """The decision the command was for; empty when it names none."""
-    kind: str = Field(min_length=1, max_length=100)
-    """The refused command's kind, e.g. "concur"."""
-    command: dict[str, Any]
-    code: str = Field(min_length=1, max_length=100)
-    """The rule's code (e.g. "stale_text"), or "forbidden", "unauthorized"."""
-    message: str
-    channel: Literal["api", "cli"]
-
-    @field_validator("command")
-    @classmethod
-    def _command_is_canonical_json(cls, value: dict[str, Any]) -> dict[str, Any]:
-        check_json_value(value, "command")
-        return value
-
-
-class StoredRefusal(RefusalRecord, Chained):
-    """A refusal as its log holds it."""
-
-
-class AccessRecord(SideRecord):
-    """An access token issued or revoked, named by its public id (never its secret)."""
-
-    kind: Literal["token_issued", "token_revoked"]
-    token_id: str = Field(min_length=1, max_length=100)
-    principal: Principal
-    """Whom the token acts as, e.g. "member:RUS"."""
-    by: Principal
-    """Who issued or revoked it, e.g. "operator:secretariat"."""
-    expires_at: AwareDatetime | None = None
-
-
-class StoredAccessEvent(AccessRecord, Chained):
-    """An access event as its log holds it."""
 
 
 R = TypeVar("R", bound=SideRecord)

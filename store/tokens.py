@@ -23,6 +23,7 @@ from store import side_logs
 from store.backends import LogBackend
 from store.hashing import format_instant, parse_instant
 from store.schema import access_tokens, portal_sessions
+from store.side_records import AccessRecord
 
 Role = Literal["member", "operator", "auditor"]
 PREFIX: Final = "concord_"
@@ -222,7 +223,7 @@ async def _logged(
     await side_logs.append(
         connection,
         side_logs.ACCESS_EVENTS,
-        side_logs.AccessRecord(
+        AccessRecord(
             kind=kind,
             token_id=record.token_id,
             principal=record.principal,

@@ -17,6 +17,7 @@ import typer
 
 from cli.app import COMMANDS, GROUPS, app, help_line
 from domain.declarations import DECLARED
+from tests.ports import free_port
 
 HEAVY = ("temporalio", "sqlalchemy", "fastapi", "uvicorn", "httpx", "cryptography", "alembic")
 LISTING = ("pydantic", "rich", "typer.rich_utils", "dateutil", "yaml")
@@ -205,3 +206,26 @@ def test_status_on_a_sqlite_store_imports_neither_sqlalchemy_nor_rich(tmp_path: 
     (code, imported), printed = imported_by(probe, cwd=REPOSITORY, env=env)
     assert code == 0 and "d-fast" in printed and "concurred (" in printed, printed
     assert [m for m in imported if m.split(".")[0] in ("sqlalchemy", "rich", "temporalio")] == []
+
+
+def test_a_members_answer_is_sent_without_importing_the_store(tmp_path: Path) -> None:
+    """A member's answer goes to Temporal without SQLAlchemy, a fifth of each answer's start-up:
+    the store is opened only to keep a refusal or to read a proposal's rosters. Temporal is not
+    running here, so the command stops at its connection, with everything it sends with
+    imported."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    env |= {
+        "CONCORD_DATA_DIR": str(tmp_path),
+        "CONCORD_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+    }
+    probe = (
+        "import json, sys\n"
+        "from cli.app import invoke\n"
+        "code = invoke(['concur', 'd-1', '--as', 'USA', '--round', '1', '--text-hash', "
+        f"'sha256:{'0' * 64}'])\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    (code, modules), printed = imported_by(probe, cwd=REPOSITORY, env=env)
+    assert code == 5, printed
+    assert {"runtime.commands", "runtime.decisions", "temporalio.client"} <= set(modules)
+    assert [m for m in modules if m.split(".")[0] in ("sqlalchemy", "aiosqlite", "asyncpg")] == []

@@ -7,7 +7,7 @@ from typing import Any, cast
 from domain.errors import Refusal, Rule
 from runtime.commands import Commands
 from runtime.decisions import DecisionClient
-from store.side_logs import RefusalRecord
+from store.side_records import RefusalRecord
 
 
 async def test_a_refusal_the_side_log_cannot_hold_is_reported_not_turned_into_another_error() -> (

@@ -18,14 +18,8 @@ from cli import audit
 from domain.errors import AuditFailed, InvalidHistory, InvalidInput
 from store.eventstore import EventStore
 from store.hashing import GENESIS_HASH, chain_hash
-from store.side_logs import (
-    ACCESS_EVENTS,
-    REFUSALS,
-    AccessRecord,
-    RefusalRecord,
-    SideLog,
-    hashed_body,
-)
+from store.side_logs import ACCESS_EVENTS, REFUSALS, SideLog, hashed_body
+from store.side_records import AccessRecord, RefusalRecord
 from tests.integration.store.raw_sql import raw_transaction
 
 
