@@ -112,6 +112,10 @@ GROUPS: Final[dict[str, tuple[str, Callable[[], typer.Typer]]]] = {
         _module_app("meetings"),
     ),
     "tokens": ("Access tokens for the HTTP API.", _module_app("tokens")),
+    "keys": (
+        "Delegations' signing keys: generated, registered, rotated, revoked.",
+        _module_app("keys"),
+    ),
     "webhooks": ("Webhooks: notable events POSTed, signed, to endpoints.", _module_app("webhooks")),
     "witness": (
         "A witness of Concord logs over HTTP (C2SP tlog-witness).",

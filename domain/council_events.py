@@ -21,6 +21,7 @@ from domain.council import (
 )
 from domain.errors import InvalidHistory, InvalidInput, Refusal, Rule
 from domain.roster import CHAIR, Body, Chair, Member
+from domain.statements import KeyId, PublicKey, SignatureText
 from domain.values import ActorCode, AgendaItemKind, Frozen, Principal
 
 CouncilStreamId = Annotated[str, StringConstraints(pattern=r"^(council|meeting)\.[a-z0-9-]{1,55}$")]
@@ -145,6 +146,46 @@ class SittingRecorded(CouncilEventBase):
     outcomes: tuple[ItemOutcome, ...] = ()
 
 
+class KeyAuthority(StrEnum):
+    """On whose authority a member's key changed."""
+
+    MEMBER = "member"
+    """The member's own: the key in force signed the change (a rotation, a revocation)."""
+    CHAIR = "chair"
+    """The chair's, through the secretariat, without the member's key: a first key, or one
+    replacing a lost key. Shown as such wherever the key appears."""
+
+
+class MemberKeyRegistered(CouncilEventBase):
+    """A key is in force for a member from this event's instant, replacing the one before it.
+    `possession` is the new key's signature over the change's statement
+    (domain.statements.KeyStatement, change "register"); with the member's authority,
+    `endorsement` is the replaced key's (`endorsed_by`) over the same statement."""
+
+    type: Literal["MemberKeyRegistered"] = "MemberKeyRegistered"
+    member: ActorCode
+    key_id: KeyId
+    public_key: PublicKey
+    possession: SignatureText
+    authority: KeyAuthority
+    endorsed_by: KeyId | None = None
+    endorsement: SignatureText | None = None
+
+
+class MemberKeyRevoked(CouncilEventBase):
+    """A member's key is out of force from this event's instant, with no successor. With the
+    member's authority, `endorsement` is the key's own signature over the change's statement
+    (change "revoke")."""
+
+    type: Literal["MemberKeyRevoked"] = "MemberKeyRevoked"
+    member: ActorCode
+    key_id: KeyId
+    public_key: PublicKey
+    authority: KeyAuthority
+    endorsement: SignatureText | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+
+
 CouncilEvent = Annotated[
     CouncilFileImported
     | CouncilConstituted
@@ -155,7 +196,9 @@ CouncilEvent = Annotated[
     | BodyChanged
     | BodyDissolved
     | SittingConvened
-    | SittingRecorded,
+    | SittingRecorded
+    | MemberKeyRegistered
+    | MemberKeyRevoked,
     Field(discriminator="type"),
 ]
 COUNCIL_EVENT_ADAPTER: TypeAdapter[CouncilEvent] = TypeAdapter(CouncilEvent)
@@ -319,8 +362,14 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
                 bodies[event.body.code] = event.body
             case BodyDissolved():
                 bodies.pop(event.code, None)
-            case CouncilFileImported() | SittingConvened() | SittingRecorded():
-                pass
+            case (
+                CouncilFileImported()
+                | SittingConvened()
+                | SittingRecorded()
+                | MemberKeyRegistered()
+                | MemberKeyRevoked()
+            ):
+                pass  # the key registry is folded by domain.keys
     if code is None or name is None:
         if events:
             raise InvalidHistory(f"council stream {events[0].stream_id} has no CouncilConstituted")

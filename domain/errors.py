@@ -76,6 +76,9 @@ class Rule(StrEnum):
     ALREADY_SUPERSEDES = "already_supersedes"
     NOT_SUSPENDED = "not_suspended"
     WEBHOOK_LIMIT = "webhook_limit"
+    KEY_REGISTERED = "key_registered"
+    BAD_SIGNATURE = "bad_signature"
+    NO_KEY = "no_key"
 
 
 class ConcordError(Exception):

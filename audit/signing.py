@@ -1,0 +1,97 @@
+"""Members' Ed25519 keys as files, and the one check of a signature every part of Concord uses.
+
+A member's key file is JSON: `{"member": "RUS", "key_id": "ed25519:…", "private_key": "<the
+32-byte seed, unpadded base64url>"}`, written readable by its owner alone (mode 0600) and never
+over an existing file. The public key and the key id are derived from the seed when the file is
+read; a file whose key id does not match its seed is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from domain.errors import InvalidInput
+from domain.statements import b64, key_id_of, unb64
+
+
+def verify(public_key: str, message: bytes, signature: str) -> bool:
+    """Whether `signature` (unpadded base64url) is `public_key`'s over `message`; a key or a
+    signature that is not well formed is simply not a valid signature."""
+    try:
+        raw_key, raw_signature = unb64(public_key), unb64(signature)
+        if len(raw_key) != 32 or len(raw_signature) != 64:
+            return False
+        Ed25519PublicKey.from_public_bytes(raw_key).verify(raw_signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class MemberKey:
+    """A member's private key, and what is derived from it."""
+
+    member: str
+    private: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls, member: str) -> MemberKey:
+        return cls(member, Ed25519PrivateKey.generate())
+
+    @property
+    def public_key(self) -> str:
+        raw = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return b64(raw)
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(unb64(self.public_key))
+
+    def sign(self, message: bytes) -> str:
+        return b64(self.private.sign(message))
+
+    def document(self) -> dict[str, Any]:
+        seed = self.private.private_bytes_raw()
+        return {"member": self.member, "key_id": self.key_id, "private_key": b64(seed)}
+
+    def save(self, path: Path) -> None:
+        """Write the key to a new file, readable by its owner alone."""
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise InvalidInput(
+                "output", f"{path} exists: a key file is never overwritten"
+            ) from None
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            json.dump(self.document(), out, indent=2)
+            out.write("\n")
+
+    @classmethod
+    def load(cls, path: Path) -> MemberKey:
+        """The key in `path`; InvalidInput naming the file and what is wrong with it."""
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise InvalidInput("sign_key", f"{path} is no key file: {error}") from None
+        if not isinstance(document, dict) or not {"member", "key_id", "private_key"} <= set(
+            document
+        ):
+            raise InvalidInput("sign_key", f"{path} lacks member, key_id or private_key")
+        try:
+            seed = unb64(str(document["private_key"]))
+            key = cls(str(document["member"]), Ed25519PrivateKey.from_private_bytes(seed))
+        except ValueError:
+            raise InvalidInput("sign_key", f"{path}: private_key is no Ed25519 key") from None
+        if key.key_id != document["key_id"]:
+            raise InvalidInput(
+                "sign_key", f"{path}: key_id {document['key_id']} is not its key's ({key.key_id})"
+            )
+        return key
