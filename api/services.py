@@ -53,7 +53,7 @@ class Services:
         self.sign_ins = SignIns(self.portal_key)
         self.rate = RateLimiter(self.limits.requests_per_second, self.limits.burst)
         self.failures = RateLimiter(self.limits.failures_per_second, self.limits.failure_burst)
-        self.verification = Verification(self.store.url)
+        self.verification = Verification(self.store.url, self.origin)
 
     async def caller_at(self, request: Request, check: Callable[[], Awaitable[Caller]]) -> Caller:
         """The caller `check` finds, counted against the token's rate; an address that has

@@ -17,8 +17,9 @@ BUSY_RETRY_S: Final = 10
 class Verification:
     """Verifies the log at `url` on request, off the event loop, one verification at a time."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, origin: str | None = None) -> None:
         self._url = url
+        self._origin = origin
         self._running = asyncio.Lock()
 
     async def report(self) -> VerificationReport:
@@ -30,12 +31,12 @@ class Verification:
                 retry_after=BUSY_RETRY_S,
             )
         async with self._running:
-            return await asyncio.to_thread(asyncio.run, _verified(self._url))
+            return await asyncio.to_thread(asyncio.run, _verified(self._url, self._origin))
 
 
-async def _verified(url: str) -> VerificationReport:
+async def _verified(url: str, origin: str | None) -> VerificationReport:
     store = await open_store(url)
     try:
-        return await verify_log(store, workers=1)
+        return await verify_log(store, workers=1, origin=origin)
     finally:
         await store.close()

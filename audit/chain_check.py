@@ -77,6 +77,11 @@ class BreakReason(StrEnum):
     """stream_prev_hash is not the hash of the decision's previous event."""
     EVENT_ID_MISMATCH = "event_id_mismatch"
     """The event id is not the one derived from its decision and version, so it may repeat."""
+    BAD_SIGNATURE = "bad_signature"
+    """A signature a key registry's change carries is not its key's over its statement, or the
+    change claims an authority its signatures do not give it: it was written without the key."""
+    INVALID_KEY_CHANGE = "invalid_key_change"
+    """The key registry's stream holds a change its rules could not have recorded."""
     TREE_MISMATCH = "tree_mismatch"
     """A stored Merkle subtree does not hash to the entries it covers, is missing, or lies
     beyond the tree: proofs built from it would not verify."""

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from audit.chain_check import BreakReason, LogBreak
 from audit.signing import MemberKey, verify
 from domain.council_events import CouncilEnvelope, MemberKeyRegistered, MemberKeyRevoked
-from domain.errors import Conflict, InvalidInput, Refusal, Rule
+from domain.errors import Conflict, InvalidHistory, InvalidInput, Refusal, Rule
 from domain.keys import KeyRegistry, registration, revocation
 from domain.roster import CHAIR
 from domain.statements import KeyStatement
@@ -181,3 +182,85 @@ class KeyBook:
                 Rule.COUNCIL_CHANGE, "the key registry changed meanwhile: try again"
             ) from None
         return stored
+
+
+def registry_break(stored: list[StoredEvent], origin: str) -> LogBreak | None:
+    """The first change of the key registry's stream the registry's rules could not have
+    recorded for the log `origin`, with its position; None when every one holds. Each change is
+    decided again by domain.keys from what it carries and the registry before it, so a change
+    written into the store without its keys (a forged endorsement or proof of possession, an
+    authority it was not given) is found however well its row is chained."""
+    registry = KeyRegistry()
+    for record in stored:
+        try:
+            event = council_event(record)
+        except InvalidHistory as error:
+            return LogBreak(
+                position=record.position, reason=BreakReason.INVALID_KEY_CHANGE, message=str(error)
+            )
+        if not isinstance(event, MemberKeyRegistered | MemberKeyRevoked):
+            return LogBreak(
+                position=record.position,
+                reason=BreakReason.INVALID_KEY_CHANGE,
+                message=f"{KEYS_STREAM} v{record.stream_version} is a {event.type}",
+            )
+        finding = _decided_again(registry, event, origin)
+        if finding is not None:
+            return LogBreak(
+                position=record.position,
+                reason=BreakReason.BAD_SIGNATURE,
+                message=f"{KEYS_STREAM} v{record.stream_version} ({event.member}, "
+                f"{event.key_id}): {finding}",
+            )
+        try:
+            registry.evolve(event)
+        except InvalidHistory as error:
+            return LogBreak(
+                position=record.position, reason=BreakReason.INVALID_KEY_CHANGE, message=str(error)
+            )
+    return None
+
+
+def _decided_again(
+    registry: KeyRegistry, event: MemberKeyRegistered | MemberKeyRevoked, origin: str
+) -> str | None:
+    """Why the rules would not have recorded `event` as it is, or None."""
+    envelope: CouncilEnvelope = {
+        "stream_id": event.stream_id,
+        "stream_version": event.stream_version,
+        "occurred_at": event.occurred_at,
+        "actor": event.actor,
+        "recorded_by": event.recorded_by,
+    }
+    try:
+        if isinstance(event, MemberKeyRegistered):
+            decided: MemberKeyRegistered | MemberKeyRevoked = registration(
+                registry,
+                envelope,
+                origin,
+                event.member,
+                event.public_key,
+                event.possession,
+                verify,
+                endorsement=event.endorsement,
+            )
+        else:
+            decided = revocation(
+                registry,
+                envelope,
+                origin,
+                event.member,
+                verify,
+                endorsement=event.endorsement,
+                reason=event.reason,
+            )
+    except (Refusal, InvalidInput) as refused:
+        return str(refused)
+    if decided != event:
+        differ = sorted(
+            name
+            for name in type(event).model_fields
+            if getattr(decided, name) != getattr(event, name)
+        )
+        return f"its {', '.join(differ)} are not what its signatures give it"
+    return None

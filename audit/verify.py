@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, ConfigDict
 
 from audit.chain_check import BreakReason, Broken, LogBreak, RangeOutcome, check_range
+from audit.keys import KEYS_STREAM, registry_break
 from audit.merkle import BLOCK_HEIGHT, joined_blocks
 from audit.tree import TREE, compare_stored
 from audit.verify_ranges import check_in_processes
@@ -44,6 +45,7 @@ PARALLEL_FROM: Final = 200_000
 """Below this many events, starting worker processes costs more than it saves."""
 
 SIDE_LOG_PAGE_SIZE: Final = 1_000
+KEY_REGISTRY: Final = "key_registry"
 
 
 class VerificationReport(BaseModel):
@@ -62,16 +64,20 @@ class VerificationReport(BaseModel):
     tree_size: int = 0
     """The leaves of the stored Merkle tree compared with the tree recomputed from the log."""
     tree_break: LogBreak | None = None
+    key_changes_checked: int = 0
+    """The key registry's changes decided again from their signatures (audit.keys)."""
+    key_registry_break: LogBreak | None = None
 
     @property
     def breaks(self) -> dict[str, LogBreak]:
-        """The first break of each broken log: "events", "refusals", "access_events", and of
-        the Merkle tree, "merkle_tree"."""
+        """The first break of each broken log: "events", "refusals", "access_events", of the
+        Merkle tree, "merkle_tree", and of the key registry's signatures, "key_registry"."""
         found = {
             "events": self.first_break,
             REFUSALS.name: self.refusals_break,
             ACCESS_EVENTS.name: self.access_events_break,
             TREE: self.tree_break,
+            KEY_REGISTRY: self.key_registry_break,
         }
         return {log: log_break for log, log_break in found.items() if log_break is not None}
 
@@ -95,6 +101,7 @@ async def verify_log(
     progress: Callable[[int], None] | None = None,
     *,
     workers: int | None = None,
+    origin: str | None = None,
 ) -> VerificationReport:
     """Verify the whole log and the side logs, and report each one's first break (see the
     module's docstring).
@@ -102,6 +109,8 @@ async def verify_log(
     Memory is constant in the number of events and proportional to the number of decisions.
     `progress` is called with the number of events checked so far. `workers` processes share
     the work (default: one per core, up to 4, for logs of PARALLEL_FROM events or more).
+    With the log's `origin` (its checkpoints' first line, which members' keys sign for), every
+    change of the key registry is also decided again from its signatures.
     """
     async with store.snapshot() as snapshot:
         head_position, _ = await snapshot.head()
@@ -119,6 +128,7 @@ async def verify_log(
         )
     refusals = await verify_side_log(store.refusals)
     access_events = await verify_side_log(store.access)
+    key_changes = await store.stream(KEYS_STREAM) if origin is not None else []
     return report.model_copy(
         update={
             "refusals_checked": refusals.checked,
@@ -127,6 +137,8 @@ async def verify_log(
             "access_events_break": access_events.first_break,
             "tree_size": tree_size,
             "tree_break": tree_break,
+            "key_changes_checked": len(key_changes),
+            "key_registry_break": registry_break(key_changes, origin) if origin else None,
         }
     )
 

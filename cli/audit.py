@@ -48,6 +48,7 @@ _LOG_NAMES: Final = {
     "refusals": "the refusals log",
     "access_events": "the access events log",
     "merkle_tree": "the Merkle tree",
+    "key_registry": "the key registry",
 }
 
 app = typer.Typer(no_args_is_help=True)
@@ -93,7 +94,8 @@ def verify(
     """
 
     async def work() -> None:
-        async with event_store() as store:
+        current = settings()
+        async with event_store(current) as store:
             total, _ = await store.head()
             with Progress(
                 TextColumn("verifying"),
@@ -103,7 +105,9 @@ def verify(
                 transient=True,
             ) as bar:
                 task = bar.add_task("verify", total=total)
-                report = await verify_log(store, lambda n: bar.update(task, completed=n))
+                report = await verify_log(
+                    store, lambda n: bar.update(task, completed=n), origin=current.log_origin
+                )
             extends = None
             if checkpoint is not None:
                 sound = not ({"events", "merkle_tree"} & report.breaks.keys())
@@ -122,7 +126,8 @@ def verify(
                 f"[green]verified[/green] {report.events_checked} events; head "
                 f"{report.head_position} {report.head_hash}; {report.refusals_checked} "
                 f"refusals and {report.access_events_checked} access events; the Merkle tree "
-                f"of {report.tree_size} leaves" + (f"; the log {extends[1]}" if extends else "")
+                f"of {report.tree_size} leaves; {report.key_changes_checked} key changes"
+                + (f"; the log {extends[1]}" if extends else "")
                 if not broken
                 else "\n".join(f"[red]broken[/red]: {line}" for line in broken)
             ),

@@ -269,7 +269,7 @@ async def run_demo(data_dir: str | None) -> None:
         outcome = await decisions.outcome(decision_id, timeout=120)
         timeline.line("", f"the workflow closed ({outcome.status}); its history is archived")
         out.print("\nAudit:")
-        report = await verify_log(store)
+        report = await verify_log(store, origin=settings.log_origin)
         bound = report.events_checked - len(await store.stream(decision_id))
         said = f" (the decision's, and {bound} binding its archived history)" if bound else ""
         total = f"{report.events_checked} events{said}, head {report.head_hash[:16]}..."

@@ -4,12 +4,18 @@ the same by any process."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from audit.chain_check import BreakReason
 from audit.keys import KEYS_STREAM, KeyBook, KeyRequest, revocation_signature
 from audit.signing import MemberKey
+from audit.verify import verify_log
+from domain.council_events import KeyAuthority, MemberKeyRegistered, MemberKeyRevoked
 from domain.errors import Refusal, Rule
-from store.council_events import council_event
+from domain.statements import KeyStatement
+from store.council_events import council_event, new_council_event
 from store.eventstore import EventStore
 
 ORIGIN = "nrc.example/concord"
@@ -77,3 +83,96 @@ async def test_a_request_whose_possession_was_forged_is_refused(store: EventStor
         await KeyBook(store, ORIGIN).register(honest, "operator:secretariat")
     assert again.value.rule is Rule.KEY_REGISTERED
     assert len(await store.stream(KEYS_STREAM)) == 1
+
+
+# A forger holding the database: changes appended through the store itself, so that every row is
+# well formed and chained, and only their signatures can give them away.
+
+
+async def forged(store: EventStore, event: MemberKeyRegistered | MemberKeyRevoked) -> int:
+    """Append `event` to the registry's stream as the store would; its position."""
+    [stored] = await store.append(
+        KEYS_STREAM, await store.stream_version(KEYS_STREAM), [new_council_event(event)]
+    )
+    return stored.position
+
+
+def swapped_in(
+    member: str, key: MemberKey, version: int, at: datetime, **claims: object
+) -> MemberKeyRegistered:
+    statement = KeyStatement(
+        origin=ORIGIN,
+        member=member,
+        change="register",
+        key_id=key.key_id,
+        public_key=key.public_key,
+    ).signed_bytes()
+    fields: dict[str, object] = {
+        "stream_id": KEYS_STREAM,
+        "stream_version": version,
+        "occurred_at": at,
+        "actor": member,
+        "recorded_by": "operator:secretariat",
+        "member": member,
+        "key_id": key.key_id,
+        "public_key": key.public_key,
+        "possession": key.sign(statement),
+        "authority": KeyAuthority.MEMBER,
+        "endorsed_by": None,
+        "endorsement": None,
+    }
+    fields.update(claims)
+    return MemberKeyRegistered.model_validate(fields)
+
+
+async def test_an_honest_registry_verifies_with_every_change_checked(store: EventStore) -> None:
+    book = KeyBook(store, ORIGIN)
+    first, second = MemberKey.generate("RUS"), MemberKey.generate("RUS")
+    await book.register(KeyRequest.made(ORIGIN, first), "operator:secretariat")
+    await book.register(KeyRequest.made(ORIGIN, second, first), "operator:secretariat")
+    report = await verify_log(store, origin=ORIGIN)
+    assert report.ok and report.key_changes_checked == 2
+    unchecked = await verify_log(store)
+    assert unchecked.ok and unchecked.key_changes_checked == 0
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["endorsed-by-the-secretariats-key", "member-authority-without-endorsement", "no-possession"],
+)
+async def test_a_key_swapped_in_the_members_name_fails_verify_while_the_chain_holds(
+    store: EventStore, forgery: str
+) -> None:
+    rus = MemberKey.generate("RUS")
+    await KeyBook(store, ORIGIN).register(KeyRequest.made(ORIGIN, rus), "operator:secretariat")
+    secretariats = MemberKey.generate("RUS")
+    statement = KeyStatement(
+        origin=ORIGIN,
+        member="RUS",
+        change="register",
+        key_id=secretariats.key_id,
+        public_key=secretariats.public_key,
+    ).signed_bytes()
+    at = datetime.now(UTC)
+    by_forgery: dict[str, dict[str, object]] = {
+        "endorsed-by-the-secretariats-key": {
+            "endorsed_by": rus.key_id,
+            "endorsement": MemberKey.generate("RUS").sign(statement),
+        },
+        "member-authority-without-endorsement": {},
+        "no-possession": {
+            "endorsed_by": rus.key_id,
+            "endorsement": rus.sign(b"something else RUS signed"),
+            "possession": MemberKey.generate("RUS").sign(statement),
+        },
+    }
+    claims = by_forgery[forgery]
+    position = await forged(store, swapped_in("RUS", secretariats, 2, at, **claims))
+
+    report = await verify_log(store, origin=ORIGIN)
+    assert report.first_break is None and report.tree_break is None
+    assert list(report.breaks) == ["key_registry"]
+    found = report.key_registry_break
+    assert found is not None and found.position == position
+    assert found.reason is BreakReason.BAD_SIGNATURE
+    assert f"council.keys v2 (RUS, {secretariats.key_id})" in found.message
