@@ -8,19 +8,18 @@ made where its keys are (`concord keys generate`), carried to the secretariat, w
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from audit.chain_check import BreakReason, LogBreak
-from audit.signing import MemberKey, verify
+from audit.signing import MemberKey, json_object, verify
 from domain.council_events import CouncilEnvelope, MemberKeyRegistered, MemberKeyRevoked
 from domain.errors import Conflict, InvalidHistory, InvalidInput, Refusal, Rule
 from domain.keys import KeyRegistry, registration, revocation
 from domain.roster import CHAIR
-from domain.statements import KeyStatement
+from domain.statements import key_change
 from store.council_events import council_event, new_council_event
 from store.councils import Councils
 from store.eventstore import EventStore
@@ -49,13 +48,7 @@ class KeyRequest:
             raise InvalidInput(
                 "replacing", f"{replacing.key_id} is {replacing.member}'s key, not {key.member}'s"
             )
-        statement = KeyStatement(
-            origin=origin,
-            member=key.member,
-            change="register",
-            key_id=key.key_id,
-            public_key=key.public_key,
-        ).signed_bytes()
+        statement = key_change(origin, key.member, "register", key.public_key)
         return cls(
             origin=origin,
             member=key.member,
@@ -70,12 +63,9 @@ class KeyRequest:
 
     @classmethod
     def load(cls, path: Path) -> KeyRequest:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InvalidInput("request", f"{path} is no key request: {error}") from None
+        document = json_object(path, "request", "key request")
         fields = {"origin", "member", "key_id", "public_key", "possession", "endorsement"}
-        if not isinstance(document, dict) or not set(document) <= fields:
+        if not set(document) <= fields:
             raise InvalidInput("request", f"{path} holds fields other than {sorted(fields)}")
         try:
             return cls(**{name: str(value) for name, value in document.items()})
@@ -86,15 +76,7 @@ class KeyRequest:
 
 def revocation_signature(origin: str, key: MemberKey) -> str:
     """The key's own signature over its revocation (the member's act, not the chair's)."""
-    return key.sign(
-        KeyStatement(
-            origin=origin,
-            member=key.member,
-            change="revoke",
-            key_id=key.key_id,
-            public_key=key.public_key,
-        ).signed_bytes()
-    )
+    return key.sign(key_change(origin, key.member, "revoke", key.public_key))
 
 
 class KeyBook:

@@ -35,6 +35,18 @@ def verify(public_key: str, message: bytes, signature: str) -> bool:
     return True
 
 
+def json_object(path: Path, field: str, what: str) -> dict[str, Any]:
+    """The JSON object a file holds; InvalidInput naming `field` and the file when it holds
+    none (unreadable, not JSON, not an object)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidInput(field, f"{path} is no {what}: {error}") from None
+    if not isinstance(document, dict):
+        raise InvalidInput(field, f"{path} is no {what}: it holds no JSON object")
+    return document
+
+
 @dataclass(frozen=True)
 class MemberKey:
     """A member's private key, and what is derived from it."""
@@ -77,13 +89,8 @@ class MemberKey:
     @classmethod
     def load(cls, path: Path) -> MemberKey:
         """The key in `path`; InvalidInput naming the file and what is wrong with it."""
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InvalidInput("sign_key", f"{path} is no key file: {error}") from None
-        if not isinstance(document, dict) or not {"member", "key_id", "private_key"} <= set(
-            document
-        ):
+        document = json_object(path, "sign_key", "key file")
+        if not {"member", "key_id", "private_key"} <= set(document):
             raise InvalidInput("sign_key", f"{path} lacks member, key_id or private_key")
         try:
             seed = unb64(str(document["private_key"]))

@@ -30,7 +30,7 @@ from domain.errors import InvalidHistory, InvalidInput, Refusal, Rule
 from domain.statements import (
     AnswerSignature,
     AnswerStatement,
-    KeyStatement,
+    key_change,
     key_id_of,
     unb64,
 )
@@ -156,9 +156,7 @@ def registration(
             f"{key_id} was registered for {registry.by_id[key_id].member}: a key is registered "
             "once, and never again after it leaves force",
         )
-    statement = KeyStatement(
-        origin=origin, member=member, change="register", key_id=key_id, public_key=public_key
-    ).signed_bytes()
+    statement = key_change(origin, member, "register", public_key)
     if not verify(public_key, statement, possession):
         raise Refusal(
             Rule.BAD_SIGNATURE,
@@ -208,13 +206,7 @@ def revocation(
     current = registry.current(member)
     if current is None:
         raise Refusal(Rule.NO_KEY, f"{member} has no key in force")
-    statement = KeyStatement(
-        origin=origin,
-        member=member,
-        change="revoke",
-        key_id=current.key_id,
-        public_key=current.public_key,
-    ).signed_bytes()
+    statement = key_change(origin, member, "revoke", current.public_key)
     authority = KeyAuthority.CHAIR
     if endorsement is not None:
         if not verify(current.public_key, statement, endorsement):

@@ -159,3 +159,11 @@ class KeyStatement(Frozen):
 
     def signed_bytes(self) -> bytes:
         return canonical(self.model_dump(mode="json"))
+
+
+def key_change(origin: str, member: str, change: Literal["register", "revoke"], key: str) -> bytes:
+    """The bytes signed for putting the public key `key` in force for `member`, or taking it
+    out of force: its KeyStatement, the key's id derived from the key."""
+    return KeyStatement(
+        origin=origin, member=member, change=change, key_id=key_id_of(unb64(key)), public_key=key
+    ).signed_bytes()

@@ -14,7 +14,7 @@ from audit.signing import MemberKey
 from audit.verify import verify_log
 from domain.council_events import KeyAuthority, MemberKeyRegistered, MemberKeyRevoked
 from domain.errors import Refusal, Rule
-from domain.statements import KeyStatement
+from domain.statements import key_change
 from store.council_events import council_event, new_council_event
 from store.eventstore import EventStore
 
@@ -100,13 +100,7 @@ async def forged(store: EventStore, event: MemberKeyRegistered | MemberKeyRevoke
 def swapped_in(
     member: str, key: MemberKey, version: int, at: datetime, **claims: object
 ) -> MemberKeyRegistered:
-    statement = KeyStatement(
-        origin=ORIGIN,
-        member=member,
-        change="register",
-        key_id=key.key_id,
-        public_key=key.public_key,
-    ).signed_bytes()
+    statement = key_change(ORIGIN, member, "register", key.public_key)
     fields: dict[str, object] = {
         "stream_id": KEYS_STREAM,
         "stream_version": version,
@@ -146,13 +140,7 @@ async def test_a_key_swapped_in_the_members_name_fails_verify_while_the_chain_ho
     rus = MemberKey.generate("RUS")
     await KeyBook(store, ORIGIN).register(KeyRequest.made(ORIGIN, rus), "operator:secretariat")
     secretariats = MemberKey.generate("RUS")
-    statement = KeyStatement(
-        origin=ORIGIN,
-        member="RUS",
-        change="register",
-        key_id=secretariats.key_id,
-        public_key=secretariats.public_key,
-    ).signed_bytes()
+    statement = key_change(ORIGIN, "RUS", "register", secretariats.public_key)
     at = datetime.now(UTC)
     by_forgery: dict[str, dict[str, object]] = {
         "endorsed-by-the-secretariats-key": {

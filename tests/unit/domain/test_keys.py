@@ -26,9 +26,9 @@ from domain.keys import KeyRegistry, answer_finding, registration, revocation
 from domain.statements import (
     AnswerSignature,
     AnswerStatement,
-    KeyStatement,
     answer_statement,
     canonical,
+    key_change,
     key_id_of,
     unb64,
 )
@@ -61,13 +61,7 @@ class Council:
     def register(
         self, key: MemberKey, at: datetime, endorsed_by: MemberKey | None = None, **kw: Any
     ) -> MemberKeyRegistered:
-        statement = KeyStatement(
-            origin=ORIGIN,
-            member=key.member,
-            change="register",
-            key_id=key.key_id,
-            public_key=key.public_key,
-        ).signed_bytes()
+        statement = key_change(ORIGIN, key.member, "register", key.public_key)
         event = registration(
             self.registry,
             self.envelope(at),
@@ -82,13 +76,7 @@ class Council:
         return event
 
     def revoke(self, key: MemberKey, at: datetime, by_itself: bool = True) -> MemberKeyRevoked:
-        statement = KeyStatement(
-            origin=ORIGIN,
-            member=key.member,
-            change="revoke",
-            key_id=key.key_id,
-            public_key=key.public_key,
-        ).signed_bytes()
+        statement = key_change(ORIGIN, key.member, "revoke", key.public_key)
         event = revocation(
             self.registry,
             self.envelope(at),
