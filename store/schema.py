@@ -43,6 +43,9 @@ events = Table(
     metadata,
     Column("position", Position, primary_key=True, autoincrement=False),
     Column("event_id", String(36), nullable=False),
+    # The event's stream: a decision's id, or (holding a dot) the council's, its key registry's
+    # or a sitting's. Named as the hashed body names it: each column repeats a field of the body
+    # under the body's name, and the body's name is fixed by every hash already signed.
     Column("decision_id", String(63), nullable=False),
     Column("stream_version", Integer, nullable=False),
     Column("type", String(100), nullable=False),
