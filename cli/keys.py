@@ -33,6 +33,13 @@ def generate(
         Path | None,
         typer.Option(help="The key in force, to endorse the new one (a rotation)."),
     ] = None,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            help="The log the key is for: the first line of its checkpoints (default: this "
+            "installation's, CONCORD_LOG_ORIGIN)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Generate a delegation's signing key, and the request that registers it.
@@ -41,7 +48,7 @@ def generate(
     new key (and by the key it replaces, with --replacing), to the same name with `.request`
     added. Give the request to the secretariat: it holds no secret.
 
-    Example: concord keys generate --member RUS -o rus.key
+    Example: concord keys generate --member RUS -o rus.key --origin nrc.example/concord
     """
     from audit.keys import KeyRequest
     from audit.signing import MemberKey
@@ -50,7 +57,7 @@ def generate(
         raise InvalidInput("member", f"{member!r} is not a delegation's code (e.g. RUS)")
     old = MemberKey.load(replacing) if replacing is not None else None
     key = MemberKey.generate(member)
-    request = KeyRequest.made(settings().log_origin, key, old)
+    request = KeyRequest.made(origin or settings().log_origin, key, old)
     request_path = output.with_name(output.name + ".request")
     if request_path.exists():
         raise InvalidInput("output", f"{request_path} exists: a request is never overwritten")

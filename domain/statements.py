@@ -23,10 +23,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import StringConstraints
+from pydantic import ModelWrapValidatorHandler, StringConstraints, ValidationError, model_validator
 
+from domain.errors import InvalidInput
 from domain.values import ActorCode, DecisionId, Frozen
 
 ANSWER_STATEMENT: Final = "concord-answer/v1"
@@ -96,7 +97,22 @@ def _check(value: Any, path: str) -> None:
         raise ValueError(f"{path}: a statement holds text, integers and objects, not {value!r}")
 
 
-class AnswerSignature(Frozen):
+class Statement(Frozen):
+    """A statement or a signature's record, from input a member or a file gave: a field that
+    does not fit is InvalidInput naming it."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_as_invalid_input(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or cls.__name__
+            raise InvalidInput(field, first["msg"]) from None
+
+
+class AnswerSignature(Statement):
     """A member's signature on an answer, as the answer's event records it: with the event's own
     fields it rebuilds the statement that was signed (`answer_statement`)."""
 
@@ -106,7 +122,7 @@ class AnswerSignature(Frozen):
     signature: SignatureText
 
 
-class AnswerStatement(Frozen):
+class AnswerStatement(Statement):
     """A member's answer, as its key signs it."""
 
     statement: Literal["concord-answer/v1"] = ANSWER_STATEMENT
@@ -145,7 +161,7 @@ def answer_statement(
     )
 
 
-class KeyStatement(Frozen):
+class KeyStatement(Statement):
     """A key put in force for a member, or taken out of force, as keys sign it: the new key
     signs its registration (proof of possession); the key in force signs a change it endorses
     (a rotation or a revocation by its holder)."""

@@ -223,7 +223,10 @@ def test_a_members_answer_is_sent_without_importing_the_store(tmp_path: Path) ->
         "from cli.app import invoke\n"
         "code = invoke(['concur', 'd-1', '--as', 'USA', '--round', '1', '--text-hash', "
         f"'sha256:{'0' * 64}'])\n"
-        "print(json.dumps([code, sorted(sys.modules)]))\n"
+        "print(json.dumps([code, sorted(sys.modules)]), flush=True)\n"
+        # As `concord` leaves once Temporal's SDK is loaded (runtime.process.leave).
+        "from runtime.process import leave\n"
+        "leave(0)\n"
     )
     (code, modules), printed = imported_by(probe, cwd=REPOSITORY, env=env)
     assert code == 5, printed

@@ -93,6 +93,7 @@ def test_refusals_are_one_line_with_their_exit_code_and_change_nothing(
         (("keys", "register", "rus.key.request"), 3, "refused (key_registered)"),
         (("keys", "generate", "--member", "RUS", "-o", "rus.key"), 2, "never overwritten"),
         (("keys", "generate", "--member", "rus", "-o", "x.key"), 2, "not a delegation's code"),
+        (("keys", "generate", "--member", "RUS", "-o", "y.key", "--origin", "a b"), 2, "origin"),
         (("keys", "register", "missing.request"), 2, "is no key request"),
         (("keys", "revoke", "--member", "USA"), 3, "refused (no_key): USA has no key in force"),
         (("keys", "revoke", "--member", "USA", "--sign-key", "rus.key"), 2, "RUS's key"),
@@ -103,8 +104,34 @@ def test_refusals_are_one_line_with_their_exit_code_and_change_nothing(
         assert message in err, (args, err)
         assert "Traceback" not in err
     assert [k["member"] for k in listed(capsys)] == ["RUS"]
+    assert not (installation / "y.key").exists()
 
     code, _, err = said(capsys, "keys", "revoke", "--member", "RUS", "--sign-key", "rus.key")
     assert code == 0, err
     [revoked] = listed(capsys)
     assert revoked["ended"] == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        ({"member": "rus"}, "refused (not_on_roster): rus is not a member of NRC"),
+        ({"public_key": "not a key"}, "invalid input: public_key"),
+        ({"possession": "forged"}, "refused (bad_signature)"),
+        ({"endorsement": "x" * 86}, "refused (bad_signature)"),
+        ({"origin": "bad origin"}, "refused (bad_signature): the request was signed for the log"),
+        ({"key_id": "ed25519:0000000000000000"}, "invalid input: key_id"),
+        ({"private_key": "AAAA"}, "holds fields other than"),
+    ],
+    ids=["member", "public-key", "possession", "endorsement", "origin", "key-id", "extra-field"],
+)
+def test_a_request_edited_on_its_way_is_refused_in_one_line_and_records_nothing(
+    installation: Path, capsys: Capture, edit: dict[str, str], says: str
+) -> None:
+    assert said(capsys, "keys", "generate", "--member", "RUS", "-o", "rus.key")[0] == 0
+    request = installation / "rus.key.request"
+    request.write_text(json.dumps(json.loads(request.read_text()) | edit))
+    code, _, err = said(capsys, "keys", "register", str(request))
+    assert code in (2, 3) and err.count("\n") == 1, err
+    assert says in err and "Traceback" not in err
+    assert listed(capsys) == []
