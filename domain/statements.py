@@ -23,12 +23,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import ModelWrapValidatorHandler, StringConstraints, ValidationError, model_validator
+from pydantic import StringConstraints
 
-from domain.errors import InvalidInput
-from domain.values import ActorCode, DecisionId, Frozen
+from domain.values import ActorCode, Checked, DecisionId
 
 ANSWER_STATEMENT: Final = "concord-answer/v1"
 KEY_STATEMENT: Final = "concord-key/v1"
@@ -97,22 +96,7 @@ def _check(value: Any, path: str) -> None:
         raise ValueError(f"{path}: a statement holds text, integers and objects, not {value!r}")
 
 
-class Statement(Frozen):
-    """A statement or a signature's record, from input a member or a file gave: a field that
-    does not fit is InvalidInput naming it."""
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _refuse_as_invalid_input(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"]) or cls.__name__
-            raise InvalidInput(field, first["msg"]) from None
-
-
-class AnswerSignature(Statement):
+class AnswerSignature(Checked):
     """A member's signature on an answer, as the answer's event records it: with the event's own
     fields it rebuilds the statement that was signed (`answer_statement`)."""
 
@@ -122,7 +106,7 @@ class AnswerSignature(Statement):
     signature: SignatureText
 
 
-class AnswerStatement(Statement):
+class AnswerStatement(Checked):
     """A member's answer, as its key signs it."""
 
     statement: Literal["concord-answer/v1"] = ANSWER_STATEMENT
@@ -161,7 +145,7 @@ def answer_statement(
     )
 
 
-class KeyStatement(Statement):
+class KeyStatement(Checked):
     """A key put in force for a member, or taken out of force, as keys sign it: the new key
     signs its registration (proof of possession); the key in force signs a change it endorses
     (a rotation or a revocation by its holder)."""

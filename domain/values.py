@@ -7,7 +7,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -16,10 +16,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     StringConstraints,
+    ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from domain.errors import InvalidInput
 
 SYSTEM: Final = "system"
 PROCEDURE_PRINCIPAL: Final = "system:procedure"
@@ -162,6 +166,22 @@ class Frozen(BaseModel):
     """Base of every value, command and event: immutable and strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Checked(Frozen):
+    """A Frozen model built from what came from outside (a file, a request, a record to
+    store): a field that does not fit is InvalidInput naming it, a one-line answer and never
+    a trace."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_as_invalid_input(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or cls.__name__
+            raise InvalidInput(field, first["msg"]) from None
 
 
 def text_hash(text: str) -> str:

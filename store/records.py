@@ -16,13 +16,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ModelWrapValidatorHandler,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from domain.errors import InvalidHistory, InvalidInput
+from domain.values import Checked
 from store.hashing import MAX_SAFE_INTEGER, parse_instant
 from store.upcasting import Upcasters
 
@@ -89,13 +88,11 @@ def check_json_value(value: Any, path: str) -> None:
     raise InvalidInput(path, f"{type(value).__name__} is not a JSON value")
 
 
-class NewEvent(BaseModel):
+class NewEvent(Checked):
     """An event to append: its identity, content and who caused it, before the store numbers it.
 
     `event_id` must be `event_id_for(decision_id, stream_version)`.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: str
     decision_id: DecisionId
@@ -123,18 +120,6 @@ class NewEvent(BaseModel):
                 f"{self.decision_id} v{self.stream_version} (store.records.event_id_for)",
             )
         return self
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _refuse_as_invalid_input(
-        cls, data: Any, handler: ModelWrapValidatorHandler[NewEvent]
-    ) -> NewEvent:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"]) or "event"
-            raise InvalidInput(field, first["msg"]) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,38 +4,22 @@ needs only when the refusal is written."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
-    ConfigDict,
     Field,
-    ModelWrapValidatorHandler,
-    ValidationError,
     field_validator,
-    model_validator,
 )
 
-from domain.errors import InvalidInput
+from domain.values import Checked
 from store.records import Principal, check_json_value
 
 
-class SideRecord(BaseModel):
+class SideRecord(Checked):
     """What a side log records, before the store numbers, timestamps and chains it; a field
     that does not fit is InvalidInput naming it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _refuse_as_invalid_input(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"]) or cls.__name__
-            raise InvalidInput(field, first["msg"]) from None
 
 
 class Chained(BaseModel):
