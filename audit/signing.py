@@ -9,7 +9,6 @@ read; a file whose key id does not match its seed is refused.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from domain.errors import InvalidInput
 from domain.statements import b64, key_id_of, unb64
+from store.key_files import write_secret
 
 
 def verify(public_key: str, message: bytes, signature: str) -> bool:
@@ -76,15 +76,8 @@ class MemberKey:
 
     def save(self, path: Path) -> None:
         """Write the key to a new file, readable by its owner alone."""
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise InvalidInput(
-                "output", f"{path} exists: a key file is never overwritten"
-            ) from None
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(self.document(), out, indent=2)
-            out.write("\n")
+        text = json.dumps(self.document(), indent=2) + "\n"
+        write_secret(path, text, "output", "a key file is never overwritten")
 
     @classmethod
     def load(cls, path: Path) -> MemberKey:

@@ -158,7 +158,10 @@ def list_keys(as_json: JsonOption = False) -> None:
         current = settings()
         async with event_store(current) as store:
             registry = await KeyBook(store, current.log_origin).registry()
-        periods = [p for held in registry.periods.values() for p in held]
+        periods = sorted(
+            (p for held in registry.periods.values() for p in held),
+            key=lambda p: (p.member, p.since),
+        )
         rows = [
             {
                 "member": p.member,
@@ -170,14 +173,14 @@ def list_keys(as_json: JsonOption = False) -> None:
                 "authority": p.authority.value,
                 "flagged": p.flagged,
             }
-            for p in sorted(periods, key=lambda p: (p.member, p.since))
+            for p in periods
         ]
 
         def human() -> None:
             if not periods:
                 out.print("no keys registered")
                 return
-            for p in sorted(periods, key=lambda p: (p.member, p.since)):
+            for p in periods:
                 until = f"{p.until:%Y-%m-%d %H:%M} UTC ({p.ended})" if p.until else "now"
                 out.print(f"{p.member} {p.key_id}  {p.since:%Y-%m-%d %H:%M} UTC to {until}")
                 if p.flagged:

@@ -4,7 +4,6 @@ signed checkpoints and proofs an outside auditor checks with the public key alon
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from domain.errors import AuditFailed, InvalidInput, NotFound
 from runtime.bootstrap import witness_policy
 from runtime.settings import Settings
 from store.decision_events import domain_event
+from store.key_files import write_secret
 
 app = typer.Typer()
 
@@ -84,14 +84,9 @@ def new_signing_key(current: Settings) -> Signer:
     path = current.signing_key_file
     key = Signer.generate(cp.check_origin(current.log_origin))
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InvalidInput(
-            "CONCORD_LOG_KEY_FILE", f"{path} exists; a log keeps its key (remove it first)"
-        ) from None
-    with os.fdopen(descriptor, "w") as file:
-        file.write(key.encode() + "\n")
+    write_secret(
+        path, key.encode() + "\n", "CONCORD_LOG_KEY_FILE", "a log keeps its key (remove it first)"
+    )
     return key
 
 

@@ -46,3 +46,17 @@ def key_from_file(path: Path, variable: str, what: str, shared_by: str) -> bytes
     if len(key) != KEY_BYTES:
         raise unusable(f"must hold {KEY_BYTES} bytes ({2 * KEY_BYTES} hex digits)")
     return key
+
+
+def write_secret(path: Path, text: str, field: str, kept: str) -> None:
+    """Write `text` to the new file `path`, readable by its owner alone (mode 0600), made by
+    one process only; InvalidInput naming `field` when the file exists (`kept` says why it is
+    never overwritten) or cannot be made."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InvalidInput(field, f"{path} exists; {kept}") from None
+    except OSError as error:
+        raise InvalidInput(field, f"{path} cannot be made: {error.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)

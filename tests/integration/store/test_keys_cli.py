@@ -93,6 +93,7 @@ def test_refusals_are_one_line_with_their_exit_code_and_change_nothing(
         (("keys", "register", "rus.key.request"), 3, "refused (key_registered)"),
         (("keys", "generate", "--member", "RUS", "-o", "rus.key"), 2, "never overwritten"),
         (("keys", "generate", "--member", "rus", "-o", "x.key"), 2, "not a delegation's code"),
+        (("keys", "generate", "--member", "RUS", "-o", "no/x.key"), 2, "no/x.key cannot be made"),
         (("keys", "generate", "--member", "RUS", "-o", "y.key", "--origin", "a b"), 2, "origin"),
         (("keys", "register", "missing.request"), 2, "is no key request"),
         (("keys", "revoke", "--member", "USA"), 3, "refused (no_key): USA has no key in force"),
