@@ -110,6 +110,8 @@ class Unacknowledged(Unavailable):
 MAX_IN_FLIGHT: Final = 10
 """Temporal refuses an 11th in-flight update per workflow: keep at most 10 per decision."""
 _RETRIES: Final = 12
+QUERY_ATTEMPTS: Final = 3
+"""How many times a query the server cancelled is asked (DecisionClient._query)."""
 
 
 class InFlightLimit:
@@ -368,13 +370,24 @@ class DecisionClient:
             raise _unavailable(error) from None
 
     async def status(self, decision_id: str) -> StatusResult:
-        try:
-            result: StatusResult = await self.handle(decision_id).query(
-                DecisionWorkflow.status, StatusInput()
-            )
-        except RPCError as error:
-            raise self._rpc_error(decision_id, error) from None
+        result: StatusResult = await self._query(
+            decision_id, DecisionWorkflow.status, StatusInput()
+        )
         return result
+
+    async def _query(self, decision_id: str, query: Any, argument: Any) -> Any:
+        """A query of the decision's run. A query the server gave up on while it waited for
+        the run's worker (`cancelled`: a busy worker, a workflow task in flight) is asked again,
+        at most QUERY_ATTEMPTS times: a query changes nothing, so asking twice is safe."""
+        attempt = 1
+        while True:
+            try:
+                return await self.handle(decision_id).query(query, argument)
+            except RPCError as error:
+                if error.status is not RPCStatusCode.CANCELLED or attempt >= QUERY_ATTEMPTS:
+                    raise self._rpc_error(decision_id, error) from None
+            await asyncio.sleep(0.2 * attempt)
+            attempt += 1
 
     async def renew(self, decision_id: str, within: float = 30.0) -> StatusResult:
         """Ask the decision's run to continue as new once its work in hand is stored, so that
@@ -444,12 +457,9 @@ class DecisionClient:
         return old
 
     async def pending(self, decision_id: str, member: str) -> PendingResult:
-        try:
-            result: PendingResult = await self.handle(decision_id).query(
-                DecisionWorkflow.pending, PendingInput(member=member)
-            )
-        except RPCError as error:
-            raise self._rpc_error(decision_id, error) from None
+        result: PendingResult = await self._query(
+            decision_id, DecisionWorkflow.pending, PendingInput(member=member)
+        )
         return result
 
     async def runs(self, *statuses: str) -> list[DecisionRun]:
