@@ -15,12 +15,13 @@ from api.limits import Limits
 from api.portal.sessions import portal_key
 from api.server import EmbeddedServer, serving
 from api.services import Services
+from audit.keys import KeyBook
 from audit.note import Signer
 from runtime.access import Tokens
 from runtime.bootstrap import opened_store, stop_on_signals, witness_policy
 from runtime.commands import Commands
 from runtime.decisions import DecisionClient
-from runtime.settings import Settings
+from runtime.settings import DEFAULT_ORIGIN, Settings
 from runtime.temporal import connect
 from runtime.webhooks import WebhookRegistration
 from store.councils import Councils
@@ -39,13 +40,16 @@ def api_app(
     """The API over a decisions client and an event store; refusals go to the store's log; with
     `settings` naming a log signing key that exists, it serves signed checkpoints too. Webhooks
     are registered by `webhooks` (by default, as the settings say)."""
-    commands = Commands(decisions, store.refusals.record, store.decision_of_key)
+    origin = settings.log_origin if settings is not None else DEFAULT_ORIGIN
+    answers = KeyBook(store, origin).check_answer
+    commands = Commands(decisions, store.refusals.record, store.decision_of_key, answers)
     if settings is None:
         found = Services(
             commands,
             store,
             Tokens(store),
             limits or Limits(),
+            origin=origin,
             webhooks=webhooks or WebhookRegistration(),
         )
         return create_app(found)
@@ -54,7 +58,7 @@ def api_app(
         store,
         Tokens(store),
         limits or Limits(),
-        origin=settings.log_origin,
+        origin=origin,
         portal_key=portal_key(settings.sessions_key_file),
         webhooks=webhooks or WebhookRegistration.from_settings(settings),
     )

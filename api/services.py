@@ -19,6 +19,7 @@ from audit.cosigning import WitnessPolicy
 from audit.note import Signer
 from domain.errors import Unauthenticated
 from runtime.commands import Commands
+from runtime.settings import DEFAULT_ORIGIN
 from runtime.webhooks import WebhookRegistration
 from store.eventstore import EventStore
 
@@ -31,7 +32,7 @@ class Services:
     limits: Limits = field(default_factory=Limits)
     signer: Signer | None = None
     """The log's signing key, when the installation has one: the API serves checkpoints."""
-    origin: str = "concord.local/log"
+    origin: str = DEFAULT_ORIGIN
     witnesses: WitnessPolicy | None = None
     """The log's witnesses: with them, the checkpoint served is the latest published, with the
     cosignatures they gave it."""

@@ -15,9 +15,10 @@ from typing import Any, Final
 
 from audit.chain_check import BreakReason, LogBreak
 from audit.signing import MemberKey, json_object, verify
+from domain.commands import MemberAnswer
 from domain.council_events import CouncilEnvelope, MemberKeyRegistered, MemberKeyRevoked
 from domain.errors import Conflict, InvalidHistory, InvalidInput, Refusal, Rule
-from domain.keys import KeyRegistry, registration, revocation
+from domain.keys import KeyRegistry, answer_finding, answer_to_sign, registration, revocation
 from domain.roster import CHAIR
 from domain.statements import key_change
 from store.council_events import council_event, new_council_event
@@ -89,6 +90,23 @@ class KeyBook:
     async def registry(self) -> KeyRegistry:
         registry, _ = await self._read()
         return registry
+
+    async def check_answer(self, command: MemberAnswer) -> None:
+        """Refusal (bad_signature) unless a signed answer's signature is its member's, by the
+        key in force now, over the answer as given for this log; an unsigned one passes."""
+        signed = command.signature
+        if signed is None:
+            return
+        statement = answer_to_sign(
+            self._origin, command, signed.key_id, signed.command_key, signed.claimed_at
+        )
+        at = datetime.now(UTC)
+        finding = answer_finding(await self.registry(), statement, signed, at, verify)
+        if finding is not None:
+            raise Refusal(
+                Rule.BAD_SIGNATURE,
+                f"{command.actor}'s signed {statement.kind} is refused: {finding}",
+            )
 
     async def _read(self) -> tuple[KeyRegistry, int]:
         stored = await self._store.stream(KEYS_STREAM)

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from domain.commands import MemberAnswer
 from domain.errors import InvalidInput
-from domain.statements import b64, key_id_of, unb64
+from domain.keys import answer_to_sign
+from domain.statements import AnswerSignature, b64, key_id_of, unb64
 from store.key_files import write_secret
+
+A = TypeVar("A", bound=MemberAnswer)
 
 
 def verify(public_key: str, message: bytes, signature: str) -> bool:
@@ -70,6 +75,25 @@ class MemberKey:
     def sign(self, message: bytes) -> str:
         return b64(self.private.sign(message))
 
+    def sign_answer(
+        self, command: A, origin: str, command_key: str, at: datetime | None = None
+    ) -> A:
+        """`command` signed by this key for the log `origin`, to be given under `command_key`,
+        said now (or `at`); InvalidInput when the command is not this key's member's."""
+        if command.actor != self.member:
+            raise InvalidInput(
+                "sign_key", f"the key is {self.member}'s; it cannot sign for {command.actor}"
+            )
+        claimed_at = claimed(at or datetime.now(UTC))
+        statement = answer_to_sign(origin, command, self.key_id, command_key, claimed_at)
+        signature = AnswerSignature(
+            key_id=self.key_id,
+            claimed_at=claimed_at,
+            command_key=command_key,
+            signature=self.sign(statement.signed_bytes()),
+        )
+        return command.model_copy(update={"signature": signature})
+
     def document(self) -> dict[str, Any]:
         seed = self.private.private_bytes_raw()
         return {"member": self.member, "key_id": self.key_id, "private_key": b64(seed)}
@@ -95,3 +119,9 @@ class MemberKey:
                 "sign_key", f"{path}: key_id {document['key_id']} is not its key's ({key.key_id})"
             )
         return key
+
+
+def claimed(at: datetime) -> str:
+    """An instant as a signer writes it: UTC, `Z`, microseconds when it has any."""
+    text = at.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return text + "Z"

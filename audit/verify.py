@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
+from audit.answers import AnswersReport, check_answers
 from audit.chain_check import BreakReason, Broken, LogBreak, RangeOutcome, check_range
 from audit.keys import KEYS_STREAM, registry_break
 from audit.merkle import BLOCK_HEIGHT, joined_blocks
@@ -46,6 +47,7 @@ PARALLEL_FROM: Final = 200_000
 
 SIDE_LOG_PAGE_SIZE: Final = 1_000
 KEY_REGISTRY: Final = "key_registry"
+ANSWERS: Final = "answers"
 
 
 class VerificationReport(BaseModel):
@@ -67,17 +69,25 @@ class VerificationReport(BaseModel):
     key_changes_checked: int = 0
     """The key registry's changes decided again from their signatures (audit.keys)."""
     key_registry_break: LogBreak | None = None
+    answers_signed: int = 0
+    """Members' answers signed by the member's key in force (audit.answers)."""
+    answers_unsigned: int = 0
+    """Members' answers recorded without a signature: they rest on whoever recorded them."""
+    answers_break: LogBreak | None = None
+    """The first answer carrying a signature that is not its member's."""
 
     @property
     def breaks(self) -> dict[str, LogBreak]:
         """The first break of each broken log: "events", "refusals", "access_events", of the
-        Merkle tree, "merkle_tree", and of the key registry's signatures, "key_registry"."""
+        Merkle tree, "merkle_tree", of the key registry's signatures, "key_registry", and of
+        the members' signed answers, "answers"."""
         found = {
             "events": self.first_break,
             REFUSALS.name: self.refusals_break,
             ACCESS_EVENTS.name: self.access_events_break,
             TREE: self.tree_break,
             KEY_REGISTRY: self.key_registry_break,
+            ANSWERS: self.answers_break,
         }
         return {log: log_break for log, log_break in found.items() if log_break is not None}
 
@@ -110,7 +120,8 @@ async def verify_log(
     `progress` is called with the number of events checked so far. `workers` processes share
     the work (default: one per core, up to 4, for logs of PARALLEL_FROM events or more).
     With the log's `origin` (its checkpoints' first line, which members' keys sign for), every
-    change of the key registry is also decided again from its signatures.
+    change of the key registry is also decided again from its signatures, and every member's
+    signed answer checked against the registry (audit.answers).
     """
     async with store.snapshot() as snapshot:
         head_position, _ = await snapshot.head()
@@ -129,6 +140,7 @@ async def verify_log(
     refusals = await verify_side_log(store.refusals)
     access_events = await verify_side_log(store.access)
     key_changes = await store.stream(KEYS_STREAM) if origin is not None else []
+    said = await check_answers(store, origin) if origin is not None else AnswersReport()
     return report.model_copy(
         update={
             "refusals_checked": refusals.checked,
@@ -139,6 +151,9 @@ async def verify_log(
             "tree_break": tree_break,
             "key_changes_checked": len(key_changes),
             "key_registry_break": registry_break(key_changes, origin) if origin else None,
+            "answers_signed": said.signed,
+            "answers_unsigned": said.unsigned,
+            "answers_break": said.first_break,
         }
     )
 

@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
 from audit import departure
+from audit.answers import AnswerRecord, Signed, checked_answers
 from audit.asof import state_as_of
 from audit.checkpoint import open_checkpoint
 from audit.cosigning import WitnessPolicy
@@ -49,6 +50,7 @@ _LOG_NAMES: Final = {
     "access_events": "the access events log",
     "merkle_tree": "the Merkle tree",
     "key_registry": "the key registry",
+    "answers": "the members' signed answers",
 }
 
 app = typer.Typer(no_args_is_help=True)
@@ -126,7 +128,8 @@ def verify(
                 f"[green]verified[/green] {report.events_checked} events; head "
                 f"{report.head_position} {report.head_hash}; {report.refusals_checked} "
                 f"refusals and {report.access_events_checked} access events; the Merkle tree "
-                f"of {report.tree_size} leaves; {report.key_changes_checked} key changes"
+                f"of {report.tree_size} leaves; {_count(report.key_changes_checked, 'key change')}"
+                f"; {_signed_answers(report.answers_signed)}, {report.answers_unsigned} unsigned"
                 + (f"; the log {extends[1]}" if extends else "")
                 if not broken
                 else "\n".join(f"[red]broken[/red]: {line}" for line in broken)
@@ -140,6 +143,14 @@ def verify(
             raise failed
 
     run(work())
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _signed_answers(n: int) -> str:
+    return "1 answer signed by its member" if n == 1 else f"{n} answers signed by their members"
 
 
 async def _extends(
@@ -377,6 +388,60 @@ def refusals(
         emit({"refusals": [r.model_dump(mode="json") for r in found]}, as_json, human)
 
     run(work())
+
+
+@app.command()
+def answers(
+    decision_id: Annotated[
+        str | None,
+        typer.Option("--decision", metavar="ID", help="Only the answers given on this decision."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Members' answers, oldest first, each with what its signature shows: signed by the
+    member's key in force (the member's own word), unsigned (it rests on whoever recorded it),
+    or a signature that is not the member's (exit 4).
+
+    Example: concord audit answers --decision d-1
+    """
+
+    async def work() -> None:
+        current = settings()
+        async with event_store(current) as store:
+            found = [a async for a in checked_answers(store, current.log_origin, decision_id)]
+
+        def human() -> None:
+            for a in found:
+                out.print(
+                    f"#{a.position:<5} {a.occurred_at.isoformat()}  {shown(a.decision_id)} "
+                    f"v{a.stream_version}  {a.member}  {a.kind}  {_signature_shown(a)}"
+                )
+            if not found:
+                out.print("no answers recorded")
+
+        emit({"answers": [a.model_dump(mode="json") for a in found]}, as_json, human)
+        bad = [a for a in found if a.status is Signed.BAD]
+        if bad:
+            first = bad[0]
+            failed = AuditFailed(
+                f"{len(bad)} answer(s) carry a signature that is not their member's; the first, "
+                f"at position {first.position}: {first.finding}"
+            )
+            if as_json:
+                print(f"concord: {failed.line()}", file=sys.stderr)
+                raise typer.Exit(failed.exit_code)
+            raise failed
+
+    run(work())
+
+
+def _signature_shown(answer: AnswerRecord) -> str:
+    if answer.status is Signed.BY_MEMBER:
+        flag = " [bold](key on the chair's authority)[/]" if answer.key_flagged else ""
+        return f"[green]signed by {answer.member}[/] ({answer.key_id}){flag}"
+    if answer.status is Signed.UNSIGNED:
+        return f"unsigned, recorded by {shown(answer.recorded_by)}"
+    return f"[red]signature not {answer.member}'s[/]: {shown(answer.finding or '')}"
 
 
 @app.command()

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import typer
 
 from cli.parsing import FLAGS
-from cli.sending import RoundOption, answer, send
-from cli.session import ActorOption, Id, JsonOption, KeyOption, run
+from cli.sending import RoundOption, Signing, answer, send
+from cli.session import ActorOption, Id, JsonOption, KeyOption, SignKeyOption, run
 from domain.commands import COMMAND_CLASSES, COMMAND_ENVELOPE, AnyCommand
 from domain.declarations import Declared
 
@@ -46,7 +46,7 @@ class DeclaredCommand:
             inspect.Parameter("actor", keyword, annotation=ActorOption),
         ]
         for name, info in self.model.model_fields.items():
-            if name in COMMAND_ENVELOPE:
+            if name in COMMAND_ENVELOPE or name == "signature":
                 continue
             if name == "round" and self.declared.answers_round:
                 annotation: Any = RoundOption
@@ -65,6 +65,11 @@ class DeclaredCommand:
                 )
                 continue
             given.append(inspect.Parameter(name, keyword, annotation=annotation, default=None))
+        if self.declared.signed is not None:
+            sign_key = inspect.Parameter(
+                "sign_key", keyword, annotation=SignKeyOption, default=None
+            )
+            given.append(sign_key)
         given.append(inspect.Parameter("key", keyword, annotation=KeyOption, default=None))
         given.append(inspect.Parameter("as_json", keyword, annotation=JsonOption, default=False))
         return given
@@ -72,11 +77,24 @@ class DeclaredCommand:
     def __call__(self, **given: Any) -> None:
         decision_id, actor = given.pop("decision_id"), given.pop("actor")
         key, as_json = given.pop("key"), given.pop("as_json")
+        signing = Signing(given.pop("sign_key", None))
         if self.declared.answers_round:
             number, text_hash = given.pop("round"), given.pop("text_hash", None)
-            run(answer(self.model, decision_id, actor, number, text_hash, key, as_json, **given))
+            run(
+                answer(
+                    self.model,
+                    decision_id,
+                    actor,
+                    number,
+                    text_hash,
+                    key,
+                    as_json,
+                    signing,
+                    **given,
+                )
+            )
         else:
-            run(send(self.model, decision_id, actor, key, as_json, **given))
+            run(send(self.model, decision_id, actor, key, as_json, signing=signing, **given))
 
 
 def _option_type(name: str, annotation: Any) -> type:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar, cast
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -14,6 +15,7 @@ from domain import commands as cmd
 from domain.declarations import BY_KIND
 from domain.errors import InvalidInput, NotFound
 from domain.state import ConsensusRound, DecisionState
+from domain.statements import answer_key
 from domain.values import CleanText
 
 if TYPE_CHECKING:
@@ -58,6 +60,25 @@ def text_of(text: str | None, text_file: Path | None, required: bool = True) -> 
     return text
 
 
+@dataclass(frozen=True)
+class Signing:
+    """How a command given on the command line is signed: by the member's key file, or not."""
+
+    key_file: Path | None = None
+
+    def signed(self, command: AnyCommand, origin: str, command_key: str) -> AnyCommand:
+        """`command` signed by the key, for the log `origin` under `command_key`; as it is
+        when there is no key to sign with."""
+        if self.key_file is None:
+            return command
+        if not isinstance(command, cmd.MemberAnswer):
+            raise InvalidInput("sign_key", f"a {command.kind} is not an answer a key signs")
+        from audit.signing import MemberKey
+
+        key = MemberKey.load(self.key_file)
+        return cast(AnyCommand, key.sign_answer(command, origin, command_key))
+
+
 async def send(
     model: type[AnyCommand],
     decision_id: str,
@@ -65,6 +86,7 @@ async def send(
     key: str | None,
     as_json: bool,
     via: Commands | None = None,
+    signing: Signing = Signing(),
     **fields: Any,
 ) -> None:
     current = settings()
@@ -72,6 +94,9 @@ async def send(
         model, decision_id=decision_id, actor=actor, recorded_by=principal(current), **fields
     )
     with resendable(key) as given_key:
+        command = signing.signed(command, current.log_origin, given_key)
+        if isinstance(command, cmd.MemberAnswer) and command.signature is not None:
+            given_key = answer_key(actor, given_key)
         if via is not None:
             receipt = await via.execute(command, given_key, "cli")
         else:
@@ -133,6 +158,7 @@ async def answer(
     text_hash: str | None,
     key: str | None,
     as_json: bool,
+    signing: Signing = Signing(),
     **fields: Any,
 ) -> None:
     async with commands(key_given=key is not None) as given:
@@ -141,4 +167,4 @@ async def answer(
         )
         if BY_KIND[model.model_fields["kind"].default].bound_to_text:
             fields["text_hash"] = text_hash or current_hash
-        await send(model, decision_id, actor, key, as_json, via=given, round=number, **fields)
+        await send(model, decision_id, actor, key, as_json, given, signing, round=number, **fields)

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 import typer
@@ -18,6 +19,7 @@ from domain.errors import InvalidInput
 from domain.values import Principal
 
 if TYPE_CHECKING:  # what a command needs is imported when it runs (cli.app's docstring)
+    from domain.commands import MemberAnswer
     from domain.council import Council
     from domain.roster import RosterBook
     from runtime.commands import Commands
@@ -54,6 +56,16 @@ KeyOption = Annotated[
     str | None,
     typer.Option(
         "--key", help="Idempotency key: giving the same command with the same key is a no-op."
+    ),
+]
+
+SignKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--sign-key",
+        envvar="CONCORD_SIGN_KEY_FILE",
+        help="Sign the answer with the member's own key file (`concord keys generate`).",
+        metavar="FILE",
     ),
 ]
 
@@ -139,8 +151,14 @@ async def commands(
         async with event_store(current) as store:
             return await store.decision_of_key(key)
 
+    async def signed_by_its_member(answer: MemberAnswer) -> None:
+        from audit.keys import KeyBook
+
+        async with event_store(current) as store:
+            await KeyBook(store, current.log_origin).check_answer(answer)
+
     async with decisions(current) as client:
-        yield Commands(client, record, holder if key_given else None)
+        yield Commands(client, record, holder if key_given else None, signed_by_its_member)
 
 
 @asynccontextmanager

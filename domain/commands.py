@@ -9,6 +9,7 @@ from pydantic import Field, TypeAdapter
 
 from domain.areas import AreaCode, LevelCode
 from domain.roster import CHAIR, PREPARATORY_COMMITTEE, BodyCode
+from domain.statements import AnswerSignature
 from domain.values import (
     SYSTEM,
     ActorCode,
@@ -58,6 +59,14 @@ class CommandBase(Frozen):
     recorded_by: Principal
 
 
+class MemberAnswer(CommandBase):
+    """An answer a member's own key may sign (domain.declarations: its `signed`)."""
+
+    signature: AnswerSignature | None = None
+    """The member's signature over the answer's statement (domain.statements); None when the
+    answer is unsigned."""
+
+
 class SubmitProposal(CommandBase):
     kind: Literal["submit_proposal"] = "submit_proposal"
     title: CleanTitle
@@ -102,25 +111,25 @@ class OpenRound(CommandBase):
     reminder_before_seconds: Seconds | None = None
 
 
-class Concur(CommandBase):
+class Concur(MemberAnswer):
     kind: Literal["concur"] = "concur"
     round: Number
     text_hash: TextHash
 
 
-class BreakSilence(CommandBase):
+class BreakSilence(MemberAnswer):
     kind: Literal["break_silence"] = "break_silence"
     round: Number
     text_hash: TextHash
     reasons: CleanStatement
 
 
-class WithdrawObjection(CommandBase):
+class WithdrawObjection(MemberAnswer):
     kind: Literal["withdraw_objection"] = "withdraw_objection"
     round: Number
 
 
-class RegisterConcern(CommandBase):
+class RegisterConcern(MemberAnswer):
     kind: Literal["register_concern"] = "register_concern"
     round: Number
     statement: CleanStatement
@@ -159,7 +168,7 @@ class PlanImplementation(CommandBase):
     reminder_before_seconds: Seconds | None = None
 
 
-class ReportProgress(CommandBase):
+class ReportProgress(MemberAnswer):
     kind: Literal["report_progress"] = "report_progress"
     item_id: ItemId | None = None
     summary: Annotated[CleanStatement, Field(min_length=1)]
@@ -171,7 +180,7 @@ class CompleteActionItem(CommandBase):
     note: CleanStatement = ""
 
 
-class RaiseIssue(CommandBase):
+class RaiseIssue(MemberAnswer):
     kind: Literal["raise_issue"] = "raise_issue"
     title: CleanTitle
     description: CleanStatement = ""
@@ -185,7 +194,7 @@ class ProposeIssueResolution(CommandBase):
     reminder_before_seconds: Seconds | None = None
 
 
-class RequestMeeting(CommandBase):
+class RequestMeeting(MemberAnswer):
     kind: Literal["request_meeting"] = "request_meeting"
     level: LevelCode | None = None
     """The level at which the council is asked to meet: the decision's own body's level when

@@ -8,11 +8,13 @@ from domain import clock, consensus, implementation, lifecycle, proposal
 from domain import commands as cmd
 from domain import events as ev
 from domain.checks import CURRENT_PRACTICE, Deciding, Practice
+from domain.declarations import BY_KIND
 from domain.errors import InvalidInput, Refusal, Rule
 from domain.evolve import evolve, replay
 from domain.nrc import NRC_ROSTERS
 from domain.roster import RosterBook
 from domain.state import DecisionState
+from domain.statements import signed_fields
 from domain.values import SYSTEM, TERMINAL, Status, principal_id, principal_role
 
 __all__ = ["CURRENT_PRACTICE", "Practice", "decide", "evolve", "replay"]
@@ -57,7 +59,35 @@ def decide(
     else:
         _check_open(d, state)
     _decide_by_kind(command, d)
+    _record_signature(d)
     return d.events
+
+
+def _record_signature(d: Deciding) -> None:
+    """A signed answer's event records its signature. The signature covers the answer as the
+    member gave it, so what the event records of the signed fields must be that, value for
+    value: else the recorded answer would not be what its member signed (InvalidInput)."""
+    c = d.command
+    if not isinstance(c, cmd.MemberAnswer) or c.signature is None:
+        return
+    signed = BY_KIND[type(c).model_fields["kind"].default].signed
+    assert signed is not None, f"{type(c).__name__} is a member's answer with no signed fields"
+    for at, event in enumerate(d.events):
+        if event.type != signed.event:
+            continue
+        said = signed_fields(signed.fields, c.model_dump(mode="json"))
+        recorded = signed_fields(signed.fields, event.model_dump(mode="json"))
+        if said != recorded:
+            differing = sorted(f for f in {*said, *recorded} if said.get(f) != recorded.get(f))
+            raise InvalidInput(
+                "signature",
+                f"covers the answer as given, and its record would differ in "
+                f"{', '.join(differing)}: sign the answer with every field it records "
+                "(a meeting request names its level)",
+            )
+        d.events[at] = event.model_copy(update={"signature": c.signature})
+        return
+    raise AssertionError(f"{type(c).__name__} recorded no {signed.event}")
 
 
 def _decide_by_kind(c: cmd.CommandBase, d: Deciding) -> None:

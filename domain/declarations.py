@@ -1,9 +1,9 @@
 """What each command is to the people who give it, declared once, beside the commands' classes:
 who gives it, its verb on the command line with its help and example, its path in the HTTP API,
-its form in the portal, and whether it answers a round (and so is bound to the text the member
-read). The CLI's commands, the API's routes, the portal's forms and the lists the adapters kept
-by hand are derived from these declarations; a command's fields, their types and limits are its
-class's (`domain.commands`), found by its `kind`.
+its form in the portal, whether it answers a round (and so is bound to the text the member
+read) and what of it a member's key signs. The CLI's commands, the API's routes, the portal's
+forms and the lists the adapters kept by hand are derived from these declarations; a command's
+fields, their types and limits are its class's (`domain.commands`), found by its `kind`.
 
 This module imports no model, so that `concord --help` lists the commands without building one.
 """
@@ -52,6 +52,18 @@ class Form:
 
 
 @dataclass(frozen=True)
+class Signed:
+    """A member's answer its own key may sign (domain.statements): the event that records it,
+    and that event's fields the signature covers, each as the command gave it."""
+
+    event: str
+    """The type of the event that records the answer and its signature."""
+    fields: tuple[str, ...]
+    """The fields signed, by name: the command's and its event's alike (a field left empty is
+    left out of the statement)."""
+
+
+@dataclass(frozen=True)
 class Declared:
     """One command as the adapters offer it."""
 
@@ -71,6 +83,8 @@ class Declared:
     its own (its options parsed its own way: durations, text files, a plan's items)."""
     form: Form | None = None
     """Its form in the portal; None when the portal does not give it."""
+    signed: Signed | None = None
+    """How the member's key signs it; None when it is not an answer a key signs."""
 
 
 ITEM: Final = "Action item id."
@@ -86,6 +100,7 @@ DECLARED: Final[tuple[Declared, ...]] = (
         bound_to_text=True,
         cli=Cli("concur", "Concur with the round's text.", "concord concur d-1 --as USA"),
         form=Form("concur", ("round", "text_hash")),
+        signed=Signed("ConcurrenceRecorded", ("round", "text_hash")),
     ),
     Declared(
         "break_silence",
@@ -101,6 +116,7 @@ DECLARED: Final[tuple[Declared, ...]] = (
             {"reasons": "Why the member objects."},
         ),
         form=Form("object", ("round", "text_hash", "reasons")),
+        signed=Signed("SilenceBroken", ("round", "text_hash", "reasons")),
     ),
     Declared(
         "withdraw_objection",
@@ -114,6 +130,7 @@ DECLARED: Final[tuple[Declared, ...]] = (
             "concord withdraw-objection d-1 --as RUS",
         ),
         form=Form("withdraw", ("round",)),
+        signed=Signed("ObjectionWithdrawn", ("round",)),
     ),
     Declared(
         "register_concern",
@@ -128,6 +145,7 @@ DECLARED: Final[tuple[Declared, ...]] = (
             {"statement": "The concern, attached to adoption."},
         ),
         form=Form("concern", ("round", "statement")),
+        signed=Signed("ConcernRegistered", ("round", "statement")),
     ),
     Declared(
         "report_progress",
@@ -141,6 +159,7 @@ DECLARED: Final[tuple[Declared, ...]] = (
             {"item_id": ITEM, "summary": "What was done."},
         ),
         form=Form("progress", ("item_id", "summary")),
+        signed=Signed("ProgressReported", ("item_id", "summary")),
     ),
     Declared(
         "complete_action_item",
@@ -166,6 +185,7 @@ DECLARED: Final[tuple[Declared, ...]] = (
             {"title": "The issue in a line."},
         ),
         form=Form("issue", ("title", "description")),
+        signed=Signed("ImplementationIssueRaised", ("title", "description")),
     ),
     Declared(
         "request_meeting",
@@ -183,6 +203,7 @@ DECLARED: Final[tuple[Declared, ...]] = (
             },
         ),
         form=Form("meeting", ("reason",)),
+        signed=Signed("ExtraordinaryMeetingRequested", ("level", "reason")),
     ),
     Declared(
         "withdraw",
@@ -286,3 +307,5 @@ deadline's flag) are not declared; nor is a proposal, which the CLI and the API 
 new decision's id."""
 
 BY_KIND: Final = {declared.kind: declared for declared in DECLARED}
+SIGNED_BY_EVENT: Final = {d.signed.event: d for d in DECLARED if d.signed is not None}
+"""The answers a member's key signs, by the type of the event that records each."""

@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal, TypedDict
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from domain.areas import AreaCode, LevelCode
+from domain.statements import AnswerSignature
 from domain.values import (
     ActionItem,
     ActorCode,
@@ -52,6 +53,10 @@ class EventBase(Frozen):
     occurred_at: AwareDatetime
     actor: ActorCode
     recorded_by: Principal
+
+
+SIGNED: Final = frozenset({"signature"})
+"""A member's answer records the signature its key gave it (domain.statements), if any."""
 
 
 class ProposalSubmitted(EventBase):
@@ -116,31 +121,39 @@ class ConsensusRoundOpened(EventBase):
 
 
 class ConcurrenceRecorded(EventBase):
+    added_fields = SIGNED
     type: Literal["ConcurrenceRecorded"] = "ConcurrenceRecorded"
     round: int
     member: str
     text_hash: TextHash
+    signature: AnswerSignature | None = None
 
 
 class SilenceBroken(EventBase):
+    added_fields = SIGNED
     type: Literal["SilenceBroken"] = "SilenceBroken"
     round: int
     member: str
     text_hash: TextHash
     reasons: str
+    signature: AnswerSignature | None = None
 
 
 class ObjectionWithdrawn(EventBase):
+    added_fields = SIGNED
     type: Literal["ObjectionWithdrawn"] = "ObjectionWithdrawn"
     round: int
     member: str
+    signature: AnswerSignature | None = None
 
 
 class ConcernRegistered(EventBase):
+    added_fields = SIGNED
     type: Literal["ConcernRegistered"] = "ConcernRegistered"
     round: int
     member: str
     statement: str
+    signature: AnswerSignature | None = None
 
 
 class DeadlineExtended(EventBase):
@@ -199,10 +212,12 @@ class ImplementationPlanned(EventBase):
 
 
 class ProgressReported(EventBase):
+    added_fields = SIGNED
     type: Literal["ProgressReported"] = "ProgressReported"
     item_id: ItemId | None = None
     summary: str
     report_back: bool
+    signature: AnswerSignature | None = None
 
 
 class ActionItemCompleted(EventBase):
@@ -218,10 +233,12 @@ class ReportDeadlineMissed(EventBase):
 
 
 class ImplementationIssueRaised(EventBase):
+    added_fields = SIGNED
     type: Literal["ImplementationIssueRaised"] = "ImplementationIssueRaised"
     issue: int
     title: Title
     description: str
+    signature: AnswerSignature | None = None
 
 
 class IssueResolutionProposed(EventBase):
@@ -244,9 +261,11 @@ class ImplementationIssueResolved(EventBase):
 
 
 class ExtraordinaryMeetingRequested(EventBase):
+    added_fields = SIGNED
     type: Literal["ExtraordinaryMeetingRequested"] = "ExtraordinaryMeetingRequested"
     level: LevelCode
     reason: str
+    signature: AnswerSignature | None = None
 
 
 class DecisionCompleted(EventBase):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
+from domain.commands import MemberAnswer
 from domain.council_events import (
     CouncilEnvelope,
     CouncilEvent,
@@ -26,12 +27,16 @@ from domain.council_events import (
     MemberKeyRegistered,
     MemberKeyRevoked,
 )
+from domain.declarations import BY_KIND, SIGNED_BY_EVENT
 from domain.errors import InvalidHistory, InvalidInput, Refusal, Rule
+from domain.events import Event
 from domain.statements import (
     AnswerSignature,
     AnswerStatement,
+    answer_statement,
     key_change,
     key_id_of,
+    signed_fields,
     unb64,
 )
 
@@ -254,3 +259,37 @@ def answer_finding(
     if not verify(period.public_key, statement.signed_bytes(), signed.signature):
         return f"the signature is not {signed.key_id}'s over this answer"
     return None
+
+
+def answer_to_sign(
+    origin: str, command: MemberAnswer, key_id: str, command_key: str, claimed_at: str
+) -> AnswerStatement:
+    """The statement a member's key signs for `command`, given under `command_key` and said
+    at `claimed_at`: what its event will record of it, and nothing the member did not say."""
+    kind: str = type(command).model_fields["kind"].default
+    declared = BY_KIND[kind].signed
+    assert declared is not None, f"{kind} is not an answer a key signs"
+    return AnswerStatement(
+        origin=origin,
+        decision_id=command.decision_id,
+        kind=kind,
+        member=command.actor,
+        fields=signed_fields(declared.fields, command.model_dump(mode="json")),
+        key_id=key_id,
+        command_key=command_key,
+        claimed_at=claimed_at,
+    )
+
+
+def signed_answer(origin: str, event: Event) -> tuple[AnswerStatement, AnswerSignature] | None:
+    """The statement a recorded answer's signature is over, rebuilt from its event alone, with
+    that signature; None when the event is no signed answer."""
+    declared = SIGNED_BY_EVENT.get(event.type)
+    signature = getattr(event, "signature", None)
+    if declared is None or declared.signed is None or signature is None:
+        return None
+    fields = signed_fields(declared.signed.fields, event.model_dump(mode="json"))
+    statement = answer_statement(
+        origin, event.decision_id, declared.kind, event.actor, fields, signature
+    )
+    return statement, signature

@@ -23,11 +23,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import StringConstraints
 
-from domain.values import ActorCode, Checked, DecisionId
+from domain.values import ActorCode, Checked, DecisionId, Frozen
 
 ANSWER_STATEMENT: Final = "concord-answer/v1"
 KEY_STATEMENT: Final = "concord-key/v1"
@@ -96,9 +97,10 @@ def _check(value: Any, path: str) -> None:
         raise ValueError(f"{path}: a statement holds text, integers and objects, not {value!r}")
 
 
-class AnswerSignature(Checked):
-    """A member's signature on an answer, as the answer's event records it: with the event's own
-    fields it rebuilds the statement that was signed (`answer_statement`)."""
+class AnswerSignature(Frozen):
+    """A member's signature on an answer, as its command carries it and its event records it:
+    with the event's own fields it rebuilds the statement that was signed (`answer_statement`).
+    A field of the command or event, so its errors are theirs (named `signature.<field>`)."""
 
     key_id: KeyId
     claimed_at: ClaimedInstant
@@ -122,6 +124,19 @@ class AnswerStatement(Checked):
 
     def signed_bytes(self) -> bytes:
         return canonical(self.model_dump(mode="json"))
+
+
+def answer_key(member: str, command_key: str) -> str:
+    """The idempotency key a signed answer is given under: the member's command key in the
+    member's own scope (as the API scopes a member's keys), whoever carries the answer, so that
+    one signed answer is recorded once."""
+    return f"member:{member}/{command_key}"
+
+
+def signed_fields(names: tuple[str, ...], values: Mapping[str, Any]) -> dict[str, str | int]:
+    """The fields `names` of an answer (its command's or its event's, as JSON values) that its
+    statement holds: those with a value, by name."""
+    return {name: values[name] for name in names if values.get(name) is not None}
 
 
 def answer_statement(

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import structlog
 from pydantic import ValidationError
 
-from domain.commands import Command, SubmitProposal, SupersedeDecision
+from domain.commands import Command, MemberAnswer, SubmitProposal, SupersedeDecision
 from domain.errors import ConcordError, Forbidden, InvalidInput, Refusal, Unavailable
 from runtime.decisions import DecisionClient
 from store.side_records import RefusalRecord
@@ -29,6 +29,10 @@ KeyHolder = Callable[[str], Awaitable[str | None]]
 (the event store's `decision_of_key`)."""
 
 
+AnswerCheck = Callable[[MemberAnswer], Awaitable[None]]
+"""Refuses a signed answer whose signature is not its member's (audit.keys.KeyBook)."""
+
+
 class Commands:
     """Gives commands to decisions; a refusal is recorded, then raised to the caller."""
 
@@ -37,10 +41,12 @@ class Commands:
         decisions: DecisionClient,
         record: RecordRefusal | None = None,
         keys: KeyHolder | None = None,
+        answers: AnswerCheck | None = None,
     ) -> None:
         self.decisions = decisions
         self._record = record
         self._keys = keys
+        self._answers = answers
 
     async def propose(self, command: SubmitProposal, key: str | None, channel: Channel) -> Receipt:
         await self.key_free(key, command.decision_id)
@@ -50,6 +56,8 @@ class Commands:
     async def execute(self, command: Command, key: str | None, channel: Channel) -> Receipt:
         await self.key_free(key, command.decision_id)
         async with self.recording(command, channel):
+            if isinstance(command, MemberAnswer) and self._answers is not None:
+                await self._answers(command)
             return await self.decisions.execute(command, key)
 
     async def supersede(

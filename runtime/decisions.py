@@ -27,12 +27,21 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.commands import Command, SubmitProposal, SupersedeDecision
+from domain.commands import Command, MemberAnswer, SubmitProposal, SupersedeDecision
 from domain.decider import decide
-from domain.errors import ConcordError, Fault, NotFound, Refusal, Rule, Unavailable
+from domain.errors import (
+    ConcordError,
+    Fault,
+    InvalidInput,
+    NotFound,
+    Refusal,
+    Rule,
+    Unavailable,
+)
 from domain.nrc import NRC_ROSTERS
 from domain.roster import RosterBook
 from domain.state import DecisionState
+from domain.statements import answer_key
 from workflows.decision import WORKFLOW_TASK_TIMEOUT, DecisionWorkflow
 from workflows.failures import from_failure
 from workflows.messages import (
@@ -218,8 +227,9 @@ class DecisionClient:
             raise _unavailable(error) from None
 
     async def execute(self, command: Command, key: str | None = None) -> Receipt:
-        """Give a command to its decision; the same key given twice yields the same receipt."""
-        key = key or str(uuid.uuid4())
+        """Give a command to its decision; the same key given twice yields the same receipt. A
+        signed answer is given under the key its member signed (InvalidInput for another)."""
+        key = _key_of(command, key)
         handle = self.handle(command.decision_id)
         async with (
             acknowledged(command.decision_id, self._command_timeout),
@@ -541,6 +551,19 @@ def _failed(decision_id: str, failure: WorkflowUpdateFailedError) -> ConcordErro
 
 def _exists(decision_id: str) -> Refusal:
     return Refusal(Rule.DECISION_EXISTS, f"decision {decision_id} already exists")
+
+
+def _key_of(command: Command, key: str | None) -> str:
+    """The idempotency key a command is given under: a signed answer's is the one its member
+    signed; any other's is the caller's, or a new one."""
+    if not isinstance(command, MemberAnswer) or command.signature is None:
+        return key or str(uuid.uuid4())
+    signed = answer_key(command.actor, command.signature.command_key)
+    if key is not None and key != signed:
+        raise InvalidInput(
+            "idempotency_key", f"must be the command key the member signed (giving {signed!r})"
+        )
+    return signed
 
 
 def _unavailable(error: RPCError) -> ConcordError:

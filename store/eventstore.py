@@ -5,7 +5,7 @@ tokens, portal sessions, webhooks, checkpoints, leases)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from functools import cached_property
@@ -263,6 +263,28 @@ class EventStore:
                 .where(events.c.position > after)
                 .order_by(events.c.position)
                 .limit(page_size)
+            )
+            for record in page:
+                yield record
+            if len(page) < page_size:
+                return
+            after = page[-1].position
+
+    async def events_of_types(
+        self,
+        types: Collection[str],
+        decision_id: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[StoredEvent]:
+        """Every event of the given types (of one decision, with `decision_id`), in log order,
+        fetched a page at a time."""
+        query = select(*BODY_COLUMNS).where(events.c.type.in_(sorted(types)))
+        if decision_id is not None:
+            query = query.where(events.c.decision_id == decision_id)
+        after = 0
+        while True:
+            page = await self._select(
+                query.where(events.c.position > after).order_by(events.c.position).limit(page_size)
             )
             for record in page:
                 yield record

@@ -12,12 +12,13 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.commands import CommandBase
+    from domain.commands import CommandBase, MemberAnswer
     from domain.decider import Practice, decide, evolve
     from domain.errors import ConcordError, Fault, InvalidInput
     from domain.events import Event
     from domain.nrc import NRC_ROSTERS
     from domain.state import DecisionState
+    from domain.statements import answer_key
     from domain.values import TERMINAL
     from workflows.clock import Clock
     from workflows.code import Code
@@ -195,6 +196,17 @@ class DecisionWorkflow:
                     )
                 )
             return
+        c = input.command
+        if isinstance(c, MemberAnswer) and c.signature is not None:
+            signed = answer_key(c.actor, c.signature.command_key)
+            if key != signed:
+                raise to_failure(
+                    InvalidInput(
+                        "idempotency_key",
+                        f"must be {signed!r}, the command key the member signed: a signed "
+                        "answer is given once, under that key",
+                    )
+                )
         events = self._decide(input.command)
         version = self._state.version if self._state is not None else 0
         self._receipts.validated(key, Validated(input.command, version, workflow.now(), events))

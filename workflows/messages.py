@@ -68,8 +68,10 @@ def supersession_id(key: str, command: SupersedeDecision) -> str:
 
 
 def command_digest(command: CommandBase) -> str:
-    """What identifies a command behind its idempotency key: the SHA-256 of its JSON."""
-    return hashlib.sha256(command.model_dump_json().encode()).hexdigest()
+    """What identifies a command behind its idempotency key: the SHA-256 of its JSON, without
+    a signature (the same answer signed again, as a resend re-signs it, is the same command;
+    and a command's digest is what it was before answers were signed)."""
+    return hashlib.sha256(command.model_dump_json(exclude={"signature"}).encode()).hexdigest()
 
 
 def update_id(key: str, command: CommandBase) -> str:
