@@ -25,6 +25,7 @@ from domain.declarations import SIGNED_BY_EVENT
 from domain.errors import InvalidHistory
 from domain.keys import KeyRegistry, answer_finding, signed_answer
 from store.council_events import council_event
+from store.councils import Councils
 from store.decision_events import domain_event
 
 if TYPE_CHECKING:
@@ -91,10 +92,14 @@ async def checked_answers(
     store: EventStore, origin: str, decision_id: str | None = None
 ) -> AsyncIterator[AnswerRecord]:
     """Every member's answer in log order (one decision's, with `decision_id`), each checked
-    against the key registry for the log `origin`."""
+    against the key registry for the log `origin`. A body's (the Preparatory Committee's report
+    back) is not a member's, and is left out unless it claims a signature (which no member's key
+    can give it)."""
     registry = await key_registry(store)
+    members = {member.code for member in (await Councils(store).in_force()).members}
     async for stored in store.events_of_types(SIGNED_BY_EVENT, decision_id):
-        yield _checked(stored, registry, origin)
+        if stored.actor in members or stored.payload.get("signature") is not None:
+            yield _checked(stored, registry, origin)
 
 
 async def check_answers(store: EventStore, origin: str) -> AnswersReport:

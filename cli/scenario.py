@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from audit.keys import KeyBook, KeyRequest
 from audit.replay import replay_decision
+from audit.signing import MemberKey
 from audit.verify import verify_log
 from cli.session import out, principal
 from cli.transparency import new_signing_key
 from domain.checks import spoken
-from domain.commands import command_of
+from domain.commands import MemberAnswer, command_of
 from domain.errors import InvalidHistory, Unavailable
 from domain.roster import RosterBook
 from runtime.bootstrap import embedded_stack
@@ -40,10 +44,19 @@ AGREED = AMENDED + (
 class Timeline:
     """Sends the scenario's commands and prints each accepted one as a line of the timeline."""
 
-    def __init__(self, decisions: DecisionClient, settings: Settings, decision_id: str) -> None:
+    def __init__(
+        self,
+        decisions: DecisionClient,
+        settings: Settings,
+        decision_id: str,
+        keys: dict[str, MemberKey] | None = None,
+    ) -> None:
         self.decisions = decisions
         self.recorded_by = principal(settings)
+        self.origin = settings.log_origin
         self.decision_id = decision_id
+        self.keys = keys or {}
+        """Each delegation's own key: it signs the delegation's answers."""
         self.started = time.monotonic()
 
     def line(self, who: str, what: str) -> None:
@@ -55,6 +68,8 @@ class Timeline:
         self, kind: str, actor: str, what: str, quiet: bool = False, **fields: Any
     ) -> Receipt:
         command = command_of(kind, self.decision_id, actor, self.recorded_by, **fields)
+        if isinstance(command, MemberAnswer) and actor in self.keys:
+            command = self.keys[actor].sign_answer(command, self.origin, str(uuid.uuid4()))
         receipt = await self.decisions.give(command)
         if not quiet:
             types = ", ".join(receipt.event_types)
@@ -246,6 +261,29 @@ async def _compressed(store: EventStore) -> tuple[RosterBook, timedelta]:
     return council.without_minimum_silence().roster_book(), council.minimum_silence
 
 
+async def delegations_keys(store: EventStore, settings: Settings) -> dict[str, MemberKey]:
+    """A key of its own for each of the council's delegations, kept in the data directory's
+    `keys/` (made once), each in force in the key registry (registered on the chair's
+    authority, as a first key is)."""
+    directory = Path(settings.data_dir) / "keys"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    book = KeyBook(store, settings.log_origin)
+    registry = await book.registry()
+    keys: dict[str, MemberKey] = {}
+    for member in (await Councils(store).in_force()).members:
+        path = directory / f"{member.code}.key"
+        if path.exists():
+            key = MemberKey.load(path)
+        else:
+            key = MemberKey.generate(member.code)
+            key.save(path)
+        current = registry.current(member.code)
+        if current is None or current.key_id != key.key_id:
+            await book.register(KeyRequest.made(settings.log_origin, key), principal(settings))
+        keys[member.code] = key
+    return keys
+
+
 async def run_demo(data_dir: str | None) -> None:
     """The reference scenario on a stack of its own, then the audit of what it left."""
     settings = load_settings(data_dir=data_dir)
@@ -263,19 +301,31 @@ async def run_demo(data_dir: str | None) -> None:
             if minimum
             else "The demo compresses the procedure into seconds."
         )
+        keys = await delegations_keys(store, settings)
+        out.print(
+            f"Each of the {len(keys)} delegations signs its answers with a key of its own "
+            f"({Path(settings.data_dir) / 'keys'})."
+        )
         decision_id = f"action-plan-terrorism-{datetime.now(UTC):%Y%m%d%H%M%S}"
-        timeline = Timeline(decisions, settings, decision_id)
+        timeline = Timeline(decisions, settings, decision_id, keys)
         await scenario(timeline)
         outcome = await decisions.outcome(decision_id, timeout=120)
         timeline.line("", f"the workflow closed ({outcome.status}); its history is archived")
         out.print("\nAudit:")
         report = await verify_log(store, origin=settings.log_origin)
-        bound = report.events_checked - len(await store.stream(decision_id))
-        said = f" (the decision's, and {bound} binding its archived history)" if bound else ""
-        total = f"{report.events_checked} events{said}, head {report.head_hash[:16]}..."
+        own, keys = len(await store.stream(decision_id)), report.key_changes_checked
+        rest = report.events_checked - own - keys
+        said = f"the decision's {own}, the key registry's {keys}, and {rest} binding archived " + (
+            "history" if rest == 1 else "histories or of earlier decisions"
+        )
+        total = f"{report.events_checked} events ({said}), head {report.head_hash[:16]}..."
         if not report.ok:
-            raise InvalidHistory(f"the log does not verify: {report.first_break}")
+            raise InvalidHistory(f"the log does not verify: {report.breaks}")
         out.print(f"[green]verified[/green] the whole hash chain: {total}")
+        out.print(
+            f"[green]verified[/green] {report.answers_signed} answers signed by their members, "
+            f"{report.answers_unsigned} unsigned"
+        )
         replayed = await replay_decision(store, decision_id)
         if not replayed.ok:
             raise InvalidHistory("the replay does not match: " + "; ".join(replayed.failures))

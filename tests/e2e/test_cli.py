@@ -634,15 +634,25 @@ def test_the_demo_runs_the_seed_scenario_on_its_own_stack_and_leaves_an_auditabl
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Starting the embedded stack" in result.stdout
-    # The decision's 60 events, and the one that binds its archived history to the log.
-    assert "verified the whole hash chain: 61 events" in result.stdout
+    # The decision's 60 events, a key for each of the 27 delegations, and the event that binds
+    # the decision's archived history to the log.
+    assert (
+        "verified the whole hash chain: 88 events (the decision's 60, the key registry's 27, "
+        "and 1 binding archived history)"
+    ) in result.stdout
+    # Every answer of a delegation in the scenario, signed by the delegation's own key.
+    assert "verified 39 answers signed by their members, 0 unsigned" in result.stdout
     assert "events implied, the same as in the log" in result.stdout
     # The demo's stack is gone; what it leaves is audited from the store alone.
     assert demo.leftovers() == []
     [decision] = demo.ok("list")["decisions"]
     assert (decision["state"], decision["proposer"]) == ("completed", "POL")
     verified = demo.ok("audit", "verify")
-    assert (verified["ok"], verified["events_checked"]) == (True, 61)
+    assert (verified["ok"], verified["events_checked"]) == (True, 88)
+    assert (verified["answers_signed"], verified["answers_unsigned"]) == (39, 0)
+    answers = demo.ok("audit", "answers", "--decision", decision["decision_id"])["answers"]
+    assert len(answers) == 39 and {a["status"] for a in answers} == {"signed"}
+    assert len({a["member"] for a in answers}) == 27, "each delegation signs with its own key"
     replayed = demo.ok("audit", "replay", decision["decision_id"])
     assert replayed["ok"] is True
     assert replayed["events_implied"] == replayed["events_stored"] == 60
