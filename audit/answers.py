@@ -10,7 +10,7 @@ row is chained."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -75,10 +75,15 @@ class AnswersReport(BaseModel):
 
 
 async def key_registry(store: EventStore) -> KeyRegistry:
-    """The registry as far as its stream holds together (a broken stream is audit.keys'
-    finding: the answers are checked against the changes before the break)."""
+    """The store's key registry (registry_of)."""
+    return registry_of(await store.stream(KEYS_STREAM))
+
+
+def registry_of(changes: Iterable[StoredEvent]) -> KeyRegistry:
+    """The registry the key registry's stream folds to, as far as it holds together (a broken
+    stream is audit.keys' finding: answers are checked against the changes before the break)."""
     registry = KeyRegistry()
-    for stored in await store.stream(KEYS_STREAM):
+    for stored in changes:
         try:
             event = council_event(stored)
             if isinstance(event, MemberKeyRegistered | MemberKeyRevoked):
@@ -99,7 +104,7 @@ async def checked_answers(
     members = {member.code for member in (await Councils(store).in_force()).members}
     async for stored in store.events_of_types(SIGNED_BY_EVENT, decision_id):
         if stored.actor in members or stored.payload.get("signature") is not None:
-            yield _checked(stored, registry, origin)
+            yield checked_answer(stored, registry, origin)
 
 
 async def check_answers(store: EventStore, origin: str) -> AnswersReport:
@@ -122,7 +127,9 @@ async def check_answers(store: EventStore, origin: str) -> AnswersReport:
     return AnswersReport(signed=signed, unsigned=unsigned)
 
 
-def _checked(stored: StoredEvent, registry: KeyRegistry, origin: str) -> AnswerRecord:
+def checked_answer(stored: StoredEvent, registry: KeyRegistry, origin: str) -> AnswerRecord:
+    """A member's answer (an event of a type SIGNED_BY_EVENT names) and what its signature
+    shows, against `registry` for the log `origin`."""
     declared = SIGNED_BY_EVENT[stored.type]
     shown = AnswerRecord(
         position=stored.position,

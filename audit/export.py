@@ -18,19 +18,23 @@ from html import escape
 from typing import Any, Final, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from audit import merkle, note
+from audit.answers import Signed, checked_answer, registry_of
 from audit.checkpoint import Checkpoint, b64, open_checkpoint, unb64
+from audit.keys import KEYS_STREAM
 from audit.tree import StoredTree
-from domain.errors import AuditFailed, InvalidInput
+from domain.declarations import SIGNED_BY_EVENT
+from domain.errors import AuditFailed, InvalidHistory, InvalidInput
 from domain.state import ConsensusRound, DecisionState
 from domain.transcript import transcript
 from domain.values import visible
 from store.decision_events import domain_event
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash
-from store.records import StoredEvent
+from store.records import BodyRow, StoredEvent, stored_event
 from store.side_records import StoredRefusal
+from store.upcasting import upcasters
 
 FORMATS: Final = ("jsonl", "csv", "html")
 HASHED_FIELDS: Final = (
@@ -98,6 +102,10 @@ class Evidence(BaseModel):
     key: str
     """The log's verifier key, to compare with the one the auditor holds (never to trust)."""
     proofs: list[EventProof]
+    key_registry: list[dict[str, Any]] = Field(default_factory=list)
+    """The key registry's events (stream `council.keys`) as the log hashed them, in order,
+    each with its inclusion proof among `proofs`: with them each signed answer of the export is
+    checked against its member's key in force when it was recorded (docs/auditing.md)."""
 
 
 async def evidence(
@@ -107,17 +115,26 @@ async def evidence(
     signed: str,
     checkpoint: Checkpoint,
     key: str,
+    registry: Sequence[StoredEvent] = (),
 ) -> Evidence:
-    """Each event's inclusion proof in `checkpoint`'s tree, which holds them all."""
+    """Each event's inclusion proof in `checkpoint`'s tree, which holds them all, and the key
+    registry's changes (`registry`) that tree holds, with theirs."""
+    registry = [e for e in registry if e.position <= checkpoint.size]
     proofs = [
         EventProof(
             position=e.position,
             index=e.position - 1,
             proof=b64(await tree.inclusion(e.position - 1, checkpoint.size)),
         )
-        for e in events
+        for e in (*events, *registry)
     ]
-    return Evidence(decision_id=decision_id, checkpoint=signed, key=key, proofs=proofs)
+    return Evidence(
+        decision_id=decision_id,
+        checkpoint=signed,
+        key=key,
+        proofs=proofs,
+        key_registry=[event_document(e) for e in registry],
+    )
 
 
 def entry_of(document: dict[str, Any]) -> bytes:
@@ -158,51 +175,87 @@ def check_export(
 ) -> str:
     """Check a decision's exported events against their evidence with the public key alone:
     each event's fields hash to its hash, the events are the decision's whole stream in order,
-    each linked to the one before, and each is in the signed checkpoint's tree. The line saying
-    what holds, or AuditFailed naming the first event that does not."""
+    each linked to the one before, and each is in the signed checkpoint's tree; so is the key
+    registry's stream the evidence carries, and each signed answer is its member's by the key in
+    force when it was recorded. The line saying what holds, or AuditFailed naming the first
+    event that does not."""
     checkpoint = open_checkpoint(bound.checkpoint, verifier)
     proofs = {p.position: p for p in bound.proofs}
     if not documents:
         raise AuditFailed("the export holds no events")
-    previous = GENESIS_HASH
-    for version, document in enumerate(documents, 1):
-        missing = [f for f in CSV_COLUMNS if f not in document]
-        if missing:
-            raise AuditFailed(f"exported event {version} lacks {', '.join(missing)}")
-        position = document["position"]
-        try:
-            entry = entry_of(document)
-            hashed = chain_hash(str(document["prev_hash"]), entry)
-        except (ValueError, TypeError, orjson.JSONEncodeError):
-            raise AuditFailed(f"position {position}: its fields are not an event's") from None
-        if hashed != document["hash"]:
-            raise AuditFailed(f"position {position}: its fields do not hash to its hash")
-        if document["decision_id"] != bound.decision_id:
-            raise AuditFailed(f"position {position} is of {document['decision_id']}")
-        if document["stream_version"] != version or document["stream_prev_hash"] != previous:
-            raise AuditFailed(
-                f"position {position} is not event {version} of {bound.decision_id}, "
-                "linked to the one before: the export is not the decision's whole stream"
-            )
-        proof = proofs.get(position)
+    proved = _Proved(checkpoint, proofs, verifier.name)
+    decision = proved.stream(documents, bound.decision_id)
+    registry = registry_of(proved.stream(bound.key_registry, KEYS_STREAM))
+    answers = [
+        checked_answer(event, registry, checkpoint.origin)
+        for event in decision
+        if event.type in SIGNED_BY_EVENT and event.payload.get("signature") is not None
+    ]
+    bad = next((a for a in answers if a.status is Signed.BAD), None)
+    if bad is not None:
+        raise AuditFailed(f"position {bad.position}: {bad.member}'s signature: {bad.finding}")
+    return (
+        f"{len(documents)} events of {bound.decision_id} hash as exported and are in "
+        f"{checkpoint.origin}'s tree of {checkpoint.size}, signed by {verifier.name}; "
+        f"{len(answers)} signed answer(s) verified against {len(bound.key_registry)} key "
+        "registry change(s)"
+    )
+
+
+class _Proved:
+    """Exported streams checked against one signed checkpoint's tree."""
+
+    def __init__(self, checkpoint: Checkpoint, proofs: dict[int, EventProof], key: str) -> None:
+        self.checkpoint, self.proofs, self.key = checkpoint, proofs, key
+
+    def stream(self, documents: Sequence[dict[str, Any]], stream: str) -> list[StoredEvent]:
+        """The events of `stream`, once each hashes to its hash, follows the one before it in
+        the stream from its first and is proved in the tree; AuditFailed naming the first that
+        does not."""
+        previous, events = GENESIS_HASH, []
+        for version, document in enumerate(documents, 1):
+            missing = [f for f in CSV_COLUMNS if f not in document]
+            if missing:
+                raise AuditFailed(f"exported event {version} lacks {', '.join(missing)}")
+            position = document["position"]
+            try:
+                entry = entry_of(document)
+                hashed = chain_hash(str(document["prev_hash"]), entry)
+            except (ValueError, TypeError, orjson.JSONEncodeError):
+                raise AuditFailed(f"position {position}: its fields are not an event's") from None
+            if hashed != document["hash"]:
+                raise AuditFailed(f"position {position}: its fields do not hash to its hash")
+            if document["decision_id"] != stream:
+                raise AuditFailed(f"position {position} is of {document['decision_id']}")
+            if document["stream_version"] != version or document["stream_prev_hash"] != previous:
+                raise AuditFailed(
+                    f"position {position} is not event {version} of {stream}, "
+                    "linked to the one before: the export is not the stream's whole"
+                )
+            self._in_tree(position, entry)
+            try:
+                row = BodyRow(position, document["prev_hash"], document["hash"], entry)
+                events.append(stored_event(row, upcasters))
+            except InvalidHistory as error:
+                raise AuditFailed(str(error)) from None
+            previous = document["hash"]
+        return events
+
+    def _in_tree(self, position: int, entry: bytes) -> None:
+        proof = self.proofs.get(position)
         if proof is None or proof.index != position - 1:
             raise AuditFailed(f"the evidence holds no inclusion proof of position {position}")
         if not merkle.verify_inclusion(
             merkle.leaf_hash(entry),
             proof.index,
-            checkpoint.size,
+            self.checkpoint.size,
             unb64(proof.proof, "proof"),
-            checkpoint.root,
+            self.checkpoint.root,
         ):
             raise AuditFailed(
-                f"position {position} is not proved to be in the tree of {checkpoint.size} "
-                f"signed by {verifier.name}"
+                f"position {position} is not proved to be in the tree of "
+                f"{self.checkpoint.size} signed by {self.key}"
             )
-        previous = document["hash"]
-    return (
-        f"{len(documents)} events of {bound.decision_id} hash as exported and are in "
-        f"{checkpoint.origin}'s tree of {checkpoint.size}, signed by {verifier.name}"
-    )
 
 
 _STYLE: Final = """

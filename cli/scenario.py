@@ -313,9 +313,9 @@ async def run_demo(data_dir: str | None) -> None:
         timeline.line("", f"the workflow closed ({outcome.status}); its history is archived")
         out.print("\nAudit:")
         report = await verify_log(store, origin=settings.log_origin)
-        own, keys = len(await store.stream(decision_id)), report.key_changes_checked
-        rest = report.events_checked - own - keys
-        said = f"the decision's {own}, the key registry's {keys}, and {rest} binding archived " + (
+        own, changes = len(await store.stream(decision_id)), report.key_changes_checked
+        rest = report.events_checked - own - changes
+        said = f"the decision's {own}, the key registry's {changes}, and {rest} binding archived " + (
             "history" if rest == 1 else "histories or of earlier decisions"
         )
         total = f"{report.events_checked} events ({said}), head {report.head_hash[:16]}..."

@@ -23,6 +23,7 @@ from audit.export import (
     jsonl,
     read_export,
 )
+from audit.keys import KEYS_STREAM
 from audit.note import Signer, Verifier
 from audit.remembered import Remembered
 from audit.tiles import write_tiles
@@ -389,6 +390,7 @@ def export(
             events = await store.stream(decision_id)
             if not events:
                 raise NotFound(f"no decision {decision_id}")
+            registry = await store.stream(KEYS_STREAM)
             bound = None
             if current.signing_key_file.exists():
                 key = signer(current)
@@ -397,12 +399,12 @@ def export(
                 signed = key.sign(made.text())
                 policy = witness_policy(current)
                 if policy is not None:  # the witnesses' word, when they have cosigned it all
-                    last = events[-1].position
+                    last = max(e.position for e in (events[-1], *registry[-1:]))
                     witnessed = await earliest_cosigned(store, policy, key.verifier, last)
                     if witnessed is not None:
                         signed, made, _ = witnessed
                 bound = await evidence(
-                    tree, decision_id, events, signed, made, key.verifier.encode()
+                    tree, decision_id, events, signed, made, key.verifier.encode(), registry
                 )
             if format == "html":
                 state = replay(domain_event(e) for e in events)

@@ -393,6 +393,81 @@ def test_an_export_is_checked_from_its_files_alone_and_any_change_to_it_is_caugh
     assert "events" in audit.run("check", str(evidence), "--key", vkey).stderr
 
 
+async def signed_answers(url: str, decision_id: str, forge: bool = False) -> int:
+    """RUS (a first key, then a rotation it endorsed) and NOR each sign their answers; USA's
+    stays unsigned. With `forge`, a concurrence in NOR's name signed by a key the secretariat
+    made is then written into the store, well chained. The position of the last event."""
+    from datetime import UTC, datetime
+
+    from audit.keys import KeyBook, KeyRequest
+    from audit.signing import MemberKey
+    from store.eventstore import open_store
+
+    origin, by = "nrc.example/concord", "operator:secretariat"
+    store: EventStore = await open_store(url)
+    try:
+        book = KeyBook(store, origin)
+        first, rus, nor = (MemberKey.generate(m) for m in ("RUS", "RUS", "NOR"))
+        await book.register(KeyRequest.made(origin, first), by)
+        await book.register(KeyRequest.made(origin, rus, first), by)
+        await book.register(KeyRequest.made(origin, nor), by)
+        scenario = Scenario(decision_id, now=datetime.now(UTC)).round_open()
+        text_hash = scenario.s.round(1).text_hash
+        answer = scenario.command(
+            "break_silence", "RUS", round=1, text_hash=text_hash, reasons="No"
+        )
+        scenario.execute(rus.sign_answer(answer, origin, "k-rus"))
+        concern = scenario.command("register_concern", "NOR", round=1, statement="Rights")
+        scenario.execute(nor.sign_answer(concern, origin, "k-nor"))
+        scenario.do("concur", "USA", round=1, text_hash=text_hash)
+        if forge:
+            forged = scenario.command("concur", "NOR", round=1, text_hash=text_hash)
+            scenario.execute(MemberKey.generate("NOR").sign_answer(forged, origin, "k-forged"))
+        await record(store, scenario)
+        return (await store.head())[0]
+    finally:
+        await store.close()
+
+
+def test_signed_answers_are_checked_from_the_export_and_its_key_registry_alone(
+    auditor: tuple[Auditor, str],
+) -> None:
+    """Each signed answer of an export, checked by a script that imports nothing of Concord's
+    against the key registry's events the evidence carries; a concurrence a forger holding the
+    database wrote in NOR's name, well chained and in the signed tree, fails at its position."""
+    audit, url = auditor
+    asyncio.run(signed_answers(url, "d-signed"))
+    vkey = audit.ok("keygen").strip().splitlines()[-1]
+    exported = audit.file("s.jsonl", "export", "d-signed", "--format", "jsonl")
+    evidence = audit.home / "s.jsonl.evidence.json"
+    outside = exported_check(vkey, exported, evidence)
+    assert outside.returncode == 0, outside.stderr
+    assert "2 signed answers verified against 3 key changes" in outside.stdout
+    ours = audit.run("check", str(evidence), "--events", str(exported), "--key", vkey)
+    assert ours.returncode == 0 and "2 signed answer(s) verified" in ours.stdout, ours.stderr
+
+    # The registry the evidence carries is the log's: a key swapped in the file is caught.
+    bound = json.loads(evidence.read_text())
+    stranger = nacl.signing.SigningKey.generate()
+    swapped = bound["key_registry"][2]
+    swapped["payload"]["public_key"] = (
+        base64.urlsafe_b64encode(bytes(stranger.verify_key)).rstrip(b"=").decode()
+    )
+    edited = audit.home / "swapped.evidence.json"
+    edited.write_text(json.dumps(bound))
+    caught = exported_check(vkey, exported, edited)
+    assert caught.returncode == 1 and f"position {swapped['position']}" in caught.stderr
+
+    position = asyncio.run(signed_answers(url, "d-forged", forge=True))
+    forged = audit.file("f.jsonl", "export", "d-forged", "--format", "jsonl")
+    forged_evidence = audit.home / "f.jsonl.evidence.json"
+    caught = exported_check(vkey, forged, forged_evidence)
+    assert caught.returncode == 1, caught.stdout
+    assert f"position {position}: not signed by a key of NOR" in caught.stderr
+    by_concord = audit.run("check", str(forged_evidence), "--events", str(forged), "--key", vkey)
+    assert by_concord.returncode == 1 and f"position {position}" in by_concord.stderr
+
+
 def test_every_answer_on_the_exported_page_is_bound_to_a_proof_go_verifies(
     auditor: tuple[Auditor, str], go_verifier: str
 ) -> None:
