@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict
 from audit.chain_check import BreakReason, LogBreak
 from audit.keys import KEYS_STREAM
 from audit.signing import verify
-from domain.council_events import MemberKeyRegistered, MemberKeyRevoked
+from domain.council import COUNCIL_STREAM
+from domain.council_events import CouncilScopeDefined, MemberKeyRegistered, MemberKeyRevoked
 from domain.declarations import SIGNED_BY_EVENT
 from domain.errors import InvalidHistory
 from domain.keys import KeyRegistry, answer_finding, signed_answer
@@ -42,6 +43,8 @@ class Signed(StrEnum):
     """Recorded without a signature: it rests on whoever recorded it (`recorded_by`)."""
     BAD = "bad_signature"
     """It carries a signature that is not its member's over it: a forgery or a broken record."""
+    MISSING = "missing_signature"
+    """Unsigned, though its council required it signed: recorded without the member's key."""
 
 
 class AnswerRecord(BaseModel):
@@ -102,9 +105,50 @@ async def checked_answers(
     can give it)."""
     registry = await key_registry(store)
     members = {member.code for member in (await Councils(store).in_force()).members}
+    required = await Requirements.of(store)
     async for stored in store.events_of_types(SIGNED_BY_EVENT, decision_id):
         if stored.actor in members or stored.payload.get("signature") is not None:
-            yield checked_answer(stored, registry, origin)
+            kinds = await required.of_decision(store, stored.decision_id)
+            yield checked_answer(
+                stored, registry, origin, SIGNED_BY_EVENT[stored.type].kind in kinds
+            )
+
+
+class Requirements:
+    """Which answers the council required signed, as its stream recorded it over time. A
+    decision is decided under the council in force when it was proposed (its rosters go with
+    its workflow), so an answer is held to the requirement of its decision's proposal."""
+
+    def __init__(self, changes: list[tuple[datetime, frozenset[str]]]) -> None:
+        self._changes = changes
+        self._decisions: dict[str, frozenset[str]] = {}
+
+    @classmethod
+    async def of(cls, store: EventStore) -> Requirements:
+        changes: list[tuple[datetime, frozenset[str]]] = []
+        for stored in await store.stream(COUNCIL_STREAM):
+            event = council_event(stored)
+            if isinstance(event, CouncilScopeDefined):
+                changes.append((event.occurred_at, frozenset(event.signed_answers)))
+        return cls(changes)
+
+    def at(self, instant: datetime) -> frozenset[str]:
+        """The answers required signed at `instant`."""
+        found: frozenset[str] = frozenset()
+        for since, kinds in self._changes:
+            if since > instant:
+                break
+            found = kinds
+        return found
+
+    async def of_decision(self, store: EventStore, decision_id: str) -> frozenset[str]:
+        """The answers required signed in the decision: those of its proposal's instant."""
+        if not any(kinds for _, kinds in self._changes):
+            return frozenset()
+        if decision_id not in self._decisions:
+            first = await store.events_until(decision_id, None, through=1)
+            self._decisions[decision_id] = self.at(first[0].occurred_at) if first else frozenset()
+        return self._decisions[decision_id]
 
 
 async def check_answers(store: EventStore, origin: str) -> AnswersReport:
@@ -112,10 +156,12 @@ async def check_answers(store: EventStore, origin: str) -> AnswersReport:
     signature is not its member's, with its position."""
     signed = unsigned = 0
     async for answer in checked_answers(store, origin):
-        if answer.status is Signed.BAD:
+        if answer.status in (Signed.BAD, Signed.MISSING):
             found = LogBreak(
                 position=answer.position,
-                reason=BreakReason.BAD_SIGNATURE,
+                reason=BreakReason.BAD_SIGNATURE
+                if answer.status is Signed.BAD
+                else BreakReason.MISSING_SIGNATURE,
                 message=f"{answer.decision_id} v{answer.stream_version}, {answer.member}'s "
                 f"{answer.kind}: {answer.finding}",
             )
@@ -127,9 +173,12 @@ async def check_answers(store: EventStore, origin: str) -> AnswersReport:
     return AnswersReport(signed=signed, unsigned=unsigned)
 
 
-def checked_answer(stored: StoredEvent, registry: KeyRegistry, origin: str) -> AnswerRecord:
+def checked_answer(
+    stored: StoredEvent, registry: KeyRegistry, origin: str, required: bool = False
+) -> AnswerRecord:
     """A member's answer (an event of a type SIGNED_BY_EVENT names) and what its signature
-    shows, against `registry` for the log `origin`."""
+    shows, against `registry` for the log `origin`; `required`: its council required it
+    signed."""
     declared = SIGNED_BY_EVENT[stored.type]
     shown = AnswerRecord(
         position=stored.position,
@@ -142,6 +191,14 @@ def checked_answer(stored: StoredEvent, registry: KeyRegistry, origin: str) -> A
         status=Signed.UNSIGNED,
     )
     if stored.payload.get("signature") is None:
+        if required:
+            return shown.model_copy(
+                update={
+                    "status": Signed.MISSING,
+                    "finding": f"the council required a {declared.kind} signed by its member "
+                    "when the decision was proposed; it is unsigned",
+                }
+            )
         return shown
     try:
         found = signed_answer(origin, domain_event(stored))

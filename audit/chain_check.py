@@ -80,6 +80,9 @@ class BreakReason(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     """A signature a key registry's change carries is not its key's over its statement, or the
     change claims an authority its signatures do not give it: it was written without the key."""
+    MISSING_SIGNATURE = "missing_signature"
+    """A member's answer is unsigned though the council required it signed when its decision
+    was proposed: it was recorded without the member's key."""
     INVALID_KEY_CHANGE = "invalid_key_change"
     """The key registry's stream holds a change its rules could not have recorded."""
     TREE_MISMATCH = "tree_mismatch"

@@ -420,12 +420,12 @@ def answers(
                 out.print("no answers recorded")
 
         emit({"answers": [a.model_dump(mode="json") for a in found]}, as_json, human)
-        bad = [a for a in found if a.status is Signed.BAD]
+        bad = [a for a in found if a.status in (Signed.BAD, Signed.MISSING)]
         if bad:
             first = bad[0]
             failed = AuditFailed(
-                f"{len(bad)} answer(s) carry a signature that is not their member's; the first, "
-                f"at position {first.position}: {first.finding}"
+                f"{len(bad)} answer(s) are not signed by their member as the council requires; "
+                f"the first, at position {first.position}: {first.finding}"
             )
             if as_json:
                 print(f"concord: {failed.line()}", file=sys.stderr)
@@ -441,6 +441,8 @@ def _signature_shown(answer: AnswerRecord) -> str:
         return f"[green]signed by {answer.member}[/] ({answer.key_id}){flag}"
     if answer.status is Signed.UNSIGNED:
         return f"unsigned, recorded by {shown(answer.recorded_by)}"
+    if answer.status is Signed.MISSING:
+        return f"[red]unsigned, though required[/], recorded by {shown(answer.recorded_by)}"
     return f"[red]signature not {answer.member}'s[/]: {shown(answer.finding or '')}"
 
 

@@ -315,9 +315,9 @@ async def run_demo(data_dir: str | None) -> None:
         report = await verify_log(store, origin=settings.log_origin)
         own, changes = len(await store.stream(decision_id)), report.key_changes_checked
         rest = report.events_checked - own - changes
-        said = f"the decision's {own}, the key registry's {changes}, and {rest} binding archived " + (
-            "history" if rest == 1 else "histories or of earlier decisions"
-        )
+        binding = "history" if rest == 1 else "histories or of earlier decisions"
+        said = f"the decision's {own}, the key registry's {changes}, and {rest} binding archived "
+        said += binding
         total = f"{report.events_checked} events ({said}), head {report.head_hash[:16]}..."
         if not report.ok:
             raise InvalidHistory(f"the log does not verify: {report.breaks}")

@@ -26,6 +26,7 @@ from domain.roster import (
     MemberCode,
     Roster,
     RosterBook,
+    SignedAnswer,
     levels_of,
 )
 from domain.state import DecisionState
@@ -113,6 +114,12 @@ class Council(_Frozen):
         description="ISO 8601 duration, e.g. P1D: the shortest silence procedure a round may "
         "give the members to answer (none when left out); a body may set its own",
     )
+    signed_answers: tuple[SignedAnswer, ...] = Field(
+        default=(),
+        description="the answers each member must sign with its own key (`concord keys`): "
+        "any of concur, break_silence, withdraw_objection, register_concern, report_progress, "
+        "raise_issue, request_meeting; none when left out (an answer may still be signed)",
+    )
     members: tuple[Member, ...] = Field(
         min_length=1, description="everyone who has ever sat, with their names"
     )
@@ -140,6 +147,7 @@ class Council(_Frozen):
                     bodies=self.bodies,
                     areas=tuple(a.code for a in self.areas),
                     minimum_silence=self.minimum_silence,
+                    signed_answers=self.signed_answers,
                 )
                 for r in sorted(self.rosters, key=lambda r: r.version)
             )

@@ -20,7 +20,7 @@ from domain.council import (
     RosterVersion,
 )
 from domain.errors import InvalidHistory, InvalidInput, Refusal, Rule
-from domain.roster import CHAIR, Body, Chair, Member
+from domain.roster import CHAIR, Body, Chair, Member, SignedAnswer
 from domain.statements import KeyId, PublicKey, SignatureText
 from domain.values import ActorCode, AgendaItemKind, Frozen, Principal
 
@@ -81,6 +81,8 @@ class CouncilScopeDefined(CouncilEventBase):
     areas: tuple[AreaOfCooperation, ...]
     levels: tuple[Level, ...]
     minimum_silence: timedelta = timedelta(0)
+    signed_answers: tuple[SignedAnswer, ...] = ()
+    """The answers members must sign (none in a scope defined before a council required any)."""
 
 
 class RosterVersionAdopted(CouncilEventBase):
@@ -256,8 +258,10 @@ class CouncilImport:
             )
         elif (old.name, old.chair) != (council.name, council.chair):
             self._emit(CouncilDescribed(**self._envelope(), name=council.name, chair=council.chair))
-        scope = (council.areas, council.levels, council.minimum_silence)
-        before = (old.areas, old.levels, old.minimum_silence) if old else _NO_SCOPE
+        scope = (council.areas, council.levels, council.minimum_silence, council.signed_answers)
+        before = (
+            (old.areas, old.levels, old.minimum_silence, old.signed_answers) if old else _NO_SCOPE
+        )
         if scope != before:
             self._emit(
                 CouncilScopeDefined(
@@ -265,6 +269,7 @@ class CouncilImport:
                     areas=council.areas,
                     levels=council.levels,
                     minimum_silence=council.minimum_silence,
+                    signed_answers=council.signed_answers,
                 )
             )
         self._rosters(old, council)
@@ -326,7 +331,7 @@ class CouncilImport:
         self.events.append(event)
 
 
-_NO_SCOPE: Final = (NRC_AREAS, NRC_LEVELS, timedelta(0))
+_NO_SCOPE: Final[tuple[Any, ...]] = (NRC_AREAS, NRC_LEVELS, timedelta(0), ())
 """The scope of a council recorded without CouncilScopeDefined."""
 
 
@@ -341,11 +346,12 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
     names: dict[str, str] = {}
     bodies: dict[str, Body] = {}
     rosters: dict[int, RosterVersion] = {}
-    areas, levels, minimum_silence = _NO_SCOPE
+    areas, levels, minimum_silence, signed_answers = _NO_SCOPE
     for event in events:
         match event:
             case CouncilScopeDefined():
                 areas, levels, minimum_silence = event.areas, event.levels, event.minimum_silence
+                signed_answers = event.signed_answers
             case CouncilConstituted():
                 code, name, chair = event.code, event.name, event.chair
             case CouncilDescribed():
@@ -381,6 +387,7 @@ def folded_council(events: list[CouncilEvent]) -> Council | None:
         areas=areas,
         levels=levels,
         minimum_silence=minimum_silence,
+        signed_answers=signed_answers,
         members=tuple(Member(code=c, name=n) for c, n in names.items()),
         bodies=tuple(bodies.values()),
         rosters=tuple(rosters[v] for v in sorted(rosters)),

@@ -58,9 +58,26 @@ def decide(
             raise Refusal(Rule.NO_SUCH_DECISION, f"decision {command.decision_id} does not exist")
     else:
         _check_open(d, state)
+        _check_signed(d)
     _decide_by_kind(command, d)
     _record_signature(d)
     return d.events
+
+
+def _check_signed(d: Deciding) -> None:
+    """An answer the council requires its members to sign is refused unsigned, whoever
+    records it: the secretariat cannot give it in the member's name without the member's key.
+    (Whether a signature is the member's is checked against the key registry, outside.)"""
+    c = d.command
+    if not isinstance(c, cmd.MemberAnswer) or c.signature is not None:
+        return
+    kind = type(c).model_fields["kind"].default
+    if kind in d.roster().signed_answers:
+        raise Refusal(
+            Rule.SIGNATURE_REQUIRED,
+            f"the council requires a {kind} to be signed by its member's own key; "
+            f"{d.actor}'s is unsigned",
+        )
 
 
 def _record_signature(d: Deciding) -> None:

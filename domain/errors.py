@@ -79,6 +79,7 @@ class Rule(StrEnum):
     KEY_REGISTERED = "key_registered"
     BAD_SIGNATURE = "bad_signature"
     NO_KEY = "no_key"
+    SIGNATURE_REQUIRED = "signature_required"
 
 
 class ConcordError(Exception):

@@ -19,6 +19,16 @@ CHAIR: Final = "chair"
 PREPARATORY_COMMITTEE: Final = "PC"
 """The code of the Preparatory Committee on the Council's rosters; a plan's default monitor."""
 
+SignedAnswer = Literal[
+    "concur",
+    "break_silence",
+    "withdraw_objection",
+    "register_concern",
+    "report_progress",
+    "raise_issue",
+    "request_meeting",
+]
+"""An answer a member's key signs (domain.declarations: each declared with `signed`)."""
 MemberCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3 code")]
 BodyCode = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")]
 
@@ -106,6 +116,9 @@ class Roster(_Frozen):
     minimum_silence: timedelta = timedelta(0)
     """The council's shortest silence procedure (none for a roster kept before a council set
     one); a body may set its own."""
+    signed_answers: tuple[SignedAnswer, ...] = ()
+    """The answers a member must sign with its own key (none for a roster kept before a
+    council required any)."""
 
     @model_validator(mode="after")
     def _codes_unique(self) -> Roster:

@@ -20,8 +20,10 @@ from audit.verify import verify_log
 from domain.commands import Concur, command_of
 from domain.decider import decide, evolve
 from domain.errors import Refusal, Rule
+from domain.nrc import NRC
 from domain.state import DecisionState
 from domain.statements import AnswerSignature
+from store.councils import Councils
 from store.decision_events import new_event
 from store.eventstore import EventStore
 
@@ -220,3 +222,35 @@ async def test_an_unsigned_answer_written_into_the_store_is_shown_as_unsigned_no
 def test_a_signature_field_that_is_not_well_formed_is_named() -> None:
     with pytest.raises(ValueError, match="signature"):
         AnswerSignature(key_id="rsa:1", claimed_at="now", command_key="k", signature="x")
+
+
+async def test_an_unsigned_answer_the_council_required_signed_fails_verify_at_its_position(
+    store: EventStore,
+) -> None:
+    """Once the council requires concurrences signed, a decision proposed after it may hold
+    none unsigned: one written into the store is a break, while a decision proposed before
+    the requirement keeps its unsigned answers as they were given."""
+    before = Decision(store, "d-before")
+    await before.round_open()
+    councils = Councils(store)
+    required = NRC.model_copy(update={"signed_answers": ("concur",)})
+    await councils.import_council(required, "nrc.yaml", "sha256:" + "2" * 64, OPERATOR)
+    assert (await councils.in_force()).signed_answers == ("concur",)
+    after = Decision(store, "d-after")
+    await after.round_open()
+    await before.give(before.concurrence("RUS"))
+    await after.do("register_concern", "NOR", round=1, statement="Not required signed")
+    forged_at = await after.give(after.concurrence("USA"))  # the rules would refuse it
+
+    report = await verify_log(store, origin=ORIGIN)
+    assert report.first_break is None and report.answers_break is not None
+    assert (report.answers_break.position, report.answers_break.reason) == (
+        forged_at,
+        BreakReason.MISSING_SIGNATURE,
+    )
+    shown = {a.decision_id + a.member: a.status async for a in checked_answers(store, ORIGIN)}
+    assert shown == {
+        "d-beforeRUS": Signed.UNSIGNED,
+        "d-afterNOR": Signed.UNSIGNED,
+        "d-afterUSA": Signed.MISSING,
+    }

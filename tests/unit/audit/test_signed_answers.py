@@ -5,16 +5,18 @@ is refused, naming the field."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from audit.signing import MemberKey, verify
 from domain.commands import MemberAnswer
 from domain.declarations import DECLARED
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, Rule
 from domain.events import event_payload
 from domain.keys import answer_to_sign, signed_answer
+from domain.nrc import NRC
+from domain.roster import SignedAnswer
 from tests.unit.domain.scenario import Scenario
 
 ORIGIN = "nrc.example/concord"
@@ -46,6 +48,7 @@ SIGNED = [d.kind for d in DECLARED if d.signed is not None]
 
 
 def test_the_seven_answers_of_the_issue_are_the_ones_a_key_signs() -> None:
+    assert sorted(SIGNED) == sorted(get_args(SignedAnswer))  # what a council file may require
     assert sorted(SIGNED) == sorted(
         [
             "concur",
@@ -105,3 +108,23 @@ def test_an_unsigned_answer_is_recorded_without_a_signature_and_stored_as_before
     s = Scenario().round_open()
     [event] = s.do("concur", "RUS", round=1, text_hash=s.s.round(1).text_hash)
     assert "signature" not in event_payload(event)
+
+
+def test_an_answer_a_council_requires_signed_is_refused_unsigned_even_from_the_secretariat() -> (
+    None
+):
+    council = NRC.model_copy(update={"signed_answers": ("concur",)})
+    s = Scenario(rosters=council.roster_book()).round_open()
+    text_hash = s.s.round(1).text_hash
+    for principal in ("member:RUS", "operator:secretariat"):
+        refused = s.refused(
+            Rule.SIGNATURE_REQUIRED, "concur", "RUS", principal, round=1, text_hash=text_hash
+        )
+        assert "requires a concur to be signed" in refused.message
+    signed = MemberKey.generate("RUS").sign_answer(
+        s.command("concur", "RUS", round=1, text_hash=text_hash), ORIGIN, "k"
+    )
+    [event] = s.execute(signed)
+    assert event.type == "ConcurrenceRecorded"
+    # An answer the council does not require signed is still taken unsigned.
+    s.do("register_concern", "NOR", round=1, statement="Human rights safeguards")
