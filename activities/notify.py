@@ -8,6 +8,7 @@ import structlog
 from temporalio import activity
 
 from domain.events import Event
+from workflows.decision import NOTIFIED
 from workflows.messages import NOTIFY, NotifyInput, NotifyResult
 
 
@@ -25,6 +26,8 @@ class LogNotifier:
 
     async def send(self, decision_id: str, event: Event) -> None:
         recipients = getattr(event, "recipients", None) or getattr(event, "members", None)
+        if event.type not in NOTIFIED:  # an answer recorded in a member's name: told to it
+            recipients = (event.actor,)
         self._log.info(
             "notification",
             decision_id=decision_id,

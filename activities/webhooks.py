@@ -50,6 +50,7 @@ from domain.events import (
     RemindersSent,
     ReportDeadlineMissed,
 )
+from domain.keys import answered_on_behalf
 from domain.nrc import NRC_ROSTERS
 from domain.roster import RosterBook
 from store.councils import Councils
@@ -91,14 +92,17 @@ log = structlog.get_logger(__name__)
 def concerns(event: Event, principal: str, members: Collection[str]) -> bool:
     """Whether a notable `event` concerns `principal`, `members` being the Council's members
     then. Operators are told of every notable event; a member (`member:<code>`) of a round it is
-    to answer, its own reminders and every outcome, issue and meeting request; a body of the
-    reminders it is sent and the report it missed as monitoring body. Nothing else concerns a
-    member (a missed review deadline is the secretariat's)."""
+    to answer, its own reminders, every outcome, issue and meeting request, and an answer the
+    secretariat recorded in its name unsigned; a body of the reminders it is sent and the report
+    it missed as monitoring body. Nothing else concerns a member (a missed review deadline is the
+    secretariat's)."""
     role, _, code = principal.partition(":")
     if role == "operator":
         return True
     if role != "member":
         return False
+    if answered_on_behalf(event, members) and code == event.actor:
+        return True
     match event:
         case ConsensusRoundOpened() | IssueResolutionProposed():
             return code in event.members

@@ -28,7 +28,7 @@ from audit.tree import StoredTree
 from domain.declarations import SIGNED_BY_EVENT
 from domain.errors import AuditFailed, InvalidHistory, InvalidInput
 from domain.state import ConsensusRound, DecisionState
-from domain.transcript import transcript
+from domain.transcript import Transcript, transcript
 from domain.values import visible
 from store.decision_events import domain_event
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash
@@ -323,21 +323,32 @@ def _round_text(round_: ConsensusRound, text: str | None) -> tuple[str, str]:
 
 
 def _round_table(
-    round_: ConsensusRound, recorded: dict[tuple[int, str, str], int], text: str | None
+    round_: ConsensusRound,
+    recorded: dict[tuple[int, str, str], int],
+    text: str | None,
+    record: Transcript,
 ) -> str:
     objections = dict(round_.objections)
     concerns = {c.member: c.statement for c in round_.concerns}
     rows = []
+
+    def marked(answer: str, member: str, *types: str) -> str:
+        given = record.answer(round_.number, member, *types)
+        mark = given.mark() if given else ""
+        return f"{answer} <em>({escape(mark)})</em>" if mark else answer
+
     for member in round_.members:
         if member in objections:
             answer, css = f"objected: {_said(objections[member])}", "objected"
+            answer = marked(answer, member, "SilenceBroken")
         elif member in round_.concurred:
-            answer, css = "concurred", "concurred"
+            answer, css = marked("concurred", member, "ConcurrenceRecorded"), "concurred"
         else:
             answer, css = "silent", "silent"
         answer = _linked(answer, recorded.get((round_.number, member, "answer")))
         concern = _said(concerns.get(member, ""))
         if concern:
+            concern = marked(concern, member, "ConcernRegistered")
             concern = _linked(concern, recorded.get((round_.number, member, "concern")))
         rows.append(
             f'<tr class="{css}"><td>{escape(member)}</td><td>{answer}</td><td>{concern}</td></tr>'
@@ -384,7 +395,9 @@ def html_page(
     (JSON lines) with the evidence bundle that proves each in a signed checkpoint."""
     recorded = answer_events(events)
     record = transcript(domain_event(e) for e in events)
-    rounds = "".join(_round_table(r, recorded, record.text_of(state, r)) for r in state.rounds)
+    rounds = "".join(
+        _round_table(r, recorded, record.text_of(state, r), record) for r in state.rounds
+    )
     revisions = "".join(
         f'<li id="revision-{r.number}">revision {r.number}, {_when(r.at)} by {escape(r.by)}, '
         f"{escape(r.text_hash)}<pre>{_said(r.text)}</pre></li>"

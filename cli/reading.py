@@ -56,6 +56,11 @@ def status_document(state: DecisionState, record: Transcript | None = None) -> d
                 ],
                 "pending": list(r.pending()),
                 "silent": None if r.is_open else list(r.pending()),
+                "answers": [
+                    a.model_dump(mode="json", exclude={"round"})
+                    for a in record.answers
+                    if a.round == r.number
+                ],
             }
             for r in state.rounds
         ],
@@ -185,16 +190,24 @@ def _print_round(state: DecisionState, record: Transcript, r: ConsensusRound) ->
     else:
         out.print(f"    on the resolution ({r.text_hash}):")
         _print_text(text, "      ")
-    out.print(f"    concurred ({len(r.concurred)}): {', '.join(r.concurred) or 'none'}")
+
+    def marked(member: str, *types: str) -> str:
+        given = record.answer(r.number, member, *types)
+        mark = given.mark() if given else ""
+        return f"{member} ({mark})" if mark else member
+
+    concurred = [marked(m, "ConcurrenceRecorded") for m in r.concurred]
+    out.print(f"    concurred ({len(r.concurred)}): {', '.join(concurred) or 'none'}")
     for member, reasons in r.objections.items():
-        out.print(f"    {member} objects: {readable(reasons)}")
+        out.print(f"    {marked(member, 'SilenceBroken')} objects: {readable(reasons)}")
     for withdrawn in record.withdrawn_in(r):
         out.print(
             f"    {withdrawn.member} objected: {readable(withdrawn.reasons)} — withdrawn "
             f"{withdrawn.withdrawn_at.isoformat()}"
         )
     for concern in r.concerns:
-        out.print(f"    {concern.member} concern: {readable(concern.statement)}")
+        who = marked(concern.member, "ConcernRegistered")
+        out.print(f"    {who} concern: {readable(concern.statement)}")
     if r.is_open:
         out.print(f"    not yet answered: {', '.join(r.pending()) or 'none'}")
     else:

@@ -14,7 +14,7 @@ the domain imports no cryptography.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -39,6 +39,7 @@ from domain.statements import (
     signed_fields,
     unb64,
 )
+from domain.values import principal_role
 
 Verify = Callable[[str, bytes, str], bool]
 """Whether a signature (unpadded base64url) over some bytes is the public key's (unpadded
@@ -293,3 +294,15 @@ def signed_answer(origin: str, event: Event) -> tuple[AnswerStatement, AnswerSig
         origin, event.decision_id, declared.kind, event.actor, fields, signature
     )
     return statement, signature
+
+
+def answered_on_behalf(event: Event, members: Collection[str]) -> bool:
+    """Whether `event` is the answer of one of `members` that the secretariat recorded in the
+    member's name without the member's signature: the member is told of it. (A body's report,
+    which the secretariat records, is no member's answer.)"""
+    return (
+        event.actor in members
+        and event.type in SIGNED_BY_EVENT
+        and getattr(event, "signature", None) is None
+        and principal_role(event.recorded_by) == "operator"
+    )

@@ -1,9 +1,11 @@
 """What a decision's events say that its state does not keep: the resolution each issue's round
-was opened on, and the objections withdrawn after they were lodged."""
+was opened on, the objections withdrawn after they were lodged, and who recorded each answer,
+signed or not."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from pydantic import AwareDatetime, Field
 
@@ -22,6 +24,30 @@ class WithdrawnObjection(Frozen):
     withdrawn_at: AwareDatetime
 
 
+class AnswerGiven(Frozen):
+    """A member's answer in a round as its event records it: who recorded it, and whether the
+    member's key signed it (whether the signature holds is the audit's to check)."""
+
+    round: int
+    member: str
+    type: str
+    recorded_by: str
+    key_id: str | None = None
+    """The key that signed it; None when unsigned."""
+
+    @property
+    def on_behalf(self) -> bool:
+        """Recorded by someone other than the member itself (the secretariat)."""
+        return self.recorded_by != f"member:{self.member}"
+
+    def mark(self) -> str:
+        """How a list of answers shows it: signed, or unsigned and recorded by whom when the
+        member did not record it itself; nothing for an unsigned answer in its own name."""
+        if self.key_id is not None:
+            return "signed"
+        return f"unsigned, recorded by {self.recorded_by}" if self.on_behalf else ""
+
+
 class Transcript(Frozen):
     """The words a decision's state forgets, read back from its events."""
 
@@ -29,6 +55,16 @@ class Transcript(Frozen):
     """The resolution text each implementation issue's round was opened on, by round number
     (the state keeps its hash alone)."""
     withdrawn: tuple[WithdrawnObjection, ...] = ()
+    answers: tuple[AnswerGiven, ...] = ()
+    """Every answer in a round, in order."""
+
+    def answer(self, round_: int, member: str, *types: str) -> AnswerGiven | None:
+        """The member's last answer in the round of one of `types`, if any."""
+        found = None
+        for given in self.answers:
+            if (given.round, given.member) == (round_, member) and given.type in types:
+                found = given
+        return found
 
     def text_of(self, state: DecisionState, round_: ConsensusRound) -> str | None:
         """The text `round_` was opened on: the revision of the decision's text it fixed, or
@@ -43,12 +79,37 @@ class Transcript(Frozen):
         return tuple(w for w in self.withdrawn if w.round == round_.number)
 
 
+ROUND_ANSWERS: Final = (
+    ev.ConcurrenceRecorded,
+    ev.SilenceBroken,
+    ev.ObjectionWithdrawn,
+    ev.ConcernRegistered,
+)
+
+
 def transcript(events: Iterable[ev.Event]) -> Transcript:
     """The transcript of a decision's events, in order."""
     resolutions: dict[int, str] = {}
     standing: dict[tuple[int, str], ev.SilenceBroken] = {}
     withdrawn: list[WithdrawnObjection] = []
+    answers: list[AnswerGiven] = []
     for event in events:
+        if isinstance(
+            event,
+            ev.ConcurrenceRecorded
+            | ev.SilenceBroken
+            | ev.ObjectionWithdrawn
+            | ev.ConcernRegistered,
+        ):
+            answers.append(
+                AnswerGiven(
+                    round=event.round,
+                    member=event.member,
+                    type=event.type,
+                    recorded_by=event.recorded_by,
+                    key_id=event.signature.key_id if event.signature else None,
+                )
+            )
         if isinstance(event, ev.IssueResolutionProposed):
             resolutions[event.round] = event.text
         elif isinstance(event, ev.SilenceBroken):
@@ -68,4 +129,4 @@ def transcript(events: Iterable[ev.Event]) -> Transcript:
                         withdrawn_at=event.occurred_at,
                     )
                 )
-    return Transcript(resolutions=resolutions, withdrawn=tuple(withdrawn))
+    return Transcript(resolutions=resolutions, withdrawn=tuple(withdrawn), answers=tuple(answers))

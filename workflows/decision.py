@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.decider import Practice, decide, evolve
     from domain.errors import ConcordError, Fault, InvalidInput
     from domain.events import Event
+    from domain.keys import answered_on_behalf
     from domain.nrc import NRC_ROSTERS
     from domain.state import DecisionState
     from domain.statements import answer_key
@@ -108,6 +109,9 @@ APPEND_LOCALLY: Final = "append-locally"
 """Patch: batches are stored by a local activity in the task that decided them (no round trip
 through the server's task queues); a batch an earlier, failed attempt of the task stored is
 adopted as the log holds it."""
+TELL_ANSWERS_ON_BEHALF: Final = "tell-answers-on-behalf"
+"""Patch: a member is told (notified, its webhooks) of an answer the secretariat recorded in its
+name without its signature."""
 CLOCK_AT_EFFECTIVE_TIME: Final = "clock-at-effective-time"
 """Patch: the clock's commands are decided at the instant they fall due, not when they ran."""
 OUTCOMES_BY_PROCEDURE: Final = "outcomes-by-procedure"
@@ -423,6 +427,10 @@ class DecisionWorkflow:
         self._receipts.stored(result.events, batch, self._stored_version)
         self._upsert_search_attributes()
         notable = tuple(e for e in batch if e.type in NOTIFIED)
+        members = {m for roster in self._rosters.rosters for m in roster.member_codes}
+        on_behalf = {e.stream_version for e in batch if answered_on_behalf(e, members)}
+        if on_behalf and self._code.patched(TELL_ANSWERS_ON_BEHALF):
+            notable = tuple(e for e in batch if e.type in NOTIFIED or e.stream_version in on_behalf)
         if not notable:
             return
         if self._code.patched(NOTIFY_IN_BACKGROUND):

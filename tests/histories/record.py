@@ -15,6 +15,7 @@ from typing import Final
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from audit.signing import MemberKey
 from runtime.bootstrap import build_worker
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
@@ -29,8 +30,13 @@ HERE = Path(__file__).parent
 async def consensus_then_implementation(c: Council) -> None:
     await c.planned(report_days=30)
     await c.do("raise_issue", "POL", title="Data exchange delayed")
-    await c.do("propose_issue_resolution", "chair", issue=1, text="Deliver by March",
-               deadline=await c.later(days=2))
+    await c.do(
+        "propose_issue_resolution",
+        "chair",
+        issue=1,
+        text="Deliver by March",
+        deadline=await c.later(days=2),
+    )
     await c.do("report_progress", "RUS", item_id="A2", summary="Exchanged")
     await c.sleep(days=2, minutes=1)
     await c.do("complete_action_item", "chair", item_id="A1")
@@ -70,7 +76,11 @@ async def implemented_and_completed(c: Council) -> None:
         "plan_implementation",
         "chair",
         action_items=[
-            {"item_id": "A1", "description": "Joint assessment", "assignee": {"kind": "all_members"}}
+            {
+                "item_id": "A1",
+                "description": "Joint assessment",
+                "assignee": {"kind": "all_members"},
+            }
         ],
         report_back_deadline=await c.later(days=30),
     )
@@ -108,14 +118,23 @@ async def extended_deadline_with_a_steady_alarm(c: Council) -> None:
     await c.forwarded()
     number = await c.round_open(days=2)
     await c.do(
-        "extend_deadline", "chair", target="round", round=number,
-        new_deadline=await c.later(days=3), reason="Capitals need time",
+        "extend_deadline",
+        "chair",
+        target="round",
+        round=number,
+        new_deadline=await c.later(days=3),
+        reason="Capitals need time",
     )
     await c.sleep(days=1)
     await c.do(
-        "schedule_agenda_item", "system", principal="system:meetings",
-        meeting_id="meeting.nrc-amb-20261217t1000z", body="NRC-AMB",
-        sitting_at=await c.later(hours=1), item="round_closing", detail="round 1",
+        "schedule_agenda_item",
+        "system",
+        principal="system:meetings",
+        meeting_id="meeting.nrc-amb-20261217t1000z",
+        body="NRC-AMB",
+        sitting_at=await c.later(hours=1),
+        item="round_closing",
+        detail="round 1",
     )
     await c.sleep(days=2, minutes=1)
     await implemented_and_completed(c)
@@ -139,6 +158,22 @@ async def objection_then_unanimity(c: Council) -> None:
     await c.all_concur(second)
 
 
+async def answers_signed_and_on_behalf(c: Council) -> None:
+    """Answers a member's key signed, and one the secretariat recorded in a member's name
+    without it, of which the member is told (2026-12-06)."""
+    await c.forwarded()
+    number = await c.round_open(days=2)
+    text_hash = (await c.state()).round(number).text_hash
+    rus = MemberKey.generate("RUS")
+    concur = c.command("concur", "RUS", round=number, text_hash=text_hash)
+    await c.decisions.execute(rus.sign_answer(concur, "nrc.example/concord", "rus-concur"))
+    concern = c.command("register_concern", "RUS", round=number, statement="Rights")
+    await c.decisions.execute(rus.sign_answer(concern, "nrc.example/concord", "rus-concern"))
+    await c.do("concur", "NOR", "operator:secretariat", round=number, text_hash=text_hash)
+    await c.sleep(days=2, minutes=1)
+    await implemented_and_completed(c)
+
+
 SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "consensus_then_implementation": consensus_then_implementation,
     "objection_and_second_round": objection_and_second_round,
@@ -148,6 +183,7 @@ SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "joint_item_by_monitoring_body": joint_item_by_monitoring_body,
     "extended_deadline_with_a_steady_alarm": extended_deadline_with_a_steady_alarm,
     "appended_locally": appended_locally,
+    "answers_signed_and_on_behalf": answers_signed_and_on_behalf,
 }
 
 
@@ -187,7 +223,9 @@ async def supersession(
     await decisions.supersede(command, key="supersession")
     await decisions.handle(earlier.decision_id).result()
     saga = env.client.get_workflow_handle(supersession_id("supersession", command))
-    for name, handle in zip(SUPERSESSION, (saga, decisions.handle(earlier.decision_id)), strict=True):
+    for name, handle in zip(
+        SUPERSESSION, (saga, decisions.handle(earlier.decision_id)), strict=True
+    ):
         history = await handle.fetch_history()
         (HERE / f"{name}.json").write_text(history.to_json())
         print(f"recorded {name}: {len(history.events)} events")
@@ -196,15 +234,15 @@ async def supersession(
 
 async def record() -> None:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary(TEST_SERVER), data_converter=pydantic_data_converter)
+        test_server_existing_path=binary(TEST_SERVER), data_converter=pydantic_data_converter
+    )
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/concord.db"
         await upgrade(url)
         store = await open_store(url)
         try:
             async with build_worker(env.client, store, "record-histories"):
-                decisions = DecisionClient(env.client, "record-histories",
-                                           search_attributes=False)
+                decisions = DecisionClient(env.client, "record-histories", search_attributes=False)
                 for name, scenario in SCENARIOS.items():
                     if (HERE / f"{name}.json").exists():
                         continue  # a committed history is kept: it guards the code it ran on

@@ -445,6 +445,8 @@ def test_signed_answers_are_checked_from_the_export_and_its_key_registry_alone(
     assert "2 signed answers verified against 3 key changes" in outside.stdout
     ours = audit.run("check", str(evidence), "--events", str(exported), "--key", vkey)
     assert ours.returncode == 0 and "2 signed answer(s) verified" in ours.stdout, ours.stderr
+    page = audit.file("s.html", "export", "d-signed").read_text()
+    assert "objected: No <em>(signed)</em>" in page and "Rights <em>(signed)</em>" in page
 
     # The registry the evidence carries is the log's: a key swapped in the file is caught.
     bound = json.loads(evidence.read_text())

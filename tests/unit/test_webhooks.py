@@ -12,6 +12,7 @@ import pytest
 
 from activities.webhooks import concerns, members_at, payload, signature, signature_holds
 from domain.events import (
+    ConcurrenceRecorded,
     ConsensusFailed,
     ConsensusRoundOpened,
     DecisionAdopted,
@@ -27,6 +28,7 @@ from domain.events import (
 )
 from domain.nrc import NRC_ROSTERS
 from domain.roster import CouncilLevel
+from domain.statements import AnswerSignature
 from domain.values import DeadlineTarget
 from store.webhooks import SECRET_PREFIX, new_webhook
 from workflows.messages import WebhookDeliveryInput, webhook_delivery_id
@@ -203,3 +205,30 @@ def test_the_body_carries_the_delivery_the_event_and_when_it_was_sent() -> None:
     assert document["decision_id"] == "d-terror"
     assert document["event"]["members"] == ["RUS"]
     assert datetime.fromisoformat(document["sent_at"]) == AT
+
+
+def test_an_answer_recorded_in_a_members_name_unsigned_concerns_that_member() -> None:
+    """The secretariat recording a member's answer without its key is something the member is
+    told of; the member's own answer, or one its key signed, is not news to it."""
+    on_behalf = {**ENVELOPE, "actor": "RUS", "recorded_by": "operator:secretariat"}
+    recorded = ConcurrenceRecorded(**on_behalf, round=1, member="RUS", text_hash=HASH)
+    assert concerned(recorded, "member:RUS", "member:USA", "operator:secretariat") == {
+        "member:RUS",
+        "operator:secretariat",
+    }
+    own = recorded.model_copy(update={"recorded_by": "member:RUS"})
+    assert concerned(own, "member:RUS") == set()
+    signed = recorded.model_copy(
+        update={
+            "signature": AnswerSignature(
+                key_id="ed25519:" + "0" * 16,
+                claimed_at="2026-06-01T12:00:00Z",
+                command_key="k",
+                signature="A" * 86,
+            )
+        }
+    )
+    assert concerned(signed, "member:RUS") == set()
+    # A meeting request the secretariat recorded for RUS still concerns every member.
+    request = ExtraordinaryMeetingRequested(**on_behalf, level="ambassadors", reason="Urgent")
+    assert concerned(request, "member:RUS", "member:USA") == {"member:RUS", "member:USA"}

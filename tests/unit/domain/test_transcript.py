@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.roster import CHAIR
+from domain.statements import AnswerSignature
 from domain.transcript import transcript
 from tests.unit.domain.scenario import Scenario
 
@@ -35,3 +36,29 @@ def test_each_resolution_round_keeps_the_text_it_was_opened_on() -> None:
         "Quarterly",
         "Yearly",
     ]
+
+
+def test_each_answer_says_whether_it_was_signed_and_who_recorded_it_for_another() -> None:
+    """An answer the secretariat recorded in a member's name without the member's key is never
+    shown as the member's own word: its mark says so, wherever answers are listed."""
+    s = Scenario().round_open()
+    text_hash = s.s.rounds[0].text_hash
+    signature = AnswerSignature(
+        key_id="ed25519:" + "0" * 16,
+        claimed_at="2004-12-01T09:00:00Z",
+        command_key="k",
+        signature="A" * 86,
+    )
+    signed = s.command("concur", "RUS", round=1, text_hash=text_hash)
+    s.execute(signed.model_copy(update={"signature": signature}))
+    s.do("concur", "NOR", "operator:secretariat", round=1, text_hash=text_hash)
+    s.do("concur", "USA", round=1, text_hash=text_hash)
+
+    record = transcript(s.events)
+    marks = {m: record.answer(1, m, "ConcurrenceRecorded") for m in ("RUS", "NOR", "USA")}
+    assert {m: a.mark() if a else None for m, a in marks.items()} == {
+        "RUS": "signed",
+        "NOR": "unsigned, recorded by operator:secretariat",
+        "USA": "",
+    }
+    assert record.answer(1, "USA", "SilenceBroken") is None
