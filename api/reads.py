@@ -17,6 +17,7 @@ from api.errors import ERRORS
 from api.limits import DEFAULT_PAGE, MAX_PAGE
 from api.principals import may_audit, may_see_pending
 from api.services import Found
+from audit.answers import AnswerRecord, checked_answers
 from audit.asof import state_as_of
 from audit.snapshots import state_at
 from audit.verify import VerificationReport
@@ -36,6 +37,10 @@ MemberCode = Annotated[str, Query(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")]
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class AnswerList(Frozen):
+    answers: list[AnswerRecord]
 
 
 class DecisionPage(Frozen):
@@ -181,6 +186,18 @@ def router() -> APIRouter:
             events=[EventView.of(e) for e in page],
             next_after=page[-1].stream_version if more else None,
         )
+
+    @routes.get("/decisions/{decision_id}/answers", response_model=AnswerList, tags=["decisions"])
+    async def answers(decision_id: DecisionPath, caller: Authenticated, found: Found) -> AnswerList:
+        """Every member's answer on the decision, oldest first, with what its signature shows:
+        `signed` by the member's key in force, `unsigned` (it rests on `recorded_by`: an
+        answer the secretariat recorded in a member's name shows it), `bad_signature`, or
+        `missing_signature` where the council required it signed. Each delegation sees what was
+        recorded in its name."""
+        if await found.store.stream_version(decision_id) == 0:
+            raise NotFound(f"no decision {decision_id}")
+        listed = checked_answers(found.store, found.origin, decision_id)
+        return AnswerList(answers=[a async for a in listed])
 
     @routes.get("/members/{member}/pending", response_model=Pending, tags=["members"])
     async def pending(

@@ -109,3 +109,11 @@ async def test_a_signed_concurrence_is_checked_then_recorded_with_its_signature(
     verified = await api.get("auditor", "/audit/verify")
     assert verified["answers_break"] is None
     assert (verified["answers_signed"], verified["answers_unsigned"]) == (1, 0)
+
+    # What the secretariat records in a delegation's name is shown as such, to the delegation.
+    await api.ok("operator", path, fields | {"actor": "NOR"})
+    listed = (await api.get("NOR", f"/decisions/{decision}/answers"))["answers"]
+    assert [(a["member"], a["status"], a["recorded_by"], a["key_id"]) for a in listed] == [
+        ("RUS", "signed", "member:RUS", rus.key_id),
+        ("NOR", "unsigned", "operator:secretariat", None),
+    ]
