@@ -257,9 +257,9 @@ minimum_silence: P1D
 
 # The answers each member must sign with its own key (`concord keys`): any of concur,
 # break_silence, withdraw_objection, register_concern, report_progress, raise_issue and
-# request_meeting. An unsigned one is refused, even from the secretariat; leave the list out
-# and signing stays each member's choice.
-signed_answers: [concur, break_silence]
+# request_meeting, e.g. [concur, break_silence]. An unsigned one is refused, even from the
+# secretariat. Empty (or left out), signing stays each member's choice.
+signed_answers: []
 
 # The areas in which the members cooperate: a decision names one (`concord propose --area`).
 # Every council also has the area `other`, whose decisions carry a label. Leave the list out
