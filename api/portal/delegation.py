@@ -8,9 +8,10 @@ import difflib
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.portal.giving import give
+from api.portal.giving import SIGNED_FORMS, give
 from api.portal.pages import Found, SignedIn, Spoken, decision_stream, ordered, page
 from api.principals import Role
+from audit.keys import KeyBook
 from domain.state import DecisionState
 from store.queries import list_decisions, pending_for_member
 
@@ -38,6 +39,10 @@ async def home(visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
 async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
     stored, state = await decision_stream(found, decision_id)
     member = visit.caller.name if visit.caller.role is Role.MEMBER else None
+    key = None
+    if member is not None:
+        current = (await KeyBook(found.store, found.origin).registry()).current(member)
+        key = current.key_id if current else None
     return page(
         speech,
         "decision.html",
@@ -47,6 +52,9 @@ async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spok
         member=member,
         changes=_changes(state),
         reports=[e for e in stored if e.type == "ProgressReported" and e.actor == member],
+        origin=found.origin,
+        key=key,
+        signed_forms=SIGNED_FORMS,
         **visit.context(),
     )
 

@@ -45,7 +45,14 @@ async def give(
     actor, recorded_by = acting(visit.caller, None, chairs=chairs, kind=action)
     if not chairs and visit.caller.role is not Role.MEMBER:
         raise Forbidden("a delegation answers in its own name, with its own token")
-    envelope = {"decision_id": decision_id, "actor": actor, "recorded_by": recorded_by}
+    envelope: dict[str, object] = {
+        "decision_id": decision_id,
+        "actor": actor,
+        "recorded_by": recorded_by,
+    }
+    signed = {name: str(form.get(f"signature_{name}", "")) for name in SIGNATURE_FIELDS}
+    if not chairs and any(signed.values()):  # signed in the browser (static/sign.js)
+        envelope["signature"] = signed
     try:
         fields = {name: _form_value(name, str(form.get(name, ""))) for name in names}
         command = model.model_validate(
@@ -102,6 +109,27 @@ def _forms(given_by: Giver) -> dict[str, tuple[type[cmd.AnyCommand], tuple[str, 
     }
 
 
+SIGNATURE_FIELDS: Final = ("key_id", "claimed_at", "command_key", "signature")
+"""An answer's signature, as a form carries it (`signature_<name>`)."""
+SIGNED_FORMS: Final = {
+    declared.form.action: (
+        declared.kind,
+        ",".join(
+            f"{name}:int"
+            if cmd.COMMAND_CLASSES[declared.kind].model_fields[name].annotation is int
+            else name
+            for name in declared.signed.fields
+        ),
+    )
+    for declared in DECLARED
+    if declared.form is not None
+    and declared.signed is not None
+    and set(declared.signed.fields) <= set(declared.form.fields)
+}
+"""Each answer form whose statement the browser can build from the form alone: the answer's
+kind, and its signed fields as static/sign.js reads them (`name:int` for an integer). A form
+that lacks a signed field (a meeting request, which does not name its level) is sent
+unsigned."""
 _ANSWERS: Final = _forms(Giver.MEMBER)
 """Each answer a decision's page gives by its form: its command and the fields it takes."""
 _CHAIR: Final = _forms(Giver.CHAIR)

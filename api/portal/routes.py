@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.portal import auditing, board, delegation, entry
+from api.portal import auditing, board, delegation, entry, keys
 
 
 def router() -> APIRouter:
     portal = APIRouter(include_in_schema=False)
-    for pages in (entry, delegation, board, auditing):
+    for pages in (entry, delegation, keys, board, auditing):
         portal.include_router(pages.routes)
     return portal
