@@ -14,7 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
-from api import commands, council, errors, log, operations, reads, webhooks
+from api import commands, council, errors, keys, log, operations, reads, webhooks
 from api.limits import BodyLimit
 from api.operations import UNMATCHED, ApiMetrics, Health
 from api.portal import pages, routes
@@ -130,6 +130,7 @@ def create_app(found: Services) -> FastAPI:
     app.include_router(commands.router())
     app.include_router(reads.router())
     app.include_router(council.router())
+    app.include_router(keys.router())
     app.include_router(log.router())
     app.include_router(webhooks.router())
     app.include_router(routes.router())

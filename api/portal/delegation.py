@@ -13,6 +13,7 @@ from api.portal.pages import Found, SignedIn, Spoken, decision_stream, ordered, 
 from api.principals import Role
 from audit.keys import KeyBook
 from domain.state import DecisionState
+from store.councils import Councils
 from store.queries import list_decisions, pending_for_member
 
 routes = APIRouter(prefix="/portal", include_in_schema=False)
@@ -39,10 +40,11 @@ async def home(visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
 async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
     stored, state = await decision_stream(found, decision_id)
     member = visit.caller.name if visit.caller.role is Role.MEMBER else None
-    key = None
+    key, required = None, False
     if member is not None:
         current = (await KeyBook(found.store, found.origin).registry()).current(member)
         key = current.key_id if current else None
+        required = bool((await Councils(found.store).in_force()).signed_answers)
     return page(
         speech,
         "decision.html",
@@ -54,6 +56,7 @@ async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spok
         reports=[e for e in stored if e.type == "ProgressReported" and e.actor == member],
         origin=found.origin,
         key=key,
+        signatures_required=required,
         signed_forms=SIGNED_FORMS,
         **visit.context(),
     )

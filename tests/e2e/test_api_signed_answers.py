@@ -84,6 +84,8 @@ async def test_a_signed_concurrence_is_checked_then_recorded_with_its_signature(
         (rus.signature(decision, "concur", fields, "k1", origin="other.example/log"),
          "the signature is not"),
         (rus.signature("d-elsewhere", "concur", fields, "k1"), "the signature is not"),
+        (rus.signature(decision, "concur", fields | {"round": number + 1}, "k1"),
+         "the signature is not"),
         (Delegation("RUS").signature(decision, "concur", fields, "k1"), "is no registered key"),
     ]:  # fmt: skip
         response = await api.post("RUS", path, fields | {"signature": forged}, key="k1")
@@ -92,7 +94,7 @@ async def test_a_signed_concurrence_is_checked_then_recorded_with_its_signature(
         assert (error["code"], says in error["message"]) == ("bad_signature", True), error
     assert await api.log_size() == before, "nothing recorded in the event log"
     kept = (await api.get("auditor", "/audit/refusals"))["refusals"]
-    assert [r["code"] for r in kept[len(refusals) :]] == ["bad_signature"] * 4
+    assert [r["code"] for r in kept[len(refusals) :]] == ["bad_signature"] * 5
 
     command_key = uuid.uuid4().hex
     signature = rus.signature(decision, "concur", fields, command_key)
@@ -117,3 +119,42 @@ async def test_a_signed_concurrence_is_checked_then_recorded_with_its_signature(
         ("RUS", "signed", "member:RUS", rus.key_id),
         ("NOR", "unsigned", "operator:secretariat", None),
     ]
+
+
+async def test_an_answer_signed_by_a_revoked_key_is_refused_and_records_nothing(api: Api) -> None:
+    decision = "d-api-revoked"
+    number, text_hash = await round_open(api, decision)
+    gbr = Delegation("GBR")
+    book = KeyBook(api.store, ORIGIN)
+    await book.register(KeyRequest.made(ORIGIN, gbr.as_member_key()), "operator:secretariat")
+    await book.revoke("GBR", "operator:secretariat", reason="Device lost")
+    fields = {"round": number, "text_hash": text_hash}
+    before = await api.log_size()
+    signature = gbr.signature(decision, "concur", fields, "k-revoked")
+    response = await api.post(
+        "GBR", f"/decisions/{decision}/concurrences", fields | {"signature": signature}
+    )
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert error["code"] == "bad_signature" and "was revoked before" in error["message"]
+    assert await api.log_size() == before
+
+
+async def test_a_delegation_registers_its_own_key_and_no_one_elses(api: Api) -> None:
+    key = MemberKey.generate("DEU")
+    request = KeyRequest.made(ORIGIN, key).document()
+    assert (await api.post("POL", "/keys", request)).status_code == 403
+    assert (await api.post("auditor", "/keys", request)).status_code == 403
+    forged = request | {"possession": MemberKey.generate("DEU").sign(b"register")}
+    refused = await api.post("DEU", "/keys", forged)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "bad_signature"
+
+    registered = await api.post("DEU", "/keys", request)
+    assert registered.status_code == 201, registered.text
+    shown = registered.json()
+    assert (shown["key_id"], shown["authority"], shown["flagged"]) == (key.key_id, "chair", True)
+    rotated = KeyRequest.made(ORIGIN, MemberKey.generate("DEU"), key).document()
+    by_secretariat = await api.post("operator", "/keys", rotated)
+    assert by_secretariat.status_code == 201 and by_secretariat.json()["authority"] == "member"
+    listed = (await api.get("RUS", "/keys"))["keys"]
+    assert [(k["member"], k["ended"]) for k in listed] == [("DEU", "rotated"), ("DEU", None)]
