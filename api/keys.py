@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import Authenticated
-from api.errors import ERRORS
+from api.errors import ERRORS, REFUSED
 from api.services import Found
 from audit.keys import KeyBook, KeyRequest
 from domain.errors import Forbidden
@@ -83,7 +83,7 @@ def router() -> APIRouter:
         )
         return KeyList(keys=[KeyView.of(p) for p in periods])
 
-    @routes.post("/keys", response_model=KeyView, status_code=201, tags=["keys"])
+    @routes.post("/keys", response_model=KeyView, status_code=201, responses=REFUSED, tags=["keys"])
     async def register(body: KeyRegistration, caller: Authenticated, found: Found) -> KeyView:
         """Put a key in force for a member, now: the delegation's own request (a member's token
         registers its own key only), or one the secretariat records. A first key, or one its
