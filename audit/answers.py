@@ -10,7 +10,7 @@ row is chained."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from audit.chain_check import BreakReason, LogBreak
-from audit.keys import KEYS_STREAM
 from audit.signing import verify
-from domain.council import COUNCIL_STREAM
-from domain.council_events import CouncilScopeDefined, MemberKeyRegistered, MemberKeyRevoked
+from domain.council import COUNCIL_STREAM, KEYS_STREAM
+from domain.council_events import CouncilScopeDefined
 from domain.declarations import SIGNED_BY_EVENT
 from domain.errors import InvalidHistory
 from domain.keys import KeyRegistry, answer_finding, signed_answer
-from store.council_events import council_event
+from store.council_events import council_event, registry_of
 from store.councils import Councils
 from store.decision_events import domain_event
 
@@ -80,20 +79,6 @@ class AnswersReport(BaseModel):
 async def key_registry(store: EventStore) -> KeyRegistry:
     """The store's key registry (registry_of)."""
     return registry_of(await store.stream(KEYS_STREAM))
-
-
-def registry_of(changes: Iterable[StoredEvent]) -> KeyRegistry:
-    """The registry the key registry's stream folds to, as far as it holds together (a broken
-    stream is audit.keys' finding: answers are checked against the changes before the break)."""
-    registry = KeyRegistry()
-    for stored in changes:
-        try:
-            event = council_event(stored)
-            if isinstance(event, MemberKeyRegistered | MemberKeyRevoked):
-                registry.evolve(event)
-        except InvalidHistory:
-            break
-    return registry
 
 
 async def checked_answers(

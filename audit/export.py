@@ -21,15 +21,16 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from audit import merkle, note
-from audit.answers import Signed, checked_answer, registry_of
+from audit.answers import Signed, checked_answer
 from audit.checkpoint import Checkpoint, b64, open_checkpoint, unb64
-from audit.keys import KEYS_STREAM
 from audit.tree import StoredTree
+from domain.council import KEYS_STREAM
 from domain.declarations import SIGNED_BY_EVENT
 from domain.errors import AuditFailed, InvalidHistory, InvalidInput
 from domain.state import ConsensusRound, DecisionState
 from domain.transcript import Transcript, transcript
 from domain.values import visible
+from store.council_events import registry_of
 from store.decision_events import domain_event
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash
 from store.records import BodyRow, StoredEvent, stored_event

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from audit.chain_check import BreakReason, LogBreak
 from audit.signing import MemberKey, json_object, verify
 from domain.commands import MemberAnswer
+from domain.council import KEYS_STREAM
 from domain.council_events import CouncilEnvelope, MemberKeyRegistered, MemberKeyRevoked
 from domain.errors import Conflict, InvalidHistory, InvalidInput, Refusal, Rule
 from domain.keys import KeyRegistry, answer_finding, answer_to_sign, registration, revocation
@@ -25,9 +26,6 @@ from store.council_events import council_event, new_council_event
 from store.councils import Councils
 from store.eventstore import EventStore
 from store.records import StoredEvent
-
-KEYS_STREAM: Final = "council.keys"
-"""The key registry's stream in the log, beside the council's own."""
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict
 
 from audit.answers import AnswersReport, check_answers
 from audit.chain_check import BreakReason, Broken, LogBreak, RangeOutcome, check_range
-from audit.keys import KEYS_STREAM, registry_break
+from audit.keys import registry_break
 from audit.merkle import BLOCK_HEIGHT, joined_blocks
 from audit.tree import TREE, compare_stored
 from audit.verify_ranges import check_in_processes
+from domain.council import KEYS_STREAM
 from store.hashing import GENESIS_HASH, chain_hash
 from store.side_logs import ACCESS_EVENTS, REFUSALS, SideLog, SideLogBook, hashed_body
 

@@ -283,10 +283,16 @@ def _code(payload: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def read_back(logged: list[StoredEvent] | None) -> Transcript | None:
-    """The transcript of a decision's logged events; None when the log could not be read."""
+def read_back(
+    logged: list[StoredEvent] | None, keys: list[StoredEvent] | None = None
+) -> Transcript | None:
+    """The transcript of a decision's logged events, its answers' keys flagged from the key
+    registry's events (`keys`); None when the log could not be read."""
     if logged is None:
         return None
+    from store.council_events import registry_of
     from store.decision_events import domain_event
 
-    return transcript(domain_event(e) for e in logged)
+    registry = registry_of(keys or [])
+    flagged = {key_id for key_id, period in registry.by_id.items() if period.flagged}
+    return transcript((domain_event(e) for e in logged), flagged)

@@ -23,7 +23,6 @@ from audit.export import (
     jsonl,
     read_export,
 )
-from audit.keys import KEYS_STREAM
 from audit.note import Signer, Verifier
 from audit.remembered import Remembered
 from audit.tiles import write_tiles
@@ -31,6 +30,7 @@ from audit.tree import caught_up
 from audit.witness import Witness, witness
 from cli.parsing import read_text_file
 from cli.session import Id, JsonOption, emit, event_store, out, run, settings
+from domain.council import KEYS_STREAM
 from domain.decider import replay
 from domain.errors import AuditFailed, InvalidInput, NotFound
 from runtime.bootstrap import witness_policy

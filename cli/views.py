@@ -20,6 +20,7 @@ from cli.session import (
     run,
     shown,
 )
+from domain.council import KEYS_STREAM
 from domain.errors import InvalidInput, NotFound, Unavailable
 from domain.state import ConsensusRound, DecisionState
 from domain.values import Status
@@ -145,7 +146,7 @@ def status(decision_id: Id, as_json: JsonOption = False) -> None:
     async def work() -> None:
         state, logged = await logged_state(decision_id)
         said = statements(logged or [])
-        record = read_back(logged)
+        record = read_back(logged, await logged_stream(KEYS_STREAM))
         document = status_document(state, record) | {
             "said": [entry.model_dump(mode="json") for entry in said]
         }

@@ -38,6 +38,9 @@ Location = tuple[str | int, ...]
 COUNCIL_STREAM: Final = "council.main"
 """The stream of the log that records the installation's council and every change to it: a
 name no decision id can take (it holds a dot)."""
+KEYS_STREAM: Final = "council.keys"
+"""The stream of the log that records the council's key registry (domain.keys), beside the
+council's own."""
 
 
 class _Frozen(BaseModel):

@@ -4,7 +4,7 @@ signed or not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Final
 
 from pydantic import AwareDatetime, Field
@@ -34,6 +34,8 @@ class AnswerGiven(Frozen):
     recorded_by: str
     key_id: str | None = None
     """The key that signed it; None when unsigned."""
+    key_flagged: bool = False
+    """The key was put in force on the chair's authority, not by the member's earlier key."""
 
     @property
     def on_behalf(self) -> bool:
@@ -44,7 +46,7 @@ class AnswerGiven(Frozen):
         """How a list of answers shows it: signed, or unsigned and recorded by whom when the
         member did not record it itself; nothing for an unsigned answer in its own name."""
         if self.key_id is not None:
-            return "signed"
+            return "signed, by a key on the chair's authority" if self.key_flagged else "signed"
         return f"unsigned, recorded by {self.recorded_by}" if self.on_behalf else ""
 
 
@@ -87,8 +89,9 @@ ROUND_ANSWERS: Final = (
 )
 
 
-def transcript(events: Iterable[ev.Event]) -> Transcript:
-    """The transcript of a decision's events, in order."""
+def transcript(events: Iterable[ev.Event], flagged: Collection[str] = ()) -> Transcript:
+    """The transcript of a decision's events, in order; `flagged`: the ids of the keys put in
+    force on the chair's authority (domain.keys), which its answers' marks name."""
     resolutions: dict[int, str] = {}
     standing: dict[tuple[int, str], ev.SilenceBroken] = {}
     withdrawn: list[WithdrawnObjection] = []
@@ -108,6 +111,7 @@ def transcript(events: Iterable[ev.Event]) -> Transcript:
                     type=event.type,
                     recorded_by=event.recorded_by,
                     key_id=event.signature.key_id if event.signature else None,
+                    key_flagged=bool(event.signature and event.signature.key_id in flagged),
                 )
             )
         if isinstance(event, ev.IssueResolutionProposed):

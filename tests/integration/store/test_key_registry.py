@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from audit.chain_check import BreakReason
-from audit.keys import KEYS_STREAM, KeyBook, KeyRequest, revocation_signature
+from audit.keys import KeyBook, KeyRequest, revocation_signature
 from audit.signing import MemberKey
 from audit.verify import verify_log
+from domain.council import KEYS_STREAM
 from domain.council_events import KeyAuthority, MemberKeyRegistered, MemberKeyRevoked
 from domain.errors import Refusal, Rule
 from domain.statements import key_change

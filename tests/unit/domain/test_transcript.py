@@ -62,3 +62,17 @@ def test_each_answer_says_whether_it_was_signed_and_who_recorded_it_for_another(
         "USA": "",
     }
     assert record.answer(1, "USA", "SilenceBroken") is None
+
+
+def test_an_answer_signed_by_a_key_on_the_chairs_authority_says_so() -> None:
+    s = Scenario().round_open()
+    signature = AnswerSignature(
+        key_id="ed25519:" + "1" * 16,
+        claimed_at="2004-12-01T09:00:00Z",
+        command_key="k",
+        signature="A" * 86,
+    )
+    command = s.command("concur", "RUS", round=1, text_hash=s.s.rounds[0].text_hash)
+    s.execute(command.model_copy(update={"signature": signature}))
+    given = transcript(s.events, flagged={signature.key_id}).answer(1, "RUS", "ConcurrenceRecorded")
+    assert given is not None and given.mark() == "signed, by a key on the chair's authority"
