@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import nacl.exceptions
 import nacl.signing
 from playwright.async_api import Browser, expect
 
-from audit.keys import KeyBook
+from audit.keys import KeyBook, KeyRequest
+from audit.signing import MemberKey
 from domain.council_events import KeyAuthority
 from tests.e2e.conftest import Api, round_open
 from tests.e2e.test_portal import browser, signed_in
@@ -123,3 +125,29 @@ async def test_a_delegation_signs_its_answers_with_a_key_its_browser_made(
     assert answers[0]["payload"]["reasons"] == "Paragraph 3 needs another reading.\r\nAnd 4."
     verified = await api.get("auditor", "/audit/verify")
     assert verified["answers_break"] is None and verified["answers_signed"] == 3
+
+
+async def test_a_key_file_made_on_the_command_line_signs_in_the_browser_without_leaving_it(
+    api: Api, browser: Browser, tmp_path: Path
+) -> None:
+    decision = "d-portal-key-file"
+    await round_open(api, decision)
+    key = MemberKey.generate("ESP")
+    key.save(tmp_path / "esp.key")
+    await KeyBook(api.store, ORIGIN).register(KeyRequest.made(ORIGIN, key), "operator:secretariat")
+    page = await signed_in(browser, api, "ESP")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.post_data or ""))
+    await page.goto(f"{api.http.base_url}/portal/keys")
+    await page.get_by_label("Or use a key file").set_input_files(str(tmp_path / "esp.key"))
+    await expect(page.get_by_text("This browser holds the key in force.")).to_be_visible()
+    seed = json.loads((tmp_path / "esp.key").read_text())["private_key"]
+    assert not any(seed in body for body in sent), "the key file never leaves the browser"
+
+    await page.goto(f"{api.http.base_url}/portal/decisions/{decision}")
+    await page.get_by_role("button", name="Concur").click()
+    await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
+    events = (await api.get("auditor", f"/decisions/{decision}/events"))["events"]
+    [concurred] = [e for e in events if e["actor"] == "ESP"]
+    assert concurred["payload"]["signature"]["key_id"] == key.key_id
+    assert signed_by(key.public_key, concurred)

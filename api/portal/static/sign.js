@@ -157,11 +157,55 @@
     });
   }
 
+  // A key file `concord keys generate` wrote: its 32-byte seed imported as a non-extractable
+  // PKCS #8 key (the fixed DER prefix of an Ed25519 private key, then the seed), kept under the
+  // key id the file names. A file for another key signs nothing the registry accepts.
+  const PKCS8_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+  function unb64url(text) {
+    const plain = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(plain, (c) => c.charCodeAt(0));
+  }
+
+  async function imported(panel, file) {
+    const given = JSON.parse(await file.text());
+    if (given.member !== panel.dataset.member) throw new Error("member");
+    const seed = unb64url(given.private_key);
+    if (seed.length !== 32) throw new Error("seed");
+    const der = new Uint8Array(PKCS8_PREFIX.length + 32);
+    der.set(PKCS8_PREFIX);
+    der.set(seed, PKCS8_PREFIX.length);
+    const privateKey = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
+    await keep(given.key_id, { privateKey: privateKey });
+    return given.key_id;
+  }
+
+  function importing(panel) {
+    const input = document.getElementById("key-file");
+    const state = document.getElementById("key-state");
+    input.closest("div").hidden = false;
+    input.addEventListener("change", () => {
+      const file = input.files[0];
+      if (!file) return;
+      imported(panel, file).then(
+        (keyId) => {
+          state.textContent = keyId === panel.dataset.key ? panel.dataset.heldText : panel.dataset.otherText;
+        },
+        () => {
+          state.textContent = panel.dataset.badFileText;
+        },
+      );
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     if (!window.crypto || !crypto.subtle || !window.indexedDB) return;
     const signing = document.getElementById("signing");
     if (signing) answers(signing);
     const panel = document.getElementById("key-panel");
-    if (panel) registration(panel);
+    if (panel) {
+      registration(panel);
+      importing(panel);
+    }
   });
 })();
