@@ -41,16 +41,7 @@ class KeyView(Frozen):
 
     @classmethod
     def of(cls, period: KeyPeriod) -> KeyView:
-        return cls(
-            member=period.member,
-            key_id=period.key_id,
-            public_key=period.public_key,
-            since=period.since,
-            until=period.until,
-            ended=period.ended,
-            authority=period.authority.value,
-            flagged=period.flagged,
-        )
+        return cls.model_validate(period.document())
 
 
 class KeyList(Frozen):
@@ -77,10 +68,7 @@ def router() -> APIRouter:
     async def keys(caller: Authenticated, found: Found) -> KeyList:
         """Every delegation's keys, by member, oldest first."""
         registry = await KeyBook(found.store, found.origin).registry()
-        periods = sorted(
-            (p for held in registry.periods.values() for p in held),
-            key=lambda p: (p.member, p.since),
-        )
+        periods = registry.listed()
         return KeyList(keys=[KeyView.of(p) for p in periods])
 
     @routes.post("/keys", response_model=KeyView, status_code=201, responses=REFUSED, tags=["keys"])

@@ -158,23 +158,8 @@ def list_keys(as_json: JsonOption = False) -> None:
         current = settings()
         async with event_store(current) as store:
             registry = await KeyBook(store, current.log_origin).registry()
-        periods = sorted(
-            (p for held in registry.periods.values() for p in held),
-            key=lambda p: (p.member, p.since),
-        )
-        rows = [
-            {
-                "member": p.member,
-                "key_id": p.key_id,
-                "public_key": p.public_key,
-                "since": p.since.isoformat(),
-                "until": p.until.isoformat() if p.until else None,
-                "ended": p.ended,
-                "authority": p.authority.value,
-                "flagged": p.flagged,
-            }
-            for p in periods
-        ]
+        periods = registry.listed()
+        rows = [p.document() for p in periods]
 
         def human() -> None:
             if not periods:

@@ -69,6 +69,19 @@ class KeyPeriod:
         """Put in force without the member's own key: on the chair's authority."""
         return self.authority is KeyAuthority.CHAIR
 
+    def document(self) -> dict[str, str | bool | None]:
+        """The period as the CLI and the API show it (instants in ISO 8601)."""
+        return {
+            "member": self.member,
+            "key_id": self.key_id,
+            "public_key": self.public_key,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat() if self.until else None,
+            "ended": self.ended,
+            "authority": self.authority.value,
+            "flagged": self.flagged,
+        }
+
     def in_force_at(self, instant: datetime) -> bool:
         return self.since <= instant and (self.until is None or instant < self.until)
 
@@ -127,6 +140,12 @@ class KeyRegistry:
             if period.in_force_at(at):
                 return period
         return None
+
+    def listed(self) -> list[KeyPeriod]:
+        """Every key of every member, by member, oldest first."""
+        return sorted(
+            (p for held in self.periods.values() for p in held), key=lambda p: (p.member, p.since)
+        )
 
     def current(self, member: str) -> KeyPeriod | None:
         held = self.periods.get(member, [])
