@@ -293,6 +293,4 @@ def read_back(
     from store.council_events import registry_of
     from store.decision_events import domain_event
 
-    registry = registry_of(keys or [])
-    flagged = {key_id for key_id, period in registry.by_id.items() if period.flagged}
-    return transcript((domain_event(e) for e in logged), flagged)
+    return transcript((domain_event(e) for e in logged), registry_of(keys or []).flagged())

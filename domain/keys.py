@@ -141,6 +141,10 @@ class KeyRegistry:
                 return period
         return None
 
+    def flagged(self) -> frozenset[str]:
+        """The ids of the keys put in force on the chair's authority."""
+        return frozenset(key_id for key_id, period in self.by_id.items() if period.flagged)
+
     def listed(self) -> list[KeyPeriod]:
         """Every key of every member, by member, oldest first."""
         return sorted(

@@ -36,6 +36,8 @@ class AnswerGiven(Frozen):
     """The key that signed it; None when unsigned."""
     key_flagged: bool = False
     """The key was put in force on the chair's authority, not by the member's earlier key."""
+    at: AwareDatetime | None = None
+    """When it was recorded."""
 
     @property
     def on_behalf(self) -> bool:
@@ -112,6 +114,7 @@ def transcript(events: Iterable[ev.Event], flagged: Collection[str] = ()) -> Tra
                     recorded_by=event.recorded_by,
                     key_id=event.signature.key_id if event.signature else None,
                     key_flagged=bool(event.signature and event.signature.key_id in flagged),
+                    at=event.occurred_at,
                 )
             )
         if isinstance(event, ev.IssueResolutionProposed):

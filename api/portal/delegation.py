@@ -12,8 +12,12 @@ from api.portal.giving import SIGNED_FORMS, give
 from api.portal.pages import Found, SignedIn, Spoken, decision_stream, ordered, page
 from api.principals import Role
 from audit.keys import KeyBook
+from domain.council import KEYS_STREAM
 from domain.state import DecisionState
+from domain.transcript import transcript
+from store.council_events import registry_of
 from store.councils import Councils
+from store.decision_events import domain_event
 from store.queries import list_decisions, pending_for_member
 
 routes = APIRouter(prefix="/portal", include_in_schema=False)
@@ -40,6 +44,8 @@ async def home(visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
 async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
     stored, state = await decision_stream(found, decision_id)
     member = visit.caller.name if visit.caller.role is Role.MEMBER else None
+    keys = await found.store.stream(KEYS_STREAM)
+    record = transcript((domain_event(e) for e in stored), registry_of(keys).flagged())
     key, required = None, False
     if member is not None:
         current = (await KeyBook(found.store, found.origin).registry()).current(member)
@@ -57,6 +63,7 @@ async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spok
         origin=found.origin,
         key=key,
         signatures_required=required,
+        record=record,
         signed_forms=SIGNED_FORMS,
         **visit.context(),
     )

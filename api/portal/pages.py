@@ -72,7 +72,19 @@ class Speech(i18n.Words):
             "subject": self.subject,
             "when": self.when,
             "left": lambda deadline: self.left(deadline, now),
+            "instant": instant,
         }
+
+
+def instant(value: datetime | str | None) -> datetime | None:
+    """An instant a read model holds, as a datetime: the lists keep some as ISO 8601 text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def speech_of(request: Request) -> Speech:
@@ -135,16 +147,23 @@ async def visitor(request: Request, found: Found) -> Visitor:
         return await found.tokens.caller_by_id(read[0].token_id)
 
     caller = await found.caller_at(request, session_caller)
-    return Visitor(caller, read[0])
+    visit = Visitor(caller, read[0])
+    request.state.visitor = visit  # a page saying what went wrong still shows who is signed in
+    return visit
 
 
 SignedIn = Annotated[Visitor, Depends(visitor)]
 
 
+class StaleForm(Forbidden):
+    """A form that does not carry the session's CSRF token: sent from another site, or from a
+    page of a session that has since ended."""
+
+
 def checked(visit: Visitor, csrf: str) -> None:
     """Refuse a form that does not carry the session's CSRF token."""
     if not hmac.compare_digest(csrf.encode(), visit.session.csrf.encode()):
-        raise Forbidden("this form did not come from your session's page: open it again")
+        raise StaleForm("this form did not come from your session's page: open it again")
 
 
 async def decision_stream(
@@ -180,15 +199,28 @@ def problem_page(request: Request, error: ConcordError) -> Response:
     speech = speech_of(request)
     _ = speech
     back = request.headers.get("referer") or "/portal"
+    visit: Visitor | None = getattr(request.state, "visitor", None)
+    signed_in = visit.context() if visit is not None else {}
     if isinstance(error, Refusal):
         return problem(
             speech,
             _("Refused by the procedure"),
             error.message,
-            _("The rule named below decided; nothing was recorded but the refusal itself."),
+            _("The rule named above decided; nothing was recorded but the refusal itself."),
             409,
             back=back,
             code=error.code,
+            **signed_in,
+        )
+    if isinstance(error, StaleForm):
+        return problem(
+            speech,
+            _("This form has expired"),
+            error.message,
+            _("Open the page again and send the form from there; nothing was recorded."),
+            403,
+            back=back,
+            **signed_in,
         )
     if isinstance(error, Forbidden):
         return problem(
@@ -198,9 +230,12 @@ def problem_page(request: Request, error: ConcordError) -> Response:
             _("Sign in with the token of whoever may do this."),
             403,
             back=back,
+            **signed_in,
         )
     if isinstance(error, NotFound):
-        return problem(speech, _("Not found"), error.message, _("Check the address."), 404, back)
+        return problem(
+            speech, _("Not found"), error.message, _("Check the address."), 404, back, **signed_in
+        )
     if isinstance(error, RateLimited):
         return problem(
             speech,
@@ -209,6 +244,7 @@ def problem_page(request: Request, error: ConcordError) -> Response:
             _("Wait a few seconds, then go back and try again."),
             429,
             back=back,
+            **signed_in,
         )
     if isinstance(error, InvalidInput):
         return problem(
@@ -218,6 +254,7 @@ def problem_page(request: Request, error: ConcordError) -> Response:
             _("Go back, correct it and send it again; nothing was recorded."),
             422,
             back=back,
+            **signed_in,
         )
     return problem(
         speech,
@@ -226,4 +263,5 @@ def problem_page(request: Request, error: ConcordError) -> Response:
         _("Try again in a moment; if it persists, tell your secretariat."),
         503,
         back=back,
+        **signed_in,
     )

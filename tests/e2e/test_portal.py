@@ -109,6 +109,7 @@ async def test_a_refused_answer_is_a_page_naming_the_rule_and_is_kept_as_a_refus
     await page.get_by_role("button", name="Concur").click()
     await expect(page.get_by_role("heading", name="Refused by the procedure")).to_be_visible()
     await expect(page.get_by_role("alert")).to_contain_text("DEU")
+    await expect(page.get_by_text("The rule named above decided")).to_be_visible()
     assert "Traceback" not in await page.content()
     refusals = await api.get("auditor", "/audit/refusals", decision_id="d-portal-refused")
     assert [r["principal"] for r in refusals["refusals"]] == ["member:DEU"]
@@ -129,7 +130,8 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_not
             "/portal/decisions/d-portal-csrf/concur",
             data={"round": str(number), "text_hash": text_hash, "csrf": "guessed"},
         )
-    assert forged.status_code == 403 and "Not yours to do" in forged.text
+    assert forged.status_code == 403 and "This form has expired" in forged.text
+    assert "Not yours to do" not in forged.text
     assert await api.log_size() == before
 
 
@@ -178,6 +180,9 @@ async def test_a_delegations_session_cannot_reach_the_secretariats_board(
     response = await page.goto(f"{api.http.base_url}/portal/board/d-portal-board-403")
     assert response is not None and response.status == 403
     await expect(page.get_by_role("heading", name="Not yours to do")).to_be_visible()
+    # The page that says so still says who is signed in, and lets them sign out.
+    await expect(page.get_by_text("Signed in as GBR (member)")).to_be_visible()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 async def serious_violations(page: Page) -> list[dict[str, object]]:
@@ -447,3 +452,11 @@ async def test_a_delegation_cannot_answer_in_another_members_name(
     assert sent.status == 201
     state = await api.get("auditor", "/decisions/d-portal-impostor")
     assert state["rounds"][0]["concurred"] == ["ESP"]
+
+
+async def test_the_home_page_shows_each_open_rounds_deadline(api: Api, browser: Browser) -> None:
+    await round_open(api, "d-portal-deadline")
+    page = await signed_in(browser, api, "operator")
+    row = page.get_by_role("row").filter(has_text="Action Plan on Terrorism")
+    await expect(row).to_contain_text("1 January 2099, 00:00 UTC")
+    await expect(row.locator("time")).to_have_attribute("datetime", "2099-01-01T00:00:00+00:00")

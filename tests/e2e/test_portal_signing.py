@@ -151,3 +151,18 @@ async def test_a_key_file_made_on_the_command_line_signs_in_the_browser_without_
     [concurred] = [e for e in events if e["actor"] == "ESP"]
     assert concurred["payload"]["signature"]["key_id"] == key.key_id
     assert signed_by(key.public_key, concurred)
+
+
+async def test_a_delegation_sees_the_answer_the_secretariat_recorded_in_its_name(
+    api: Api, browser: Browser
+) -> None:
+    decision = "d-portal-behalf"
+    number, text_hash = await round_open(api, decision)
+    fields = {"round": number, "text_hash": text_hash}
+    await api.ok("operator", f"/decisions/{decision}/concurrences", fields | {"actor": "LTU"})
+    page = await signed_in(browser, api, "LTU")
+    await page.goto(f"{api.http.base_url}/portal/decisions/{decision}")
+    mine = page.locator(".mine")
+    await expect(mine).to_contain_text("concurred")
+    await expect(mine).to_contain_text("(recorded in LTU's name by operator:secretariat on ")
+    await expect(mine).to_contain_text(", unsigned)")
