@@ -42,6 +42,48 @@ STATUSES: Final = {
     "suspended": N_("suspended"),
 }
 ROLES: Final = {"member": N_("member"), "operator": N_("operator"), "auditor": N_("auditor")}
+OUTCOMES: Final = {
+    "adopted_by_silence": N_("adopted by silence"),
+    "adopted_by_unanimous_concurrence": N_("adopted by every member's concurrence"),
+    "failed": N_("failed"),
+    "cancelled": N_("cancelled"),
+}
+"""A closed round's outcome, as a page says it."""
+EVENTS: Final = {
+    "ProposalSubmitted": N_("proposal submitted"),
+    "ReferredToPreparatoryCommittee": N_("referred to the Preparatory Committee"),
+    "ProposalAmended": N_("proposal amended"),
+    "ReviewCompleted": N_("review completed"),
+    "ReturnedToProposer": N_("returned to the proposer"),
+    "ReviewDeadlineMissed": N_("review deadline missed"),
+    "ConsensusRoundOpened": N_("round opened"),
+    "ConcurrenceRecorded": N_("concurrence"),
+    "SilenceBroken": N_("objection (silence broken)"),
+    "ObjectionWithdrawn": N_("objection withdrawn"),
+    "ConcernRegistered": N_("concern registered"),
+    "DeadlineExtended": N_("deadline extended"),
+    "RemindersSent": N_("reminders sent"),
+    "ConsensusReached": N_("consensus reached"),
+    "ConsensusFailed": N_("consensus failed"),
+    "DecisionAdopted": N_("decision adopted"),
+    "DecisionLapsed": N_("decision lapsed"),
+    "ImplementationPlanned": N_("implementation planned"),
+    "ProgressReported": N_("progress reported"),
+    "ActionItemCompleted": N_("action item completed"),
+    "ReportDeadlineMissed": N_("report deadline missed"),
+    "ImplementationIssueRaised": N_("implementation issue raised"),
+    "IssueResolutionProposed": N_("resolution of an issue proposed"),
+    "ImplementationIssueResolved": N_("implementation issue resolved"),
+    "ExtraordinaryMeetingRequested": N_("extraordinary meeting requested"),
+    "DecisionCompleted": N_("decision completed"),
+    "DecisionWithdrawn": N_("decision withdrawn"),
+    "DecisionSuperseded": N_("decision superseded"),
+    "DecisionSupersedes": N_("supersedes an earlier decision"),
+    "DecisionSuspended": N_("decision suspended"),
+    "DecisionResumed": N_("decision resumed"),
+    "AgendaItemScheduled": N_("put on a sitting's agenda"),
+}
+"""Each event of a decision's log, as a page names it (its type stays in the page for auditors)."""
 
 
 @cache
@@ -93,6 +135,12 @@ class Words:
 
     def role(self, value: str) -> str:
         return self.gettext(ROLES.get(value, value))
+
+    def outcome(self, value: str) -> str:
+        return self.gettext(OUTCOMES.get(value, value))
+
+    def event(self, value: str) -> str:
+        return self.gettext(EVENTS.get(value, value))
 
     def subject(self, subject: str) -> str:
         """A round's subject: the decision, or one of its implementation issues."""

@@ -69,6 +69,8 @@ class Speech(i18n.Words):
             "here": self.here,
             "status": self.status,
             "role_name": self.role,
+            "outcome": self.outcome,
+            "event_name": self.event,
             "subject": self.subject,
             "when": self.when,
             "left": lambda deadline: self.left(deadline, now),

@@ -250,6 +250,10 @@ async def test_a_french_browser_gets_french_and_the_switch_gives_russian(
     await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-fr")
     await expect(page.get_by_role("button", name="Отозвать возражение")).to_be_visible()
     await expect(page.get_by_text("BEL возражает: Le paragraphe 2 reste ambigu.")).to_be_visible()
+    # A closed round's outcome is worded in the page's language, not left as its code.
+    await api.ok("operator", f"/decisions/d-portal-fr/rounds/{number}/closure", {})
+    await page.reload()
+    await expect(page.get_by_text("закрыт, не достигнут")).to_be_visible()
     await context.close()
 
 
@@ -266,8 +270,12 @@ async def test_an_auditor_reads_the_timeline_the_refusals_and_the_state_at_an_in
     await expect(page).to_have_url(re.compile(r"/portal/audit/d-portal-audit$"))
     await expect(page.get_by_text("Intact: each of its 5 events")).to_be_visible()
     timeline = page.get_by_role("table").first
-    for kind in ("ProposalSubmitted", "ConsensusRoundOpened", "ConcurrenceRecorded"):
-        await expect(timeline).to_contain_text(kind)
+    for kind, named in (
+        ("ProposalSubmitted", "proposal submitted"),
+        ("ConsensusRoundOpened", "round opened"),
+        ("ConcurrenceRecorded", "concurrence"),
+    ):
+        await expect(timeline.locator(f'span[title="{kind}"]')).to_have_text(named)
     refusals = page.get_by_role("table").nth(1)
     await expect(refusals).to_contain_text("member:RUS")
     await page.screenshot(path=str(DOCS / "portal-auditor.png"), full_page=True)
