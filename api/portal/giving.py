@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from api.commands import resend_by_key
+from api.portal.i18n import N_
 from api.portal.pages import Speech, Visitor, checked, page, problem
 from api.principals import Role, acting
 from api.services import Services
@@ -44,7 +45,7 @@ async def give(
     model, names = forms[action]
     actor, recorded_by = acting(visit.caller, None, chairs=chairs, kind=action)
     if not chairs and visit.caller.role is not Role.MEMBER:
-        raise Forbidden("a delegation answers in its own name, with its own token")
+        raise Forbidden(N_("a delegation answers in its own name, with its own token"))
     envelope: dict[str, object] = {
         "decision_id": decision_id,
         "actor": actor,

@@ -84,6 +84,60 @@ EVENTS: Final = {
     "AgendaItemScheduled": N_("put on a sitting's agenda"),
 }
 """Each event of a decision's log, as a page names it (its type stays in the page for auditors)."""
+RULES: Final = {
+    "no_such_decision": N_("There is no such decision."),
+    "decision_exists": N_("A decision with this id already exists."),
+    "not_on_roster": N_("Not a member of the roster in force."),
+    "council_change": N_("The council cannot be changed this way."),
+    "already_on_agenda": N_("The decision is already on that sitting's agenda."),
+    "not_on_round_roster": N_("Not among the members this round was opened to."),
+    "wrong_role": N_("Not the role that gives this command."),
+    "acting_for_another": N_("A delegation acts in its own name only."),
+    "wrong_state": N_("The decision is not in a state that takes this command."),
+    "deadline_passed": N_("The deadline has passed."),
+    "deadline_not_reached": N_("The deadline has not been reached yet."),
+    "deadline_not_later": N_("A new deadline must be later than the one it replaces."),
+    "deadline_in_past": N_("The deadline lies in the past."),
+    "silence_too_short": N_("The silence procedure would be shorter than the council's minimum."),
+    "reasons_required": N_("Breaking silence needs its reasons."),
+    "stale_text": N_("The text has changed since it was read: read it again."),
+    "text_unchanged": N_("The text is the same as before."),
+    "text_already_failed": N_("This text already failed to reach consensus."),
+    "review_not_forwarded": N_("The review did not forward the proposal."),
+    "already_concurred": N_("This delegation has already concurred in this round."),
+    "already_objecting": N_("This delegation stands objecting: withdraw the objection first."),
+    "not_objecting": N_("This delegation has no objection standing in this round."),
+    "no_open_round": N_("No round is open."),
+    "round_open": N_("A round is still open."),
+    "no_such_round": N_("There is no such round."),
+    "no_standing_objection": N_("No objection stands in this round."),
+    "chair_cannot_block": N_("The chair convenes and records; it cannot break silence."),
+    "not_proposer": N_("Only the proposer may do this."),
+    "no_such_item": N_("There is no such action item."),
+    "item_not_assigned": N_("This action item is not assigned to this delegation."),
+    "item_completed": N_("This action item is already completed."),
+    "joint_item": N_("A joint action item is completed by its monitoring body."),
+    "items_outstanding": N_("Action items are still outstanding."),
+    "no_such_issue": N_("There is no such implementation issue."),
+    "issue_resolved": N_("This implementation issue is already resolved."),
+    "issues_open": N_("Implementation issues are still open."),
+    "already_reminded": N_("Reminders were already sent."),
+    "nothing_to_remind": N_("No one is left to remind."),
+    "report_received": N_("The report back was already received."),
+    "already_flagged": N_("This missed deadline was already flagged."),
+    "self_supersession": N_("A decision cannot supersede itself."),
+    "successor_not_adopted": N_("The later decision has not been adopted."),
+    "supersession_cycle": N_("The supersession would go round in a circle."),
+    "already_supersedes": N_("The decision already records this supersession."),
+    "not_suspended": N_("The decision is not suspended."),
+    "webhook_limit": N_("The limit of webhooks is reached."),
+    "key_registered": N_("This key was registered before: a key is registered once."),
+    "bad_signature": N_("The signature is not the delegation's key's over this answer."),
+    "no_key": N_("The delegation has no key in force."),
+    "signature_required": N_("The council requires this answer signed by the delegation's key."),
+}
+"""What each rule of the procedure says, as a refusal page words it in the page's language (the
+refusal's own message, in English, follows it with the particulars)."""
 
 
 @cache
@@ -141,6 +195,10 @@ class Words:
 
     def event(self, value: str) -> str:
         return self.gettext(EVENTS.get(value, value))
+
+    def rule(self, code: str) -> str | None:
+        """What the rule `code` says, in this language; None for a code without a wording."""
+        return self.gettext(RULES[code]) if code in RULES else None
 
     def subject(self, subject: str) -> str:
         """A round's subject: the decision, or one of its implementation issues."""

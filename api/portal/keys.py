@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from api.portal.i18n import N_
 from api.portal.pages import Found, SignedIn, Spoken, Visitor, checked, page
 from api.principals import Role
 from audit.keys import KeyBook, KeyRequest
@@ -64,5 +65,5 @@ async def _page(
 
 def _member(visit: Visitor) -> str:
     if visit.caller.role is not Role.MEMBER:
-        raise Forbidden("a signing key is a delegation's own: sign in with its token")
+        raise Forbidden(N_("a signing key is a delegation's own: sign in with its token"))
     return visit.caller.name

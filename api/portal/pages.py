@@ -71,6 +71,7 @@ class Speech(i18n.Words):
             "role_name": self.role,
             "outcome": self.outcome,
             "event_name": self.event,
+            "rule_said": self.rule,
             "subject": self.subject,
             "when": self.when,
             "left": lambda deadline: self.left(deadline, now),
@@ -165,7 +166,7 @@ class StaleForm(Forbidden):
 def checked(visit: Visitor, csrf: str) -> None:
     """Refuse a form that does not carry the session's CSRF token."""
     if not hmac.compare_digest(csrf.encode(), visit.session.csrf.encode()):
-        raise StaleForm("this form did not come from your session's page: open it again")
+        raise StaleForm(i18n.N_("this form did not come from your session's page: open it again"))
 
 
 async def decision_stream(
@@ -191,7 +192,7 @@ def ordered(rounds: Sequence[ConsensusRound]) -> list[ConsensusRound]:
 
 def may_watch(caller: Caller) -> None:
     if caller.role is Role.MEMBER:
-        raise Forbidden("the board is the secretariat's: a delegation sees its own page")
+        raise Forbidden(i18n.N_("the board is the secretariat's: a delegation sees its own page"))
 
 
 def problem_page(request: Request, error: ConcordError) -> Response:
@@ -203,11 +204,13 @@ def problem_page(request: Request, error: ConcordError) -> Response:
     back = request.headers.get("referer") or "/portal"
     visit: Visitor | None = getattr(request.state, "visitor", None)
     signed_in = visit.context() if visit is not None else {}
+    # The portal's own messages are in its catalogues; the procedure's are worded by their rule.
+    message = speech.gettext(error.message)
     if isinstance(error, Refusal):
         return problem(
             speech,
             _("Refused by the procedure"),
-            error.message,
+            message,
             _("The rule named above decided; nothing was recorded but the refusal itself."),
             409,
             back=back,
@@ -218,7 +221,7 @@ def problem_page(request: Request, error: ConcordError) -> Response:
         return problem(
             speech,
             _("This form has expired"),
-            error.message,
+            message,
             _("Open the page again and send the form from there; nothing was recorded."),
             403,
             back=back,
@@ -228,7 +231,7 @@ def problem_page(request: Request, error: ConcordError) -> Response:
         return problem(
             speech,
             _("Not yours to do"),
-            error.message,
+            message,
             _("Sign in with the token of whoever may do this."),
             403,
             back=back,
@@ -236,13 +239,13 @@ def problem_page(request: Request, error: ConcordError) -> Response:
         )
     if isinstance(error, NotFound):
         return problem(
-            speech, _("Not found"), error.message, _("Check the address."), 404, back, **signed_in
+            speech, _("Not found"), message, _("Check the address."), 404, back, **signed_in
         )
     if isinstance(error, RateLimited):
         return problem(
             speech,
             _("Too many requests"),
-            error.message,
+            message,
             _("Wait a few seconds, then go back and try again."),
             429,
             back=back,
@@ -252,7 +255,7 @@ def problem_page(request: Request, error: ConcordError) -> Response:
         return problem(
             speech,
             _("Not sent"),
-            error.message,
+            message,
             _("Go back, correct it and send it again; nothing was recorded."),
             422,
             back=back,
@@ -261,7 +264,7 @@ def problem_page(request: Request, error: ConcordError) -> Response:
     return problem(
         speech,
         _("Something went wrong"),
-        error.message,
+        message,
         _("Try again in a moment; if it persists, tell your secretariat."),
         503,
         back=back,

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
+from api.portal.i18n import N_
 from domain.errors import Forbidden
 from store.key_files import KEY_BYTES, key_from_file
 
@@ -39,7 +40,7 @@ class SignIns:
     def check(self, cookie: str | None, csrf: str) -> None:
         """Forbidden unless `csrf` is the form token of the sign-in cookie that came with it."""
         if not cookie or not hmac.compare_digest(self._mac(cookie), csrf):
-            raise Forbidden("this sign-in did not come from the sign-in page: open it again")
+            raise Forbidden(N_("this sign-in did not come from the sign-in page: open it again"))
 
     def _mac(self, nonce: str) -> str:
         return hmac.new(self._key, b"sign-in:" + nonce.encode(), hashlib.sha256).hexdigest()

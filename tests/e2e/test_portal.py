@@ -110,6 +110,9 @@ async def test_a_refused_answer_is_a_page_naming_the_rule_and_is_kept_as_a_refus
     await expect(page.get_by_role("heading", name="Refused by the procedure")).to_be_visible()
     await expect(page.get_by_role("alert")).to_contain_text("DEU")
     await expect(page.get_by_text("The rule named above decided")).to_be_visible()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "This delegation has already concurred in this round."
+    )
     assert "Traceback" not in await page.content()
     refusals = await api.get("auditor", "/audit/refusals", decision_id="d-portal-refused")
     assert [r["principal"] for r in refusals["refusals"]] == ["member:DEU"]
@@ -244,6 +247,10 @@ async def test_a_french_browser_gets_french_and_the_switch_gives_russian(
     await page.get_by_label("Motifs").fill("Le paragraphe 2 reste ambigu.")
     await page.get_by_role("button", name="Formuler une objection").click()
     await expect(page.get_by_role("heading", name="Votre réponse est enregistrée")).to_be_visible()
+    await page.goto(f"{api.http.base_url}/portal/board/d-portal-fr")
+    await expect(page.get_by_role("alert")).to_have_text(
+        "le tableau est celui du secrétariat : une délégation voit sa propre page"
+    )
 
     await page.get_by_role("link", name="Русский").click()
     assert await page.get_attribute("html", "lang") == "ru"

@@ -66,3 +66,10 @@ def test_every_message_is_translated_with_its_placeholders(language: str) -> Non
         wanted = set(PLACEHOLDER.findall(sources[0]))
         for string in strings:
             assert set(PLACEHOLDER.findall(string)) == wanted, (message.id, string)
+
+
+def test_every_rule_of_the_procedure_is_worded_for_the_refusal_page() -> None:
+    from api.portal.i18n import RULES
+    from domain.errors import Rule
+
+    assert set(RULES) == {rule.value for rule in Rule}
