@@ -153,6 +153,8 @@ class DecisionWorkflow:
         self._decision_id = input.decision_id
         self._input = input
         self._rosters = input.rosters or NRC_ROSTERS
+        self._members = frozenset(m for r in self._rosters.rosters for m in r.member_codes)
+        """Everyone who sits on any of the decision's roster versions."""
         self._state: DecisionState | None = input.state
         self._stored_version = input.state.version if input.state else 0
         self._pending: list[Event] = []
@@ -427,8 +429,7 @@ class DecisionWorkflow:
         self._receipts.stored(result.events, batch, self._stored_version)
         self._upsert_search_attributes()
         notable = tuple(e for e in batch if e.type in NOTIFIED)
-        members = {m for roster in self._rosters.rosters for m in roster.member_codes}
-        on_behalf = {e.stream_version for e in batch if answered_on_behalf(e, members)}
+        on_behalf = {e.stream_version for e in batch if answered_on_behalf(e, self._members)}
         if on_behalf and self._code.patched(TELL_ANSWERS_ON_BEHALF):
             notable = tuple(e for e in batch if e.type in NOTIFIED or e.stream_version in on_behalf)
         if not notable:

@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from api.portal.giving import SIGNED_FORMS, give
 from api.portal.pages import Found, SignedIn, Spoken, decision_stream, ordered, page
 from api.principals import Role
-from audit.keys import KeyBook
 from domain.council import KEYS_STREAM
 from domain.state import DecisionState
 from domain.transcript import transcript
@@ -44,11 +43,11 @@ async def home(visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
 async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
     stored, state = await decision_stream(found, decision_id)
     member = visit.caller.name if visit.caller.role is Role.MEMBER else None
-    keys = await found.store.stream(KEYS_STREAM)
-    record = transcript((domain_event(e) for e in stored), registry_of(keys).flagged())
+    registry = registry_of(await found.store.stream(KEYS_STREAM))
+    record = transcript((domain_event(e) for e in stored), registry.flagged())
     key, required = None, False
     if member is not None:
-        current = (await KeyBook(found.store, found.origin).registry()).current(member)
+        current = registry.current(member)
         key = current.key_id if current else None
         required = bool((await Councils(found.store).in_force()).signed_answers)
     return page(
