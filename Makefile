@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo messages audit clean
+.PHONY: install test lint typecheck unit demo messages styles audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ messages: $(STAMP)
 		$(BIN)/pybabel update -i api/portal/locales/messages.pot -l $$language \
 			-o api/portal/locales/$$language.po --no-fuzzy-matching --ignore-obsolete; \
 	done
+
+# The portal's stylesheet, compiled from styles/portal.scss and GOV.UK Frontend (npm, pinned in
+# styles/package-lock.json); the result is committed, so running Concord needs neither.
+styles:
+	cd styles && npm ci --no-audit --no-fund && npx sass --load-path=node_modules \
+		--style=compressed --no-source-map portal.scss ../api/portal/static/portal.css
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache var

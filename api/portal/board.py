@@ -15,7 +15,9 @@ from api.portal.pages import (
     Found,
     SignedIn,
     Spoken,
+    decision_record,
     decision_state,
+    decision_stream,
     may_watch,
     ordered,
     page,
@@ -24,8 +26,25 @@ from api.portal.pages import (
 from api.portal.sessions import COOKIE
 from api.principals import Role
 from domain.errors import Unauthenticated
+from domain.values import IN_FORCE, TERMINAL, Status
 
 BOARD_INTERVAL_S: Final = 0.5
+_OPEN: Final = frozenset(Status) - TERMINAL - {Status.SUSPENDED}
+APPLIES: Final[dict[str, frozenset[Status]]] = {
+    "refer": frozenset({Status.PROPOSED}),
+    "review": frozenset({Status.IN_REVIEW}),
+    "open-round": frozenset({Status.IN_REVIEW}),
+    "extend": frozenset({Status.IN_REVIEW, Status.UNDER_CONSENSUS, Status.IN_IMPLEMENTATION}),
+    "remind": frozenset({Status.UNDER_CONSENSUS, Status.IN_IMPLEMENTATION}),
+    "close-round": frozenset({Status.UNDER_CONSENSUS}),
+    "plan": frozenset({Status.ADOPTED}),
+    "complete": frozenset({Status.IN_IMPLEMENTATION}),
+    "supersede": IN_FORCE | {Status.COMPLETED},
+    "suspend": _OPEN,
+    "resume": frozenset({Status.SUSPENDED}),
+}
+"""The states in which each of the chair's actions on the board can be given: the board shows
+these first and the others out of the way. The procedure's rules still decide each one."""
 
 routes = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -34,14 +53,16 @@ routes = APIRouter(prefix="/portal", include_in_schema=False)
 async def board(decision_id: str, visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
     _ = speech
     may_watch(visit.caller)
-    state = await decision_state(found, decision_id)
+    stored, state = await decision_stream(found, decision_id)
     return page(
         speech,
         "board.html",
         title=_("Board: %(title)s") % {"title": state.title},
         state=state,
         rounds=ordered(state.rounds),
+        record=await decision_record(found, stored),
         chair=visit.caller.role is Role.OPERATOR,
+        applies={action for action, states in APPLIES.items() if state.status in states},
         **visit.context(),
     )
 
@@ -66,9 +87,12 @@ async def board_stream(
             version = await found.store.stream_version(decision_id)
             if version != shown:
                 shown = version
-                state = await decision_state(found, decision_id)
+                stored, state = await decision_stream(found, decision_id)
                 html = templates.get_template("board_grid.html").render(
-                    **speech.context(), state=state, rounds=ordered(state.rounds)
+                    **speech.context(),
+                    state=state,
+                    rounds=ordered(state.rounds),
+                    record=await decision_record(found, stored),
                 )
                 lines = "".join(f"data: {line}\n" for line in html.splitlines())
                 yield f"event: grid\n{lines}\n"

@@ -8,15 +8,21 @@ import difflib
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.portal.giving import SIGNED_FORMS, give
-from api.portal.pages import Found, SignedIn, Spoken, decision_stream, ordered, page
+from api.portal.giving import confirmation, give
+from api.portal.pages import (
+    Found,
+    SignedIn,
+    Spoken,
+    decision_record,
+    decision_stream,
+    ordered,
+    page,
+)
 from api.principals import Role
 from domain.council import KEYS_STREAM
 from domain.state import DecisionState
-from domain.transcript import transcript
 from store.council_events import registry_of
 from store.councils import Councils
-from store.decision_events import domain_event
 from store.queries import list_decisions, pending_for_member
 
 routes = APIRouter(prefix="/portal", include_in_schema=False)
@@ -43,11 +49,10 @@ async def home(visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
 async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
     stored, state = await decision_stream(found, decision_id)
     member = visit.caller.name if visit.caller.role is Role.MEMBER else None
-    registry = registry_of(await found.store.stream(KEYS_STREAM))
-    record = transcript((domain_event(e) for e in stored), registry.flagged())
+    record = await decision_record(found, stored)
     key, required = None, False
     if member is not None:
-        current = registry.current(member)
+        current = registry_of(await found.store.stream(KEYS_STREAM)).current(member)
         key = current.key_id if current else None
         required = bool((await Councils(found.store).in_force()).signed_answers)
     return page(
@@ -63,9 +68,21 @@ async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spok
         key=key,
         signatures_required=required,
         record=record,
-        signed_forms=SIGNED_FORMS,
         **visit.context(),
     )
+
+
+@routes.post("/decisions/{decision_id}/{action}/check")
+async def check(
+    decision_id: str,
+    action: str,
+    request: Request,
+    visit: SignedIn,
+    found: Found,
+    speech: Spoken,
+) -> HTMLResponse:
+    """A delegation's answer shown back to it before it is given: nothing is recorded yet."""
+    return await confirmation(request, found, visit, speech, (decision_id, action))
 
 
 @routes.post("/decisions/{decision_id}/{action}")
@@ -77,7 +94,7 @@ async def answer(
     found: Found,
     speech: Spoken,
 ) -> HTMLResponse:
-    """A delegation's answer or report, given from its decision page in its own name."""
+    """A delegation's answer or report, given from its confirmation page in its own name."""
     _ = speech
     back = f"/portal/decisions/{decision_id}"
     given = (decision_id, action, False)

@@ -27,6 +27,7 @@ from api.portal import i18n
 from api.portal.sessions import COOKIE
 from api.principals import Caller, Role
 from api.services import Services, services
+from domain.council import KEYS_STREAM
 from domain.errors import (
     ConcordError,
     Forbidden,
@@ -37,6 +38,8 @@ from domain.errors import (
 )
 from domain.evolve import replay
 from domain.state import ConsensusRound, DecisionState
+from domain.transcript import Transcript, transcript
+from store.council_events import registry_of
 from store.decision_events import domain_event
 from store.records import StoredEvent
 from store.sessions import PortalSession
@@ -76,7 +79,23 @@ class Speech(i18n.Words):
             "when": self.when,
             "left": lambda deadline: self.left(deadline, now),
             "instant": instant,
+            "tag_colour": lambda state: STATE_TAGS.get(state, "grey"),
         }
+
+
+STATE_TAGS: Final = {
+    "proposed": "grey",
+    "in_review": "purple",
+    "under_consensus": "yellow",
+    "adopted": "green",
+    "in_implementation": "turquoise",
+    "completed": "teal",
+    "withdrawn": "grey",
+    "lapsed": "red",
+    "superseded": "magenta",
+    "suspended": "orange",
+}
+"""The colour of each state's tag (GOV.UK Frontend's `govuk-tag--<colour>`); its words say it."""
 
 
 def instant(value: datetime | str | None) -> datetime | None:
@@ -178,6 +197,13 @@ async def decision_stream(
     if state is None:
         raise NotFound(f"there is no decision {decision_id}")
     return stored, state
+
+
+async def decision_record(found: Services, stored: Sequence[StoredEvent]) -> Transcript:
+    """Who gave each answer of the decision whose events are `stored`, and how: signed, or
+    recorded on a member's behalf (each page that shows an answer marks the second)."""
+    registry = registry_of(await found.store.stream(KEYS_STREAM))
+    return transcript((domain_event(e) for e in stored), registry.flagged())
 
 
 async def decision_state(found: Services, decision_id: str) -> DecisionState:

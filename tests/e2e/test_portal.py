@@ -9,10 +9,18 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Locator,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from tests.e2e.conftest import MEMBERS, Api, proposed, round_open
 from tests.shutdown import bounded, stopped
@@ -53,6 +61,15 @@ async def signed_in(browser: Browser, api: Api, who: str) -> Page:
     return page
 
 
+async def answered(page: Page, button: str, checking: str) -> None:
+    """Give an answer from a decision's page: its button, then its confirmation page (titled
+    `checking`), which records nothing until "Confirm"."""
+    await page.get_by_role("button", name=button, exact=True).click()
+    await expect(page.get_by_role("heading", name=checking)).to_be_visible()
+    await expect(page.get_by_text("Nothing is recorded until you confirm.")).to_be_visible()
+    await page.get_by_role("button", name="Confirm").click()
+
+
 async def test_a_delegation_objects_then_withdraws_and_concurs_in_its_browser(
     api: Api, browser: Browser
 ) -> None:
@@ -68,20 +85,22 @@ async def test_a_delegation_objects_then_withdraws_and_concurs_in_its_browser(
     await page.screenshot(path=str(DOCS / "portal-delegation.png"), full_page=True)
 
     await page.get_by_label("Reasons").fill("Paragraph 3 needs another reading.")
-    await page.get_by_role("button", name="Object").click()
+    await answered(page, "Object", "Check your objection")
     await expect(page.get_by_role("cell", name="SilenceBroken")).to_be_visible()
     await page.get_by_role("link", name="Back to the decision").click()
-    objected = page.get_by_text("FRA objected: Paragraph 3 needs another reading.")
-    await expect(objected).to_be_visible()
+    objected = page.locator(f"#r{number}-FRA")
+    await expect(objected).to_contain_text("Objected Paragraph 3 needs another reading.")
 
-    await page.get_by_role("button", name="Withdraw objection").click()
+    await answered(page, "Withdraw objection", "Check the withdrawal of your objection")
     await expect(page.get_by_role("cell", name="ObjectionWithdrawn")).to_be_visible()
     await page.get_by_role("link", name="Back to the decision").click()
-    await page.get_by_role("button", name="Concur").click()
+    await answered(page, "Concur", "Check your concurrence")
     await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
     await page.get_by_role("link", name="Back to the decision").click()
     await expect(page.get_by_text(f"1 of {len(MEMBERS)} concurred")).to_be_visible()
-    await expect(page.get_by_text("Your answer: concurred")).to_be_visible()
+    await expect(page.locator(".govuk-summary-list__row", has_text="Your answer")).to_contain_text(
+        "concurred"
+    )
 
     state = await api.get("auditor", "/decisions/d-portal")
     [opened] = state["rounds"]
@@ -96,17 +115,73 @@ async def test_a_delegation_objects_then_withdraws_and_concurs_in_its_browser(
     assert {e["recorded_by"] for e in answers} == {"member:FRA"}
 
 
+async def tabbed_to(page: Page, target: Locator, limit: int = 80) -> None:
+    """Press Tab until `target` has the focus, as someone without a mouse would."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if await target.evaluate("(control) => control === document.activeElement"):
+            return
+    raise AssertionError(f"Tab never reached {target}")
+
+
+async def test_an_answer_is_checked_then_confirmed_from_the_keyboard_alone(
+    api: Api, browser: Browser
+) -> None:
+    number, text_hash = await round_open(api, "d-portal-keyboard")
+    page = await signed_in(browser, api, "ITA")
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-keyboard")
+    await tabbed_to(page, page.get_by_role("button", name="Concur", exact=True))
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Check your concurrence")).to_be_visible()
+    # What will be recorded, on which decision, round and text, in whose name: nothing yet.
+    checked = page.locator(".govuk-summary-list")
+    await expect(checked).to_contain_text("A concurrence: you agree to the text below")
+    await expect(checked).to_contain_text("Action Plan on Terrorism (d-portal-keyboard)")
+    await expect(checked).to_contain_text(f"Round {number} on the decision")
+    await expect(checked).to_contain_text("The NRC rejects terrorism in all its manifestations.")
+    await expect(checked).to_contain_text(text_hash)
+    await expect(checked).to_contain_text("In the name of ITA")
+    events = (await api.get("auditor", "/decisions/d-portal-keyboard/events"))["events"]
+    assert [e for e in events if e["actor"] == "ITA"] == [], "nothing is recorded before Confirm"
+    await page.screenshot(path=str(DOCS / "portal-confirmation.png"), full_page=True)
+
+    await tabbed_to(page, page.get_by_role("button", name="Confirm"))
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
+    events = (await api.get("auditor", "/decisions/d-portal-keyboard/events"))["events"]
+    assert [e["type"] for e in events if e["actor"] == "ITA"] == ["ConcurrenceRecorded"]
+
+    # Concurring and objecting do not look alike: the objection is the warning button.
+    await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-keyboard")
+    await expect(page.get_by_role("button", name="Concur", exact=True)).to_have_count(0)
+    member = await signed_in(browser, api, "ESP")
+    await member.goto(f"{api.http.base_url}/portal/decisions/d-portal-keyboard")
+    concur = member.get_by_role("button", name="Concur", exact=True)
+    object_ = member.get_by_role("button", name="Object", exact=True)
+    colour = "(button) => getComputedStyle(button).backgroundColor"
+    assert await concur.evaluate(colour) != await object_.evaluate(colour)
+    await expect(object_).to_have_class(re.compile("govuk-button--warning"))
+
+    # On a phone the page fits the screen; printed, it is the record without the controls.
+    await member.set_viewport_size(PHONE)
+    await member.screenshot(path=str(DOCS / "portal-phone.png"), full_page=True)
+    await member.emulate_media(media="print")
+    await expect(object_).to_be_hidden()
+    await expect(member.locator(f"#r{number}-ITA")).to_contain_text("Concurred")
+    await expect(member.get_by_text("The NRC rejects terrorism")).to_be_visible()
+
+
 async def test_a_refused_answer_is_a_page_naming_the_rule_and_is_kept_as_a_refusal(
     api: Api, browser: Browser
 ) -> None:
     await round_open(api, "d-portal-refused")
     page = await signed_in(browser, api, "DEU")
     await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-refused")
-    await page.get_by_role("button", name="Concur").click()
+    await answered(page, "Concur", "Check your concurrence")
     await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
-    # The same form, sent again from the page the browser still has: the rule refuses it.
+    # The same confirmation, sent again from the page the browser still has: the rule refuses it.
     await page.go_back()
-    await page.get_by_role("button", name="Concur").click()
+    await page.get_by_role("button", name="Confirm").click()
     await expect(page.get_by_role("heading", name="Refused by the procedure")).to_be_visible()
     await expect(page.get_by_role("alert")).to_contain_text("DEU")
     await expect(page.get_by_text("The rule named above decided")).to_be_visible()
@@ -160,17 +235,23 @@ async def test_the_secretariats_board_shows_answers_as_they_arrive_without_a_rel
     page = await signed_in(browser, api, "operator")
     await page.get_by_role("link", name="Board of Action Plan on Terrorism").first.click()
     await expect(page).to_have_url(re.compile(r"/portal/board/d-portal-board$"))
-    grid = page.get_by_role("table")
-    await expect(grid).to_contain_text(f"0 of {len(MEMBERS)} concurred")
-    await expect(page.locator("#r1-POL")).to_contain_text("Silent")
+    grid = page.locator("#grid")
+    await expect(grid).to_contain_text(
+        f"0 of {len(MEMBERS)} concurred, 0 objected, {len(MEMBERS)} not answered yet"
+    )
+    await expect(grid).to_contain_text("reminders not sent")
+    await expect(page.locator("#r1-POL")).to_contain_text("Not answered yet")
     loaded = await page.evaluate("performance.timeOrigin")
 
     answer = {"round": number, "text_hash": text_hash}
     await api.ok("POL", "/decisions/d-portal-board/concurrences", answer)
     await api.ok("DEU", "/decisions/d-portal-board/objections", answer | {"reasons": "Not yet."})
     await expect(page.locator("#r1-POL")).to_contain_text("Concurred", timeout=10_000)
-    await expect(page.locator("#r1-DEU")).to_contain_text("Objected: Not yet.")
-    await expect(grid).to_contain_text(f"1 of {len(MEMBERS)} concurred, 1 objected")
+    await expect(page.locator("#r1-DEU")).to_contain_text("Objected Not yet.")
+    silent = len(MEMBERS) - 2
+    await expect(grid).to_contain_text(
+        f"1 of {len(MEMBERS)} concurred, 1 objected, {silent} not answered yet"
+    )
     assert await page.evaluate("performance.timeOrigin") == loaded, "the page was not reloaded"
     await page.screenshot(path=str(DOCS / "portal-board.png"), full_page=True)
 
@@ -205,28 +286,54 @@ async def serious_violations(page: Page) -> list[dict[str, object]]:
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
-async def test_every_page_passes_an_axe_core_scan(api: Api, browser: Browser) -> None:
+PHONE: Final[ViewportSize] = {"width": 390, "height": 844}
+"""A phone's viewport, in CSS pixels."""
+
+
+async def test_every_page_passes_an_axe_core_scan_at_desktop_and_phone_widths(
+    api: Api, browser: Browser
+) -> None:
     await round_open(api, "d-portal-axe")
+    scanned: dict[str, list[dict[str, object]]] = {}
+
+    async def scan(page: Page, name: str) -> None:
+        desktop: ViewportSize = {"width": 1280, "height": 900}
+        for width, viewport in (("desktop", desktop), ("phone", PHONE)):
+            await page.set_viewport_size(viewport)
+            scanned[f"{name} ({width})"] = await serious_violations(page)
+            if width == "phone":  # nothing is cut off or pushed past the screen's width
+                overflow = await page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, f"{name} is {overflow} px wider than a phone"
+
     anonymous = await browser.new_page()
     await anonymous.goto(f"{api.http.base_url}/portal/sign-in")
-    scanned = {"sign-in": await serious_violations(anonymous)}
+    await scan(anonymous, "sign-in")
     member = await signed_in(browser, api, "CAN")
-    scanned["pending"] = await serious_violations(member)
+    await scan(member, "pending")
     await member.goto(f"{api.http.base_url}/portal/decisions/d-portal-axe")
-    scanned["decision"] = await serious_violations(member)
-    await member.get_by_role("button", name="Concur").click()
+    await scan(member, "decision")
+    await member.get_by_role("button", name="Concur", exact=True).click()
+    await expect(member.get_by_role("heading", name="Check your concurrence")).to_be_visible()
+    await scan(member, "confirmation")
+    await member.get_by_role("button", name="Confirm").click()
     await expect(member.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
-    scanned["receipt"] = await serious_violations(member)
+    await scan(member, "receipt")
+    await member.goto(f"{api.http.base_url}/portal/keys")
+    await scan(member, "keys")
     await member.goto(f"{api.http.base_url}/portal/board/d-portal-axe")
-    scanned["forbidden"] = await serious_violations(member)
+    await scan(member, "forbidden")
     operator = await signed_in(browser, api, "operator")
-    scanned["decisions"] = await serious_violations(operator)
+    await scan(operator, "decisions")
     await operator.goto(f"{api.http.base_url}/portal/board/d-portal-axe")
-    scanned["board"] = await serious_violations(operator)
+    await scan(operator, "board")
     await operator.goto(f"{api.http.base_url}/portal/audit/d-portal-axe")
-    scanned["audit"] = await serious_violations(operator)
+    await scan(operator, "audit")
     await operator.goto(f"{api.http.base_url}/portal/language/fr?next=/portal/audit/d-portal-axe")
-    scanned["audit in French"] = await serious_violations(operator)
+    await scan(operator, "audit in French")
+    await operator.goto(f"{api.http.base_url}/portal/language/ru?next=/portal/board/d-portal-axe")
+    await scan(operator, "board in Russian")
     assert {name: found for name, found in scanned.items() if found} == {}
 
 
@@ -245,10 +352,13 @@ async def test_a_french_browser_gets_french_and_the_switch_gives_russian(
     await expect(page.get_by_text(f"0 sur {len(MEMBERS)} ont donné leur accord")).to_be_visible()
     await expect(page.get_by_role("heading", name=f"Tour {number} sur la décision")).to_be_visible()
     await page.get_by_label("Motifs").fill("Le paragraphe 2 reste ambigu.")
-    await page.get_by_role("button", name="Formuler une objection").click()
+    await page.get_by_role("button", name="Formuler une objection", exact=True).click()
+    await expect(page.get_by_role("heading", name="Vérifiez votre objection")).to_be_visible()
+    await page.screenshot(path=str(DOCS / "portal-confirmation-fr.png"), full_page=True)
+    await page.get_by_role("button", name="Confirmer").click()
     await expect(page.get_by_role("heading", name="Votre réponse est enregistrée")).to_be_visible()
     await page.goto(f"{api.http.base_url}/portal/board/d-portal-fr")
-    await expect(page.get_by_role("alert")).to_have_text(
+    await expect(page.get_by_role("alert")).to_contain_text(
         "le tableau est celui du secrétariat : une délégation voit sa propre page"
     )
 
@@ -256,11 +366,12 @@ async def test_a_french_browser_gets_french_and_the_switch_gives_russian(
     assert await page.get_attribute("html", "lang") == "ru"
     await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-fr")
     await expect(page.get_by_role("button", name="Отозвать возражение")).to_be_visible()
-    await expect(page.get_by_text("BEL возражает: Le paragraphe 2 reste ambigu.")).to_be_visible()
+    await expect(page.locator(f"#r{number}-BEL")).to_contain_text("Le paragraphe 2 reste ambigu.")
     # A closed round's outcome is worded in the page's language, not left as its code.
     await api.ok("operator", f"/decisions/d-portal-fr/rounds/{number}/closure", {})
     await page.reload()
-    await expect(page.get_by_text("закрыт, не достигнут")).to_be_visible()
+    await expect(page.get_by_text("закрыт: не достигнут")).to_be_visible()
+    await page.screenshot(path=str(DOCS / "portal-delegation-ru.png"), full_page=True)
     await context.close()
 
 
@@ -326,15 +437,15 @@ async def test_a_delegation_sees_the_changes_reports_progress_raises_an_issue_an
     await adopted_and_planned(api, "d-portal-plan")
     page = await signed_in(browser, api, "FRA")
     await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-plan")
-    changes = page.locator(".diff")
+    changes = page.locator(".concord-diff")
     await expect(changes).to_contain_text("+ added: It acts together.")
     await expect(page.get_by_role("heading", name="Implementation", exact=True)).to_be_visible()
-    await expect(page.get_by_role("table")).to_contain_text("A1: Joint assessment")
+    await expect(page.get_by_role("table").filter(has_text="A1: Joint assessment")).to_be_visible()
     assert await serious_violations(page) == []
 
     await page.get_by_label("Action item (empty: the plan as a whole)").select_option("A1")
     await page.get_by_label("Progress").fill("The French part is drafted.")
-    await page.get_by_role("button", name="Report progress").click()
+    await answered(page, "Report progress", "Check your progress report")
     await expect(page.get_by_role("cell", name="ProgressReported")).to_be_visible()
     await page.get_by_role("link", name="Back to the decision").click()
     await expect(page.get_by_role("heading", name="Your progress reports")).to_be_visible()
@@ -342,11 +453,11 @@ async def test_a_delegation_sees_the_changes_reports_progress_raises_an_issue_an
 
     await page.get_by_label("Issue", exact=True).fill("Financing is unclear")
     await page.get_by_label("Description").fill("Who pays for the joint assessment?")
-    await page.get_by_role("button", name="Raise the issue").click()
+    await answered(page, "Raise the issue", "Check the issue you raise")
     await expect(page.get_by_role("cell", name="ImplementationIssueRaised")).to_be_visible()
     await page.get_by_role("link", name="Back to the decision").click()
     await page.get_by_label("Why the Council should meet").fill("The issue needs ministers.")
-    await page.get_by_role("button", name="Request a meeting").click()
+    await answered(page, "Request a meeting", "Check your request for a meeting")
     await expect(page.get_by_role("heading", name="Your answer is recorded")).to_be_visible()
 
     state = await api.get("auditor", "/decisions/d-portal-plan")
@@ -366,7 +477,7 @@ async def test_a_delegation_sees_the_changes_reports_progress_raises_an_issue_an
     )
     assert sitting.scheduled >= 2  # the issue, the request (and the report-back when due)
     await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-plan")
-    agenda = page.locator("ul.agenda")
+    agenda = page.locator("ul.concord-agenda")
     await expect(page.get_by_role("heading", name="On the agenda")).to_be_visible()
     await expect(agenda).to_contain_text("NRC-AMB, sitting of")
     await expect(agenda).to_contain_text("request 1 by FRA: The issue needs ministers.")
@@ -393,24 +504,38 @@ async def test_the_secretariat_gives_the_chairs_commands_from_the_board(
         await page.get_by_role("link", name="Back to the decision").click()
         await expect(page).to_have_url(board)
 
+    async def moment(legend: str, day: str, month: str, year: str, time: str) -> None:
+        """A date entered as the page asks for it: day, month, year and UTC time apart."""
+        group = page.get_by_role("group", name=legend)
+        for label, value in (("Day", day), ("Month", month), ("Year", year), ("Time", time)):
+            await group.get_by_label(label).fill(value)
+
+    # Only the actions the decision's state allows are in the way; the others are folded.
+    others = page.locator("details", has_text="Other actions")
+    await expect(page.get_by_role("button", name="Open a round")).to_be_hidden()
     await done("Refer to the Preparatory Committee")
     await page.get_by_label("Review outcome").select_option("forward")
     await done("Record the review")
-    await page.get_by_label("Round deadline (UTC)").fill("2099-01-01T12:00")
+    hint = page.get_by_text("Day, month and year, then the time of day, in UTC").first
+    await expect(hint).to_be_visible()
+    await moment("Round deadline", "1", "1", "2099", "12:00")
     await done("Open a round")
-    await expect(page.get_by_role("table")).to_contain_text(f"0 of {len(MEMBERS)} concurred")
-    await page.get_by_label("Round number (for a round)").first.fill("1")
-    await page.get_by_label("New deadline (UTC)").fill("2099-02-01T12:00")
+    grid = page.locator("#grid")
+    await expect(grid).to_contain_text(f"0 of {len(MEMBERS)} concurred")
+    await page.locator("#extend-round").fill("1")
+    await moment("New deadline", "1", "2", "2099", "12:00")
     await page.get_by_label("Reason for the extension").fill("Capitals need more time.")
     await done("Extend the deadline")
-    await expect(page.get_by_role("table")).to_contain_text("1 February 2099")
+    await expect(grid).to_contain_text("1 February 2099, 12:00 UTC")
     await page.get_by_label("Reason for suspending").fill("Awaiting the summit.")
     await done("Suspend")
-    await expect(page.locator(".state")).to_contain_text("suspended")
+    await expect(page.locator(".govuk-tag").first).to_have_text("suspended")
+    await expect(page.get_by_role("button", name="Resume")).to_be_visible()
 
     # A command the rules refuse says which rule, and is kept as a refusal.
-    await page.get_by_label("Round to close").fill("1")
-    await page.get_by_role("button", name="Close the blocked round").click()
+    await others.locator("summary").click()
+    await others.get_by_label("Round to close").fill("1")
+    await others.get_by_role("button", name="Close the blocked round").click()
     await expect(page.get_by_role("heading", name="Refused by the procedure")).to_be_visible()
     refusals = await api.get("auditor", "/audit/refusals", decision_id="d-portal-chair")
     assert [r["kind"] for r in refusals["refusals"]] == ["close_round"]
@@ -427,21 +552,16 @@ async def test_the_portal_works_from_the_keyboard_alone(api: Api, browser: Brows
     page = await browser.new_page()
     await page.goto(f"{api.http.base_url}/portal/sign-in")
 
-    async def tab_to(selector: str) -> None:
-        for _ in range(40):
-            await page.keyboard.press("Tab")
-            if await page.evaluate(f"document.activeElement.matches({selector!r})"):
-                return
-        raise AssertionError(f"Tab never reached {selector}")
-
-    await tab_to("#token")
+    await tabbed_to(page, page.locator("#token"))
     await page.keyboard.type(api.keys["NLD"])
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile(r"/portal$"))
-    await tab_to("a[href='/portal/decisions/d-portal-keys']")
+    await tabbed_to(page, page.locator("a[href='/portal/decisions/d-portal-keys']").first)
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile(r"/portal/decisions/d-portal-keys$"))
-    await tab_to("form[action$='/concur'] button")
+    await tabbed_to(page, page.locator("form[action$='/concur/check'] button"))
+    await page.keyboard.press("Enter")
+    await tabbed_to(page, page.locator("form[action$='/concur'] button"))
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
 

@@ -96,14 +96,19 @@ async def test_a_delegation_signs_its_answers_with_a_key_its_browser_made(
     assert exported == "InvalidAccessError"
 
     await page.goto(f"{api.http.base_url}/portal/decisions/{decision}")
-    await expect(page.locator("#signing-state")).to_contain_text(
-        f"signed with your key {first.key_id}"
-    )
     await page.get_by_label("Reasons").fill("Paragraph 3 needs another reading.\nAnd 4.")
-    await page.get_by_role("button", name="Object").click()
+    await page.get_by_role("button", name="Object", exact=True).click()
+    # The confirmation page says the answer is signed, and with which key, before it is.
+    await expect(page.locator("#signing-state")).to_contain_text(
+        f"Signed when you confirm, with your key {first.key_id}"
+    )
+    said = page.get_by_role("definition").filter(has_text="Paragraph 3 needs another reading.")
+    await expect(said).to_be_visible()
+    await page.get_by_role("button", name="Confirm").click()
     await expect(page.get_by_role("cell", name="SilenceBroken")).to_be_visible()
     await page.get_by_role("link", name="Back to the decision").click()
     await page.get_by_role("button", name="Withdraw objection").click()
+    await page.get_by_role("button", name="Confirm").click()
     await expect(page.get_by_role("cell", name="ObjectionWithdrawn")).to_be_visible()
 
     # A key made again in the same browser is endorsed by the one it holds: the member's own.
@@ -114,7 +119,8 @@ async def test_a_delegation_signs_its_answers_with_a_key_its_browser_made(
     assert second is not None and second.key_id != first.key_id
     assert second.authority is KeyAuthority.MEMBER
     await page.goto(f"{api.http.base_url}/portal/decisions/{decision}")
-    await page.get_by_role("button", name="Concur").click()
+    await page.get_by_role("button", name="Concur", exact=True).click()
+    await page.get_by_role("button", name="Confirm").click()
     await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
 
     events = (await api.get("auditor", f"/decisions/{decision}/events"))["events"]
@@ -145,7 +151,8 @@ async def test_a_key_file_made_on_the_command_line_signs_in_the_browser_without_
     assert not any(seed in body for body in sent), "the key file never leaves the browser"
 
     await page.goto(f"{api.http.base_url}/portal/decisions/{decision}")
-    await page.get_by_role("button", name="Concur").click()
+    await page.get_by_role("button", name="Concur", exact=True).click()
+    await page.get_by_role("button", name="Confirm").click()
     await expect(page.get_by_role("cell", name="ConcurrenceRecorded")).to_be_visible()
     events = (await api.get("auditor", f"/decisions/{decision}/events"))["events"]
     [concurred] = [e for e in events if e["actor"] == "ESP"]
@@ -162,7 +169,7 @@ async def test_a_delegation_sees_the_answer_the_secretariat_recorded_in_its_name
     await api.ok("operator", f"/decisions/{decision}/concurrences", fields | {"actor": "LTU"})
     page = await signed_in(browser, api, "LTU")
     await page.goto(f"{api.http.base_url}/portal/decisions/{decision}")
-    mine = page.locator(".mine")
+    mine = page.locator(".govuk-summary-list__row", has_text="Your answer")
     await expect(mine).to_contain_text("concurred")
     await expect(mine).to_contain_text("(recorded in LTU's name by operator:secretariat on ")
     await expect(mine).to_contain_text(", unsigned)")
