@@ -26,13 +26,11 @@ typecheck: $(STAMP)
 
 # The suite runs on every core (pytest-xdist, at most 8 processes), each test module in one
 # process so that the servers it starts start once; `make test PYTEST_WORKERS=0` runs it in one.
-# The fault suite restarts the machine's PostgreSQL, cutting every session on it: it runs after
-# the rest, alone.
+# The fault suite restarts PostgreSQL on a cluster of its own, so it runs beside the rest.
 PYTEST_WORKERS ?= auto
 
 test: lint typecheck
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist loadscope --ignore tests/faults
-	$(BIN)/pytest tests/faults
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist loadscope
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -222,7 +222,11 @@ def test_every_entry_point_runs_as_the_images_user_with_only_its_data_dir_writab
         for language, sign_in in (("en", "Sign in"), ("fr", "Se connecter"), ("ru", "Войти")):
             page = http.get("/portal/sign-in", headers={"Accept-Language": language})
             assert page.status_code == 200, (language, page.text[:300])
-            assert f'<html lang="{language}">' in page.text and sign_in in page.text
+            assert f'<html lang="{language}" ' in page.text and sign_in in page.text
+        # The pages' stylesheet and its licence come with the wheel, nothing from outside.
+        styles = http.get("/portal/static/portal.css")
+        assert styles.status_code == 200 and ".govuk-button" in styles.text
+        assert http.get("/portal/static/govuk-frontend-LICENSE.txt").status_code == 200
         auditor = {"Authorization": f"Bearer {token}"}
         # The tree is stored by the projector as it follows the log: the proposal's event is
         # in the checkpoint once the projector has taken it, within moments.

@@ -32,6 +32,7 @@ from runtime.temporal import connect
 from store.eventstore import open_store
 from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess
+from tests.pg import PostgresTestSettings, cluster, ready
 from tests.ports import free_port
 from tests.stores import migrated_store
 from workflows.decision import SEARCH_ATTRIBUTES
@@ -371,28 +372,16 @@ def _later(**delta: float) -> str:
 
 
 def restart_postgres() -> None:
-    """Restart this machine's PostgreSQL cluster (fast mode: sessions are cut, as in a crash
+    """Restart the tests' PostgreSQL cluster (fast mode: sessions are cut, as in a crash
     recovery or a failover) and wait until it accepts connections again."""
-    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
+    version, name = cluster()
     subprocess.run(
-        [
-            "pg_ctlcluster",
-            "--skip-systemctl-redirect",
-            "-m",
-            "fast",
-            versions[-1],
-            "main",
-            "restart",
-        ],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", "-m", "fast", version, name, "restart"],
         check=True,
         capture_output=True,
         timeout=120,
     )
-    for _ in range(120):
-        if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], check=False).returncode == 0:
-            return
-        time.sleep(0.5)
-    raise RuntimeError("PostgreSQL did not come back within 60 s")
+    ready(make_url(PostgresTestSettings().test_postgres_url).port or 5432)
 
 
 async def one_run(backend: str, plan: Sequence[Fault], lanes: int, workers: int) -> Report:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import asdict
 
 import pytest
 
 from tests.faults import through_api
 from tests.faults.chaos import one_run, small_plan
+from tests.pg import cluster_of_its_own
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.e2e]
 
@@ -36,7 +39,18 @@ async def test_decisions_under_worker_kills_and_server_restarts_lose_and_double_
     assert 0 < report.worst_latency_after_worker_loss_s < WORKER_LOSS_BOUND_S
 
 
+@pytest.fixture
+def postgres_of_its_own(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The suite restarts PostgreSQL: on a cluster of its own, so that the sessions of the tests
+    running beside it, on the machine's server, are never cut."""
+    with cluster_of_its_own("concord_faults", free_port()) as settings:
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        yield
+
+
 @pytest.mark.postgres
+@pytest.mark.usefixtures("postgres_of_its_own")
 async def test_fifty_decisions_through_the_api_under_faults_keep_every_accepted_command() -> None:
     """The production shape without Docker: two workers, the projector and the API as their
     own processes, 50 decisions at once, 27 delegations each answering by its own token; four
