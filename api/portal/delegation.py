@@ -1,5 +1,5 @@
 """A delegation's pages: what it has to answer, a decision with the controls to answer its round,
-and its answers given in its own name."""
+each answer's confirmation page, and its answers given in its own name."""
 
 from __future__ import annotations
 

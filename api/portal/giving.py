@@ -1,7 +1,8 @@
-"""A command given by a portal form: a delegation's answer from its decision's page, or one of
-the chair's commands from the board. Each goes through `runtime.commands.Commands` as the API's
-do: the same principal from the same token, the same rules, every refusal kept in the refusals
-log; its receipt is a page, or a page says what was wrong."""
+"""A command given by a portal form: a delegation's answer, shown back to it on a confirmation
+page first and given from there, or one of the chair's commands from the board. Each goes
+through `runtime.commands.Commands` as the API's do: the same principal from the same token, the
+same rules, every refusal kept in the refusals log; its receipt is a page, or a page says what
+was wrong."""
 
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ def _command(
             _invalid_message(invalid),
             _("Go back, correct it and send it again; nothing was recorded."),
             422,
-            back=f"/portal/decisions/{decision_id}",
+            back=f"/portal/{'board' if chairs else 'decisions'}/{decision_id}",
             **visit.context(),
         )
 
@@ -182,6 +183,7 @@ kind, and its signed fields as static/sign.js reads them (`name:int` for an inte
 that lacks a signed field (a meeting request, which does not name its level) is sent
 unsigned."""
 _ANSWERS: Final = _forms(Giver.MEMBER)
+"""Each answer a decision's page gives by its form: its command and the fields it takes."""
 _CONFIRMING: Final = {
     "concur": N_("Check your concurrence"),
     "object": N_("Check your objection"),
@@ -192,7 +194,6 @@ _CONFIRMING: Final = {
     "meeting": N_("Check your request for a meeting"),
 }
 """The title of each answer's confirmation page."""
-"""Each answer a decision's page gives by its form: its command and the fields it takes."""
 _CHAIR: Final = _forms(Giver.CHAIR)
 """Each of the chair's commands the board gives by its form, and the fields it takes."""
 

@@ -587,6 +587,19 @@ async def test_a_delegation_cannot_answer_in_another_members_name(
     assert sent.status == 201
     state = await api.get("auditor", "/decisions/d-portal-impostor")
     assert state["rounds"][0]["concurred"] == ["ESP"]
+    # Its confirmation page, asked with another's name and a round that does not exist, shows
+    # its own name and no round, and records nothing.
+    checked = await page.request.post(
+        f"{api.http.base_url}/portal/decisions/d-portal-impostor/object/check",
+        form={"csrf": csrf, "round": "99", "text_hash": text_hash, "reasons": "No.",
+              "actor": "GBR"},
+    )  # fmt: skip
+    assert checked.status == 200
+    shown = await checked.text()
+    assert "In the name of</dt>" in shown and ">ESP</dd>" in shown and "GBR" not in shown
+    assert "Round 99" not in shown
+    events = (await api.get("auditor", "/decisions/d-portal-impostor/events"))["events"]
+    assert [e["type"] for e in events if e["actor"] == "ESP"] == ["ConcurrenceRecorded"]
 
 
 async def test_the_home_page_shows_each_open_rounds_deadline(api: Api, browser: Browser) -> None:
