@@ -202,7 +202,7 @@ def require_open_round(d: Deciding, number: int) -> ConsensusRound:
     r = d.state.round(number)
     if not r.is_open:
         outcome = r.outcome.value if r.outcome else "closed"
-        raise Refusal(Rule.NO_OPEN_ROUND, f"round {number} is closed ({outcome})")
+        raise Refusal(Rule.NO_OPEN_ROUND, f"round {number} is closed ({outcome})", round=number)
     return r
 
 
@@ -211,12 +211,16 @@ def answerable_round(d: Deciding, number: int) -> ConsensusRound:
     r = require_open_round(d, number)
     if d.now >= r.deadline:
         raise Refusal(
-            Rule.DEADLINE_PASSED, f"round {number}'s deadline {r.deadline.isoformat()} has passed"
+            Rule.DEADLINE_PASSED,
+            f"round {number}'s deadline {r.deadline.isoformat()} has passed",
+            round=number,
         )
     if d.actor not in r.members:
         raise Refusal(
             Rule.NOT_ON_ROUND_ROSTER,
             f"{d.actor} is not on the roster of round {number} (roster version {r.roster_version})",
+            member=d.actor,
+            round=number,
         )
     return r
 
@@ -227,6 +231,7 @@ def check_hash(r: ConsensusRound, given: str) -> None:
             Rule.STALE_TEXT,
             f"round {r.number} is on text {r.text_hash}, not {given}: "
             "read the current text and answer again",
+            round=r.number,
         )
 
 

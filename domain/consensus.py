@@ -62,13 +62,18 @@ def concur(c: cmd.Concur, d: Deciding) -> None:
     check_hash(r, c.text_hash)
     if d.actor in r.concurred:
         raise Refusal(
-            Rule.ALREADY_CONCURRED, f"{d.actor} has already concurred in round {r.number}"
+            Rule.ALREADY_CONCURRED,
+            f"{d.actor} has already concurred in round {r.number}",
+            member=d.actor,
+            round=r.number,
         )
     if d.actor in r.objections:
         raise Refusal(
             Rule.ALREADY_OBJECTING,
             f"{d.actor} stands objecting in round {r.number}; withdraw the "
             "objection before concurring",
+            member=d.actor,
+            round=r.number,
         )
     d.emit(
         ev.ConcurrenceRecorded(
@@ -89,7 +94,12 @@ def break_silence(c: cmd.BreakSilence, d: Deciding) -> None:
     if not c.reasons.strip():
         raise Refusal(Rule.REASONS_REQUIRED, "breaking silence needs the reasons for it")
     if d.actor in r.objections:
-        raise Refusal(Rule.ALREADY_OBJECTING, f"{d.actor} already objects in round {r.number}")
+        raise Refusal(
+            Rule.ALREADY_OBJECTING,
+            f"{d.actor} already objects in round {r.number}",
+            member=d.actor,
+            round=r.number,
+        )
     d.emit(
         ev.SilenceBroken(
             **d.envelope(),
@@ -105,7 +115,10 @@ def withdraw_objection(c: cmd.WithdrawObjection, d: Deciding) -> None:
     r = answerable_round(d, c.round)
     if d.actor not in r.objections:
         raise Refusal(
-            Rule.NOT_OBJECTING, f"{d.actor} has no objection standing in round {r.number}"
+            Rule.NOT_OBJECTING,
+            f"{d.actor} has no objection standing in round {r.number}",
+            member=d.actor,
+            round=r.number,
         )
     d.emit(ev.ObjectionWithdrawn(**d.envelope(), round=r.number, member=d.actor))
 

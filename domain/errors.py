@@ -146,9 +146,12 @@ class Refusal(ConcordError):
     label = "refused"
     kind = "refused"
 
-    def __init__(self, rule: Rule, message: str) -> None:
+    def __init__(self, rule: Rule, message: str, **params: str | int) -> None:
         super().__init__(message)
         self.rule = rule
+        self.params = {name: str(value) for name, value in params.items()}
+        """The particulars of the refusal by name (a member, a round), so that an interface
+        can word it in its reader's language; the message is their English wording."""
 
     def line(self) -> str:
         return f"refused ({self.rule.value}): {self.message}"
@@ -158,11 +161,17 @@ class Refusal(ConcordError):
         return self.rule.value
 
     def details(self) -> dict[str, str]:
-        return {"message": self.message, "rule": self.rule.value}
+        particulars = {f"{_PARAM}{name}": value for name, value in self.params.items()}
+        return {"message": self.message, "rule": self.rule.value, **particulars}
 
     @classmethod
     def from_details(cls, details: Mapping[str, str]) -> Self:
-        return cls(Rule(details["rule"]), details["message"])
+        params = {k.removeprefix(_PARAM): v for k, v in details.items() if k.startswith(_PARAM)}
+        return cls(Rule(details["rule"]), details["message"], **params)
+
+
+_PARAM: Final = "param."
+"""How a refusal's particulars are named among its details."""
 
 
 class Unauthenticated(ConcordError):

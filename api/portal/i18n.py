@@ -8,6 +8,7 @@ as written."""
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from io import BytesIO
@@ -138,6 +139,17 @@ RULES: Final = {
 }
 """What each rule of the procedure says, as a refusal page words it in the page's language (the
 refusal's own message, in English, follows it with the particulars)."""
+PARTICULARS: Final = {
+    "already_concurred": N_("%(member)s has already concurred in round %(round)s."),
+    "already_objecting": N_("%(member)s stands objecting in round %(round)s."),
+    "not_objecting": N_("%(member)s has no objection standing in round %(round)s."),
+    "not_on_round_roster": N_("%(member)s is not among the members of round %(round)s."),
+    "no_open_round": N_("Round %(round)s is closed."),
+    "deadline_passed": N_("The deadline of round %(round)s has passed."),
+    "stale_text": N_("Round %(round)s is on another text than the one answered."),
+}
+"""A refusal's particulars in the page's language, from the parameters the refusal carries (for
+the rules whose refusals carry them; the others keep their English message)."""
 
 
 @cache
@@ -199,6 +211,16 @@ class Words:
     def rule(self, code: str) -> str | None:
         """What the rule `code` says, in this language; None for a code without a wording."""
         return self.gettext(RULES[code]) if code in RULES else None
+
+    def particulars(self, code: str, params: Mapping[str, str]) -> str | None:
+        """A refusal's particulars in this language, from its parameters; None when its rule
+        has no such wording, or the refusal lacks a parameter the wording names."""
+        if code not in PARTICULARS:
+            return None
+        try:
+            return self.gettext(PARTICULARS[code]) % dict(params)
+        except KeyError:
+            return None
 
     def subject(self, subject: str) -> str:
         """A round's subject: the decision, or one of its implementation issues."""

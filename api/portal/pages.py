@@ -230,9 +230,11 @@ def problem_page(request: Request, error: ConcordError) -> Response:
     back = request.headers.get("referer") or "/portal"
     visit: Visitor | None = getattr(request.state, "visitor", None)
     signed_in = visit.context() if visit is not None else {}
-    # The portal's own messages are in its catalogues; the procedure's are worded by their rule.
+    # The portal's own messages are in its catalogues; the procedure's are worded by their rule,
+    # and their particulars from the parameters the refusal carries, where its rule has them.
     message = speech.gettext(error.message)
     if isinstance(error, Refusal):
+        message = speech.particulars(error.code, error.params) or message
         return problem(
             speech,
             _("Refused by the procedure"),

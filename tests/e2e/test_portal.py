@@ -186,7 +186,7 @@ async def test_a_refused_answer_is_a_page_naming_the_rule_and_is_kept_as_a_refus
     await expect(page.get_by_role("alert")).to_contain_text("DEU")
     await expect(page.get_by_text("The rule named above decided")).to_be_visible()
     await expect(page.get_by_role("alert")).to_contain_text(
-        "This delegation has already concurred in this round."
+        "This delegation has already concurred in this round. DEU has already concurred in round"
     )
     assert "Traceback" not in await page.content()
     refusals = await api.get("auditor", "/audit/refusals", decision_id="d-portal-refused")
@@ -357,6 +357,13 @@ async def test_a_french_browser_gets_french_and_the_switch_gives_russian(
     await page.screenshot(path=str(DOCS / "portal-confirmation-fr.png"), full_page=True)
     await page.get_by_role("button", name="Confirmer").click()
     await expect(page.get_by_role("heading", name="Votre réponse est enregistrée")).to_be_visible()
+    # The same objection confirmed again: refused, its particulars worded in French too.
+    await page.go_back()
+    await page.get_by_role("button", name="Confirmer").click()
+    await expect(page.get_by_role("alert")).to_contain_text(
+        f"BEL maintient son objection au tour {number}."
+    )
+    assert "stands objecting" not in await page.get_by_role("alert").inner_text()
     await page.goto(f"{api.http.base_url}/portal/board/d-portal-fr")
     await expect(page.get_by_role("alert")).to_contain_text(
         "le tableau est celui du secrétariat : une délégation voit sa propre page"

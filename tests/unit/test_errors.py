@@ -28,7 +28,7 @@ from workflows.failures import from_failure, to_failure
 
 EXAMPLES: list[ConcordError] = [
     InvalidInput("deadline", "not an instant"),
-    Refusal(Rule.NO_OPEN_ROUND, "round 1 is closed (failed)"),
+    Refusal(Rule.NO_OPEN_ROUND, "round 1 is closed (failed)", round=1),
     NotFound("no decision d-1"),
     Unavailable("the event store cannot be reached"),
     Conflict("another writer stored version 3 first"),
@@ -37,6 +37,7 @@ EXAMPLES: list[ConcordError] = [
     Fault("the command failed without a refusal"),
     Unauthenticated("the access token 3f2a was revoked"),
     Forbidden("member RUS acts only in its own name, not as USA"),
+    Refusal(Rule.ALREADY_CONCURRED, "BEL has already concurred in round 2", member="BEL", round=2),
 ]
 
 
@@ -90,6 +91,8 @@ def test_an_error_crosses_temporal_as_the_same_class_rule_field_and_message(
         rebuilt = from_failure(received)
         assert type(rebuilt) is type(error)
         assert rebuilt is not None and rebuilt.details() == error.details()
+        if isinstance(error, Refusal):  # its particulars too, for a page to word them
+            assert isinstance(rebuilt, Refusal) and rebuilt.params == error.params
     assert failure.non_retryable and not to_failure(error, retryable=True).non_retryable
 
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Final
 
 import pytest
 from starlette.datastructures import FormData
 
 from api.portal import giving
 from api.portal.board import APPLIES
+from api.portal.i18n import PARTICULARS, Words
 from api.portal.pages import STATE_TAGS
+from domain.errors import Rule
 from domain.values import Status
+from tests.unit.domain.scenario import Scenario
 
 CSS = Path(giving.__file__).parent / "static" / "portal.css"
 TEMPLATES = Path(giving.__file__).parent / "templates"
@@ -70,3 +74,35 @@ def test_a_date_that_is_no_date_is_refused_naming_its_field(
     )  # fmt: skip
     with pytest.raises(ValueError, match=r"^new_deadline: .* is not a day, month, year and time"):
         giving._entered(form, "new_deadline")
+
+
+WORDED: Final = {
+    "en": "USA has already concurred in round 1.",
+    "fr": "USA a déjà donné son accord au tour 1.",
+    "ru": "USA уже выразил согласие в раунде 1.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(WORDED))
+def test_a_refusal_carries_its_particulars_and_a_page_words_them_in_its_language(
+    language: str,
+) -> None:
+    s = Scenario().round_open()
+    h = s.s.round(1).text_hash
+    s.do("concur", "USA", round=1, text_hash=h)
+    refused = s.refused(Rule.ALREADY_CONCURRED, "concur", "USA", round=1, text_hash=h)
+    assert refused.params == {"member": "USA", "round": "1"}
+    assert Words(language).particulars(refused.code, refused.params) == WORDED[language]
+
+
+def test_every_worded_refusal_names_a_rule_and_a_refusal_without_its_parameters_keeps_english() -> (
+    None
+):
+    rules = {rule.value for rule in Rule}
+    assert set(PARTICULARS) <= rules
+    for language in ("en", "fr", "ru"):
+        for code in PARTICULARS:
+            worded = Words(language).particulars(code, {"member": "BEL", "round": "2"})
+            assert worded is not None and "2" in worded
+        assert Words(language).particulars("already_concurred", {"round": "2"}) is None
+        assert Words(language).particulars("wrong_role", {"member": "BEL"}) is None
