@@ -126,7 +126,12 @@ def require_member(d: Deciding, doing: str) -> Roster:
     if d.actor in (CHAIR, SYSTEM) or roster.is_body(d.actor):
         raise Refusal(Rule.WRONG_ROLE, f"only a member state may {doing}; {d.actor} is not one")
     if not roster.is_member(d.actor):
-        raise Refusal(Rule.NOT_ON_ROSTER, f"{d.actor} is not on roster version {roster.version}")
+        raise Refusal(
+            Rule.NOT_ON_ROSTER,
+            f"{d.actor} is not on roster version {roster.version}",
+            member=d.actor,
+            version=roster.version,
+        )
     return roster
 
 
@@ -138,6 +143,7 @@ def require_status(d: Deciding, allowed: frozenset[Status] | set[Status], doing:
             Rule.WRONG_STATE,
             f"cannot {doing}: decision {state.decision_id} is {state.status.value} "
             f"(must be {names})",
+            status=state.status.value,
         )
 
 

@@ -82,7 +82,9 @@ def complete_action_item(c: cmd.CompleteActionItem, d: Deciding) -> None:
             "own part as progress",
         )
     if c.item_id in plan.completed_items:
-        raise Refusal(Rule.ITEM_COMPLETED, f"action item {c.item_id} is already completed")
+        raise Refusal(
+            Rule.ITEM_COMPLETED, f"action item {c.item_id} is already completed", item=c.item_id
+        )
     d.emit(ev.ActionItemCompleted(**d.envelope(), item_id=c.item_id, note=c.note))
 
 
@@ -104,7 +106,11 @@ def propose_issue_resolution(c: cmd.ProposeIssueResolution, d: Deciding) -> None
     require_status(d, IN_FORCE, "propose an issue's resolution")
     issue = d.state.issue(c.issue)
     if not issue.is_open:
-        raise Refusal(Rule.ISSUE_RESOLVED, f"implementation issue {c.issue} is already resolved")
+        raise Refusal(
+            Rule.ISSUE_RESOLVED,
+            f"implementation issue {c.issue} is already resolved",
+            issue=c.issue,
+        )
     if issue.resolution_round is not None:
         raise Refusal(
             Rule.ROUND_OPEN,

@@ -147,6 +147,10 @@ PARTICULARS: Final = {
     "no_open_round": N_("Round %(round)s is closed."),
     "deadline_passed": N_("The deadline of round %(round)s has passed."),
     "stale_text": N_("Round %(round)s is on another text than the one answered."),
+    "wrong_state": N_("The decision is %(status)s now."),
+    "not_on_roster": N_("%(member)s is not on roster version %(version)s."),
+    "item_completed": N_("Action item %(item)s is already completed."),
+    "issue_resolved": N_("Implementation issue %(issue)s is already resolved."),
 }
 """A refusal's particulars in the page's language, from the parameters the refusal carries (for
 the rules whose refusals carry them; the others keep their English message)."""
@@ -217,8 +221,11 @@ class Words:
         has no such wording, or the refusal lacks a parameter the wording names."""
         if code not in PARTICULARS:
             return None
+        worded = dict(params)
+        if "status" in worded:  # a state, as this language names it
+            worded["status"] = self.status(worded["status"])
         try:
-            return self.gettext(PARTICULARS[code]) % dict(params)
+            return self.gettext(PARTICULARS[code]) % worded
         except KeyError:
             return None
 

@@ -98,11 +98,16 @@ def test_a_refusal_carries_its_particulars_and_a_page_words_them_in_its_language
 def test_every_worded_refusal_names_a_rule_and_a_refusal_without_its_parameters_keeps_english() -> (
     None
 ):
-    rules = {rule.value for rule in Rule}
-    assert set(PARTICULARS) <= rules
+    given = {"member": "BEL", "round": "2", "version": "2", "item": "A2", "issue": "2"}
+    assert set(PARTICULARS) <= {rule.value for rule in Rule}
     for language in ("en", "fr", "ru"):
+        words = Words(language)
         for code in PARTICULARS:
-            worded = Words(language).particulars(code, {"member": "BEL", "round": "2"})
-            assert worded is not None and "2" in worded
-        assert Words(language).particulars("already_concurred", {"round": "2"}) is None
-        assert Words(language).particulars("wrong_role", {"member": "BEL"}) is None
+            worded = words.particulars(code, given | {"status": "adopted"})
+            assert worded is not None and ("2" in worded or words.status("adopted") in worded)
+        assert words.particulars("already_concurred", {"round": "2"}) is None
+        assert words.particulars("wrong_role", {"member": "BEL"}) is None
+    # A state is named as the page's language names it, not by its code.
+    assert Words("fr").particulars("wrong_state", {"status": "adopted"}) == (
+        f"La décision est maintenant : {Words('fr').status('adopted')}."
+    )
