@@ -253,6 +253,12 @@ async def test_the_secretariats_board_shows_answers_as_they_arrive_without_a_rel
         f"1 of {len(MEMBERS)} concurred, 1 objected, {silent} not answered yet"
     )
     assert await page.evaluate("performance.timeOrigin") == loaded, "the page was not reloaded"
+    # The bar draws the same tally: each part as wide as its count (no inline style needed).
+    for part, count in (("concurred", 1), ("objected", 1), ("silent", silent)):
+        drawn = grid.locator(f"rect.concord-tally__{part}")
+        await expect(drawn).to_have_attribute("width", str(count))
+        box = await drawn.bounding_box()
+        assert box is not None and box["width"] > 0, part
     await page.screenshot(path=str(DOCS / "portal-board.png"), full_page=True)
 
 
