@@ -104,6 +104,8 @@ class KeyBook:
             raise Refusal(
                 Rule.BAD_SIGNATURE,
                 f"{command.actor}'s signed {statement.kind} is refused: {finding}",
+                member=command.actor,
+                kind=statement.kind,
             )
 
     async def _read(self) -> tuple[KeyRegistry, int]:
@@ -119,6 +121,8 @@ class KeyBook:
                 Rule.BAD_SIGNATURE,
                 f"the request was signed for the log {request.origin!r}, not this one "
                 f"({self._origin!r})",
+                member=request.member,
+                origin=request.origin,
             )
         await self._is_member(request.member)
         registry, version = await self._read()
@@ -157,7 +161,12 @@ class KeyBook:
     async def _is_member(self, member: str) -> None:
         council = await Councils(self._store).in_force()
         if member not in {m.code for m in council.members}:
-            raise Refusal(Rule.NOT_ON_ROSTER, f"{member} is not a member of {council.code}")
+            raise Refusal(
+                Rule.NOT_ON_ROSTER,
+                f"{member} is not a member of {council.code}",
+                member=member,
+                council=council.code,
+            )
 
     def _envelope(self, version: int, recorded_by: str, actor: str) -> CouncilEnvelope:
         """The next change's envelope: the member's act when its key signed it, else the
@@ -177,7 +186,9 @@ class KeyBook:
             [stored] = await self._store.append(KEYS_STREAM, version, [new_council_event(event)])
         except Conflict:
             raise Refusal(
-                Rule.COUNCIL_CHANGE, "the key registry changed meanwhile: try again"
+                Rule.COUNCIL_CHANGE,
+                "the key registry changed meanwhile: try again",
+                member=event.member,
             ) from None
         return stored
 

@@ -201,7 +201,12 @@ def record(
             try:
                 [written] = await store.append(meeting_id, 1, [new_council_event(record)])
             except Conflict:
-                raise Refusal(Rule.WRONG_STATE, f"{meeting_id} is recorded already") from None
+                raise Refusal(
+                    Rule.WRONG_STATE,
+                    f"{meeting_id} is recorded already",
+                    meeting=meeting_id,
+                    status="recorded",
+                ) from None
         return {"meeting_id": meeting_id, "position": written.position, "hash": written.hash}
 
     document = run(work())

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from pydantic import TypeAdapter
 
 from domain import commands as cmd
 from domain import events as ev
@@ -11,6 +14,9 @@ from domain.errors import InvalidInput, NotFound, Refusal, Rule
 from domain.roster import CHAIR, Roster, RosterBook
 from domain.state import ConsensusRound, DecisionState
 from domain.values import PROCEDURE_PRINCIPAL, SYSTEM, ActionItem, AssigneeKind, Status
+
+_SPAN: Final = TypeAdapter(timedelta)
+"""A span as a refusal's particular: ISO 8601, as a council file writes its minimum silence."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,10 @@ class Deciding:
         try:
             return self.rosters.on(day) if day else self.rosters.snapshot_at(self.now)
         except NotFound as missing:
-            raise Refusal(Rule.NOT_ON_ROSTER, str(missing)) from None
+            sought = day or self.now.astimezone(UTC).date()
+            raise Refusal(
+                Rule.NOT_ON_ROSTER, str(missing), member=self.actor, day=sought.isoformat()
+            ) from None
 
     def envelope(self) -> ev.Envelope:
         """The envelope of the next event: spread it into the event's constructor, then emit."""
@@ -113,18 +122,24 @@ class Deciding:
 
 def require_chair(d: Deciding, doing: str) -> None:
     if d.actor != CHAIR:
-        raise Refusal(Rule.WRONG_ROLE, f"only the chair may {doing}; {d.actor} may not")
+        raise Refusal(
+            Rule.WRONG_ROLE, f"only the chair may {doing}; {d.actor} may not", actor=d.actor
+        )
 
 
 def require_system(d: Deciding, doing: str) -> None:
     if d.actor != SYSTEM:
-        raise Refusal(Rule.WRONG_ROLE, f"only Concord's clock may {doing}")
+        raise Refusal(Rule.WRONG_ROLE, f"only Concord's clock may {doing}", actor=d.actor)
 
 
 def require_member(d: Deciding, doing: str) -> Roster:
     roster = d.roster()
     if d.actor in (CHAIR, SYSTEM) or roster.is_body(d.actor):
-        raise Refusal(Rule.WRONG_ROLE, f"only a member state may {doing}; {d.actor} is not one")
+        raise Refusal(
+            Rule.WRONG_ROLE,
+            f"only a member state may {doing}; {d.actor} is not one",
+            actor=d.actor,
+        )
     if not roster.is_member(d.actor):
         raise Refusal(
             Rule.NOT_ON_ROSTER,
@@ -143,6 +158,7 @@ def require_status(d: Deciding, allowed: frozenset[Status] | set[Status], doing:
             Rule.WRONG_STATE,
             f"cannot {doing}: decision {state.decision_id} is {state.status.value} "
             f"(must be {names})",
+            decision=state.decision_id,
             status=state.status.value,
         )
 
@@ -152,6 +168,9 @@ def require_future(d: Deciding, deadline: datetime, field: str) -> None:
         raise Refusal(
             Rule.DEADLINE_IN_PAST,
             f"{field} {deadline.isoformat()} is not after now ({d.now.isoformat()})",
+            field=field,
+            deadline=deadline.isoformat(),
+            now=d.now.isoformat(),
         )
 
 
@@ -168,6 +187,10 @@ def require_silence(d: Deciding, opened_at: datetime, deadline: datetime, field:
             f"a silence procedure of {body} lasts at least {spoken(minimum)} (its minimum "
             f"silence period); {field} {deadline.isoformat()} is {spoken(deadline - opened_at)} "
             "after the round's opening",
+            body=body,
+            minimum=_SPAN.dump_python(minimum, mode="json"),
+            field=field,
+            deadline=deadline.isoformat(),
         )
 
 
@@ -220,6 +243,7 @@ def answerable_round(d: Deciding, number: int) -> ConsensusRound:
             Rule.DEADLINE_PASSED,
             f"round {number}'s deadline {r.deadline.isoformat()} has passed",
             round=number,
+            deadline=r.deadline.isoformat(),
         )
     if d.actor not in r.members:
         raise Refusal(
@@ -227,6 +251,7 @@ def answerable_round(d: Deciding, number: int) -> ConsensusRound:
             f"{d.actor} is not on the roster of round {number} (roster version {r.roster_version})",
             member=d.actor,
             round=number,
+            version=r.roster_version,
         )
     return r
 
@@ -238,6 +263,8 @@ def check_hash(r: ConsensusRound, given: str) -> None:
             f"round {r.number} is on text {r.text_hash}, not {given}: "
             "read the current text and answer again",
             round=r.number,
+            text_hash=r.text_hash,
+            given=given,
         )
 
 
@@ -253,11 +280,16 @@ def check_assignees(d: Deciding, items: tuple[ActionItem, ...], roster: Roster) 
                 Rule.NOT_ON_ROSTER,
                 f"action item {item.item_id}: {code} is not a member on roster "
                 f"version {roster.version}",
+                item=item.item_id,
+                member=code or "",
+                version=roster.version,
             )
         if item.assignee.kind is AssigneeKind.BODY and not roster.is_body(code or ""):
             raise Refusal(
                 Rule.NOT_ON_ROSTER,
                 f"action item {item.item_id}: {code} is not a body of the Council",
+                item=item.item_id,
+                member=code or "",
             )
 
 
@@ -268,7 +300,10 @@ def may_act_for_item(d: Deciding, item_id: str | None) -> None:
     if item_id is None:
         if not (roster.is_member(d.actor) or roster.is_body(d.actor)):
             raise Refusal(
-                Rule.NOT_ON_ROSTER, f"{d.actor} is not on roster version {roster.version}"
+                Rule.NOT_ON_ROSTER,
+                f"{d.actor} is not on roster version {roster.version}",
+                member=d.actor,
+                version=roster.version,
             )
         return
     assert d.state.plan is not None
@@ -280,4 +315,7 @@ def may_act_for_item(d: Deciding, item_id: str | None) -> None:
         raise Refusal(
             Rule.ITEM_NOT_ASSIGNED,
             f"action item {item_id} is assigned to {item.assignee.label()}, not {d.actor}",
+            item=item_id,
+            assignee=item.assignee.code or item.assignee.kind.value,
+            actor=d.actor,
         )

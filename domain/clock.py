@@ -26,11 +26,26 @@ def send_reminders(c: cmd.SendReminders, d: Deciding) -> None:
     if c.target is DeadlineTarget.ROUND:
         r = require_open_round(d, c.round or 0)
         if r.reminder_at is None or d.now < r.reminder_at:
-            raise Refusal(Rule.DEADLINE_NOT_REACHED, f"round {r.number} has no reminder due")
+            raise Refusal(
+                Rule.DEADLINE_NOT_REACHED,
+                f"round {r.number} has no reminder due",
+                round=r.number,
+                now=d.now.isoformat(),
+            )
         if r.reminded:
-            raise Refusal(Rule.ALREADY_REMINDED, f"round {r.number}'s reminders were sent")
+            raise Refusal(
+                Rule.ALREADY_REMINDED,
+                f"round {r.number}'s reminders were sent",
+                round=r.number,
+                deadline=r.deadline.isoformat(),
+            )
         if not r.pending():
-            raise Refusal(Rule.NOTHING_TO_REMIND, f"every member has answered round {r.number}")
+            raise Refusal(
+                Rule.NOTHING_TO_REMIND,
+                f"every member has answered round {r.number}",
+                decision=d.state.decision_id,
+                round=r.number,
+            )
         d.emit(
             ev.RemindersSent(
                 **d.envelope(),
@@ -43,11 +58,19 @@ def send_reminders(c: cmd.SendReminders, d: Deciding) -> None:
         return
     plan = d.state.plan
     if plan is None or plan.report_back_received_at is not None or plan.reminder_at is None:
-        raise Refusal(Rule.NOTHING_TO_REMIND, "no report back is awaited")
+        raise Refusal(
+            Rule.NOTHING_TO_REMIND, "no report back is awaited", decision=d.state.decision_id
+        )
     if d.now < plan.reminder_at:
-        raise Refusal(Rule.DEADLINE_NOT_REACHED, "the report-back reminder is not due")
+        raise Refusal(
+            Rule.DEADLINE_NOT_REACHED, "the report-back reminder is not due", now=d.now.isoformat()
+        )
     if plan.reminded:
-        raise Refusal(Rule.ALREADY_REMINDED, "the report-back reminder was sent")
+        raise Refusal(
+            Rule.ALREADY_REMINDED,
+            "the report-back reminder was sent",
+            deadline=plan.report_back_deadline.isoformat(),
+        )
     d.emit(
         ev.RemindersSent(
             **d.envelope(),
@@ -63,22 +86,44 @@ def flag_missed_deadline(c: cmd.FlagMissedDeadline, d: Deciding) -> None:
     if c.target is DeadlineTarget.REVIEW:
         review = d.state.review
         if d.state.status is not Status.IN_REVIEW or review is None or review.outcome is not None:
-            raise Refusal(Rule.WRONG_STATE, "no review is under way")
+            raise Refusal(Rule.WRONG_STATE, "no review is under way", status=d.state.status.value)
         if d.now < review.deadline:
-            raise Refusal(Rule.DEADLINE_NOT_REACHED, "the review deadline has not passed")
+            raise Refusal(
+                Rule.DEADLINE_NOT_REACHED,
+                "the review deadline has not passed",
+                now=d.now.isoformat(),
+            )
         if review.deadline_flagged:
-            raise Refusal(Rule.ALREADY_FLAGGED, "the missed review deadline is already flagged")
+            raise Refusal(
+                Rule.ALREADY_FLAGGED,
+                "the missed review deadline is already flagged",
+                deadline=review.deadline.isoformat(),
+            )
         d.emit(ev.ReviewDeadlineMissed(**d.envelope(), review_deadline=review.deadline))
         return
     plan = d.state.plan
     if plan is None or d.state.status is not Status.IN_IMPLEMENTATION:
-        raise Refusal(Rule.WRONG_STATE, "there is no implementation plan")
+        raise Refusal(
+            Rule.WRONG_STATE, "there is no implementation plan", status=d.state.status.value
+        )
     if plan.report_back_received_at is not None:
-        raise Refusal(Rule.REPORT_RECEIVED, "the report back was received")
+        raise Refusal(
+            Rule.REPORT_RECEIVED,
+            "the report back was received",
+            received=plan.report_back_received_at.isoformat(),
+        )
     if d.now < plan.report_back_deadline:
-        raise Refusal(Rule.DEADLINE_NOT_REACHED, "the report-back deadline has not passed")
+        raise Refusal(
+            Rule.DEADLINE_NOT_REACHED,
+            "the report-back deadline has not passed",
+            now=d.now.isoformat(),
+        )
     if plan.deadline_flagged:
-        raise Refusal(Rule.ALREADY_FLAGGED, "the missed report deadline is already flagged")
+        raise Refusal(
+            Rule.ALREADY_FLAGGED,
+            "the missed report deadline is already flagged",
+            deadline=plan.report_back_deadline.isoformat(),
+        )
     d.emit(
         ev.ReportDeadlineMissed(
             **d.envelope(),

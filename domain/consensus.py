@@ -33,6 +33,7 @@ def open_round(c: cmd.OpenRound, d: Deciding) -> None:
         raise Refusal(
             Rule.REVIEW_NOT_FORWARDED,
             f"the Preparatory Committee has not forwarded revision {current.number}",
+            revision=current.number,
         )
     require_future(d, c.deadline, "deadline")
     require_silence(d, d.now, c.deadline, "deadline")
@@ -42,6 +43,8 @@ def open_round(c: cmd.OpenRound, d: Deciding) -> None:
         raise Refusal(
             Rule.NOT_ON_ROSTER,
             f"{d.state.body} has no members on roster version {roster.version}",
+            body=d.state.body,
+            version=roster.version,
         )
     d.emit(
         ev.ConsensusRoundOpened(
@@ -87,12 +90,19 @@ def concur(c: cmd.Concur, d: Deciding) -> None:
 def break_silence(c: cmd.BreakSilence, d: Deciding) -> None:
     if d.actor == CHAIR:
         raise Refusal(
-            Rule.CHAIR_CANNOT_BLOCK, "the chair convenes and records; it cannot break silence"
+            Rule.CHAIR_CANNOT_BLOCK,
+            "the chair convenes and records; it cannot break silence",
+            round=c.round,
         )
     r = answerable_round(d, c.round)
     check_hash(r, c.text_hash)
     if not c.reasons.strip():
-        raise Refusal(Rule.REASONS_REQUIRED, "breaking silence needs the reasons for it")
+        raise Refusal(
+            Rule.REASONS_REQUIRED,
+            "breaking silence needs the reasons for it",
+            actor=d.actor,
+            round=r.number,
+        )
     if d.actor in r.objections:
         raise Refusal(
             Rule.ALREADY_OBJECTING,
@@ -146,14 +156,24 @@ def extend_deadline(c: cmd.ExtendDeadline, d: Deciding) -> None:
     elif c.target is DeadlineTarget.REVIEW:
         require_status(d, {Status.IN_REVIEW}, "extend the review deadline")
         if d.state.review is None:
-            raise Refusal(Rule.WRONG_STATE, "there is no review to extend")
+            raise Refusal(
+                Rule.WRONG_STATE, "there is no review to extend", status=d.state.status.value
+            )
         previous = d.state.review.deadline
     else:
         plan = d.state.plan
         if plan is None or d.state.status is not Status.IN_IMPLEMENTATION:
-            raise Refusal(Rule.WRONG_STATE, "there is no implementation plan to extend")
+            raise Refusal(
+                Rule.WRONG_STATE,
+                "there is no implementation plan to extend",
+                status=d.state.status.value,
+            )
         if plan.report_back_received_at is not None:
-            raise Refusal(Rule.REPORT_RECEIVED, "the report back has already been received")
+            raise Refusal(
+                Rule.REPORT_RECEIVED,
+                "the report back has already been received",
+                received=plan.report_back_received_at.isoformat(),
+            )
         previous = plan.report_back_deadline
         if plan.reminder_at is not None:
             reminder_at = c.new_deadline - (plan.report_back_deadline - plan.reminder_at)
@@ -161,6 +181,8 @@ def extend_deadline(c: cmd.ExtendDeadline, d: Deciding) -> None:
         raise Refusal(
             Rule.DEADLINE_NOT_LATER,
             f"new deadline {c.new_deadline.isoformat()} is not later than {previous.isoformat()}",
+            deadline=c.new_deadline.isoformat(),
+            previous=previous.isoformat(),
         )
     require_future(d, c.new_deadline, "new_deadline")
     if reminder_at is not None and reminder_at <= d.now:
@@ -180,18 +202,26 @@ def extend_deadline(c: cmd.ExtendDeadline, d: Deciding) -> None:
 
 def close_round(c: cmd.CloseRound, d: Deciding) -> None:
     if d.actor not in (CHAIR, SYSTEM):
-        raise Refusal(Rule.WRONG_ROLE, f"only the chair may close a round; {d.actor} may not")
+        raise Refusal(
+            Rule.WRONG_ROLE, f"only the chair may close a round; {d.actor} may not", actor=d.actor
+        )
     r = require_open_round(d, c.round)
     if d.now < r.deadline:
         if d.actor == SYSTEM:
             raise Refusal(
-                Rule.DEADLINE_NOT_REACHED, f"round {r.number} runs until {r.deadline.isoformat()}"
+                Rule.DEADLINE_NOT_REACHED,
+                f"round {r.number} runs until {r.deadline.isoformat()}",
+                round=r.number,
+                deadline=r.deadline.isoformat(),
+                now=d.now.isoformat(),
             )
         if not r.objections:
             raise Refusal(
                 Rule.NO_STANDING_OBJECTION,
                 f"round {r.number} has no standing objection; it closes by silence "
                 f"at {r.deadline.isoformat()}",
+                round=r.number,
+                deadline=r.deadline.isoformat(),
             )
     settle_round(d, r, "deadline" if d.now >= r.deadline else "chair")
 

@@ -244,6 +244,8 @@ class CouncilImport:
                 Rule.COUNCIL_CHANGE,
                 f"this installation records council {old.code}; a file for {council.code} "
                 "cannot be imported into it",
+                council=old.code,
+                given=council.code,
             )
         self._emit(
             CouncilFileImported(
@@ -284,12 +286,16 @@ class CouncilImport:
                 raise Refusal(
                     Rule.COUNCIL_CHANGE,
                     f"roster version {number} is recorded; a council file cannot drop it",
+                    council=council.code,
+                    version=number,
                 )
             if _without_names(after[number]) != _without_names(kept):
                 raise Refusal(
                     Rule.COUNCIL_CHANGE,
                     f"roster version {number} is recorded and rounds may be bound to it: add a "
                     "new version instead of changing it",
+                    council=council.code,
+                    version=number,
                 )
         for number in sorted(set(after) - set(before)):
             r = after[number]
@@ -407,17 +413,30 @@ def sitting_record(
     after it sat; a member not of the body, or an outcome for an item not on the agenda, is
     refused by name."""
     if recorded:
-        raise Refusal(Rule.WRONG_STATE, f"{sitting.stream_id} is recorded already")
+        raise Refusal(
+            Rule.WRONG_STATE,
+            f"{sitting.stream_id} is recorded already",
+            meeting=sitting.stream_id,
+            status="recorded",
+        )
     if now < sitting.sitting_at:
         raise Refusal(
             Rule.WRONG_STATE,
             f"{sitting.stream_id} sits at {sitting.sitting_at.isoformat()}: record it after",
+            meeting=sitting.stream_id,
+            status="convened",
+            at=sitting.sitting_at.isoformat(),
         )
     if not present:
         raise InvalidInput("present", "name the members recorded present")
     for code in present:
         if code not in members:
-            raise Refusal(Rule.NOT_ON_ROSTER, f"{code} is not a member of {sitting.body}")
+            raise Refusal(
+                Rule.NOT_ON_ROSTER,
+                f"{code} is not a member of {sitting.body}",
+                member=code,
+                body=sitting.body,
+            )
     if len(set(present)) != len(present):
         raise InvalidInput("present", "names a member twice")
     on_agenda = {(i.decision_id, i.item) for i in sitting.agenda}

@@ -55,7 +55,11 @@ def decide(
     _check_principal(d)
     if state is None:
         if not isinstance(command, cmd.SubmitProposal):
-            raise Refusal(Rule.NO_SUCH_DECISION, f"decision {command.decision_id} does not exist")
+            raise Refusal(
+                Rule.NO_SUCH_DECISION,
+                f"decision {command.decision_id} does not exist",
+                decision=command.decision_id,
+            )
     else:
         _check_open(d, state)
         _check_signed(d)
@@ -77,6 +81,8 @@ def _check_signed(d: Deciding) -> None:
             Rule.SIGNATURE_REQUIRED,
             f"the council requires a {kind} to be signed by its member's own key; "
             f"{d.actor}'s is unsigned",
+            kind=kind,
+            member=d.actor,
         )
 
 
@@ -170,15 +176,22 @@ def _check_principal(d: Deciding) -> None:
     role, who = principal_role(d.command.recorded_by), principal_id(d.command.recorded_by)
     if role == "member" and who != d.actor:
         raise Refusal(
-            Rule.ACTING_FOR_ANOTHER, f"member {who} may act only in its own name, not as {d.actor}"
+            Rule.ACTING_FOR_ANOTHER,
+            f"member {who} may act only in its own name, not as {d.actor}",
+            member=who,
+            actor=d.actor,
         )
     if (d.actor == SYSTEM) != (role == "system"):
-        raise Refusal(Rule.WRONG_ROLE, "only Concord's clock acts as system")
+        raise Refusal(Rule.WRONG_ROLE, "only Concord's clock acts as system", actor=d.actor)
 
 
 def _check_open(d: Deciding, state: DecisionState) -> None:
     if isinstance(d.command, cmd.SubmitProposal):
-        raise Refusal(Rule.DECISION_EXISTS, f"decision {state.decision_id} already exists")
+        raise Refusal(
+            Rule.DECISION_EXISTS,
+            f"decision {state.decision_id} already exists",
+            decision=state.decision_id,
+        )
     # A decision taken and done can still be superseded. Whether a closed decision can be a
     # successor is the supersession's own rule to say: one completed (or superseded in turn)
     # still records what it supersedes, one that lapsed or was withdrawn never was adopted.
@@ -190,10 +203,14 @@ def _check_open(d: Deciding, state: DecisionState) -> None:
         raise Refusal(
             Rule.WRONG_STATE,
             f"decision {state.decision_id} is {state.status.value}; it takes no further commands",
+            decision=state.decision_id,
+            status=state.status.value,
         )
     allowed = _WHILE_SUSPENDED if not d.practice.amended_2026_12_06 else _STILL_WHILE_SUSPENDED
     if state.status is Status.SUSPENDED and not isinstance(d.command, allowed):
         raise Refusal(
             Rule.WRONG_STATE,
             f"decision {state.decision_id} is suspended; the chair must resume it first",
+            decision=state.decision_id,
+            status=state.status.value,
         )

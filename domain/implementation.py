@@ -31,7 +31,9 @@ def plan_implementation(c: cmd.PlanImplementation, d: Deciding) -> None:
     )
     if not roster.is_body(monitoring):
         raise Refusal(
-            Rule.NOT_ON_ROSTER, f"monitoring body {monitoring} is not a body of the Council"
+            Rule.NOT_ON_ROSTER,
+            f"monitoring body {monitoring} is not a body of the Council",
+            member=monitoring,
         )
     require_future(d, c.report_back_deadline, "report_back_deadline")
     d.emit(
@@ -80,6 +82,9 @@ def complete_action_item(c: cmd.CompleteActionItem, d: Deciding) -> None:
             f"action item {c.item_id} is assigned to all members jointly: the chair or the "
             f"monitoring body ({plan.monitoring_body}) completes it; {d.actor} reports its "
             "own part as progress",
+            item=c.item_id,
+            body=plan.monitoring_body,
+            actor=d.actor,
         )
     if c.item_id in plan.completed_items:
         raise Refusal(
@@ -115,6 +120,8 @@ def propose_issue_resolution(c: cmd.ProposeIssueResolution, d: Deciding) -> None
         raise Refusal(
             Rule.ROUND_OPEN,
             f"implementation issue {c.issue} already has round {issue.resolution_round} open",
+            issue=c.issue,
+            round=issue.resolution_round,
         )
     require_future(d, c.deadline, "deadline")
     require_silence(d, d.now, c.deadline, "deadline")

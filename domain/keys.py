@@ -184,6 +184,8 @@ def registration(
             Rule.KEY_REGISTERED,
             f"{key_id} was registered for {registry.by_id[key_id].member}: a key is registered "
             "once, and never again after it leaves force",
+            key=key_id,
+            member=registry.by_id[key_id].member,
         )
     statement = key_change(origin, member, "register", public_key)
     if not verify(public_key, statement, possession):
@@ -191,6 +193,8 @@ def registration(
             Rule.BAD_SIGNATURE,
             f"the registration of {key_id} for {member} is not signed by that key: its holder "
             "must sign it (proof of possession)",
+            key=key_id,
+            member=member,
         )
     current = registry.current(member)
     authority = KeyAuthority.CHAIR
@@ -201,12 +205,16 @@ def registration(
                 Rule.BAD_SIGNATURE,
                 f"{member} has no key in force to endorse a new one: a first key is registered "
                 "on the chair's authority",
+                member=member,
             )
         if not verify(current.public_key, statement, endorsement):
             raise Refusal(
                 Rule.BAD_SIGNATURE,
                 f"the endorsement of {key_id} is not signed by {member}'s key in force "
                 f"({current.key_id})",
+                key=key_id,
+                member=member,
+                current=current.key_id,
             )
         authority, endorsed_by = KeyAuthority.MEMBER, current.key_id
     return MemberKeyRegistered(
@@ -234,7 +242,7 @@ def revocation(
     own act when the key signed it (`endorsement`), otherwise the chair's (flagged)."""
     current = registry.current(member)
     if current is None:
-        raise Refusal(Rule.NO_KEY, f"{member} has no key in force")
+        raise Refusal(Rule.NO_KEY, f"{member} has no key in force", member=member)
     statement = key_change(origin, member, "revoke", current.public_key)
     authority = KeyAuthority.CHAIR
     if endorsement is not None:
@@ -242,6 +250,8 @@ def revocation(
             raise Refusal(
                 Rule.BAD_SIGNATURE,
                 f"the revocation of {current.key_id} is not signed by that key",
+                key=current.key_id,
+                member=member,
             )
         authority = KeyAuthority.MEMBER
     return MemberKeyRevoked(

@@ -34,11 +34,13 @@ def complete_decision(c: cmd.CompleteDecision, d: Deciding) -> None:
         raise Refusal(
             Rule.ITEMS_OUTSTANDING,
             "action items outstanding: " + ", ".join(plan.outstanding_items),
+            items=", ".join(plan.outstanding_items),
         )
     if d.state.open_issues:
         raise Refusal(
             Rule.ISSUES_OPEN,
             "implementation issues open: " + ", ".join(str(i.number) for i in d.state.open_issues),
+            issues=", ".join(str(i.number) for i in d.state.open_issues),
         )
     d.emit(ev.DecisionCompleted(**d.envelope(), summary=c.summary))
 
@@ -49,12 +51,16 @@ def withdraw_decision(c: cmd.WithdrawDecision, d: Deciding) -> None:
         raise Refusal(
             Rule.NOT_PROPOSER,
             f"only the proposer ({state.proposer}) may withdraw; {d.actor} may not",
+            proposer=state.proposer,
+            actor=d.actor,
         )
     status = state.suspended_from or state.status
     if status not in _BEFORE_ADOPTION:
         raise Refusal(
             Rule.WRONG_STATE,
             f"decision {state.decision_id} was adopted; it can no longer be withdrawn",
+            decision=state.decision_id,
+            status=state.status.value,
         )
     d.emit(ev.DecisionWithdrawn(**d.envelope(), reason=c.reason))
 
@@ -68,9 +74,15 @@ def supersede_decision(c: cmd.SupersedeDecision, d: Deciding) -> None:
             Rule.WRONG_STATE,
             f"only an adopted decision can be superseded; {state.decision_id} "
             f"is {state.status.value}",
+            decision=state.decision_id,
+            status=state.status.value,
         )
     if c.superseded_by == state.decision_id:
-        raise Refusal(Rule.SELF_SUPERSESSION, "a decision cannot supersede itself")
+        raise Refusal(
+            Rule.SELF_SUPERSESSION,
+            "a decision cannot supersede itself",
+            decision=state.decision_id,
+        )
     d.emit(ev.DecisionSuperseded(**d.envelope(), superseded_by=c.superseded_by, reason=c.reason))
 
 
@@ -85,18 +97,28 @@ def record_supersession(c: cmd.RecordSupersession, d: Deciding) -> None:
             Rule.SUCCESSOR_NOT_ADOPTED,
             f"{state.decision_id} {became}: only an adopted decision (in implementation, or "
             "completed) can supersede another",
+            decision=state.decision_id,
+            status=(status if status in _NEVER_ADOPTED else state.status).value,
         )
     if c.supersedes == state.decision_id:
-        raise Refusal(Rule.SELF_SUPERSESSION, "a decision cannot supersede itself")
+        raise Refusal(
+            Rule.SELF_SUPERSESSION,
+            "a decision cannot supersede itself",
+            decision=state.decision_id,
+        )
     if c.supersedes == state.superseded_by:
         raise Refusal(
             Rule.SUPERSESSION_CYCLE,
             f"{state.decision_id} is itself superseded by {c.supersedes}",
+            decision=state.decision_id,
+            successor=c.supersedes,
         )
     if c.supersedes in state.supersedes:
         raise Refusal(
             Rule.ALREADY_SUPERSEDES,
             f"{state.decision_id} already records that it supersedes {c.supersedes}",
+            decision=state.decision_id,
+            superseded=c.supersedes,
         )
     d.emit(ev.DecisionSupersedes(**d.envelope(), supersedes=c.supersedes, reason=c.reason))
 
@@ -105,7 +127,12 @@ def suspend_decision(c: cmd.SuspendDecision, d: Deciding) -> None:
     require_chair(d, "suspend a decision")
     state = d.state
     if state.status is Status.SUSPENDED or state.status in TERMINAL:
-        raise Refusal(Rule.WRONG_STATE, f"decision {state.decision_id} is {state.status.value}")
+        raise Refusal(
+            Rule.WRONG_STATE,
+            f"decision {state.decision_id} is {state.status.value}",
+            decision=state.decision_id,
+            status=state.status.value,
+        )
     reason = require_text(c.reason, "reason")
     d.emit(ev.DecisionSuspended(**d.envelope(), reason=reason))
 
@@ -114,7 +141,12 @@ def resume_decision(c: cmd.ResumeDecision, d: Deciding) -> None:
     require_chair(d, "resume a decision")
     state = d.state
     if state.status is not Status.SUSPENDED or state.suspended_at is None:
-        raise Refusal(Rule.NOT_SUSPENDED, f"decision {state.decision_id} is not suspended")
+        raise Refusal(
+            Rule.NOT_SUSPENDED,
+            f"decision {state.decision_id} is not suspended",
+            decision=state.decision_id,
+            status=state.status.value,
+        )
     pause = d.now - state.suspended_at
     if pause < timedelta(0):
         raise InvalidInput("now", "is before the suspension")
@@ -156,6 +188,8 @@ def schedule_agenda_item(c: cmd.ScheduleAgendaItem, d: Deciding) -> None:
         raise Refusal(
             Rule.ALREADY_ON_AGENDA,
             f"{c.item.value} is already on the agenda of {c.meeting_id}",
+            agenda_item=c.item.value,
+            meeting=c.meeting_id,
         )
     d.emit(
         ev.AgendaItemScheduled(

@@ -25,7 +25,9 @@ def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
     body = _deciding_body(c, roster)
     if d.actor == CHAIR and d.practice.amended_2026_12_06:
         raise Refusal(
-            Rule.WRONG_ROLE, "only member states submit proposals; the chair does not propose"
+            Rule.WRONG_ROLE,
+            "only member states submit proposals; the chair does not propose",
+            actor=d.actor,
         )
     if d.actor != CHAIR:
         require_member(d, "submit a proposal")
@@ -33,6 +35,8 @@ def submit_proposal(c: cmd.SubmitProposal, d: Deciding) -> None:
             raise Refusal(
                 Rule.NOT_ON_ROSTER,
                 f"{d.actor} is not a member of {body.code}; only its members propose to it",
+                member=d.actor,
+                body=body.code,
             )
     if not roster.has_area(c.area):
         areas = ", ".join((*roster.areas, OTHER))
@@ -104,7 +108,11 @@ def refer_to_preparatory_committee(c: cmd.ReferToPreparatoryCommittee, d: Decidi
 def _amend(d: Deciding, text: str, note: str) -> int:
     current = d.state.current_revision
     if text_hash(text) == current.text_hash:
-        raise Refusal(Rule.TEXT_UNCHANGED, f"the text is identical to revision {current.number}")
+        raise Refusal(
+            Rule.TEXT_UNCHANGED,
+            f"the text is identical to revision {current.number}",
+            revision=current.number,
+        )
     number = current.number + 1
     d.emit(
         ev.ProposalAmended(
@@ -119,7 +127,10 @@ def _require_reviewer(d: Deciding, doing: str) -> None:
     committee = review.committee if review else reviewer(d.roster())
     if d.actor not in (CHAIR, committee):
         raise Refusal(
-            Rule.WRONG_ROLE, f"only the chair or the {committee} may {doing}; {d.actor} may not"
+            Rule.WRONG_ROLE,
+            f"only the chair or the {committee} may {doing}; {d.actor} may not",
+            actor=d.actor,
+            committee=committee,
         )
 
 
@@ -131,6 +142,8 @@ def amend_proposal(c: cmd.AmendProposal, d: Deciding) -> None:
                 Rule.NOT_PROPOSER,
                 f"before referral only the proposer ({d.state.proposer}) or the chair "
                 f"may amend; {d.actor} may not",
+                proposer=d.state.proposer,
+                actor=d.actor,
             )
     else:
         _require_reviewer(d, "amend a proposal under review")
@@ -144,11 +157,16 @@ def complete_review(c: cmd.CompleteReview, d: Deciding) -> None:
     current = d.state.current_revision
     if d.state.review.forwarded_revision == current.number:
         raise Refusal(
-            Rule.WRONG_STATE, f"revision {current.number} was already forwarded to the Council"
+            Rule.WRONG_STATE,
+            f"revision {current.number} was already forwarded to the Council",
+            revision=current.number,
+            status=d.state.status.value,
         )
     if c.outcome is ReviewOutcome.RETURN:
         if not c.reasons.strip():
-            raise Refusal(Rule.REASONS_REQUIRED, "returning a proposal needs reasons")
+            raise Refusal(
+                Rule.REASONS_REQUIRED, "returning a proposal needs reasons", actor=d.actor
+            )
         d.emit(ev.ReturnedToProposer(**d.envelope(), reasons=c.reasons))
         return
     if c.outcome is ReviewOutcome.AMEND:
@@ -165,6 +183,7 @@ def complete_review(c: cmd.CompleteReview, d: Deciding) -> None:
         raise Refusal(
             Rule.TEXT_ALREADY_FAILED,
             f"revision {current.number} failed consensus; amend it before forwarding",
+            revision=current.number,
         )
     d.emit(
         ev.ReviewCompleted(

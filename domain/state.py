@@ -103,7 +103,12 @@ class ImplementationPlan(_Derived):
             if item.item_id == item_id:
                 return item
         known = ", ".join(i.item_id for i in self.action_items)
-        raise Refusal(Rule.NO_SUCH_ITEM, f"no action item {item_id!r} in the plan (items: {known})")
+        raise Refusal(
+            Rule.NO_SUCH_ITEM,
+            f"no action item {item_id!r} in the plan (items: {known})",
+            item=item_id,
+            items=known,
+        )
 
     @property
     def outstanding_items(self) -> tuple[str, ...]:
@@ -202,7 +207,11 @@ class DecisionState(_Derived):
             f"its rounds are 1 to {len(self.rounds)}" if self.rounds else "it has had no round yet"
         )
         raise Refusal(
-            Rule.NO_SUCH_ROUND, f"decision {self.decision_id} has no round {number}: {held}"
+            Rule.NO_SUCH_ROUND,
+            f"decision {self.decision_id} has no round {number}: {held}",
+            decision=self.decision_id,
+            round=number,
+            rounds=len(self.rounds),
         )
 
     @property
@@ -219,6 +228,8 @@ class DecisionState(_Derived):
         raise Refusal(
             Rule.NO_SUCH_ISSUE,
             f"decision {self.decision_id} has no implementation issue {number}",
+            decision=self.decision_id,
+            issue=number,
         )
 
     @property

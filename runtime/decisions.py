@@ -507,7 +507,10 @@ class DecisionClient:
             return NotFound(f"no decision {decision_id}")
         state = status.state.status.value if status.state else "closed"
         return Refusal(
-            Rule.WRONG_STATE, f"decision {decision_id} is {state}; it takes no further commands"
+            Rule.WRONG_STATE,
+            f"decision {decision_id} is {state}; it takes no further commands",
+            decision=decision_id,
+            status=state,
         )
 
 
@@ -550,7 +553,9 @@ def _failed(decision_id: str, failure: WorkflowUpdateFailedError) -> ConcordErro
 
 
 def _exists(decision_id: str) -> Refusal:
-    return Refusal(Rule.DECISION_EXISTS, f"decision {decision_id} already exists")
+    return Refusal(
+        Rule.DECISION_EXISTS, f"decision {decision_id} already exists", decision=decision_id
+    )
 
 
 def _key_of(command: Command, key: str | None) -> str:

@@ -87,6 +87,8 @@ class Councils:
                 f"the council would lack what {len(lacking)} decision(s) in flight rely on "
                 f"({'; '.join(lacking[:20])}{'; ...' if len(lacking) > 20 else ''}): keep them "
                 "in the file, or close those decisions first",
+                council=council.code,
+                count=len(lacking),
             )
         recorded = await self.recorded()
         version = recorded.version if recorded else 0
@@ -105,7 +107,9 @@ class Councils:
             )
         except Conflict:
             raise Refusal(
-                Rule.COUNCIL_CHANGE, "the council changed while this file was imported: try again"
+                Rule.COUNCIL_CHANGE,
+                "the council changed while this file was imported: try again",
+                council=council.code,
             ) from None
         self._cached = None
         return Imported(council=council, stored=stored)

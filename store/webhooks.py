@@ -159,6 +159,8 @@ async def _within_limit(connection: AsyncConnection, principal: str, limit: int)
             Rule.WEBHOOK_LIMIT,
             f"{principal} has {count} webhooks in use, the most a principal may have "
             "(CONCORD_WEBHOOK_LIMIT_PER_PRINCIPAL): remove one first",
+            principal=principal,
+            count=count,
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -18,11 +18,14 @@ from typing import Final
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from pydantic import TypeAdapter
 
 LOCALES: Final = Path(__file__).parent / "locales"
 LANGUAGES: Final = {"en": "English", "fr": "Français", "ru": "Русский"}
 """Each language's code and its name, as its speakers write it."""
 COOKIE: Final = "concord_lang"
+_SPAN: Final = TypeAdapter(timedelta)
 
 
 def N_(message: str) -> str:
@@ -41,6 +44,9 @@ STATUSES: Final = {
     "lapsed": N_("lapsed"),
     "superseded": N_("superseded"),
     "suspended": N_("suspended"),
+    # A sitting's, for the refusals of its record.
+    "convened": N_("convened"),
+    "recorded": N_("recorded"),
 }
 ROLES: Final = {"member": N_("member"), "operator": N_("operator"), "auditor": N_("auditor")}
 OUTCOMES: Final = {
@@ -138,22 +144,70 @@ RULES: Final = {
     "signature_required": N_("The council requires this answer signed by the delegation's key."),
 }
 """What each rule of the procedure says, as a refusal page words it in the page's language (the
-refusal's own message, in English, follows it with the particulars)."""
+refusal's particulars follow it)."""
 PARTICULARS: Final = {
+    "no_such_decision": N_("Decision %(decision)s does not exist."),
+    "decision_exists": N_("Decision %(decision)s already exists."),
+    "not_on_roster": N_("%(member)s is not on the roster that applies here."),
+    "council_change": N_("The council %(council)s cannot take this change."),
+    "already_on_agenda": N_("The decision is already on the agenda of sitting %(meeting)s."),
+    "not_on_round_roster": N_("%(member)s is not among the members of round %(round)s."),
+    "wrong_role": N_("%(actor)s may not give this command."),
+    "acting_for_another": N_("%(member)s acts only in its own name, not as %(actor)s."),
+    "wrong_state": N_("It is %(status)s now."),
+    "deadline_passed": N_("The deadline of round %(round)s has passed."),
+    "deadline_not_reached": N_("As of %(now)s, it is not due yet."),
+    "deadline_not_later": N_("The new deadline, %(deadline)s, is not later than %(previous)s."),
+    "deadline_in_past": N_("The deadline, %(deadline)s, is not later than now (%(now)s)."),
+    "silence_too_short": N_("A silence procedure of %(body)s lasts at least %(minimum)s."),
+    "reasons_required": N_("%(actor)s gave no reasons."),
+    "stale_text": N_("Round %(round)s is on another text than the one answered."),
+    "text_unchanged": N_("The text is identical to revision %(revision)s."),
+    "text_already_failed": N_("Revision %(revision)s already failed to reach consensus."),
+    "review_not_forwarded": N_("Revision %(revision)s has not been forwarded from review."),
     "already_concurred": N_("%(member)s has already concurred in round %(round)s."),
     "already_objecting": N_("%(member)s stands objecting in round %(round)s."),
     "not_objecting": N_("%(member)s has no objection standing in round %(round)s."),
-    "not_on_round_roster": N_("%(member)s is not among the members of round %(round)s."),
     "no_open_round": N_("Round %(round)s is closed."),
-    "deadline_passed": N_("The deadline of round %(round)s has passed."),
-    "stale_text": N_("Round %(round)s is on another text than the one answered."),
-    "wrong_state": N_("The decision is %(status)s now."),
-    "not_on_roster": N_("%(member)s is not on roster version %(version)s."),
+    "round_open": N_("Implementation issue %(issue)s already has round %(round)s open."),
+    "no_such_round": N_("Decision %(decision)s has no round %(round)s."),
+    "no_standing_objection": N_(
+        "No objection stands in round %(round)s; it closes by silence on %(deadline)s."
+    ),
+    "chair_cannot_block": N_("The chair cannot break silence in round %(round)s."),
+    "not_proposer": N_("%(proposer)s proposed this decision, not %(actor)s."),
+    "no_such_item": N_("The plan has no action item %(item)s."),
+    "item_not_assigned": N_("Action item %(item)s is not assigned to %(actor)s."),
     "item_completed": N_("Action item %(item)s is already completed."),
+    "joint_item": N_("Action item %(item)s is completed by the chair or %(body)s."),
+    "items_outstanding": N_("These action items are still outstanding: %(items)s."),
+    "no_such_issue": N_("Decision %(decision)s has no implementation issue %(issue)s."),
     "issue_resolved": N_("Implementation issue %(issue)s is already resolved."),
+    "issues_open": N_("These implementation issues are still open: %(issues)s."),
+    "already_reminded": N_("Reminders of the deadline of %(deadline)s were already sent."),
+    "nothing_to_remind": N_("Decision %(decision)s awaits no answer or report to remind of."),
+    "report_received": N_("The report back was received on %(received)s."),
+    "already_flagged": N_("The missed deadline of %(deadline)s was already flagged."),
+    "self_supersession": N_("Decision %(decision)s cannot supersede itself."),
+    "successor_not_adopted": N_("Decision %(decision)s is %(status)s: it has not been adopted."),
+    "supersession_cycle": N_("Decision %(decision)s is itself superseded by %(successor)s."),
+    "already_supersedes": N_(
+        "Decision %(decision)s already records that it supersedes %(superseded)s."
+    ),
+    "not_suspended": N_("Decision %(decision)s is %(status)s, not suspended."),
+    "webhook_limit": N_("%(principal)s already has the most webhooks allowed: %(count)s."),
+    "key_registered": N_("Key %(key)s was registered before, for %(member)s."),
+    "bad_signature": N_("A signature given for %(member)s does not verify."),
+    "no_key": N_("%(member)s has no key in force."),
+    "signature_required": N_("The council requires %(member)s to sign this answer with its key."),
 }
-"""A refusal's particulars in the page's language, from the parameters the refusal carries (for
-the rules whose refusals carry them; the others keep their English message)."""
+"""A refusal's particulars in the page's language, from the parameters the refusal carries: for
+every rule, a wording that names only what each of its refusals carries (a refusal that lacks one
+keeps its English message)."""
+INSTANTS: Final = frozenset({"deadline", "previous", "now", "received"})
+"""The particulars that are instants (ISO 8601): a page says them as its language says a date."""
+SPANS: Final = frozenset({"minimum"})
+"""The particulars that are spans of time (ISO 8601, as a council file writes them)."""
 
 
 @cache
@@ -221,13 +275,25 @@ class Words:
         has no such wording, or the refusal lacks a parameter the wording names."""
         if code not in PARTICULARS:
             return None
-        worded = dict(params)
-        if "status" in worded:  # a state, as this language names it
-            worded["status"] = self.status(worded["status"])
+        worded = {name: self._particular(name, value) for name, value in params.items()}
         try:
             return self.gettext(PARTICULARS[code]) % worded
         except KeyError:
             return None
+
+    def _particular(self, name: str, value: str) -> str:
+        """One particular as this language says it: a state by its name, an instant as a date,
+        a span in its largest whole unit; any other (or one that does not parse) as given."""
+        if name == "status":
+            return self.status(value)
+        try:
+            if name in INSTANTS:
+                return self.when(datetime.fromisoformat(value).astimezone(UTC))
+            if name in SPANS:
+                return self.span(_SPAN.validate_python(value))
+        except ValueError:
+            pass
+        return value
 
     def subject(self, subject: str) -> str:
         """A round's subject: the decision, or one of its implementation issues."""
@@ -238,6 +304,24 @@ class Words:
 
     def when(self, instant: datetime) -> str:
         return format_datetime(instant, "d MMMM y, HH:mm 'UTC'", locale=self.language)
+
+    def span(self, span: timedelta) -> str:
+        """A span in its largest whole unit, as a person says it: `1 day`, `36 hours`."""
+        ngettext = self.ngettext
+        seconds = span.total_seconds()
+        if seconds >= 86_400 and seconds % 86_400 == 0:
+            n = int(seconds // 86_400)
+            return ngettext("%(n)s day", "%(n)s days", n) % {"n": n}
+        if seconds >= 3_600 and seconds % 3_600 == 0:
+            n = int(seconds // 3_600)
+            return ngettext("%(n)s hour", "%(n)s hours", n) % {"n": n}
+        if seconds >= 60 and seconds % 60 == 0:
+            n = int(seconds // 60)
+            return ngettext("%(n)s minute", "%(n)s minutes", n) % {"n": n}
+        if seconds.is_integer():
+            n = int(seconds)
+            return ngettext("%(n)s second", "%(n)s seconds", n) % {"n": n}
+        return self.gettext("%(n)s s") % {"n": format_decimal(seconds, locale=self.language)}
 
     def left(self, deadline: datetime, now: datetime) -> str:
         """Time left before a deadline, as a person says it."""
