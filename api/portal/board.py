@@ -18,6 +18,7 @@ from api.portal.pages import (
     decision_record,
     decision_state,
     decision_stream,
+    key_registry,
     may_watch,
     ordered,
     page,
@@ -60,7 +61,7 @@ async def board(decision_id: str, visit: SignedIn, found: Found, speech: Spoken)
         title=_("Board: %(title)s") % {"title": state.title},
         state=state,
         rounds=ordered(state.rounds),
-        record=await decision_record(found, stored),
+        record=decision_record(stored, await key_registry(found)),
         chair=visit.caller.role is Role.OPERATOR,
         applies={action for action, states in APPLIES.items() if state.status in states},
         **visit.context(),
@@ -92,7 +93,7 @@ async def board_stream(
                     **speech.context(),
                     state=state,
                     rounds=ordered(state.rounds),
-                    record=await decision_record(found, stored),
+                    record=decision_record(stored, await key_registry(found)),
                 )
                 lines = "".join(f"data: {line}\n" for line in html.splitlines())
                 yield f"event: grid\n{lines}\n"

@@ -15,13 +15,12 @@ from api.portal.pages import (
     Spoken,
     decision_record,
     decision_stream,
+    key_registry,
     ordered,
     page,
 )
 from api.principals import Role
-from domain.council import KEYS_STREAM
 from domain.state import DecisionState
-from store.council_events import registry_of
 from store.councils import Councils
 from store.queries import list_decisions, pending_for_member
 
@@ -49,10 +48,11 @@ async def home(visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
 async def decision(decision_id: str, visit: SignedIn, found: Found, speech: Spoken) -> HTMLResponse:
     stored, state = await decision_stream(found, decision_id)
     member = visit.caller.name if visit.caller.role is Role.MEMBER else None
-    record = await decision_record(found, stored)
+    registry = await key_registry(found)
+    record = decision_record(stored, registry)
     key, required = None, False
     if member is not None:
-        current = registry_of(await found.store.stream(KEYS_STREAM)).current(member)
+        current = registry.current(member)
         key = current.key_id if current else None
         required = bool((await Councils(found.store).in_force()).signed_answers)
     return page(

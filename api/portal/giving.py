@@ -17,14 +17,20 @@ from starlette.datastructures import FormData
 
 from api.commands import resend_by_key
 from api.portal.i18n import N_
-from api.portal.pages import Speech, Visitor, checked, decision_state, page, problem
+from api.portal.pages import (
+    Speech,
+    Visitor,
+    checked,
+    decision_state,
+    key_registry,
+    page,
+    problem,
+)
 from api.principals import Role, acting
 from api.services import Services
 from domain import commands as cmd
-from domain.council import KEYS_STREAM
 from domain.declarations import DECLARED, Giver
 from domain.errors import Forbidden, NotFound
-from store.council_events import registry_of
 from workflows.messages import Receipt
 
 
@@ -68,7 +74,7 @@ async def confirmation(
     values = {name: str(form.get(name, "")).strip() for name in names}
     round_number = getattr(command, "round", None)
     text_hash = getattr(command, "text_hash", None)
-    registry = registry_of(await found.store.stream(KEYS_STREAM))
+    registry = await key_registry(found)
     current = registry.current(visit.caller.name)
     return page(
         speech,

@@ -37,6 +37,7 @@ from domain.errors import (
     Unauthenticated,
 )
 from domain.evolve import replay
+from domain.keys import KeyRegistry
 from domain.state import ConsensusRound, DecisionState
 from domain.transcript import Transcript, transcript
 from store.council_events import registry_of
@@ -199,10 +200,15 @@ async def decision_stream(
     return stored, state
 
 
-async def decision_record(found: Services, stored: Sequence[StoredEvent]) -> Transcript:
+async def key_registry(found: Services) -> KeyRegistry:
+    """The council's key registry, as its stream makes it: read once for a page, which gives it
+    to what needs it (a decision's record, a member's key in force)."""
+    return registry_of(await found.store.stream(KEYS_STREAM))
+
+
+def decision_record(stored: Sequence[StoredEvent], registry: KeyRegistry) -> Transcript:
     """Who gave each answer of the decision whose events are `stored`, and how: signed, or
     recorded on a member's behalf (each page that shows an answer marks the second)."""
-    registry = registry_of(await found.store.stream(KEYS_STREAM))
     return transcript((domain_event(e) for e in stored), registry.flagged())
 
 

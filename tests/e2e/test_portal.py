@@ -351,7 +351,7 @@ async def test_a_french_browser_gets_french_and_the_switch_gives_russian(
     page = await context.new_page()
     await page.goto(f"{api.http.base_url}/portal")
     assert await page.get_attribute("html", "lang") == "fr"
-    await page.get_by_label("Jeton d'accès").fill(api.keys["BEL"])
+    await page.get_by_label("Jeton d\u2019accès").fill(api.keys["BEL"])
     await page.get_by_role("button", name="Se connecter").click()
     await expect(page.get_by_role("heading", name="Ce à quoi vous devez répondre")).to_be_visible()
     await page.goto(f"{api.http.base_url}/portal/decisions/d-portal-fr")
