@@ -31,11 +31,10 @@ from runtime.bootstrap import build_worker, following, projector
 from runtime.decisions import DecisionClient
 from runtime.settings import Settings
 from store.eventstore import EventStore, open_store
-from store.migrate import upgrade
 from tests.councils import testing_council_file, testing_rosters
 from tests.ports import free_port
 from tests.shutdown import bounded, stopped
-from tests.stores import migrated_store
+from tests.stores import migrated_sqlite, migrated_store
 from tests.temporal import DEV_SERVER, binary
 from workflows.decision import SEARCH_ATTRIBUTES
 
@@ -313,8 +312,7 @@ class Api:
 
 @pytest.fixture
 async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
-    await upgrade(url)
+    url = await migrated_sqlite(tmp_path / "concord.db")
     store = await open_store(url)
     task_queue = f"concord-api-{uuid.uuid4().hex[:8]}"
     try:

@@ -20,13 +20,13 @@ from runtime.access import Role, Tokens
 from runtime.decisions import DecisionClient
 from runtime.webhooks import WebhookRegistration
 from store.eventstore import EventStore, open_store
-from store.migrate import upgrade
 from store.webhook_secrets import WebhookSecrets
 from store.webhooks import SECRET_PREFIX
 from tests.councils import testing_rosters
 from tests.ports import free_port
 from tests.security.endpoints import ScriptedResolver
 from tests.shutdown import bounded, stopped
+from tests.stores import migrated_sqlite
 
 pytestmark = pytest.mark.e2e
 
@@ -62,8 +62,7 @@ class Api:
 
 @pytest.fixture
 async def api(dev_server: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[Api]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
-    await upgrade(url)
+    url = await migrated_sqlite(tmp_path / "concord.db")
     store = await open_store(url)
     task_queue = f"concord-api-{uuid.uuid4().hex[:8]}"
     registration = WebhookRegistration(

@@ -19,8 +19,8 @@ from runtime.bootstrap import projector
 from store.councils import Councils, file_digest
 from store.decision_events import new_event
 from store.eventstore import open_store
-from store.migrate import upgrade
 from tests.shutdown import stopped
+from tests.stores import migrated_sqlite
 from tests.temporal import DEV_SERVER, binary
 from tests.unit.domain.scenario import Scenario
 from tests.unit.domain.test_councils import NOW, nordic
@@ -44,8 +44,7 @@ def without_the_member_who_left() -> dict[str, Any]:
 async def stranded_store(tmp_path: Path) -> str:
     """A store whose council in force lost a member after a decision it proposed was recorded,
     its read model caught up."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
-    await upgrade(url)
+    url = await migrated_sqlite(tmp_path / "concord.db")
     store = await open_store(url)
     try:
         council = checked_council(without_the_member_who_left())

@@ -15,10 +15,10 @@ from temporalio.worker import Worker
 from runtime.bootstrap import build_worker
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
-from store.migrate import upgrade
 from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
 from tests.shutdown import bounded, stopped
+from tests.stores import migrated_sqlite
 from tests.temporal import TEST_SERVER, binary
 
 
@@ -38,9 +38,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 async def store_url(tmp_path: Path) -> str:
     """A migrated SQLite event store of the test's own."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'concord.db'}"
-    await upgrade(url)
-    return url
+    return await migrated_sqlite(tmp_path / "concord.db")
 
 
 @pytest.fixture
