@@ -145,11 +145,17 @@ RULES: Final = {
 }
 """What each rule of the procedure says, as a refusal page words it in the page's language (the
 refusal's particulars follow it)."""
-PARTICULARS: Final = {
+PARTICULARS: Final[dict[str, str | tuple[str, ...]]] = {
     "no_such_decision": N_("Decision %(decision)s does not exist."),
     "decision_exists": N_("Decision %(decision)s already exists."),
-    "not_on_roster": N_("%(member)s is not on the roster that applies here."),
-    "council_change": N_("The council %(council)s cannot take this change."),
+    "not_on_roster": (
+        N_("%(member)s is not on the roster that applies here."),
+        N_("%(body)s has no members on roster version %(version)s."),
+    ),
+    "council_change": (
+        N_("The council %(council)s cannot take this change."),
+        N_("The key registry changed while a key of %(member)s was being recorded: try again."),
+    ),
     "already_on_agenda": N_("The decision is already on the agenda of sitting %(meeting)s."),
     "not_on_round_roster": N_("%(member)s is not among the members of round %(round)s."),
     "wrong_role": N_("%(actor)s may not give this command."),
@@ -202,8 +208,17 @@ PARTICULARS: Final = {
     "signature_required": N_("The council requires %(member)s to sign this answer with its key."),
 }
 """A refusal's particulars in the page's language, from the parameters the refusal carries: for
-every rule, a wording that names only what each of its refusals carries (a refusal that lacks one
-keeps its English message)."""
+every rule, a wording, or several where its refusals carry different particulars (the first whose
+every name the refusal carries is used)."""
+
+
+def wordings(code: str) -> tuple[str, ...]:
+    """The wordings of rule `code`'s particulars, in the order they are tried (none for a code
+    that is no rule's)."""
+    found = PARTICULARS.get(code, ())
+    return (found,) if isinstance(found, str) else found
+
+
 INSTANTS: Final = frozenset({"deadline", "previous", "now", "received"})
 """The particulars that are instants (ISO 8601): a page says them as its language says a date."""
 SPANS: Final = frozenset({"minimum"})
@@ -273,13 +288,13 @@ class Words:
     def particulars(self, code: str, params: Mapping[str, str]) -> str | None:
         """A refusal's particulars in this language, from its parameters; None when its rule
         has no such wording, or the refusal lacks a parameter the wording names."""
-        if code not in PARTICULARS:
-            return None
         worded = {name: self._particular(name, value) for name, value in params.items()}
-        try:
-            return self.gettext(PARTICULARS[code]) % worded
-        except KeyError:
-            return None
+        for wording in wordings(code):
+            try:
+                return self.gettext(wording) % worded
+            except KeyError:
+                continue
+        return None
 
     def _particular(self, name: str, value: str) -> str:
         """One particular as this language says it: a state by its name, an instant as a date,

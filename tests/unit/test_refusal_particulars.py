@@ -14,7 +14,7 @@ from typing import Final
 
 import pytest
 
-from api.portal.i18n import PARTICULARS, Words
+from api.portal.i18n import PARTICULARS, Words, wordings
 from domain.errors import Rule
 from domain.nrc import NRC
 from domain.roster import CHAIR
@@ -24,15 +24,6 @@ ROOT: Final = Path(__file__).parents[2]
 PLACEHOLDER: Final = re.compile(r"%\((\w+)\)s")
 NOT_SOURCES: Final = {"tests", "node_modules"}
 """What under the project's root is not its source: tests, and what tools install."""
-
-WITHOUT_THEIR_WORDING: Final = {
-    ("domain/consensus.py", "open_round", "NOT_ON_ROSTER"):
-        "a deciding body with no members on the roster: there is no member to name",
-    ("audit/keys.py", "_append", "COUNCIL_CHANGE"):
-        "another writer changed the key registry first: the registry knows no council to name",
-}  # fmt: skip
-"""The refusals that cannot give what their rule's wording names, and why: a page shows their
-English message after the rule's wording."""
 
 
 @dataclass(frozen=True)
@@ -114,15 +105,17 @@ def refusals() -> list[Refusing]:
 REFUSALS: Final = refusals()
 
 
-def named(code: str) -> set[str]:
-    """The particulars the wording of rule `code` names."""
-    return set(PLACEHOLDER.findall(PARTICULARS[code]))
+def named(wording: str) -> set[str]:
+    """The particulars `wording` names."""
+    return set(PLACEHOLDER.findall(wording))
 
 
 def test_every_rule_has_a_wording_of_its_particulars() -> None:
     assert set(PARTICULARS) == {rule.value for rule in Rule}
-    for code, wording in PARTICULARS.items():
-        assert named(code), f"{code}: {wording!r} names no particular"
+    for code in PARTICULARS:
+        assert wordings(code), f"{code} has no wording"
+        for wording in wordings(code):
+            assert named(wording), f"{code}: {wording!r} names no particular"
 
 
 def test_every_rule_is_refused_somewhere_and_every_refusal_names_its_rule_plainly() -> None:
@@ -131,21 +124,27 @@ def test_every_rule_is_refused_somewhere_and_every_refusal_names_its_rule_plainl
     assert not unreadable, f"refusals whose rule or particulars cannot be read: {unreadable}"
 
 
-def test_every_refusal_gives_each_particular_its_rules_wording_names() -> None:
+def test_every_refusal_gives_each_particular_one_of_its_rules_wordings_names() -> None:
     lacking = [
-        f"{r}: Rule.{r.rule} lacks {sorted(named(Rule[r.rule].value) - r.particulars)}"
+        f"{r}: Rule.{r.rule} gives {sorted(r.particulars)}, which no wording of its rule takes: "
+        + "; ".join(repr(w) for w in wordings(Rule[r.rule].value))
         for r in REFUSALS
         if r.rule is not None
-        and (r.path, r.function, r.rule) not in WITHOUT_THEIR_WORDING
-        and not named(Rule[r.rule].value) <= r.particulars
+        and not any(named(w) <= r.particulars for w in wordings(Rule[r.rule].value))
     ]
     assert not lacking, "\n".join(lacking)
 
 
-def test_a_refusal_said_to_lack_its_particulars_exists_and_still_lacks_them() -> None:
-    for (path, function, rule), _why in WITHOUT_THEIR_WORDING.items():
-        [refusal] = [r for r in REFUSALS if (r.path, r.function, r.rule) == (path, function, rule)]
-        assert not named(Rule[rule].value) <= refusal.particulars, f"{refusal} has them now"
+def test_a_refusal_is_worded_by_the_first_wording_whose_particulars_it_carries() -> None:
+    words = Words("fr")
+    assert words.particulars("not_on_roster", {"member": "BEL"}) == (
+        "BEL ne figure pas dans la composition qui s\u2019applique ici."
+    )
+    assert words.particulars("not_on_roster", {"body": "NRC-PC", "version": "2"}) == (
+        "NRC-PC n\u2019a aucun membre dans la version 2 de la composition."
+    )
+    assert words.particulars("not_on_roster", {"version": "2"}) is None
+    assert words.particulars("no_such_rule", {"member": "BEL"}) is None
 
 
 @pytest.mark.parametrize("language", ["fr", "ru"])
@@ -153,12 +152,13 @@ def test_a_refusal_said_to_lack_its_particulars_exists_and_still_lacks_them() ->
 def test_every_wording_is_said_in_each_language_with_the_particulars_it_names(
     code: str, language: str
 ) -> None:
-    given = {name: f"<{name}>" for name in named(code)}
-    worded = Words(language).particulars(code, given)
-    assert worded is not None
-    assert worded != Words("en").particulars(code, given), f"{code} is not translated"
-    for value in given.values():
-        assert value in worded
+    for wording in wordings(code):
+        given = {name: f"<{name}>" for name in named(wording)}
+        said = Words(language)(wording, **given)
+        assert said != wording, f"{code}: {wording!r} is not translated"
+        assert named(Words(language).gettext(wording)) == named(wording), wording
+        for value in given.values():
+            assert value in said
 
 
 @pytest.mark.parametrize(
