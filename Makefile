@@ -26,11 +26,13 @@ typecheck: $(STAMP)
 
 # The suite runs on every core (pytest-xdist, at most 8 processes), each test module in one
 # process so that the servers it starts start once; `make test PYTEST_WORKERS=0` runs it in one.
-# The fault suite restarts PostgreSQL on a cluster of its own, so it runs beside the rest.
+# The fault suite then runs alone: it loads the machine on purpose and times recoveries, which
+# tests beside it would slow (it restarts a PostgreSQL cluster of its own, never the machine's).
 PYTEST_WORKERS ?= auto
 
 test: lint typecheck
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist loadscope
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist loadscope --ignore tests/faults
+	$(BIN)/pytest tests/faults
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
