@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
+from collections.abc import Coroutine
+from typing import TypeVar
 
 import structlog
 from temporalio import activity
@@ -17,6 +20,7 @@ from store.records import Appended, ArchivedHistory, CommandRange
 from workflows.failures import to_failure
 from workflows.messages import (
     APPEND_EVENTS,
+    ARCHIVE_HEARTBEAT,
     ARCHIVE_HISTORY,
     AppendInput,
     AppendResult,
@@ -27,6 +31,7 @@ from workflows.messages import (
 )
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 def _bound(decision_id: str) -> structlog.stdlib.BoundLogger:
@@ -100,14 +105,32 @@ class EventActivities:
 
     @activity.defn(name=ARCHIVE_HISTORY)
     async def archive_history(self, input: ArchiveInput) -> ArchiveResult:
-        """Copy a run's Temporal history into the store, so replay audits outlive retention."""
-        archived = await archive_run(
-            self._client, self._store, input.decision_id, input.workflow_id, input.run_id
+        """Copy a run's Temporal history into the store, so replay audits outlive retention;
+        heartbeating while it works, so that a worker lost meanwhile is noticed in seconds."""
+        archived = await heartbeating(
+            archive_run(
+                self._client, self._store, input.decision_id, input.workflow_id, input.run_id
+            ),
+            ARCHIVE_HEARTBEAT.total_seconds(),
         )
         _bound(input.decision_id).info(
             "history archived", run_id=input.run_id, history_events=archived.event_count
         )
         return ArchiveResult(archived=True, event_count=archived.event_count)
+
+
+async def heartbeating(work: Coroutine[object, object, T], every: float) -> T:
+    """What `work` returns, the activity heartbeating every `every` seconds until it does (the
+    work is cancelled with the activity)."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=every)
+            if done:
+                return task.result()
+            activity.heartbeat()
+    finally:
+        task.cancel()  # nothing, once it is done
 
 
 def _measured(events: int, seconds: float, adopted: bool) -> None:

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         AMENDED_2026_12_06,
         APPEND_EVENTS,
+        ARCHIVE_HEARTBEAT_TIMEOUT,
         ARCHIVE_HISTORY,
         COUNCIL_RULES,
         NOTIFY,
@@ -534,6 +535,7 @@ class DecisionWorkflow:
                 ),
                 result_type=ArchiveResult,
                 start_to_close_timeout=timedelta(minutes=2),
+                heartbeat_timeout=ARCHIVE_HEARTBEAT_TIMEOUT,
                 retry_policy=_ARCHIVE_RETRY,
             )
         except ActivityError as failure:

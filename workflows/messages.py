@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,11 @@ from domain.state import DecisionState
 
 APPEND_EVENTS: Final = "concord.append_events"
 ARCHIVE_HISTORY: Final = "concord.archive_history"
+ARCHIVE_HEARTBEAT: Final = timedelta(seconds=1)
+ARCHIVE_HEARTBEAT_TIMEOUT: Final = timedelta(seconds=5)
+"""An archive of a run's history heartbeats every ARCHIVE_HEARTBEAT while it works: a worker
+lost meanwhile is noticed within the timeout, and the archive tried again on another worker,
+instead of after the attempt's whole start-to-close timeout (two minutes)."""
 AMENDED_2026_12_06: Final = "amended-2026-12-06"
 """Patch: the practice's amendments of 2026-12-06 (domain.checks.Practice), in the decision's
 workflow and in a supersession's check of its successor."""

@@ -21,6 +21,7 @@ from store.eventstore import open_store
 from store.schema import command_ranges
 from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess
+from tests.stores import migrated_sqlite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -118,3 +119,56 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
     assert replayed.failures == (), "the replay audit implies the adopted events"
     assert replayed.events_implied == 3
     assert "adopted" in successor.log.read_text()
+
+
+async def test_an_archive_cut_short_by_a_lost_worker_is_done_by_another_within_seconds(
+    dev_server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """A decision that closes archives its run's history; the worker doing it is lost. Its
+    attempt stops heartbeating, so another worker archives the history seconds after the loss,
+    not after the attempt's two minutes."""
+    decision = f"lost-archive-{uuid.uuid4().hex[:8]}"
+    url = await migrated_sqlite(tmp_path / "concord.db")
+    address = dev_server.client.service_client.config.target_host
+    queue = f"concord-lost-archive-{tmp_path.name}"
+    mark = tmp_path / "archiving"
+    lost = WorkerProcess(
+        address, url, queue, tmp_path / "lost.log", ("-m", "tests.e2e.lost_worker")
+    )
+    lost.env |= {"CONCORD_TEST_LOSE_ARCHIVE": "1", "CONCORD_TEST_LOSE_MARK": str(mark)}
+    successor = WorkerProcess(address, url, queue, tmp_path / "successor.log")
+    client = DecisionClient(dev_server.client, queue, rosters=testing_rosters)
+    lost.start()
+    try:
+        proposal = command_of(
+            "submit_proposal", decision, "POL", title="T", text=TEXT, area="crisis_management"
+        )
+        assert isinstance(proposal, SubmitProposal)
+        await client.propose(proposal, key="proposal")
+        withdrawn = await client.execute(
+            command_of("withdraw", decision, "POL", reason="Overtaken"), key="withdraw"
+        )
+        assert withdrawn.event_types == ("DecisionWithdrawn",)
+        deadline = time.monotonic() + 30
+        while not mark.exists():
+            assert time.monotonic() < deadline, lost.log.read_text()[-3000:]
+            await asyncio.sleep(0.02)
+        lost.kill()
+        killed = time.monotonic()
+        successor.start()
+        result = await asyncio.wait_for(client.handle(decision).result(), timeout=60)
+        took = time.monotonic() - killed
+    finally:
+        for worker in (lost, successor):
+            if worker.process is not None and worker.process.poll() is None:
+                worker.stop()
+
+    store = await open_store(url)
+    try:
+        archived = await store.archive.histories(decision)
+    finally:
+        await store.close()
+    assert result.status == "withdrawn" and result.archived
+    assert [a.run_id for a in archived] == [mark.read_text().split()[1]]
+    assert took < 10, f"the decision closed {took:.1f} s after its worker was lost"
+    assert '"history archived"' in successor.log.read_text()
