@@ -18,12 +18,14 @@ from api.services import Services
 from audit.keys import KeyBook
 from audit.note import Signer
 from runtime.access import Tokens
-from runtime.bootstrap import opened_store, stop_on_signals, witness_policy
+from runtime.bootstrap import opened_store
 from runtime.commands import Commands
 from runtime.decisions import DecisionClient
+from runtime.process import stop_on_signals
 from runtime.settings import DEFAULT_ORIGIN, Settings
 from runtime.temporal import connect
 from runtime.webhooks import WebhookRegistration
+from runtime.witnesses import witness_policy
 from store.councils import Councils
 from store.eventstore import EventStore
 

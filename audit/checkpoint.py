@@ -7,14 +7,16 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from audit import merkle, note
-from audit.tree import StoredTree, checked_root
 from domain.errors import AuditFailed, InvalidHistory, InvalidInput, NotFound
-from store.eventstore import EventStore
+
+if TYPE_CHECKING:  # checking a proof file needs neither the store nor its tree
+    from audit.tree import StoredTree
+    from store.eventstore import EventStore
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ async def checked_head_root(store: EventStore, size: int, verifier: note.Verifie
     entries appended since the latest checkpoint kept, that checkpoint's signature checked with
     `verifier` and the tree shown to extend it (audit.tree.checked_root); InvalidHistory
     naming what differs otherwise."""
+    from audit.tree import checked_root
+
     latest = await store.checkpoints.latest()
     if latest is None:
         return await checked_root(store, size, 0, merkle.EMPTY_ROOT)

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
-
-import httpx
+from typing import TYPE_CHECKING, Final
 
 from audit import note
 from audit.checkpoint import Checkpoint, open_checkpoint
-from audit.tree import StoredTree
 from audit.witness import CosignerKey, Submission, WitnessRefusal
 from domain.errors import AuditFailed, InvalidInput
-from store.checkpoints import Cosignature
-from store.eventstore import EventStore
+
+if TYPE_CHECKING:  # an auditor checks a policy's cosignatures with neither HTTP nor the store
+    import httpx
+
+    from audit.tree import StoredTree
+    from store.checkpoints import Cosignature
+    from store.eventstore import EventStore
 
 SUBMIT_TIMEOUT: Final = 10.0
 """Seconds a witness has to answer one add-checkpoint request."""
@@ -103,6 +105,8 @@ def witness_id(key: CosignerKey) -> str:
 async def submit(http: httpx.AsyncClient, url: str, submission: Submission) -> str:
     """The witness's answer to add-checkpoint: its signature lines; WitnessRefusal with its
     status (and, for a 409 that names it, the size it last cosigned) otherwise."""
+    import httpx
+
     try:
         answer = await http.post(
             f"{url}/add-checkpoint", content=submission.body(), timeout=SUBMIT_TIMEOUT
@@ -183,6 +187,8 @@ async def gather(
 
 
 def _valid(key: CosignerKey, text: str, lines: str, size: int) -> Cosignature | None:
+    from store.checkpoints import Cosignature
+
     try:
         _, signatures = note.split(text + "\n" + lines)
     except InvalidInput:

@@ -13,7 +13,6 @@ from pathlib import Path
 from audit import merkle
 from audit.checkpoint import Checkpoint, open_checkpoint
 from audit.note import Verifier
-from audit.served import ServedLog, ServedTree
 from domain.errors import AuditFailed, InvalidInput
 
 
@@ -94,6 +93,8 @@ class Remembered:
                 "here) need a consistency proof: give the log's URL (--log) to prove it from "
                 "its hash tiles",
             )
+        from audit.served import ServedLog, ServedTree  # HTTP only when the log is asked
+
         async with ServedLog(log) as served:
             return await merkle.consistency_proof(
                 ServedTree(served, large.size).subtree, small.size, large.size

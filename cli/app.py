@@ -3,8 +3,9 @@
 Its commands and groups of commands (`concord status`, `concord audit ...`) are listed by their
 help line and imported when one of them runs, not when `concord` starts: `concord --help`
 imports none of their modules, and `concord status` imports the module that holds it, not the
-transparency log's, the API's or the witness's code. Help is printed without rich's panels,
-whose import costs more than the rest of `concord --help`."""
+transparency log's, the API's or the witness's code. `concord audit X` likewise imports the
+module that holds X alone. Help is printed without rich's panels, whose import costs more than
+the rest of `concord --help`."""
 
 from __future__ import annotations
 
@@ -80,15 +81,34 @@ line: the first paragraph of its docstring, which tests/unit/test_cli_startup.py
 The members' commands are not here: each is derived from its declaration (cli.declared)."""
 
 
-def _audit() -> typer.Typer:
-    """`concord audit`: the audit commands with the transparency log's, in one group."""
-    from cli import audit, checkpoints, monitor, transparency
+AUDIT: Final[dict[str, str]] = {
+    "verify": "audit",
+    "history": "audit",
+    "state": "audit",
+    "replay": "audit",
+    "refusals": "audit",
+    "answers": "audit",
+    "access": "audit",
+    "keygen": "transparency",
+    "pubkey": "transparency",
+    "checkpoint": "transparency",
+    "prove": "transparency",
+    "check": "transparency",
+    "tiles": "transparency",
+    "witness": "transparency",
+    "witness-key": "transparency",
+    "export": "transparency",
+    "checkpoints": "checkpoints",
+    "schedule": "checkpoints",
+    "monitor": "monitor",
+}
+"""`concord audit`'s commands, in the order its help lists them, by the module that holds each
+(`cli.<module>`): the audit commands, then the transparency log's."""
 
-    if not getattr(audit.app, "_composed", False):
-        for module in (transparency, checkpoints, monitor):
-            audit.app.registered_commands.extend(module.app.registered_commands)
-        audit.app._composed = True  # type: ignore[attr-defined]
-    return audit.app
+
+def _audit() -> typer.Typer:
+    """`concord audit`: its commands are Audit's, imported one module at a time."""
+    return typer.Typer(cls=Audit, no_args_is_help=True)
 
 
 def _module_app(name: str, attribute: str = "app") -> Callable[[], typer.Typer]:
@@ -150,22 +170,8 @@ class Listed(TyperCommand):
         self.load = load
 
 
-class Concord(Group):
-    """The top-level group: every command and group listed, each built when it is asked for
-    (to run it, or its help), never all of them."""
-
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
-        for module, commands in COMMANDS.items():
-            for name, help in commands.items():
-                self.add_command(Listed(name, help, partial(self._command, module, name)))
-            if module == "operator":  # the members' commands follow the chair's
-                for declared in DECLARED:
-                    if declared.cli is not None:
-                        verb, line = declared.cli.verb, declared.cli.help_line
-                        self.add_command(Listed(verb, line, partial(self._declared, declared)))
-        for name, (help, load) in GROUPS.items():
-            self.add_command(Listed(name, help, partial(self._group, name, help, load)))
+class Lazy(Group):
+    """A group whose commands are Listed until one is asked for: then it alone is imported."""
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         command = super().get_command(ctx, cmd_name)
@@ -186,6 +192,39 @@ class Concord(Group):
             rich_markup_mode=self.rich_markup_mode,
         )
 
+
+class Audit(Lazy):
+    """`concord audit`: `concord audit X` imports the module that holds X (AUDIT), not the
+    others nor what their commands need; the list of commands imports them all, for their help."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        for name, module in AUDIT.items():
+            self.add_command(Listed(name, "", partial(self._command, module, name)))
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        for name in AUDIT:
+            self.get_command(ctx, name)
+        super().format_commands(ctx, formatter)
+
+
+class Concord(Lazy):
+    """The top-level group: every command and group listed, each built when it is asked for
+    (to run it, or its help), never all of them."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        for module, commands in COMMANDS.items():
+            for name, help in commands.items():
+                self.add_command(Listed(name, help, partial(self._command, module, name)))
+            if module == "operator":  # the members' commands follow the chair's
+                for declared in DECLARED:
+                    if declared.cli is not None:
+                        verb, line = declared.cli.verb, declared.cli.help_line
+                        self.add_command(Listed(verb, line, partial(self._declared, declared)))
+        for name, (help, load) in GROUPS.items():
+            self.add_command(Listed(name, help, partial(self._group, name, help, load)))
+
     def _declared(self, declared: Declared) -> Command:
         from cli.declared import DeclaredCommand
 
@@ -198,8 +237,11 @@ class Concord(Group):
         )
 
     def _group(self, name: str, help: str, load: Callable[[], typer.Typer]) -> Command:
+        loaded = load()
+        # A group of its own kind (Audit) keeps it; the others are listed as Group lists them.
+        cls = loaded.info.cls if isinstance(loaded.info.cls, type) else Group
         return typer.main.get_group_from_info(
-            TyperInfo(load(), name=name, help=help, cls=Group),
+            TyperInfo(loaded, name=name, help=help, cls=cls),
             pretty_exceptions_short=app.pretty_exceptions_short,
             suggest_commands=self.suggest_commands,
             rich_markup_mode=self.rich_markup_mode,

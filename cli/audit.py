@@ -7,28 +7,19 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Final, TypeVar
+from typing import TYPE_CHECKING, Annotated, Final, TypeVar
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
 
-from audit import departure
-from audit.answers import AnswerRecord, Signed, checked_answers
-from audit.asof import state_as_of
-from audit.checkpoint import open_checkpoint
-from audit.cosigning import WitnessPolicy
-from audit.merkle import verify_consistency
-from audit.replay import replay_decision
-from audit.snapshots import state_at
-from audit.tree import caught_up
-from audit.verify import LogBreak, verify_log
 from cli.parsing import parse_as_of, read_text_file
-from cli.reading import status_document
 from cli.session import Id, JsonOption, decisions, emit, event_store, out, run, settings, shown
-from cli.transparency import signer, verifier_from
 from domain.errors import AuditFailed, InvalidInput, NotFound, Unavailable
-from store.eventstore import EventStore
 from store.side_records import StoredAccessEvent, StoredRefusal
+
+if TYPE_CHECKING:  # each command imports what it needs: replay alone imports Temporal's worker
+    from audit.answers import AnswerRecord
+    from audit.verify import LogBreak
+    from store.eventstore import EventStore
 
 R = TypeVar("R", StoredRefusal, StoredAccessEvent)
 AsOfOption = Annotated[
@@ -53,8 +44,8 @@ _LOG_NAMES: Final = {
     "answers": "the members' signed answers",
 }
 
-app = typer.Typer(no_args_is_help=True)
-"""Its help line is cli.app's, which lists it without importing it."""
+app = typer.Typer()
+"""The commands `concord audit` imports from this module (cli.app's AUDIT names them)."""
 
 
 @app.command()
@@ -94,6 +85,9 @@ def verify(
 
     Example: concord audit verify --checkpoint cp-2026-11-26 --tiles ./tiles-2026-11-26
     """
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from audit.verify import verify_log
 
     async def work() -> None:
         current = settings()
@@ -165,6 +159,13 @@ async def _extends(
     what was found: where it departs from it, when it does not. The signature is checked with
     the verifier key given, else the installation's own; a log that does not verify (`sound`
     false) is not said to extend it, whatever its stored tree says."""
+    from audit import departure
+    from audit.checkpoint import open_checkpoint
+    from audit.cosigning import WitnessPolicy
+    from audit.merkle import verify_consistency
+    from audit.tree import caught_up
+    from cli.transparency import signer, verifier_from
+
     current = settings()
     if key_given is not None:
         key = verifier_from(key_given, "key")
@@ -218,6 +219,8 @@ def history(
 
     Example: concord audit history d-1 --as-of 2026-12-01T12:00:00Z
     """
+    from audit.asof import state_as_of
+    from cli.reading import status_document
 
     async def work() -> None:
         instant = parse_as_of(as_of, "as-of")
@@ -279,6 +282,9 @@ def state(
 
     Example: concord audit state d-1 --as-of 2026-12-01 --json
     """
+    from audit.snapshots import state_at
+    from cli.reading import status_document
+    from cli.transparency import signer
 
     async def work() -> None:
         instant = parse_as_of(as_of, "as-of")
@@ -317,6 +323,7 @@ def replay(decision_id: Id, as_json: JsonOption = False) -> None:
 
     Example: concord audit replay d-1
     """
+    from audit.replay import replay_decision
 
     async def work() -> None:
         live, reached = None, True
@@ -404,6 +411,7 @@ def answers(
 
     Example: concord audit answers --decision d-1
     """
+    from audit.answers import Signed, checked_answers
 
     async def work() -> None:
         current = settings()
@@ -436,6 +444,8 @@ def answers(
 
 
 def _signature_shown(answer: AnswerRecord) -> str:
+    from audit.answers import Signed
+
     if answer.status is Signed.BY_MEMBER:
         flag = " [bold](key on the chair's authority)[/]" if answer.key_flagged else ""
         return f"[green]signed by {answer.member}[/] ({answer.key_id}){flag}"

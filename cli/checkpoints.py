@@ -4,16 +4,15 @@ latest one's signed note, as an auditor takes it away."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
-from rich.table import Table
 
 from cli.session import JsonOption, emit, event_store, out, run, settings
 from domain.errors import NotFound
-from runtime.schedules import ensure_checkpoint_schedule
-from runtime.temporal import connect
-from store.checkpoints import KeptCheckpoint
+
+if TYPE_CHECKING:  # the list of checkpoints reads the store; the schedule alone needs Temporal
+    from store.checkpoints import KeptCheckpoint
 
 app = typer.Typer()
 
@@ -49,6 +48,8 @@ def checkpoints_command(
                 kept.extend(page)
 
         def human() -> None:
+            from rich.table import Table
+
             if not kept:
                 out.print("no checkpoints kept")
                 return
@@ -78,6 +79,8 @@ def schedule() -> None:
 
     Example: concord audit schedule
     """
+    from runtime.schedules import ensure_checkpoint_schedule
+    from runtime.temporal import connect
 
     async def work() -> None:
         current = settings()

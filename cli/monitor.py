@@ -13,13 +13,11 @@ from typing import Annotated, Any, Final
 
 import httpx
 import orjson
-import structlog
 import typer
-from prometheus_client import Counter, start_http_server
+from prometheus_client import Counter
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from activities.webhooks import SIGNATURE_HEADER, signature
 from audit.monitor import monitor_pass
 from audit.note import Verifier
 from audit.served import ServedLog
@@ -27,11 +25,8 @@ from cli.parsing import read_text_file
 from cli.session import JsonOption, emit, out, run, settings
 from cli.transparency import verifier_from
 from domain.errors import AuditFailed, InvalidInput, NotFound, Unavailable
-from runtime.bootstrap import stop_on_signals
-from runtime.logging import configure_logging
 
 app = typer.Typer()
-log = structlog.get_logger(__name__)
 
 ALARMS: Final = Counter(
     "concord_monitor_alarms",
@@ -72,6 +67,8 @@ class AlarmWebhook:
     secret: str | None
 
     async def send(self, log_url: str, origin: str, alarm: str, bound: Any) -> None:
+        from activities.webhooks import SIGNATURE_HEADER, signature
+
         now = int(time.time())
         body = orjson.dumps(
             {"event": "monitor.alarm", "log": log_url, "origin": origin, "alarm": alarm,
@@ -201,12 +198,18 @@ async def following(
     """A pass every `interval` seconds until SIGTERM or SIGINT: an alarm is logged, counted
     and sent to the webhook, and the next pass starts again from the last state verified; a log
     out of reach is logged and tried again."""
+    import structlog  # what --follow alone needs: a single pass logs nothing, serves nothing
+    from prometheus_client import start_http_server
+
+    from runtime.logging import configure_logging
+    from runtime.process import stop_on_signals
+
     configure_logging(settings().log_format)
     if metrics_port is not None:
         start_http_server(metrics_port)
     stop = asyncio.Event()
     stop_on_signals(stop)
-    bound = log.bind(log_url=served.url, origin=verifier.name)
+    bound = structlog.get_logger(__name__).bind(log_url=served.url, origin=verifier.name)
     async with served:
         while not stop.is_set():
             try:

@@ -24,8 +24,9 @@ def dev(
     import asyncio
 
     from api.main import api_serving
-    from runtime.bootstrap import embedded_stack, stop_on_signals
+    from runtime.bootstrap import embedded_stack
     from runtime.logging import configure_logging
+    from runtime.process import stop_on_signals
     from runtime.settings import load_settings
     from store.engine import url_without_password
 

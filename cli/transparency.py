@@ -7,36 +7,19 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from audit import checkpoint as cp
-from audit.cosigning import WitnessPolicy, earliest_cosigned
-from audit.export import (
-    FORMATS,
-    Evidence,
-    check_export,
-    csv_text,
-    evidence,
-    html_page,
-    jsonl,
-    read_export,
-)
 from audit.note import Signer, Verifier
-from audit.remembered import Remembered
-from audit.tiles import write_tiles
-from audit.tree import caught_up
-from audit.witness import Witness, witness
 from cli.parsing import read_text_file
 from cli.session import Id, JsonOption, emit, event_store, out, run, settings
-from domain.council import KEYS_STREAM
-from domain.decider import replay
 from domain.errors import AuditFailed, InvalidInput, NotFound
-from runtime.bootstrap import witness_policy
-from runtime.settings import Settings
-from store.decision_events import domain_event
 from store.key_files import write_secret
+
+if TYPE_CHECKING:  # each command imports what it needs: keygen, pubkey and check no store
+    from runtime.settings import Settings
 
 app = typer.Typer()
 
@@ -108,6 +91,7 @@ def checkpoint_command(output: OutputOption = None) -> None:
 
     Example: concord audit checkpoint -o checkpoint-2026-11-26
     """
+    from audit.tree import caught_up
 
     async def work() -> None:
         current = settings()
@@ -143,6 +127,10 @@ def prove(
     """
     if (position is None) == (since is None):
         raise InvalidInput("position", "give --position or --since")
+
+    from audit.cosigning import earliest_cosigned
+    from audit.tree import caught_up
+    from runtime.witnesses import witness_policy
 
     async def work() -> None:
         current = settings()
@@ -245,6 +233,8 @@ def check(
     if document.get("kind") == "evidence":
         if events is None:
             raise InvalidInput("events", "an export's evidence is checked with its events")
+        from audit.export import Evidence, check_export, read_export
+
         bound = Evidence.model_validate(document)
         held = check_export(
             read_export(read_text_file(events, "events"), "events"), bound, verifier
@@ -255,6 +245,8 @@ def check(
         held = cp.check(document, verifier)
     signed = str(document.get("checkpoint") or document.get("new"))
     if policy is not None:
+        from audit.cosigning import WitnessPolicy
+
         witnesses = WitnessPolicy.parse(read_text_file(policy, "policy"))
         _, times = witnesses.check(signed, verifier)
         held += "; " + cosigned_by(times, witnesses.quorum)
@@ -269,6 +261,8 @@ async def remembered(
     state: Path, verifier: Verifier, document: dict[str, Any], signed: str, log: str | None
 ) -> str:
     """The proof's checkpoint held to the one this client remembers (audit.remembered)."""
+    from audit.remembered import Remembered
+
     checkpoint = cp.open_checkpoint(signed, verifier)
     proved = None
     if document.get("kind") == "consistency":
@@ -295,6 +289,8 @@ def tiles(
 
     Example: concord audit tiles -o /srv/www/concord-log
     """
+    from audit.tiles import write_tiles
+    from audit.tree import caught_up
 
     async def work() -> None:
         current = settings()
@@ -328,6 +324,8 @@ def witness_command(
 
     Example: concord audit witness cp.txt --log-key concord.vkey --state ./w --proof grown.json
     """
+    from audit.witness import witness
+
     verifier = verifier_from(log_key, "log-key")
     consistency = None
     if proof is not None:
@@ -354,6 +352,8 @@ def witness_key(
 
     Example: concord audit witness-key --state ./w
     """
+    from audit.witness import Witness
+
     print(Witness.in_state(state, name).key.encode())
 
 
@@ -379,6 +379,14 @@ def export(
 
     Example: concord audit export d-terror --format jsonl -o d-terror.jsonl
     """
+    from audit.cosigning import earliest_cosigned
+    from audit.export import FORMATS, csv_text, evidence, html_page, jsonl
+    from audit.tree import caught_up
+    from domain.council import KEYS_STREAM
+    from domain.decider import replay
+    from runtime.witnesses import witness_policy
+    from store.decision_events import domain_event
+
     if format not in FORMATS:
         raise InvalidInput("format", f"one of {', '.join(FORMATS)}, not {format!r}")
     if evidence_file is not None and format == "html":

@@ -15,8 +15,8 @@ from audit.witness import Witness, WitnessService
 from cli.parsing import read_text_file
 from cli.session import run
 from domain.errors import InvalidInput
-from runtime.bootstrap import stop_on_signals
 from runtime.logging import configure_logging
+from runtime.process import stop_on_signals
 
 app = typer.Typer(no_args_is_help=True)
 """Its help line is cli.app's, which lists it without importing it."""

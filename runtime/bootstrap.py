@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,9 +33,11 @@ from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
 from runtime.meetings import sync_meeting_schedules
 from runtime.metrics import serve_projector_metrics
+from runtime.process import stop_on_signals
 from runtime.schedules import AuditTreeSigner, ensure_checkpoint_schedule
 from runtime.settings import Settings
 from runtime.temporal import connect
+from runtime.witnesses import witness_policy
 from store.councils import Councils
 from store.engine import url_without_password
 from store.eventstore import EventStore, open_store
@@ -194,25 +195,6 @@ async def opened_store(settings: Settings) -> AsyncIterator[EventStore]:
         yield store
     finally:
         await store.close()
-
-
-def witness_policy(settings: Settings) -> WitnessPolicy | None:
-    """The log's witness policy, read from CONCORD_WITNESS_POLICY_FILE; None when unset."""
-    path = settings.witness_policy_file
-    if path is None:
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInput("CONCORD_WITNESS_POLICY_FILE", f"cannot read {path}: {error}") from None
-    return WitnessPolicy.parse(text, "CONCORD_WITNESS_POLICY_FILE")
-
-
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """SIGTERM and SIGINT set `stop`: a graceful stop drains, then the process exits 0."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:

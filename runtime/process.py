@@ -1,12 +1,26 @@
-"""How a Concord process ends: its logs and output flushed, then its exit code, nothing else."""
+"""How a Concord process ends: SIGTERM or SIGINT asks it to stop gracefully; then its logs and
+output are flushed and it exits with its code, nothing else."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import signal
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    import asyncio
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set `stop`: a graceful stop drains, then the process exits 0."""
+    import asyncio  # every `concord` imports this module; only those running a loop need it
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
 
 
 def leave(code: int) -> NoReturn:

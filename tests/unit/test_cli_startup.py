@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from importlib import import_module
@@ -15,7 +16,11 @@ from typing import Any
 import pytest
 import typer
 
-from cli.app import COMMANDS, GROUPS, app, help_line
+from audit import merkle
+from audit.checkpoint import Checkpoint, InclusionProof, b64
+from audit.note import Signer
+from audit.witness import Witness
+from cli.app import AUDIT, COMMANDS, GROUPS, app, help_line
 from domain.declarations import DECLARED
 from tests.ports import free_port
 
@@ -53,16 +58,16 @@ def imported_by(
     return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout
 
 
-def run_cli(args: list[str]) -> tuple[int, set[str], str]:
-    """`concord args` in a process of its own: its exit code, the modules it imported, what it
-    printed."""
+def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[int, set[str], str]:
+    """`concord args` in a process of its own (in `env`, if given): its exit code, the modules it
+    imported, what it printed."""
     probe = (
         "import json, sys\n"
         "from cli.app import invoke\n"
         f"code = invoke({args!r})\n"
         "print(json.dumps([code, sorted(sys.modules)]))\n"
     )
-    (code, modules), printed = imported_by(probe)
+    (code, modules), printed = imported_by(probe, cwd=REPOSITORY if env else None, env=env)
     return code, set(modules), printed
 
 
@@ -117,6 +122,130 @@ def test_every_command_is_listed_with_the_first_paragraph_of_its_help() -> None:
         loaded = group.get_command(context, name)
         assert isinstance(loaded, typer.core.TyperGroup) and loaded.commands, name
         assert (loaded.name, loaded.help) == (name, line)
+
+
+def test_every_audit_command_is_imported_from_the_module_that_registers_it() -> None:
+    registered = [
+        (info.name or typer.main.get_command_name(info.callback.__name__), module)
+        for module in ("audit", "transparency", "checkpoints", "monitor")
+        for info in import_module(f"cli.{module}").app.registered_commands
+    ]
+    assert len(registered) == len(dict(registered)), "two modules register the same command"
+    assert dict(registered) == AUDIT, "cli.app's AUDIT is not what cli's modules register"
+
+
+OFFLINE = ("sqlalchemy", "aiosqlite", "temporalio", "httpx", "fastapi", "uvicorn", "alembic")
+"""What an audit command that reads neither the event store nor a served log does without."""
+ON_THE_STORE = ("temporalio", "httpx", "fastapi", "uvicorn", "alembic")
+"""What an audit command that reads the event store (SQLite here) does without."""
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty event store, migrated once for the module's tests to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "concord.db"
+    migrated = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio\nfrom store.migrate import upgrade\n"
+            f"asyncio.run(upgrade({f'sqlite+aiosqlite:///{path}'!r}))\n",
+        ],
+        cwd=REPOSITORY,
+        capture_output=True,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stderr.decode()
+    return path
+
+
+@pytest.fixture
+def auditor(tmp_path: Path, migrated: Path) -> dict[str, str]:
+    """An installation's data directory (its log key, its empty store) and what an auditor holds:
+    the log's verifier key, a checkpoint of the empty log, and an inclusion proof against another
+    checkpoint of the log's, cosigned by the one witness of a policy."""
+    key = Signer.generate("concord.test/log")
+    data = tmp_path / "var"
+    data.mkdir()
+    (data / "log.key").write_text(key.encode() + "\n")
+    shutil.copy(migrated, data / "concord.db")
+    entries = [b"first", b"second"]
+    leaves = [merkle.leaf_hash(entry) for entry in entries]
+    text = Checkpoint(key.name, 2, merkle.root_of(leaves)).text()
+    witness = Witness("witness.test/w", bytes(range(32)))
+    proof = InclusionProof(
+        checkpoint=key.sign(text) + witness.cosignature(text, 1_800_000_000).line(),
+        position=1,
+        index=0,
+        entry=b64([entries[0]])[0],
+        proof=b64([leaves[1]]),
+    )
+    files = {
+        "vkey": key.verifier.encode(),
+        "checkpoint": key.sign(Checkpoint(key.name, 0, merkle.EMPTY_ROOT).text()),
+        "proof": proof.model_dump_json(),
+        "policy": f"witness {witness.key.encode()}\nquorum 1\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return {name: str(tmp_path / name) for name in (*files, "state", "fresh")} | {"data": str(data)}
+
+
+@pytest.mark.parametrize(
+    ("args", "unwanted"),
+    [
+        # The list of commands imports their modules, not what runs them.
+        (["audit", "--help"], ("temporalio", "fastapi", "uvicorn", "alembic")),
+        (["audit", "verify", "--help"], HEAVY),
+        # Its module signs and checks the log's notes: it imports their cryptography.
+        (["audit", "check", "--help"], OFFLINE),
+        (["audit", "keygen"], OFFLINE),
+        (["audit", "pubkey"], OFFLINE),
+        (["audit", "check", "{proof}", "--key", "{vkey}"], OFFLINE),
+        (
+            [
+                "audit",
+                "check",
+                "{proof}",
+                "--key",
+                "{vkey}",
+                "--policy",
+                "{policy}",
+                "--state",
+                "{state}",
+            ],
+            OFFLINE,
+        ),
+        (["audit", "verify"], ON_THE_STORE),
+        (["audit", "checkpoint"], ON_THE_STORE),
+        (["audit", "prove", "--since", "{checkpoint}"], ON_THE_STORE),
+    ],
+    ids=[
+        "audit-help",
+        "verify-help",
+        "check-help",
+        "keygen",
+        "pubkey",
+        "check",
+        "check-policy-state",
+        "verify",
+        "checkpoint",
+        "prove",
+    ],
+)
+def test_an_audit_command_imports_what_it_needs_alone(
+    args: list[str], unwanted: tuple[str, ...], auditor: dict[str, str]
+) -> None:
+    """`concord audit X` imports the module that holds X, and of that what X needs: keygen,
+    pubkey and check, neither the store nor HTTP; the commands on the store, not Temporal."""
+    data = auditor["fresh"] if args[1] == "keygen" else auditor["data"]  # keygen makes a key
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    env |= {"CONCORD_DATA_DIR": data}
+    code, imported, printed = run_cli([a.format(**auditor) for a in args], env)
+    assert code == 0, printed
+    if "--help" not in args:
+        assert printed.strip(), "it printed nothing"
+    assert [m for m in unwanted if m in imported] == [], f"`concord {' '.join(args)}` imported them"
 
 
 def test_reading_the_settings_imports_neither_http_nor_the_database_nor_cryptography(
