@@ -24,11 +24,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-# The suite runs on every core (pytest-xdist, at most 8 processes), each test module in one
-# process so that the servers it starts start once; `make test PYTEST_WORKERS=0` runs it in one.
+# The suite runs in one process per core and one more (pytest-xdist, at most 8): its tests wait
+# on the servers they start as much as they compute. Each test module runs whole in one process,
+# so that the servers it starts start once; `make test PYTEST_WORKERS=0` runs it in one.
 # The fault suite then runs alone: it loads the machine on purpose and times recoveries, which
 # tests beside it would slow (it restarts a PostgreSQL cluster of its own, never the machine's).
-PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 # The project's bytecode, compiled before the suite: its tests start `concord` hundreds of times,
 # and an environment that does not write bytecode (PYTHONDONTWRITEBYTECODE) would compile every

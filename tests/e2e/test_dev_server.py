@@ -21,7 +21,7 @@ from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess
 from workflows.messages import Receipt
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 class Delegations:

@@ -41,7 +41,7 @@ from tests.interop.test_transparency import edit_in_place, keep_checkpoints, syn
 from tests.ports import free_port
 from tests.unit.domain.scenario import Scenario
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ORIGIN = "nrc.example/concord"
 CONCORD = str(Path(sys.executable).parent / "concord")

@@ -27,7 +27,7 @@ from tests.shutdown import bounded, stopped
 from workflows.meeting import MeetingWorkflow
 from workflows.messages import MeetingInput
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS = Path(__file__).parents[2] / "docs"

@@ -12,6 +12,7 @@ from typing import Any
 
 import nacl.exceptions
 import nacl.signing
+import pytest
 from playwright.async_api import Browser, expect
 
 from audit.keys import KeyBook, KeyRequest
@@ -21,6 +22,8 @@ from tests.e2e.conftest import Api, round_open
 from tests.e2e.test_portal import browser, signed_in
 
 __all__ = ["browser"]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ORIGIN = "nrc.example/concord"
 KINDS = {

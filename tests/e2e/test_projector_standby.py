@@ -36,6 +36,8 @@ from tests.pg import require_postgres, shown
 from tests.shutdown import stopped
 from tests.unit.domain.scenario import Scenario
 
+pytestmark = pytest.mark.slow
+
 TAKEOVER_LIMIT_S = 15.0
 """The standby's takeover: five seconds of silence, then its next look (half a second)."""
 

@@ -25,6 +25,8 @@ from tests.integration.store.raw_sql import raw_transaction
 from tests.integration.store.test_read_models import record
 from tests.unit.domain.scenario import Scenario
 
+pytestmark = pytest.mark.slow
+
 CONCORD = str(Path(sys.executable).parent / "concord")
 HERE = Path(__file__).parent
 GOPATH = "/usr/share/gocode"

@@ -42,6 +42,8 @@ from tests.hostile import (
     spoiled,
 )
 
+pytestmark = pytest.mark.slow
+
 OPERATOR = Caller(Role.OPERATOR, "secretariat", "token-1")
 NOW = datetime(2004, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from audit.verify import verify_log
@@ -12,6 +13,8 @@ from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
 from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
+
+pytestmark = pytest.mark.slow
 
 REPORTS = 2_000
 EVENTS_PER_RUN = 400

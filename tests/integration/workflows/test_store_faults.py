@@ -39,6 +39,8 @@ from workflows.messages import (
     ArchiveResult,
 )
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[3]
 
 

@@ -43,6 +43,8 @@ from tests.ports import free_port
 from tests.shutdown import bounded
 from tests.unit.domain.scenario import Scenario
 
+pytestmark = pytest.mark.slow
+
 ORIGIN: Final = "concord.test/log"
 CONCORD: Final = str(Path(sys.executable).parent / "concord")
 CLIENT: Final = Path(__file__).parents[2] / "interop" / "witness_client.py"

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as label_run
 from hypothesis import strategies as st
@@ -23,6 +24,8 @@ from domain.nrc import ROME_2002
 from domain.roster import CHAIR, Member, Roster, RosterBook
 from domain.state import DecisionState
 from domain.values import LATEST_DEADLINE
+
+pytestmark = pytest.mark.slow
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 MEMBERS = ("AAA", "BBB", "CCC")
