@@ -219,6 +219,8 @@ def wordings(code: str) -> tuple[str, ...]:
     return (found,) if isinstance(found, str) else found
 
 
+_UNITS: Final = (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1))
+"""The units a span of time is said in, largest first, with their seconds."""
 INSTANTS: Final = frozenset({"deadline", "previous", "now", "received"})
 """The particulars that are instants (ISO 8601): a page says them as its language says a date."""
 SPANS: Final = frozenset({"minimum"})
@@ -322,37 +324,38 @@ class Words:
 
     def span(self, span: timedelta) -> str:
         """A span in its largest whole unit, as a person says it: `1 day`, `36 hours`."""
-        ngettext = self.ngettext
         seconds = span.total_seconds()
-        if seconds >= 86_400 and seconds % 86_400 == 0:
-            n = int(seconds // 86_400)
-            return ngettext("%(n)s day", "%(n)s days", n) % {"n": n}
-        if seconds >= 3_600 and seconds % 3_600 == 0:
-            n = int(seconds // 3_600)
-            return ngettext("%(n)s hour", "%(n)s hours", n) % {"n": n}
-        if seconds >= 60 and seconds % 60 == 0:
-            n = int(seconds // 60)
-            return ngettext("%(n)s minute", "%(n)s minutes", n) % {"n": n}
-        if seconds.is_integer():
-            n = int(seconds)
-            return ngettext("%(n)s second", "%(n)s seconds", n) % {"n": n}
+        for unit, size in _UNITS:
+            if seconds >= size and seconds % size == 0:
+                return self.count(int(seconds // size), unit)
         return self.gettext("%(n)s s") % {"n": format_decimal(seconds, locale=self.language)}
+
+    def count(self, n: int, unit: str) -> str:
+        """`n` of a unit of time (one of _UNITS), as this language says it."""
+        ngettext = self.ngettext
+        match unit:
+            case "day":
+                said = ngettext("%(n)s day", "%(n)s days", n)
+            case "hour":
+                said = ngettext("%(n)s hour", "%(n)s hours", n)
+            case "minute":
+                said = ngettext("%(n)s minute", "%(n)s minutes", n)
+            case _:
+                said = ngettext("%(n)s second", "%(n)s seconds", n)
+        return said % {"n": n}
 
     def left(self, deadline: datetime, now: datetime) -> str:
         """Time left before a deadline, as a person says it."""
-        _, ngettext = self.gettext, self.ngettext
+        _ = self.gettext
         seconds = int((deadline - now).total_seconds())
         if seconds <= 0:
             return _("the deadline has passed")
-        days, rest = divmod(seconds, 86_400)
-        hours, rest = divmod(rest, 3_600)
-        minutes = rest // 60
-        units = (
-            (days, ngettext("%(n)s day", "%(n)s days", days)),
-            (hours, ngettext("%(n)s hour", "%(n)s hours", hours)),
-            (minutes, ngettext("%(n)s minute", "%(n)s minutes", minutes)),
-        )
-        said = [unit % {"n": n} for n, unit in units if n][:2]
+        said = []
+        for unit, size in _UNITS[:-1]:  # to the minute
+            n, seconds = divmod(seconds, size)
+            if n:
+                said.append(self.count(n, unit))
+        said = said[:2]
         if not said:
             return _("ends in less than a minute")
         return _("ends in %(time)s") % {"time": " ".join(said)}
