@@ -94,7 +94,13 @@ def test_a_decision_runs_its_whole_life_through_the_cli(
     stack.ok("refer", "d-cli")
     stack.ok("review", "d-cli", "--outcome", "forward")
     stack.ok("open-round", "d-cli", "--deadline", "1h")
-    stack.ok("concur", "d-cli", "--as", "USA")
+    # An unsigned answer has no signature to check against the key registry: it opens no store.
+    concurred = stack.concord(
+        "concur", "d-cli", "--as", "USA", env={**stack.env, "PYTHONPROFILEIMPORTTIME": "1"}
+    )
+    assert concurred.returncode == 0, concurred.stderr
+    assert "accepted d-cli v5: ConcurrenceRecorded" in concurred.stdout
+    assert "sqlalchemy" not in concurred.stderr and "runtime.commands" in concurred.stderr
     objection = stack.ok("object", "d-cli", "--as", "RUS", "--reasons", "Too narrow")
     assert objection["event_types"] == ["SilenceBroken"]
     pending = stack.ok("pending", "--member", "GBR")
