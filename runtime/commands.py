@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-import structlog
 from pydantic import ValidationError
 
 from domain.commands import Command, MemberAnswer, SubmitProposal, SupersedeDecision
@@ -16,7 +15,14 @@ from runtime.decisions import DecisionClient
 from store.side_records import RefusalRecord
 from workflows.messages import Receipt, SupersessionResult
 
-log = structlog.get_logger(__name__)
+
+def _log() -> Any:
+    """The module's logger, imported when something is logged: a command given on the command
+    line (a process of its own) does without structlog's import, a tenth of its start-up."""
+    import structlog
+
+    return structlog.get_logger(__name__)
+
 
 Channel = Literal["api", "cli"]
 
@@ -78,7 +84,7 @@ class Commands:
         try:
             holder = await self._keys(key)
         except Unavailable as unreadable:
-            log.warning(
+            _log().warning(
                 "idempotency key not checked", decision_id=decision_id, error=str(unreadable)
             )
             return
@@ -131,9 +137,9 @@ class Commands:
             )
             await self._record(refusal)
         except ConcordError as failed:
-            log.error("refusal not recorded", decision_id=decision_id, error=failed.line())
+            _log().error("refusal not recorded", decision_id=decision_id, error=failed.line())
         except ValidationError as unrecordable:  # a command the side log cannot hold as given
-            log.error(
+            _log().error(
                 "refusal not recorded",
                 decision_id=decision_id,
                 error=str(unrecordable.errors()[0].get("msg", "invalid")),
