@@ -1,127 +1,147 @@
-"""API benchmark: member actions through the HTTP API (token check, update, append, receipt)
-with concurrent delegations, beside the same actions through the decision client (no HTTP) and
-a bare Temporal update that runs one activity, all on one dev server in the same run.
+"""API benchmark: member actions through the HTTP API against the same actions through the decision
+client, in the production shape: one dev server, and the worker, the projector and the API each a
+process of its own (`worker.py`, `concord project`, `concord api`); the benchmark is only their
+caller, its HTTP client and its decision client beside each other in one process.
 
-Run by hand (not a test), e.g.:
+  (a) throughput: D decisions with a round open, N delegations (each with its own token) concur
+      in every one on N concurrent callers, through the API and through the decision client,
+      alternating, `--runs` times; actions/s, p50/p95, and the CPU the dev server, the worker
+      and the API spent per action;
+  (b) all at once: D decisions, every member of the roster (27) answering each through the API
+      at the same instant (540 answers for 20 decisions); the statuses (no 5xx), p50/p95.
+
+Run by hand (not a test):
     .venv/bin/python benchmarks/api_bench.py --delegations 20 --decisions 20
+    .venv/bin/python benchmarks/api_bench.py --backend postgres --no-write
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import ExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-from temporalio import activity, workflow
-from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+sys.path.insert(0, str(Path(__file__).parent))
 
-from api.main import api_app
-from api.server import serving
+from lifecycle import Proc, free_port, process
+from sections import machine, replace_section, store_and_size_options
+from store_bench import database
+
 from domain.commands import command_of
 from domain.nrc import NRC_ROSTERS
 from runtime.access import Role, Tokens
-from runtime.bootstrap import build_worker
-from runtime.decisions import MAX_IN_FLIGHT, DecisionClient
-from runtime.devserver import port_is_free
-from store.eventstore import EventStore, open_store
+from runtime.decisions import DecisionClient
+from runtime.devserver import DevServer
+from runtime.temporal import connect
+from store.eventstore import open_store
 from store.migrate import upgrade
 from workflows.decision import SEARCH_ATTRIBUTES
 
-TEMPORAL = Path(sys.executable).parent / "temporal"
-Action = Callable[[], Awaitable[object]]
+QUEUE = "bench-api"
 
 
-@activity.defn(name="bench.store")
-async def store_one(value: int) -> int:
-    return value
+class Connection:
+    """One keep-alive HTTP/1.1 connection to the API, opened when first used: a caller that
+    costs a small part of what the server spends on a request, so that the API is measured and
+    not its caller (httpx, with 540 connections in one pool, spent 7.4 s of this machine's CPU
+    on sending 540 answers, which the API served in 1.8 s)."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, path: str, token: str, body: dict[str, object]) -> tuple[int, bytes]:
+        """The status and body of the API's answer to a POST of `body` as JSON."""
+        if self._streams is None:
+            self._streams = await asyncio.open_connection("127.0.0.1", self._port)
+        reader, writer = self._streams
+        payload = json.dumps(body).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self._port}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
+        writer.write(head.encode() + payload)
+        answer = await reader.readuntil(b"\r\n\r\n")
+        status_line, *headers = answer.decode("latin-1").split("\r\n")
+        length = next(
+            (
+                int(v)
+                for n, _, v in (h.partition(":") for h in headers)
+                if n.lower() == "content-length"
+            ),
+            0,
+        )
+        return int(status_line.split(" ", 2)[1]), await reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            await self._streams[1].wait_closed()
 
 
-@workflow.defn(sandboxed=False)
-class BareWorkflow:
-    """The bare shape of one member action: an update checked by a validator, one activity."""
+Action = Callable[[Connection], Awaitable[int]]
+"""One member action on its caller's connection (unused by the decision client); the HTTP
+status it got (201 through the decision client)."""
 
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-        self._done = False
 
-    @workflow.run
-    async def run(self) -> None:
-        await workflow.wait_condition(lambda: self._done)
+@dataclass
+class Stack:
+    decisions: DecisionClient
+    api_port: int
+    tokens: dict[str, str]
+    server: Proc
+    worker: Proc
+    api: Proc
 
-    @workflow.update
-    async def act(self, member: str) -> int:
-        self._seen.add(member)
-        return await workflow.execute_activity(
-            store_one, len(self._seen), start_to_close_timeout=timedelta(seconds=5)
+
+@dataclass
+class Measured:
+    path: str
+    latencies: list[float]
+    statuses: collections.Counter[int]
+    seconds: float
+    cpu: dict[str, float]
+
+    def row(self) -> str:
+        cuts = statistics.quantiles(self.latencies, n=20)
+        count = len(self.latencies)
+        per_action = " | ".join(f"{self.cpu[name] / count * 1000:.2f}" for name in CPU_OF)
+        return (
+            f"| {self.path} | {count} | {count / self.seconds:,.1f} | "
+            f"{statistics.median(self.latencies) * 1000:.1f} | {cuts[18] * 1000:.1f} | "
+            f"{sum(n for s, n in self.statuses.items() if s >= 500)} | {per_action} |"
         )
 
-    @act.validator
-    def _check(self, member: str) -> None:
-        if member in self._seen:
-            raise ValueError(f"{member} has already acted")
 
-    @workflow.signal
-    def finish(self) -> None:
-        self._done = True
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    while not port_is_free("127.0.0.1", port + 1000):
-        port += 1
-    return port
+CPU_OF = ("server", "worker", "api")
+HEADER = (
+    "| path | actions | actions/s | p50 ms | p95 ms | 5xx | server CPU ms/action "
+    "| worker CPU ms/action | API CPU ms/action |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+)
 
 
-async def timed(actions: Sequence[Action], lanes: int) -> list[float]:
-    """Run `actions` on `lanes` concurrent callers; each action's latency in seconds."""
-    queue = list(actions)
-    latencies: list[float] = []
-
-    async def lane() -> None:
-        while queue:
-            action = queue.pop()
-            started = time.perf_counter()
-            await action()
-            latencies.append(time.perf_counter() - started)
-
-    await asyncio.gather(*(lane() for _ in range(lanes)))
-    return latencies
-
-
-def summary(name: str, latencies: list[float], elapsed: float) -> str:
-    cuts = statistics.quantiles(latencies, n=20)
-    return (
-        f"| {name} | {len(latencies)} | {len(latencies) / elapsed:,.1f} | "
-        f"{statistics.median(latencies) * 1000:.1f} | {cuts[18] * 1000:.1f} |"
-    )
-
-
-def api_concurrence(
-    http: httpx.AsyncClient, token: str, decision: str, number: int, text_hash: str
-) -> Action:
-    async def act() -> None:
-        response = await http.post(
-            f"/decisions/{decision}/concurrences",
-            json={"round": number, "text_hash": text_hash},
-            headers={"Authorization": f"Bearer {token}"},
+def api_concurrence(token: str, decision: str, number: int, text_hash: str) -> Action:
+    async def act(connection: Connection) -> int:
+        status, body = await connection.post(
+            f"/decisions/{decision}/concurrences", token, {"round": number, "text_hash": text_hash}
         )
-        if response.status_code != 201:
-            raise RuntimeError(response.text)
+        if status != 201 and status < 500:
+            raise RuntimeError(f"{status}: {body.decode()}")
+        return status
 
     return act
 
@@ -129,33 +149,41 @@ def api_concurrence(
 def client_concurrence(
     decisions: DecisionClient, member: str, decision: str, number: int, text_hash: str
 ) -> Action:
-    async def act() -> None:
+    async def act(connection: Connection) -> int:
         await decisions.execute(
             command_of("concur", decision, member, round=number, text_hash=text_hash)
         )
+        return 201
 
     return act
 
 
-def bare_update(
-    handle: WorkflowHandle[BareWorkflow, None], member: str, slots: asyncio.Semaphore
-) -> Action:
-    """At most 10 updates in flight per workflow, as Temporal allows and the decision client
-    keeps (`runtime.decisions.MAX_IN_FLIGHT`)."""
+async def measure(path: str, s: Stack, actions: Sequence[Action], lanes: int) -> Measured:
+    """Run `actions` on `lanes` concurrent callers (all at once when lanes is their number)."""
+    queue = list(actions)
+    latencies: list[float] = []
+    statuses: collections.Counter[int] = collections.Counter()
 
-    async def act() -> None:
-        async with slots:
-            await handle.execute_update(BareWorkflow.act, member)
+    async def lane() -> None:
+        connection = Connection(s.api_port)
+        try:
+            while queue:
+                action = queue.pop()
+                started = time.perf_counter()
+                statuses[await action(connection)] += 1
+                latencies.append(time.perf_counter() - started)
+        finally:
+            await connection.close()
 
-    return act
-
-
-async def measure(name: str, actions: Sequence[Action], lanes: int) -> str:
+    processes = {"server": s.server, "worker": s.worker, "api": s.api}
+    before = {name: p.cpu() for name, p in processes.items()}
     started = time.perf_counter()
-    latencies = await timed(actions, lanes)
-    line = summary(name, latencies, time.perf_counter() - started)
-    print(line, flush=True)
-    return line
+    await asyncio.gather(*(lane() for _ in range(lanes)))
+    seconds = time.perf_counter() - started
+    cpu = {name: p.cpu() - before[name] for name, p in processes.items()}
+    measured = Measured(path, latencies, statuses, seconds, cpu)
+    print(measured.row(), flush=True)
+    return measured
 
 
 async def open_rounds(
@@ -188,110 +216,125 @@ async def open_rounds(
     return opened
 
 
-async def bench(delegations: int, decision_count: int) -> None:
-    members = NRC_ROSTERS.latest.member_codes[:delegations]
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(TEMPORAL),
-            port=port,
-            ui=False,
-            search_attributes=SEARCH_ATTRIBUTES,
-            data_converter=pydantic_data_converter,
-            dev_server_database_filename=str(Path(tmp) / "temporal.db"),
-        )
-        url = f"sqlite+aiosqlite:///{tmp}/concord.db"
-        await upgrade(url)
-        store: EventStore = await open_store(url)
-        client: Client = env.client
-        try:
-            async with (
-                build_worker(client, store, "bench-concord"),
-                Worker(
-                    client,
-                    task_queue="bench-bare",
-                    workflows=[BareWorkflow],
-                    activities=[store_one],
-                    workflow_runner=UnsandboxedWorkflowRunner(),
-                ),
-            ):
-                decisions = DecisionClient(client, "bench-concord")
-                api_port = free_port()
-                async with (
-                    serving(api_app(decisions, store), "127.0.0.1", api_port),
-                    httpx.AsyncClient(
-                        base_url=f"http://127.0.0.1:{api_port}",
-                        timeout=60,
-                        limits=httpx.Limits(max_connections=delegations * 2),
-                    ) as http,
-                ):
-                    tokens = Tokens(store)
-                    keys = {
-                        m: (await tokens.issue(Role.MEMBER, m, "operator:bench")).token
-                        for m in members
-                    }
-                    rows: list[str] = []
-                    for _ in range(2):  # alternate the three paths, twice
-                        rows.append(
-                            await measure(
-                                "API (HTTP, token, update, append)",
-                                [
-                                    api_concurrence(http, keys[m], d, r, h)
-                                    for d, r, h in await open_rounds(decisions, decision_count, "a")
-                                    for m in members
-                                ],
-                                delegations,
-                            )
-                        )
-                        rows.append(
-                            await measure(
-                                "decision client (update, append)",
-                                [
-                                    client_concurrence(decisions, m, d, r, h)
-                                    for d, r, h in await open_rounds(decisions, decision_count, "c")
-                                    for m in members
-                                ],
-                                delegations,
-                            )
-                        )
-                        handles = [
-                            await client.start_workflow(
-                                BareWorkflow.run,
-                                id=f"bare-{uuid.uuid4().hex}",
-                                task_queue="bench-bare",
-                            )
-                            for _ in range(decision_count)
-                        ]
-                        rows.append(
-                            await measure(
-                                "bare Temporal update + one activity",
-                                [
-                                    bare_update(h, m, slots)
-                                    for h, slots in (
-                                        (h, asyncio.Semaphore(MAX_IN_FLIGHT)) for h in handles
-                                    )
-                                    for m in members
-                                ],
-                                delegations,
-                            )
-                        )
-                        for h in handles:
-                            await h.signal(BareWorkflow.finish)
-                    print("| path | actions | actions/s | p50 ms | p95 ms |")
-                    print("|---|---:|---:|---:|---:|")
-                    print("\n".join(rows))
-        finally:
-            await store.close()
-            await env.shutdown()
+@asynccontextmanager
+async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[Stack]:
+    port = free_port()
+    server = DevServer(
+        folder / "temporal",
+        "127.0.0.1",
+        port,
+        port + 1000,
+        keyword_attributes=[k.name for k in SEARCH_ATTRIBUTES],
+    )
+    server.start()
+    try:
+        await server.wait_ready()
+        assert server.process is not None
+        async with database(backend, server_url) as url:
+            await upgrade(url)
+            store = await open_store(url)
+            try:
+                book = Tokens(store)
+                tokens = {
+                    m: (await book.issue(Role.MEMBER, m, "operator:bench")).token
+                    for m in NRC_ROSTERS.latest.member_codes
+                }
+            finally:
+                await store.close()
+            api_port = free_port()
+            env = os.environ | {
+                "CONCORD_DATA_DIR": str(folder),
+                "CONCORD_TEMPORAL_ADDRESS": server.address,
+                "CONCORD_DATABASE_URL": url,
+                "CONCORD_TASK_QUEUE": QUEUE,
+                "CONCORD_LOG_FORMAT": "json",
+                "CONCORD_API_PORT": str(api_port),
+            }
+            python, concord = sys.executable, str(Path(sys.executable).parent / "concord")
+            with ExitStack() as running:
+                worker = running.enter_context(
+                    process([python, "worker.py"], env, folder / "worker.log", "worker running")
+                )
+                running.enter_context(
+                    process([concord, "project"], env, folder / "projector.log", "projector")
+                )
+                api = running.enter_context(
+                    process([concord, "api"], env, folder / "api.log", "Uvicorn running")
+                )
+                client = await connect(server.address, "default")
+                yield Stack(
+                    DecisionClient(client, QUEUE),
+                    api_port,
+                    tokens,
+                    Proc(server.process.pid),
+                    worker,
+                    api,
+                )
+    finally:
+        server.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+async def bench(arguments: argparse.Namespace) -> list[str]:
+    members = NRC_ROSTERS.latest.member_codes
+    delegations = members[: arguments.delegations]
+    rows: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="concord-api-bench-") as folder:
+        async with stack(arguments.backend, arguments.server, Path(folder)) as s:
+            for _ in range(arguments.runs):  # the two paths alternate
+                api = await open_rounds(s.decisions, arguments.decisions, "a")
+                through_api = [
+                    api_concurrence(s.tokens[m], d, r, h) for d, r, h in api for m in delegations
+                ]
+                rows.append((await measure("API", s, through_api, len(delegations))).row())
+                direct = await open_rounds(s.decisions, arguments.decisions, "c")
+                through_client = [
+                    client_concurrence(s.decisions, m, d, r, h)
+                    for d, r, h in direct
+                    for m in delegations
+                ]
+                rows.append(
+                    (await measure("decision client", s, through_client, len(delegations))).row()
+                )
+            at_once = await open_rounds(s.decisions, arguments.decisions, "o")
+            everyone = [
+                api_concurrence(s.tokens[m], d, r, h) for d, r, h in at_once for m in members
+            ]
+            burst = await measure("API, every answer at once", s, everyone, len(everyone))
+            rows.append(burst.row())
+            statuses = ", ".join(
+                f"{n} answered {code}" for code, n in sorted(burst.statuses.items())
+            )
+            rows.append("")
+            rows.append(f"Statuses of the answers sent at once: {statuses}.")
+            print(rows[-1], flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--delegations", type=int, default=20)
     parser.add_argument("--decisions", type=int, default=20)
-    args = parser.parse_args()
-    asyncio.run(bench(args.delegations, args.decisions))
+    parser.add_argument("--runs", type=int, default=2)
+    store_and_size_options(parser)
+    arguments = parser.parse_args(argv)
+    if arguments.smoke:
+        arguments.delegations, arguments.decisions, arguments.runs = 3, 2, 1
+    print("\n".join(HEADER), flush=True)
+    rows = asyncio.run(bench(arguments))
+    command = "python benchmarks/api_bench.py " + " ".join(argv or sys.argv[1:])
+    lines = [
+        f"`{command.strip()}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine()}, "
+        f"{arguments.backend}):",
+        "",
+        *HEADER,
+        *rows,
+    ]
+    if not (arguments.smoke or arguments.no_write):
+        replace_section("api benchmark", lines)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
