@@ -67,6 +67,12 @@ class PostgresBackend(LogBackend):
             await connection.execute(_PROJECTION_MOVE, name, to)
         return True
 
+    async def lookup(self, query: str, *arguments: Any) -> Sequence[Any] | None:
+        placeholders = [f"${n}" for n in range(1, len(arguments) + 1)]
+        async with driver_connection(self._engine) as connection:
+            row = await connection.fetchrow(query.format(*placeholders), *arguments)
+        return None if row is None else tuple(row)
+
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[LogPages]:
         async with (

@@ -4,7 +4,9 @@ SQLAlchemy costs a few hundred microseconds a statement on this hardware, and ai
 hop per statement: an append runs whole on one writer thread with its own `sqlite3` connection
 (BEGIN IMMEDIATE also serialises writers of other processes), in one hop. So does a Keeper's
 advance (the Merkle tree's rows): it holds the same write lock as appends, which wait while it
-runs, and a hop per statement held it three times as long.
+runs, and a hop per statement held it three times as long. A point read that every request makes
+(`lookup`: a presented token) runs in one hop on a reader thread with a connection of its own, so
+that it never waits behind an append: 0.08 ms against 0.65 ms through SQLAlchemy and aiosqlite.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class SqliteBackend(LogBackend):
         self._path = Path(engine.url.database)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="concord-sqlite")
         self._connection: sqlite3.Connection | None = None
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="concord-sqlite-read")
+        self._reading: sqlite3.Connection | None = None
 
     async def _append(self, request: AppendRequest) -> Written | NotWritten:
         # Work handed to the single writer thread runs to its end even if the caller is
@@ -115,15 +119,31 @@ class SqliteBackend(LogBackend):
             raise
         return True
 
+    async def lookup(self, query: str, *arguments: Any) -> Sequence[Any] | None:
+        statement = query.format(*("?" * len(arguments)))
+        with unavailable_on_failure():
+            return await asyncio.get_running_loop().run_in_executor(
+                self._reader, self._lookup_on_thread, statement, arguments
+            )
+
+    def _lookup_on_thread(self, statement: str, arguments: tuple[Any, ...]) -> Any:
+        if self._reading is None:
+            self._reading = self._connected()
+        # Outside a transaction (isolation_level None): the statement sees the latest commit.
+        return self._reading.execute(statement, arguments).fetchone()
+
     def _open(self) -> sqlite3.Connection:
         if self._connection is None:
-            connection = sqlite3.connect(
-                self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None
-            )
-            for pragma in SQLITE_PRAGMAS:
-                connection.execute(pragma)
-            self._connection = connection
+            self._connection = self._connected()
         return self._connection
+
+    def _connected(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
+        for pragma in SQLITE_PRAGMAS:
+            connection.execute(pragma)
+        return connection
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[LogPages]:
@@ -139,15 +159,23 @@ class SqliteBackend(LogBackend):
                 await connection.rollback()
 
     async def close(self) -> None:
-        """Close the writer's connection, stop its thread and close the pool."""
+        """Close the writer's and the reader's connections, stop their threads, close the pool."""
 
         def close_connection() -> None:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
 
-        await asyncio.get_running_loop().run_in_executor(self._thread, close_connection)
+        def close_reading() -> None:
+            if self._reading is not None:
+                self._reading.close()
+                self._reading = None
+
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, close_connection)
+        await loop.run_in_executor(self._reader, close_reading)
         self._thread.shutdown(wait=True)
+        self._reader.shutdown(wait=True)
         await super().close()
 
 

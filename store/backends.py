@@ -222,6 +222,12 @@ class LogBackend(ABC):
         return rows
 
     @abstractmethod
+    async def lookup(self, query: str, *arguments: Any) -> Sequence[Any] | None:
+        """The first row of one read-only statement on the driver (placeholders `{0}`, `{1}`,
+        ... in its style), read in one hop, without SQLAlchemy: a point read by a key that every
+        request makes (a presented token's) and that must see the latest commit."""
+
+    @abstractmethod
     def snapshot(self) -> AbstractAsyncContextManager[LogPages]:
         """A consistent read-only view of the whole log's raw rows."""
 

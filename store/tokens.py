@@ -89,30 +89,23 @@ async def insert_token(
     return _record({**row, "revoked_at": None, "revoked_by": None})
 
 
-async def token_for(connection: AsyncConnection, token: str) -> TokenRecord:
-    """The usable token record a presented token stands for; Unauthenticated otherwise (the
-    same answer for unknown, wrong, revoked or expired, said apart only in the message)."""
-    match = _TOKEN.match(token)
-    if match is None:
-        raise Unauthenticated("the access token is not one Concord issued")
-    token_id, secret = match.groups()
-    row = (
-        await connection.execute(select(access_tokens).where(access_tokens.c.token_id == token_id))
-    ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
-        raise Unauthenticated("the access token is not one Concord issued")
-    return _usable(_record(dict(row._mapping)))
+_COLUMNS: Final = tuple(column.name for column in access_tokens.columns)
+_TOKEN_ROW: Final = f"SELECT {', '.join(_COLUMNS)} FROM access_tokens WHERE token_id = {{0}}"
+"""A token's row, read on the driver (LogBackend.lookup): every request reads it."""
 
 
-async def usable_by_id(connection: AsyncConnection, token_id: str) -> TokenRecord:
-    """The token `token_id` while it is usable; Unauthenticated when unknown, revoked or
-    expired."""
-    row = (
-        await connection.execute(select(access_tokens).where(access_tokens.c.token_id == token_id))
-    ).first()
-    if row is None:
-        raise Unauthenticated(f"the access token {token_id} is unknown")
-    return _usable(_record(dict(row._mapping)))
+async def token_row(backend: LogBackend, token_id: str) -> dict[str, object] | None:
+    row = await backend.lookup(_TOKEN_ROW, token_id)
+    return None if row is None else dict(zip(_COLUMNS, row, strict=True))
+
+
+def token_for(row: dict[str, object] | None, secret: str) -> TokenRecord:
+    """The usable token record a presented token's `row` and `secret` stand for; Unauthenticated
+    otherwise (the same answer for unknown, wrong, revoked or expired, said apart only in the
+    message)."""
+    if row is None or not hmac.compare_digest(str(row["secret_hash"]), _digest(secret)):
+        raise Unauthenticated("the access token is not one Concord issued")
+    return _usable(_record(row))
 
 
 def _usable(record: TokenRecord) -> TokenRecord:
@@ -185,14 +178,19 @@ class Tokens:
 
     async def presented(self, token: str) -> TokenRecord:
         """The usable token a presented token stands for; Unauthenticated otherwise."""
-        async with self._backend.reading() as connection:
-            return await token_for(connection, token)
+        match = _TOKEN.match(token)
+        if match is None:
+            raise Unauthenticated("the access token is not one Concord issued")
+        token_id, secret = match.groups()
+        return token_for(await token_row(self._backend, token_id), secret)
 
     async def usable(self, token_id: str) -> TokenRecord:
         """The token `token_id` if it may still be used; Unauthenticated once it is revoked or
         has expired (a portal session's token is checked so at every request)."""
-        async with self._backend.reading() as connection:
-            return await usable_by_id(connection, token_id)
+        row = await token_row(self._backend, token_id)
+        if row is None:
+            raise Unauthenticated(f"the access token {token_id} is unknown")
+        return _usable(_record(row))
 
     async def revoke(self, token_id: str, by: str) -> TokenRecord:
         """Revoke a token (recorded in the access log) and end every portal session opened
