@@ -74,7 +74,9 @@ class Services:
         return caller
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """The application's services (a coroutine: FastAPI runs a plain function given to Depends
+    on its thread pool, a hop between threads at every request)."""
     found: Services = request.app.state.services
     return found
 
