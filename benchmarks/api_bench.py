@@ -35,19 +35,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from lifecycle import Proc, free_port, process
+from lifecycle import Proc, free_port, process, served
 from sections import machine, replace_section, store_and_size_options
-from store_bench import database
 
 from domain.commands import command_of
 from domain.nrc import NRC_ROSTERS
 from runtime.access import Role, Tokens
 from runtime.decisions import DecisionClient
-from runtime.devserver import DevServer
 from runtime.temporal import connect
 from store.eventstore import open_store
-from store.migrate import upgrade
-from workflows.decision import SEARCH_ATTRIBUTES
 
 QUEUE = "bench-api"
 
@@ -218,60 +214,38 @@ async def open_rounds(
 
 @asynccontextmanager
 async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[Stack]:
-    port = free_port()
-    server = DevServer(
-        folder / "temporal",
-        "127.0.0.1",
-        port,
-        port + 1000,
-        keyword_attributes=[k.name for k in SEARCH_ATTRIBUTES],
-    )
-    server.start()
-    try:
-        await server.wait_ready()
-        assert server.process is not None
-        async with database(backend, server_url) as url:
-            await upgrade(url)
-            store = await open_store(url)
-            try:
-                book = Tokens(store)
-                tokens = {
-                    m: (await book.issue(Role.MEMBER, m, "operator:bench")).token
-                    for m in NRC_ROSTERS.latest.member_codes
-                }
-            finally:
-                await store.close()
-            api_port = free_port()
-            env = os.environ | {
-                "CONCORD_DATA_DIR": str(folder),
-                "CONCORD_TEMPORAL_ADDRESS": server.address,
-                "CONCORD_DATABASE_URL": url,
-                "CONCORD_TASK_QUEUE": QUEUE,
-                "CONCORD_LOG_FORMAT": "json",
-                "CONCORD_API_PORT": str(api_port),
+    async with served(backend, server_url, folder) as ready:
+        store = await open_store(ready.store_url)
+        try:
+            book = Tokens(store)
+            tokens = {
+                m: (await book.issue(Role.MEMBER, m, "operator:bench")).token
+                for m in NRC_ROSTERS.latest.member_codes
             }
-            python, concord = sys.executable, str(Path(sys.executable).parent / "concord")
-            with ExitStack() as running:
-                worker = running.enter_context(
-                    process([python, "worker.py"], env, folder / "worker.log", "worker running")
-                )
-                running.enter_context(
-                    process([concord, "project"], env, folder / "projector.log", "projector")
-                )
-                api = running.enter_context(
-                    process([concord, "api"], env, folder / "api.log", "Uvicorn running")
-                )
-                client = await connect(server.address, "default")
-                yield Stack(
-                    DecisionClient(client, QUEUE),
-                    api_port,
-                    tokens,
-                    Proc(server.process.pid),
-                    worker,
-                    api,
-                )
-    finally:
-        server.stop()
+        finally:
+            await store.close()
+        api_port = free_port()
+        env = os.environ | {
+            "CONCORD_DATA_DIR": str(folder),
+            "CONCORD_TEMPORAL_ADDRESS": ready.address,
+            "CONCORD_DATABASE_URL": ready.store_url,
+            "CONCORD_TASK_QUEUE": QUEUE,
+            "CONCORD_LOG_FORMAT": "json",
+            "CONCORD_API_PORT": str(api_port),
+        }
+        python, concord = sys.executable, str(Path(sys.executable).parent / "concord")
+        with ExitStack() as running:
+            worker = running.enter_context(
+                process([python, "worker.py"], env, folder / "worker.log", "worker running")
+            )
+            running.enter_context(
+                process([concord, "project"], env, folder / "projector.log", "projector")
+            )
+            api = running.enter_context(
+                process([concord, "api"], env, folder / "api.log", "Uvicorn running")
+            )
+            client = await connect(ready.address, "default")
+            yield Stack(DecisionClient(client, QUEUE), api_port, tokens, ready.server, worker, api)
 
 
 async def bench(arguments: argparse.Namespace) -> list[str]:

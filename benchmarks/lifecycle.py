@@ -151,8 +151,17 @@ def process(command: list[str], env: dict[str, str], log: Path, ready: str) -> I
             running.kill()
 
 
+@dataclass(frozen=True)
+class Served:
+    """A Temporal dev server, ready, and an event store migrated on the benchmark's backend."""
+
+    server: Proc
+    address: str
+    store_url: str
+
+
 @asynccontextmanager
-async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[Stack]:
+async def served(backend: str, server_url: str, folder: Path) -> AsyncIterator[Served]:
     port = free_port()
     server = DevServer(
         folder / "temporal",
@@ -167,44 +176,50 @@ async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[St
         assert server.process is not None
         async with database(backend, server_url) as url:
             await upgrade(url)
-            env = os.environ | {
-                "CONCORD_TEMPORAL_ADDRESS": server.address,
-                "CONCORD_DATABASE_URL": url,
-                "CONCORD_TASK_QUEUE": CONCORD_QUEUE,
-                "CONCORD_LOG_FORMAT": "json",
-            }
-            python, concord = sys.executable, str(Path(sys.executable).parent / "concord")
-
-            started = itertools.count(1)
-
-            def start_worker() -> AbstractContextManager[Proc]:
-                log = folder / f"worker-{next(started)}.log"  # a new one: its "running" is new
-                return process([python, "worker.py"], env, log, "worker running")
-
-            with (
-                ExitStack() as workers,
-                process([concord, "project"], env, folder / "projector.log", "projector") as p,
-                process(
-                    [python, str(Path(__file__).parent / "bare_shape.py"), "--address",
-                     server.address, "--task-queue", BARE_QUEUE],
-                    env, folder / "bare.log", "bare worker running",
-                ) as bare,
-            ):  # fmt: skip
-                w = workers.enter_context(start_worker())
-                client = await connect(server.address, "default")
-                decisions = DecisionClient(client, CONCORD_QUEUE, search_attributes=True)
-                yield Stack(
-                    client,
-                    decisions,
-                    Proc(server.process.pid),
-                    [w, p],
-                    bare,
-                    workers,
-                    start_worker,
-                    url,
-                )
+            yield Served(Proc(server.process.pid), server.address, url)
     finally:
         server.stop()
+
+
+@asynccontextmanager
+async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[Stack]:
+    async with served(backend, server_url, folder) as ready:
+        env = os.environ | {
+            "CONCORD_TEMPORAL_ADDRESS": ready.address,
+            "CONCORD_DATABASE_URL": ready.store_url,
+            "CONCORD_TASK_QUEUE": CONCORD_QUEUE,
+            "CONCORD_LOG_FORMAT": "json",
+        }
+        python, concord = sys.executable, str(Path(sys.executable).parent / "concord")
+
+        started = itertools.count(1)
+
+        def start_worker() -> AbstractContextManager[Proc]:
+            log = folder / f"worker-{next(started)}.log"  # a new one: its "running" is new
+            return process([python, "worker.py"], env, log, "worker running")
+
+        with (
+            ExitStack() as workers,
+            process([concord, "project"], env, folder / "projector.log", "projector") as p,
+            process(
+                [python, str(Path(__file__).parent / "bare_shape.py"), "--address",
+                 ready.address, "--task-queue", BARE_QUEUE],
+                env, folder / "bare.log", "bare worker running",
+            ) as bare,
+        ):  # fmt: skip
+            w = workers.enter_context(start_worker())
+            client = await connect(ready.address, "default")
+            decisions = DecisionClient(client, CONCORD_QUEUE, search_attributes=True)
+            yield Stack(
+                client,
+                decisions,
+                ready.server,
+                [w, p],
+                bare,
+                workers,
+                start_worker,
+                ready.store_url,
+            )
 
 
 async def timed(action: Awaitable[Any], into: list[float]) -> Any:
