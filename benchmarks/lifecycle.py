@@ -11,8 +11,9 @@ on one dev server, the systems alternating within one run, each worker a process
       shape that stores each answer with its own activity, one at a time per workflow.
 
 It prints, and writes to docs/benchmarks.md (between its markers), lifecycles/s, commands/s,
-p50/p95 command latency, Temporal history events per decision, dev-server and worker CPU,
-worker RSS, each with its baseline and the ratio Concord/baseline. Run by hand:
+p50/p95 command latency, Temporal history events per decision, the CPU the dev server, the
+worker and the projector each spent per unit (a lifecycle, an action), and the worker's RSS,
+each with its baseline and the ratio Concord/baseline. Run by hand:
     .venv/bin/python benchmarks/lifecycle.py --lifecycles 40 --concurrency 20 --runs 3
     .venv/bin/python benchmarks/lifecycle.py --backend postgres
     .venv/bin/python benchmarks/lifecycle.py --smoke        # seconds; what the suite runs
@@ -89,6 +90,9 @@ class Sample:
     history: float = 0.0
     server_cpu: float = 0.0
     worker_cpu: float = 0.0
+    projector_cpu: float = 0.0
+    """Seconds of CPU each process spent in the phase (Concord's projector; none beside the bare
+    shape)."""
     worker_rss: float = 0.0
 
     def rate(self) -> float:
@@ -329,20 +333,24 @@ async def measured(
     commands: int,
     work: Callable[[list[float]], Awaitable[list[str]]],
 ) -> Sample:
-    workers = s.concord if concord else [s.bare]
-    server_before, workers_before = s.server.cpu(), sum(w.cpu() for w in workers)
+    processes = {"server": s.server, "worker": s.concord[0] if concord else s.bare}
+    if concord:
+        processes["projector"] = s.concord[1]
+    before = {name: p.cpu() for name, p in processes.items()}
     latencies: list[float] = []
     started = time.perf_counter()
     workflow_ids = await work(latencies)
     seconds = time.perf_counter() - started
+    spent = {name: p.cpu() - before[name] for name, p in processes.items()}
     sample = Sample(
         seconds=seconds,
         latencies=latencies,
         units=units,
         commands=commands,
-        server_cpu=s.server.cpu() - server_before,
-        worker_cpu=sum(w.cpu() for w in workers) - workers_before,
-        worker_rss=workers[0].rss_mib(),
+        server_cpu=spent["server"],
+        worker_cpu=spent["worker"],
+        projector_cpu=spent.get("projector", 0.0),
+        worker_rss=processes["worker"].rss_mib(),
     )
     if workflow_ids:
         lengths = [
@@ -439,8 +447,8 @@ def ratio(ours: list[float], theirs: list[float]) -> str:
 def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -> list[str]:
     lines = [
         "| phase | system | units/s | commands/s | p50 ms | p95 ms | history events "
-        "| server CPU s | worker CPU s | worker RSS MiB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server CPU ms/unit | worker CPU ms/unit | projector CPU ms/unit | worker RSS MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, samples in results.items():
         lines.append(
@@ -449,8 +457,9 @@ def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -
             f"| {spread([x.commands / x.seconds for x in samples])} "
             f"| {spread([x.p(50) for x in samples])} | {spread([x.p(95) for x in samples])} "
             f"| {spread([x.history for x in samples], 0)} "
-            f"| {spread([x.server_cpu for x in samples])} "
-            f"| {spread([x.worker_cpu for x in samples])} "
+            f"| {spread([x.server_cpu / x.units * 1000 for x in samples])} "
+            f"| {spread([x.worker_cpu / x.units * 1000 for x in samples])} "
+            f"| {spread([x.projector_cpu / x.units * 1000 for x in samples])} "
             f"| {spread([x.worker_rss for x in samples], 0)} |"
         )
     lines += ["", "| ratio, Concord / baseline | units/s | p50 | p95 |", "|---|---:|---:|---:|"]
@@ -486,7 +495,8 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
         print(
             f"{name}: {sample.rate():,.2f}/s, p50 {sample.p(50):.1f} ms, "
             f"p95 {sample.p(95):.1f} ms, "
-            f"server {sample.server_cpu:.1f} s, worker {sample.worker_cpu:.1f} s CPU",
+            f"server {sample.server_cpu:.1f} s, worker {sample.worker_cpu:.1f} s, "
+            f"projector {sample.projector_cpu:.1f} s CPU",
             flush=True,
         )
 

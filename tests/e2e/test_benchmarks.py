@@ -30,7 +30,7 @@ def smoke(benchmark: str, *arguments: str) -> subprocess.CompletedProcess[str]:
 def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> None:
     result = smoke("lifecycle", "--smoke")
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| ")]
-    measured = {(r[0].strip(), r[1].strip()): r for r in rows if len(r) == 10}
+    measured = {(r[0].strip(), r[1].strip()): r for r in rows if len(r) == 11}
     assert set(measured) >= {
         ("lifecycles", "concord"),
         ("lifecycles", "activity"),
@@ -44,6 +44,10 @@ def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> 
     }
     concord = measured[("lifecycles", "concord")]
     assert float(concord[2]) > 0 and float(concord[6]) > 30, "lifecycles/s; history events"
+    # The CPU each process spent per lifecycle: the dev server's, the worker's, the projector's.
+    least = [float(concord[c].split("-")[0].replace(",", "")) for c in (7, 8, 9)]
+    assert all(cpu > 0 for cpu in least), concord
+    assert float(measured[("lifecycles", "local")][9]) == 0, "the bare shape has no projector"
     ratios = [r for r in rows if len(r) == 4 and r[0].strip().startswith(("lifecycles", "lone"))]
     assert len(ratios) == 5 and all(r[1].strip().endswith("x") for r in ratios)
 
