@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +28,45 @@ from tests.stores import migrated_sqlite
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
+LOST_WORKER = ("-m", "tests.e2e.lost_worker")
 TEXT = "The NATO-Russia Council adopts an Action Plan on Terrorism."
+
+
+@dataclass
+class Workers:
+    """A worker that gets lost where `tests.e2e.lost_worker` is told to (the mark it leaves
+    says when), and the worker that takes over on the same task queue."""
+
+    lost: WorkerProcess
+    successor: WorkerProcess
+    mark: Path
+
+    async def lost_at_mark(self) -> None:
+        """Wait until the lost worker has left its mark (at most 30 s), then kill it."""
+        deadline = time.monotonic() + 30
+        while not self.mark.exists():
+            assert time.monotonic() < deadline, self.lost.log.read_text()[-3000:]
+            await asyncio.sleep(0.02)
+        self.lost.kill()
+
+
+@contextmanager
+def workers(
+    address: str, store_url: str, queue: str, folder: Path, losing: dict[str, str]
+) -> Iterator[Workers]:
+    """The lost worker, given the settings `losing` (where it gets lost) and started, and its
+    successor, not yet started; both stopped at the end if still running."""
+    mark = folder / "mark"
+    lost = WorkerProcess(address, store_url, queue, folder / "lost.log", LOST_WORKER)
+    lost.env |= losing | {"CONCORD_TEST_LOSE_MARK": str(mark)}
+    successor = WorkerProcess(address, store_url, queue, folder / "successor.log")
+    lost.start()
+    try:
+        yield Workers(lost, successor, mark)
+    finally:
+        for worker in (lost, successor):
+            if worker.process is not None:
+                worker.stop()
 
 
 async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_naming_it(
@@ -34,18 +75,9 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
     decision = f"lost-append-{uuid.uuid4().hex[:8]}"
     address = dev_server.client.service_client.config.target_host
     queue = f"concord-lost-{tmp_path.name}"
-    mark = tmp_path / "stored"
-    lost = WorkerProcess(
-        address, store_url, queue, tmp_path / "lost.log", ("-m", "tests.e2e.lost_worker")
-    )
-    lost.env |= {
-        "CONCORD_TEST_LOSE_AFTER": "ReferredToPreparatoryCommittee",
-        "CONCORD_TEST_LOSE_MARK": str(mark),
-    }
-    successor = WorkerProcess(address, store_url, queue, tmp_path / "successor.log")
     client = DecisionClient(dev_server.client, queue, rosters=testing_rosters)
-    lost.start()
-    try:
+    losing = {"CONCORD_TEST_LOSE_AFTER": "ReferredToPreparatoryCommittee"}
+    with workers(address, store_url, queue, tmp_path, losing) as w:
         proposal = command_of(
             "submit_proposal",
             decision,
@@ -59,11 +91,7 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
         referring = asyncio.create_task(
             client.execute(command_of("refer", decision, "chair"), key="refer")
         )
-        deadline = time.monotonic() + 30
-        while not mark.exists():
-            assert time.monotonic() < deadline, lost.log.read_text()[-3000:]
-            await asyncio.sleep(0.02)
-        lost.kill()
+        await w.lost_at_mark()
         killed_at = datetime.now(UTC)
         # Given while no worker runs: decided in the next attempt, after the adopted batch.
         forwarding = asyncio.create_task(
@@ -73,15 +101,11 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
             )
         )
         await asyncio.sleep(0.5)
-        successor.start()
+        w.successor.start()
         referred, forwarded = await asyncio.wait_for(
             asyncio.gather(referring, forwarding), timeout=60
         )
         live = await client.live_history(decision)
-    finally:
-        for worker in (lost, successor):
-            if worker.process is not None and worker.process.poll() is None:
-                worker.stop()
 
     store = await open_store(store_url)
     try:
@@ -118,7 +142,7 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
     assert report.ok
     assert replayed.failures == (), "the replay audit implies the adopted events"
     assert replayed.events_implied == 3
-    assert "adopted" in successor.log.read_text()
+    assert "adopted" in w.successor.log.read_text()
 
 
 async def test_an_archive_cut_short_by_a_lost_worker_is_done_by_another_within_seconds(
@@ -131,15 +155,8 @@ async def test_an_archive_cut_short_by_a_lost_worker_is_done_by_another_within_s
     url = await migrated_sqlite(tmp_path / "concord.db")
     address = dev_server.client.service_client.config.target_host
     queue = f"concord-lost-archive-{tmp_path.name}"
-    mark = tmp_path / "archiving"
-    lost = WorkerProcess(
-        address, url, queue, tmp_path / "lost.log", ("-m", "tests.e2e.lost_worker")
-    )
-    lost.env |= {"CONCORD_TEST_LOSE_ARCHIVE": "1", "CONCORD_TEST_LOSE_MARK": str(mark)}
-    successor = WorkerProcess(address, url, queue, tmp_path / "successor.log")
     client = DecisionClient(dev_server.client, queue, rosters=testing_rosters)
-    lost.start()
-    try:
+    with workers(address, url, queue, tmp_path, {"CONCORD_TEST_LOSE_ARCHIVE": "1"}) as w:
         proposal = command_of(
             "submit_proposal", decision, "POL", title="T", text=TEXT, area="crisis_management"
         )
@@ -149,19 +166,11 @@ async def test_an_archive_cut_short_by_a_lost_worker_is_done_by_another_within_s
             command_of("withdraw", decision, "POL", reason="Overtaken"), key="withdraw"
         )
         assert withdrawn.event_types == ("DecisionWithdrawn",)
-        deadline = time.monotonic() + 30
-        while not mark.exists():
-            assert time.monotonic() < deadline, lost.log.read_text()[-3000:]
-            await asyncio.sleep(0.02)
-        lost.kill()
+        await w.lost_at_mark()
         killed = time.monotonic()
-        successor.start()
+        w.successor.start()
         result = await asyncio.wait_for(client.handle(decision).result(), timeout=60)
         took = time.monotonic() - killed
-    finally:
-        for worker in (lost, successor):
-            if worker.process is not None and worker.process.poll() is None:
-                worker.stop()
 
     store = await open_store(url)
     try:
@@ -169,6 +178,6 @@ async def test_an_archive_cut_short_by_a_lost_worker_is_done_by_another_within_s
     finally:
         await store.close()
     assert result.status == "withdrawn" and result.archived
-    assert [a.run_id for a in archived] == [mark.read_text().split()[1]]
+    assert [a.run_id for a in archived] == [w.mark.read_text().split()[1]]
     assert took < 10, f"the decision closed {took:.1f} s after its worker was lost"
-    assert '"history archived"' in successor.log.read_text()
+    assert '"history archived"' in w.successor.log.read_text()
