@@ -67,9 +67,8 @@ from workflows.messages import (
     WebhookFanOutInput,
     WebhookFanOutResult,
     webhook_delivery_id,
-    webhook_fan_out_id,
 )
-from workflows.webhooks import WebhookDeliveryWorkflow, WebhookFanOutWorkflow
+from workflows.webhooks import WebhookDeliveryWorkflow
 
 SIGNATURE_HEADER: Final = "Concord-Signature"
 DELIVERY_HEADER: Final = "Concord-Delivery"
@@ -173,26 +172,44 @@ def payload(input: WebhookDeliveryInput, sent_at: datetime) -> bytes:
 
 
 class WebhookNotifier:
-    """A notifier (activities.notify.Notifier) that starts one WebhookFanOutWorkflow per
-    notable event, which starts one WebhookDeliveryWorkflow per webhook the event concerns.
-    Starting takes Temporal alone (no store), so the decision never waits for an endpoint nor
-    for the store; each workflow's id is derived from the event (and the webhook), so a
-    notification sent again (a retried activity) finds it started, or done, and never delivers
-    twice."""
+    """A notifier (activities.notify.Notifier) that starts one WebhookDeliveryWorkflow for each
+    webhook a notable event concerns. Each delivery's id is derived from the event and the
+    webhook, so an event told again finds its deliveries started, or done, and never delivers
+    twice; the decision never waits for an endpoint."""
 
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, store: EventStore, task_queue: str) -> None:
         self._client = client
+        self._store = store
         self._task_queue = task_queue
 
     async def send(self, decision_id: str, event: Event) -> None:
-        event_id = event_id_for(decision_id, event.stream_version)
-        await start_once(
-            self._client,
-            WebhookFanOutWorkflow.run,
-            WebhookFanOutInput(decision_id=decision_id, event_id=event_id, event=event),
-            webhook_fan_out_id(event_id),
-            self._task_queue,
-        )
+        await self.start_deliveries(event_id_for(decision_id, event.stream_version), event)
+
+    async def start_deliveries(self, event_id: str, event: Event) -> int:
+        """Start a delivery for each webhook `event` concerns (none twice); how many."""
+        webhooks = await self._store.webhooks.in_use()
+        if not webhooks:
+            return 0
+        members = members_at(event.occurred_at, await Councils(self._store).roster_book())
+        started = 0
+        for webhook in webhooks:
+            if not concerns(event, webhook.principal, members):
+                continue
+            delivery_id = webhook_delivery_id(webhook.webhook_id, event_id)
+            await start_once(
+                self._client,
+                WebhookDeliveryWorkflow.run,
+                WebhookDeliveryInput(
+                    delivery_id=delivery_id,
+                    webhook_id=webhook.webhook_id,
+                    event_id=event_id,
+                    event=event,
+                ),
+                delivery_id,
+                self._task_queue,
+            )
+            started += 1
+        return started
 
 
 async def start_once(
@@ -211,36 +228,16 @@ async def start_once(
 
 
 class FanOutActivities:
-    """Finds the webhooks an event concerns and starts their deliveries."""
+    """Starts the deliveries of an event whose fan-out workflow was started before the log's
+    follower started deliveries itself."""
 
-    def __init__(self, client: Client, store: EventStore, task_queue: str) -> None:
-        self._client = client
-        self._store = store
-        self._task_queue = task_queue
+    def __init__(self, deliveries: WebhookNotifier) -> None:
+        self._deliveries = deliveries
 
     @activity.defn(name=FAN_OUT_WEBHOOKS)
     async def fan_out_webhooks(self, input: WebhookFanOutInput) -> WebhookFanOutResult:
         """Start a delivery for each webhook the event concerns (a retry starts none twice)."""
-        event = input.event
-        members = members_at(event.occurred_at, await Councils(self._store).roster_book())
-        started = 0
-        for webhook in await self._store.webhooks.in_use():
-            if not concerns(event, webhook.principal, members):
-                continue
-            delivery_id = webhook_delivery_id(webhook.webhook_id, input.event_id)
-            await start_once(
-                self._client,
-                WebhookDeliveryWorkflow.run,
-                WebhookDeliveryInput(
-                    delivery_id=delivery_id,
-                    webhook_id=webhook.webhook_id,
-                    event_id=input.event_id,
-                    event=event,
-                ),
-                delivery_id,
-                self._task_queue,
-            )
-            started += 1
+        started = await self._deliveries.start_deliveries(input.event_id, input.event)
         return WebhookFanOutResult(deliveries=started)
 
 

@@ -49,7 +49,7 @@ async def findings_of(repair: bool) -> dict[str, Any]:
                 else:
                     repaired.append(r)
         head_position, head_hash = await store.head()
-        runner = projector(store)
+        runner = projector(store, client.temporal, client.task_queue)
         lag = {name: head_position - await runner.position(name) for name in runner.projections}
         lease = await store.leases.lease(PROJECTOR_LEASE)
         checkpoint_alarm = await _checkpoint_alarm(store, lag)

@@ -24,7 +24,7 @@ from activities.checkpoints import CheckpointActivities
 from activities.deliver import DecisionActivities
 from activities.events import EventActivities
 from activities.meetings import ExtraordinarySittings, MeetingActivities
-from activities.notify import LogNotifier, Notifier, NotifyActivities
+from activities.notify import LogNotifier, Notifications, Notifier, NotifyActivities
 from activities.webhooks import FanOutActivities, WebhookActivities, WebhookNotifier
 from audit.cosigning import WitnessPolicy
 from audit.tree import MerkleProjection
@@ -43,7 +43,7 @@ from store.engine import url_without_password
 from store.eventstore import EventStore, open_store
 from store.leases import LeaseKeeper
 from store.migrate import upgrade
-from store.projections import ProjectionRunner
+from store.projections import Keeper, Projection, ProjectionRunner
 from store.read_models import DecisionsProjection
 from store.webhook_secrets import WebhookSecrets
 from workflows.checkpoints import CheckpointWorkflow
@@ -118,15 +118,11 @@ def build_worker(
     only, the system's resolver); checkpoints are signed with the key in `signing_key_file`
     (none without it) for `log_origin`, and submitted to the `witnesses` of the policy."""
     events = EventActivities(store, client)
-    notify = NotifyActivities(
-        notifier or LogNotifier(),
-        WebhookNotifier(client, task_queue),
-        ExtraordinarySittings(client, task_queue),
-    )
+    notify = NotifyActivities(*notifiers(client, store, task_queue, notifier))
     webhooks = webhooks or WebhookActivities(
         store, WebhookSecrets.ephemeral(), AddressPolicy(), system_resolver
     )
-    fan_out = FanOutActivities(client, store, task_queue)
+    fan_out = FanOutActivities(WebhookNotifier(client, store, task_queue))
     client_of_decisions = DecisionClient(client, task_queue, rosters=Councils(store).roster_book)
     decisions = DecisionActivities(store, client_of_decisions.deliver)
     meetings = MeetingActivities(store, client_of_decisions.execute)
@@ -182,10 +178,35 @@ async def webhook_deliveries(settings: Settings, store: EventStore) -> WebhookAc
     )
 
 
-def projector(store: EventStore) -> ProjectionRunner:
+def notifiers(
+    client: Client, store: EventStore, task_queue: str, notifier: Notifier | None = None
+) -> tuple[Notifier, ...]:
+    """The channels people are told through: `notifier` (the log by default), the webhooks
+    each event concerns, and the extraordinary sittings requests ask for."""
+    return (
+        notifier or LogNotifier(),
+        WebhookNotifier(client, store, task_queue),
+        ExtraordinarySittings(client, task_queue),
+    )
+
+
+def projector(
+    store: EventStore,
+    client: Client | None = None,
+    task_queue: str | None = None,
+    notifier: Notifier | None = None,
+) -> ProjectionRunner:
     """The read models' follower (and the log's Merkle tree): one per deployment, never one
-    per worker."""
-    return ProjectionRunner(store, [DecisionsProjection(), MerkleProjection(batch_size=TREE_BATCH)])
+    per worker. With a Temporal `client`, it also tells people of the log's notable events
+    (activities.notify), starting what they call for on `task_queue`."""
+    kept: list[Projection | Keeper] = [
+        DecisionsProjection(),
+        MerkleProjection(batch_size=TREE_BATCH),
+    ]
+    if client is not None:
+        queue = task_queue or Settings.model_fields["task_queue"].default
+        kept.append(Notifications(*notifiers(client, store, queue, notifier)))
+    return ProjectionRunner(store, kept)
 
 
 @contextlib.asynccontextmanager
@@ -226,12 +247,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 
 async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Keep the read models current until `stop` is set or SIGTERM or SIGINT arrives."""
+    """Keep the read models current, and tell people of notable events, until `stop` is set or
+    SIGTERM or SIGINT arrives."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
+    client = await connect(settings.temporal_address, settings.temporal_namespace)
     async with (
         opened_store(settings) as store,
-        following(projector(store), projector_lease(store)) as runner,
+        following(projector(store, client, settings.task_queue), projector_lease(store)) as runner,
     ):
         database = url_without_password(settings.database_url)
         watching = None
@@ -258,7 +281,7 @@ async def following(
         with contextlib.suppress(asyncio.CancelledError):
             await task
         if lease is None or lease.holding:
-            await runner.catch_up()
+            await runner.catch_up_each()
         if lease is not None:
             with contextlib.suppress(Unavailable):
                 await lease.release()
@@ -313,7 +336,9 @@ async def embedded_stack(
             client = await connect(settings.temporal_address, settings.temporal_namespace)
             webhooks = await webhook_deliveries(settings, store)
             async with (
-                following(projector(store), projector_lease(store)) as runner,
+                following(
+                    projector(store, client, settings.task_queue), projector_lease(store)
+                ) as runner,
                 build_worker(
                     client,
                     store,

@@ -292,6 +292,22 @@ class EventStore:
                 return
             after = page[-1].position
 
+    async def events_between(
+        self, after: int, through: int, types: Collection[str], limit: int
+    ) -> list[StoredEvent]:
+        """The first `limit` events of the given types at positions after `after`, up to and
+        including `through`, in log order."""
+        return await self._select(
+            select(*BODY_COLUMNS)
+            .where(
+                events.c.position > after,
+                events.c.position <= through,
+                events.c.type.in_(sorted(types)),
+            )
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+
     async def head(self) -> tuple[int, str]:
         """The last position of the log and its hash: (0, 64 zeros) when the log is empty."""
         (row,) = await self._backend.rows(select(log_head.c.position, log_head.c.hash))

@@ -123,7 +123,16 @@ class ProjectionRunner:
                 return
             if not held:
                 _log.info("projector holds its lease: following the log", lease=lease.name)
-        await self.catch_up()
+        await self.catch_up_each()
+
+    async def catch_up_each(self) -> None:
+        """Catch each projection up in turn, apart: one that cannot go on (a channel it tells
+        is down) is logged and holds none of the others back."""
+        for projection in self.projections.values():
+            try:
+                await self._catch_up(projection)
+            except Exception as error:
+                _log.warning("a read model lags", projection=projection.name, error=str(error))
 
     async def rebuild(self, name: str) -> int:
         """Empty the projection's tables, forget the decisions it parked, and replay the whole

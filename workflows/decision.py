@@ -119,6 +119,9 @@ OUTCOMES_BY_PROCEDURE: Final = "outcomes-by-procedure"
 """Patch: a round agreed by every member's concurrence is recorded as the procedure's outcome."""
 JOINT_ITEMS_BY_CHAIR: Final = "joint-items-by-chair"
 """Patch: an item assigned to all members jointly is completed by the chair or monitoring body."""
+NOTIFY_FROM_LOG: Final = "notify-from-log"
+"""Patch: people are told of stored events by the log's follower (activities.notify, in the
+projector), not by an activity of the decision's run."""
 ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
@@ -167,11 +170,12 @@ class DecisionWorkflow:
         self._start_refusal: ApplicationError | None = None
         self._indexed: tuple[str, ...] = ()
         self._background: set[asyncio.Task[None]] = set()
-        """Work beside the run loop (notifications, the previous run's archive): finished before
-        the run ends."""
+        """Work beside the run loop (the previous run's archive; notifications on the old branch):
+        finished before the run ends."""
         self._previous_archived = True
         self._clock = Clock(steady_alarm=self._code.patched(STEADY_ALARM))
         self._append_locally = self._code.patched(APPEND_LOCALLY)
+        self._notify_by_activity = not self._code.patched(NOTIFY_FROM_LOG)
         if input.state is None and input.proposal is not None:
             try:
                 self._accept(input.proposal, input.proposal_key or "proposal")
@@ -429,6 +433,8 @@ class DecisionWorkflow:
         self._stored_version = batch[-1].stream_version
         self._receipts.stored(result.events, batch, self._stored_version)
         self._upsert_search_attributes()
+        if not self._notify_by_activity:
+            return
         notable = tuple(e for e in batch if e.type in NOTIFIED)
         on_behalf = {e.stream_version for e in batch if answered_on_behalf(e, self._members)}
         if on_behalf and self._code.patched(TELL_ANSWERS_ON_BEHALF):

@@ -256,12 +256,6 @@ class SupersessionResult(Message):
 DELIVER_WEBHOOK: Final = "concord.deliver_webhook"
 FAN_OUT_WEBHOOKS: Final = "concord.fan_out_webhooks"
 WEBHOOK_DELIVERY_PREFIX: Final = "webhook-"
-WEBHOOK_FAN_OUT_PREFIX: Final = "webhooks-"
-
-
-def webhook_fan_out_id(event_id: str) -> str:
-    """The id of the workflow that starts an event's deliveries: one per event."""
-    return f"{WEBHOOK_FAN_OUT_PREFIX}{event_id}"
 
 
 def webhook_delivery_id(webhook_id: str, event_id: str) -> str:

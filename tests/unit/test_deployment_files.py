@@ -114,6 +114,9 @@ def test_the_read_models_are_projected_by_an_active_projector_and_a_standby() ->
     projector = _compose()["services"]["projector"]
     assert projector["command"] == ["concord", "project"]
     assert projector["deploy"]["replicas"] >= 2, "a standby takes over when the active one dies"
+    # It tells people of notable events by starting workflows: it waits for Temporal's namespace.
+    assert "temporal-namespace" in projector["depends_on"]
+    assert projector["environment"]["CONCORD_TEMPORAL_ADDRESS"] == "temporal:7233"
 
 
 def test_every_dependency_names_a_service_and_every_setting_is_one_concord_reads() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -21,6 +20,7 @@ from domain.council import checked_council
 from domain.council_events import SittingConvened, SittingKind
 from domain.nrc import NRC
 from domain.values import AgendaItemKind
+from runtime.bootstrap import projector
 from runtime.decisions import DecisionClient
 from store.council_events import council_event
 from store.councils import Councils, file_digest
@@ -112,17 +112,13 @@ async def test_an_extraordinary_request_is_met_at_its_bodys_first_slot_and_leave
     await council.proposed(proposer="NOR")
     receipt = await council.do("request_meeting", "SWE", level="foreign_ministers", reason="Ice")
     [request] = (await council.state()).meetings
-    await ProjectionRunner(store, [DecisionsProjection()]).catch_up()
+    # The projector tells of the request, which starts the sitting.
+    await projector(store, env.client, task_queue).catch_up()
 
     handle: WorkflowHandle[MeetingWorkflow, MeetingResult] = env.client.get_workflow_handle_for(
         MeetingWorkflow.run, extraordinary_meeting_id(council.decision_id, receipt.stream_version)
     )
-    for _ in range(100):  # the request's notification starts the sitting in the background
-        try:
-            await handle.describe()
-            break
-        except RPCError:
-            await asyncio.sleep(0.1)
+    await handle.describe()
     await env.sleep(timedelta(days=1, minutes=1))
     result = await handle.result()
     assert result.meeting_id is not None and result.meeting_id.endswith("-x")

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.addresses import AddressPolicy, parse_networks
+from activities.notify import NOTIFICATIONS
 from activities.webhooks import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -27,7 +28,7 @@ from activities.webhooks import (
     signature_holds,
 )
 from domain.events import Event
-from runtime.bootstrap import build_worker
+from runtime.bootstrap import build_worker, following, projector
 from store.decision_events import domain_event
 from store.eventstore import EventStore
 from store.records import event_id_for
@@ -121,14 +122,18 @@ async def no_names(host: str, port: int) -> list[Any]:
 async def worker(
     env: WorkflowEnvironment, store: EventStore, task_queue: str, secrets: WebhookSecrets
 ) -> AsyncIterator[Worker]:
-    """A worker whose webhooks may reach this machine's loopback, as an installation allows."""
+    """A worker whose webhooks may reach this machine's loopback, as an installation allows, and
+    the projector, which tells the webhooks of the log's notable events."""
     webhooks = WebhookActivities(
         store, secrets, AddressPolicy(parse_networks("127.0.0.0/8")), no_names
     )
-    async with bounded(
-        f"the worker on task queue {task_queue}",
-        build_worker(env.client, store, task_queue, webhooks=webhooks),
-    ) as running:
+    async with (
+        bounded(
+            f"the worker on task queue {task_queue}",
+            build_worker(env.client, store, task_queue, webhooks=webhooks),
+        ) as running,
+        bounded("the projector", following(projector(store, env.client, task_queue))),
+    ):
         yield running
 
 
@@ -255,10 +260,17 @@ async def test_an_event_notified_again_is_not_delivered_twice(
     )
     await delivered(store, delivery_id)
 
-    # What a retried notification does: the same event, to the same webhooks, again.
-    await WebhookNotifier(env.client, task_queue).send(council.decision_id, opened)
+    # What a notification told again does: the same event, to the same webhooks, again.
+    await WebhookNotifier(env.client, store, task_queue).send(council.decision_id, opened)
+    # And a projector that died after telling, before its position moved: its successor
+    # tells the whole log again from where the position was left.
+    told = await store.projections.position(NOTIFICATIONS)
+    assert told >= opened.stream_version
+    assert await store.projections.advance(NOTIFICATIONS, told, 0, [])
+    await projector(store, env.client, task_queue).catch_up()
 
     await asyncio.sleep(1)
+    assert await store.projections.position(NOTIFICATIONS) == (await store.head())[0]
     assert len(receiver.requests("/rus")) == 1
     record = await store.webhooks.delivery(delivery_id)
     assert record is not None and record.attempts == 1
