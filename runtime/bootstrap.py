@@ -251,7 +251,8 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
     SIGTERM or SIGINT arrives."""
     stop = stop or asyncio.Event()
     stop_on_signals(stop)
-    client = await connect(settings.temporal_address, settings.temporal_namespace)
+    # Lazily: the read models need no Temporal; the notifications wait for it to answer.
+    client = await connect(settings.temporal_address, settings.temporal_namespace, lazy=True)
     async with (
         opened_store(settings) as store,
         following(projector(store, client, settings.task_queue), projector_lease(store)) as runner,

@@ -11,10 +11,13 @@ from activities.metrics import HISTOGRAM_BUCKETS
 from domain.errors import Unavailable
 
 
-async def connect(address: str, namespace: str, metrics_port: int | None = None) -> Client:
+async def connect(
+    address: str, namespace: str, metrics_port: int | None = None, *, lazy: bool = False
+) -> Client:
     """A client for `address`; Unavailable, saying what to start, when no server answers. With
     `metrics_port`, the SDK's runtime (and the metrics workflows and activities record through
-    it) serves Prometheus metrics on that port of every interface."""
+    it) serves Prometheus metrics on that port of every interface. A `lazy` client connects at
+    its first call, so a server down now fails that call instead."""
     runtime = None
     if metrics_port is not None:
         runtime = Runtime(
@@ -31,6 +34,7 @@ async def connect(address: str, namespace: str, metrics_port: int | None = None)
             namespace=namespace,
             data_converter=pydantic_data_converter,
             runtime=runtime,
+            lazy=lazy,
         )
     except (RuntimeError, RPCError):
         # The driver's own text (a tonic transport error) says nothing a person can act on.

@@ -69,6 +69,8 @@ async def test_fifty_decisions_through_the_api_under_faults_keep_every_accepted_
     assert (report.receipts_lost, report.events_lost, report.duplicates) == (0, 0, 0)
     assert (report.unreceipted, report.position_gaps, report.not_completed) == (0, 0, 0)
     assert report.chain_verified and report.read_models_equal_rebuild
+    # Every notable event (rounds opened, adoptions, ...) told by the projector's follower.
+    assert report.notifications >= SUITE_DECISIONS * 2 and report.notifications_lost == 0
     # An operator's reads while a server restarted answered, or said it was unavailable (exit
     # 5, one line), and none hung.
     assert set(report.cli_while_restarting) <= {"exit 0", "exit 5"}

@@ -32,10 +32,12 @@ from typing import Any, Final
 import httpx
 from sqlalchemy import select
 
+from activities.notify import NOTIFICATIONS, notable
 from audit.verify import verify_log
 from domain.nrc import NRC_ROSTERS
 from runtime.access import Role, Tokens
 from runtime.bootstrap import projector
+from store.decision_events import domain_event
 from store.eventstore import EventStore, open_store
 from store.read_models import DecisionsProjection
 from tests.faults.chaos import Cluster, FaultKind
@@ -125,6 +127,12 @@ class Report:
     position_gaps: int
     chain_verified: bool
     read_models_equal_rebuild: bool
+    notifications: int
+    """Notable events of the run's decisions (each to be told once by the projector)."""
+    notifications_lost: int
+    notifications_told_again: int
+    """Repeated tellings: an event told before the projector's position could move past it
+    (its store restarted between the two); its deliveries are never started twice."""
     answers: dict[str, int]
     retried_commands: int
     command_p50_s: float
@@ -455,7 +463,8 @@ class ThroughApi:
         runner = projector(store)
         head = (await store.head())[0]
         deadline = time.monotonic() + 60
-        while any([await runner.position(name) < head for name in runner.projections]):
+        followers = [*runner.projections, NOTIFICATIONS]
+        while any([await store.projections.position(name) < head for name in followers]):
             if time.monotonic() > deadline or not self.projector.running():
                 return False
             await asyncio.sleep(0.2)
@@ -495,6 +504,16 @@ class ThroughApi:
             answers = Counter((e.type, e.actor) for e in stream)
             duplicates += sum(n - 1 for n in answers.values() if n > 1)
         verified = (await verify_log(store)).ok
+        members = {code for roster in NRC_ROSTERS.rosters for code in roster.member_codes}
+        notable_events = {
+            (e.decision_id, e.stream_version)
+            for e in mine.values()
+            if notable(domain_event(e), members)
+        }
+        told = _told(self.projector.log)
+        mistold = {key for key in told if key[0] in self.decision_ids} - notable_events
+        if mistold:
+            problems.append(f"told of {len(mistold)} events that are not notable")
         took = sorted(clients.sent, key=lambda s: s.ended - s.started)
         seconds = [s.ended - s.started for s in took]
         slowest = [
@@ -518,6 +537,9 @@ class ThroughApi:
             position_gaps=gaps,
             chain_verified=verified,
             read_models_equal_rebuild=equal,
+            notifications=len(notable_events),
+            notifications_lost=len(notable_events - set(told)),
+            notifications_told_again=sum(told[key] - 1 for key in notable_events if told[key]),
             answers=dict(sorted(answers_seen.items())),
             retried_commands=sum(1 for s in clients.sent if len(s.answers) > 1),
             command_p50_s=round(seconds[len(seconds) // 2], 2) if seconds else 0.0,
@@ -539,6 +561,7 @@ class ThroughApi:
             "unreceipted",
             "not_completed",
             "position_gaps",
+            "notifications_lost",
         ):
             if getattr(report, name):
                 problems.append(f"{getattr(report, name)} {name}")
@@ -566,6 +589,21 @@ async def _issued(tokens: Tokens) -> dict[str, str]:
     keys[OPERATOR] = (await tokens.issue(Role.OPERATOR, "secretariat", "operator:faults")).token
     keys["auditor"] = (await tokens.issue(Role.AUDITOR, "faults", "operator:faults")).token
     return keys
+
+
+def _told(log: Path) -> Counter[tuple[str, int]]:
+    """How many times the projector's log tells of each event (decision, stream version)."""
+    told: Counter[tuple[str, int]] = Counter()
+    for line in log.read_text(errors="replace").splitlines():
+        if '"notification"' not in line:
+            continue
+        try:
+            said = json.loads(line)
+        except ValueError:
+            continue
+        if said.get("event") == "notification":
+            told[(said["decision_id"], said["stream_version"])] += 1
+    return told
 
 
 async def _tables(store: EventStore) -> dict[str, list[tuple[Any, ...]]]:
@@ -610,6 +648,11 @@ def write(report: Report, command: str) -> None:
         ("gaps in log positions", report.position_gaps),
         ("chain verified", report.chain_verified),
         ("read models equal a rebuild from zero", report.read_models_equal_rebuild),
+        (
+            "notable events told by the projector: lost, told again",
+            f"{report.notifications}: {report.notifications_lost}, "
+            f"{report.notifications_told_again}",
+        ),
         ("commands sent more than once (same key)", report.retried_commands),
         (
             "`concord list` / `status` while a server restarted: exits, slowest",

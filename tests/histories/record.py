@@ -174,6 +174,24 @@ async def answers_signed_and_on_behalf(c: Council) -> None:
     await implemented_and_completed(c)
 
 
+async def told_from_the_log(c: Council) -> None:
+    """Notable events that the log's follower tells, none by an activity of the run
+    (2026-12-07): a round broken and a second one, an answer recorded in a member's name, an
+    extraordinary meeting requested, then implementation."""
+    await c.forwarded()
+    first = await c.round_open(days=3)
+    text_hash = (await c.state()).round(first).text_hash
+    await c.do("break_silence", "RUS", round=first, text_hash=text_hash, reasons="Too narrow")
+    await c.sleep(days=3, minutes=1)
+    await c.do("complete_review", "chair", outcome="amend", text="Amended text")
+    second = await c.round_open(days=2)
+    text_hash = (await c.state()).round(second).text_hash
+    await c.do("concur", "NOR", "operator:secretariat", round=second, text_hash=text_hash)
+    await c.do("request_meeting", "POL", level="ambassadors", reason="Urgent")
+    await c.sleep(days=2, minutes=1)
+    await implemented_and_completed(c)
+
+
 SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "consensus_then_implementation": consensus_then_implementation,
     "objection_and_second_round": objection_and_second_round,
@@ -184,6 +202,7 @@ SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "extended_deadline_with_a_steady_alarm": extended_deadline_with_a_steady_alarm,
     "appended_locally": appended_locally,
     "answers_signed_and_on_behalf": answers_signed_and_on_behalf,
+    "told_from_the_log": told_from_the_log,
 }
 
 

@@ -35,7 +35,7 @@ from api.main import api_app
 from api.server import serving as serving_api
 from domain.errors import InvalidInput
 from runtime.access import Role, Tokens
-from runtime.bootstrap import build_worker
+from runtime.bootstrap import build_worker, following, projector
 from runtime.decisions import DecisionClient
 from runtime.settings import load_settings
 from runtime.webhooks import WebhookRegistration
@@ -271,13 +271,17 @@ async def worker(
     resolver: ScriptedResolver,
     edge: MachineEdge,
 ) -> AsyncIterator[Worker]:
-    """The worker as an installation runs it with `allowed`, its deliveries through the edge."""
+    """The worker as an installation runs it with `allowed`, its deliveries through the edge,
+    and the projector, which starts the deliveries of the log's notable events."""
     policy = AddressPolicy(load_settings(webhook_allow_networks=allowed).webhook_allowed_networks)
     webhooks = WebhookActivities(store, secrets, policy, resolver, edge)
-    async with bounded(
-        f"the worker on task queue {task_queue}",
-        build_worker(env.client, store, task_queue, webhooks=webhooks),
-    ) as running:
+    async with (
+        bounded(
+            f"the worker on task queue {task_queue}",
+            build_worker(env.client, store, task_queue, webhooks=webhooks),
+        ) as running,
+        bounded("the projector", following(projector(store, env.client, task_queue))),
+    ):
         yield running
 
 
