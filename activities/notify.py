@@ -15,6 +15,7 @@ from domain.declarations import SIGNED_BY_EVENT
 from domain.errors import InvalidHistory
 from domain.events import Event
 from domain.keys import answered_on_behalf
+from domain.values import principal_role
 from store.councils import Councils
 from store.decision_events import domain_event
 from store.eventstore import EventStore
@@ -99,10 +100,12 @@ class Notifications:
                 return told
             found = await store.events_between(after, head, NOTIFIED | ANSWERS, batch_size)
             through = found[-1].position if len(found) == batch_size else head
-            members = await _members(store) if any(e.type in ANSWERS for e in found) else ()
+            # Only the secretariat's answers can be notable, and only those are read whole.
+            candidates = [e for e in found if e.type in NOTIFIED or _by_operator(e)]
+            members = await _members(store) if any(e.type in ANSWERS for e in candidates) else ()
             reached = after
             try:
-                for stored in found:
+                for stored in candidates:
                     event = _readable(stored)
                     if event is not None and notable(event, members):
                         await tell(self._channels, stored.decision_id, event)
@@ -113,6 +116,10 @@ class Notifications:
                     await store.projections.advance(NOTIFICATIONS, after, reached, [])
                 raise
             await store.projections.advance(NOTIFICATIONS, after, through, [])
+
+
+def _by_operator(stored: StoredEvent) -> bool:
+    return principal_role(stored.recorded_by) == "operator"
 
 
 async def _members(store: EventStore) -> frozenset[str]:

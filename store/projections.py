@@ -127,8 +127,12 @@ class ProjectionRunner:
 
     async def catch_up_each(self) -> None:
         """Catch each projection up in turn, apart: one that cannot go on (a channel it tells
-        is down) is logged and holds none of the others back."""
+        is down) is logged and holds none of the others back. One already at the log's head
+        is not asked (a projector with nothing to do reads one row per projection)."""
+        lags = await self.store.projections.lags()
         for projection in self.projections.values():
+            if lags.get(projection.name, 1) <= 0:
+                continue
             try:
                 await self._catch_up(projection)
             except Exception as error:

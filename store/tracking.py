@@ -15,7 +15,7 @@ from store.backends import LogBackend
 from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
 from store.records import BodyRow, StoredEvent, stored_event
-from store.schema import BODY_COLUMNS, events, projection_failures, projection_positions
+from store.schema import BODY_COLUMNS, events, log_head, projection_failures, projection_positions
 from store.upcasting import Upcasters
 
 
@@ -154,6 +154,17 @@ class ProjectionPositions:
             select(projection_positions.c.position).where(projection_positions.c.name == name)
         )
         return int(rows[0].position) if rows else 0
+
+    async def lags(self) -> dict[str, int]:
+        """How many events each projection with a recorded position has still to apply: in one
+        read, so that a follower with nothing to do asks nothing more."""
+        head = select(log_head.c.position).scalar_subquery()
+        rows = await self._backend.rows(
+            select(
+                projection_positions.c.name, (head - projection_positions.c.position).label("lag")
+            )
+        )
+        return {str(row.name): int(row.lag) for row in rows}
 
     async def apply(self, name: str, apply: ApplyBatch, limit: int) -> int:
         """Apply the projection's next `limit` events (less its parked decisions') with `apply`
