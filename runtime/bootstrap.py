@@ -112,10 +112,11 @@ def build_worker(
     witnesses: WitnessPolicy | None = None,
     webhooks: WebhookActivities | None = None,
 ) -> Worker:
-    """A worker for Concord's workflows and their activities, wired to `store`; notable events
-    go to `notifier` (the log by default) and to the webhooks they concern, delivered by
-    `webhooks` (by default: secrets sealed under a key of this process alone, global addresses
-    only, the system's resolver); checkpoints are signed with the key in `signing_key_file`
+    """A worker for Concord's workflows and their activities, wired to `store`; the notable
+    events of runs started before the projector told people go to `notifier` (the log by
+    default) and to the webhooks they concern; deliveries are made by `webhooks` (by default:
+    secrets sealed under a key of this process alone, global addresses only, the system's
+    resolver); checkpoints are signed with the key in `signing_key_file`
     (none without it) for `log_origin`, and submitted to the `witnesses` of the policy."""
     events = EventActivities(store, client)
     notify = NotifyActivities(*notifiers(client, store, task_queue, notifier))
