@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
+from temporalio.worker import Worker
 
+from activities.webhooks import WebhookActivities
+from runtime.bootstrap import build_worker, following, projector
+from store.eventstore import EventStore
+from tests.shutdown import bounded
 from workflows.decision import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
@@ -22,3 +30,19 @@ def binary(path: Path) -> str:
 
 
 SEARCH_ATTRIBUTE_KEYS: tuple[SearchAttributeKey[str], ...] = SEARCH_ATTRIBUTES
+
+
+@asynccontextmanager
+async def delivering(
+    client: Client, store: EventStore, task_queue: str, webhooks: WebhookActivities
+) -> AsyncIterator[Worker]:
+    """A worker whose deliveries `webhooks` makes, beside the projector, which starts the
+    deliveries of the log's notable events; both stopped, within bounds, on the way out."""
+    async with (
+        bounded(
+            f"the worker on task queue {task_queue}",
+            build_worker(client, store, task_queue, webhooks=webhooks),
+        ) as running,
+        bounded("the projector", following(projector(store, client, task_queue))),
+    ):
+        yield running

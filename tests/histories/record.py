@@ -147,15 +147,20 @@ async def appended_locally(c: Council) -> None:
     await implemented_and_completed(c)
 
 
-async def objection_then_unanimity(c: Council) -> None:
+async def objection_then_second_round(c: Council) -> int:
+    """A round whose silence RUS breaks, the text amended, and a second round opened: its
+    number."""
     await c.forwarded()
     first = await c.round_open(days=3)
     text_hash = (await c.state()).round(first).text_hash
     await c.do("break_silence", "RUS", round=first, text_hash=text_hash, reasons="Too narrow")
     await c.sleep(days=3, minutes=1)
     await c.do("complete_review", "chair", outcome="amend", text="Amended text")
-    second = await c.round_open(days=2)
-    await c.all_concur(second)
+    return await c.round_open(days=2)
+
+
+async def objection_then_unanimity(c: Council) -> None:
+    await c.all_concur(await objection_then_second_round(c))
 
 
 async def answers_signed_and_on_behalf(c: Council) -> None:
@@ -178,13 +183,7 @@ async def told_from_the_log(c: Council) -> None:
     """Notable events that the log's follower tells, none by an activity of the run
     (2026-12-07): a round broken and a second one, an answer recorded in a member's name, an
     extraordinary meeting requested, then implementation."""
-    await c.forwarded()
-    first = await c.round_open(days=3)
-    text_hash = (await c.state()).round(first).text_hash
-    await c.do("break_silence", "RUS", round=first, text_hash=text_hash, reasons="Too narrow")
-    await c.sleep(days=3, minutes=1)
-    await c.do("complete_review", "chair", outcome="amend", text="Amended text")
-    second = await c.round_open(days=2)
+    second = await objection_then_second_round(c)
     text_hash = (await c.state()).round(second).text_hash
     await c.do("concur", "NOR", "operator:secretariat", round=second, text_hash=text_hash)
     await c.do("request_meeting", "POL", level="ambassadors", reason="Urgent")

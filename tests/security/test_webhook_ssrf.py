@@ -35,7 +35,6 @@ from api.main import api_app
 from api.server import serving as serving_api
 from domain.errors import InvalidInput
 from runtime.access import Role, Tokens
-from runtime.bootstrap import build_worker, following, projector
 from runtime.decisions import DecisionClient
 from runtime.settings import load_settings
 from runtime.webhooks import WebhookRegistration
@@ -59,6 +58,7 @@ from tests.security.endpoints import (
     serving,
 )
 from tests.shutdown import bounded, stopped
+from tests.temporal import delivering
 from workflows.messages import WebhookDeliveryResult, webhook_delivery_id
 
 # The workflow tests' fixtures: the time-skipping test server, a migrated store, one decision.
@@ -275,13 +275,7 @@ async def worker(
     and the projector, which starts the deliveries of the log's notable events."""
     policy = AddressPolicy(load_settings(webhook_allow_networks=allowed).webhook_allowed_networks)
     webhooks = WebhookActivities(store, secrets, policy, resolver, edge)
-    async with (
-        bounded(
-            f"the worker on task queue {task_queue}",
-            build_worker(env.client, store, task_queue, webhooks=webhooks),
-        ) as running,
-        bounded("the projector", following(projector(store, env.client, task_queue))),
-    ):
+    async with delivering(env.client, store, task_queue, webhooks) as running:
         yield running
 
 

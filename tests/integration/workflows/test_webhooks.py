@@ -28,14 +28,14 @@ from activities.webhooks import (
     signature_holds,
 )
 from domain.events import Event
-from runtime.bootstrap import build_worker, following, projector
+from runtime.bootstrap import projector
 from store.decision_events import domain_event
 from store.eventstore import EventStore
 from store.records import event_id_for
 from store.webhook_secrets import WebhookSecrets
 from store.webhooks import DeliveryRecord
 from tests.integration.workflows.council import Council
-from tests.shutdown import bounded
+from tests.temporal import delivering
 from workflows.messages import webhook_delivery_id
 
 
@@ -127,13 +127,7 @@ async def worker(
     webhooks = WebhookActivities(
         store, secrets, AddressPolicy(parse_networks("127.0.0.0/8")), no_names
     )
-    async with (
-        bounded(
-            f"the worker on task queue {task_queue}",
-            build_worker(env.client, store, task_queue, webhooks=webhooks),
-        ) as running,
-        bounded("the projector", following(projector(store, env.client, task_queue))),
-    ):
+    async with delivering(env.client, store, task_queue, webhooks) as running:
         yield running
 
 
