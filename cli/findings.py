@@ -50,7 +50,8 @@ async def findings_of(repair: bool) -> dict[str, Any]:
                     repaired.append(r)
         head_position, head_hash = await store.head()
         runner = projector(store, client.temporal, client.task_queue)
-        lag = {name: head_position - await runner.position(name) for name in runner.projections}
+        lags = await store.projections.lags()  # a projection never run has no row: all its lag
+        lag = {name: lags.get(name, head_position) for name in runner.projections}
         lease = await store.leases.lease(PROJECTOR_LEASE)
         checkpoint_alarm = await _checkpoint_alarm(store, lag)
         in_council = await council_findings(store)
