@@ -17,7 +17,7 @@ from typing import Final
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.addresses import AddressPolicy, system_resolver
 from activities.checkpoints import CheckpointActivities
@@ -34,6 +34,7 @@ from runtime.devserver import DevServer
 from runtime.meetings import sync_meeting_schedules
 from runtime.metrics import serve_projector_metrics
 from runtime.process import stop_on_signals
+from runtime.sandbox import ConcordSandbox
 from runtime.schedules import AuditTreeSigner, ensure_checkpoint_schedule
 from runtime.settings import Settings
 from runtime.temporal import connect
@@ -77,8 +78,10 @@ TREE_BATCH: Final = 5_000
 lock, so a large batch costs appends one short commit instead of ten."""
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
+def workflow_runner() -> ConcordSandbox:
+    """The sandbox decisions run in, for the worker, the recorded histories' replays and the
+    benchmarks' sandboxed bare shape."""
+    return ConcordSandbox(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
 
