@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import temporalio.workflow
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.worker import Worker
@@ -46,3 +47,14 @@ async def delivering(
         bounded("the projector", following(projector(store, client, task_queue))),
     ):
         yield running
+
+
+def code_before(patches: tuple[str, ...]) -> Callable[[str], bool]:
+    """`workflow.patched` as code from before `patches` answered it: their old branch, and no
+    marker recorded (what a worker built before them did)."""
+    patched = temporalio.workflow.patched
+
+    def old(patch_id: str) -> bool:
+        return False if patch_id in patches else patched(patch_id)
+
+    return old

@@ -8,6 +8,12 @@ decision leaves an old branch when it continues as new: on its own after many ev
 the operator asks (`concord renew`, the `renew` signal). `concord doctor` lists the decisions
 still on an old branch; a patch whose old branch no decision runs can be deprecated
 (`workflow.deprecate_patch`), and later removed (README, "Changing the workflow's code").
+
+Each patch a new run meets costs its history a marker and an upsert of Temporal's
+`TemporalChangeVersion` search attribute (the SDK adds one to every marker), each a write to the
+server. So a release may fold the patches before it: a run that takes the release's own patch
+takes the new branch of every folded patch without asking, one marker in all; a run without it
+(started before the release) asks each patch as before.
 """
 
 from __future__ import annotations
@@ -19,13 +25,18 @@ class Code:
     """The run's `workflow.patched` calls, with the old branches it took remembered, and whether
     the operator asked the decision to continue as new."""
 
-    def __init__(self) -> None:
+    def __init__(self, release: str, folded: frozenset[str]) -> None:
         self._old: set[str] = set()
         self.renewal_asked = False
+        self._folded = folded if self._asked(release) else frozenset()
+        """The patches this run takes without asking: all folded into `release`, or none."""
 
     def patched(self, patch_id: str) -> bool:
         """`workflow.patched(patch_id)`, remembering an old branch taken (the SDK answers the
-        same for the whole run)."""
+        same for the whole run); True without asking for a patch folded into the run's release."""
+        return patch_id in self._folded or self._asked(patch_id)
+
+    def _asked(self, patch_id: str) -> bool:
         taken = workflow.patched(patch_id)
         if not taken:
             self._old.add(patch_id)

@@ -122,6 +122,29 @@ JOINT_ITEMS_BY_CHAIR: Final = "joint-items-by-chair"
 NOTIFY_FROM_LOG: Final = "notify-from-log"
 """Patch: people are told of stored events by the log's follower (activities.notify, in the
 projector), not by an activity of the decision's run."""
+STATE_INDEXED_AT_CLOSE: Final = "state-indexed-at-close"
+"""Patch: Temporal's lists index a decision's area and proposer once a run (a continued run
+inherits them) and its state once it closes, not at every change of state: Concord's own lists
+answer from the read models, and each upsert cost the server a history event and a write."""
+RELEASE_2026_12_07: Final = "release-2026-12-07"
+"""Patch: the run takes the new branch of every patch in `FOLDED_INTO_RELEASE` with one marker
+(workflows.code); a run without it asks each of them."""
+FOLDED_INTO_RELEASE: Final = frozenset(
+    {
+        NOTIFY_IN_BACKGROUND,
+        ARCHIVE_IN_BACKGROUND,
+        STEADY_ALARM,
+        APPEND_LOCALLY,
+        TELL_ANSWERS_ON_BEHALF,
+        CLOCK_AT_EFFECTIVE_TIME,
+        OUTCOMES_BY_PROCEDURE,
+        JOINT_ITEMS_BY_CHAIR,
+        AMENDED_2026_12_06,
+        COUNCIL_RULES,
+        NOTIFY_FROM_LOG,
+        STATE_INDEXED_AT_CLOSE,
+    }
+)
 ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
@@ -147,7 +170,7 @@ class DecisionWorkflow:
     @workflow.init
     def __init__(self, input: DecisionInput) -> None:
         # Validators and handlers read this state: it must exist before run() has run a line.
-        self._code = Code()
+        self._code = Code(RELEASE_2026_12_07, FOLDED_INTO_RELEASE)
         self._practice = Practice(
             outcomes_by_procedure=self._code.patched(OUTCOMES_BY_PROCEDURE),
             joint_items_by_chair=self._code.patched(JOINT_ITEMS_BY_CHAIR),
@@ -168,7 +191,12 @@ class DecisionWorkflow:
         self._updates = 0
         self._events = 0
         self._start_refusal: ApplicationError | None = None
-        self._indexed: tuple[str, ...] = ()
+        self._state_indexed_at_close = self._code.patched(STATE_INDEXED_AT_CLOSE)
+        self._indexed: tuple[str | None, ...] = ()
+        """The search attributes the run set last: state, area, proposer."""
+        if self._state_indexed_at_close:
+            inherited = workflow.info().typed_search_attributes
+            self._indexed = tuple(inherited.get(key) for key in SEARCH_ATTRIBUTES)
         self._background: set[asyncio.Task[None]] = set()
         """Work beside the run loop (the previous run's archive; notifications on the old branch):
         finished before the run ends."""
@@ -512,19 +540,34 @@ class DecisionWorkflow:
             )
 
     def _upsert_search_attributes(self) -> None:
+        """Index the decision for Temporal's lists (the Web UI, `temporal workflow list`): its
+        state (once closed, since `state-indexed-at-close`), area and proposer, as they change."""
         if not self._input.search_attributes or self._state is None:
             return
-        indexed = (self._state.status.value, self._state.area, self._state.proposer)
-        if indexed == self._indexed:
+        state = self._state.status.value
+        if not self._state_indexed_at_close:
+            indexed: tuple[str | None, ...] = (state, self._state.area, self._state.proposer)
+            if indexed != self._indexed:
+                self._indexed = indexed
+                workflow.upsert_search_attributes(
+                    [
+                        STATE_ATTRIBUTE.value_set(state),
+                        AREA_ATTRIBUTE.value_set(self._state.area),
+                        PROPOSER_ATTRIBUTE.value_set(self._state.proposer),
+                    ]
+                )
             return
+        # A running decision has no state in the lists (one inherited from a run before the
+        # patch is removed): a state there is a closed decision's, never a stale one.
+        indexed = (state if self._closed() else None, self._state.area, self._state.proposer)
+        changed = [
+            key.value_set(value) if value is not None else key.value_unset()
+            for key, value, was in zip(SEARCH_ATTRIBUTES, indexed, self._indexed, strict=True)
+            if value != was
+        ]
         self._indexed = indexed
-        workflow.upsert_search_attributes(
-            [
-                STATE_ATTRIBUTE.value_set(self._state.status.value),
-                AREA_ATTRIBUTE.value_set(self._state.area),
-                PROPOSER_ATTRIBUTE.value_set(self._state.proposer),
-            ]
-        )
+        if changed:
+            workflow.upsert_search_attributes(changed)
 
     async def _archive_previous(self, run_id: str) -> None:
         self._previous_archived = await self._archive(run_id)

@@ -11,14 +11,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import temporalio.workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from audit.verify import verify_log
 from domain.commands import SubmitProposal, command_of
+from runtime.bootstrap import WorkerOptions, build_worker, workflow_runner
 from runtime.decisions import DecisionClient
 from store.eventstore import open_store
 from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess
+from tests.shutdown import bounded
+from tests.temporal import code_before
+from workflows.decision import (
+    AREA_ATTRIBUTE,
+    PROPOSER_ATTRIBUTE,
+    RELEASE_2026_12_07,
+    STATE_ATTRIBUTE,
+    STATE_INDEXED_AT_CLOSE,
+    DecisionWorkflow,
+)
 from workflows.messages import Receipt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -83,6 +98,30 @@ async def listed(env: WorkflowEnvironment, query: str) -> list[str]:
     return found
 
 
+async def upserted_and_replayed(history: WorkflowHistory) -> list[list[str]]:
+    """The search attributes each upsert of a decision's run set, once its history is checked
+    to carry one patch marker, the release's, and to replay on the current code."""
+    patches = [
+        e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+        for e in history.events
+        if e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    assert len(patches) == 1 and RELEASE_2026_12_07.encode() in patches[0]
+    replayed = await Replayer(
+        workflows=[DecisionWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    ).replay_workflow(history, raise_on_replay_failure=False)
+    assert replayed.replay_failure is None, replayed.replay_failure
+    return [
+        sorted(
+            e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        )
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+
+
 def later(**delta: float) -> str:
     return (datetime.now(UTC) + timedelta(**delta)).isoformat()
 
@@ -115,6 +154,13 @@ async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
     await d.do("complete_review", "chair", outcome="amend", text="Draft 3")
     await d.do("open_round", "chair", deadline=later(hours=1))
     await d.do("register_concern", "NOR", round=2, statement="Human rights safeguards")
+    # Temporal's lists know a running decision by its area and proposer, never by a state that
+    # the next command would make stale: Concord's own lists give that.
+    running = await d.client.handle(decision_id).describe()
+    indexed = running.typed_search_attributes
+    assert indexed.get(AREA_ATTRIBUTE) == "struggle_against_terrorism"
+    assert indexed.get(PROPOSER_ATTRIBUTE) == "POL"
+    assert indexed.get(STATE_ATTRIBUTE) is None
     await d.all_concur(2)
     await d.do(
         "plan_implementation",
@@ -156,6 +202,14 @@ async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
         await store.close()
     query = 'ConcordState = "completed" AND ConcordArea = "struggle_against_terrorism"'
     assert f"decision-{decision_id}" in await listed(dev_server, query)
+    # One marker for the release the run ran (the SDK indexes it), the area and proposer once,
+    # the state once closed: nothing else costs the server an upsert.
+    history = await d.client.handle(decision_id).fetch_history()
+    assert await upserted_and_replayed(history) == [
+        ["TemporalChangeVersion"],
+        ["ConcordArea", "ConcordProposer"],
+        ["ConcordState"],
+    ]
     assert worker_process.stop() == 0
 
 
@@ -191,3 +245,75 @@ async def test_a_worker_killed_mid_round_loses_and_doubles_nothing(
     finally:
         await store.close()
     assert worker_process.stop() == 0
+
+
+async def test_a_continued_run_keeps_its_index_and_gives_its_state_once_closed(
+    dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
+) -> None:
+    worker_process.start()
+    decision_id = f"d-runs-{uuid.uuid4().hex[:8]}"
+    client = DecisionClient(
+        dev_server.client,
+        worker_process.env["CONCORD_TASK_QUEUE"],
+        rosters=testing_rosters,
+        max_events_per_run=10,
+    )
+    d = Delegations(client, decision_id)
+    await d.do("submit_proposal", "NOR", title="T", text="x", area="crisis_management")
+    await d.do("refer", "chair")
+    await d.do("complete_review", "chair", outcome="forward")
+    await d.do("open_round", "chair", deadline=later(hours=1))
+    _, members = await d.round_text(1)
+    await d.all_concur(1, members[1:])  # more events than a run keeps: it continues as new
+    handle = client.handle(decision_id)
+    continued = await handle.describe()
+    assert continued.run_id != continued.raw_description.workflow_execution_info.first_run_id
+    indexed = continued.typed_search_attributes
+    assert (indexed.get(AREA_ATTRIBUTE), indexed.get(PROPOSER_ATTRIBUTE)) == (
+        "crisis_management",
+        "NOR",
+    )
+    assert indexed.get(STATE_ATTRIBUTE) is None
+    await d.do("withdraw", "NOR", reason="Overtaken by events")
+    result = await handle.result()
+    assert result.runs >= 2
+    closed = (await handle.describe()).typed_search_attributes
+    assert closed.get(STATE_ATTRIBUTE) == result.status
+    # The last run inherited area and proposer: it upserts its release's marker and its state.
+    last_run = await upserted_and_replayed(await handle.fetch_history())
+    assert last_run == [["TemporalChangeVersion"], ["ConcordState"]]
+
+
+async def test_a_decision_renewed_from_before_the_release_lists_no_stale_state(
+    dev_server: WorkflowEnvironment, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run started by code from before the release indexed every state it passed through;
+    # the run it is renewed into inherits that state, and must not leave it listed as current.
+    task_queue = f"concord-e2e-{uuid.uuid4().hex[:8]}"
+    client = DecisionClient(dev_server.client, task_queue, rosters=testing_rosters)
+    d = Delegations(client, f"d-renewed-{uuid.uuid4().hex[:8]}")
+    handle = client.handle(d.decision_id)
+    store = await open_store(store_url)
+    try:
+        with monkeypatch.context() as old_worker:
+            before = (RELEASE_2026_12_07, STATE_INDEXED_AT_CLOSE)
+            old_worker.setattr(temporalio.workflow, "patched", code_before(before))
+            uncached = WorkerOptions(max_cached_workflows=0)
+            old = build_worker(dev_server.client, store, task_queue, options=uncached)
+            async with bounded("the old worker", old):
+                await d.do("submit_proposal", "NOR", title="T", text="x", area="crisis_management")
+                await d.do("refer", "chair")
+        stale = (await handle.describe()).typed_search_attributes.get(STATE_ATTRIBUTE)
+        assert stale == "in_review"
+        async with bounded("the worker", build_worker(dev_server.client, store, task_queue)):
+            renewed = await client.renew(d.decision_id)
+            assert (renewed.run_number, renewed.old_branches) == (2, ())
+            indexed = (await handle.describe()).typed_search_attributes
+            assert indexed.get(STATE_ATTRIBUTE) is None
+            assert indexed.get(AREA_ATTRIBUTE) == "crisis_management"
+            await d.do("withdraw", "NOR", reason="Overtaken by events")
+            result = await handle.result()
+        closed = (await handle.describe()).typed_search_attributes
+        assert closed.get(STATE_ATTRIBUTE) == result.status == "withdrawn"
+    finally:
+        await store.close()

@@ -4,7 +4,6 @@ operator moves it onto the current code: it continues as new, its log and its an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -20,21 +19,11 @@ from store.eventstore import EventStore
 from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
 from tests.shutdown import bounded, stopped
-from workflows.decision import JOINT_ITEMS_BY_CHAIR, OUTCOMES_BY_PROCEDURE
+from tests.temporal import code_before
+from workflows.decision import JOINT_ITEMS_BY_CHAIR, OUTCOMES_BY_PROCEDURE, RELEASE_2026_12_07
 
-BEFORE = (JOINT_ITEMS_BY_CHAIR, OUTCOMES_BY_PROCEDURE)
-"""The patches the old worker's code did not have."""
-
-
-def code_before(patches: tuple[str, ...]) -> Callable[[str], bool]:
-    """`workflow.patched` as code from before `patches` answered it: their old branch, and no
-    marker recorded (what a worker built before them did)."""
-    patched = temporalio.workflow.patched
-
-    def old(patch_id: str) -> bool:
-        return False if patch_id in patches else patched(patch_id)
-
-    return old
+BEFORE = (JOINT_ITEMS_BY_CHAIR, OUTCOMES_BY_PROCEDURE, RELEASE_2026_12_07)
+"""The patches the old worker's code did not have: two, and the release that folds them."""
 
 
 async def running(decisions: DecisionClient, council: Council) -> DecisionRun:
