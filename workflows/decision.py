@@ -96,7 +96,7 @@ _ARCHIVE_RETRY: Final = RetryPolicy(
 )
 """About a quarter of an hour of attempts; the events are stored by then, so an archive that
 still fails is reported (log, metric, `concord doctor`) and never keeps the decision open."""
-WORKFLOW_TASK_TIMEOUT: Final = timedelta(seconds=5)
+WORKFLOW_TASK_TIMEOUT: Final = timedelta(seconds=3)
 """A workflow task takes milliseconds; one held by a worker that died is handed on after this,
 not after Temporal's default of 10 s, so a worker loss delays the decision's commands briefly."""
 NOTIFY_IN_BACKGROUND: Final = "notify-in-background"
