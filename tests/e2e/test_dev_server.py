@@ -71,15 +71,26 @@ class Delegations:
         )
 
 
+def started(
+    env: WorkflowEnvironment, worker: WorkerProcess, prefix: str, **client_options: Any
+) -> Delegations:
+    """A worker started, and the delegations of a new decision of their own."""
+    worker.start()
+    client = DecisionClient(
+        env.client, worker.env["CONCORD_TASK_QUEUE"], rosters=testing_rosters, **client_options
+    )
+    return Delegations(client, f"{prefix}-{uuid.uuid4().hex[:8]}")
+
+
 async def round_opened(
-    env: WorkflowEnvironment, worker: WorkerProcess, prefix: str, deadline: str
+    env: WorkflowEnvironment,
+    worker: WorkerProcess,
+    prefix: str,
+    deadline: str,
+    **client_options: Any,
 ) -> Delegations:
     """A worker started, and a new decision forwarded by the committee with its round open."""
-    worker.start()
-    d = Delegations(
-        DecisionClient(env.client, worker.env["CONCORD_TASK_QUEUE"], rosters=testing_rosters),
-        f"{prefix}-{uuid.uuid4().hex[:8]}",
-    )
+    d = started(env, worker, prefix, **client_options)
     await d.do("submit_proposal", "POL", title="T", text="Text", area="crisis_management")
     await d.do("refer", "chair")
     await d.do("complete_review", "chair", outcome="forward")
@@ -129,14 +140,8 @@ def later(**delta: float) -> str:
 async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
     dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
 ) -> None:
-    worker_process.start()
-    decision_id = f"d-e2e-{uuid.uuid4().hex[:8]}"
-    d = Delegations(
-        DecisionClient(
-            dev_server.client, worker_process.env["CONCORD_TASK_QUEUE"], rosters=testing_rosters
-        ),
-        decision_id,
-    )
+    d = started(dev_server, worker_process, "d-e2e")
+    decision_id = d.decision_id
     await d.do(
         "submit_proposal",
         "POL",
@@ -250,31 +255,21 @@ async def test_a_worker_killed_mid_round_loses_and_doubles_nothing(
 async def test_a_continued_run_keeps_its_index_and_gives_its_state_once_closed(
     dev_server: WorkflowEnvironment, worker_process: WorkerProcess, store_url: str
 ) -> None:
-    worker_process.start()
-    decision_id = f"d-runs-{uuid.uuid4().hex[:8]}"
-    client = DecisionClient(
-        dev_server.client,
-        worker_process.env["CONCORD_TASK_QUEUE"],
-        rosters=testing_rosters,
-        max_events_per_run=10,
+    d = await round_opened(
+        dev_server, worker_process, "d-runs", later(hours=1), max_events_per_run=10
     )
-    d = Delegations(client, decision_id)
-    await d.do("submit_proposal", "NOR", title="T", text="x", area="crisis_management")
-    await d.do("refer", "chair")
-    await d.do("complete_review", "chair", outcome="forward")
-    await d.do("open_round", "chair", deadline=later(hours=1))
     _, members = await d.round_text(1)
     await d.all_concur(1, members[1:])  # more events than a run keeps: it continues as new
-    handle = client.handle(decision_id)
+    handle = d.client.handle(d.decision_id)
     continued = await handle.describe()
     assert continued.run_id != continued.raw_description.workflow_execution_info.first_run_id
     indexed = continued.typed_search_attributes
     assert (indexed.get(AREA_ATTRIBUTE), indexed.get(PROPOSER_ATTRIBUTE)) == (
         "crisis_management",
-        "NOR",
+        "POL",
     )
     assert indexed.get(STATE_ATTRIBUTE) is None
-    await d.do("withdraw", "NOR", reason="Overtaken by events")
+    await d.do("withdraw", "POL", reason="Overtaken by events")
     result = await handle.result()
     assert result.runs >= 2
     closed = (await handle.describe()).typed_search_attributes
