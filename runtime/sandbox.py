@@ -9,14 +9,19 @@ context is asked of the run directly: that question runs only the SDK's code, wh
 nothing and reads the run's info, so it needs none of the import hooks a statement is run under.
 Workflow code still runs only inside the sandbox.
 
-The steps lean on the SDK's private `_Instance`. Where a release of the SDK no longer has what
-they lean on, the worker runs the SDK's sandbox as it is (`fast_sandbox_applies` tells which).
+The steps replace private code of the SDK's. They apply only to the SDK's code as it was read
+when they were written (`REVIEWED`, each method's source by its digest): a release of the SDK
+that changes any of it runs its own sandbox as it is, until the steps are read again
+(`fast_sandbox_applies` tells which; a test says so).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import importlib
+import inspect
 import threading
 from collections.abc import Iterator
 from types import CodeType
@@ -32,13 +37,53 @@ try:
 except ImportError:  # a release of the SDK without it: the SDK's sandbox as it is
     _Instance = None  # type: ignore[assignment,misc]
 
-_LEANS_ON: Final = ("_run_code", "get_serialization_context", "get_external_store_context")
+REVIEWED: Final = {
+    "temporalio.worker.workflow_sandbox._runner:_Instance._run_code": (
+        "78055698bee1c0d36ba7c7272566d5c21a3f7d939b3cfdf6906735d8a45215cf"
+    ),
+    "temporalio.worker.workflow_sandbox._runner:_Instance.get_serialization_context": (
+        "b4331d145cc4475828121d0670c49a5d0ed4128ecffc97bb7692fded3a877c3a"
+    ),
+    "temporalio.worker.workflow_sandbox._runner:_Instance.get_external_store_context": (
+        "66d3ceaa5a824e05c8f04ee4dfefeff24fa56f60287291ccc37007781445862b"
+    ),
+    "temporalio.worker.workflow_sandbox._in_sandbox:InSandbox.get_serialization_context": (
+        "80a6c3c66d58539fb0f450b4fe12be1e8c5d0728938823cdf230edf449fd6a42"
+    ),
+    "temporalio.worker.workflow_sandbox._in_sandbox:InSandbox.get_external_store_context": (
+        "d204b2f479964c1d9117710f8c4d8ab0d57d48fc2b898ddac29246b15867b552"
+    ),
+    "temporalio.worker._workflow_instance:_WorkflowInstanceImpl.get_serialization_context": (
+        "af7aa71c605aa6b07132977d1cd36aca4284c32647b75ef63428c91c2a5b7e78"
+    ),
+    "temporalio.worker._workflow_instance:_WorkflowInstanceImpl.get_external_store_context": (
+        "226b82ba54ae38547c6e1f4702448021995c82f0a75226579ffe2941d62aece0"
+    ),
+}
+"""The SDK's methods the steps replace or lean on, `module:Class.method`, by the sha256 of
+their source as read."""
+
 _IN_SANDBOX: Final = "__temporal_in_sandbox"
 
 
+def source_digest(where: str) -> str | None:
+    """The sha256 of the source of `module:Class.method`; None when it cannot be read."""
+    module, _, qualified = where.partition(":")
+    try:
+        found: Any = importlib.import_module(module)
+        for name in qualified.split("."):
+            found = getattr(found, name)
+        return hashlib.sha256(inspect.getsource(found).encode()).hexdigest()
+    except (ImportError, AttributeError, OSError, TypeError):
+        return None
+
+
+@functools.cache
 def fast_sandbox_applies() -> bool:
-    """Whether this release of the SDK has the steps the faster sandbox replaces."""
-    return _Instance is not None and all(hasattr(_Instance, name) for name in _LEANS_ON)
+    """Whether the installed SDK's code is the code the steps were written against."""
+    return _Instance is not None and all(
+        source_digest(where) == digest for where, digest in REVIEWED.items()
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -48,7 +93,7 @@ def _compiled(statement: str) -> CodeType:
     return compile(statement, "<string>", "exec")
 
 
-if fast_sandbox_applies():
+if _Instance is not None:
 
     class _SteppedInstance(_Instance):
         """A sandboxed run whose statements are compiled once, asked its contexts directly."""

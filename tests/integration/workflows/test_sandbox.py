@@ -23,8 +23,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+import runtime.sandbox
 from runtime.bootstrap import PASSTHROUGH, workflow_runner
-from runtime.sandbox import ConcordSandbox, fast_sandbox_applies
+from runtime.sandbox import REVIEWED, ConcordSandbox, fast_sandbox_applies, source_digest
 from tests.integration.workflows.sandboxed import (
     Carrier,
     ModuleCounter,
@@ -92,16 +93,44 @@ async def contexts_under(env: WorkflowEnvironment, runner: WorkflowRunner) -> se
 
 
 def test_the_faster_sandbox_applies_to_the_installed_sdk() -> None:
-    # Were the SDK's private steps gone, the worker would fall back to the SDK's own sandbox
-    # and run slower without a word: this test is the word.
+    # Were the SDK's code changed, the worker would fall back to the SDK's own sandbox and run
+    # slower without a word: this test is the word (read the changed code, then REVIEWED).
     assert fast_sandbox_applies()
     assert isinstance(workflow_runner(), ConcordSandbox)
+
+
+async def test_an_sdk_whose_code_changed_runs_its_own_sandbox_unchanged(
+    env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = dict(REVIEWED)
+    changed[next(iter(REVIEWED))] = source_digest("json:dumps") or ""
+    monkeypatch.setattr(runtime.sandbox, "REVIEWED", changed)
+    fast_sandbox_applies.cache_clear()
+    try:
+        assert not fast_sandbox_applies()
+        restrictions = workflow_runner().restrictions
+        theirs = await contexts_under(env, SandboxedWorkflowRunner(restrictions=restrictions))
+        runtime.sandbox._compiled.cache_clear()
+        assert await contexts_under(env, workflow_runner()) == theirs
+        assert runtime.sandbox._compiled.cache_info().currsize == 0  # none of our steps ran
+    finally:
+        monkeypatch.undo()
+        fast_sandbox_applies.cache_clear()
+    assert fast_sandbox_applies()
+
+
+def test_a_method_whose_source_cannot_be_read_has_no_digest() -> None:
+    assert source_digest("temporalio.worker.workflow_sandbox._runner:_Instance.gone") is None
+    assert source_digest("no.such.module:Thing.method") is None
+    assert source_digest("builtins:len") is None  # compiled: no source to read
 
 
 async def test_every_payload_has_the_context_the_sdks_own_sandbox_gives_it(
     env: WorkflowEnvironment,
 ) -> None:
+    runtime.sandbox._compiled.cache_clear()
     ours = await contexts_under(env, workflow_runner())
+    assert runtime.sandbox._compiled.cache_info().currsize > 0  # our steps ran
     restrictions = workflow_runner().restrictions
     theirs = await contexts_under(env, SandboxedWorkflowRunner(restrictions=restrictions))
     assert ours == theirs
