@@ -4,10 +4,8 @@ order, once it takes them; an answer the secretariat recorded in a member's name
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -21,6 +19,7 @@ from store.read_models import DECISIONS_PROJECTION
 from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
 from tests.shutdown import bounded, stopped
+from tests.waiting import until
 from workflows.decision import NOTIFIED
 
 
@@ -67,14 +66,6 @@ async def council(
         driver = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
         yield driver
         await stopped(f"decision {driver.decision_id}'s workflow", driver.end())
-
-
-async def until(holds: Callable[[], Awaitable[bool]]) -> None:
-    """Wait (30 s at most) until `holds()` answers true: the projector follows the log."""
-    deadline = time.monotonic() + 30
-    while not await holds():
-        assert time.monotonic() < deadline, "never got there"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_round_is_adopted_and_listed_while_the_channel_is_down_and_told_once_it_is_up(
