@@ -192,7 +192,7 @@ class DecisionWorkflow:
         self._events = 0
         self._start_refusal: ApplicationError | None = None
         self._state_indexed_at_close = self._code.patched(STATE_INDEXED_AT_CLOSE)
-        self._indexed: tuple[str | None, ...] = ()
+        self._indexed: tuple[str | None, ...] = (None, None, None)
         """The search attributes the run set last: state, area, proposer."""
         if self._state_indexed_at_close:
             inherited = workflow.info().typed_search_attributes
@@ -544,30 +544,22 @@ class DecisionWorkflow:
         state (once closed, since `state-indexed-at-close`), area and proposer, as they change."""
         if not self._input.search_attributes or self._state is None:
             return
-        state = self._state.status.value
-        if not self._state_indexed_at_close:
-            indexed: tuple[str | None, ...] = (state, self._state.area, self._state.proposer)
-            if indexed != self._indexed:
-                self._indexed = indexed
-                workflow.upsert_search_attributes(
-                    [
-                        STATE_ATTRIBUTE.value_set(state),
-                        AREA_ATTRIBUTE.value_set(self._state.area),
-                        PROPOSER_ATTRIBUTE.value_set(self._state.proposer),
-                    ]
-                )
+        # Since the patch a running decision has no state in the lists (one inherited from a
+        # run before it is removed): a state there is a closed decision's, never a stale one.
+        shown = self._closed() or not self._state_indexed_at_close
+        state = self._state.status.value if shown else None
+        indexed = (state, self._state.area, self._state.proposer)
+        if indexed == self._indexed:
             return
-        # A running decision has no state in the lists (one inherited from a run before the
-        # patch is removed): a state there is a closed decision's, never a stale one.
-        indexed = (state if self._closed() else None, self._state.area, self._state.proposer)
-        changed = [
-            key.value_set(value) if value is not None else key.value_unset()
-            for key, value, was in zip(SEARCH_ATTRIBUTES, indexed, self._indexed, strict=True)
-            if value != was
-        ]
-        self._indexed = indexed
-        if changed:
-            workflow.upsert_search_attributes(changed)
+        previous, self._indexed = self._indexed, indexed
+        workflow.upsert_search_attributes(
+            [
+                key.value_set(value) if value is not None else key.value_unset()
+                for key, value, was in zip(SEARCH_ATTRIBUTES, indexed, previous, strict=True)
+                # Before the patch every key was sent at each change; since, those that changed.
+                if value != was or not self._state_indexed_at_close
+            ]
+        )
 
     async def _archive_previous(self, run_id: str) -> None:
         self._previous_archived = await self._archive(run_id)
