@@ -51,9 +51,10 @@ from domain.nrc import NRC_ROSTERS
 from runtime.decisions import MAX_IN_FLIGHT, DecisionClient
 from runtime.devserver import DevServer, port_is_free
 from runtime.temporal import connect
+from store.eventstore import open_store
 from store.migrate import upgrade
 from workflows.decision import SEARCH_ATTRIBUTES
-from workflows.messages import workflow_id
+from workflows.messages import WORKFLOW_ID_PREFIX, workflow_id
 
 ROOT = Path(__file__).parents[1]
 MEMBERS = NRC_ROSTERS.latest.member_codes
@@ -376,9 +377,24 @@ async def lifecycles(s: Stack, system: str, count: int, concurrency: int) -> Sam
                     return workflow_id(decision_id)
                 return await bare_lifecycle(s, system, latencies)  # type: ignore[arg-type]
 
-        return list(await asyncio.gather(*(one(n) for n in range(count))))
+        done = list(await asyncio.gather(*(one(n) for n in range(count))))
+        if system == "concord":  # a lifecycle ends with its run's history in the archive
+            await archived(s.store_url, [d.removeprefix(WORKFLOW_ID_PREFIX) for d in done])
+        return done
 
     return await measured(s, system == "concord", count, count * 37, work)
+
+
+async def archived(store_url: str, decision_ids: list[str]) -> None:
+    """Once every decision's run has its history archived (polled every 50 ms)."""
+    store = await open_store(store_url)
+    try:
+        waiting = set(decision_ids)
+        while waiting:
+            waiting = {d for d in waiting if not await store.archive.histories(d)}
+            await asyncio.sleep(0.05 if waiting else 0)
+    finally:
+        await store.close()
 
 
 async def lone_actions(s: Stack, system: str, decisions: int) -> Sample:

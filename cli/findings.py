@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from activities.archivist import ARCHIVIST
 from activities.events import archive_run
 from audit.checkpoint import checked_head_root
 from audit.note import Signer
@@ -28,14 +29,27 @@ LAG_LIMIT: Final = 1_000
 SILENT_PROJECTOR_S: Final = 2 * DEFAULT_TTL_S
 """A projector whose heartbeat is older than this, while events wait, has stopped."""
 CLOSED_RUNS = ("Completed", "ContinuedAsNew")
-"""Runs whose history a decision archives: the one it closed with and each it continued from."""
+"""Runs whose history is archived: the one a decision closed with (by the projector's archivist)
+and each it continued from (by the run after it)."""
+
+
+async def _archivist_passed(store: EventStore, run: DecisionRun, archivist_at: int) -> bool:
+    """Whether the projector's archivist has followed the log past the decision's last event:
+    a run closed since is its to archive at its next pass, not yet missing."""
+    stream = await store.stream(run.decision_id)
+    return not stream or stream[-1].position <= archivist_at
 
 
 async def findings_of(repair: bool) -> dict[str, Any]:
     async with decisions() as client, event_store() as store:
         closed = await client.runs(*CLOSED_RUNS)
         archived = await store.archive.archived([r.run_id for r in closed])
-        missing = [r for r in closed if r.run_id not in archived]
+        archivist_at = await store.projections.position(ARCHIVIST)
+        missing = [
+            r
+            for r in closed
+            if r.run_id not in archived and await _archivist_passed(store, r, archivist_at)
+        ]
         repaired: list[DecisionRun] = []
         failed: dict[str, str] = {}
         if repair:

@@ -310,6 +310,7 @@ async def run_demo(data_dir: str | None) -> None:
         timeline = Timeline(decisions, settings, decision_id, keys)
         await scenario(timeline)
         outcome = await decisions.outcome(decision_id, timeout=120)
+        await store.archive.awaited(decision_id, outcome.runs, within=30)
         timeline.line("", f"the workflow closed ({outcome.status}); its history is archived")
         out.print("\nAudit:")
         report = await verify_log(store, origin=settings.log_origin)

@@ -357,6 +357,10 @@ Event = Annotated[
 ]
 
 EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+CLOSING_EVENTS: Final = frozenset(
+    {"DecisionCompleted", "DecisionWithdrawn", "DecisionLapsed", "DecisionSuperseded"}
+)
+"""The events that close a decision: after one, its state is terminal and it takes no command."""
 EVENT_TYPES: Final = frozenset(
     cls.model_fields["type"].default for cls in EventBase.__subclasses__()
 )

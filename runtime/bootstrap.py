@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.addresses import AddressPolicy, system_resolver
+from activities.archivist import Archivist
 from activities.checkpoints import CheckpointActivities
 from activities.deliver import DecisionActivities
 from activities.events import EventActivities
@@ -202,7 +203,8 @@ def projector(
 ) -> ProjectionRunner:
     """The read models' follower (and the log's Merkle tree): one per deployment, never one
     per worker. With a Temporal `client`, it also tells people of the log's notable events
-    (activities.notify), starting what they call for on `task_queue`."""
+    (activities.notify), starting what they call for on `task_queue`, and archives the run each
+    decision closes in (activities.archivist)."""
     kept: list[Projection | Keeper] = [
         DecisionsProjection(),
         MerkleProjection(batch_size=TREE_BATCH),
@@ -210,6 +212,7 @@ def projector(
     if client is not None:
         queue = task_queue or Settings.model_fields["task_queue"].default
         kept.append(Notifications(*notifiers(client, store, queue, notifier)))
+        kept.append(Archivist(client))
     return ProjectionRunner(store, kept)
 
 

@@ -297,18 +297,26 @@ class DecisionClient:
         (the decision's log) when its workflow has closed: the way a completed decision takes
         the one command it still takes (its supersession), with its stream's single writer."""
         command = input.command
-        reopening = self._input(
-            command.decision_id,
-            state=state,
-            search_attributes=input.search_attributes,
-            rosters=await self._roster_book(),
-        )
         try:
+            reopening = self._input(
+                command.decision_id,
+                state=state,
+                search_attributes=input.search_attributes,
+                rosters=await self._roster_book(),
+                previous_run_id=await self._closed_run(command.decision_id),
+            )
             return await self._update_with_start(
                 command, input.idempotency_key, reopening, WorkflowIDReusePolicy.ALLOW_DUPLICATE
             )
         except RPCError as error:
             raise _unavailable(error) from None
+
+    async def _closed_run(self, decision_id: str) -> str | None:
+        """The id of the decision's last run if it has closed: a run started after it archives
+        it (the log's follower archives a run that closed with the decision's last event, and
+        this one's is the new run's)."""
+        last = await self.handle(decision_id).describe()
+        return None if last.status is WorkflowExecutionStatus.RUNNING else last.run_id
 
     async def _roster_book(self) -> RosterBook | None:
         """The roster versions of the council in force, when this client was told where to
@@ -352,8 +360,9 @@ class DecisionClient:
                 raise _failed(command.decision_id, failure) from None
 
     async def outcome(self, decision_id: str, timeout: float) -> DecisionResult:
-        """Wait, at most `timeout` seconds, for the decision's workflow to close (its history
-        then archived in the store) and return how it ended."""
+        """Wait, at most `timeout` seconds, for the decision's workflow to close and return how
+        it ended (the run it closed in is archived by the log's follower, activities.archivist,
+        at the projector's next pass)."""
         try:
             return await asyncio.wait_for(self.handle(decision_id).result(), timeout)
         except TimeoutError:

@@ -6,7 +6,9 @@ rewritten later is caught by the chain and by every checkpoint signed since (aud
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -15,7 +17,7 @@ import orjson
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, InvalidInput, Unavailable
 from store.backends import LogBackend
 from store.engine import insert_unless_present
 from store.hashing import format_instant, parse_instant
@@ -25,6 +27,7 @@ from store.schema import workflow_histories
 ARCHIVE_STREAM_PREFIX: Final = "archive."
 HISTORY_ARCHIVED: Final = "HistoryArchived"
 ARCHIVE_PRINCIPAL: Final = "system:archive"
+AWAITED_POLL_S: Final = 0.1
 
 
 def history_digest(history_json: str) -> str:
@@ -227,6 +230,20 @@ class HistoryArchive:
         """The archived histories of a decision's workflow runs, oldest first."""
         async with self._backend.reading() as connection:
             return await histories(connection, decision_id)
+
+    async def awaited(self, decision_id: str, runs: int, within: float) -> list[ArchivedHistory]:
+        """The decision's archived runs once `runs` of them are archived (the last by the log's
+        follower, after the decision closed); Unavailable if they are not within `within`
+        seconds."""
+        give_up = time.monotonic() + within
+        while len(found := await self.histories(decision_id)) < runs:
+            if time.monotonic() > give_up:
+                raise Unavailable(
+                    f"decision {decision_id}: {len(found)} of its {runs} runs archived after "
+                    f"{within:g} s; the projector archives a closed run: is it running?"
+                )
+            await asyncio.sleep(AWAITED_POLL_S)
+        return found
 
     async def archived(self, run_ids: Collection[str]) -> set[str]:
         """Which of the given workflow runs have their history archived."""

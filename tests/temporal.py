@@ -12,9 +12,11 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.worker import Worker
 
+from activities.archivist import Archivist
 from activities.webhooks import WebhookActivities
 from runtime.bootstrap import build_worker, following, projector
 from store.eventstore import EventStore
+from store.projections import ProjectionRunner
 from tests.shutdown import bounded
 from workflows.decision import SEARCH_ATTRIBUTES
 
@@ -58,3 +60,9 @@ def code_before(patches: tuple[str, ...]) -> Callable[[str], bool]:
         return False if patch_id in patches else patched(patch_id)
 
     return old
+
+
+async def archived_by_the_follower(client: Client, store: EventStore) -> int:
+    """Have the log's follower (the projector's archivist) archive the last run of every
+    decision closed since its last pass; how many runs it archived."""
+    return await ProjectionRunner(store, [Archivist(client)]).catch_up()

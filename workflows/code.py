@@ -13,7 +13,8 @@ Each patch a new run meets costs its history a marker and an upsert of Temporal'
 `TemporalChangeVersion` search attribute (the SDK adds one to every marker), each a write to the
 server. So a release may fold the patches before it: a run that takes the release's own patch
 takes the new branch of every folded patch without asking, one marker in all; a run without it
-(started before the release) asks each patch as before.
+(started before the release) asks the release before it, and so on, then each patch it did not
+fold.
 """
 
 from __future__ import annotations
@@ -25,11 +26,17 @@ class Code:
     """The run's `workflow.patched` calls, with the old branches it took remembered, and whether
     the operator asked the decision to continue as new."""
 
-    def __init__(self, release: str, folded: frozenset[str]) -> None:
+    def __init__(self, *releases: tuple[str, frozenset[str]]) -> None:
+        """`releases`, newest first: each release's patch and the patches folded into it."""
         self._old: set[str] = set()
         self.renewal_asked = False
-        self._folded = folded if self._asked(release) else frozenset()
-        """The patches this run takes without asking: all folded into `release`, or none."""
+        self._folded: frozenset[str] = frozenset()
+        """The patches this run takes without asking: all those folded into the newest release
+        it took, or none."""
+        for release, folded in releases:
+            if self._asked(release):
+                self._folded = folded
+                break
 
     def patched(self, patch_id: str) -> bool:
         """`workflow.patched(patch_id)`, remembering an old branch taken (the SDK answers the

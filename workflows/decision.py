@@ -145,6 +145,18 @@ FOLDED_INTO_RELEASE: Final = frozenset(
         STATE_INDEXED_AT_CLOSE,
     }
 )
+CLOSED_RUN_ARCHIVED_BY_FOLLOWER: Final = "closed-run-archived-by-follower"
+"""Patch: the run a decision closes in is archived whole, once closed, by the log's follower
+(activities.archivist, in the projector), not by an activity of the run as its last step."""
+RELEASE_2026_12_07_2: Final = "release-2026-12-07.2"
+"""Patch: the run takes the new branch of every patch in `FOLDED_INTO_RELEASE_2` with one
+marker; a run without it asks `RELEASE_2026_12_07`, and so on (workflows.code)."""
+FOLDED_INTO_RELEASE_2: Final = FOLDED_INTO_RELEASE | {CLOSED_RUN_ARCHIVED_BY_FOLLOWER}
+RELEASES: Final = (
+    (RELEASE_2026_12_07_2, FOLDED_INTO_RELEASE_2),
+    (RELEASE_2026_12_07, FOLDED_INTO_RELEASE),
+)
+"""Newest first: a run takes the newest release whose marker it has (a new run: the first)."""
 ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
@@ -170,7 +182,7 @@ class DecisionWorkflow:
     @workflow.init
     def __init__(self, input: DecisionInput) -> None:
         # Validators and handlers read this state: it must exist before run() has run a line.
-        self._code = Code(RELEASE_2026_12_07, FOLDED_INTO_RELEASE)
+        self._code = Code(*RELEASES)
         self._practice = Practice(
             outcomes_by_procedure=self._code.patched(OUTCOMES_BY_PROCEDURE),
             joint_items_by_chair=self._code.patched(JOINT_ITEMS_BY_CHAIR),
@@ -314,7 +326,8 @@ class DecisionWorkflow:
             await self._clock.wait(self._state, self._has_work)
         archived = self._previous_archived
         if self._closed():
-            archived = await self._archive(workflow.info().run_id) and archived
+            if not self._code.patched(CLOSED_RUN_ARCHIVED_BY_FOLLOWER):
+                archived = await self._archive(workflow.info().run_id) and archived
             return DecisionResult(
                 decision_id=self._decision_id,
                 status=self._state.status.value,

@@ -124,7 +124,9 @@ class DecisionResult(Message):
     stream_version: int
     runs: int
     archived: bool = True
-    """False when a run's history could not be archived: `concord doctor` finds and repairs it."""
+    """False when the decision's previous run's history could not be archived (`concord doctor`
+    finds and repairs it). The run it closes in is archived once closed, by the log's follower
+    (activities.archivist); before that follower, by the run itself, counted here too."""
 
 
 class CommandInput(Message):

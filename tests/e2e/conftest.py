@@ -70,7 +70,8 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 
 
 class WorkerProcess:
-    """`python worker.py` as a separate process, the way production runs it."""
+    """`python worker.py` (or another of Concord's programs) as a separate process, the way
+    production runs it: started once its log says `ready`."""
 
     def __init__(
         self,
@@ -79,8 +80,10 @@ class WorkerProcess:
         task_queue: str,
         log: Path,
         program: tuple[str, ...] = (str(ROOT / "worker.py"),),
+        ready: str = "worker running",
     ) -> None:
         self.program = program
+        self.ready = ready.encode()
         self.env = {
             **os.environ,
             "CONCORD_TEMPORAL_ADDRESS": address,
@@ -92,7 +95,7 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        running_before = self.log.read_bytes().count(b"worker running") if self.log.exists() else 0
+        running_before = self.log.read_bytes().count(self.ready) if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, *self.program],
@@ -102,9 +105,9 @@ class WorkerProcess:
                 cwd=ROOT,
             )
         deadline = time.monotonic() + 30
-        while self.log.read_bytes().count(b"worker running") <= running_before:
+        while self.log.read_bytes().count(self.ready) <= running_before:
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{self.log.read_text()}")
+                raise RuntimeError(f"{self.program} did not start:\n{self.log.read_text()}")
             time.sleep(0.1)
 
     def kill(self) -> None:

@@ -427,9 +427,12 @@ def test_doctor_finds_a_closed_run_without_its_archive_and_repairs_it(stack: Sta
     assert report["schema_revision"] == head_revision()
     assert report["settings"]["database"].endswith("concord.db")
     assert report["chain_head"]["position"] >= 2 and len(report["chain_head"]["hash"]) == 64
-    assert set(report["projector_lag"]) == {"decisions", "merkle_tree", "notifications"}, report[
-        "projector_lag"
-    ]
+    assert set(report["projector_lag"]) == {
+        "decisions",
+        "merkle_tree",
+        "notifications",
+        "archivist",
+    }, report["projector_lag"]
     assert all(
         0 <= lag <= report["chain_head"]["position"] for lag in report["projector_lag"].values()
     )

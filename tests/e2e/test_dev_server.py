@@ -21,15 +21,17 @@ from audit.verify import verify_log
 from domain.commands import SubmitProposal, command_of
 from runtime.bootstrap import WorkerOptions, build_worker, workflow_runner
 from runtime.decisions import DecisionClient
+from store.archive import parse_history
 from store.eventstore import open_store
 from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess
 from tests.shutdown import bounded
-from tests.temporal import code_before
+from tests.temporal import archived_by_the_follower, code_before
 from workflows.decision import (
     AREA_ATTRIBUTE,
     PROPOSER_ATTRIBUTE,
     RELEASE_2026_12_07,
+    RELEASE_2026_12_07_2,
     STATE_ATTRIBUTE,
     STATE_INDEXED_AT_CLOSE,
     DecisionWorkflow,
@@ -117,7 +119,7 @@ async def upserted_and_replayed(history: WorkflowHistory) -> list[list[str]]:
         for e in history.events
         if e.marker_recorded_event_attributes.marker_name == "core_patch"
     ]
-    assert len(patches) == 1 and RELEASE_2026_12_07.encode() in patches[0]
+    assert len(patches) == 1 and RELEASE_2026_12_07_2.encode() in patches[0]
     replayed = await Replayer(
         workflows=[DecisionWorkflow],
         data_converter=pydantic_data_converter,
@@ -202,7 +204,10 @@ async def test_a_full_lifecycle_of_every_member_leaves_a_verified_log(
         assert sum(len(r.event_ids) for r in d.receipts) == len(stream)
         assert {i for r in d.receipts for i in r.event_ids} == {e.event_id for e in stream}
         assert (await verify_log(store)).ok
-        assert len(await store.archive.histories(decision_id)) == 1
+        assert await archived_by_the_follower(dev_server.client, store) == 1
+        [archived] = await store.archive.histories(decision_id)
+        last = parse_history(archived.history_json)[-1]["eventType"]
+        assert last == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", "the run is archived whole"
     finally:
         await store.close()
     query = 'ConcordState = "completed" AND ConcordArea = "struggle_against_terrorism"'
@@ -291,7 +296,7 @@ async def test_a_decision_renewed_from_before_the_release_lists_no_stale_state(
     store = await open_store(store_url)
     try:
         with monkeypatch.context() as old_worker:
-            before = (RELEASE_2026_12_07, STATE_INDEXED_AT_CLOSE)
+            before = (RELEASE_2026_12_07_2, RELEASE_2026_12_07, STATE_INDEXED_AT_CLOSE)
             old_worker.setattr(temporalio.workflow, "patched", code_before(before))
             uncached = WorkerOptions(max_cached_workflows=0)
             old = build_worker(dev_server.client, store, task_queue, options=uncached)

@@ -148,9 +148,9 @@ async def test_a_batch_stored_by_a_lost_worker_is_adopted_once_with_the_receipt_
 async def test_an_archive_cut_short_by_a_lost_worker_is_done_by_another_within_seconds(
     dev_server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    """A decision that closes archives its run's history; the worker doing it is lost. Its
-    attempt stops heartbeating, so another worker archives the history seconds after the loss,
-    not after the attempt's two minutes."""
+    """A decision moved onto a new run archives the run before; the worker doing it is lost.
+    Its attempt stops heartbeating, so another worker archives the history seconds after the
+    loss, not after the attempt's two minutes, and the decision closes."""
     decision = f"lost-archive-{uuid.uuid4().hex[:8]}"
     url = await migrated_sqlite(tmp_path / "concord.db")
     address = dev_server.client.service_client.config.target_host
@@ -162,13 +162,15 @@ async def test_an_archive_cut_short_by_a_lost_worker_is_done_by_another_within_s
         )
         assert isinstance(proposal, SubmitProposal)
         await client.propose(proposal, key="proposal")
+        first_run = (await client.handle(decision).describe()).run_id
+        await client.renew(decision)
+        await w.lost_at_mark()
+        killed = time.monotonic()
+        w.successor.start()
         withdrawn = await client.execute(
             command_of("withdraw", decision, "POL", reason="Overtaken"), key="withdraw"
         )
         assert withdrawn.event_types == ("DecisionWithdrawn",)
-        await w.lost_at_mark()
-        killed = time.monotonic()
-        w.successor.start()
         result = await asyncio.wait_for(client.handle(decision).result(), timeout=60)
         took = time.monotonic() - killed
 
@@ -178,6 +180,6 @@ async def test_an_archive_cut_short_by_a_lost_worker_is_done_by_another_within_s
     finally:
         await store.close()
     assert result.status == "withdrawn" and result.archived
-    assert [a.run_id for a in archived] == [w.mark.read_text().split()[1]]
+    assert [a.run_id for a in archived] == [first_run] == [w.mark.read_text().split()[1]]
     assert took < 10, f"the decision closed {took:.1f} s after its worker was lost"
     assert '"history archived"' in w.successor.log.read_text()

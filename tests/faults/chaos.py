@@ -11,6 +11,7 @@ import asyncio
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -29,7 +30,8 @@ from domain.errors import Unavailable
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
 from runtime.temporal import connect
-from store.eventstore import open_store
+from store.archive import parse_history
+from store.eventstore import EventStore, open_store
 from tests.councils import testing_rosters
 from tests.e2e.conftest import WorkerProcess
 from tests.pg import PostgresTestSettings, cluster, ready
@@ -39,12 +41,15 @@ from workflows.decision import SEARCH_ATTRIBUTES
 from workflows.messages import DecisionResult, Receipt
 
 T = TypeVar("T")
-FaultKind = Literal["kill_worker", "restart_temporal", "restart_postgres"]
+FaultKind = Literal["kill_worker", "kill_projector", "restart_temporal", "restart_postgres"]
+RESTARTS: tuple[FaultKind, ...] = ("restart_temporal", "restart_postgres")
 
 GIVE_UP_S = 180.0
 """A command or a decision's close that takes longer than this counts as stuck."""
 RETRY_PAUSE_S = 0.25
 RESTART_ATTEMPTS = 3
+ARCHIVE_WAIT_S = 60.0
+"""How long after the last decision closed the projector has to archive every closing run."""
 WORKER_LOSS_WINDOW_S = 2.0
 """Commands sent up to this long after a worker is killed count as affected by its loss."""
 
@@ -64,15 +69,23 @@ def _plan(
 
 
 def small_plan(postgres: bool) -> list[Fault]:
-    """Two worker kills, one Temporal restart and (on PostgreSQL) one database restart, each
-    well apart from the others so every fault's effect is measured on its own."""
-    return _plan([(3, "kill_worker"), (15, "kill_worker"), (27, "restart_temporal")], 42, postgres)
+    """Two worker kills, a projector kill, one Temporal restart and (on PostgreSQL) one database
+    restart, each well apart from the others so every fault's effect is measured on its own."""
+    faults: list[tuple[float, FaultKind]] = [
+        (3, "kill_worker"),
+        (9, "kill_projector"),
+        (15, "kill_worker"),
+        (27, "restart_temporal"),
+    ]
+    return _plan(faults, 42, postgres)
 
 
 def full_plan(postgres: bool) -> list[Fault]:
-    """Four worker kills, a Temporal restart and a database restart in one run."""
+    """Four worker kills, two projector kills, a Temporal restart and a database restart in
+    one run."""
     kills: list[tuple[float, FaultKind]] = [(at, "kill_worker") for at in (3, 14, 40, 51)]
-    return _plan([*kills, (25, "restart_temporal")], 62, postgres)
+    projector: list[tuple[float, FaultKind]] = [(at, "kill_projector") for at in (8, 45)]
+    return _plan([*kills, *projector, (25, "restart_temporal")], 62, postgres)
 
 
 @dataclass
@@ -115,8 +128,9 @@ class Report:
 
 
 class Cluster:
-    """The processes a fault plan acts on: a dev server on a persistent file and worker
-    processes, each killed, restarted or replaced as an orchestrator would."""
+    """The processes a fault plan acts on: a dev server on a persistent file, worker processes
+    and the projector (which archives each closed decision's run), each killed, restarted or
+    replaced as an orchestrator would."""
 
     def __init__(self, workdir: Path, store_url: str, workers: int = 2) -> None:
         self.workdir = workdir
@@ -134,6 +148,14 @@ class Cluster:
             WorkerProcess(self.server.address, store_url, self.task_queue, workdir / f"w{i}.log")
             for i in range(workers)
         ]
+        self.projector = WorkerProcess(
+            self.server.address,
+            store_url,
+            self.task_queue,
+            workdir / "projector.log",
+            program=(str(Path(sys.executable).with_name("concord")), "project"),
+            ready="projector running",
+        )
         self._killed = 0
         self.restart_failures = 0
         """Starts of the dev server that exited at once and were tried again (logs kept)."""
@@ -141,11 +163,11 @@ class Cluster:
     async def start(self) -> None:
         self.server.start()
         await self.server.wait_ready()
-        for worker in self.workers:
-            await asyncio.to_thread(worker.start)
+        for process in (*self.workers, self.projector):
+            await asyncio.to_thread(process.start)
 
     def stop(self) -> None:
-        for worker in self.workers:
+        for worker in (*self.workers, self.projector):
             if worker.process is not None and worker.process.poll() is None:
                 worker.process.kill()
                 worker.process.wait(10)
@@ -154,6 +176,8 @@ class Cluster:
     async def inflict(self, kind: FaultKind) -> None:
         if kind == "kill_worker":
             await self.kill_a_worker()
+        elif kind == "kill_projector":
+            await self.kill_the_projector()
         elif kind == "restart_temporal":
             await self.restart_temporal()
         else:
@@ -184,6 +208,13 @@ class Cluster:
         await asyncio.to_thread(worker.kill)
         await asyncio.sleep(1)
         await asyncio.to_thread(worker.start)
+
+    async def kill_the_projector(self) -> None:
+        """SIGKILL the projector, perhaps in the middle of an archive; its replacement starts a
+        second later and takes the lease over once the dead one's has lapsed."""
+        await asyncio.to_thread(self.projector.kill)
+        await asyncio.sleep(1)
+        await asyncio.to_thread(self.projector.start)
 
 
 class Chaos:
@@ -306,6 +337,17 @@ class Chaos:
 
     # --- what the log holds afterwards -------------------------------------------------------
 
+    async def _unarchived(self, store: EventStore) -> int:
+        """Decisions whose closing run the projector has not archived whole within
+        ARCHIVE_WAIT_S (it archives a run once the run has closed)."""
+        give_up = time.monotonic() + ARCHIVE_WAIT_S
+        waiting = set(self.decision_ids)
+        while True:
+            waiting = {d for d in waiting if not await _whole_run_archived(store, d)}
+            if not waiting or time.monotonic() > give_up:
+                return len(waiting)
+            await asyncio.sleep(0.5)
+
     async def _report(
         self, plan: Sequence[Fault], results: Sequence[DecisionResult | None]
     ) -> Report:
@@ -328,14 +370,13 @@ class Chaos:
                 duplicated += len(named) - len(set(named))
                 answers = Counter((e.type, e.actor) for e in stream if e.type != "RemindersSent")
                 duplicated += sum(n - 1 for n in answers.values() if n > 1)
-                if not await store.archive.histories(decision_id):
-                    unarchived += 1
+            unarchived = await self._unarchived(store)
             verified = (await verify_log(store)).ok
         finally:
             await store.close()
         stuck = sum(1 for r in results if r is None or r.status != "completed")
         kills = [start for kind, start, _ in self.fault_windows if kind == "kill_worker"]
-        restarts = [(s, e) for kind, s, e in self.fault_windows if kind != "kill_worker"]
+        restarts = [(s, e) for kind, s, e in self.fault_windows if kind in RESTARTS]
         after_loss = [
             t.latency
             for t in self.timed
@@ -365,6 +406,14 @@ class Chaos:
         if not verified:
             problems.append("the chain does not verify")
         return report
+
+
+async def _whole_run_archived(store: EventStore, decision_id: str) -> bool:
+    """Whether the decision's run that closed it is archived, its close included."""
+    return any(
+        parse_history(h.history_json)[-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+        for h in await store.archive.histories(decision_id)
+    )
 
 
 def _later(**delta: float) -> str:

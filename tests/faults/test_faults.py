@@ -33,6 +33,7 @@ async def test_decisions_under_worker_kills_and_server_restarts_lose_and_double_
     assert report.problems == []
     assert report.decisions >= 3 and report.commands >= 3 * 35
     assert report.faults["kill_worker"] == 2 and report.faults["restart_temporal"] == 1
+    assert report.faults["kill_projector"] == 1, "the archivist goes on after its process dies"
     assert (report.lost, report.duplicated, report.stuck, report.unarchived) == (0, 0, 0, 0)
     assert report.unreceipted == 0
     assert report.chain_verified
@@ -68,6 +69,7 @@ async def test_fifty_decisions_through_the_api_under_faults_keep_every_accepted_
     assert len(report.faults_at) == 6
     assert (report.receipts_lost, report.events_lost, report.duplicates) == (0, 0, 0)
     assert (report.unreceipted, report.position_gaps, report.not_completed) == (0, 0, 0)
+    assert report.unarchived == 0
     assert report.chain_verified and report.read_models_equal_rebuild
     # Every notable event (rounds opened, adoptions, ...) told by the projector's follower.
     assert report.notifications >= SUITE_DECISIONS * 2 and report.notifications_lost == 0

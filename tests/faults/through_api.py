@@ -32,6 +32,7 @@ from typing import Any, Final
 import httpx
 from sqlalchemy import select
 
+from activities.archivist import ARCHIVIST
 from activities.notify import NOTIFICATIONS, notable
 from audit.verify import verify_log
 from domain.nrc import NRC_ROSTERS
@@ -124,6 +125,8 @@ class Report:
     duplicates: int
     unreceipted: int
     not_completed: int
+    unarchived: int
+    """Decisions whose closing run the projector had not archived once it had the whole log."""
     position_gaps: int
     chain_verified: bool
     read_models_equal_rebuild: bool
@@ -463,7 +466,7 @@ class ThroughApi:
         runner = projector(store)
         head = (await store.head())[0]
         deadline = time.monotonic() + 60
-        followers = [*runner.projections, NOTIFICATIONS]
+        followers = [*runner.projections, NOTIFICATIONS, ARCHIVIST]
         while any([await store.projections.position(name) < head for name in followers]):
             if time.monotonic() > deadline or not self.projector.running():
                 return False
@@ -494,6 +497,7 @@ class ThroughApi:
         events_lost = len(set(named) - set(mine))
         unreceipted = len(set(mine) - set(named))
         duplicates = len(named) - len(set(named))
+        unarchived = 0
         for decision_id in self.decision_ids:
             stream = sorted(
                 (e for e in mine.values() if e.decision_id == decision_id),
@@ -503,6 +507,8 @@ class ThroughApi:
                 problems.append(f"{decision_id}: stream versions are not 1..{len(stream)}")
             answers = Counter((e.type, e.actor) for e in stream)
             duplicates += sum(n - 1 for n in answers.values() if n > 1)
+            if not await store.archive.histories(decision_id):
+                unarchived += 1
         verified = (await verify_log(store)).ok
         members = {code for roster in NRC_ROSTERS.rosters for code in roster.member_codes}
         notable_events = {
@@ -534,6 +540,7 @@ class ThroughApi:
             duplicates=duplicates,
             unreceipted=unreceipted,
             not_completed=not_completed,
+            unarchived=unarchived,
             position_gaps=gaps,
             chain_verified=verified,
             read_models_equal_rebuild=equal,
@@ -560,6 +567,7 @@ class ThroughApi:
             "duplicates",
             "unreceipted",
             "not_completed",
+            "unarchived",
             "position_gaps",
             "notifications_lost",
         ):

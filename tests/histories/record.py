@@ -204,6 +204,8 @@ SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "told_from_the_log": told_from_the_log,
     # The same, on code that folds the patches before it into the release's one marker.
     "one_marker_for_the_release": told_from_the_log,
+    # The same again, the run a decision closes in archived by the log's follower, not by itself.
+    "closed_run_archived_by_the_follower": told_from_the_log,
 }
 
 

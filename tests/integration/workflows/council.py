@@ -18,7 +18,8 @@ from domain.errors import Refusal, Rule
 from domain.state import DecisionState
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore
-from workflows.messages import Receipt
+from tests.temporal import archived_by_the_follower
+from workflows.messages import DecisionResult, Receipt
 
 TEXT = "The NATO-Russia Council adopts an Action Plan on Terrorism."
 
@@ -135,6 +136,13 @@ class Council:
         number = await self.round_open()
         await self.all_concur(number)
         return self
+
+    async def closed(self) -> DecisionResult:
+        """The decision's result once its workflow has closed, the run it closed in archived by
+        the log's follower (as the projector's archivist does, at its next pass)."""
+        result = await self.decisions.outcome(self.decision_id, 30)
+        await archived_by_the_follower(self.env.client, self.store)
+        return result
 
     async def end(self) -> None:
         """Terminate the workflow if it still runs, so its timers stop moving the test clock."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import InvalidInput, Rule
+from store.archive import parse_history
 from tests.integration.workflows.council import Council
 
 
@@ -159,13 +160,18 @@ async def test_an_extraordinary_meeting_request_is_recorded(council: Council) ->
     assert (await council.state()).meetings[0].requested_by == "RUS"
 
 
-async def test_supersession_closes_the_workflow_and_archives_its_history(council: Council) -> None:
+async def test_supersession_closes_the_workflow_and_its_whole_run_is_archived(
+    council: Council,
+) -> None:
     await council.planned()
     await council.do("supersede", "chair", superseded_by="d-berlin-2011")
-    result = await council.decisions.handle(council.decision_id).result()
+    result = await council.closed()
     assert result.status == "superseded"
     [archived] = await council.store.archive.histories(council.decision_id)
     assert archived.workflow_id == f"decision-{council.decision_id}" and archived.event_count > 10
+    events = parse_history(archived.history_json)
+    assert events[-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", "its end too"
+    assert len(events) == archived.event_count
 
 
 async def test_a_proposal_retried_with_its_key_gets_its_receipt_and_another_is_refused(

@@ -20,10 +20,10 @@ from tests.councils import testing_rosters
 from tests.integration.workflows.council import Council
 from tests.shutdown import bounded, stopped
 from tests.temporal import code_before
-from workflows.decision import JOINT_ITEMS_BY_CHAIR, OUTCOMES_BY_PROCEDURE, RELEASE_2026_12_07
+from workflows.decision import JOINT_ITEMS_BY_CHAIR, OUTCOMES_BY_PROCEDURE, RELEASES
 
-BEFORE = (JOINT_ITEMS_BY_CHAIR, OUTCOMES_BY_PROCEDURE, RELEASE_2026_12_07)
-"""The patches the old worker's code did not have: two, and the release that folds them."""
+BEFORE = (JOINT_ITEMS_BY_CHAIR, OUTCOMES_BY_PROCEDURE, *sorted(r for r, _ in RELEASES))
+"""The patches the old worker's code did not have: two, and the releases that fold them."""
 
 
 async def running(decisions: DecisionClient, council: Council) -> DecisionRun:

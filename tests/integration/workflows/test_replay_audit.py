@@ -30,7 +30,7 @@ async def closed_decision(
     await council.proposed()
     await council.do("refer", "chair")
     await council.do("withdraw", "POL", reason="Overtaken by events")
-    await decisions.handle(council.decision_id).result()
+    await council.closed()
     return council.decision_id
 
 

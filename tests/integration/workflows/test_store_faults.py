@@ -37,6 +37,7 @@ from workflows.messages import (
     AppendResult,
     ArchiveInput,
     ArchiveResult,
+    DecisionResult,
 )
 
 pytestmark = pytest.mark.slow
@@ -163,32 +164,39 @@ async def test_a_batch_the_store_refuses_is_stored_once_the_cause_is_gone(
     assert proposed.event_ids == (stream[0].event_id,)
 
 
+async def renewed_then_withdrawn(council: Council) -> DecisionResult:
+    """A decision moved onto a new run (whose archive activity archives the first run) and then
+    withdrawn: its result once closed, the run it closed in archived by the log's follower."""
+    await council.proposed()
+    await council.decisions.renew(council.decision_id)
+    await council.do("withdraw", "POL", reason="Overtaken by events")
+    return await council.closed()
+
+
 async def test_a_lost_archive_completion_is_retried_and_the_decision_closes(
     council_on: Any,
 ) -> None:
     council: Council = await council_on(CompletionLost)
-    await council.proposed()
-    await council.do("withdraw", "POL", reason="Overtaken by events")
 
-    result = await council.decisions.handle(council.decision_id).result()
+    result = await renewed_then_withdrawn(council)
 
     assert (result.status, result.archived) == ("withdrawn", True)
     assert CompletionLost.attempts == 2
-    [archived] = await council.store.archive.histories(council.decision_id)
-    assert archived.event_count > 5
+    first, last = await council.store.archive.histories(council.decision_id)
+    assert first.event_count > 5 and last.event_count > 5 and first.run_id != last.run_id
 
 
 async def test_an_archive_that_keeps_failing_is_reported_and_the_decision_closes(
     council_on: Any,
 ) -> None:
     council: Council = await council_on(ArchiveDown)
-    await council.proposed()
-    await council.do("withdraw", "POL", reason="Overtaken by events")
 
-    result = await council.decisions.handle(council.decision_id).result()
+    result = await renewed_then_withdrawn(council)
 
     assert (result.status, result.archived) == ("withdrawn", False)
-    assert await council.store.archive.histories(council.decision_id) == []
+    [only] = await council.store.archive.histories(council.decision_id)
+    last_run = await council.decisions.handle(council.decision_id).describe()
+    assert only.run_id == last_run.run_id, "the run the follower archived; the first one failed"
     assert [e.type for e in await council.store.stream(council.decision_id)] == [
         "ProposalSubmitted",
         "DecisionWithdrawn",
@@ -201,7 +209,7 @@ async def test_a_run_archived_by_two_processes_is_archived_once(
     council = Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
     await council.proposed()
     await council.do("withdraw", "POL", reason="Overtaken by events")
-    await council.decisions.handle(council.decision_id).result()
+    await council.closed()
     [ours] = await council.store.archive.histories(council.decision_id)
 
     subprocess.run(
