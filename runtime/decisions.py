@@ -312,9 +312,9 @@ class DecisionClient:
             raise _unavailable(error) from None
 
     async def _closed_run(self, decision_id: str) -> str | None:
-        """The id of the decision's last run if it has closed: a run started after it archives
-        it (the log's follower archives a run that closed with the decision's last event, and
-        this one's is the new run's)."""
+        """The id of the decision's last run if it has closed, for the run started after it to
+        archive: the log's follower archives the run that stores a decision's last event, and
+        from now on that is the new run."""
         last = await self.handle(decision_id).describe()
         return None if last.status is WorkflowExecutionStatus.RUNNING else last.run_id
 

@@ -34,15 +34,19 @@ def council_of(env: WorkflowEnvironment, decisions: DecisionClient, store: Event
     return Council(env, decisions, store, decision_id=f"d-{uuid.uuid4().hex[:10]}")
 
 
-async def closed_behind_the_runs_back(council: Council, at: datetime) -> int:
-    """Store the decision's withdrawal as its run would, without the run (which stays open):
-    the log position of that closing event."""
-    stored = await council.store.stream(council.decision_id)
+async def open_behind_its_close(
+    env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
+) -> tuple[Council, int]:
+    """A proposed decision whose withdrawal is stored as its run would store it, without the run
+    (which stays open): the decision, and the log position of that closing event."""
+    council = council_of(env, decisions, store)
+    await council.proposed()
+    stored = await store.stream(council.decision_id)
     state = replay(domain_event(e) for e in stored)
     command = council.command("withdraw", "POL", reason="Overtaken by events")
-    [event] = decide(state, command, at)
-    [closing] = await council.store.append(council.decision_id, len(stored), [new_event(event)])
-    return closing.position
+    [event] = decide(state, command, await council.now())
+    [closing] = await store.append(council.decision_id, len(stored), [new_event(event)])
+    return council, closing.position
 
 
 async def test_a_closed_run_is_archived_whole_once_by_the_follower(
@@ -69,9 +73,7 @@ async def test_a_closed_run_is_archived_whole_once_by_the_follower(
 async def test_a_run_still_open_after_its_closing_event_holds_the_follower_until_it_closes(
     env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
 ) -> None:
-    council = council_of(env, decisions, store)
-    await council.proposed()
-    closing = await closed_behind_the_runs_back(council, await council.now())
+    council, closing = await open_behind_its_close(env, decisions, store)
     later = council_of(env, decisions, store)
     await later.proposed()
     await later.do("withdraw", "POL", reason="Overtaken by events")
@@ -92,9 +94,7 @@ async def test_a_run_still_open_after_its_closing_event_holds_the_follower_until
 async def test_a_run_open_long_after_its_decision_closed_is_recorded_and_passed_over(
     env: WorkflowEnvironment, decisions: DecisionClient, store: EventStore
 ) -> None:
-    council = council_of(env, decisions, store)
-    await council.proposed()
-    closing = await closed_behind_the_runs_back(council, await council.now())
+    council, closing = await open_behind_its_close(env, decisions, store)
     assert await archived_by_the_follower(env.client, store) == 0, "held, for now"
 
     later = await council.now() + GIVEN_UP_AFTER + timedelta(seconds=1)
