@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from activities.archivist import ARCHIVIST
 from activities.notify import NOTIFICATIONS
 from audit.verify import verify_log
 from domain.errors import InvalidHistory, InvalidInput, Unavailable
@@ -158,7 +159,7 @@ async def test_an_upgraded_log_tells_only_what_is_appended_after_the_upgrade(
     await upgrade(blank_url, "0018")
     async with _engine(blank_url) as engine, engine.begin() as connection:
         assert (await connection.execute(text("SELECT 1 FROM projection_positions"))).all() == []
-    await upgrade(blank_url, "0019")  # the empty log of a new installation
+    await upgrade(blank_url)  # the empty log of a new installation
     async with _opened(blank_url) as store:
         assert await store.projections.position(NOTIFICATIONS) == 0
         await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2, 3)])
@@ -171,6 +172,27 @@ async def test_an_upgraded_log_tells_only_what_is_appended_after_the_upgrade(
     await upgrade(blank_url)
     async with _opened(blank_url) as store:
         assert await store.projections.position(NOTIFICATIONS) == 3
+
+
+async def test_an_upgraded_log_archives_only_the_runs_of_decisions_closed_after_the_upgrade(
+    blank_url: str, new_event: EventFactory
+) -> None:
+    """Each decision closed before the upgrade archived its own run: the archivist of an
+    upgraded installation starts at the end of its log, a new one at 0."""
+    await upgrade(blank_url)  # the empty log of a new installation
+    async with _opened(blank_url) as store:
+        assert await store.projections.position(ARCHIVIST) == 0
+        await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2, 3)])
+    await downgrade(blank_url, "0019")  # an installation of the release before, with its log
+
+    await upgrade(blank_url)
+
+    async with _opened(blank_url) as store:
+        assert await store.projections.position(ARCHIVIST) == 3
+        assert await store.projections.position(NOTIFICATIONS) == 0, "its own row, untouched"
+    await upgrade(blank_url)
+    async with _opened(blank_url) as store:
+        assert await store.projections.position(ARCHIVIST) == 3
 
 
 async def test_a_schema_newer_than_the_code_is_refused(blank_url: str) -> None:
@@ -206,7 +228,7 @@ async def test_the_migrations_build_exactly_the_schema_of_the_code(blank_url: st
     await upgrade(blank_url)
 
     assert await _schema_differences(blank_url) == []
-    assert head_revision() == "0019"
+    assert head_revision() == "0020"
 
 
 async def test_the_sittings_are_found_through_their_partial_index_on_each_database(
