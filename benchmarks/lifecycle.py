@@ -385,13 +385,17 @@ async def lifecycles(s: Stack, system: str, count: int, concurrency: int) -> Sam
     return await measured(s, system == "concord", count, count * 37, work)
 
 
-async def archived(store_url: str, decision_ids: list[str]) -> None:
-    """Once every decision's run has its history archived (polled every 50 ms)."""
+async def archived(store_url: str, decision_ids: list[str], within: float = 60.0) -> None:
+    """Once every decision's run has its history archived (polled every 50 ms); a RuntimeError
+    naming those still waiting after `within` seconds (is the projector's archivist running?)."""
     store = await open_store(store_url)
+    give_up = time.monotonic() + within
     try:
         waiting = set(decision_ids)
         while waiting:
             waiting = {d for d in waiting if not await store.archive.histories(d)}
+            if waiting and time.monotonic() > give_up:
+                raise RuntimeError(f"not archived after {within:g} s: {sorted(waiting)}")
             await asyncio.sleep(0.05 if waiting else 0)
     finally:
         await store.close()
