@@ -43,7 +43,7 @@ from temporalio.client import Client, WorkflowHandle
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bare_shape import SANDBOXED, BareAction, BareDecision, BareStart, Variant
-from sections import machine, replace_section, store_and_size_options
+from sections import compiled_as_installed, machine, replace_section, store_and_size_options
 from store_bench import database
 
 from domain.commands import command_of
@@ -508,6 +508,7 @@ def write(lines: list[str], command: str) -> None:
 
 
 async def bench(arguments: argparse.Namespace) -> list[str]:
+    compiled_as_installed()
     results: dict[str, list[Sample]] = {}
 
     def keep(name: str, sample: Sample) -> None:

@@ -5,6 +5,7 @@ place between its markers, appended the first time)."""
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 from pathlib import Path
@@ -20,6 +21,18 @@ def store_and_size_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", default=SERVER, help="PostgreSQL server")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, nothing written")
     parser.add_argument("--no-write", action="store_true", help="print only")
+
+
+PACKAGES = ("activities", "api", "audit", "cli", "domain", "runtime", "store", "workflows")
+
+
+def compiled_as_installed() -> None:
+    """The project's bytecode, as an installed wheel holds it: without it, in an environment that
+    writes none (PYTHONDONTWRITEBYTECODE), each process compiles the modules it imports, and the
+    worker's sandbox the workflow's modules again for every run it starts."""
+    root = DOC.parents[1]
+    for package in PACKAGES:
+        compileall.compile_dir(root / package, quiet=1)
 
 
 def machine() -> str:
