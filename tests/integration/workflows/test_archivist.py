@@ -96,6 +96,8 @@ async def test_a_run_open_long_after_its_decision_closed_is_recorded_and_passed_
 ) -> None:
     council, closing = await open_behind_its_close(env, decisions, store)
     assert await archived_by_the_follower(env.client, store) == 0, "held, for now"
+    assert await store.projections.position(ARCHIVIST) < closing
+    assert await store.projections.failures(ARCHIVIST) == []
 
     later = await council.now() + GIVEN_UP_AFTER + timedelta(seconds=1)
     passes = ProjectionRunner(store, [Archivist(env.client, clock=lambda: later)])
