@@ -1,5 +1,6 @@
 """The archivist: the log's follower archives the run each decision closes in, whole and once,
-waits for a run still open, and passes over what Temporal does not hold."""
+waits for a run still open, leaves a run a later one archives to that one, and passes over what
+Temporal does not hold."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import temporalio.workflow
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 
 from activities.archivist import ARCHIVIST, GIVEN_UP_AFTER, Archivist
@@ -25,7 +27,12 @@ from tests import councils
 from tests.integration.workflows.council import Council
 from tests.shutdown import bounded
 from tests.temporal import archived_by_the_follower, code_before
-from workflows.decision import CLOSED_RUN_ARCHIVED_BY_FOLLOWER, RELEASE_2026_12_07_2
+from workflows.decision import (
+    CLOSED_RUN_ARCHIVED_BY_FOLLOWER,
+    RELEASE_2026_12_07_2,
+    DecisionWorkflow,
+)
+from workflows.messages import DecisionInput
 
 COMPLETED = "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
 
@@ -155,3 +162,43 @@ async def test_a_run_on_code_before_the_follower_archives_itself_and_is_not_arch
     assert await store.archive.histories(council.decision_id) == [archived]
     report = await replay_decision(store, council.decision_id)
     assert report.ok, report.failures
+
+
+async def test_a_run_started_after_the_decision_closed_leaves_the_closed_one_to_itself(
+    env: WorkflowEnvironment, store: EventStore, task_queue: str
+) -> None:
+    """A completed decision reopened to take its supersession: the new run, not yet run by any
+    worker here, archives the closed one (whose id it is given), so the archivist neither
+    waits for it nor reports it, however long it takes."""
+    decisions = DecisionClient(
+        env.client, task_queue, search_attributes=False, rosters=councils.testing_rosters
+    )
+    council = council_of(env, decisions, store)
+    async with bounded("the worker", build_worker(env.client, store, task_queue)):
+        await council.proposed()
+        await council.do("withdraw", "POL", reason="Overtaken by events")
+        await decisions.outcome(council.decision_id, 30)
+    handle = decisions.handle(council.decision_id)
+    closed = await handle.describe()
+    stored = await store.stream(council.decision_id)
+    await env.client.start_workflow(
+        DecisionWorkflow.run,
+        DecisionInput(
+            decision_id=council.decision_id,
+            state=replay(domain_event(e) for e in stored),
+            previous_run_id=closed.run_id,
+            search_attributes=False,
+        ),
+        id=handle.id,
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+    assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+
+    later = await council.now() + GIVEN_UP_AFTER + timedelta(seconds=1)
+    passes = ProjectionRunner(store, [Archivist(env.client, clock=lambda: later)])
+    assert await passes.catch_up() == 0
+
+    assert await store.projections.position(ARCHIVIST) == (await store.head())[0]
+    assert await store.projections.failures(ARCHIVIST) == []
+    await handle.terminate("test finished")
