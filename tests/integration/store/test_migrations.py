@@ -151,48 +151,31 @@ async def test_upgrading_to_owed_actions_rebuilds_the_decisions_read_models_from
     assert await _schema_differences(blank_url) == []
 
 
-async def test_an_upgraded_log_tells_only_what_is_appended_after_the_upgrade(
-    blank_url: str, new_event: EventFactory
+@pytest.mark.parametrize(
+    ("follower", "release_before"), [(NOTIFICATIONS, "0018"), (ARCHIVIST, "0019")]
+)
+async def test_an_upgraded_log_is_followed_from_its_end_by_a_follower_new_to_it(
+    blank_url: str, new_event: EventFactory, follower: str, release_before: str
 ) -> None:
-    """Each decision's run told people of the events stored before the log's follower did:
-    the follower of an upgraded installation starts at the end of its log, a new one at 0."""
-    await upgrade(blank_url, "0018")
+    """Each decision's run told people of its events, and archived itself, before a follower of
+    the log did: the follower of an upgraded installation starts at the end of its log, a new
+    installation's at 0, and an upgrade run again leaves it where it is."""
+    await upgrade(blank_url)  # the empty log of a new installation
+    async with _opened(blank_url) as store:
+        assert await store.projections.position(follower) == 0
+        await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2, 3)])
+    await downgrade(blank_url, release_before)  # an installation of the release before, its log
     async with _engine(blank_url) as engine, engine.begin() as connection:
-        assert (await connection.execute(text("SELECT 1 FROM projection_positions"))).all() == []
-    await upgrade(blank_url)  # the empty log of a new installation
-    async with _opened(blank_url) as store:
-        assert await store.projections.position(NOTIFICATIONS) == 0
-        await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2, 3)])
-    await downgrade(blank_url, "0018")  # an installation of the release before, with its log
+        rows = await connection.execute(text("SELECT name FROM projection_positions"))
+        assert follower not in {row.name for row in rows}
 
     await upgrade(blank_url)
 
     async with _opened(blank_url) as store:
-        assert await store.projections.position(NOTIFICATIONS) == 3
+        assert await store.projections.position(follower) == 3
     await upgrade(blank_url)
     async with _opened(blank_url) as store:
-        assert await store.projections.position(NOTIFICATIONS) == 3
-
-
-async def test_an_upgraded_log_archives_only_the_runs_of_decisions_closed_after_the_upgrade(
-    blank_url: str, new_event: EventFactory
-) -> None:
-    """Each decision closed before the upgrade archived its own run: the archivist of an
-    upgraded installation starts at the end of its log, a new one at 0."""
-    await upgrade(blank_url)  # the empty log of a new installation
-    async with _opened(blank_url) as store:
-        assert await store.projections.position(ARCHIVIST) == 0
-        await store.append("d-1", 0, [new_event("d-1", v) for v in (1, 2, 3)])
-    await downgrade(blank_url, "0019")  # an installation of the release before, with its log
-
-    await upgrade(blank_url)
-
-    async with _opened(blank_url) as store:
-        assert await store.projections.position(ARCHIVIST) == 3
-        assert await store.projections.position(NOTIFICATIONS) == 0, "its own row, untouched"
-    await upgrade(blank_url)
-    async with _opened(blank_url) as store:
-        assert await store.projections.position(ARCHIVIST) == 3
+        assert await store.projections.position(follower) == 3
 
 
 async def test_a_schema_newer_than_the_code_is_refused(blank_url: str) -> None:
