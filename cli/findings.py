@@ -33,7 +33,7 @@ CLOSED_RUNS = ("Completed", "ContinuedAsNew")
 and each it continued from (by the run after it)."""
 
 
-async def _archivist_passed(store: EventStore, run: DecisionRun, archivist_at: int) -> bool:
+async def archivist_passed(store: EventStore, run: DecisionRun, archivist_at: int) -> bool:
     """Whether the projector's archivist has followed the log past the decision's last event:
     a run closed since is its to archive at its next pass, not yet missing."""
     stream = await store.stream(run.decision_id)
@@ -48,7 +48,7 @@ async def findings_of(repair: bool) -> dict[str, Any]:
         missing = [
             r
             for r in closed
-            if r.run_id not in archived and await _archivist_passed(store, r, archivist_at)
+            if r.run_id not in archived and await archivist_passed(store, r, archivist_at)
         ]
         repaired: list[DecisionRun] = []
         failed: dict[str, str] = {}
