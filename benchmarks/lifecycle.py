@@ -386,17 +386,14 @@ async def lifecycles(s: Stack, system: str, count: int, concurrency: int) -> Sam
 
 
 async def archived(store_url: str, decision_ids: list[str], within: float = 60.0) -> None:
-    """Once every decision's run has its history archived (polled every 50 ms); a RuntimeError
-    naming those still waiting after `within` seconds (is the projector's archivist running?)."""
+    """Once every decision's run has its history archived (`HistoryArchive.awaited`);
+    Unavailable, naming a decision still waiting, after `within` seconds in all (is the
+    projector's archivist running?)."""
     store = await open_store(store_url)
     give_up = time.monotonic() + within
     try:
-        waiting = set(decision_ids)
-        while waiting:
-            waiting = {d for d in waiting if not await store.archive.histories(d)}
-            if waiting and time.monotonic() > give_up:
-                raise RuntimeError(f"not archived after {within:g} s: {sorted(waiting)}")
-            await asyncio.sleep(0.05 if waiting else 0)
+        for decision_id in decision_ids:
+            await store.archive.awaited(decision_id, 1, max(0.0, give_up - time.monotonic()))
     finally:
         await store.close()
 
