@@ -122,12 +122,13 @@ class Measured:
         )
 
 
-CPU_OF = ("server", "worker", "api")
+CPU_OF = ("server", "worker", "api", "caller")
 HEADER = (
     "| path | actions | actions/s | p50 ms | p95 ms | 5xx | server CPU ms/action "
-    "| worker CPU ms/action | API CPU ms/action |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| worker CPU ms/action | API CPU ms/action | caller CPU ms/action |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 )
+"""The caller is this process: its HTTP connections, or the decision client the API would run."""
 
 
 def api_concurrence(token: str, decision: str, number: int, text_hash: str) -> Action:
@@ -171,7 +172,7 @@ async def measure(path: str, s: Stack, actions: Sequence[Action], lanes: int) ->
         finally:
             await connection.close()
 
-    processes = {"server": s.server, "worker": s.worker, "api": s.api}
+    processes = {"server": s.server, "worker": s.worker, "api": s.api, "caller": Proc(os.getpid())}
     before = {name: p.cpu() for name, p in processes.items()}
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(lanes)))
