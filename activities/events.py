@@ -34,10 +34,10 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
-def _bound(decision_id: str) -> structlog.stdlib.BoundLogger:
+def _bound(decision_id: str) -> structlog.typing.FilteringBoundLogger:
     """The log bound to the decision and the workflow run the activity works for."""
     info = activity.info()
-    bound: structlog.stdlib.BoundLogger = log.bind(
+    bound: structlog.typing.FilteringBoundLogger = log.bind(
         decision_id=decision_id, workflow_id=info.workflow_id, run_id=info.workflow_run_id
     )
     return bound

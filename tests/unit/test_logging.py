@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+import structlog
 
 from runtime.devserver import relay_line
 from runtime.logging import configure_logging
@@ -58,3 +59,34 @@ def test_the_temporal_servers_lines_become_records_of_the_same_log(
     assert warning["server_time"] == "2026-11-26T00:07:33.458Z"
     assert banner["event"] == "Temporal Server:      localhost:7233"
     assert (banner["level"], banner["logger"]) == ("info", "temporal.server")
+
+
+def test_concord_records_and_the_standard_librarys_are_one_format_on_one_handler(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = structlog.get_logger("concord.test.records")
+    configure_logging("json")
+    try:
+        log.info("api request", status=201, principal="member:POL")
+        log.debug("not at this level")
+        logging.getLogger("uvicorn.error").warning("a foreign record")
+        first = capsys.readouterr().err.strip().splitlines()
+
+        logging.getLogger().handlers.clear()  # the logger, cached on first use, writes nowhere
+        log.info("lost with no handler")
+        assert capsys.readouterr().err == ""
+
+        configure_logging("json")  # and to the handler installed now
+        log.info("again")
+        second = capsys.readouterr().err.strip().splitlines()
+    finally:
+        logging.getLogger().handlers.clear()
+
+    ours, foreign = (json.loads(line) for line in first)
+    assert ours["event"] == "api request" and ours["status"] == 201
+    assert (ours["level"], ours["logger"]) == ("info", "concord.test.records")
+    assert (foreign["level"], foreign["logger"]) == ("warning", "uvicorn.error")
+    assert sorted(ours) == sorted(["event", "level", "logger", "timestamp", "status", "principal"])
+    assert set(foreign) == {"event", "level", "logger", "timestamp"}
+    [again] = (json.loads(line) for line in second)
+    assert again["event"] == "again"
