@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Header, Path
+from fastapi import APIRouter, Depends, Header, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.auth import authenticated
 from api.errors import ERRORS, REFUSED
 from api.principals import Caller, acting
 from api.receipts import Receipt, SupersessionResult
-from api.services import Services, services
+from api.services import Services, services, services_of
 from domain import commands as cmd
 from domain.declarations import DECLARED, Giver
 from domain.errors import Forbidden
@@ -175,7 +175,7 @@ def _kind(command: type[cmd.CommandBase]) -> str:
 
 def _endpoint_signature(body: type[BaseModel], *leading: inspect.Parameter) -> inspect.Signature:
     """What FastAPI reads an endpoint's parameters from: `leading` (the path's), the body, the
-    token, the key; a receipt answered."""
+    token, the request (its services), the key; a receipt answered."""
     parameter = inspect.Parameter
     return inspect.Signature(
         [
@@ -186,11 +186,9 @@ def _endpoint_signature(body: type[BaseModel], *leading: inspect.Parameter) -> i
                 parameter.KEYWORD_ONLY,
                 annotation=Annotated[Caller, Depends(authenticated)],
             ),
-            parameter(
-                "found",
-                parameter.KEYWORD_ONLY,
-                annotation=Annotated[Services, Depends(services)],
-            ),
+            # The request, not a dependency that finds the services: FastAPI solves each of
+            # a route's dependencies again at every request.
+            parameter("request", parameter.KEYWORD_ONLY, annotation=Request),
             parameter("key", parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None),
         ],
         return_annotation=Receipt,
@@ -217,7 +215,7 @@ class CommandEndpoint:
         )
 
     async def __call__(self, **given: Any) -> Receipt:
-        found: Services = given["found"]
+        found = services_of(given["request"])
         caller: Caller = given["caller"]
         extra = {name: given[name] for name in self.route.path_fields}
         command = await requested_command(
@@ -253,7 +251,7 @@ class ProposalEndpoint:
         self.__signature__ = _endpoint_signature(ProposalRequest)
 
     async def __call__(self, **given: Any) -> Receipt:
-        found: Services = given["found"]
+        found = services_of(given["request"])
         caller: Caller = given["caller"]
         key: str | None = given["key"]
         body: BaseModel = given["body"]

@@ -62,8 +62,8 @@ class ApiMetrics:
         )
 
     def answered(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method=method, route=route, status=str(status)).inc()
-        self.latency.labels(route=route).observe(seconds)
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
 
     def refused(self, error: ConcordError) -> None:
         rule = getattr(error, "rule", None)

@@ -74,11 +74,16 @@ class Services:
         return caller
 
 
-async def services(request: Request) -> Services:
-    """The application's services (a coroutine: FastAPI runs a plain function given to Depends
-    on its thread pool, a hop between threads at every request)."""
+def services_of(request: Request) -> Services:
+    """The services of the application that serves `request`."""
     found: Services = request.app.state.services
     return found
+
+
+async def services(request: Request) -> Services:
+    """The application's services, as a dependency (a coroutine: FastAPI runs a plain function
+    given to Depends on its thread pool, a hop between threads at every request)."""
+    return services_of(request)
 
 
 Found = Annotated[Services, Depends(services)]
