@@ -122,6 +122,9 @@ def create_app(found: Services) -> FastAPI:
         version="1.0",
         docs_url=None,
         redoc_url=None,
+        # Concord's own metrics and access log observe the API. FastAPI's OpenTelemetry,
+        # left on, looks for a tracer, a meter and a logger provider at every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = found
     app.state.metrics = ApiMetrics()
