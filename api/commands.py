@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Header, Path, Request
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
-from api.auth import authenticated
+from api.auth import authenticated, caller_of
 from api.errors import ERRORS, REFUSED
 from api.principals import Caller, acting
 from api.receipts import Receipt, SupersessionResult
@@ -37,16 +39,18 @@ DecisionPath = Annotated[
         description="The decision's id, e.g. d-2004-terrorism.",
     ),
 ]
+IDEMPOTENCY_KEY: Final = "Idempotency-Key"
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key",
+        alias=IDEMPOTENCY_KEY,
         min_length=1,
         max_length=120,
         description="The same key with the same body returns the first receipt and records "
         "nothing new; with another body it is refused (422).",
     ),
 ]
+_KEY: Final = TypeAdapter(IdempotencyKey)
 ActorField = Annotated[
     ActorCode | None,
     Field(
@@ -205,14 +209,40 @@ class CommandEndpoint:
         self.__name__ = self.kind
         self.__doc__ = None  # the route's summary says what it does; this class's text is not
         parameter = inspect.Parameter
+        body = body_model(route.command, frozenset(route.path_fields))
+        path: dict[str, Any] = {"decision_id": DecisionPath, **route.path_fields}
         self.__signature__ = _endpoint_signature(
-            body_model(route.command, frozenset(route.path_fields)),
-            parameter("decision_id", parameter.KEYWORD_ONLY, annotation=DecisionPath),
+            body,
             *(
                 parameter(name, parameter.KEYWORD_ONLY, annotation=annotation)
-                for name, annotation in route.path_fields.items()
+                for name, annotation in path.items()
             ),
         )
+        # The same declarations again, for a request that skips FastAPI's solving (`given`).
+        self._path = {name: TypeAdapter(annotation) for name, annotation in path.items()}
+        self._body = TypeAdapter(body)
+
+    async def given(self, request: Request) -> dict[str, Any] | None:
+        """The endpoint's parameters but the caller, when the request is one FastAPI would take
+        as it is: its path, its key and its JSON body all valid by the same declarations. None
+        when anything is off: FastAPI then solves the request, and refuses it as it always has.
+
+        FastAPI solves every parameter and dependency of a request anew, which was two fifths of
+        what the API spent on a command (in process, Temporal left out)."""
+        if request.headers.get("content-type") != "application/json":
+            return None
+        key = request.headers.get(IDEMPOTENCY_KEY)
+        try:
+            given = {
+                name: adapter.validate_python(request.path_params[name])
+                for name, adapter in self._path.items()
+            }
+            if key is not None:
+                _KEY.validate_python(key)
+            given["body"] = self._body.validate_python(json.loads(await request.body()))
+        except (ValueError, RecursionError):  # pydantic's and json's errors are ValueErrors
+            return None
+        return {**given, "key": key, "request": request}
 
     async def __call__(self, **given: Any) -> Receipt:
         found = services_of(given["request"])
@@ -225,6 +255,26 @@ class CommandEndpoint:
             return Receipt.of(
                 await found.commands.execute(command, scoped(caller, given["key"]), "api")
             )
+
+
+class CommandAPIRoute(APIRoute):
+    """A command's route: FastAPI declares it (the OpenAPI document) and answers every request
+    it would refuse; a request its endpoint takes as it is (`CommandEndpoint.given`) is answered
+    without FastAPI's solving, its token checked as the dependency checks it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        solved = super().get_route_handler()
+        endpoint = self.endpoint
+        assert isinstance(endpoint, CommandEndpoint)
+
+        async def handler(request: Request) -> Response:
+            given = await endpoint.given(request)
+            if given is None:
+                return await solved(request)
+            receipt = await endpoint(**given, caller=await caller_of(request))
+            return Response(receipt.model_dump_json(), 201, media_type="application/json")
+
+        return handler
 
 
 ProposalId = Annotated[
@@ -284,6 +334,7 @@ def router() -> APIRouter:
         routes.add_api_route(
             "/decisions/{decision_id}" + route.path,
             CommandEndpoint(route),
+            route_class_override=CommandAPIRoute,
             methods=["POST"],
             status_code=201,
             response_model=Receipt,
