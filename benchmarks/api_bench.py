@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from lifecycle import Proc, free_port, process, served
 from sections import machine, replace_section, store_and_size_options
+from temporalio.api.enums.v1 import EventType
 
 from domain.commands import command_of
 from domain.nrc import NRC_ROSTERS
@@ -110,6 +111,7 @@ class Measured:
     statuses: collections.Counter[int]
     seconds: float
     cpu: dict[str, float]
+    workflow_tasks: int
 
     def row(self) -> str:
         cuts = statistics.quantiles(self.latencies, n=20)
@@ -118,15 +120,16 @@ class Measured:
         return (
             f"| {self.path} | {count} | {count / self.seconds:,.1f} | "
             f"{statistics.median(self.latencies) * 1000:.1f} | {cuts[18] * 1000:.1f} | "
-            f"{sum(n for s, n in self.statuses.items() if s >= 500)} | {per_action} |"
+            f"{sum(n for s, n in self.statuses.items() if s >= 500)} | {per_action} | "
+            f"{self.workflow_tasks / count:.2f} |"
         )
 
 
 CPU_OF = ("server", "worker", "api", "caller")
 HEADER = (
     "| path | actions | actions/s | p50 ms | p95 ms | 5xx | server CPU ms/action "
-    "| worker CPU ms/action | API CPU ms/action | caller CPU ms/action |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| worker CPU ms/action | API CPU ms/action | caller CPU ms/action | workflow tasks/action |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 )
 """The caller is this process: its HTTP connections, or the decision client the API would run."""
 
@@ -155,7 +158,19 @@ def client_concurrence(
     return act
 
 
-async def measure(path: str, s: Stack, actions: Sequence[Action], lanes: int) -> Measured:
+async def workflow_tasks(decisions: DecisionClient, decision_ids: Sequence[str]) -> int:
+    """The workflow tasks the decisions' runs have completed: how finely Temporal and the
+    worker took their updates (a task takes every update that has arrived)."""
+    completed = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    histories = [await decisions.handle(d).fetch_history() for d in decision_ids]
+    return sum(
+        1 for history in histories for event in history.events if event.event_type == completed
+    )
+
+
+async def measure(
+    path: str, s: Stack, actions: Sequence[Action], lanes: int, decision_ids: Sequence[str]
+) -> Measured:
     """Run `actions` on `lanes` concurrent callers (all at once when lanes is their number)."""
     queue = list(actions)
     latencies: list[float] = []
@@ -172,13 +187,15 @@ async def measure(path: str, s: Stack, actions: Sequence[Action], lanes: int) ->
         finally:
             await connection.close()
 
+    tasks_before = await workflow_tasks(s.decisions, decision_ids)
     processes = {"server": s.server, "worker": s.worker, "api": s.api, "caller": Proc(os.getpid())}
     before = {name: p.cpu() for name, p in processes.items()}
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(lanes)))
     seconds = time.perf_counter() - started
     cpu = {name: p.cpu() - before[name] for name, p in processes.items()}
-    measured = Measured(path, latencies, statuses, seconds, cpu)
+    tasks = await workflow_tasks(s.decisions, decision_ids) - tasks_before
+    measured = Measured(path, latencies, statuses, seconds, cpu, tasks)
     print(measured.row(), flush=True)
     return measured
 
@@ -260,7 +277,8 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
                 through_api = [
                     api_concurrence(s.tokens[m], d, r, h) for d, r, h in api for m in delegations
                 ]
-                rows.append((await measure("API", s, through_api, len(delegations))).row())
+                ids = [d for d, _, _ in api]
+                rows.append((await measure("API", s, through_api, len(delegations), ids)).row())
                 direct = await open_rounds(s.decisions, arguments.decisions, "c")
                 through_client = [
                     client_concurrence(s.decisions, m, d, r, h)
@@ -268,13 +286,27 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
                     for m in delegations
                 ]
                 rows.append(
-                    (await measure("decision client", s, through_client, len(delegations))).row()
+                    (
+                        await measure(
+                            "decision client",
+                            s,
+                            through_client,
+                            len(delegations),
+                            [d for d, _, _ in direct],
+                        )
+                    ).row()
                 )
             at_once = await open_rounds(s.decisions, arguments.decisions, "o")
             everyone = [
                 api_concurrence(s.tokens[m], d, r, h) for d, r, h in at_once for m in members
             ]
-            burst = await measure("API, every answer at once", s, everyone, len(everyone))
+            burst = await measure(
+                "API, every answer at once",
+                s,
+                everyone,
+                len(everyone),
+                [d for d, _, _ in at_once],
+            )
             rows.append(burst.row())
             statuses = ", ".join(
                 f"{n} answered {code}" for code, n in sorted(burst.statuses.items())
