@@ -6,12 +6,14 @@ request is sent to it and to the endpoint's own reading (`CommandEndpoint.given`
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI, Response
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from api.auth import authenticated
@@ -58,6 +60,7 @@ class Oracle:
             return Response(status_code=422)  # FastAPI's own would echo the input
 
         app.dependency_overrides[authenticated] = lambda: OPERATOR
+        self.app = app
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://api")
 
 
@@ -152,3 +155,39 @@ async def test_a_request_skips_fastapis_solving_only_as_fastapi_would_take_it(
             taken.append((case_path, body, content_type, key))
     assert cases[0] in taken, "a valid request is answered without FastAPI's solving"
     assert len(cases) > 30 and len(taken) < len(cases)
+
+
+async def test_a_body_that_cannot_be_read_is_refused_as_fastapi_refuses_it() -> None:
+    """A client that goes away while it sends its body: FastAPI answers 400 (which the API's
+    error handler turns into the unreadable body's 422), never a defect."""
+    endpoint = next(e for e in ENDPOINTS if e.kind == "concur")
+    oracle = Oracle(endpoint, "/decisions/{decision_id}" + endpoint.route.path)
+    path = "/decisions/d-2004-terrorism" + endpoint.route.path
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "scheme": "http",
+        "query_string": b"",
+        "headers": _headers(JSON, None),
+        "server": ("api", 80),
+        "client": ("127.0.0.1", 5555),
+        "http_version": "1.1",
+    }
+
+    async def gone() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    statuses: list[int] = []
+
+    async def sent(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    await oracle.app(scope, gone, sent)
+    request = Request({**scope, "path_params": {"decision_id": "d-2004-terrorism"}}, gone)
+    with pytest.raises(HTTPException) as refused:
+        await endpoint.given(request)
+    assert statuses == [refused.value.status_code] == [400]
