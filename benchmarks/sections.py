@@ -8,6 +8,7 @@ import argparse
 import compileall
 import os
 import platform
+import tomllib
 from pathlib import Path
 
 DOC = Path(__file__).parents[1] / "docs" / "benchmarks.md"
@@ -23,16 +24,17 @@ def store_and_size_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
 
 
-PACKAGES = ("activities", "api", "audit", "cli", "domain", "runtime", "store", "workflows")
-
-
 def compiled_as_installed() -> None:
-    """The project's bytecode, as an installed wheel holds it: without it, in an environment that
-    writes none (PYTHONDONTWRITEBYTECODE), each process compiles the modules it imports, and the
-    worker's sandbox the workflow's modules again for every run it starts."""
+    """The project's bytecode, as an installed wheel holds it (the packages and modules
+    pyproject.toml ships): without it, in an environment that writes none
+    (PYTHONDONTWRITEBYTECODE), each process compiles the modules it imports, and the worker's
+    sandbox the workflow's modules again for every run it starts."""
     root = DOC.parents[1]
-    for package in PACKAGES:
-        compileall.compile_dir(root / package, quiet=1)
+    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    for pattern in shipped["packages"]["find"]["include"]:
+        compileall.compile_dir(root / pattern.rstrip("*"), quiet=1)
+    for module in shipped["py-modules"]:
+        compileall.compile_file(root / f"{module}.py", quiet=1)
 
 
 def machine() -> str:
