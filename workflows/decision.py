@@ -152,7 +152,16 @@ RELEASE_2026_12_07_2: Final = "release-2026-12-07.2"
 """Patch: the run takes the new branch of every patch in `FOLDED_INTO_RELEASE_2` with one
 marker; a run without it asks `RELEASE_2026_12_07`, and so on (workflows.code)."""
 FOLDED_INTO_RELEASE_2: Final = FOLDED_INTO_RELEASE | {CLOSED_RUN_ARCHIVED_BY_FOLLOWER}
+ALARM_RINGS_EARLY: Final = "alarm-rings-early"
+"""Patch: the run loop's alarm is kept while it rings no later than the next deadline, and
+replaced only by a sooner one (workflows.clock): a lifecycle started 7 timers and cancelled 6,
+now 2 and 1."""
+RELEASE_2026_12_08: Final = "release-2026-12-08"
+"""Patch: the run takes the new branch of every patch in `FOLDED_INTO_RELEASE_3` with one
+marker; a run without it asks `RELEASE_2026_12_07_2`, and so on (workflows.code)."""
+FOLDED_INTO_RELEASE_3: Final = FOLDED_INTO_RELEASE_2 | {ALARM_RINGS_EARLY}
 RELEASES: Final = (
+    (RELEASE_2026_12_08, FOLDED_INTO_RELEASE_3),
     (RELEASE_2026_12_07_2, FOLDED_INTO_RELEASE_2),
     (RELEASE_2026_12_07, FOLDED_INTO_RELEASE),
 )
@@ -213,7 +222,10 @@ class DecisionWorkflow:
         """Work beside the run loop (the previous run's archive; notifications on the old branch):
         finished before the run ends."""
         self._previous_archived = True
-        self._clock = Clock(steady_alarm=self._code.patched(STEADY_ALARM))
+        self._clock = Clock(
+            steady_alarm=self._code.patched(STEADY_ALARM),
+            rings_early=self._code.patched(ALARM_RINGS_EARLY),
+        )
         self._append_locally = self._code.patched(APPEND_LOCALLY)
         self._notify_by_activity = not self._code.patched(NOTIFY_FROM_LOG)
         if input.state is None and input.proposal is not None:

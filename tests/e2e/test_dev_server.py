@@ -32,6 +32,7 @@ from workflows.decision import (
     PROPOSER_ATTRIBUTE,
     RELEASE_2026_12_07,
     RELEASE_2026_12_07_2,
+    RELEASE_2026_12_08,
     STATE_ATTRIBUTE,
     STATE_INDEXED_AT_CLOSE,
     DecisionWorkflow,
@@ -119,7 +120,7 @@ async def upserted_and_replayed(history: WorkflowHistory) -> list[list[str]]:
         for e in history.events
         if e.marker_recorded_event_attributes.marker_name == "core_patch"
     ]
-    assert len(patches) == 1 and RELEASE_2026_12_07_2.encode() in patches[0]
+    assert len(patches) == 1 and RELEASE_2026_12_08.encode() in patches[0]
     replayed = await Replayer(
         workflows=[DecisionWorkflow],
         data_converter=pydantic_data_converter,
@@ -296,7 +297,12 @@ async def test_a_decision_renewed_from_before_the_release_lists_no_stale_state(
     store = await open_store(store_url)
     try:
         with monkeypatch.context() as old_worker:
-            before = (RELEASE_2026_12_07_2, RELEASE_2026_12_07, STATE_INDEXED_AT_CLOSE)
+            before = (
+                RELEASE_2026_12_08,
+                RELEASE_2026_12_07_2,
+                RELEASE_2026_12_07,
+                STATE_INDEXED_AT_CLOSE,
+            )
             old_worker.setattr(temporalio.workflow, "patched", code_before(before))
             uncached = WorkerOptions(max_cached_workflows=0)
             old = build_worker(dev_server.client, store, task_queue, options=uncached)

@@ -206,6 +206,9 @@ SCENARIOS: dict[str, Callable[[Council], Awaitable[None]]] = {
     "one_marker_for_the_release": told_from_the_log,
     # The same again, the run a decision closes in archived by the log's follower, not by itself.
     "closed_run_archived_by_the_follower": told_from_the_log,
+    # A deadline moved later on code whose alarm rings early: it wakes the loop at the deadline
+    # it was set for, and the loop sets the next one then.
+    "alarm_rings_early": extended_deadline_with_a_steady_alarm,
 }
 
 

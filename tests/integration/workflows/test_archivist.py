@@ -30,6 +30,7 @@ from tests.temporal import archived_by_the_follower, code_before
 from workflows.decision import (
     CLOSED_RUN_ARCHIVED_BY_FOLLOWER,
     RELEASE_2026_12_07_2,
+    RELEASE_2026_12_08,
     DecisionWorkflow,
 )
 from workflows.messages import DecisionInput
@@ -146,7 +147,7 @@ async def test_a_run_on_code_before_the_follower_archives_itself_and_is_not_arch
     )
     council = council_of(env, decisions, store)
     with monkeypatch.context() as old_worker:
-        before = (RELEASE_2026_12_07_2, CLOSED_RUN_ARCHIVED_BY_FOLLOWER)
+        before = (RELEASE_2026_12_08, RELEASE_2026_12_07_2, CLOSED_RUN_ARCHIVED_BY_FOLLOWER)
         old_worker.setattr(temporalio.workflow, "patched", code_before(before))
         uncached = WorkerOptions(max_cached_workflows=0)
         old = build_worker(env.client, store, task_queue, options=uncached)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from temporalio.api.enums.v1 import EventType
 
 from domain.errors import InvalidInput, Rule
 from store.archive import parse_history
@@ -199,6 +202,41 @@ async def test_the_proposer_withdraws_and_later_commands_are_refused(council: Co
         text="Again",
         area="crisis_management",
     )
+
+
+async def test_a_deadline_extended_is_kept_though_the_alarm_set_for_the_old_one_rings(
+    council: Council,
+) -> None:
+    """The run keeps the alarm set for the round's first deadline (workflows.clock): it rings
+    then and must close nothing; the round is agreed by silence at its new deadline, not before,
+    and no timer was cancelled for the move."""
+    await council.forwarded()
+    number = await council.round_open(days=2)
+    handle = council.decisions.handle(council.decision_id)
+    before = len((await handle.fetch_history()).events)
+    new_deadline = await council.later(days=5)
+    await council.do(
+        "extend_deadline",
+        "chair",
+        target="round",
+        round=number,
+        new_deadline=new_deadline,
+        reason="Capitals need time",
+    )
+    await council.sleep(days=2, minutes=1)
+    assert (await council.state()).status.value == "under_consensus"
+    since = (await handle.fetch_history()).events[before:]
+    timers = [e.event_type for e in since if "TIMER" in EventType.Name(e.event_type)]
+    assert timers[:2] == [EventType.EVENT_TYPE_TIMER_FIRED, EventType.EVENT_TYPE_TIMER_STARTED], (
+        "the alarm for the old deadline rang, and the next was set then"
+    )
+    assert EventType.EVENT_TYPE_TIMER_CANCELED not in timers
+
+    await council.sleep(days=3)
+    assert (await council.state()).status.value == "adopted"
+    outcome = (await council.store.stream(council.decision_id))[-2]
+    assert outcome.type == "ConsensusReached"
+    assert outcome.occurred_at == datetime.fromisoformat(new_deadline)
 
 
 async def test_suspension_pauses_the_silence_deadline_until_resumed(council: Council) -> None:
