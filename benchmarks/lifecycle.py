@@ -17,6 +17,8 @@ each with its baseline and the ratio Concord/baseline. Run by hand:
     .venv/bin/python benchmarks/lifecycle.py --lifecycles 40 --concurrency 20 --runs 3
     .venv/bin/python benchmarks/lifecycle.py --backend postgres
     .venv/bin/python benchmarks/lifecycle.py --smoke        # seconds; what the suite runs
+    .venv/bin/python benchmarks/lifecycle.py --shape        # one history of each, by event type
+    .venv/bin/python benchmarks/lifecycle.py --phases lifecycles   # one phase (not written)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -481,6 +485,8 @@ def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -
         )
     lines += ["", "| ratio, Concord / baseline | units/s | p50 | p95 |", "|---|---:|---:|---:|"]
     for label, ours, theirs in pairs:
+        if ours not in results or theirs not in results:
+            continue  # a phase not run
         a, b = results[ours], results[theirs]
         lines.append(
             f"| {label} | {ratio([x.rate() for x in a], [x.rate() for x in b])} "
@@ -518,21 +524,34 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
             flush=True,
         )
 
+    phases = set(arguments.phases)
     with tempfile.TemporaryDirectory(prefix="concord-lifecycle-") as folder:
         async with stack(arguments.backend, arguments.server, Path(folder)) as s:
+            print(  # for a profiler to attach to
+                f"processes: server {s.server.pid}, worker {s.concord[0].pid}, "
+                f"projector {s.concord[1].pid}, bare worker {s.bare.pid}",
+                flush=True,
+            )
+            if arguments.shape:
+                return await shapes(s)
             for _ in range(arguments.runs):
                 for system in ("concord", "activity", "local"):
-                    keep(
-                        f"lifecycles:{system}",
-                        await lifecycles(s, system, arguments.lifecycles, arguments.concurrency),
-                    )
+                    if "lifecycles" in phases:
+                        keep(
+                            f"lifecycles:{system}",
+                            await lifecycles(
+                                s, system, arguments.lifecycles, arguments.concurrency
+                            ),
+                        )
                 for system in ("concord", "activity", "local", "sandboxed-local"):
-                    keep(f"lone action:{system}", await lone_actions(s, system, arguments.lone))
+                    if "lone" in phases:
+                        keep(f"lone action:{system}", await lone_actions(s, system, arguments.lone))
                 for system in ("concord", "serialised"):
-                    keep(
-                        f"simultaneous round:{system}",
-                        await simultaneous_round(s, system, arguments.round_decisions),
-                    )
+                    if "round" in phases:
+                        keep(
+                            f"simultaneous round:{system}",
+                            await simultaneous_round(s, system, arguments.round_decisions),
+                        )
     return table(
         results,
         [
@@ -566,6 +585,25 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
     )
 
 
+async def shapes(s: Stack) -> list[str]:
+    """One lifecycle of Concord's and one of the bare local shape's, their histories counted by
+    event type, side by side."""
+    decision_id = f"shape-{s.tag}"
+    await concord_lifecycle(s, decision_id, [])
+    await archived(s.store_url, [decision_id])
+    bare = await bare_lifecycle(s, "local", [])
+    counted = []
+    for workflow in (workflow_id(decision_id), bare):
+        history = await s.client.get_workflow_handle(workflow).fetch_history()
+        counted.append(Counter(EventType.Name(e.event_type) for e in history.events))
+    lines = ["| history event | concord | bare local shape |", "|---|---:|---:|"]
+    for kind in sorted(set(counted[0]) | set(counted[1])):
+        name = kind.removeprefix("EVENT_TYPE_")
+        lines.append(f"| {name} | {counted[0][kind]} | {counted[1][kind]} |")
+    lines.append(f"| all | {sum(counted[0].values())} | {sum(counted[1].values())} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -575,8 +613,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lone", type=int, default=6, help="decisions answered one at a time")
     parser.add_argument("--round-decisions", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        choices=("lifecycles", "lone", "round"),
+        default=["lifecycles", "lone", "round"],
+        help="the phases to run (a partial run is not written)",
+    )
+    parser.add_argument(
+        "--shape",
+        action="store_true",
+        help="count one lifecycle's history events by type, Concord's beside the bare shape's",
+    )
     store_and_size_options(parser)
     arguments = parser.parse_args(argv)
+    if arguments.shape or len(arguments.phases) < 3:
+        arguments.no_write = True
     if arguments.smoke:
         arguments.lifecycles, arguments.concurrency, arguments.lone = 2, 2, 1
         arguments.round_decisions, arguments.runs, arguments.no_write = 2, 1, True

@@ -13,6 +13,7 @@ import asyncio
 import json
 import resource
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,14 +76,20 @@ def batches(
         number += 1
 
 
-async def append_throughput(store: EventStore, total: int, batch_size: int, first: int) -> float:
+async def append_throughput(
+    store: EventStore, total: int, batch_size: int, first: int, took: list[float] | None = None
+) -> float:
     """Events per second appended by one writer in batches of `batch_size`; only the appends
-    are timed (building the NewEvents, which callers do anyway, is not)."""
+    are timed (building the NewEvents, which callers do anyway, is not). Each append's seconds
+    are added to `took`, if given."""
     spent = 0.0
     for decision_id, expected, batch in batches(total, batch_size, first):
         started = time.perf_counter()
         await store.append(decision_id, expected, batch)
-        spent += time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        spent += seconds
+        if took is not None:
+            took.append(seconds)
     return total / spent
 
 
@@ -165,9 +172,14 @@ async def main(arguments: argparse.Namespace) -> None:
         try:
             decision = 0
             for batch_size, total in ((1, arguments.single), (25, 50_000), (100, 100_000)):
-                rate = await append_throughput(store, total, batch_size, decision)
+                took: list[float] = []
+                rate = await append_throughput(store, total, batch_size, decision, took)
                 decision += total // EVENTS_PER_DECISION + 1
-                print(f"append batch={batch_size:>3}: {total:>9,} events, {rate:>8,.0f} events/s")
+                p50, p95 = (statistics.quantiles(took, n=100)[q - 1] * 1000 for q in (50, 95))
+                print(
+                    f"append batch={batch_size:>3}: {total:>9,} events, {rate:>8,.0f} events/s, "
+                    f"an append p50 {p50:.2f} ms, p95 {p95:.2f} ms"
+                )
             report(measure_verify(url, 1), "one pass")
             position, _ = await store.head()
             if arguments.events > position:
