@@ -117,14 +117,7 @@ async def extended_deadline_with_a_steady_alarm(c: Council) -> None:
     agenda a sitting set."""
     await c.forwarded()
     number = await c.round_open(days=2)
-    await c.do(
-        "extend_deadline",
-        "chair",
-        target="round",
-        round=number,
-        new_deadline=await c.later(days=3),
-        reason="Capitals need time",
-    )
+    await c.round_extended(number, days=3)
     await c.sleep(days=1)
     await c.do(
         "schedule_agenda_item",

@@ -117,6 +117,19 @@ class Council:
         assert receipt.event_types == ("ConsensusRoundOpened",)
         return len((await self.state()).rounds)
 
+    async def round_extended(self, number: int, **delta: float) -> datetime:
+        """The chair extends round `number` to `delta` from now: the new deadline."""
+        deadline = await self.now() + timedelta(**delta)
+        await self.do(
+            "extend_deadline",
+            "chair",
+            target="round",
+            round=number,
+            new_deadline=deadline.isoformat(),
+            reason="Capitals need time",
+        )
+        return deadline
+
     async def all_concur(
         self, round_number: int, members: tuple[str, ...] | None = None
     ) -> list[Receipt]:
