@@ -108,19 +108,25 @@
     put("signature", await sign(pair, canonical(statement)));
   }
 
-  async function answers(signing) {
-    const pair = await held(signing.dataset.key);
+  // A confirmation is held, from the moment this script runs, until the browser has said
+  // whether it holds the member's key (an IndexedDB lookup): one clicked before it knew would
+  // otherwise go unsigned from a browser that holds the key.
+  function answers(signing) {
+    const holding = held(signing.dataset.key).catch(() => null);
     const state = document.getElementById("signing-state");
-    if (state) state.textContent = pair ? signing.dataset.signedText : signing.dataset.unsignedText;
-    if (!pair) return;
+    holding.then((pair) => {
+      if (state) state.textContent = pair ? signing.dataset.signedText : signing.dataset.unsignedText;
+    });
     for (const form of document.querySelectorAll("form[data-sign]")) {
       form.addEventListener("submit", (event) => {
         if (form.dataset.signed === "yes") return;
         event.preventDefault();
-        signAnswer(form, signing, pair).then(() => {
-          form.dataset.signed = "yes";
-          form.submit();
-        });
+        holding
+          .then((pair) => (pair ? signAnswer(form, signing, pair) : undefined))
+          .then(() => {
+            form.dataset.signed = "yes";
+            form.submit();
+          });
       });
     }
   }
