@@ -119,10 +119,6 @@ async def test_a_delegation_signs_its_answers_with_a_key_its_browser_made(
     )
     assert exported == "InvalidAccessError"
 
-    # From here the browser's key store answers 1.5 s late on a decision's pages, and the answers
-    # below but the first are confirmed at once: each must still be signed, the confirmation held
-    # until the browser knows it holds the key (before, a quick click sent it unsigned).
-    await page.add_init_script(SLOW_KEY_STORE)
     await page.goto(f"{api.http.base_url}/portal/decisions/{decision}")
     await page.get_by_label("Reasons").fill("Paragraph 3 needs another reading.\nAnd 4.")
     await page.get_by_role("button", name="Object", exact=True).click()
@@ -146,6 +142,10 @@ async def test_a_delegation_signs_its_answers_with_a_key_its_browser_made(
     second = (await book.registry()).current("NOR")
     assert second is not None and second.key_id != first.key_id
     assert second.authority is KeyAuthority.MEMBER
+    # From here the browser's key store answers 1.5 s late on a decision's pages, and the answer
+    # is confirmed at once: it must still be signed, the confirmation held until the browser
+    # knows it holds the key (before, a quick click sent it unsigned).
+    await page.add_init_script(SLOW_KEY_STORE)
     await page.goto(f"{api.http.base_url}/portal/decisions/{decision}")
     await page.get_by_role("button", name="Concur", exact=True).click()
     await page.get_by_role("button", name="Confirm").click()
