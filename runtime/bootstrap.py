@@ -30,6 +30,7 @@ from activities.webhooks import FanOutActivities, WebhookActivities, WebhookNoti
 from audit.cosigning import WitnessPolicy
 from audit.tree import MerkleProjection
 from domain.errors import InvalidInput, Unavailable
+from runtime import payload_visits
 from runtime.decisions import DecisionClient
 from runtime.devserver import DevServer
 from runtime.meetings import sync_meeting_schedules
@@ -138,6 +139,7 @@ def build_worker(
         AuditTreeSigner(witnesses),
     )
     options = options or WorkerOptions()
+    payload_visits.install()
     return Worker(
         client,
         task_queue=task_queue,

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import importlib
-import inspect
 import threading
 from collections.abc import Iterator
 from types import CodeType
@@ -31,6 +28,8 @@ import temporalio.workflow
 from temporalio.converter import SerializationContext, StorageDriverStoreContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+from runtime.reviewed import reviewed
 
 try:
     from temporalio.worker.workflow_sandbox._runner import _Instance
@@ -66,24 +65,10 @@ their source as read."""
 _IN_SANDBOX: Final = "__temporal_in_sandbox"
 
 
-def source_digest(where: str) -> str | None:
-    """The sha256 of the source of `module:Class.method`; None when it cannot be read."""
-    module, _, qualified = where.partition(":")
-    try:
-        found: Any = importlib.import_module(module)
-        for name in qualified.split("."):
-            found = getattr(found, name)
-        return hashlib.sha256(inspect.getsource(found).encode()).hexdigest()
-    except (ImportError, AttributeError, OSError, TypeError):
-        return None
-
-
 @functools.cache
 def fast_sandbox_applies() -> bool:
     """Whether the installed SDK's code is the code the steps were written against."""
-    return _Instance is not None and all(
-        source_digest(where) == digest for where, digest in REVIEWED.items()
-    )
+    return _Instance is not None and reviewed(REVIEWED)
 
 
 @functools.lru_cache(maxsize=64)

@@ -25,7 +25,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import runtime.sandbox
 from runtime.bootstrap import PASSTHROUGH, workflow_runner
-from runtime.sandbox import REVIEWED, ConcordSandbox, fast_sandbox_applies, source_digest
+from runtime.reviewed import source_digest
+from runtime.sandbox import REVIEWED, ConcordSandbox, fast_sandbox_applies
 from tests.integration.workflows.sandboxed import (
     Carrier,
     ModuleCounter,
