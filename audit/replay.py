@@ -6,7 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import (
     Interceptor,
     Replayer,
@@ -24,6 +23,7 @@ from store.archive import HISTORY_ARCHIVED, history_digest
 from store.decision_events import new_event
 from store.eventstore import EventStore
 from store.records import ArchivedHistory, NewEvent
+from workflows.converter import DATA_CONVERTER
 from workflows.decision import DecisionWorkflow
 from workflows.messages import APPEND_EVENTS, AppendInput, AppendResult
 
@@ -155,7 +155,7 @@ async def replay_decision(
         recorder = _AppendRecorder()
         replayer = Replayer(
             workflows=[DecisionWorkflow],
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
             workflow_runner=UnsandboxedWorkflowRunner(),
             interceptors=[recorder],
         )

@@ -1,14 +1,14 @@
-"""Connecting to Temporal: one client factory with the pydantic data converter."""
+"""Connecting to Temporal: one client factory, with Concord's data converter."""
 
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
 from activities.metrics import HISTOGRAM_BUCKETS
 from domain.errors import Unavailable
+from workflows.converter import DATA_CONVERTER
 
 
 async def connect(
@@ -32,7 +32,7 @@ async def connect(
         return await Client.connect(
             address,
             namespace=namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
             runtime=runtime,
             lazy=lazy,
         )

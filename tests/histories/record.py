@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from audit.signing import MemberKey
 from runtime.bootstrap import build_worker
+from workflows.converter import DATA_CONVERTER
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
@@ -252,7 +252,7 @@ async def supersession(
 
 async def record() -> None:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=binary(TEST_SERVER), data_converter=DATA_CONVERTER
     )
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/concord.db"

@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -20,13 +19,14 @@ from tests.integration.workflows.council import Council
 from tests.shutdown import bounded, stopped
 from tests.stores import migrated_sqlite
 from tests.temporal import TEST_SERVER, binary
+from workflows.converter import DATA_CONVERTER
 
 
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server of the test's own: no other test's timers move its clock."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary(TEST_SERVER), data_converter=pydantic_data_converter
+        test_server_existing_path=binary(TEST_SERVER), data_converter=DATA_CONVERTER
     )
     address = environment.client.service_client.config.target_host
     try:

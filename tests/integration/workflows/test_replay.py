@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from runtime.bootstrap import workflow_runner
+from workflows.converter import DATA_CONVERTER
 from workflows.decision import DecisionWorkflow
 from workflows.supersession import SupersessionWorkflow
 
@@ -25,7 +25,7 @@ async def test_a_committed_history_replays_deterministically(path: Path) -> None
     history = WorkflowHistory.from_json(f"decision-{path.stem}", path.read_text())
     replayer = Replayer(
         workflows=[DecisionWorkflow, SupersessionWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         workflow_runner=workflow_runner(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
