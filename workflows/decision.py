@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -49,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         StoredCommand,
         command_digest,
     )
-    from workflows.receipts import Receipts, Validated
+    from workflows.receipts import Accepted, Receipts, Validated
 
 STATE_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordState")
 AREA_ATTRIBUTE: Final = SearchAttributeKey.for_keyword("ConcordArea")
@@ -170,20 +169,6 @@ ARCHIVE_FAILURES: Final = "concord_history_archive_failures"
 _NOTIFY_RETRY: Final = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
 
-@dataclass(frozen=True, slots=True)
-class _Accepted:
-    """A command whose events wait to be stored: enough to decide it again on another state."""
-
-    key: str | None
-    """None for the clock's commands."""
-    command: CommandBase
-    at: datetime
-    first_version: int
-    last_version: int
-    state: DecisionState
-    """The decision's state after its events."""
-
-
 @workflow.defn
 class DecisionWorkflow:
     """Holds one decision's state; applies accepted commands at once and stores them in batches."""
@@ -206,7 +191,7 @@ class DecisionWorkflow:
         self._state: DecisionState | None = input.state
         self._stored_version = input.state.version if input.state else 0
         self._pending: list[Event] = []
-        self._accepted: list[_Accepted] = []
+        self._accepted: list[Accepted] = []
         self._stored_state = input.state
         self._receipts = Receipts(input.decision_id, input.receipts)
         self._updates = 0
@@ -394,7 +379,7 @@ class DecisionWorkflow:
         self._events += len(events)
         if events and state is not None:
             first, last = events[0].stream_version, events[-1].stream_version
-            self._accepted.append(_Accepted(key, command, at, first, last, state))
+            self._accepted.append(Accepted(key, command, at, first, last, state))
         if events and key is not None:
             first, last = events[0].stream_version, events[-1].stream_version
             self._receipts.awaiting(key, first, last, command_digest(command))
@@ -501,7 +486,7 @@ class DecisionWorkflow:
         else:
             await self._notify(notable)
 
-    def _adopt(self, result: AppendResult, undecided: list[_Accepted]) -> None:
+    def _adopt(self, result: AppendResult, undecided: list[Accepted]) -> None:
         """Take on the events an earlier attempt of this task stored (its outcome was lost with
         its worker) in place of the batch decided again: the log is the truth. The commands
         those events hold get their receipts; the others are decided again after them, and the

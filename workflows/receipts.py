@@ -6,6 +6,7 @@ a lost attempt decided it again. Workflow state: no I/O, no clock."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -15,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.commands import CommandBase
     from domain.events import Event
+    from domain.state import DecisionState
     from workflows.messages import RECEIPTS_KEPT, Receipt, StoredRef
 
 
@@ -26,6 +28,22 @@ class Validated(NamedTuple):
     version: int
     at: datetime
     events: list[Event]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A command whose events wait to be stored: enough to decide it again on another state.
+    Defined here, in a module the sandbox shares between runs, so that a run's start does not
+    build the class again."""
+
+    key: str | None
+    """None for the clock's commands."""
+    command: CommandBase
+    at: datetime
+    first_version: int
+    last_version: int
+    state: DecisionState
+    """The decision's state after its events."""
 
 
 class Receipts:
