@@ -96,12 +96,18 @@ class Sample:
     server_cpu: float = 0.0
     worker_cpu: float = 0.0
     projector_cpu: float = 0.0
+    client_cpu: float = 0.0
     """Seconds of CPU each process spent in the phase (Concord's projector; none beside the bare
-    shape)."""
+    shape); the client is this benchmark's own process, which drives either system."""
     worker_rss: float = 0.0
 
     def rate(self) -> float:
         return self.units / self.seconds
+
+    def cpu_per_unit(self) -> float:
+        """Milliseconds of CPU all the processes spent per unit."""
+        spent = self.server_cpu + self.worker_cpu + self.projector_cpu + self.client_cpu
+        return spent / self.units * 1000
 
     def p(self, q: int) -> float:
         if len(self.latencies) < 2:
@@ -342,10 +348,12 @@ async def measured(
     if concord:
         processes["projector"] = s.concord[1]
     before = {name: p.cpu() for name, p in processes.items()}
+    client_before = time.process_time()
     latencies: list[float] = []
     started = time.perf_counter()
     workflow_ids = await work(latencies)
     seconds = time.perf_counter() - started
+    client_cpu = time.process_time() - client_before
     spent = {name: p.cpu() - before[name] for name, p in processes.items()}
     sample = Sample(
         seconds=seconds,
@@ -355,6 +363,7 @@ async def measured(
         server_cpu=spent["server"],
         worker_cpu=spent["worker"],
         projector_cpu=spent.get("projector", 0.0),
+        client_cpu=client_cpu,
         worker_rss=processes["worker"].rss_mib(),
     )
     if workflow_ids:
@@ -468,8 +477,9 @@ def ratio(ours: list[float], theirs: list[float]) -> str:
 def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -> list[str]:
     lines = [
         "| phase | system | units/s | commands/s | p50 ms | p95 ms | history events "
-        "| server CPU ms/unit | worker CPU ms/unit | projector CPU ms/unit | worker RSS MiB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server CPU ms/unit | worker CPU ms/unit | projector CPU ms/unit "
+        "| client CPU ms/unit | all CPU ms/unit | worker RSS MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, samples in results.items():
         lines.append(
@@ -481,9 +491,15 @@ def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -
             f"| {spread([x.server_cpu / x.units * 1000 for x in samples])} "
             f"| {spread([x.worker_cpu / x.units * 1000 for x in samples])} "
             f"| {spread([x.projector_cpu / x.units * 1000 for x in samples])} "
+            f"| {spread([x.client_cpu / x.units * 1000 for x in samples])} "
+            f"| {spread([x.cpu_per_unit() for x in samples])} "
             f"| {spread([x.worker_rss for x in samples], 0)} |"
         )
-    lines += ["", "| ratio, Concord / baseline | units/s | p50 | p95 |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "| ratio, Concord / baseline | units/s | p50 | p95 | all CPU per unit |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for label, ours, theirs in pairs:
         if ours not in results or theirs not in results:
             continue  # a phase not run
@@ -491,7 +507,8 @@ def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -
         lines.append(
             f"| {label} | {ratio([x.rate() for x in a], [x.rate() for x in b])} "
             f"| {ratio([x.p(50) for x in a], [x.p(50) for x in b])} "
-            f"| {ratio([x.p(95) for x in a], [x.p(95) for x in b])} |"
+            f"| {ratio([x.p(95) for x in a], [x.p(95) for x in b])} "
+            f"| {ratio([x.cpu_per_unit() for x in a], [x.cpu_per_unit() for x in b])} |"
         )
     return lines
 
@@ -520,7 +537,7 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
             f"{name}: {sample.rate():,.2f}/s, p50 {sample.p(50):.1f} ms, "
             f"p95 {sample.p(95):.1f} ms, "
             f"server {sample.server_cpu:.1f} s, worker {sample.worker_cpu:.1f} s, "
-            f"projector {sample.projector_cpu:.1f} s CPU",
+            f"projector {sample.projector_cpu:.1f} s, client {sample.client_cpu:.1f} s CPU",
             flush=True,
         )
 

@@ -30,7 +30,7 @@ def smoke(benchmark: str, *arguments: str) -> subprocess.CompletedProcess[str]:
 def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> None:
     result = smoke("lifecycle", "--smoke")
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| ")]
-    measured = {(r[0].strip(), r[1].strip()): r for r in rows if len(r) == 11}
+    measured = {(r[0].strip(), r[1].strip()): r for r in rows if len(r) == 13}
     assert set(measured) >= {
         ("lifecycles", "concord"),
         ("lifecycles", "activity"),
@@ -44,12 +44,22 @@ def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> 
     }
     concord = measured[("lifecycles", "concord")]
     assert float(concord[2]) > 0 and float(concord[6]) > 30, "lifecycles/s; history events"
-    # The CPU each process spent per lifecycle: the dev server's, the worker's, the projector's.
-    least = [float(concord[c].split("-")[0].replace(",", "")) for c in (7, 8, 9)]
+    # The CPU each process spent per lifecycle: the dev server's, the worker's, the projector's,
+    # the client's (this benchmark's own), and all of theirs.
+    least = [float(concord[c].split("-")[0].replace(",", "")) for c in (7, 8, 9, 10, 11)]
     assert all(cpu > 0 for cpu in least), concord
+    assert least[4] >= sum(least[:4]) * 0.99, "all the processes' CPU is their sum"
     assert float(measured[("lifecycles", "local")][9]) == 0, "the bare shape has no projector"
-    ratios = [r for r in rows if len(r) == 4 and r[0].strip().startswith(("lifecycles", "lone"))]
-    assert len(ratios) == 5 and all(r[1].strip().endswith("x") for r in ratios)
+    ratios = [r for r in rows if len(r) == 5 and r[0].strip().startswith(("lifecycles", "lone"))]
+    assert len(ratios) == 5 and all(c.strip().endswith("x") for r in ratios for c in r[1:])
+
+
+def test_the_activations_benchmark_replays_the_committed_histories_every_way() -> None:
+    result = smoke("activations", "--rounds", "1", "--copies", "1")
+    lines = result.stdout.splitlines()
+    assert "activations a replay" in lines[0]
+    ways = [line for line in lines[1:] if " us CPU an activation " in line]
+    assert len(ways) == 4 and ways[0].rstrip().endswith("1.00x")
 
 
 def test_the_long_lives_benchmark_measures_runs_status_and_the_workers_memory() -> None:
