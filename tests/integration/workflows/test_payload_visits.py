@@ -17,12 +17,9 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import runtime.payload_visits
 from runtime.bootstrap import workflow_runner
@@ -35,8 +32,8 @@ from runtime.payload_visits import (
     walked_unchanged,
 )
 from runtime.reviewed import source_digest
-from tests.integration.workflows.sandboxed import Carrier, greet
-from tests.integration.workflows.test_sandbox import contexts_under
+from tests.integration.workflows.sandboxed import Carrier
+from tests.integration.workflows.test_sandbox import carrier_worker, connected_with, contexts_under
 from tests.shutdown import bounded
 
 SDK_DECODE = runtime.payload_visits._SDK_DECODE
@@ -227,17 +224,10 @@ async def test_a_run_whose_payloads_are_plain_is_never_walked(
     monkeypatch.setattr(runtime.payload_visits, "_SDK_DECODE", counted(SDK_DECODE))
     monkeypatch.setattr(runtime.payload_visits, "_SDK_ENCODE", counted(SDK_ENCODE))
     assert install()
-    task_queue = f"visits-{uuid.uuid4().hex[:8]}"
-    worker = Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=[Carrier],
-        activities=[greet],
-        workflow_runner=workflow_runner(),
-    )
+    worker = carrier_worker(env.client, workflow_runner())
     async with bounded("the carrier's worker", worker):
         handle = await env.client.start_workflow(
-            Carrier.run, "Rome", id=f"carrier-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+            Carrier.run, "Rome", id=f"carrier-{uuid.uuid4().hex[:8]}", task_queue=worker.task_queue
         )
         assert await handle.execute_update(Carrier.answer, "agreed") == "AGREED"
         assert await handle.result() == "hello, hello, Rome / agreed"
@@ -248,23 +238,13 @@ async def test_a_run_given_a_reference_it_cannot_read_fails_its_task_as_the_sdk_
     env: WorkflowEnvironment,
 ) -> None:
     assert install()
-    marked = dataclasses.replace(pydantic_data_converter, payload_codec=Marker())
-    client = await Client.connect(
-        env.client.service_client.config.target_host,
-        namespace=env.client.namespace,
-        data_converter=marked,
+    client = await connected_with(
+        env, dataclasses.replace(pydantic_data_converter, payload_codec=Marker())
     )
-    task_queue = f"visits-{uuid.uuid4().hex[:8]}"
-    worker = Worker(
-        env.client,
-        task_queue=task_queue,
-        workflows=[Carrier],
-        activities=[greet],
-        workflow_runner=SandboxedWorkflowRunner(restrictions=workflow_runner().restrictions),
-    )
+    worker = carrier_worker(env.client, workflow_runner())
     async with bounded("the carrier's worker", worker):
         handle = await client.start_workflow(
-            Carrier.run, "Rome", id=f"carrier-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+            Carrier.run, "Rome", id=f"carrier-{uuid.uuid4().hex[:8]}", task_queue=worker.task_queue
         )
         failure = ""
         for _ in range(100):

@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     ActivitySerializationContext,
+    DataConverter,
     PayloadCodec,
     SerializationContext,
     WithSerializationContext,
@@ -65,27 +66,37 @@ class ContextRecorder(PayloadCodec, WithSerializationContext):
         self.seen.extend(f"{way} {said}: {p.data!r}" for p in payloads)
 
 
-async def contexts_under(env: WorkflowEnvironment, runner: WorkflowRunner) -> set[str]:
-    """Each payload of a carrier's run, the way it went and the context it went with (a run that
-    a worker replays sees some payloads twice: what is compared is which, not how often)."""
-    seen: list[str] = []
-    converter = dataclasses.replace(pydantic_data_converter, payload_codec=ContextRecorder(seen))
-    client = await Client.connect(
+async def connected_with(env: WorkflowEnvironment, converter: DataConverter) -> Client:
+    """A client of the test server that converts payloads with `converter`."""
+    return await Client.connect(
         env.client.service_client.config.target_host,
         namespace=env.client.namespace,
         data_converter=converter,
     )
-    task_queue = f"sandbox-{uuid.uuid4().hex[:8]}"
-    worker = Worker(
+
+
+def carrier_worker(client: Client, runner: WorkflowRunner) -> Worker:
+    """A worker of the carrier and its activity, on a task queue of its own."""
+    return Worker(
         client,
-        task_queue=task_queue,
+        task_queue=f"carrier-{uuid.uuid4().hex[:8]}",
         workflows=[Carrier],
         activities=[greet],
         workflow_runner=runner,
     )
+
+
+async def contexts_under(env: WorkflowEnvironment, runner: WorkflowRunner) -> set[str]:
+    """Each payload of a carrier's run, the way it went and the context it went with (a run that
+    a worker replays sees some payloads twice: what is compared is which, not how often)."""
+    seen: list[str] = []
+    client = await connected_with(
+        env, dataclasses.replace(pydantic_data_converter, payload_codec=ContextRecorder(seen))
+    )
+    worker = carrier_worker(client, runner)
     async with bounded("the carrier's worker", worker):
         handle = await client.start_workflow(
-            Carrier.run, "Rome", id="carrier", task_queue=task_queue
+            Carrier.run, "Rome", id="carrier", task_queue=worker.task_queue
         )
         assert await handle.execute_update(Carrier.answer, "agreed") == "AGREED"
         assert await handle.query(Carrier.answered) == "agreed"
