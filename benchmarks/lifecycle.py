@@ -27,11 +27,13 @@ import argparse
 import asyncio
 import itertools
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -39,7 +41,7 @@ from contextlib import AbstractContextManager, ExitStack, asynccontextmanager, c
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
@@ -52,6 +54,7 @@ from store_bench import database
 
 from domain.commands import command_of
 from domain.nrc import NRC_ROSTERS
+from domain.values import text_hash
 from runtime.decisions import MAX_IN_FLIGHT, DecisionClient
 from runtime.devserver import DevServer, port_is_free
 from runtime.temporal import connect
@@ -127,6 +130,7 @@ class Stack:
     """Holds Concord's worker process: closed and entered again to replace it."""
     start_worker: Callable[[], AbstractContextManager[Proc]]
     store_url: str
+    metrics_url: str
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
 
 
@@ -173,17 +177,20 @@ class Served:
     server: Proc
     address: str
     store_url: str
+    metrics_url: str
+    """The server's own Prometheus metrics (`--shape` counts its requests)."""
 
 
 @asynccontextmanager
 async def served(backend: str, server_url: str, folder: Path) -> AsyncIterator[Served]:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     server = DevServer(
         folder / "temporal",
         "127.0.0.1",
         port,
         port + 1000,
         keyword_attributes=[k.name for k in SEARCH_ATTRIBUTES],
+        metrics_port=metrics_port,
     )
     server.start()
     try:
@@ -191,7 +198,12 @@ async def served(backend: str, server_url: str, folder: Path) -> AsyncIterator[S
         assert server.process is not None
         async with database(backend, server_url) as url:
             await upgrade(url)
-            yield Served(Proc(server.process.pid), server.address, url)
+            yield Served(
+                Proc(server.process.pid),
+                server.address,
+                url,
+                f"http://127.0.0.1:{metrics_port}/metrics",
+            )
     finally:
         server.stop()
 
@@ -234,6 +246,7 @@ async def stack(backend: str, server_url: str, folder: Path) -> AsyncIterator[St
                 workers,
                 start_worker,
                 ready.store_url,
+                ready.metrics_url,
             )
 
 
@@ -248,7 +261,8 @@ async def timed(action: Awaitable[Any], into: list[float]) -> Any:
 
 
 async def concord_round_open(s: Stack, decision_id: str, latencies: list[float]) -> str:
-    """Propose, refer, forward and open a round; the round's text hash."""
+    """Propose (the decision's id as its text), refer, forward and open a round; the round's
+    text hash."""
     proposal = command_of(
         "submit_proposal",
         decision_id,
@@ -263,9 +277,9 @@ async def concord_round_open(s: Stack, decision_id: str, latencies: list[float])
         await timed(
             s.decisions.execute(command_of(kind, decision_id, "chair", **fields)), latencies
         )
-    state = (await s.decisions.status(decision_id)).state
-    assert state is not None
-    return state.rounds[0].text_hash
+    # The round is on the proposal's text, whose hash the proposer knows without asking the
+    # decision (a query the bare shape does not make): a wrong one would refuse every answer.
+    return text_hash(decision_id)
 
 
 def concur(s: Stack, decision_id: str, member: str, text_hash: str) -> Awaitable[Any]:
@@ -603,12 +617,21 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
 
 
 async def shapes(s: Stack) -> list[str]:
-    """One lifecycle of Concord's and one of the bare local shape's, their histories counted by
-    event type, side by side."""
+    """One lifecycle of Concord's and one of the bare local shape's, side by side: their
+    histories counted by event type, and the requests the dev server served for each, by
+    operation (Concord's with its run's archive, each counted from the server's metrics once
+    the server has been idle a moment)."""
     decision_id = f"shape-{s.tag}"
+    requests = []
+    before = await served_requests(s.metrics_url)
     await concord_lifecycle(s, decision_id, [])
     await archived(s.store_url, [decision_id])
+    await asyncio.sleep(SETTLE_S)
+    between = await served_requests(s.metrics_url)
+    requests.append(between - before)
     bare = await bare_lifecycle(s, "local", [])
+    await asyncio.sleep(SETTLE_S)
+    requests.append(await served_requests(s.metrics_url) - between)
     counted = []
     for workflow in (workflow_id(decision_id), bare):
         history = await s.client.get_workflow_handle(workflow).fetch_history()
@@ -618,7 +641,30 @@ async def shapes(s: Stack) -> list[str]:
         name = kind.removeprefix("EVENT_TYPE_")
         lines.append(f"| {name} | {counted[0][kind]} | {counted[1][kind]} |")
     lines.append(f"| all | {sum(counted[0].values())} | {sum(counted[1].values())} |")
+    lines += ["", "| requests the server served | concord | bare local shape |", "|---|---:|---:|"]
+    for operation in sorted(set(requests[0]) | set(requests[1])):
+        lines.append(f"| {operation} | {requests[0][operation]} | {requests[1][operation]} |")
     return lines
+
+
+SETTLE_S: Final = 2.0
+"""Idle time before the server's request counters are read: its workers' polls in flight end."""
+
+
+async def served_requests(metrics_url: str) -> Counter[str]:
+    """The requests the dev server's frontend has served so far, by operation, from its
+    metrics: what its clients (the workers, the benchmark, the projector) asked of it."""
+    text = await asyncio.to_thread(lambda: urllib.request.urlopen(metrics_url, timeout=5).read())
+    by_service: dict[str, Counter[str]] = {}
+    for line in text.decode().splitlines():
+        if not line.startswith("service_requests{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
+        service = labels.get("service_name", "")
+        by_service.setdefault(service, Counter())[labels["operation"]] += int(
+            float(line.rsplit(" ", 1)[1])
+        )
+    return by_service.get("frontend", Counter())
 
 
 def main(argv: list[str] | None = None) -> int:

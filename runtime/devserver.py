@@ -112,13 +112,17 @@ class DevServer:
         ui_port: int,
         namespace: str = "default",
         keyword_attributes: Sequence[str] = (),
+        metrics_port: int | None = None,
     ) -> None:
+        """`metrics_port`: where the server serves its own Prometheus metrics (by default a
+        port it picks)."""
         self.data_dir = data_dir
         self.host = host
         self.port = port
         self.ui_port = ui_port
         self.namespace = namespace
         self.keyword_attributes = tuple(keyword_attributes)
+        self.metrics_port = metrics_port
         self.process: subprocess.Popen[bytes] | None = None
         self._relays: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -156,6 +160,9 @@ class DevServer:
         ]
         for name in self.keyword_attributes:
             command += ["--search-attribute", f"{name}=Keyword"]
+        if self.metrics_port is not None:
+            require_free(self.host, self.metrics_port, "Temporal's metrics")
+            command += ["--metrics-port", str(self.metrics_port)]
         # A process group of its own: Ctrl-C reaches us, and we stop the server ourselves. Its
         # output goes to its file and, as records of the same format, into Concord's log.
         self.process = subprocess.Popen(

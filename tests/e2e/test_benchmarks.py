@@ -54,6 +54,21 @@ def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> 
     assert len(ratios) == 5 and all(c.strip().endswith("x") for r in ratios for c in r[1:])
 
 
+def test_one_lifecycle_of_each_shape_by_history_event_and_request_served() -> None:
+    result = smoke("lifecycle", "--shape")
+    rows = {
+        cells[0].strip(): (cells[1].strip(), cells[2].strip())
+        for line in result.stdout.splitlines()
+        if line.startswith("| ") and len(cells := line.split("|")[1:-1]) == 3
+    }
+    assert rows["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"] == ("37", "36")
+    # Each of the lifecycle's commands but the proposal is one update; the proposal starts the
+    # decision with its first update, the bare shape's start is a start alone.
+    assert rows["UpdateWorkflowExecution"] == ("36", "36")
+    assert rows["ExecuteMultiOperation"] == ("1", "0")
+    assert rows["GetWorkflowExecutionHistory"][0] == "1", "the closed run archived once"
+
+
 def test_the_activations_benchmark_replays_the_committed_histories_every_way() -> None:
     result = smoke("activations", "--rounds", "1", "--copies", "1")
     lines = result.stdout.splitlines()
