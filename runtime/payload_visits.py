@@ -121,10 +121,7 @@ def converts_bytes(converter: DataConverter) -> bool:
     """Whether a walk could change a payload through `converter`: it has a codec or an external
     storage, or it chooses, payload by payload, between converters that may."""
     chosen: list[DataConverter | None] = [converter]
-    chosen.extend(
-        getattr(converter, name, None)
-        for name in ("_ca_context_free_dc", "_ca_workflow_context_dc")
-    )
+    chosen.extend(getattr(converter, name, None) for name in _CHOOSES_BETWEEN)
     return any(
         c is not None and (c.payload_codec is not None or c.external_storage is not None)
         for c in chosen

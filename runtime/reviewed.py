@@ -8,6 +8,7 @@ import hashlib
 import importlib
 import inspect
 from collections.abc import Mapping
+from typing import Any
 
 
 def source_digest(where: str, found: object = None) -> str | None:
@@ -15,11 +16,12 @@ def source_digest(where: str, found: object = None) -> str | None:
     code that was there before it was replaced); None when it cannot be read."""
     module, _, qualified = where.partition(":")
     try:
-        if found is None:
-            found = importlib.import_module(module)
+        code: Any = found
+        if code is None:
+            code = importlib.import_module(module)
             for name in qualified.split("."):
-                found = getattr(found, name)
-        return hashlib.sha256(inspect.getsource(found).encode()).hexdigest()  # type: ignore[arg-type]
+                code = getattr(code, name)
+        return hashlib.sha256(inspect.getsource(code).encode()).hexdigest()
     except (ImportError, AttributeError, OSError, TypeError):
         return None
 
