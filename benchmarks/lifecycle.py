@@ -655,16 +655,14 @@ async def served_requests(metrics_url: str) -> Counter[str]:
     """The requests the dev server's frontend has served so far, by operation, from its
     metrics: what its clients (the workers, the benchmark, the projector) asked of it."""
     text = await asyncio.to_thread(lambda: urllib.request.urlopen(metrics_url, timeout=5).read())
-    by_service: dict[str, Counter[str]] = {}
+    served: Counter[str] = Counter()
     for line in text.decode().splitlines():
         if not line.startswith("service_requests{"):
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
-        service = labels.get("service_name", "")
-        by_service.setdefault(service, Counter())[labels["operation"]] += int(
-            float(line.rsplit(" ", 1)[1])
-        )
-    return by_service.get("frontend", Counter())
+        if labels.get("service_name") == "frontend":
+            served[labels["operation"]] += int(float(line.rsplit(" ", 1)[1]))
+    return served
 
 
 def main(argv: list[str] | None = None) -> int:

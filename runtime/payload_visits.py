@@ -136,6 +136,12 @@ def walked_unchanged(message: Message) -> bool:
     return not any(sign in data for sign in _SIGNS)
 
 
+def walks_change_something(message: Message, converter: DataConverter) -> bool:
+    """Whether the SDK's walks over `message` through `converter` may do anything: the one
+    question both skipping walks ask before they skip."""
+    return converts_bytes(converter) or not walked_unchanged(message)
+
+
 async def decode_activation(
     activation: WorkflowActivation,
     data_converter: DataConverter,
@@ -143,7 +149,7 @@ async def decode_activation(
     storage_concurrency_limit: int,
 ) -> extstore.StorageOperationMetrics:
     """The SDK's `decode_activation`, unless its walks would change nothing."""
-    if converts_bytes(data_converter) or not walked_unchanged(activation):
+    if walks_change_something(activation, data_converter):
         return await _SDK_DECODE(
             activation,
             data_converter,
@@ -160,7 +166,7 @@ async def encode_completion(
     storage_concurrency_limit: int,
 ) -> extstore.StorageOperationMetrics:
     """The SDK's `encode_completion`, unless its walks would change nothing."""
-    if converts_bytes(data_converter) or not walked_unchanged(completion):
+    if walks_change_something(completion, data_converter):
         return await _SDK_ENCODE(
             completion,
             data_converter,

@@ -27,6 +27,11 @@ from temporalio.converter import (
 )
 
 _DEFAULTS: Final = DefaultPayloadConverter.default_encoding_payload_converters
+_JSON_AT: Final = next(
+    i for i, c in enumerate(_DEFAULTS) if isinstance(c, JSONPlainPayloadConverter)
+)
+"""Where among the SDK's default encodings its JSON converter stands, which pydantic's
+replaces: found once, not at each of the converters built per activation."""
 
 TYPE_ADAPTERS_KEPT: Final = 1024
 """Type adapters a converter keeps, the least recently used given up first (as the SDK's)."""
@@ -59,9 +64,9 @@ class ConcordPayloadConverter(CompositePayloadConverter):
     """The SDK's default encodings, JSON by pydantic; no part takes a serialization context."""
 
     def __init__(self) -> None:
-        super().__init__(
-            *(PydanticJSON() if isinstance(c, JSONPlainPayloadConverter) else c for c in _DEFAULTS)
-        )
+        converters = list(_DEFAULTS)
+        converters[_JSON_AT] = PydanticJSON()
+        super().__init__(*converters)
 
     def with_context(self, context: SerializationContext) -> Self:
         return self

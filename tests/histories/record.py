@@ -16,12 +16,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from audit.signing import MemberKey
 from runtime.bootstrap import build_worker
-from workflows.converter import DATA_CONVERTER
 from runtime.decisions import DecisionClient
 from store.eventstore import EventStore, open_store
 from store.migrate import upgrade
 from tests.integration.workflows.council import Council
 from tests.temporal import TEST_SERVER, binary
+from workflows.converter import DATA_CONVERTER
 from workflows.messages import supersession_id
 
 HERE = Path(__file__).parent
