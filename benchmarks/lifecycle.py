@@ -632,15 +632,28 @@ async def shapes(s: Stack) -> list[str]:
     bare = await bare_lifecycle(s, "local", [])
     await asyncio.sleep(SETTLE_S)
     requests.append(await served_requests(s.metrics_url) - between)
-    counted = []
+    counted: list[Counter[str]] = []
+    weighed: list[Counter[str]] = []
     for workflow in (workflow_id(decision_id), bare):
         history = await s.client.get_workflow_handle(workflow).fetch_history()
         counted.append(Counter(EventType.Name(e.event_type) for e in history.events))
-    lines = ["| history event | concord | bare local shape |", "|---|---:|---:|"]
+        weighed.append(Counter())
+        for e in history.events:
+            weighed[-1][EventType.Name(e.event_type)] += e.ByteSize()
+    lines = [
+        "| history event | concord | bare local shape | concord bytes | bare bytes |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for kind in sorted(set(counted[0]) | set(counted[1])):
         name = kind.removeprefix("EVENT_TYPE_")
-        lines.append(f"| {name} | {counted[0][kind]} | {counted[1][kind]} |")
-    lines.append(f"| all | {sum(counted[0].values())} | {sum(counted[1].values())} |")
+        lines.append(
+            f"| {name} | {counted[0][kind]} | {counted[1][kind]} "
+            f"| {weighed[0][kind]:,} | {weighed[1][kind]:,} |"
+        )
+    lines.append(
+        f"| all | {sum(counted[0].values())} | {sum(counted[1].values())} "
+        f"| {sum(weighed[0].values()):,} | {sum(weighed[1].values()):,} |"
+    )
     lines += ["", "| requests the server served | concord | bare local shape |", "|---|---:|---:|"]
     for operation in sorted(set(requests[0]) | set(requests[1])):
         lines.append(f"| {operation} | {requests[0][operation]} | {requests[1][operation]} |")

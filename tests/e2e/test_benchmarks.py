@@ -57,16 +57,46 @@ def test_the_lifecycle_benchmark_measures_every_phase_against_its_baseline() -> 
 def test_one_lifecycle_of_each_shape_by_history_event_and_request_served() -> None:
     result = smoke("lifecycle", "--shape")
     rows = {
-        cells[0].strip(): (cells[1].strip(), cells[2].strip())
+        cells[0]: tuple(cells[1:])
         for line in result.stdout.splitlines()
-        if line.startswith("| ") and len(cells := line.split("|")[1:-1]) == 3
+        if line.startswith("| ") and (cells := [c.strip() for c in line.split("|")[1:-1]])
     }
-    assert rows["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"] == ("37", "36")
+    assert rows["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"][:2] == ("37", "36")
+    # Each history weighed by its events' bytes, by type: a type its history holds weighs
+    # something, one it lacks nothing, and the types' bytes add up to the whole.
+    by_type = [row for name, row in rows.items() if name.isupper()]
+    for side in (0, 1):
+        for row in by_type:
+            assert (int(row[side]) > 0) == (int(row[side + 2].replace(",", "")) > 0)
+        weighed = sum(int(row[side + 2].replace(",", "")) for row in by_type)
+        assert int(rows["all"][side + 2].replace(",", "")) == weighed
     # Each of the lifecycle's commands but the proposal is one update; the proposal starts the
     # decision with its first update, the bare shape's start is a start alone.
     assert rows["UpdateWorkflowExecution"] == ("36", "36")
     assert rows["ExecuteMultiOperation"] == ("1", "0")
     assert rows["GetWorkflowExecutionHistory"][0] == "1", "the closed run archived once"
+
+
+def test_the_server_costs_benchmark_measures_each_extra_against_the_bare_shape() -> None:
+    result = smoke("server_costs", "--smoke")
+    rows = {
+        cells[0]: cells[1:]
+        for line in result.stdout.splitlines()
+        if line.startswith("| ") and len(cells := [c.strip() for c in line.split("|")[1:-1]]) == 7
+    }
+    named = ["bare local shape", "+ payloads", "+ upserts", "+ timers", "+ start-update"]
+    assert [*named, "+ archive", "+ all of them"] == [n for n in rows if n[0] in "+b"]
+    for name in named:
+        assert float(rows[name][0].split(" ")[0]) > 0, f"{name}: the server's CPU measured"
+    # Each extra is in the history as the lifecycle benchmark finds it in a decision's.
+    bare, timers, upserts = rows["bare local shape"], rows["+ timers"], rows["+ upserts"]
+    assert (bare[4], bare[5]) == ("0, 0", "0")
+    assert (timers[4], upserts[5]) == ("2, 1", "3")
+    assert rows["+ all of them"][4:] == ["2, 1", "3"]
+    weight = {n: int(cells[3].replace(",", "")) for n, cells in rows.items() if n[0] in "+b"}
+    # The padding's bytes, within what the workflow tasks' batching changes from run to run.
+    padded = 36 * (294 + 388)
+    assert abs(weight["+ payloads"] - weight["bare local shape"] - padded) < padded * 0.05
 
 
 def test_the_activations_benchmark_replays_the_committed_histories_every_way() -> None:
