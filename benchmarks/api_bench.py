@@ -272,6 +272,19 @@ async def bench(arguments: argparse.Namespace) -> list[str]:
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="concord-api-bench-") as folder:
         async with stack(arguments.backend, arguments.server, Path(folder)) as s:
+            # Unmeasured: the API's process answers its first requests slower (its routes'
+            # code and models used the first time); the decision client and the worker warm
+            # up alike, in this process and on the worker.
+            warm = await open_rounds(s.decisions, 4, "w")
+            warming: list[Action] = [
+                api_concurrence(s.tokens[m], d, r, h) for d, r, h in warm[:2] for m in delegations
+            ]
+            warming += [
+                client_concurrence(s.decisions, m, d, r, h)
+                for d, r, h in warm[2:]
+                for m in delegations
+            ]
+            await measure("warm-up", s, warming, len(delegations), [d for d, _, _ in warm])
             for _ in range(arguments.runs):  # the two paths alternate
                 api = await open_rounds(s.decisions, arguments.decisions, "a")
                 through_api = [
