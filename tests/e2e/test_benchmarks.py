@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,22 @@ def test_the_server_costs_benchmark_measures_each_extra_against_the_bare_shape()
     # The padding's bytes, within what the workflow tasks' batching changes from run to run.
     padded = 36 * (294 + 388)
     assert abs(weight["+ payloads"] - weight["bare local shape"] - padded) < padded * 0.05
+
+
+def test_the_api_benchmark_measures_the_api_beside_the_decision_client() -> None:
+    result = smoke("api_bench", "--smoke")
+    rows = [
+        [c.strip() for c in line.split("|")[1:-1]]
+        for line in result.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| path")
+    ]
+    paths = [row[0] for row in rows]
+    assert paths == ["warm-up", "API", "decision client", "API, every answer at once"]
+    for row in rows:
+        assert row[5] == "0", f"{row[0]}: no 5xx"
+        assert float(row[2]) > 0 and int(row[1]) > 0
+    assert "answered 201." in result.stdout
+    assert all(code == "201" for code in re.findall(r"answered (\d+)", result.stdout))
 
 
 def test_the_activations_benchmark_replays_the_committed_histories_every_way() -> None:
