@@ -39,7 +39,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -49,7 +48,7 @@ from temporalio.client import Client, WorkflowHandle
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bare_shape import SANDBOXED, BareAction, BareDecision, BareStart, Variant
-from sections import compiled_as_installed, machine, replace_section, store_and_size_options
+from sections import compiled_as_installed, store_and_size_options, write_run
 from store_bench import database
 
 from domain.commands import command_of
@@ -527,20 +526,6 @@ def table(results: dict[str, list[Sample]], pairs: list[tuple[str, str, str]]) -
     return lines
 
 
-def write(lines: list[str], command: str) -> None:
-    replace_section(
-        "lifecycle benchmark",
-        [
-            "## Lifecycles against bare Temporal",
-            "",
-            f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine()}); each row is "
-            "the range over the runs, the systems alternating within each run.",
-            "",
-            *lines,
-        ],
-    )
-
-
 async def bench(arguments: argparse.Namespace) -> list[str]:
     compiled_as_installed()
     results: dict[str, list[Sample]] = {}
@@ -709,10 +694,13 @@ def main(argv: list[str] | None = None) -> int:
     lines = asyncio.run(bench(arguments))
     print("\n".join(lines))
     if not arguments.no_write:
-        write(
+        write_run(
+            __file__,
+            "lifecycle benchmark",
+            "## Lifecycles against bare Temporal",
+            "; each row is the range over the runs, the systems alternating within each run.",
             lines,
-            "python benchmarks/lifecycle.py "
-            + " ".join(argv if argv is not None else sys.argv[1:]),
+            argv,
         )
     return 0
 

@@ -25,11 +25,10 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from lifecycle import MEMBERS, Stack, concord_round_open, concur, restarted_worker, stack
-from sections import machine, replace_section, store_and_size_options
+from sections import store_and_size_options, write_run
 
 from domain.commands import command_of
 from store.eventstore import EventStore, open_store
@@ -181,19 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         arguments.no_write = True
     lines = asyncio.run(bench(arguments))
     if not arguments.no_write:
-        command = "python benchmarks/long_lives.py " + " ".join(
-            argv if argv is not None else sys.argv[1:]
-        )
-        replace_section(
+        write_run(
+            __file__,
             "long lives benchmark",
-            [
-                "## Long lives: a decision with thousands of reports, a thousand open decisions",
-                "",
-                f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine()}), "
-                f"event store on {arguments.backend}.",
-                "",
-                *lines,
-            ],
+            "## Long lives: a decision with thousands of reports, a thousand open decisions",
+            f", event store on {arguments.backend}.",
+            lines,
+            argv,
         )
     return 0
 

@@ -8,7 +8,10 @@ import argparse
 import compileall
 import os
 import platform
+import sys
 import tomllib
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 DOC = Path(__file__).parents[1] / "docs" / "benchmarks.md"
@@ -51,3 +54,28 @@ def replace_section(name: str, lines: list[str], doc: Path = DOC) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     doc.write_text(text, encoding="utf-8")
+
+
+def write_run(
+    script: str,
+    name: str,
+    heading: str,
+    how: str,
+    lines: Sequence[str],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """Replace the section `name` with `lines` under `heading`, after a line that says how the
+    benchmark `script` (its `__file__`) was run, with `argv` (else this process's arguments),
+    when, on what machine, and then `how` (what its figures are)."""
+    arguments = list(argv) if argv is not None else sys.argv[1:]
+    command = " ".join(["python", f"benchmarks/{Path(script).name}", *arguments])
+    replace_section(
+        name,
+        [
+            heading,
+            "",
+            f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine()}){how}",
+            "",
+            *lines,
+        ],
+    )

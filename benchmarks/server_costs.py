@@ -31,16 +31,17 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from bare_shape import store_one
 from lifecycle import MEMBERS, Proc, free_port
 from pydantic import BaseModel
-from sections import machine, replace_section
-from temporalio import activity, workflow
+from sections import write_run
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributeKey, WorkflowIDConflictPolicy
@@ -80,11 +81,6 @@ class Result(BaseModel):
     padding: str = ""
 
 
-@activity.defn(name="bench.costs.store")
-async def store_nothing(value: int) -> int:
-    return value
-
-
 @workflow.defn(name="ServerCostsShape")
 class ServerCostsShape:
     """The bare local shape, with the extras `Shape` asks for."""
@@ -112,7 +108,7 @@ class ServerCostsShape:
         self._count += 1
         number = self._count
         stored = await workflow.execute_local_activity(
-            store_nothing, number, start_to_close_timeout=STEP
+            store_one, number, start_to_close_timeout=STEP
         )
         if number == 1 and self._shape.upserts:
             workflow.upsert_search_attributes([AREA.value_set("area-2")])
@@ -224,7 +220,7 @@ async def bench(lifecycles: int, at_once: int, rounds: int) -> list[str]:
                 client,
                 task_queue=QUEUE,
                 workflows=[ServerCostsShape],
-                activities=[store_nothing],
+                activities=[store_one],
                 workflow_runner=UnsandboxedWorkflowRunner(),
             ):
                 warm_up = Variant("warm-up", frozenset(EXTRAS))
@@ -280,19 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     lines = asyncio.run(bench(arguments.lifecycles, arguments.concurrency, arguments.rounds))
     print("\n".join(lines))
     if not arguments.no_write:
-        command = "python benchmarks/server_costs.py " + " ".join(
-            argv if argv is not None else sys.argv[1:]
-        )
-        replace_section(
+        write_run(
+            __file__,
             "server costs benchmark",
-            [
-                "### What the server spends on each of Concord's extras",
-                "",
-                f"`{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({machine()}); the "
-                "variants alternate round by round on one dev server.",
-                "",
-                *lines,
-            ],
+            "### What the server spends on each of Concord's extras",
+            "; the variants alternate round by round on one dev server.",
+            lines,
+            argv,
         )
     return 0
 
