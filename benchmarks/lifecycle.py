@@ -17,7 +17,7 @@ each with its baseline and the ratio Concord/baseline. Run by hand:
     .venv/bin/python benchmarks/lifecycle.py --lifecycles 40 --concurrency 20 --runs 3
     .venv/bin/python benchmarks/lifecycle.py --backend postgres
     .venv/bin/python benchmarks/lifecycle.py --smoke        # seconds; what the suite runs
-    .venv/bin/python benchmarks/lifecycle.py --shape        # one history of each, by event type
+    .venv/bin/python benchmarks/lifecycle.py --shape        # one history each, by type, weighed
     .venv/bin/python benchmarks/lifecycle.py --phases lifecycles   # one phase (not written)
 """
 
@@ -682,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shape",
         action="store_true",
-        help="count one lifecycle's history events by type, Concord's beside the bare shape's",
+        help="count and weigh one lifecycle's history events by type, beside the bare shape's",
     )
     store_and_size_options(parser)
     arguments = parser.parse_args(argv)
