@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import os
 import re
@@ -326,24 +327,38 @@ async def act(handle: WorkflowHandle[Any, Any], kind: str, member: str = "") -> 
     return await handle.execute_update(BareDecision.act, BareAction(kind=kind, member=member))
 
 
-async def bare_concurrences(handle: WorkflowHandle[Any, Any], latencies: list[float]) -> None:
+Update = Callable[[str, str], Awaitable[Any]]
+"""One update of a bare shape's workflow, by its kind and the member who gives it ("" for
+none)."""
+
+
+async def bare_concurrences(update: Update, latencies: list[float]) -> None:
     """Every member at once, at most MAX_IN_FLIGHT in flight (Temporal's limit per workflow)."""
     slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     async def one(member: str) -> None:
         async with slots:
-            await timed(act(handle, "concur", member), latencies)
+            await timed(update("concur", member), latencies)
 
     await asyncio.gather(*(one(m) for m in MEMBERS))
 
 
+async def bare_updates(
+    update: Update, latencies: list[float], *, first_given: bool = False
+) -> None:
+    """A lifecycle's 36 updates, as the bare shape is given them: three one after the other,
+    every member's concurrence at once, six more; with `first_given`, the first was given
+    already (with the workflow's start)."""
+    for kind in ("refer", "review", "open")[1 if first_given else 0 :]:
+        await timed(update(kind, ""), latencies)
+    await bare_concurrences(update, latencies)
+    for kind in ("plan", "report", "report", "complete_item", "complete_item", "complete"):
+        await timed(update(kind, ""), latencies)
+
+
 async def bare_lifecycle(s: Stack, variant: Variant, latencies: list[float]) -> str:
     handle = await bare_started(s, variant, latencies)
-    for kind in ("refer", "review", "open"):
-        await timed(act(handle, kind), latencies)
-    await bare_concurrences(handle, latencies)
-    for kind in ("plan", "report", "report", "complete_item", "complete_item", "complete"):
-        await timed(act(handle, kind), latencies)
+    await bare_updates(functools.partial(act, handle), latencies)
     return handle.id
 
 
@@ -464,7 +479,9 @@ async def simultaneous_round(s: Stack, system: str, decisions: int) -> Sample:
                 *(timed(concur(s, d, m, h), latencies) for d, h in prepared for m in MEMBERS)
             )
         else:
-            await asyncio.gather(*(bare_concurrences(h, latencies) for h in prepared))
+            await asyncio.gather(
+                *(bare_concurrences(functools.partial(act, h), latencies) for h in prepared)
+            )
         return []
 
     count = decisions * len(MEMBERS)

@@ -3,10 +3,10 @@ shape (benchmarks/bare_shape.py): the bare shape alone, then with one of Concord
 time, then with all of them, the variants alternating round by round on one dev server; the
 server's CPU per lifecycle for each, and what each adds to the bare shape's.
 
-A lifecycle is a start and 36 updates, each running one local activity that stores nothing, given
-as the lifecycle benchmark gives them (three, then 27 at once, then six). The extras are what
-`python benchmarks/lifecycle.py --shape` finds in a Concord lifecycle's history and requests
-that the bare shape's lacks:
+A lifecycle is a start and 36 updates, each running one local activity that stores nothing,
+given as the lifecycle benchmark gives them to the bare shape (`lifecycle.bare_updates`). The
+extras are what `python benchmarks/lifecycle.py --shape` finds in a Concord lifecycle's history
+and requests that the bare shape's lacks:
 
   payloads     each update's input 294 bytes larger and its result 388 bytes larger (Concord's
                commands and receipts against the bare shape's, on average);
@@ -38,7 +38,7 @@ from typing import Final
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bare_shape import store_one
-from lifecycle import MEMBERS, Proc, free_port
+from lifecycle import Proc, bare_updates, free_port
 from pydantic import BaseModel
 from sections import write_run
 from temporalio import workflow
@@ -48,7 +48,6 @@ from temporalio.common import SearchAttributeKey, WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from runtime.decisions import MAX_IN_FLIGHT
 from runtime.devserver import DevServer
 
 QUEUE: Final = "bench-server-costs"
@@ -131,7 +130,7 @@ class Variant:
 
     @property
     def shape(self) -> Shape:
-        return Shape(**{e: e in self.extras for e in ("payloads", "upserts", "timers")})
+        return Shape(**{extra: extra in self.extras for extra in Shape.model_fields})
 
 
 def variants() -> list[Variant]:
@@ -146,7 +145,7 @@ async def lifecycle(client: Client, variant: Variant) -> str:
     shape = variant.shape
     padding = "i" * INPUT_PADDING if shape.payloads else ""
     workflow_id = f"costs-{uuid.uuid4()}"
-    first = Action(kind="act", padding=padding)
+    first = Action(kind="refer", padding=padding)
     if "start-update" in variant.extras:
         start = WithStartWorkflowOperation(
             ServerCostsShape.run,
@@ -164,17 +163,11 @@ async def lifecycle(client: Client, variant: Variant) -> str:
             ServerCostsShape.run, shape, id=workflow_id, task_queue=QUEUE
         )
         await handle.execute_update(ServerCostsShape.act, first)
-    for _ in range(2):
-        await handle.execute_update(ServerCostsShape.act, Action(kind="act", padding=padding))
-    slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
-    async def concur() -> None:
-        async with slots:
-            await handle.execute_update(ServerCostsShape.act, Action(kind="act", padding=padding))
+    async def update(kind: str, member: str) -> Result:
+        return await handle.execute_update(ServerCostsShape.act, Action(kind=kind, padding=padding))
 
-    await asyncio.gather(*(concur() for _ in MEMBERS))
-    for kind in ("act",) * 5 + ("complete",):
-        await handle.execute_update(ServerCostsShape.act, Action(kind=kind, padding=padding))
+    await bare_updates(update, [], first_given=True)
     await handle.result()
     if "archive" in variant.extras:
         run = await handle.describe()
